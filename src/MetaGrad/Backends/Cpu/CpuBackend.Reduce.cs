@@ -1,0 +1,227 @@
+using System.Numerics;
+
+namespace MetaGrad.Backends.Cpu;
+
+internal sealed partial class CpuBackend
+{
+    public Tensor Where(Tensor cond, Tensor a, Tensor b)
+    {
+        RequireSameDType("Where", a, b);
+        cond = cond.DType == DType.Bool ? cond : Cast(cond, DType.Bool);
+        return a.DType switch
+        {
+            DType.Float32 => WhereTyped<float>(cond, a, b),
+            DType.Float64 => WhereTyped<double>(cond, a, b),
+            DType.Int64 => WhereTyped<long>(cond, a, b),
+            DType.Int32 => WhereTyped<int>(cond, a, b),
+            _ => WhereTyped<bool>(cond, a, b),
+        };
+    }
+
+    static Tensor WhereTyped<T>(Tensor cond, Tensor a, Tensor b) where T : unmanaged
+    {
+        var shape = ShapeMath.Broadcast("Where", ShapeMath.Broadcast("Where", cond.Layout.Shape, a.Layout.Shape), b.Layout.Shape);
+        var y = New<T>(shape);
+        var Y = Data<T>(y);
+        var C = Data<bool>(cond);
+        var A = Data<T>(a);
+        var B = Data<T>(b);
+        var w = new StridedWalk(shape, StridedWalk.Broadcast(cond, shape), StridedWalk.Broadcast(a, shape), StridedWalk.Broadcast(b, shape));
+        int n = w.InnerSize, sc = w.InnerStride(0), sa = w.InnerStride(1), sb = w.InnerStride(2), i = 0;
+        for (int o = 0; o < w.OuterCount; o++, w.Advance())
+        {
+            int pc = w.Offsets[0], pa = w.Offsets[1], pb = w.Offsets[2];
+            for (int j = 0; j < n; j++) Y[i++] = C[pc + j * sc] ? A[pa + j * sa] : B[pb + j * sb];
+        }
+        return y;
+    }
+
+    public Tensor Clamp(Tensor x, double? lo, double? hi)
+    {
+        var y = x;
+        if (lo is double l) y = Binary(BinaryOp.Maximum, y, Cast(FromArray(new[] { l }, []), x.DType));
+        if (hi is double h) y = Binary(BinaryOp.Minimum, y, Cast(FromArray(new[] { h }, []), x.DType));
+        return ReferenceEquals(y, x) ? Contiguous(x) : y;
+    }
+
+    public Tensor Reduce(ReduceOp op, Tensor x, int[] dims)
+    {
+        var outShape = (int[])x.Layout.Shape.Clone();
+        foreach (var d in dims) outShape[d] = 1;
+        if (op is ReduceOp.Max or ReduceOp.Min && dims.Any(d => x.Layout.Shape[d] == 0))
+            throw new ArgumentException($"{op}: cannot reduce over a dimension of size 0 of a tensor of shape {ShapeMath.Format(x.Layout.Shape)}: the result would have no identity");
+        return x.DType switch
+        {
+            DType.Float32 => op switch
+            {
+                ReduceOp.Sum or ReduceOp.Prod => Cast(Accumulate<float, double>(x, outShape, op == ReduceOp.Prod), DType.Float32),
+                _ => Extreme<float>(x, outShape, op == ReduceOp.Max),
+            },
+            DType.Float64 => op switch
+            {
+                ReduceOp.Sum or ReduceOp.Prod => Accumulate<double, double>(x, outShape, op == ReduceOp.Prod),
+                _ => Extreme<double>(x, outShape, op == ReduceOp.Max),
+            },
+            // Integer and boolean sums and products give int64, as in PyTorch.
+            DType.Int64 => op switch
+            {
+                ReduceOp.Sum or ReduceOp.Prod => Accumulate<long, long>(x, outShape, op == ReduceOp.Prod),
+                _ => Extreme<long>(x, outShape, op == ReduceOp.Max),
+            },
+            DType.Int32 => op switch
+            {
+                ReduceOp.Sum or ReduceOp.Prod => Accumulate<int, long>(x, outShape, op == ReduceOp.Prod),
+                _ => Extreme<int>(x, outShape, op == ReduceOp.Max),
+            },
+            _ => op switch
+            {
+                ReduceOp.Sum or ReduceOp.Prod => Accumulate<int, long>(Cast(x, DType.Int32), outShape, op == ReduceOp.Prod),
+                _ => Cast(Extreme<int>(Cast(x, DType.Int32), outShape, op == ReduceOp.Max), DType.Bool),
+            },
+        };
+    }
+
+    // Output strides in the input's index space: reduced dims have stride 0, so every input
+    // element of a reduced run lands on the same output element.
+    static (int[] Strides, int Offset) ReducedStrides(int[] outShape, int[] inShape)
+    {
+        var strides = Layout.ContiguousStrides(outShape);
+        for (int d = 0; d < strides.Length; d++) if (outShape[d] != inShape[d]) strides[d] = 0;
+        return (strides, 0);
+    }
+
+    // Float sums accumulate in double: a float32 running sum over a million elements would lose digits.
+    static Tensor Accumulate<T, TAcc>(Tensor x, int[] outShape, bool product)
+        where T : unmanaged, INumber<T> where TAcc : unmanaged, INumber<TAcc>
+    {
+        var y = New<TAcc>(outShape);
+        var Y = Data<TAcc>(y);
+        if (product) Array.Fill(Y, TAcc.One);
+        var X = Data<T>(x);
+        var shape = x.Layout.Shape;
+        var w = new StridedWalk(shape, StridedWalk.Of(x), ReducedStrides(outShape, shape));
+        int n = w.InnerSize, sx = w.InnerStride(0), sy = w.InnerStride(1);
+        for (int o = 0; o < w.OuterCount; o++, w.Advance())
+        {
+            int px = w.Offsets[0], py = w.Offsets[1];
+            if (product)
+                for (int j = 0; j < n; j++) Y[py + j * sy] *= TAcc.CreateTruncating(X[px + j * sx]);
+            else
+                for (int j = 0; j < n; j++) Y[py + j * sy] += TAcc.CreateTruncating(X[px + j * sx]);
+        }
+        return y;
+    }
+
+    // Max and min propagate NaN, as torch.amax does.
+    static Tensor Extreme<T>(Tensor x, int[] outShape, bool max) where T : unmanaged, INumber<T>
+    {
+        var y = New<T>(outShape);
+        var Y = Data<T>(y);
+        var seen = new bool[Y.Length];
+        var X = Data<T>(x);
+        var shape = x.Layout.Shape;
+        var w = new StridedWalk(shape, StridedWalk.Of(x), ReducedStrides(outShape, shape));
+        int n = w.InnerSize, sx = w.InnerStride(0), sy = w.InnerStride(1);
+        for (int o = 0; o < w.OuterCount; o++, w.Advance())
+        {
+            int px = w.Offsets[0], py = w.Offsets[1];
+            for (int j = 0; j < n; j++)
+            {
+                T v = X[px + j * sx];
+                int k = py + j * sy;
+                if (!seen[k]) { Y[k] = v; seen[k] = true; }
+                else if (T.IsNaN(v) || (max ? v > Y[k] : v < Y[k])) Y[k] = T.IsNaN(Y[k]) ? Y[k] : v;
+            }
+        }
+        return y;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="line"/> once per 1-D line of <paramref name="shape"/> along <paramref name="dim"/>,
+    /// with each operand's offset of that line's first element.
+    /// </summary>
+    static void ForEachLine(int[] shape, int dim, (int[] Strides, int Offset)[] operands, Action<int[]> line)
+    {
+        var outer = shape.Where((_, d) => d != dim).ToArray();
+        var ops = operands.Select(o => (o.Strides.Where((_, d) => d != dim).ToArray(), o.Offset)).ToArray();
+        if (shape[dim] == 0 && outer.All(s => s > 0) && false) return;
+        var w = new StridedWalk(outer, ops);
+        var offsets = new int[operands.Length];
+        for (int o = 0; o < w.OuterCount; o++, w.Advance())
+            for (int j = 0; j < w.InnerSize; j++)
+            {
+                for (int k = 0; k < offsets.Length; k++) offsets[k] = w.Offsets[k] + j * w.InnerStride(k);
+                line(offsets);
+            }
+    }
+
+    public Tensor ArgReduce(Tensor x, int dim, bool max)
+    {
+        if (x.Layout.Shape[dim] == 0)
+            throw new ArgumentException($"{(max ? "ArgMax" : "ArgMin")}: cannot take the index of an extreme over an empty dimension {dim} of shape {ShapeMath.Format(x.Layout.Shape)}");
+        var values = x.DType is DType.Float32 or DType.Float64 ? Cast(x, DType.Float64) : Cast(x, DType.Int64);
+        return values.DType == DType.Float64 ? ArgReduceTyped<double>(values, dim, max) : ArgReduceTyped<long>(values, dim, max);
+    }
+
+    // The first index of the extreme wins; NaN counts as the extreme, as in PyTorch.
+    static Tensor ArgReduceTyped<T>(Tensor x, int dim, bool max) where T : unmanaged, INumber<T>
+    {
+        var shape = x.Layout.Shape;
+        var outShape = (int[])shape.Clone();
+        outShape[dim] = 1;
+        var y = New<long>(outShape);
+        var Y = Data<long>(y);
+        var X = Data<T>(x);
+        int size = shape[dim], stride = x.Layout.Strides[dim];
+        ForEachLine(shape, dim, [StridedWalk.Of(x), StridedWalk.Of(y)], off =>
+        {
+            int best = 0;
+            T bestValue = X[off[0]];
+            for (int k = 1; k < size && !T.IsNaN(bestValue); k++)
+            {
+                T v = X[off[0] + k * stride];
+                if (T.IsNaN(v) || (max ? v > bestValue : v < bestValue)) { best = k; bestValue = v; }
+            }
+            Y[off[1]] = best;
+        });
+        return y;
+    }
+
+    public (Tensor Values, Tensor Indices) Sort(Tensor x, int dim, bool descending)
+    {
+        var keys = x.DType is DType.Float32 or DType.Float64 ? Cast(x, DType.Float64) : Cast(x, DType.Int64);
+        var indices = keys.DType == DType.Float64 ? SortIndices<double>(keys, dim, descending) : SortIndices<long>(keys, dim, descending);
+        return (Gather(x, dim, indices), indices);
+    }
+
+    // A stable sort (ties keep their order) with NaN above every number, as torch.sort(stable=True).
+    static Tensor SortIndices<T>(Tensor x, int dim, bool descending) where T : unmanaged, INumber<T>
+    {
+        var shape = x.Layout.Shape;
+        var y = New<long>(shape);
+        var Y = Data<long>(y);
+        var X = Data<T>(x);
+        int size = shape[dim], stride = x.Layout.Strides[dim], outStride = y.Layout.Strides[dim];
+        var order = new int[size];
+        var keys = new T[size];
+        ForEachLine(shape, dim, [StridedWalk.Of(x), StridedWalk.Of(y)], off =>
+        {
+            for (int k = 0; k < size; k++) { order[k] = k; keys[k] = X[off[0] + k * stride]; }
+            Array.Sort(order, (i, j) =>
+            {
+                int c = CompareWithNaNLast(keys[i], keys[j]);
+                if (descending) c = -c;
+                return c != 0 ? c : i.CompareTo(j);
+            });
+            for (int k = 0; k < size; k++) Y[off[1] + k * outStride] = order[k];
+        });
+        return y;
+    }
+
+    static int CompareWithNaNLast<T>(T a, T b) where T : INumber<T>
+    {
+        bool na = T.IsNaN(a), nb = T.IsNaN(b);
+        if (na || nb) return na == nb ? 0 : na ? 1 : -1;
+        return a < b ? -1 : a > b ? 1 : 0;
+    }
+}

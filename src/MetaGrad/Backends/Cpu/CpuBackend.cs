@@ -1,0 +1,264 @@
+using System.Numerics;
+
+namespace MetaGrad.Backends.Cpu;
+
+/// <summary>
+/// The reference CPU backend: plain strided loops over managed arrays, generic over the element
+/// type. These loops are the oracle that later vectorised fast paths are tested against.
+/// </summary>
+internal sealed partial class CpuBackend : IBackend
+{
+    public static readonly CpuBackend Instance = new();
+
+    static T[] Data<T>(Tensor t) where T : unmanaged => ((CpuStorage<T>)t.Storage).Data;
+
+    static Tensor New<T>(int[] shape) where T : unmanaged =>
+        new(new CpuStorage<T>(new T[ShapeMath.Numel(shape)]), Layout.Contiguous(shape));
+
+    public Tensor Empty(int[] shape, DType dtype) => dtype switch
+    {
+        DType.Float32 => New<float>(shape),
+        DType.Float64 => New<double>(shape),
+        DType.Int64 => New<long>(shape),
+        DType.Int32 => New<int>(shape),
+        _ => New<bool>(shape),
+    };
+
+    public Tensor FromArray<T>(T[] data, int[] shape) where T : unmanaged
+    {
+        if (data.Length != ShapeMath.Numel(shape))
+            throw new ArgumentException($"Tensor.From: {data.Length} elements cannot fill shape {ShapeMath.Format(shape)}");
+        return new(new CpuStorage<T>(data), Layout.Contiguous(shape));
+    }
+
+    public T[] ToArray<T>(Tensor x) where T : unmanaged
+    {
+        var c = Cast(x, DTypeOf<T>.Value);
+        if (ReferenceEquals(c, x) || !c.Layout.IsContiguous || c.Layout.Offset != 0 || c.Storage.Length != c.Numel)
+            c = Contiguous(c);
+        return Data<T>(c);
+    }
+
+    /// <summary>A fresh contiguous copy (always a copy, even of a contiguous input).</summary>
+    static Tensor Contiguous(Tensor x) => x.DType switch
+    {
+        DType.Float32 => Map1<float, float, IdentityOp<float>>(x),
+        DType.Float64 => Map1<double, double, IdentityOp<double>>(x),
+        DType.Int64 => Map1<long, long, IdentityOp<long>>(x),
+        DType.Int32 => Map1<int, int, IdentityOp<int>>(x),
+        _ => Map1<bool, bool, IdentityOp<bool>>(x),
+    };
+
+    public Tensor Cast(Tensor x, DType dtype) => dtype switch
+    {
+        DType.Float32 => CastTo<float>(x),
+        DType.Float64 => CastTo<double>(x),
+        DType.Int64 => CastTo<long>(x),
+        DType.Int32 => CastTo<int>(x),
+        _ => CastTo<bool>(x),
+    };
+
+    static Tensor CastTo<TOut>(Tensor x) where TOut : unmanaged => x.DType switch
+    {
+        DType.Float32 => Map1<float, TOut, CastOp<float, TOut>>(x),
+        DType.Float64 => Map1<double, TOut, CastOp<double, TOut>>(x),
+        DType.Int64 => Map1<long, TOut, CastOp<long, TOut>>(x),
+        DType.Int32 => Map1<int, TOut, CastOp<int, TOut>>(x),
+        _ => Map1<bool, TOut, CastOp<bool, TOut>>(x),
+    };
+
+    public void Copy(Tensor dst, Tensor src)
+    {
+        if (src.DType != dst.DType) src = Cast(src, dst.DType);
+        ShapeMath.Broadcast("copy", dst.Layout.Shape, src.Layout.Shape);
+        switch (dst.DType)
+        {
+            case DType.Float32: CopyStrided<float>(dst, src); break;
+            case DType.Float64: CopyStrided<double>(dst, src); break;
+            case DType.Int64: CopyStrided<long>(dst, src); break;
+            case DType.Int32: CopyStrided<int>(dst, src); break;
+            default: CopyStrided<bool>(dst, src); break;
+        }
+    }
+
+    static void CopyStrided<T>(Tensor dst, Tensor src) where T : unmanaged
+    {
+        var D = Data<T>(dst);
+        var S = Data<T>(src);
+        var shape = dst.Layout.Shape;
+        // Reading through a copy keeps an overlapping source (x[1:] = x[:-1]) correct.
+        if (ReferenceEquals(dst.Storage, src.Storage)) S = (T[])S.Clone();
+        var w = new StridedWalk(shape, StridedWalk.Of(dst), StridedWalk.Broadcast(src, shape));
+        int n = w.InnerSize, sd = w.InnerStride(0), ss = w.InnerStride(1);
+        for (int o = 0; o < w.OuterCount; o++, w.Advance())
+        {
+            int pd = w.Offsets[0], ps = w.Offsets[1];
+            for (int j = 0; j < n; j++) D[pd + j * sd] = S[ps + j * ss];
+        }
+    }
+
+    public void Fill(Tensor dst, double value)
+    {
+        var scalar = Cast(FromArray(new[] { value }, []), dst.DType);
+        Copy(dst, scalar);
+    }
+
+    public Tensor Arange(double start, double end, double step, DType dtype)
+    {
+        if (step == 0) throw new ArgumentException("Arange: step must be nonzero");
+        if ((end - start) / step < 0) throw new ArgumentException($"Arange: upper bound and larger bound inconsistent with step sign (start {start}, end {end}, step {step})");
+        int n = (int)Math.Ceiling((end - start) / step);
+        var values = new double[n];
+        for (int i = 0; i < n; i++) values[i] = start + i * step;
+        return Cast(FromArray(values, [n]), dtype);
+    }
+
+    /// <summary>y = f(x) elementwise into a new contiguous tensor.</summary>
+    internal static Tensor Map1<TIn, TOut, TOp>(Tensor x) where TIn : unmanaged where TOut : unmanaged where TOp : IMap1<TIn, TOut>
+    {
+        var shape = x.Layout.Shape;
+        var y = New<TOut>(shape);
+        var Y = Data<TOut>(y);
+        var X = Data<TIn>(x);
+        var w = new StridedWalk(shape, StridedWalk.Of(x));
+        int n = w.InnerSize, s = w.InnerStride(0), i = 0;
+        for (int o = 0; o < w.OuterCount; o++, w.Advance())
+        {
+            int p = w.Offsets[0];
+            for (int j = 0; j < n; j++) Y[i++] = TOp.Apply(X[p + j * s]);
+        }
+        return y;
+    }
+
+    /// <summary>y = f(a, b) elementwise with broadcasting into a new contiguous tensor.</summary>
+    internal static Tensor Map2<TA, TB, TOut, TOp>(string op, Tensor a, Tensor b)
+        where TA : unmanaged where TB : unmanaged where TOut : unmanaged where TOp : IMap2<TA, TB, TOut>
+    {
+        var shape = ShapeMath.Broadcast(op, a.Layout.Shape, b.Layout.Shape);
+        var y = New<TOut>(shape);
+        var Y = Data<TOut>(y);
+        var A = Data<TA>(a);
+        var B = Data<TB>(b);
+        var w = new StridedWalk(shape, StridedWalk.Broadcast(a, shape), StridedWalk.Broadcast(b, shape));
+        int n = w.InnerSize, sa = w.InnerStride(0), sb = w.InnerStride(1), i = 0;
+        for (int o = 0; o < w.OuterCount; o++, w.Advance())
+        {
+            int pa = w.Offsets[0], pb = w.Offsets[1];
+            for (int j = 0; j < n; j++) Y[i++] = TOp.Apply(A[pa + j * sa], B[pb + j * sb]);
+        }
+        return y;
+    }
+
+    public Tensor Unary(UnaryOp op, Tensor x) => x.DType switch
+    {
+        DType.Float32 => UnaryFloat<float>(op, x),
+        DType.Float64 => UnaryFloat<double>(op, x),
+        DType.Int64 => UnaryInteger<long>(op, x),
+        DType.Int32 => UnaryInteger<int>(op, x),
+        _ => throw new ArgumentException($"{op}: not supported for Bool tensors"),
+    };
+
+    static Tensor UnaryInteger<T>(UnaryOp op, Tensor x) where T : unmanaged, IBinaryInteger<T> => op switch
+    {
+        UnaryOp.Neg => Map1<T, T, NegOp<T>>(x),
+        UnaryOp.Abs => Map1<T, T, AbsOp<T>>(x),
+        UnaryOp.Sign => Map1<T, T, SignOp<T>>(x),
+        UnaryOp.Square => Map1<T, T, SquareOp<T>>(x),
+        UnaryOp.Relu => Map1<T, T, ReluOp<T>>(x),
+        UnaryOp.Floor or UnaryOp.Ceil or UnaryOp.Round or UnaryOp.Trunc => Map1<T, T, IdentityOp<T>>(x),
+        _ => throw new ArgumentException($"{op}: not supported for integer tensors ({x.DType}); convert with To(DType.Float32) first"),
+    };
+
+    static Tensor UnaryFloat<T>(UnaryOp op, Tensor x) where T : unmanaged, IFloatingPointIeee754<T> => op switch
+    {
+        UnaryOp.Neg => Map1<T, T, NegOp<T>>(x),
+        UnaryOp.Abs => Map1<T, T, AbsOp<T>>(x),
+        UnaryOp.Sign => Map1<T, T, SignOp<T>>(x),
+        UnaryOp.Square => Map1<T, T, SquareOp<T>>(x),
+        UnaryOp.Relu => Map1<T, T, ReluOp<T>>(x),
+        UnaryOp.Exp => Map1<T, T, ExpOp<T>>(x),
+        UnaryOp.Log => Map1<T, T, LogOp<T>>(x),
+        UnaryOp.Log1p => Map1<T, T, Log1pOp<T>>(x),
+        UnaryOp.Expm1 => Map1<T, T, Expm1Op<T>>(x),
+        UnaryOp.Sqrt => Map1<T, T, SqrtOp<T>>(x),
+        UnaryOp.Rsqrt => Map1<T, T, RsqrtOp<T>>(x),
+        UnaryOp.Sin => Map1<T, T, SinOp<T>>(x),
+        UnaryOp.Cos => Map1<T, T, CosOp<T>>(x),
+        UnaryOp.Tanh => Map1<T, T, TanhOp<T>>(x),
+        UnaryOp.Sigmoid => Map1<T, T, SigmoidOp<T>>(x),
+        UnaryOp.Erf => Map1<T, T, ErfOp<T>>(x),
+        UnaryOp.Reciprocal => Map1<T, T, ReciprocalOp<T>>(x),
+        UnaryOp.Floor => Map1<T, T, FloorOp<T>>(x),
+        UnaryOp.Ceil => Map1<T, T, CeilOp<T>>(x),
+        UnaryOp.Round => Map1<T, T, RoundOp<T>>(x),
+        UnaryOp.Trunc => Map1<T, T, TruncOp<T>>(x),
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
+    public Tensor Binary(BinaryOp op, Tensor a, Tensor b)
+    {
+        RequireSameDType(op.ToString(), a, b);
+        return a.DType switch
+        {
+            DType.Float32 => BinaryNumeric<float>(op, a, b) ?? Map2<float, float, float, PowFloatOp<float>>("Pow", a, b),
+            DType.Float64 => BinaryNumeric<double>(op, a, b) ?? Map2<double, double, double, PowFloatOp<double>>("Pow", a, b),
+            DType.Int64 => BinaryNumeric<long>(op, a, b) ?? Map2<long, long, long, PowIntOp<long>>("Pow", a, b),
+            DType.Int32 => BinaryNumeric<int>(op, a, b) ?? Map2<int, int, int, PowIntOp<int>>("Pow", a, b),
+            _ => throw new ArgumentException($"{op}: arithmetic is not supported on Bool tensors; convert with To() first"),
+        };
+    }
+
+    // Null for Pow, whose float and integer forms differ.
+    static Tensor? BinaryNumeric<T>(BinaryOp op, Tensor a, Tensor b) where T : unmanaged, INumber<T> => op switch
+    {
+        BinaryOp.Add => Map2<T, T, T, AddOp<T>>("Add", a, b),
+        BinaryOp.Sub => Map2<T, T, T, SubOp<T>>("Sub", a, b),
+        BinaryOp.Mul => Map2<T, T, T, MulOp<T>>("Mul", a, b),
+        BinaryOp.Div => Map2<T, T, T, DivOp<T>>("Div", a, b),
+        BinaryOp.Maximum => Map2<T, T, T, MaximumOp<T>>("Maximum", a, b),
+        BinaryOp.Minimum => Map2<T, T, T, MinimumOp<T>>("Minimum", a, b),
+        _ => null,
+    };
+
+    public Tensor Compare(CompareOp op, Tensor a, Tensor b)
+    {
+        RequireSameDType(op.ToString(), a, b);
+        return a.DType switch
+        {
+            DType.Float32 => CompareTyped<float>(op, a, b),
+            DType.Float64 => CompareTyped<double>(op, a, b),
+            DType.Int64 => CompareTyped<long>(op, a, b),
+            DType.Int32 => CompareTyped<int>(op, a, b),
+            _ => CompareTyped<int>(op, Cast(a, DType.Int32), Cast(b, DType.Int32)),
+        };
+    }
+
+    static Tensor CompareTyped<T>(CompareOp op, Tensor a, Tensor b) where T : unmanaged, INumber<T> => op switch
+    {
+        CompareOp.Eq => Map2<T, T, bool, EqOp<T>>("Eq", a, b),
+        CompareOp.Ne => Map2<T, T, bool, NeOp<T>>("Ne", a, b),
+        CompareOp.Lt => Map2<T, T, bool, LtOp<T>>("Lt", a, b),
+        CompareOp.Le => Map2<T, T, bool, LeOp<T>>("Le", a, b),
+        CompareOp.Gt => Map2<T, T, bool, GtOp<T>>("Gt", a, b),
+        _ => Map2<T, T, bool, GeOp<T>>("Ge", a, b),
+    };
+
+    public Tensor Logical(LogicalOp op, Tensor a, Tensor b)
+    {
+        a = Cast(a, DType.Bool);
+        b = Cast(b, DType.Bool);
+        return op switch
+        {
+            LogicalOp.And => Map2<bool, bool, bool, AndOp>("LogicalAnd", a, b),
+            LogicalOp.Or => Map2<bool, bool, bool, OrOp>("LogicalOr", a, b),
+            _ => Map2<bool, bool, bool, XorOp>("LogicalXor", a, b),
+        };
+    }
+
+    public Tensor LogicalNot(Tensor x) => Map1<bool, bool, NotOp>(Cast(x, DType.Bool));
+
+    static void RequireSameDType(string op, Tensor a, Tensor b)
+    {
+        if (a.DType != b.DType) throw new ArgumentException($"{op}: kernel operands must share a dtype, got {a.DType} and {b.DType}");
+    }
+}

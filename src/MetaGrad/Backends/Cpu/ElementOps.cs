@@ -1,0 +1,155 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace MetaGrad.Backends.Cpu;
+
+// Each operation is a struct with a static method, so the generic loops are specialised and
+// inlined by the JIT per (dtype, op) pair: one source, no delegate call per element.
+
+internal interface IMap1<TIn, TOut> { static abstract TOut Apply(TIn x); }
+internal interface IMap2<TA, TB, TOut> { static abstract TOut Apply(TA a, TB b); }
+
+internal struct NegOp<T> : IMap1<T, T> where T : INumber<T> { public static T Apply(T x) => -x; }
+internal struct AbsOp<T> : IMap1<T, T> where T : INumber<T> { public static T Apply(T x) => T.Abs(x); }
+internal struct SignOp<T> : IMap1<T, T> where T : INumber<T>
+{
+    public static T Apply(T x) => T.IsNaN(x) ? x : x > T.Zero ? T.One : x < T.Zero ? -T.One : T.Zero;
+}
+internal struct SquareOp<T> : IMap1<T, T> where T : INumber<T> { public static T Apply(T x) => x * x; }
+internal struct ReluOp<T> : IMap1<T, T> where T : INumber<T> { public static T Apply(T x) => x > T.Zero || T.IsNaN(x) ? x : T.Zero; }
+internal struct IdentityOp<T> : IMap1<T, T> { public static T Apply(T x) => x; }
+
+internal struct ExpOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Exp(x); }
+internal struct LogOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Log(x); }
+internal struct Log1pOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.LogP1(x); }
+internal struct Expm1Op<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.ExpM1(x); }
+internal struct SqrtOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Sqrt(x); }
+internal struct RsqrtOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.One / T.Sqrt(x); }
+internal struct SinOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Sin(x); }
+internal struct CosOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Cos(x); }
+internal struct TanhOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Tanh(x); }
+internal struct ReciprocalOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.One / x; }
+internal struct FloorOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Floor(x); }
+internal struct CeilOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Ceiling(x); }
+// torch.round rounds half to even, as .NET's default does.
+internal struct RoundOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Round(x); }
+internal struct TruncOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Truncate(x); }
+internal struct ErfOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.CreateTruncating(SpecialFunctions.Erf(double.CreateTruncating(x)));
+}
+internal struct SigmoidOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+{
+    // Never exponentiate a large positive number: exp(-|x|) is always in (0, 1].
+    public static T Apply(T x)
+    {
+        if (x >= T.Zero) return T.One / (T.One + T.Exp(-x));
+        T e = T.Exp(x);
+        return e / (T.One + e);
+    }
+}
+
+internal struct AddOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => a + b; }
+internal struct SubOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => a - b; }
+internal struct MulOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => a * b; }
+internal struct DivOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => a / b; }
+// torch.maximum and torch.minimum propagate NaN.
+internal struct MaximumOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => T.IsNaN(a) || a > b ? a : b; }
+internal struct MinimumOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => T.IsNaN(a) || a < b ? a : b; }
+internal struct PowFloatOp<T> : IMap2<T, T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T a, T b) => T.Pow(a, b); }
+internal struct PowIntOp<T> : IMap2<T, T, T> where T : IBinaryInteger<T>
+{
+    public static T Apply(T a, T b)
+    {
+        if (b < T.Zero) throw new ArgumentException("Pow: integers to negative integer powers are not allowed");
+        T result = T.One;
+        while (b > T.Zero)
+        {
+            if (T.IsOddInteger(b)) result *= a;
+            a *= a;
+            b >>= 1;
+        }
+        return result;
+    }
+}
+
+internal struct EqOp<T> : IMap2<T, T, bool> where T : IEquatable<T> { public static bool Apply(T a, T b) => a.Equals(b) && !IsNaN(a); static bool IsNaN(T a) => !a.Equals(a); }
+internal struct NeOp<T> : IMap2<T, T, bool> where T : IEquatable<T> { public static bool Apply(T a, T b) => !EqOp<T>.Apply(a, b); }
+internal struct LtOp<T> : IMap2<T, T, bool> where T : INumber<T> { public static bool Apply(T a, T b) => a < b; }
+internal struct LeOp<T> : IMap2<T, T, bool> where T : INumber<T> { public static bool Apply(T a, T b) => a <= b; }
+internal struct GtOp<T> : IMap2<T, T, bool> where T : INumber<T> { public static bool Apply(T a, T b) => a > b; }
+internal struct GeOp<T> : IMap2<T, T, bool> where T : INumber<T> { public static bool Apply(T a, T b) => a >= b; }
+internal struct AndOp : IMap2<bool, bool, bool> { public static bool Apply(bool a, bool b) => a & b; }
+internal struct OrOp : IMap2<bool, bool, bool> { public static bool Apply(bool a, bool b) => a | b; }
+internal struct XorOp : IMap2<bool, bool, bool> { public static bool Apply(bool a, bool b) => a ^ b; }
+internal struct NotOp : IMap1<bool, bool> { public static bool Apply(bool x) => !x; }
+
+/// <summary>
+/// Element conversion with PyTorch's rules: floats to integers truncate toward zero, anything
+/// non-zero is true. Integers travel through long and floats through double, so int64 stays exact.
+/// </summary>
+internal struct CastOp<TIn, TOut> : IMap1<TIn, TOut> where TIn : unmanaged where TOut : unmanaged
+{
+    public static TOut Apply(TIn x)
+    {
+        if (typeof(TIn) == typeof(TOut)) return Unsafe.As<TIn, TOut>(ref x);
+        if (typeof(TIn) == typeof(float)) return FromDouble(Unsafe.As<TIn, float>(ref x));
+        if (typeof(TIn) == typeof(double)) return FromDouble(Unsafe.As<TIn, double>(ref x));
+        if (typeof(TIn) == typeof(long)) return FromLong(Unsafe.As<TIn, long>(ref x));
+        if (typeof(TIn) == typeof(int)) return FromLong(Unsafe.As<TIn, int>(ref x));
+        return FromLong(Unsafe.As<TIn, bool>(ref x) ? 1 : 0);
+    }
+
+    static TOut FromDouble(double v)
+    {
+        if (typeof(TOut) == typeof(float)) { float f = (float)v; return Unsafe.As<float, TOut>(ref f); }
+        if (typeof(TOut) == typeof(double)) return Unsafe.As<double, TOut>(ref v);
+        if (typeof(TOut) == typeof(bool)) { bool b = v != 0; return Unsafe.As<bool, TOut>(ref b); }
+        return FromLong(double.IsNaN(v) ? long.MinValue : (long)v);
+    }
+
+    static TOut FromLong(long v)
+    {
+        if (typeof(TOut) == typeof(long)) return Unsafe.As<long, TOut>(ref v);
+        if (typeof(TOut) == typeof(int)) { int i = unchecked((int)v); return Unsafe.As<int, TOut>(ref i); }
+        if (typeof(TOut) == typeof(bool)) { bool b = v != 0; return Unsafe.As<bool, TOut>(ref b); }
+        if (typeof(TOut) == typeof(float)) { float f = v; return Unsafe.As<float, TOut>(ref f); }
+        double d = v;
+        return Unsafe.As<double, TOut>(ref d);
+    }
+}
+
+/// <summary>Special functions .NET's math library lacks.</summary>
+internal static class SpecialFunctions
+{
+    /// <summary>
+    /// The error function to about 1e-15: a series of positive terms below |x| = 3 (no cancellation),
+    /// a continued fraction for erfc above it, and ±1 beyond 6 where erfc underflows double's epsilon.
+    /// </summary>
+    public static double Erf(double x)
+    {
+        if (double.IsNaN(x)) return x;
+        double ax = Math.Abs(x);
+        if (ax > 6) return Math.Sign(x);
+        double result;
+        if (ax < 3)
+        {
+            // erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n (2x^2)^n x / (1*3*...*(2n+1))
+            double term = ax, sum = ax, x2 = 2 * ax * ax;
+            for (int n = 1; n < 200 && term > 1e-17 * sum; n++)
+            {
+                term *= x2 / (2 * n + 1);
+                sum += term;
+            }
+            result = 2 / Math.Sqrt(Math.PI) * Math.Exp(-ax * ax) * sum;
+        }
+        else
+        {
+            // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...))))), evaluated bottom-up.
+            double f = ax;
+            for (int n = 60; n >= 1; n--) f = ax + n / 2.0 / f;
+            result = 1 - Math.Exp(-ax * ax) / Math.Sqrt(Math.PI) / f;
+        }
+        return x < 0 ? -result : result;
+    }
+}

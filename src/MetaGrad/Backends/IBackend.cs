@@ -1,0 +1,98 @@
+namespace MetaGrad.Backends;
+
+/// <summary>Elementwise functions of one tensor.</summary>
+public enum UnaryOp
+{
+    Neg, Abs, Sign, Square, Relu,
+    Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Erf, Reciprocal,
+    Floor, Ceil, Round, Trunc,
+}
+
+/// <summary>Elementwise functions of two tensors, broadcast.</summary>
+public enum BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum }
+
+/// <summary>Elementwise comparisons giving Bool.</summary>
+public enum CompareOp { Eq, Ne, Lt, Le, Gt, Ge }
+
+/// <summary>Elementwise logic on Bool tensors.</summary>
+public enum LogicalOp { And, Or, Xor }
+
+/// <summary>Reductions over a set of dims.</summary>
+public enum ReduceOp { Sum, Prod, Max, Min }
+
+/// <summary>
+/// The seam between tensors and raw numbers: every kernel a device must provide. Kernels take and
+/// return plain tensors, read only their storage and layout, and never see gradients: autograd is a
+/// layer above (the Functions). A GPU backend implements this interface and nothing else changes.
+/// Unless said otherwise, results are new contiguous tensors and inputs are any strided layout.
+/// </summary>
+public interface IBackend
+{
+    /// <summary>Uninitialised (zeroed on the CPU) storage for a contiguous tensor.</summary>
+    Tensor Empty(int[] shape, DType dtype);
+    /// <summary>Wraps a .NET array as a contiguous tensor (no copy).</summary>
+    Tensor FromArray<T>(T[] data, int[] shape) where T : unmanaged;
+    /// <summary>The elements in row-major order as a new array of T (casting if needed).</summary>
+    T[] ToArray<T>(Tensor x) where T : unmanaged;
+    /// <summary>Writes src (broadcast to dst's shape, cast to dst's dtype) into dst's strided view.</summary>
+    void Copy(Tensor dst, Tensor src);
+    /// <summary>Sets every element of dst's strided view to value.</summary>
+    void Fill(Tensor dst, double value);
+    /// <summary>A converted copy.</summary>
+    Tensor Cast(Tensor x, DType dtype);
+    /// <summary>start, start+step, ... below end.</summary>
+    Tensor Arange(double start, double end, double step, DType dtype);
+
+    /// <summary>f(x) elementwise.</summary>
+    Tensor Unary(UnaryOp op, Tensor x);
+    /// <summary>f(a, b) elementwise with broadcasting; a and b share a dtype.</summary>
+    Tensor Binary(BinaryOp op, Tensor a, Tensor b);
+    /// <summary>Comparison with broadcasting, giving Bool.</summary>
+    Tensor Compare(CompareOp op, Tensor a, Tensor b);
+    /// <summary>Logic on Bool tensors with broadcasting.</summary>
+    Tensor Logical(LogicalOp op, Tensor a, Tensor b);
+    /// <summary>Logical not of a Bool tensor.</summary>
+    Tensor LogicalNot(Tensor x);
+    /// <summary>cond ? a : b, all three broadcast; a and b share a dtype.</summary>
+    Tensor Where(Tensor cond, Tensor a, Tensor b);
+    /// <summary>min(max(x, lo), hi) with either bound optional.</summary>
+    Tensor Clamp(Tensor x, double? lo, double? hi);
+
+    /// <summary>Reduction over dims (sorted, distinct); reduced dims are kept with size 1.</summary>
+    Tensor Reduce(ReduceOp op, Tensor x, int[] dims);
+    /// <summary>Index of the first max (or min) along dim, kept with size 1; Int64.</summary>
+    Tensor ArgReduce(Tensor x, int dim, bool max);
+    /// <summary>Sorted values and their Int64 indices along dim (stable).</summary>
+    (Tensor Values, Tensor Indices) Sort(Tensor x, int dim, bool descending);
+
+    /// <summary>Batched matrix product: a [..., n, k] times b [..., k, m], batch dims broadcast.</summary>
+    Tensor Matmul(Tensor a, Tensor b);
+
+    /// <summary>out[i][j] = x[index[i][j]][j] along dim (torch.gather).</summary>
+    Tensor Gather(Tensor x, int dim, Tensor index);
+    /// <summary>A copy of self with src added at index along dim (torch.scatter_add).</summary>
+    Tensor ScatterAdd(Tensor self, int dim, Tensor index, Tensor src);
+    /// <summary>The slices of x at the 1-D Int64 index along dim.</summary>
+    Tensor IndexSelect(Tensor x, int dim, Tensor index);
+    /// <summary>A copy of self with the slices of src added at index along dim.</summary>
+    Tensor IndexAdd(Tensor self, int dim, Tensor index, Tensor src);
+    /// <summary>The elements of x where the broadcast mask is true, as 1-D.</summary>
+    Tensor MaskedSelect(Tensor x, Tensor mask);
+    /// <summary>A copy of self with the mask positions filled from src in order.</summary>
+    Tensor MaskedScatter(Tensor self, Tensor mask, Tensor src);
+    /// <summary>The coordinates of non-zero (true) elements, Int64 [count, rank].</summary>
+    Tensor Nonzero(Tensor x);
+    /// <summary>Writes values at logical row-major positions of dst (its own strided layout), adding when accumulate.</summary>
+    void Put(Tensor dst, Tensor positions, Tensor values, bool accumulate);
+    /// <summary>Concatenation along dim of same-dtype tensors.</summary>
+    Tensor Cat(Tensor[] xs, int dim);
+
+    /// <summary>Fills dst with U(lo, hi).</summary>
+    void FillUniform(Tensor dst, Generator gen, double lo, double hi);
+    /// <summary>Fills dst with N(mean, std²).</summary>
+    void FillNormal(Tensor dst, Generator gen, double mean, double std);
+    /// <summary>Fills dst with integers in [lo, hi).</summary>
+    void FillRandInt(Tensor dst, Generator gen, long lo, long hi);
+    /// <summary>Samples of category indices from rows of non-negative weights.</summary>
+    Tensor Multinomial(Tensor probs, int samples, bool replacement, Generator gen);
+}

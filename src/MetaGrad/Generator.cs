@@ -1,0 +1,80 @@
+namespace MetaGrad;
+
+/// <summary>
+/// A seedable pseudo-random generator (xoshiro256**, seeded through splitmix64), like
+/// torch.Generator. The same seed gives the same numbers on every machine. Not thread-safe:
+/// give each thread its own generator.
+/// </summary>
+public sealed class Generator
+{
+    ulong _s0, _s1, _s2, _s3;
+    double? _spareNormal;
+
+    /// <summary>The generator used when none is passed; reseed it with <see cref="Tensor.ManualSeed"/>.</summary>
+    public static Generator Default { get; } = new(0x5EEDUL);
+
+    /// <summary>A generator started from <paramref name="seed"/>.</summary>
+    public Generator(ulong seed) => ManualSeed(seed);
+
+    /// <summary>Restarts the sequence from <paramref name="seed"/>.</summary>
+    public Generator ManualSeed(ulong seed)
+    {
+        ulong x = seed;
+        _s0 = SplitMix(ref x);
+        _s1 = SplitMix(ref x);
+        _s2 = SplitMix(ref x);
+        _s3 = SplitMix(ref x);
+        _spareNormal = null;
+        return this;
+    }
+
+    static ulong SplitMix(ref ulong x)
+    {
+        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>64 uniformly random bits.</summary>
+    public ulong NextUInt64()
+    {
+        ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
+        ulong t = _s1 << 17;
+        _s2 ^= _s0;
+        _s3 ^= _s1;
+        _s1 ^= _s2;
+        _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = ulong.RotateLeft(_s3, 45);
+        return result;
+    }
+
+    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Uniform integer in [0, n) without modulo bias.</summary>
+    public long NextInt64(long n)
+    {
+        if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), $"Generator.NextInt64: the range must be positive, got {n}");
+        ulong limit = ulong.MaxValue - ulong.MaxValue % (ulong)n;
+        ulong r;
+        do r = NextUInt64(); while (r >= limit);
+        return (long)(r % (ulong)n);
+    }
+
+    /// <summary>Standard normal by the Box–Muller transform (pairs are used in turn).</summary>
+    public double NextNormal()
+    {
+        if (_spareNormal is double spare)
+        {
+            _spareNormal = null;
+            return spare;
+        }
+        double u1 = 1.0 - NextDouble(); // in (0, 1]: log is finite
+        double u2 = NextDouble();
+        double r = Math.Sqrt(-2.0 * Math.Log(u1));
+        _spareNormal = r * Math.Sin(2 * Math.PI * u2);
+        return r * Math.Cos(2 * Math.PI * u2);
+    }
+}

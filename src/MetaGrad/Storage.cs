@@ -1,0 +1,51 @@
+namespace MetaGrad;
+
+/// <summary>
+/// A flat buffer of elements shared by a tensor and all its views. It carries the version counter
+/// that autograd uses to catch in-place changes to tensors that a backward pass still needs.
+/// </summary>
+public abstract class Storage
+{
+    /// <summary>Element type.</summary>
+    public abstract DType DType { get; }
+
+    /// <summary>Number of elements in the buffer.</summary>
+    public abstract int Length { get; }
+
+    /// <summary>The device whose backend owns this buffer.</summary>
+    public Device Device { get; }
+
+    /// <summary>Bumped by every in-place write; saved tensors remember the value they saw.</summary>
+    internal int Version;
+
+    /// <summary>Creates storage on a device.</summary>
+    protected Storage(Device device) => Device = device;
+}
+
+/// <summary>Host memory: a managed array, so plain garbage collection frees it.</summary>
+public sealed class CpuStorage<T> : Storage where T : unmanaged
+{
+    /// <summary>The elements.</summary>
+    public readonly T[] Data;
+
+    /// <summary>Wraps an existing array (no copy).</summary>
+    public CpuStorage(T[] data) : base(Device.Cpu) => Data = data;
+
+    /// <inheritdoc/>
+    public override DType DType => DTypeOf<T>.Value;
+
+    /// <inheritdoc/>
+    public override int Length => Data.Length;
+}
+
+/// <summary>Maps a .NET element type to its dtype once per type.</summary>
+internal static class DTypeOf<T>
+{
+    internal static readonly DType Value =
+        typeof(T) == typeof(float) ? DType.Float32 :
+        typeof(T) == typeof(double) ? DType.Float64 :
+        typeof(T) == typeof(long) ? DType.Int64 :
+        typeof(T) == typeof(int) ? DType.Int32 :
+        typeof(T) == typeof(bool) ? DType.Bool :
+        throw new NotSupportedException($"MetaGrad has no dtype for .NET type {typeof(T).Name}; use float, double, long, int or bool");
+}
