@@ -1,0 +1,59 @@
+namespace MetaGrad;
+
+/// <summary>
+/// What a <see cref="Function"/>'s forward leaves for its backward (PyTorch's ctx): the saved
+/// tensors, checked against in-place changes, and which inputs need a gradient at all.
+/// </summary>
+public sealed class Context
+{
+    Tensor[]? _saved;
+    int[]? _versions;
+    bool _released;
+    internal string Owner = "";
+
+    /// <summary>For each input, whether it requires a gradient; backward may skip the others.</summary>
+    public bool[] NeedsInputGrad { get; internal set; } = [];
+
+    /// <summary>Keeps tensors for backward, remembering their versions (PyTorch's save_for_backward).</summary>
+    public void Save(params Tensor[] tensors)
+    {
+        _saved = tensors;
+        _versions = tensors.Select(t => t.Storage.Version).ToArray();
+    }
+
+    /// <summary>The saved tensors; throws if the graph was freed or a saved tensor was changed in place since.</summary>
+    public SavedTensors Saved
+    {
+        get
+        {
+            if (_released)
+                throw new InvalidOperationException($"{Owner}: trying to backward through the graph a second time (or to read saved tensors after they were freed). Saved tensors are freed after Backward; pass retainGraph: true to the first Backward if you need to backward twice.");
+            var saved = _saved ?? [];
+            for (int i = 0; i < saved.Length; i++)
+                if (saved[i].Storage.Version != _versions![i])
+                    throw new InvalidOperationException(
+                        $"{Owner}: one of the variables needed for gradient computation has been modified by an inplace operation: " +
+                        $"[{saved[i].DType} {ShapeMath.Format(saved[i].Layout.Shape)}] is at version {saved[i].Storage.Version}; expected version {_versions[i]} instead.");
+            return new SavedTensors(saved);
+        }
+    }
+
+    internal void Release()
+    {
+        _saved = null;
+        _released = true;
+    }
+}
+
+/// <summary>The tensors a forward saved, readable by index or by deconstruction: <c>var (x, y) = ctx.Saved;</c></summary>
+public readonly struct SavedTensors(Tensor[] tensors)
+{
+    /// <summary>The i-th saved tensor.</summary>
+    public Tensor this[int i] => tensors[i];
+    /// <summary>Deconstructs one saved tensor.</summary>
+    public void Deconstruct(out Tensor a) => a = tensors[0];
+    /// <summary>Deconstructs two saved tensors.</summary>
+    public void Deconstruct(out Tensor a, out Tensor b) => (a, b) = (tensors[0], tensors[1]);
+    /// <summary>Deconstructs three saved tensors.</summary>
+    public void Deconstruct(out Tensor a, out Tensor b, out Tensor c) => (a, b, c) = (tensors[0], tensors[1], tensors[2]);
+}

@@ -1,0 +1,126 @@
+namespace MetaGrad;
+
+/// <summary>
+/// The backward engine: finds every node reachable from the roots, then visits each exactly once
+/// in topological order (a node runs only after all nodes that feed it a gradient), summing
+/// gradients that arrive along several paths.
+/// </summary>
+internal static class Engine
+{
+    /// <summary>Gradients captured for Autograd.Grad instead of being accumulated into leaves.</summary>
+    internal sealed class Capture
+    {
+        public readonly Dictionary<Tensor, int> Leaves = new(ReferenceEqualityComparer.Instance);
+        public readonly Dictionary<Function, int> Nodes = new(ReferenceEqualityComparer.Instance);
+        public Tensor?[] Grads = [];
+    }
+
+    public static void Run(Tensor[] roots, Tensor[] rootGrads, bool retainGraph, bool createGraph, Capture? capture)
+    {
+        using var mode = Autograd.SetGradEnabled(createGraph);
+        var buffers = new Dictionary<Function, Tensor>(ReferenceEqualityComparer.Instance);
+        var rootNodes = new List<Function>();
+        for (int i = 0; i < roots.Length; i++)
+        {
+            if (roots[i].GradFn is { } fn)
+            {
+                Accumulate(buffers, fn, rootGrads[i]);
+                rootNodes.Add(fn);
+            }
+            else Deliver(roots[i], rootGrads[i], createGraph, capture);
+        }
+
+        var dependencies = CountDependencies(rootNodes);
+        var ready = new Stack<Function>(rootNodes.Where(n => dependencies[n] == 0).Distinct(ReferenceEqualityComparer.Instance).Cast<Function>());
+        while (ready.Count > 0)
+        {
+            var node = ready.Pop();
+            buffers.Remove(node, out var grad);
+            Tensor?[]? grads = null;
+            if (grad is not null)
+            {
+                if (node.OutputHooks is { } hooks)
+                    foreach (var hook in hooks) grad = hook(grad) ?? grad;
+                if (capture is not null && capture.Nodes.TryGetValue(node, out int slot))
+                    capture.Grads[slot] = Sum(capture.Grads[slot], grad);
+                grads = node.BackwardAll(grad);
+                if (grads.Length != node.Edges.Length)
+                    throw new InvalidOperationException($"{node.Name} returned {grads.Length} gradients but has {node.Edges.Length} inputs");
+            }
+            if (!retainGraph) node.ReleaseSaved();
+
+            for (int i = 0; i < node.Edges.Length; i++)
+            {
+                var edge = node.Edges[i];
+                var g = grads?[i];
+                if (g is not null && !edge.IsNone) g = Conform(node, i, edge, g);
+                if (edge.Node is { } next)
+                {
+                    if (g is not null) Accumulate(buffers, next, g);
+                    if (--dependencies[next] == 0) ready.Push(next);
+                }
+                else if (edge.Leaf is { } leaf && g is not null) Deliver(leaf, g, createGraph, capture);
+            }
+        }
+    }
+
+    static Dictionary<Function, int> CountDependencies(List<Function> roots)
+    {
+        var deps = new Dictionary<Function, int>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<Function>();
+        foreach (var r in roots)
+            if (deps.TryAdd(r, 0)) stack.Push(r);
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            foreach (var edge in node.Edges)
+            {
+                if (edge.Node is not { } next) continue;
+                if (deps.TryGetValue(next, out int count)) deps[next] = count + 1;
+                else
+                {
+                    deps[next] = 1;
+                    stack.Push(next);
+                }
+            }
+        }
+        return deps;
+    }
+
+    static void Accumulate(Dictionary<Function, Tensor> buffers, Function node, Tensor grad) =>
+        buffers[node] = buffers.TryGetValue(node, out var existing) ? existing + grad : grad;
+
+    static Tensor Sum(Tensor? a, Tensor b) => a is null ? b : a + b;
+
+    // A backward may return its gradient in the broadcast shape of the output, or in a wider dtype:
+    // sum it back over broadcast dims and cast it, as PyTorch's engine does (validate_outputs).
+    static Tensor Conform(Function node, int index, Edge edge, Tensor grad)
+    {
+        if (!grad.Layout.Shape.SequenceEqual(edge.Shape))
+        {
+            if (!Tensor.IsExpandable(edge.Shape, grad.Layout.Shape))
+                throw new InvalidOperationException($"{node.Name} returned a gradient of shape {ShapeMath.Format(grad.Layout.Shape)} for input {index}, which has shape {ShapeMath.Format(edge.Shape)}");
+            grad = grad.SumTo(edge.Shape);
+        }
+        return grad.DType == edge.DType ? grad : grad.To(edge.DType);
+    }
+
+    // A leaf's gradient: through its hooks, then captured (Autograd.Grad) or added to .Grad.
+    static void Deliver(Tensor leaf, Tensor grad, bool createGraph, Capture? capture)
+    {
+        if (leaf.LeafHooks is { } hooks)
+            foreach (var hook in hooks) grad = hook(grad) ?? grad;
+        if (capture is not null)
+        {
+            if (capture.Leaves.TryGetValue(leaf, out int slot)) capture.Grads[slot] = Sum(capture.Grads[slot], grad);
+            return;
+        }
+        if (createGraph) leaf.Grad = leaf.Grad is null ? grad : leaf.Grad + grad;
+        else
+        {
+            // A fresh buffer: the incoming gradient may be a view of something the caller still owns.
+            using (Autograd.NoGrad())
+                leaf.Grad = leaf.Grad is null ? grad.Detach().Clone() : leaf.Grad.Detach() + grad.Detach();
+        }
+    }
+}

@@ -1,0 +1,117 @@
+namespace MetaGrad;
+
+/// <summary>
+/// A differentiable operation and, once applied, its node in the graph (PyTorch's
+/// autograd.Function and grad_fn in one). Subclasses write Forward on raw tensors (it runs with
+/// grad mode off) and Backward as tensor operations, so that a graph of the backward itself can be
+/// recorded for higher-order gradients. Create a new instance per call: it holds that call's context.
+/// </summary>
+public abstract class Function
+{
+    /// <summary>Where each input's gradient goes: the input's own node, a leaf, or nowhere.</summary>
+    internal Edge[] Edges = [];
+
+    /// <summary>Hooks on the gradient of this node's output (RegisterHook and RetainGrad on non-leaves).</summary>
+    internal List<Func<Tensor, Tensor?>>? OutputHooks;
+
+    /// <summary>The context shared by this call's Forward and Backward.</summary>
+    protected Context Ctx { get; } = new();
+
+    /// <summary>The name PyTorch would print for this node, e.g. MulBackward.</summary>
+    public virtual string Name => GetType().Name + "Backward";
+
+    /// <summary>The nodes this one sends gradients to (null entries are inputs without gradient).</summary>
+    public IReadOnlyList<Function?> NextFunctions => Edges.Select(e => e.Node).ToArray();
+
+    internal abstract Tensor?[] BackwardAll(Tensor grad);
+
+    internal void ReleaseSaved() => Ctx.Release();
+
+    /// <summary>Runs forward with grad mode off and, when any input requires grad, links the output into the graph.</summary>
+    private protected Tensor Record(Tensor[] inputs, Func<Tensor> forward)
+    {
+        Ctx.Owner = Name;
+        bool track = false;
+        if (Autograd.IsGradEnabled)
+        {
+            var needs = new bool[inputs.Length];
+            for (int i = 0; i < inputs.Length; i++) track |= needs[i] = inputs[i].RequiresGrad;
+            Ctx.NeedsInputGrad = needs;
+        }
+        else Ctx.NeedsInputGrad = new bool[inputs.Length];
+
+        Tensor output;
+        using (Autograd.NoGrad()) output = forward();
+        if (!track || !output.DType.IsFloatingPoint()) return output;
+
+        // The output must be a new tensor object even when forward returned an input unchanged.
+        if (output.GradFn is not null || output.IsLeafRequiringGrad || Array.Exists(inputs, i => ReferenceEquals(i, output)))
+            output = output.Alias();
+        Edges = inputs.Select(Edge.To).ToArray();
+        output.GradFn = this;
+        return output;
+    }
+}
+
+/// <summary>A differentiable operation of one tensor.</summary>
+public abstract class UnaryFunction : Function
+{
+    /// <summary>Computes the output; save what backward needs in ctx.</summary>
+    protected abstract Tensor Forward(Context ctx, Tensor x);
+
+    /// <summary>The gradient for x given the gradient of the output (null: none).</summary>
+    protected abstract Tensor? Backward(Context ctx, Tensor grad);
+
+    /// <summary>Applies the operation, recording it when x requires grad.</summary>
+    public Tensor Apply(Tensor x) => Record([x], () => Forward(Ctx, x));
+
+    internal override Tensor?[] BackwardAll(Tensor grad) => [Backward(Ctx, grad)];
+}
+
+/// <summary>A differentiable operation of two tensors.</summary>
+public abstract class BinaryFunction : Function
+{
+    /// <summary>Computes the output; save what backward needs in ctx.</summary>
+    protected abstract Tensor Forward(Context ctx, Tensor a, Tensor b);
+
+    /// <summary>
+    /// The gradients for a and b. They may keep the output's broadcast shape: the engine sums them
+    /// back to each input's shape, so broadcasting needs no code in any backward.
+    /// </summary>
+    protected abstract (Tensor? A, Tensor? B) Backward(Context ctx, Tensor grad);
+
+    /// <summary>Applies the operation, recording it when an input requires grad.</summary>
+    public Tensor Apply(Tensor a, Tensor b) => Record([a, b], () => Forward(Ctx, a, b));
+
+    internal override Tensor?[] BackwardAll(Tensor grad)
+    {
+        var (ga, gb) = Backward(Ctx, grad);
+        return [ga, gb];
+    }
+}
+
+/// <summary>A differentiable operation of any number of tensors (Cat, Stack).</summary>
+public abstract class NaryFunction : Function
+{
+    /// <summary>Computes the output; save what backward needs in ctx.</summary>
+    protected abstract Tensor Forward(Context ctx, Tensor[] inputs);
+
+    /// <summary>One gradient per input.</summary>
+    protected abstract Tensor?[] Backward(Context ctx, Tensor grad);
+
+    /// <summary>Applies the operation, recording it when an input requires grad.</summary>
+    public Tensor Apply(params Tensor[] inputs) => Record(inputs, () => Forward(Ctx, inputs));
+
+    internal override Tensor?[] BackwardAll(Tensor grad) => Backward(Ctx, grad);
+}
+
+/// <summary>Where one input's gradient flows, with the input's shape and dtype so the engine can conform it.</summary>
+internal readonly record struct Edge(Function? Node, Tensor? Leaf, int[] Shape, DType DType)
+{
+    public bool IsNone => Node is null && Leaf is null;
+
+    public static Edge To(Tensor t) =>
+        !t.RequiresGrad ? default :
+        t.GradFn is { } fn ? new Edge(fn, null, t.Layout.Shape, t.DType) :
+        new Edge(null, t, t.Layout.Shape, t.DType);
+}

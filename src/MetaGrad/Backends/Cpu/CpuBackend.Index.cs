@@ -1,0 +1,237 @@
+using System.Numerics;
+
+namespace MetaGrad.Backends.Cpu;
+
+internal sealed partial class CpuBackend
+{
+    static Tensor View(Tensor t, Layout layout) => new(t.Storage, layout);
+
+    static int[] IndexData(Tensor index, string op)
+    {
+        if (index.DType is not (DType.Int64 or DType.Int32))
+            throw new ArgumentException($"{op}: expected an Int64 or Int32 index tensor, got {index.DType}");
+        var data = Instance.ToArray<long>(index);
+        var result = new int[data.Length];
+        for (int i = 0; i < data.Length; i++) result[i] = checked((int)data[i]);
+        return result;
+    }
+
+    static void CheckIndex(string op, long index, int size, int dim)
+    {
+        if (index < 0 || index >= size)
+            throw new ArgumentOutOfRangeException(nameof(index), $"{op}: index {index} is out of bounds for dimension {dim} with size {size}");
+    }
+
+    public Tensor Gather(Tensor x, int dim, Tensor index)
+    {
+        CheckGatherShapes("Gather", x, dim, index);
+        var idx = IndexData(index, "Gather");
+        var y = Empty(index.Layout.Shape, x.DType);
+        // Walk the index shape; the source is x with its gathered dim pinned, moved by idx * stride.
+        var pinned = (int[])x.Layout.Strides.Clone();
+        pinned[dim] = 0;
+        int size = x.Layout.Shape[dim], stride = x.Layout.Strides[dim];
+        var positions = Positions(index.Layout.Shape, (pinned, x.Layout.Offset));
+        var offsets = new int[idx.Length];
+        for (int k = 0; k < idx.Length; k++)
+        {
+            CheckIndex("Gather", idx[k], size, dim);
+            offsets[k] = positions[k] + idx[k] * stride;
+        }
+        GatherOffsets(x, y, offsets);
+        return y;
+    }
+
+    static void CheckGatherShapes(string op, Tensor x, int dim, Tensor index)
+    {
+        var xs = x.Layout.Shape;
+        var ids = index.Layout.Shape;
+        if (ids.Length != xs.Length)
+            throw new ArgumentException($"{op}: index tensor must have the same number of dimensions as the input ({ShapeMath.Format(ids)} vs {ShapeMath.Format(xs)})");
+        for (int d = 0; d < xs.Length; d++)
+            if (d != dim && ids[d] > xs[d])
+                throw new ArgumentException($"{op}: size {ids[d]} of index {ShapeMath.Format(ids)} exceeds size {xs[d]} of input {ShapeMath.Format(xs)} at dimension {d}");
+    }
+
+    /// <summary>The storage offset of every element of a strided view, in row-major order of <paramref name="shape"/>.</summary>
+    static int[] Positions(int[] shape, (int[] Strides, int Offset) operand)
+    {
+        var result = new int[ShapeMath.Numel(shape)];
+        var w = new StridedWalk(shape, operand);
+        int n = w.InnerSize, s = w.InnerStride(0), i = 0;
+        for (int o = 0; o < w.OuterCount; o++, w.Advance())
+            for (int j = 0; j < n; j++) result[i++] = w.Offsets[0] + j * s;
+        return result;
+    }
+
+    static void GatherOffsets(Tensor x, Tensor y, int[] offsets)
+    {
+        switch (x.DType)
+        {
+            case DType.Float32: Take<float>(x, y, offsets); break;
+            case DType.Float64: Take<double>(x, y, offsets); break;
+            case DType.Int64: Take<long>(x, y, offsets); break;
+            case DType.Int32: Take<int>(x, y, offsets); break;
+            default: Take<bool>(x, y, offsets); break;
+        }
+    }
+
+    static void Take<T>(Tensor x, Tensor y, int[] offsets) where T : unmanaged
+    {
+        var X = Data<T>(x);
+        var Y = Data<T>(y);
+        for (int k = 0; k < offsets.Length; k++) Y[k] = X[offsets[k]];
+    }
+
+    /// <summary>dst[offsets[k]] (+)= values[k] for a contiguous values tensor.</summary>
+    static void Scatter(Tensor dst, int[] offsets, Tensor values, bool accumulate)
+    {
+        values = Instance.Cast(values, dst.DType);
+        switch (dst.DType)
+        {
+            case DType.Float32: ScatterTyped<float>(dst, offsets, values, accumulate); break;
+            case DType.Float64: ScatterTyped<double>(dst, offsets, values, accumulate); break;
+            case DType.Int64: ScatterTyped<long>(dst, offsets, values, accumulate); break;
+            case DType.Int32: ScatterTyped<int>(dst, offsets, values, accumulate); break;
+            default:
+                if (accumulate) throw new ArgumentException("accumulating writes are not supported on Bool tensors");
+                var D = Data<bool>(dst);
+                var V = Data<bool>(values);
+                for (int k = 0; k < offsets.Length; k++) D[offsets[k]] = V[k];
+                break;
+        }
+    }
+
+    static void ScatterTyped<T>(Tensor dst, int[] offsets, Tensor values, bool accumulate) where T : unmanaged, INumber<T>
+    {
+        var D = Data<T>(dst);
+        var V = Data<T>(values);
+        if (accumulate) for (int k = 0; k < offsets.Length; k++) D[offsets[k]] += V[k];
+        else for (int k = 0; k < offsets.Length; k++) D[offsets[k]] = V[k];
+    }
+
+    public Tensor ScatterAdd(Tensor self, int dim, Tensor index, Tensor src)
+    {
+        CheckGatherShapes("ScatterAdd", self, dim, index);
+        var ids = index.Layout.Shape;
+        for (int d = 0; d < ids.Length; d++)
+            if (ids[d] > src.Layout.Shape[d])
+                throw new ArgumentException($"ScatterAdd: size {ids[d]} of index {ShapeMath.Format(ids)} exceeds size {src.Layout.Shape[d]} of src {ShapeMath.Format(src.Layout.Shape)} at dimension {d}");
+        var idx = IndexData(index, "ScatterAdd");
+        var y = Contiguous(self);
+        var pinned = (int[])y.Layout.Strides.Clone();
+        pinned[dim] = 0;
+        int size = y.Layout.Shape[dim], stride = y.Layout.Strides[dim];
+        var positions = Positions(ids, (pinned, 0));
+        for (int k = 0; k < idx.Length; k++)
+        {
+            CheckIndex("ScatterAdd", idx[k], size, dim);
+            positions[k] += idx[k] * stride;
+        }
+        // The src elements that pair with the index are its leading sub-block of the index's shape.
+        var srcBlock = Contiguous(View(src, new Layout(ids, src.Layout.Strides, src.Layout.Offset)));
+        Scatter(y, positions, srcBlock, accumulate: true);
+        return y;
+    }
+
+    public Tensor IndexSelect(Tensor x, int dim, Tensor index)
+    {
+        var idx = IndexData(index, "IndexSelect");
+        var shape = (int[])x.Layout.Shape.Clone();
+        shape[dim] = idx.Length;
+        var y = Empty(shape, x.DType);
+        for (int k = 0; k < idx.Length; k++)
+        {
+            CheckIndex("IndexSelect", idx[k], x.Layout.Shape[dim], dim);
+            Copy(View(y, y.Layout.Select(dim, k)), View(x, x.Layout.Select(dim, idx[k])));
+        }
+        return y;
+    }
+
+    public Tensor IndexAdd(Tensor self, int dim, Tensor index, Tensor src)
+    {
+        var idx = IndexData(index, "IndexAdd");
+        if (src.Layout.Shape[dim] != idx.Length)
+            throw new ArgumentException($"IndexAdd: src has {src.Layout.Shape[dim]} slices along dim {dim} but the index has {idx.Length} entries");
+        var y = Contiguous(self);
+        for (int k = 0; k < idx.Length; k++)
+        {
+            CheckIndex("IndexAdd", idx[k], y.Layout.Shape[dim], dim);
+            var target = View(y, y.Layout.Select(dim, idx[k]));
+            var slice = View(src, src.Layout.Select(dim, k));
+            Copy(target, Binary(BinaryOp.Add, target, Cast(slice, y.DType)));
+        }
+        return y;
+    }
+
+    public Tensor MaskedSelect(Tensor x, Tensor mask)
+    {
+        var shape = ShapeMath.Broadcast("MaskedSelect", x.Layout.Shape, mask.Layout.Shape);
+        var m = ToArray<bool>(View(mask, mask.Layout.Expand(shape)));
+        var positions = Positions(shape, StridedWalk.Broadcast(x, shape));
+        var chosen = positions.Where((_, k) => m[k]).ToArray();
+        var y = Empty([chosen.Length], x.DType);
+        GatherOffsets(x, y, chosen);
+        return y;
+    }
+
+    public Tensor MaskedScatter(Tensor self, Tensor mask, Tensor src)
+    {
+        var shape = self.Layout.Shape;
+        ShapeMath.Broadcast("MaskedScatter", shape, mask.Layout.Shape);
+        var m = ToArray<bool>(View(mask, mask.Layout.Expand(shape)));
+        var y = Contiguous(self);
+        var chosen = Enumerable.Range(0, m.Length).Where(k => m[k]).ToArray();
+        if (src.Numel < chosen.Length)
+            throw new ArgumentException($"MaskedScatter: the mask selects {chosen.Length} elements but src has only {src.Numel}");
+        var flatSrc = Contiguous(src);
+        Scatter(y, chosen, View(flatSrc, Layout.Contiguous([chosen.Length])), accumulate: false);
+        return y;
+    }
+
+    public Tensor Nonzero(Tensor x)
+    {
+        var m = ToArray<bool>(x);
+        var shape = x.Layout.Shape;
+        var strides = Layout.ContiguousStrides(shape);
+        var coords = new List<long>();
+        int count = 0;
+        for (int k = 0; k < m.Length; k++)
+        {
+            if (!m[k]) continue;
+            count++;
+            int rest = k;
+            for (int d = 0; d < shape.Length; d++)
+            {
+                coords.Add(rest / strides[d]);
+                rest %= strides[d];
+            }
+        }
+        return FromArray(coords.ToArray(), [count, shape.Length]);
+    }
+
+    public void Put(Tensor dst, Tensor positions, Tensor values, bool accumulate)
+    {
+        var logical = IndexData(positions, "Put");
+        var offsets = Positions(dst.Layout.Shape, StridedWalk.Of(dst));
+        var storageOffsets = new int[logical.Length];
+        for (int k = 0; k < logical.Length; k++) storageOffsets[k] = offsets[logical[k]];
+        var v = Contiguous(View(values, values.Layout.Expand(positions.Layout.Shape)));
+        Scatter(dst, storageOffsets, v, accumulate);
+    }
+
+    public Tensor Cat(Tensor[] xs, int dim)
+    {
+        var shape = (int[])xs[0].Layout.Shape.Clone();
+        shape[dim] = xs.Sum(x => x.Layout.Shape[dim]);
+        var y = Empty(shape, xs[0].DType);
+        int start = 0;
+        foreach (var x in xs)
+        {
+            int len = x.Layout.Shape[dim];
+            Copy(View(y, y.Layout.Slice(dim, start, len, 1)), x);
+            start += len;
+        }
+        return y;
+    }
+}

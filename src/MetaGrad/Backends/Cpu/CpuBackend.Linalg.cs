@@ -1,0 +1,50 @@
+using System.Numerics;
+
+namespace MetaGrad.Backends.Cpu;
+
+internal sealed partial class CpuBackend
+{
+    public Tensor Matmul(Tensor a, Tensor b)
+    {
+        RequireSameDType("Matmul", a, b);
+        return a.DType switch
+        {
+            DType.Float32 => MatmulTyped<float>(a, b),
+            DType.Float64 => MatmulTyped<double>(a, b),
+            DType.Int64 => MatmulTyped<long>(a, b),
+            DType.Int32 => MatmulTyped<int>(a, b),
+            _ => throw new ArgumentException("Matmul: not supported for Bool tensors"),
+        };
+    }
+
+    static Tensor MatmulTyped<T>(Tensor a, Tensor b) where T : unmanaged, INumber<T>
+    {
+        var sa = a.Layout.Shape;
+        var sb = b.Layout.Shape;
+        int n = sa[^2], k = sa[^1], m = sb[^1];
+        var batch = ShapeMath.Broadcast("Matmul", sa[..^2], sb[..^2]);
+        var y = New<T>([.. batch, n, m]);
+        var Y = Data<T>(y);
+        var A = Data<T>(a);
+        var B = Data<T>(b);
+        // Batch offsets of each operand through broadcasting; matrices are read through their own strides.
+        var aBatch = new Layout(sa[..^2], a.Layout.Strides[..^2], a.Layout.Offset).Expand(batch);
+        var bBatch = new Layout(sb[..^2], b.Layout.Strides[..^2], b.Layout.Offset).Expand(batch);
+        var pa = Positions(batch, (aBatch.Strides, aBatch.Offset));
+        var pb = Positions(batch, (bBatch.Strides, bBatch.Offset));
+        int ar = a.Layout.Strides[^2], ac = a.Layout.Strides[^1], br = b.Layout.Strides[^2], bc = b.Layout.Strides[^1];
+        for (int t = 0; t < pa.Length; t++)
+        {
+            int yo = t * n * m;
+            // i-p-j order: the innermost loop streams a row of b and a row of the output.
+            for (int i = 0; i < n; i++)
+                for (int p = 0; p < k; p++)
+                {
+                    T aip = A[pa[t] + i * ar + p * ac];
+                    int bo = pb[t] + p * br, ro = yo + i * m;
+                    for (int j = 0; j < m; j++) Y[ro + j] += aip * B[bo + j * bc];
+                }
+        }
+        return y;
+    }
+}

@@ -1,0 +1,74 @@
+using MetaGrad.Backends;
+
+namespace MetaGrad.Functions;
+
+// The activations that earn their own backward: each is one kernel forward and a backward
+// written from its saved output. The rest (LeakyRelu, Elu, Gelu, Softmax...) are composed from
+// primitives in NN/Functional.cs and get their gradients for free.
+
+internal sealed class Relu : UnaryFunction
+{
+    protected override Tensor Forward(Context ctx, Tensor x)
+    {
+        var y = x.Backend.Unary(UnaryOp.Relu, x);
+        ctx.Save(y);
+        return y;
+    }
+
+    // The gradient at exactly 0 is 0, as in PyTorch.
+    protected override Tensor Backward(Context ctx, Tensor grad) => grad * (ctx.Saved[0] > 0.0).To(grad.DType);
+}
+
+internal sealed class Sigmoid : UnaryFunction
+{
+    protected override Tensor Forward(Context ctx, Tensor x)
+    {
+        var y = x.Backend.Unary(UnaryOp.Sigmoid, x);
+        ctx.Save(y);
+        return y;
+    }
+
+    // σ' = σ(1 - σ)
+    protected override Tensor Backward(Context ctx, Tensor grad)
+    {
+        var y = ctx.Saved[0];
+        return grad * y * (1.0 - y);
+    }
+}
+
+internal sealed class Tanh : UnaryFunction
+{
+    protected override Tensor Forward(Context ctx, Tensor x)
+    {
+        var y = x.Backend.Unary(UnaryOp.Tanh, x);
+        ctx.Save(y);
+        return y;
+    }
+
+    // tanh' = 1 - tanh²
+    protected override Tensor Backward(Context ctx, Tensor grad)
+    {
+        var y = ctx.Saved[0];
+        return grad * (1.0 - y * y);
+    }
+}
+
+/// <summary>log(1 + exp(βx))/β, linear above the threshold, as torch.nn.functional.softplus.</summary>
+internal sealed class Softplus(double beta, double threshold) : UnaryFunction
+{
+    // max(z, 0) + log1p(exp(-|z|)) never overflows, unlike log(1 + exp(z)).
+    protected override Tensor Forward(Context ctx, Tensor x)
+    {
+        ctx.Save(x);
+        var z = x * beta;
+        var smooth = (z.Relu() + (-z.Abs()).Exp().Log1p()) / beta;
+        return Tensor.Where(z > threshold, x, smooth);
+    }
+
+    // d/dx = σ(βx) below the threshold, 1 above it.
+    protected override Tensor Backward(Context ctx, Tensor grad)
+    {
+        var z = ctx.Saved[0] * beta;
+        return Tensor.Where(z > threshold, grad, grad * z.Sigmoid());
+    }
+}

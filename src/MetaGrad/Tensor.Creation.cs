@@ -1,0 +1,196 @@
+using MetaGrad.Backends.Cpu;
+
+namespace MetaGrad;
+
+public sealed partial class Tensor
+{
+    static Backends.IBackend Cpu => CpuBackend.Instance;
+
+    static Tensor Leaf(Tensor t, bool requiresGrad) => requiresGrad ? t.RequiresGrad_() : t;
+
+    static T[] Copy<T>(Array source) where T : unmanaged
+    {
+        var result = new T[source.Length];
+        Buffer.BlockCopy(source, 0, result, 0, Buffer.ByteLength(source));
+        return result;
+    }
+
+    static int[] ShapeOf(Array a) => Enumerable.Range(0, a.Rank).Select(a.GetLength).ToArray();
+
+    /// <summary>
+    /// A tensor holding a copy of a .NET array of any rank (<c>float[]</c>, <c>double[,]</c>, <c>long[,,]</c>...),
+    /// with its dtype from the element type: float → Float32, double → Float64, long → Int64, int → Int32, bool → Bool.
+    /// </summary>
+    public static Tensor From(Array data, bool requiresGrad = false)
+    {
+        var shape = ShapeOf(data);
+        var t = data switch
+        {
+            _ when data.GetType().GetElementType() == typeof(float) => Cpu.FromArray(Copy<float>(data), shape),
+            _ when data.GetType().GetElementType() == typeof(double) => Cpu.FromArray(Copy<double>(data), shape),
+            _ when data.GetType().GetElementType() == typeof(long) => Cpu.FromArray(Copy<long>(data), shape),
+            _ when data.GetType().GetElementType() == typeof(int) => Cpu.FromArray(Copy<int>(data), shape),
+            _ when data.GetType().GetElementType() == typeof(bool) => Cpu.FromArray(Copy<bool>(data), shape),
+            _ => throw new ArgumentException($"Tensor.From: unsupported element type {data.GetType().GetElementType()?.Name}; use float, double, long, int or bool"),
+        };
+        return Leaf(t, requiresGrad);
+    }
+
+    /// <summary>A 0-d Float32 tensor.</summary>
+    public static Tensor From(float value, bool requiresGrad = false) => Leaf(Cpu.FromArray(new[] { value }, []), requiresGrad);
+    /// <summary>A 0-d Float64 tensor.</summary>
+    public static Tensor From(double value, bool requiresGrad = false) => Leaf(Cpu.FromArray(new[] { value }, []), requiresGrad);
+    /// <summary>A 0-d Int64 tensor.</summary>
+    public static Tensor From(long value) => Cpu.FromArray(new[] { value }, []);
+    /// <summary>A 0-d Int32 tensor.</summary>
+    public static Tensor From(int value) => Cpu.FromArray(new[] { value }, []);
+    /// <summary>A 0-d Bool tensor.</summary>
+    public static Tensor From(bool value) => Cpu.FromArray(new[] { value }, []);
+
+    /// <summary>A tensor of the given shape over a copy of row-major data.</summary>
+    public static Tensor From<T>(T[] data, int[] shape, bool requiresGrad = false) where T : unmanaged =>
+        Leaf(Cpu.FromArray((T[])data.Clone(), ShapeMath.Infer("Tensor.From", shape, data.Length)), requiresGrad);
+
+    /// <summary>A 0-d tensor of a given dtype.</summary>
+    public static Tensor Scalar(double value, DType dtype = DType.Float32) =>
+        dtype == DType.Float64 ? Cpu.FromArray(new[] { value }, []) : Cpu.Cast(Cpu.FromArray(new[] { value }, []), dtype);
+
+    /// <summary>Zeros (the CPU backend's memory is zeroed, so Empty equals Zeros there).</summary>
+    public static Tensor Empty(params int[] shape) => Empty(shape, DType.Float32);
+    /// <summary>An uninitialised tensor (zeroed on the CPU).</summary>
+    public static Tensor Empty(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false) =>
+        Leaf(Cpu.Empty(CheckShape("Empty", shape), dtype), requiresGrad);
+
+    /// <summary>A tensor of zeros.</summary>
+    public static Tensor Zeros(params int[] shape) => Zeros(shape, DType.Float32);
+    /// <summary>A tensor of zeros.</summary>
+    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false) =>
+        Leaf(Cpu.Empty(CheckShape("Zeros", shape), dtype), requiresGrad);
+
+    /// <summary>A tensor of ones.</summary>
+    public static Tensor Ones(params int[] shape) => Ones(shape, DType.Float32);
+    /// <summary>A tensor of ones.</summary>
+    public static Tensor Ones(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false) => Full(shape, 1, dtype, requiresGrad);
+
+    /// <summary>A tensor filled with one value.</summary>
+    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, bool requiresGrad = false)
+    {
+        var t = Cpu.Empty(CheckShape("Full", shape), dtype);
+        Cpu.Fill(t, value);
+        return Leaf(t, requiresGrad);
+    }
+
+    static int[] CheckShape(string op, int[] shape)
+    {
+        foreach (var s in shape)
+            if (s < 0) throw new ArgumentException($"{op}: negative dimension {s} in shape {ShapeMath.Format(shape)}");
+        return (int[])shape.Clone();
+    }
+
+    /// <summary>0, 1, ..., end-1 as Int64 (as torch.arange with an integer bound).</summary>
+    public static Tensor Arange(long end, DType dtype = DType.Int64, bool requiresGrad = false) => Arange(0, end, 1, dtype, requiresGrad);
+    /// <summary>0, 1, ... below end as Float32.</summary>
+    public static Tensor Arange(double end, DType dtype = DType.Float32, bool requiresGrad = false) => Arange(0, end, 1, dtype, requiresGrad);
+    /// <summary>start, start+step, ... below end.</summary>
+    public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Float32, bool requiresGrad = false) =>
+        Leaf(Cpu.Arange(start, end, step, dtype), requiresGrad);
+
+    /// <summary><paramref name="steps"/> evenly spaced values from start to end inclusive.</summary>
+    public static Tensor Linspace(double start, double end, int steps, DType dtype = DType.Float32, bool requiresGrad = false)
+    {
+        if (steps < 0) throw new ArgumentException($"Linspace: number of steps must be non-negative, got {steps}");
+        var values = new double[steps];
+        double step = steps > 1 ? (end - start) / (steps - 1) : 0;
+        // Fill from both ends, as PyTorch does, so the last value is exactly end.
+        for (int i = 0; i < steps; i++) values[i] = i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step;
+        return Leaf(Cpu.Cast(Cpu.FromArray(values, [steps]), dtype), requiresGrad);
+    }
+
+    /// <summary>An n×m matrix with ones on the diagonal.</summary>
+    public static Tensor Eye(int n, int? m = null, DType dtype = DType.Float32, bool requiresGrad = false)
+    {
+        int cols = m ?? n;
+        var values = new double[n * cols];
+        for (int i = 0; i < Math.Min(n, cols); i++) values[i * cols + i] = 1;
+        return Leaf(Cpu.Cast(Cpu.FromArray(values, [n, cols]), dtype), requiresGrad);
+    }
+
+    /// <summary>Reseeds the default generator (torch.manual_seed).</summary>
+    public static void ManualSeed(ulong seed) => Generator.Default.ManualSeed(seed);
+
+    /// <summary>Uniform samples in [0, 1).</summary>
+    public static Tensor Rand(params int[] shape) => Rand(shape, DType.Float32);
+    /// <summary>Uniform samples in [0, 1).</summary>
+    public static Tensor Rand(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null)
+    {
+        var t = Cpu.Empty(CheckShape("Rand", shape), dtype);
+        Cpu.FillUniform(t, generator ?? Generator.Default, 0, 1);
+        return Leaf(t, requiresGrad);
+    }
+
+    /// <summary>Standard normal samples.</summary>
+    public static Tensor Randn(params int[] shape) => Randn(shape, DType.Float32);
+    /// <summary>Standard normal samples.</summary>
+    public static Tensor Randn(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null)
+    {
+        var t = Cpu.Empty(CheckShape("Randn", shape), dtype);
+        Cpu.FillNormal(t, generator ?? Generator.Default, 0, 1);
+        return Leaf(t, requiresGrad);
+    }
+
+    /// <summary>Uniform integers in [low, high), Int64 by default.</summary>
+    public static Tensor RandInt(long low, long high, int[] shape, DType dtype = DType.Int64, Generator? generator = null)
+    {
+        var t = Cpu.Empty(CheckShape("RandInt", shape), dtype);
+        Cpu.FillRandInt(t, generator ?? Generator.Default, low, high);
+        return t;
+    }
+
+    /// <summary>Zeros with this tensor's shape and dtype.</summary>
+    public static Tensor ZerosLike(Tensor t, DType? dtype = null, bool requiresGrad = false) => Zeros(t.Layout.Shape, dtype ?? t.DType, requiresGrad);
+    /// <summary>Ones with this tensor's shape and dtype.</summary>
+    public static Tensor OnesLike(Tensor t, DType? dtype = null, bool requiresGrad = false) => Ones(t.Layout.Shape, dtype ?? t.DType, requiresGrad);
+    /// <summary>A value with this tensor's shape and dtype.</summary>
+    public static Tensor FullLike(Tensor t, double value, DType? dtype = null, bool requiresGrad = false) => Full(t.Layout.Shape, value, dtype ?? t.DType, requiresGrad);
+    /// <summary>An uninitialised tensor with this tensor's shape and dtype.</summary>
+    public static Tensor EmptyLike(Tensor t, DType? dtype = null, bool requiresGrad = false) => Empty(t.Layout.Shape, dtype ?? t.DType, requiresGrad);
+    /// <summary>Uniform samples with this tensor's shape and dtype.</summary>
+    public static Tensor RandLike(Tensor t, DType? dtype = null, bool requiresGrad = false) => Rand(t.Layout.Shape, dtype ?? t.DType, requiresGrad);
+    /// <summary>Normal samples with this tensor's shape and dtype.</summary>
+    public static Tensor RandnLike(Tensor t, DType? dtype = null, bool requiresGrad = false) => Randn(t.Layout.Shape, dtype ?? t.DType, requiresGrad);
+
+    /// <summary>The single element of a one-element tensor.</summary>
+    public T Item<T>() where T : unmanaged
+    {
+        if (Numel != 1) throw new InvalidOperationException($"Item: a tensor with {Numel} elements (shape {ShapeMath.Format(Layout.Shape)}) cannot be converted to a scalar");
+        return Backend.ToArray<T>(this)[0];
+    }
+
+    /// <summary>The elements in row-major order, converted to T.</summary>
+    public T[] ToArray<T>() where T : unmanaged => Backend.ToArray<T>(this);
+
+    // In-place initialisers, recorded as writes (they bump the version) but never as graph nodes.
+
+    /// <summary>Fills with U(from, to) in place.</summary>
+    public Tensor Uniform_(double from = 0, double to = 1, Generator? generator = null) =>
+        Overwrite("Uniform_", () => Backend.FillUniform(this, generator ?? Generator.Default, from, to));
+
+    /// <summary>Fills with N(mean, std²) in place.</summary>
+    public Tensor Normal_(double mean = 0, double std = 1, Generator? generator = null) =>
+        Overwrite("Normal_", () => Backend.FillNormal(this, generator ?? Generator.Default, mean, std));
+
+    /// <summary>Fills with a value in place.</summary>
+    public Tensor Fill_(double value) => Overwrite("Fill_", () => Backend.Fill(this, value));
+
+    /// <summary>Fills with zeros in place.</summary>
+    public Tensor Zero_() => Fill_(0);
+
+    Tensor Overwrite(string op, Action write)
+    {
+        CheckInPlace(op);
+        write();
+        MarkWritten();
+        if (GradFn is not null) GradFn = null; // the old history no longer describes these values
+        return this;
+    }
+}

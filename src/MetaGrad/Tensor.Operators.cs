@@ -1,0 +1,263 @@
+using MetaGrad.Backends;
+using MetaGrad.Functions;
+
+namespace MetaGrad;
+
+public sealed partial class Tensor
+{
+    // Binary operands are promoted to one dtype here (PyTorch's result_type), so every Function
+    // and kernel below sees a single dtype.
+    static (Tensor, Tensor) Promote(Tensor a, Tensor b)
+    {
+        var dt = DTypes.ResultType(a, b);
+        return (a.To(dt), b.To(dt));
+    }
+
+    // A C# number joins a tensor the way a Python number does: it never widens a float tensor.
+    Tensor ScalarLike(double value)
+    {
+        bool isFloat = value != Math.Floor(value) || double.IsInfinity(value) || double.IsNaN(value);
+        return Scalar(value, DTypes.WithScalar(DType, isFloat));
+    }
+
+    static Tensor Arith(BinaryFunction f, Tensor a, Tensor b)
+    {
+        var (x, y) = Promote(a, b);
+        return f.Apply(x, y);
+    }
+
+    /// <summary>Elementwise sum with broadcasting.</summary>
+    public static Tensor operator +(Tensor a, Tensor b) => Arith(new Add(), a, b);
+    /// <summary>Adds a number.</summary>
+    public static Tensor operator +(Tensor a, double b) => a + a.ScalarLike(b);
+    /// <summary>Adds a number.</summary>
+    public static Tensor operator +(double a, Tensor b) => b.ScalarLike(a) + b;
+    /// <summary>Elementwise difference with broadcasting.</summary>
+    public static Tensor operator -(Tensor a, Tensor b) => Arith(new Sub(), a, b);
+    /// <summary>Subtracts a number.</summary>
+    public static Tensor operator -(Tensor a, double b) => a - a.ScalarLike(b);
+    /// <summary>Subtracts from a number.</summary>
+    public static Tensor operator -(double a, Tensor b) => b.ScalarLike(a) - b;
+    /// <summary>Elementwise product with broadcasting.</summary>
+    public static Tensor operator *(Tensor a, Tensor b) => Arith(new Mul(), a, b);
+    /// <summary>Multiplies by a number.</summary>
+    public static Tensor operator *(Tensor a, double b) => a * a.ScalarLike(b);
+    /// <summary>Multiplies by a number.</summary>
+    public static Tensor operator *(double a, Tensor b) => b.ScalarLike(a) * b;
+
+    /// <summary>True division with broadcasting: integer operands give Float32, as in PyTorch.</summary>
+    public static Tensor operator /(Tensor a, Tensor b)
+    {
+        var (x, y) = Promote(a, b);
+        if (!x.DType.IsFloatingPoint()) (x, y) = (x.To(DType.Float32), y.To(DType.Float32));
+        return new Div().Apply(x, y);
+    }
+
+    /// <summary>Divides by a number.</summary>
+    public static Tensor operator /(Tensor a, double b) => a / a.ScalarLike(b);
+    /// <summary>Divides a number.</summary>
+    public static Tensor operator /(double a, Tensor b) => b.ScalarLike(a) / b;
+    /// <summary>Negation.</summary>
+    public static Tensor operator -(Tensor a) => new Neg().Apply(a);
+
+    /// <summary>Elementwise power with a constant exponent.</summary>
+    public Tensor Pow(double exponent) => new PowScalar(exponent).Apply(DType.IsFloatingPoint() || exponent == Math.Floor(exponent) ? this : To(DType.Float32));
+    /// <summary>Elementwise power with tensor exponents (broadcast).</summary>
+    public Tensor Pow(Tensor exponent) => Arith(new Functions.Pow(), this, exponent);
+
+    /// <summary>Elementwise e^x.</summary>
+    public Tensor Exp() => new Functions.Exp().Apply(Floating());
+    /// <summary>Elementwise natural logarithm.</summary>
+    public Tensor Log() => new Functions.Log().Apply(Floating());
+    /// <summary>Elementwise log(1 + x), accurate for small x.</summary>
+    public Tensor Log1p() => new Functions.Log1p().Apply(Floating());
+    /// <summary>Elementwise square root.</summary>
+    public Tensor Sqrt() => new Functions.Sqrt().Apply(Floating());
+    /// <summary>Elementwise 1/√x.</summary>
+    public Tensor Rsqrt() => 1.0 / Sqrt();
+    /// <summary>Elementwise sine.</summary>
+    public Tensor Sin() => new Functions.Sin().Apply(Floating());
+    /// <summary>Elementwise cosine.</summary>
+    public Tensor Cos() => new Functions.Cos().Apply(Floating());
+    /// <summary>Elementwise hyperbolic tangent.</summary>
+    public Tensor Tanh() => new Functions.Tanh().Apply(Floating());
+    /// <summary>Elementwise logistic function, stable for large |x|.</summary>
+    public Tensor Sigmoid() => new Functions.Sigmoid().Apply(Floating());
+    /// <summary>Elementwise max(x, 0).</summary>
+    public Tensor Relu() => new Functions.Relu().Apply(this);
+    /// <summary>Elementwise error function.</summary>
+    public Tensor Erf() => new Functions.Erf().Apply(Floating());
+    /// <summary>Elementwise |x|.</summary>
+    public Tensor Abs() => new Functions.Abs().Apply(this);
+    /// <summary>Elementwise x².</summary>
+    public Tensor Square() => this * this;
+    /// <summary>Elementwise 1/x.</summary>
+    public Tensor Reciprocal() => 1.0 / this;
+
+    /// <summary>Elementwise sign (-1, 0, 1); its gradient is zero, so the result is outside the graph.</summary>
+    public Tensor Sign() => Backend.Unary(UnaryOp.Sign, this);
+    /// <summary>Elementwise floor (zero gradient, result outside the graph).</summary>
+    public Tensor Floor() => Backend.Unary(UnaryOp.Floor, this);
+    /// <summary>Elementwise ceiling (zero gradient, result outside the graph).</summary>
+    public Tensor Ceil() => Backend.Unary(UnaryOp.Ceil, this);
+    /// <summary>Elementwise rounding half to even (zero gradient, result outside the graph).</summary>
+    public Tensor Round() => Backend.Unary(UnaryOp.Round, this);
+
+    /// <summary>Limits every element to [min, max]; either bound may be omitted.</summary>
+    public Tensor Clamp(double? min = null, double? max = null)
+    {
+        if (min is null && max is null) throw new ArgumentException("Clamp: at least one of min and max must be given");
+        return new Functions.Clamp(min, max).Apply(this);
+    }
+
+    /// <summary>Alias of <see cref="Clamp"/> (torch.clip).</summary>
+    public Tensor Clip(double? min = null, double? max = null) => Clamp(min, max);
+
+    /// <summary>Elementwise maximum of two tensors; ties share the gradient.</summary>
+    public Tensor Maximum(Tensor other) => Arith(new Extremum(max: true), this, other);
+    /// <summary>Elementwise minimum of two tensors; ties share the gradient.</summary>
+    public Tensor Minimum(Tensor other) => Arith(new Extremum(max: false), this, other);
+
+    // Floating functions of integer tensors compute in the default float dtype, as in PyTorch.
+    Tensor Floating() => DType.IsFloatingPoint() ? this : To(DType.Float32);
+
+    /// <summary>This tensor converted to a dtype (itself when it already has it). Float conversions keep the gradient.</summary>
+    public Tensor To(DType dtype)
+    {
+        if (dtype == DType) return this;
+        if (!dtype.IsFloatingPoint()) return Backend.Cast(this, dtype);
+        return new Functions.Cast(dtype).Apply(this);
+    }
+
+    /// <summary>This tensor on a device (only the CPU exists today).</summary>
+    public Tensor To(Device device) => device.Equals(Device) ? this : throw new NotSupportedException($"To: device {device} is not available; MetaGrad runs on the CPU only");
+
+    /// <summary>Float32 copy (or itself).</summary>
+    public Tensor Float() => To(DType.Float32);
+    /// <summary>Float64 copy (or itself).</summary>
+    public Tensor Double() => To(DType.Float64);
+    /// <summary>Int64 copy (or itself).</summary>
+    public Tensor Long() => To(DType.Int64);
+    /// <summary>Int32 copy (or itself).</summary>
+    public Tensor Int() => To(DType.Int32);
+    /// <summary>Bool copy (or itself).</summary>
+    public Tensor Bool() => To(DType.Bool);
+
+    Tensor Compare(CompareOp op, Tensor other)
+    {
+        var (a, b) = Promote(this, other);
+        return Backend.Compare(op, a, b);
+    }
+
+    /// <summary>Elementwise a == b, giving Bool.</summary>
+    public Tensor Eq(Tensor other) => Compare(CompareOp.Eq, other);
+    /// <summary>Elementwise a != b, giving Bool.</summary>
+    public Tensor Ne(Tensor other) => Compare(CompareOp.Ne, other);
+    /// <summary>Elementwise a &lt; b, giving Bool.</summary>
+    public Tensor Lt(Tensor other) => Compare(CompareOp.Lt, other);
+    /// <summary>Elementwise a &lt;= b, giving Bool.</summary>
+    public Tensor Le(Tensor other) => Compare(CompareOp.Le, other);
+    /// <summary>Elementwise a &gt; b, giving Bool.</summary>
+    public Tensor Gt(Tensor other) => Compare(CompareOp.Gt, other);
+    /// <summary>Elementwise a &gt;= b, giving Bool.</summary>
+    public Tensor Ge(Tensor other) => Compare(CompareOp.Ge, other);
+
+    /// <summary>Elementwise equality, giving Bool (not reference equality: use <c>is null</c> or ReferenceEquals for that).</summary>
+    public static Tensor operator ==(Tensor a, Tensor b) => a.Eq(b);
+    /// <summary>Elementwise inequality, giving Bool.</summary>
+    public static Tensor operator !=(Tensor a, Tensor b) => a.Ne(b);
+    /// <summary>Elementwise comparison, giving Bool.</summary>
+    public static Tensor operator <(Tensor a, Tensor b) => a.Lt(b);
+    /// <summary>Elementwise comparison, giving Bool.</summary>
+    public static Tensor operator >(Tensor a, Tensor b) => a.Gt(b);
+    /// <summary>Elementwise comparison, giving Bool.</summary>
+    public static Tensor operator <=(Tensor a, Tensor b) => a.Le(b);
+    /// <summary>Elementwise comparison, giving Bool.</summary>
+    public static Tensor operator >=(Tensor a, Tensor b) => a.Ge(b);
+    /// <summary>Elementwise comparison with a number, giving Bool.</summary>
+    public static Tensor operator ==(Tensor a, double b) => a.Eq(a.ScalarLike(b));
+    /// <summary>Elementwise comparison with a number, giving Bool.</summary>
+    public static Tensor operator !=(Tensor a, double b) => a.Ne(a.ScalarLike(b));
+    /// <summary>Elementwise comparison with a number, giving Bool.</summary>
+    public static Tensor operator <(Tensor a, double b) => a.Lt(a.ScalarLike(b));
+    /// <summary>Elementwise comparison with a number, giving Bool.</summary>
+    public static Tensor operator >(Tensor a, double b) => a.Gt(a.ScalarLike(b));
+    /// <summary>Elementwise comparison with a number, giving Bool.</summary>
+    public static Tensor operator <=(Tensor a, double b) => a.Le(a.ScalarLike(b));
+    /// <summary>Elementwise comparison with a number, giving Bool.</summary>
+    public static Tensor operator >=(Tensor a, double b) => a.Ge(a.ScalarLike(b));
+
+    /// <summary>Elementwise logical and of Bool tensors.</summary>
+    public static Tensor operator &(Tensor a, Tensor b) => a.Backend.Logical(LogicalOp.And, a, b);
+    /// <summary>Elementwise logical or of Bool tensors.</summary>
+    public static Tensor operator |(Tensor a, Tensor b) => a.Backend.Logical(LogicalOp.Or, a, b);
+    /// <summary>Elementwise logical xor of Bool tensors.</summary>
+    public static Tensor operator ^(Tensor a, Tensor b) => a.Backend.Logical(LogicalOp.Xor, a, b);
+    /// <summary>Elementwise logical not of a Bool tensor.</summary>
+    public static Tensor operator !(Tensor a) => a.Backend.LogicalNot(a);
+    /// <summary>Elementwise logical not of a Bool tensor (PyTorch's ~mask).</summary>
+    public static Tensor operator ~(Tensor a) => a.Backend.LogicalNot(a);
+
+    /// <summary>A 0-d Float32 tensor from a number, so numbers can stand where tensors are expected.</summary>
+    public static implicit operator Tensor(float value) => From(value);
+    /// <summary>A 0-d Float64 tensor from a number.</summary>
+    public static implicit operator Tensor(double value) => From(value);
+
+    /// <summary>True when every element is true (or non-zero).</summary>
+    public bool All() => Backend.ToArray<bool>(this).All(b => b);
+    /// <summary>True when any element is true (or non-zero).</summary>
+    public bool Any() => Backend.ToArray<bool>(this).Any(b => b);
+
+    /// <summary>True when both tensors have the same shape and all elements within rtol·|other| + atol.</summary>
+    public bool AllClose(Tensor other, double rtol = 1e-5, double atol = 1e-8)
+    {
+        if (!Layout.Shape.SequenceEqual(other.Layout.Shape)) return false;
+        var a = ToArray<double>();
+        var b = other.ToArray<double>();
+        for (int i = 0; i < a.Length; i++)
+            if (!(Math.Abs(a[i] - b[i]) <= atol + rtol * Math.Abs(b[i])) && !(double.IsNaN(a[i]) && double.IsNaN(b[i])) && a[i] != b[i]) return false;
+        return true;
+    }
+
+    // In-place arithmetic: computed out of place, then written into this storage. When the graph
+    // is involved, this tensor takes over the new node as its history (PyTorch's rebase).
+
+    /// <summary>this += other (times alpha), in place.</summary>
+    public Tensor Add_(Tensor other, double alpha = 1) => InPlace("Add_", other, () => alpha == 1 ? this + other : this + other * alpha);
+    /// <summary>this += value, in place.</summary>
+    public Tensor Add_(double value) => InPlace("Add_", null, () => this + value);
+    /// <summary>this -= other, in place.</summary>
+    public Tensor Sub_(Tensor other) => InPlace("Sub_", other, () => this - other);
+    /// <summary>this -= value, in place.</summary>
+    public Tensor Sub_(double value) => InPlace("Sub_", null, () => this - value);
+    /// <summary>this *= other, in place.</summary>
+    public Tensor Mul_(Tensor other) => InPlace("Mul_", other, () => this * other);
+    /// <summary>this *= value, in place.</summary>
+    public Tensor Mul_(double value) => InPlace("Mul_", null, () => this * value);
+    /// <summary>this /= other, in place.</summary>
+    public Tensor Div_(Tensor other) => InPlace("Div_", other, () => this / other);
+    /// <summary>this /= value, in place.</summary>
+    public Tensor Div_(double value) => InPlace("Div_", null, () => this / value);
+    /// <summary>Clamps in place.</summary>
+    public Tensor Clamp_(double? min = null, double? max = null) => InPlace("Clamp_", null, () => Clamp(min, max));
+    /// <summary>Copies src (broadcast, converted) into this tensor, in place.</summary>
+    public Tensor Copy_(Tensor src) => InPlace("Copy_", src, () => src.To(DType).Expand(Layout.Shape));
+
+    internal Tensor InPlace(string op, Tensor? other, Func<Tensor> compute)
+    {
+        CheckInPlace(op);
+        bool track = Autograd.IsGradEnabled && (RequiresGrad || other is { RequiresGrad: true });
+        if (track && ViewBase is not null)
+            throw new NotSupportedException($"{op}: in-place operations on a view of another tensor are not recorded by autograd yet; assign through the base tensor's indexer (x[...] = value) instead");
+        Tensor result;
+        using (Autograd.SetGradEnabled(track)) result = compute();
+        if (result.DType != DType)
+            throw new InvalidOperationException($"{op}: result type {result.DType} can't be cast to the desired output type {DType}");
+        if (!result.Layout.Shape.SequenceEqual(Layout.Shape))
+            throw new ArgumentException($"{op}: output with shape {ShapeMath.Format(Layout.Shape)} doesn't match the broadcast shape {ShapeMath.Format(result.Layout.Shape)}");
+        Backend.Copy(this, result);
+        MarkWritten();
+        if (track) GradFn = result.GradFn;
+        return this;
+    }
+}

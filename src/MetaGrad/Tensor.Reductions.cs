@@ -1,0 +1,175 @@
+using MetaGrad.Functions;
+
+namespace MetaGrad;
+
+public sealed partial class Tensor
+{
+    int[] ReduceDims(int[]? dims, string op)
+    {
+        if (dims is null) return Enumerable.Range(0, NDim).ToArray();
+        if (NDim == 0)
+        {
+            foreach (var dim in dims) ShapeMath.Dim(dim, 0, op);
+            return [];
+        }
+        var d = Dims(dims, op).Distinct().Order().ToArray();
+        if (d.Length != dims.Length) throw new ArgumentException($"{op}: dim {ShapeMath.Format(dims)} appears multiple times in the list of dims");
+        return d;
+    }
+
+    /// <summary>Sum of all elements (0-d). Integer and Bool tensors sum to Int64.</summary>
+    public Tensor Sum() => Sum(null, keepDim: false);
+    /// <summary>Sum along one dim.</summary>
+    public Tensor Sum(int dim, bool keepDim = false) => Sum([dim], keepDim);
+    /// <summary>Sum along several dims (all when null).</summary>
+    public Tensor Sum(int[]? dims, bool keepDim = false)
+    {
+        var d = ReduceDims(dims, "Sum");
+        if (d.Length == 0) return DType.IsFloatingPoint() ? this + 0.0 : To(DType.Int64);
+        if (!DType.IsFloatingPoint()) return Backend.Reduce(Backends.ReduceOp.Sum, this, d).SqueezeIf(!keepDim, d);
+        return new Functions.Sum(d, keepDim).Apply(this);
+    }
+
+    Tensor SqueezeIf(bool squeeze, int[] dims) => squeeze ? SqueezeDims(dims) : this;
+
+    /// <summary>Mean of all elements.</summary>
+    public Tensor Mean() => Mean(null, keepDim: false);
+    /// <summary>Mean along one dim.</summary>
+    public Tensor Mean(int dim, bool keepDim = false) => Mean([dim], keepDim);
+    /// <summary>Mean along several dims (all when null). Floating dtypes only, as in PyTorch.</summary>
+    public Tensor Mean(int[]? dims, bool keepDim = false)
+    {
+        if (!DType.IsFloatingPoint())
+            throw new ArgumentException($"Mean: could not infer output dtype; input dtype must be floating point, got {DType}");
+        var d = ReduceDims(dims, "Mean");
+        int count = d.Aggregate(1, (n, k) => n * Layout.Shape[k]);
+        return Sum(d, keepDim) / count;
+    }
+
+    /// <summary>
+    /// Variance along dims (all when null) with Bessel's correction by default (correction = 1),
+    /// computed as the mean squared deviation from the mean, which is stable for large offsets.
+    /// </summary>
+    public Tensor Var(int[]? dims = null, int correction = 1, bool keepDim = false)
+    {
+        var d = ReduceDims(dims, "Var");
+        int count = d.Aggregate(1, (n, k) => n * Layout.Shape[k]);
+        var deviation = this - Mean(d, keepDim: true);
+        return (deviation * deviation).Sum(d, keepDim) / Math.Max(count - correction, 0);
+    }
+
+    /// <summary>Variance along one dim.</summary>
+    public Tensor Var(int dim, int correction = 1, bool keepDim = false) => Var([dim], correction, keepDim);
+
+    /// <summary>Standard deviation: the square root of <see cref="Var(int[], int, bool)"/>.</summary>
+    public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false) => Var(dims, correction, keepDim).Sqrt();
+
+    /// <summary>Standard deviation along one dim.</summary>
+    public Tensor Std(int dim, int correction = 1, bool keepDim = false) => Std([dim], correction, keepDim);
+
+    /// <summary>
+    /// The vector p-norm over dims (all when null): (Σ|x|^p)^(1/p); p = ∞ is max |x|. Its
+    /// gradient at the zero vector is 0, the subgradient PyTorch returns.
+    /// </summary>
+    public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false)
+    {
+        var d = ReduceDims(dims, "Norm");
+        var a = Abs();
+        if (double.IsPositiveInfinity(p)) return a.Max(d, keepDim);
+        if (p == 1) return a.Sum(d, keepDim);
+        var powered = a.Pow(p).Sum(d, keepDim);
+        // Where the norm is 0, route the root through 1 so its derivative (which is infinite) never meets the zero.
+        var zero = powered == 0.0;
+        var safe = Where(zero, OnesLike(powered), powered);
+        return Where(zero, ZerosLike(powered), safe.Pow(1 / p));
+    }
+
+    /// <summary>Norm along one dim.</summary>
+    public Tensor Norm(double p, int dim, bool keepDim = false) => Norm(p, [dim], keepDim);
+
+    /// <summary>The largest element (0-d); its gradient is shared evenly by all maxima.</summary>
+    public Tensor Max() => Max(null, keepDim: false);
+    /// <summary>The largest elements along dim (PyTorch's amax); the gradient is split evenly among ties.</summary>
+    public Tensor Max(int dim, bool keepDim = false) => Max([dim], keepDim);
+    /// <summary>The largest elements over dims (all when null).</summary>
+    public Tensor Max(int[]? dims, bool keepDim = false) => ExtremeOver(dims, keepDim, max: true);
+
+    /// <summary>The smallest element (0-d); its gradient is shared evenly by all minima.</summary>
+    public Tensor Min() => Min(null, keepDim: false);
+    /// <summary>The smallest elements along dim (PyTorch's amin); the gradient is split evenly among ties.</summary>
+    public Tensor Min(int dim, bool keepDim = false) => Min([dim], keepDim);
+    /// <summary>The smallest elements over dims (all when null).</summary>
+    public Tensor Min(int[]? dims, bool keepDim = false) => ExtremeOver(dims, keepDim, max: false);
+
+    Tensor ExtremeOver(int[]? dims, bool keepDim, bool max)
+    {
+        var d = ReduceDims(dims, max ? "Max" : "Min");
+        if (Numel == 0 && dims is null)
+            throw new ArgumentException($"{(max ? "Max" : "Min")}: expected a reduction dim to be specified for an empty input of shape {ShapeMath.Format(Layout.Shape)}");
+        if (d.Length == 0) return Clone();
+        return new Extreme(d, keepDim, max).Apply(this);
+    }
+
+    /// <summary>Index of the largest element of the flattened tensor (first on ties), Int64.</summary>
+    public Tensor ArgMax() => Reshape(-1).ArgMax(0);
+    /// <summary>Indices of the largest elements along dim (first on ties), Int64.</summary>
+    public Tensor ArgMax(int dim, bool keepDim = false) => ArgExtreme(dim, keepDim, max: true);
+    /// <summary>Index of the smallest element of the flattened tensor (first on ties), Int64.</summary>
+    public Tensor ArgMin() => Reshape(-1).ArgMin(0);
+    /// <summary>Indices of the smallest elements along dim (first on ties), Int64.</summary>
+    public Tensor ArgMin(int dim, bool keepDim = false) => ArgExtreme(dim, keepDim, max: false);
+
+    Tensor ArgExtreme(int dim, bool keepDim, bool max)
+    {
+        if (NDim == 0) return From(0L);
+        int d = ShapeMath.Dim(dim, NDim, max ? "ArgMax" : "ArgMin");
+        var y = Backend.ArgReduce(this, d, max);
+        return keepDim ? y : y.SqueezeDims([d]);
+    }
+
+    /// <summary>Values sorted along dim with the indices they came from (a stable sort; NaN sorts last).</summary>
+    public (Tensor Values, Tensor Indices) Sort(int dim = -1, bool descending = false)
+    {
+        if (NDim == 0) return (Clone(), From(0L));
+        int d = ShapeMath.Dim(dim, NDim, "Sort");
+        var (_, indices) = Backend.Sort(Detach(), d, descending);
+        return (Gather(d, indices), indices);
+    }
+
+    /// <summary>The k largest (or smallest) values along dim and their indices, sorted.</summary>
+    public (Tensor Values, Tensor Indices) TopK(int k, int dim = -1, bool largest = true)
+    {
+        int d = ShapeMath.Dim(dim, NDim, "TopK");
+        int size = NDim == 0 ? 1 : Layout.Shape[d];
+        if (k < 0 || k > size) throw new ArgumentOutOfRangeException(nameof(k), $"TopK: k ({k}) is out of range for dimension {d} of size {size}");
+        var (_, order) = Sort(d, descending: largest);
+        var indices = NDim == 0 ? order : order.Narrow(d, 0, k).Contiguous();
+        return (NDim == 0 ? Clone() : Gather(d, indices), indices);
+    }
+
+    /// <summary>log Σ exp(x) along dim, computed stably by shifting by the max.</summary>
+    public Tensor LogSumExp(int dim, bool keepDim = false)
+    {
+        int d = ShapeMath.Dim(dim, NDim, "LogSumExp");
+        // The shift is a constant for differentiation: its gradient would cancel exactly anyway.
+        var m = Max(d, keepDim: true).Detach();
+        m = Where(m.Abs() == double.PositiveInfinity, ZerosLike(m), m);
+        var y = (this - m).Exp().Sum(d, keepDim: true).Log() + m;
+        return keepDim ? y : y.SqueezeDims([d]);
+    }
+
+    /// <summary>exp(x) / Σ exp(x) along dim, stable for large inputs.</summary>
+    public Tensor Softmax(int dim)
+    {
+        int d = ShapeMath.Dim(dim, NDim, "Softmax");
+        var e = (this - Max(d, keepDim: true).Detach()).Exp();
+        return e / e.Sum(d, keepDim: true);
+    }
+
+    /// <summary>x - log Σ exp(x) along dim, stable for large inputs.</summary>
+    public Tensor LogSoftmax(int dim)
+    {
+        int d = ShapeMath.Dim(dim, NDim, "LogSoftmax");
+        return this - LogSumExp(d, keepDim: true);
+    }
+}

@@ -1,0 +1,144 @@
+using System.Collections.ObjectModel;
+using MetaGrad.Backends;
+
+namespace MetaGrad;
+
+/// <summary>
+/// An n-dimensional array with PyTorch semantics: strided storage shared by views, a dtype,
+/// a device, and the autograd state (requires-grad flag, gradient, and the node that made it).
+/// The members of this partial class are split by concern: creation, arithmetic, reductions,
+/// shape, indexing, formatting. Each differentiable member is one call into a <see cref="Function"/>.
+/// </summary>
+public sealed partial class Tensor
+{
+    internal readonly Storage Storage;
+    internal readonly Layout Layout;
+    bool _requiresGrad;
+    ReadOnlyCollection<int>? _shape;
+
+    internal Tensor(Storage storage, Layout layout)
+    {
+        Storage = storage;
+        Layout = layout;
+    }
+
+    internal IBackend Backend => Storage.Device.Backend;
+
+    /// <summary>The size of each dimension.</summary>
+    public IReadOnlyList<int> Shape => _shape ??= Array.AsReadOnly(Layout.Shape);
+
+    /// <summary>Elements to skip in storage per step along each dimension.</summary>
+    public IReadOnlyList<int> Strides => Array.AsReadOnly(Layout.Strides);
+
+    /// <summary>Index in storage of the first element.</summary>
+    public int StorageOffset => Layout.Offset;
+
+    /// <summary>Number of dimensions (PyTorch's dim()).</summary>
+    public int NDim => Layout.Rank;
+
+    /// <summary>Number of elements.</summary>
+    public int Numel => Layout.Numel;
+
+    /// <summary>The size of one dimension (negative counts from the end).</summary>
+    public int Size(int dim) => Layout.Shape[ShapeMath.Dim(dim, NDim, "Size")];
+
+    /// <summary>Element type.</summary>
+    public DType DType => Storage.DType;
+
+    /// <summary>Where the storage lives.</summary>
+    public Device Device => Storage.Device;
+
+    /// <summary>Whether the elements are laid out row-major without gaps.</summary>
+    public bool IsContiguous => Layout.IsContiguous;
+
+    /// <summary>How many in-place writes the storage has seen (PyTorch's _version).</summary>
+    public int Version => Storage.Version;
+
+    /// <summary>The node that produced this tensor, or null for a leaf (PyTorch's grad_fn).</summary>
+    public Function? GradFn { get; internal set; }
+
+    /// <summary>True when no recorded operation produced this tensor.</summary>
+    public bool IsLeaf => GradFn is null;
+
+    internal bool IsLeafRequiringGrad => GradFn is null && _requiresGrad;
+
+    /// <summary>The accumulated gradient (leaves, and non-leaves after RetainGrad).</summary>
+    public Tensor? Grad { get; set; }
+
+    internal List<Func<Tensor, Tensor?>>? LeafHooks;
+
+    /// <summary>Whether gradients flow to this tensor. Only leaves of floating dtype can be set.</summary>
+    public bool RequiresGrad
+    {
+        get => _requiresGrad || GradFn is not null;
+        set
+        {
+            if (GradFn is not null)
+            {
+                if (value) return;
+                throw new InvalidOperationException("RequiresGrad: you can only change the requires-grad flag of leaf tensors; use Detach() to get a tensor outside the graph");
+            }
+            if (value && !DType.IsFloatingPoint())
+                throw new InvalidOperationException($"RequiresGrad: only tensors of floating point dtype can require gradients, got {DType}");
+            _requiresGrad = value;
+        }
+    }
+
+    /// <summary>Sets <see cref="RequiresGrad"/> and returns this tensor (PyTorch's requires_grad_()).</summary>
+    public Tensor RequiresGrad_(bool requiresGrad = true)
+    {
+        RequiresGrad = requiresGrad;
+        return this;
+    }
+
+    /// <summary>A tensor sharing this one's storage, outside the graph.</summary>
+    public Tensor Detach() => new(Storage, Layout);
+
+    internal Tensor Alias() => new(Storage, Layout);
+
+    /// <summary>Makes Backward store this non-leaf tensor's gradient in <see cref="Grad"/>.</summary>
+    public void RetainGrad()
+    {
+        if (GradFn is null)
+        {
+            if (!_requiresGrad) throw new InvalidOperationException("RetainGrad: can't retain the gradient of a tensor that does not require grad");
+            return;
+        }
+        (GradFn.OutputHooks ??= []).Add(g =>
+        {
+            Grad = Grad is null ? g.Detach().Clone() : Grad + g.Detach();
+            return null;
+        });
+    }
+
+    /// <summary>
+    /// Registers a function called with this tensor's gradient during backward; it may return a
+    /// replacement gradient or null to keep it (PyTorch's register_hook).
+    /// </summary>
+    public void RegisterHook(Func<Tensor, Tensor?> hook)
+    {
+        if (!RequiresGrad) throw new InvalidOperationException("RegisterHook: cannot register a hook on a tensor that doesn't require gradient");
+        if (GradFn is null) (LeafHooks ??= []).Add(hook);
+        else (GradFn.OutputHooks ??= []).Add(hook);
+    }
+
+    /// <summary>Backpropagates from this scalar (or with an explicit gradient of this tensor's shape).</summary>
+    /// <param name="gradient">d(loss)/d(this); required unless this tensor has one element.</param>
+    /// <param name="retainGraph">Keep saved tensors so Backward can run through this graph again; defaults to createGraph.</param>
+    /// <param name="createGraph">Record the backward pass, for higher-order gradients.</param>
+    public void Backward(Tensor? gradient = null, bool? retainGraph = null, bool createGraph = false)
+    {
+        var grads = Autograd.RootGrads("Backward", [this], gradient is null ? null : [gradient]);
+        Engine.Run([this], grads, retainGraph ?? createGraph, createGraph, null);
+    }
+
+    /// <summary>Bumps the version counter after an in-place write.</summary>
+    internal void MarkWritten() => Storage.Version++;
+
+    // In-place writes on a leaf that requires grad would silently break the gradients of its users.
+    internal void CheckInPlace(string op)
+    {
+        if (Autograd.IsGradEnabled && IsLeafRequiringGrad)
+            throw new InvalidOperationException($"{op}: a leaf tensor that requires grad is being used in an in-place operation; wrap it in Autograd.NoGrad() (e.g. for initialisation or an optimizer step)");
+    }
+}
