@@ -89,9 +89,10 @@ public sealed partial class Tensor
 
         var x = this;
         var advanced = new List<(int, Tensor)>();
-        int dim = 0;
+        int dim = 0, sourceDim = 0;   // dim in the view being built, and in this tensor (for messages)
         foreach (var index in indices)
         {
+            if (index.K is TensorIndex.Kind.Integer or TensorIndex.Kind.Slice) sourceDim++;
             switch (index.K)
             {
                 case TensorIndex.Kind.Integer:
@@ -99,7 +100,7 @@ public sealed partial class Tensor
                     int size = x.Layout.Shape[dim];
                     int i = index.Start.IsFromEnd ? size - index.Start.Value : index.Start.Value;
                     if (i < 0 || i >= size)
-                        throw new ArgumentOutOfRangeException(nameof(indices), $"Index: index {(index.Start.IsFromEnd ? "^" + index.Start.Value : i.ToString())} is out of bounds for dimension {dim} with size {size}");
+                        throw new ArgumentOutOfRangeException(nameof(indices), $"Index: index {(index.Start.IsFromEnd ? "^" + index.Start.Value : i.ToString())} is out of bounds for dimension {sourceDim - 1} with size {size}");
                     x = x.Select(dim, i);
                     break;
                 }
@@ -119,6 +120,7 @@ public sealed partial class Tensor
                     break;
                 case TensorIndex.Kind.Ellipsis:
                     dim += NDim - consumed;
+                    sourceDim += NDim - consumed;
                     break;
                 case TensorIndex.Kind.Tensor:
                 {
