@@ -46,7 +46,7 @@ public sealed partial class Tensor
         {
             if (cut && i == EdgeItems)
             {
-                sb.Append(dim == NDim - 1 ? "..." : "...");
+                sb.Append(dim == NDim - 1 ? " ..." : "...");   // PyTorch pads the 1-D ellipsis by one space
                 i = size - EdgeItems;
                 sb.Append(dim == NDim - 1 ? ", " : "," + new string('\n', NDim - 1 - dim) + new string(' ', indent + dim + 1));
             }

@@ -170,6 +170,8 @@ public sealed partial class Tensor
     public Tensor LogSoftmax(int dim)
     {
         int d = ShapeMath.Dim(dim, NDim, "LogSoftmax");
-        return this - LogSumExp(d, keepDim: true);
+        // (x - m) - log Σ exp(x - m): adding m back before subtracting would cost float32 digits at large |x|.
+        var shifted = this - Max(d, keepDim: true).Detach();
+        return shifted - shifted.Exp().Sum(d, keepDim: true).Log();
     }
 }
