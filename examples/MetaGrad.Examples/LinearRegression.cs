@@ -1,0 +1,50 @@
+using System.Globalization;
+
+namespace MetaGrad.Examples;
+
+/// <summary>
+/// The series' first model: fit y = w·x + b to noisy points by gradient descent, with the
+/// gradients from autograd and the update written by hand under NoGrad.
+/// </summary>
+public static class LinearRegression
+{
+    public static void Run(string[] args)
+    {
+        int epochs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
+        var (w, b, _) = Fit(epochs, log: Console.WriteLine);
+        Console.WriteLine(FormattableString.Invariant($"fitted y = {w:F4}·x + {b:F4}  (true: y = 3·x + 2)"));
+    }
+
+    /// <summary>Trains and returns the fitted weight, bias and final loss.</summary>
+    public static (float Weight, float Bias, float Loss) Fit(int epochs, Action<string>? log = null)
+    {
+        const double learningRate = 0.1;
+        float lastLoss = float.NaN;
+        Tensor.ManualSeed(0);
+
+        // 100 points of y = 3x + 2 with Gaussian noise, x in [-1, 1).
+        var x = Tensor.Rand(100, 1) * 2.0 - 1.0;
+        var y = x * 3.0 + 2.0 + Tensor.Randn(100, 1) * 0.1;
+
+        var w = Tensor.Zeros([1, 1], requiresGrad: true);
+        var b = Tensor.Zeros([1], requiresGrad: true);
+
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            var prediction = x.Matmul(w) + b;
+            var loss = (prediction - y).Pow(2).Mean();
+            w.Grad = null;
+            b.Grad = null;
+            loss.Backward();
+            using (Autograd.NoGrad())
+            {
+                w.Sub_(w.Grad! * learningRate);
+                b.Sub_(b.Grad! * learningRate);
+            }
+            lastLoss = loss.Item<float>();
+            if (epoch == 1 || epoch % 20 == 0)
+                log?.Invoke(FormattableString.Invariant($"epoch {epoch,4}  loss {lastLoss:F6}"));
+        }
+        return (w.Item<float>(), b.Item<float>(), lastLoss);
+    }
+}
