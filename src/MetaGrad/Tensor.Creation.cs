@@ -2,7 +2,7 @@ using MetaGrad.Backends.Cpu;
 
 namespace MetaGrad;
 
-public sealed partial class Tensor
+public partial class Tensor
 {
     static Backends.IBackend Cpu => CpuBackend.Instance;
 

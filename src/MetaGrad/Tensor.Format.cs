@@ -3,7 +3,7 @@ using System.Text;
 
 namespace MetaGrad;
 
-public sealed partial class Tensor
+public partial class Tensor
 {
     const int SummariseAbove = 1000, EdgeItems = 3;
 

@@ -48,7 +48,7 @@ public readonly struct TensorIndex
     public static implicit operator TensorIndex(Tensor t) => new(Kind.Tensor, indices: t);
 }
 
-public sealed partial class Tensor
+public partial class Tensor
 {
     /// <summary>PyTorch's None in an index expression.</summary>
     public static TensorIndex NewAxis => TensorIndex.NewAxis;

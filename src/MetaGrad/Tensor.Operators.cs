@@ -3,7 +3,7 @@ using MetaGrad.Functions;
 
 namespace MetaGrad;
 
-public sealed partial class Tensor
+public partial class Tensor
 {
     // Binary operands are promoted to one dtype here (PyTorch's result_type), so every Function
     // and kernel below sees a single dtype.

@@ -2,7 +2,7 @@ using MetaGrad.Functions;
 
 namespace MetaGrad;
 
-public sealed partial class Tensor
+public partial class Tensor
 {
     int[] ReduceDims(int[]? dims, string op)
     {

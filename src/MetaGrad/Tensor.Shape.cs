@@ -2,7 +2,7 @@ using MetaGrad.Functions;
 
 namespace MetaGrad;
 
-public sealed partial class Tensor
+public partial class Tensor
 {
     /// <summary>The tensor whose storage this view reads (null for tensors that own their layout).</summary>
     internal Tensor? ViewBase;

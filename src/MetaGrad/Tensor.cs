@@ -9,7 +9,7 @@ namespace MetaGrad;
 /// The members of this partial class are split by concern: creation, arithmetic, reductions,
 /// shape, indexing, formatting. Each differentiable member is one call into a <see cref="Function"/>.
 /// </summary>
-public sealed partial class Tensor
+public partial class Tensor
 {
     internal readonly Storage Storage;
     internal readonly Layout Layout;

@@ -142,3 +142,24 @@ internal sealed class IndexPut(Tensor positions) : BinaryFunction
         return (gx, gv);
     }
 }
+
+/// <summary>
+/// Rows of the weight at the ids (torch.embedding). The backward is IndexAdd of the gradient
+/// rows, skipping the padding id, whose row must never learn.
+/// </summary>
+internal sealed class EmbeddingLookup(Tensor ids, int? paddingIdx) : UnaryFunction
+{
+    int[] _weightShape = [];
+
+    protected override Tensor Forward(Context ctx, Tensor weight)
+    {
+        _weightShape = weight.Layout.Shape;
+        return weight.Backend.IndexSelect(weight, 0, ids);
+    }
+
+    protected override Tensor Backward(Context ctx, Tensor grad)
+    {
+        if (paddingIdx is int pad) grad = grad.MaskedFill((ids == (double)pad).Unsqueeze(1), 0);
+        return Tensor.Zeros(_weightShape, grad.DType).IndexAdd(0, ids, grad);
+    }
+}

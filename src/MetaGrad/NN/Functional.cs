@@ -50,4 +50,102 @@ public static class Functional
 
     /// <summary>LogSoftmax along dim.</summary>
     public static Tensor LogSoftmax(Tensor x, int dim) => x.LogSoftmax(dim);
+
+    /// <summary>y = x·Wᵀ + b with weight [out, in].</summary>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        if (input.Shape[^1] != weight.Shape[^1])
+            throw new ArgumentException($"Linear: input of shape {ShapeMath.Format(input.Shape.ToArray())} does not match weight of shape {ShapeMath.Format(weight.Shape.ToArray())} (expected last dim {weight.Shape[^1]})");
+        var y = input.Matmul(weight.T);
+        return bias is null ? y : y + bias;
+    }
+
+    /// <summary>In training, zeroes each element with probability p and scales the survivors by 1/(1-p).</summary>
+    public static Tensor Dropout(Tensor input, double p = 0.5, bool training = true, Generator? generator = null)
+    {
+        if (p < 0 || p > 1) throw new ArgumentException($"Dropout: probability has to be between 0 and 1, but got {p}");
+        if (!training || p == 0) return input;
+        if (p == 1) return input * 0.0;
+        var keep = Tensor.Rand(input.Shape.ToArray(), input.DType, generator: generator) >= p;
+        return input * keep.To(input.DType) * (1 / (1 - p));
+    }
+
+    /// <summary>Rows of weight at the ids in input (any shape), giving input.shape + [dim]; the padding row gets no gradient.</summary>
+    public static Tensor Embedding(Tensor input, Tensor weight, int? paddingIdx = null)
+    {
+        if (!input.DType.IsInteger())
+            throw new ArgumentException($"Embedding: expected an Int64 or Int32 index tensor, got {input.DType}");
+        var rows = new Functions.EmbeddingLookup(input.Reshape(-1), paddingIdx).Apply(weight);
+        return rows.Reshape([.. input.Shape, weight.Shape[1]]);
+    }
+
+    /// <summary>One-hot Int64 encoding with a new last dim of numClasses (inferred as max + 1 when -1).</summary>
+    public static Tensor OneHot(Tensor input, int numClasses = -1)
+    {
+        if (input.DType != DType.Int64) throw new ArgumentException($"OneHot: expected an Int64 tensor of class indices, got {input.DType}");
+        var ids = input.ToArray<long>();
+        if (ids.Any(i => i < 0)) throw new ArgumentException("OneHot: class values must be non-negative");
+        int classes = numClasses == -1 ? (ids.Length == 0 ? 0 : (int)ids.Max() + 1) : numClasses;
+        if (ids.Any(i => i >= classes)) throw new ArgumentException($"OneHot: class values must be smaller than numClasses ({classes})");
+        return (input.Unsqueeze(-1) == Tensor.Arange(classes)).To(DType.Int64);
+    }
+
+    /// <summary>x / max(‖x‖_p, eps) along dim.</summary>
+    public static Tensor Normalize(Tensor input, double p = 2, int dim = 1, double eps = 1e-12) =>
+        input / input.Norm(p, dim, keepDim: true).Clamp(min: eps);
+
+    /// <summary>Cosine of the angle between x1 and x2 along dim, each norm clamped below by eps.</summary>
+    public static Tensor CosineSimilarity(Tensor x1, Tensor x2, int dim = 1, double eps = 1e-8)
+    {
+        var n1 = x1.Norm(2, dim, keepDim: true).Clamp(min: eps);
+        var n2 = x2.Norm(2, dim, keepDim: true).Clamp(min: eps);
+        return (x1 / n1 * (x2 / n2)).Sum(dim);
+    }
+
+    /// <summary>
+    /// Constant padding: pad lists (before, after) pairs starting from the last dim, as
+    /// torch.nn.functional.pad; negative amounts crop.
+    /// </summary>
+    public static Tensor Pad(Tensor input, int[] pad, double value = 0, string mode = "constant")
+    {
+        if (mode != "constant") throw new NotSupportedException($"Pad: only mode \"constant\" is implemented, got \"{mode}\"");
+        if (pad.Length % 2 != 0 || pad.Length / 2 > input.NDim)
+            throw new ArgumentException($"Pad: padding length must be even and at most twice the number of dims ({input.NDim}), got {pad.Length}");
+        var x = input;
+        var shape = input.Shape.ToArray();
+        var starts = new int[input.NDim];
+        for (int i = 0; i < pad.Length / 2; i++)
+        {
+            int d = input.NDim - 1 - i, before = pad[2 * i], after = pad[2 * i + 1];
+            int cropBefore = Math.Max(-before, 0), cropAfter = Math.Max(-after, 0);
+            if (cropBefore + cropAfter > 0) x = x.Narrow(d, cropBefore, shape[d] - cropBefore - cropAfter);
+            starts[d] = Math.Max(before, 0);
+            shape[d] = x.Shape[d] + Math.Max(before, 0) + Math.Max(after, 0);
+        }
+        var inner = x.Shape.ToArray();
+        Layout Region(Layout l)
+        {
+            for (int d = 0; d < inner.Length; d++) l = l.Slice(d, starts[d], inner[d], 1);
+            return l;
+        }
+        var y = new Functions.EmbedIn(Region, shape, "Pad").Apply(x);
+        if (value == 0) return y;
+        var inside = new Functions.EmbedIn(Region, shape, "Pad").Apply(Tensor.Ones(inner, x.DType));
+        return y + (1.0 - inside) * value;
+    }
+
+    /// <summary>(x - mean) / √(var + eps) over the trailing normalizedShape dims, then weight and bias.</summary>
+    public static Tensor LayerNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
+    {
+        int k = normalizedShape.Length;
+        if (k > input.NDim || !input.Shape.Skip(input.NDim - k).SequenceEqual(normalizedShape))
+            throw new ArgumentException($"LayerNorm: expected input with trailing shape {ShapeMath.Format(normalizedShape)}, got {ShapeMath.Format(input.Shape.ToArray())}");
+        var dims = Enumerable.Range(input.NDim - k, k).ToArray();
+        var mean = input.Mean(dims, keepDim: true);
+        var variance = input.Var(dims, correction: 0, keepDim: true);
+        var y = (input - mean) / (variance + eps).Sqrt();
+        if (weight is not null) y = y * weight;
+        if (bias is not null) y = y + bias;
+        return y;
+    }
 }

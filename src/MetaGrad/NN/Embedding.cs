@@ -1,0 +1,44 @@
+namespace MetaGrad.NN;
+
+/// <summary>A lookup table of vectors indexed by integer ids (torch.nn.Embedding).</summary>
+public sealed class Embedding : Module<Tensor, Tensor>
+{
+    /// <summary>[numEmbeddings, embeddingDim].</summary>
+    public readonly Parameter Weight;
+    readonly int? _paddingIdx;
+
+    /// <summary>
+    /// Weights ~ N(0, 1) as in PyTorch; the row at <paramref name="paddingIdx"/> (negative counts
+    /// from the end) starts at zero and never receives a gradient.
+    /// </summary>
+    public Embedding(int numEmbeddings, int embeddingDim, int? paddingIdx = null, Generator? generator = null)
+        : this(Init.Normal_(Tensor.Empty(numEmbeddings, embeddingDim), generator: generator), paddingIdx, freeze: false, zeroPadding: true) { }
+
+    Embedding(Tensor weight, int? paddingIdx, bool freeze, bool zeroPadding)
+    {
+        int n = weight.Shape[0];
+        if (paddingIdx is int p)
+        {
+            if (p < -n || p >= n) throw new ArgumentOutOfRangeException(nameof(paddingIdx), $"Embedding: padding index {p} must be within the {n} embeddings");
+            _paddingIdx = p < 0 ? p + n : p;
+        }
+        Weight = new Parameter(weight, requiresGrad: !freeze);
+        if (zeroPadding && _paddingIdx is int pad)
+            using (Autograd.NoGrad()) Weight[pad] = Tensor.Scalar(0, weight.DType);
+        RegisterParameter("weight", Weight);
+    }
+
+    /// <summary>An embedding over pretrained vectors (copied), frozen by default.</summary>
+    public static Embedding FromPretrained(Tensor embeddings, bool freeze = true, int? paddingIdx = null)
+    {
+        if (embeddings.NDim != 2) throw new ArgumentException($"Embedding.FromPretrained: embeddings must be 2-D, got shape {ShapeMath.Format(embeddings.Shape.ToArray())}");
+        return new Embedding(embeddings.Detach().Clone(), paddingIdx, freeze, zeroPadding: false);
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.Embedding(input, Weight, _paddingIdx);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"{Weight.Shape[0]}, {Weight.Shape[1]}" + (_paddingIdx is int p ? $", padding_idx={p}" : "");
+}
+

@@ -1,0 +1,120 @@
+namespace MetaGrad.NN;
+
+/// <summary>
+/// Normalises over the trailing <c>normalizedShape</c> dims: (x - mean) / √(var + eps), then an
+/// elementwise affine transform (torch.nn.LayerNorm). Composed from primitives.
+/// </summary>
+public sealed class LayerNorm : Module<Tensor, Tensor>
+{
+    readonly int[] _shape;
+    readonly double _eps;
+    /// <summary>Scale, initialised to ones (null without elementwise affine).</summary>
+    public readonly Parameter? Weight;
+    /// <summary>Shift, initialised to zeros (null without elementwise affine or bias).</summary>
+    public readonly Parameter? Bias;
+
+    /// <summary>A layer norm over the trailing dims of the given shape.</summary>
+    public LayerNorm(int[] normalizedShape, double eps = 1e-5, bool elementwiseAffine = true, bool bias = true)
+    {
+        _shape = normalizedShape;
+        _eps = eps;
+        if (elementwiseAffine)
+        {
+            Weight = new Parameter(Tensor.Ones(normalizedShape));
+            if (bias) Bias = new Parameter(Tensor.Zeros(normalizedShape));
+        }
+        RegisterParameter("weight", Weight);
+        RegisterParameter("bias", Bias);
+    }
+
+    /// <summary>A layer norm over the last dim.</summary>
+    public LayerNorm(int normalizedShape, double eps = 1e-5) : this([normalizedShape], eps) { }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.LayerNorm(input, _shape, Weight, Bias, _eps);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => FormattableString.Invariant($"({string.Join(", ", _shape)},), eps={_eps}, elementwise_affine={Py(Weight is not null)}");
+}
+
+/// <summary>
+/// Batch normalisation over [N, C] or [N, C, L] inputs (torch.nn.BatchNorm1d): batch statistics
+/// in training, with running estimates (unbiased variance, exponential moving average with
+/// momentum) used in eval.
+/// </summary>
+public sealed class BatchNorm1d : Module<Tensor, Tensor>
+{
+    readonly int _features;
+    readonly double _eps;
+    readonly double? _momentum;
+    /// <summary>Scale γ, initialised to ones.</summary>
+    public readonly Parameter? Weight;
+    /// <summary>Shift β, initialised to zeros.</summary>
+    public readonly Parameter? Bias;
+
+    /// <summary>A batch norm; momentum null means a cumulative average, as in PyTorch.</summary>
+    public BatchNorm1d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
+    {
+        (_features, _eps, _momentum) = (numFeatures, eps, momentum);
+        if (affine)
+        {
+            Weight = new Parameter(Tensor.Ones(numFeatures));
+            Bias = new Parameter(Tensor.Zeros(numFeatures));
+        }
+        RegisterParameter("weight", Weight);
+        RegisterParameter("bias", Bias);
+        if (trackRunningStats)
+        {
+            RegisterBuffer("running_mean", Tensor.Zeros(numFeatures));
+            RegisterBuffer("running_var", Tensor.Ones(numFeatures));
+            RegisterBuffer("num_batches_tracked", Tensor.From(0L));
+        }
+    }
+
+    /// <summary>Running mean (null without running statistics).</summary>
+    public Tensor? RunningMean => Buffer("running_mean");
+    /// <summary>Running variance (null without running statistics).</summary>
+    public Tensor? RunningVar => Buffer("running_var");
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        if (input.NDim is not (2 or 3) || input.Shape[1] != _features)
+            throw new ArgumentException($"BatchNorm1d: expected a 2-D or 3-D input [N, {_features}(, L)], got shape {ShapeMath.Format(input.Shape.ToArray())}");
+        var dims = input.NDim == 2 ? new[] { 0 } : [0, 2];
+        var shape = input.NDim == 2 ? new[] { 1, _features } : [1, _features, 1];
+        bool useBatch = Training || RunningMean is null;
+        Tensor mean, variance;
+        if (useBatch)
+        {
+            int count = dims.Aggregate(1, (n, d) => n * input.Shape[d]);
+            if (Training && count <= 1)
+                throw new ArgumentException($"BatchNorm1d: expected more than 1 value per channel when training, got input of shape {ShapeMath.Format(input.Shape.ToArray())}");
+            mean = input.Mean(dims, keepDim: true);
+            variance = input.Var(dims, correction: 0, keepDim: true);
+            if (Training && RunningMean is not null) UpdateRunningStatistics(mean, variance, count);
+        }
+        else
+        {
+            mean = RunningMean!.Reshape(shape);
+            variance = RunningVar!.Reshape(shape);
+        }
+        var y = (input - mean) / (variance + _eps).Sqrt();
+        if (Weight is not null) y = y * Weight.Reshape(shape) + Bias!.Reshape(shape);
+        return y;
+    }
+
+    void UpdateRunningStatistics(Tensor mean, Tensor variance, int count)
+    {
+        using var _ = Autograd.NoGrad();
+        var batches = Buffer("num_batches_tracked")!;
+        batches.Add_(1.0);
+        double factor = _momentum ?? 1.0 / batches.Item<long>();
+        var unbiased = variance.Reshape(_features) * (count / (double)(count - 1));
+        RunningMean!.Mul_(1 - factor).Add_(mean.Reshape(_features) * factor);
+        RunningVar!.Mul_(1 - factor).Add_(unbiased * factor);
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => FormattableString.Invariant($"{_features}, eps={_eps}, momentum={(_momentum is double m ? m.ToString(System.Globalization.CultureInfo.InvariantCulture) : "None")}, affine={Py(Weight is not null)}, track_running_stats={Py(RunningMean is not null)}");
+}
