@@ -9,15 +9,20 @@ internal sealed partial class CpuBackend
         RequireSameDType("Matmul", a, b);
         return a.DType switch
         {
-            DType.Float32 => MatmulTyped<float>(a, b),
-            DType.Float64 => MatmulTyped<double>(a, b),
-            DType.Int64 => MatmulTyped<long>(a, b),
-            DType.Int32 => MatmulTyped<int>(a, b),
+            DType.Float32 => MatmulTyped<float>(a, b, reference: false),
+            DType.Float64 => MatmulTyped<double>(a, b, reference: false),
+            DType.Int64 => MatmulTyped<long>(a, b, reference: true),
+            DType.Int32 => MatmulTyped<int>(a, b, reference: true),
             _ => throw new ArgumentException("Matmul: not supported for Bool tensors"),
         };
     }
 
-    static Tensor MatmulTyped<T>(Tensor a, Tensor b) where T : unmanaged, INumber<T>
+    /// <summary>The plain triple loop that the blocked GEMM is tested against.</summary>
+    internal static Tensor MatmulReference(Tensor a, Tensor b) => a.DType == DType.Float32
+        ? MatmulTyped<float>(a, b, reference: true)
+        : MatmulTyped<double>(a, b, reference: true);
+
+    static Tensor MatmulTyped<T>(Tensor a, Tensor b, bool reference) where T : unmanaged, INumber<T>
     {
         var sa = a.Layout.Shape;
         var sb = b.Layout.Shape;
@@ -36,6 +41,11 @@ internal sealed partial class CpuBackend
         for (int t = 0; t < pa.Length; t++)
         {
             int yo = t * n * m;
+            if (!reference)
+            {
+                Gemm.Multiply(n, m, k, A, pa[t], ar, ac, B, pb[t], br, bc, Y, yo);
+                continue;
+            }
             // i-p-j order: the innermost loop streams a row of b and a row of the output.
             for (int i = 0; i < n; i++)
                 for (int p = 0; p < k; p++)

@@ -15,6 +15,10 @@ internal sealed partial class CpuBackend : IBackend
     static Tensor New<T>(int[] shape) where T : unmanaged =>
         new(new CpuStorage<T>(new T[ShapeMath.Numel(shape)]), Layout.Contiguous(shape));
 
+    // For outputs that the kernel overwrites completely: skipping the zeroing saves a pass over memory.
+    static Tensor NewUninitialized<T>(int[] shape) where T : unmanaged =>
+        new(new CpuStorage<T>(GC.AllocateUninitializedArray<T>(ShapeMath.Numel(shape))), Layout.Contiguous(shape));
+
     public Tensor Empty(int[] shape, DType dtype) => dtype switch
     {
         DType.Float32 => New<float>(shape),
@@ -117,14 +121,23 @@ internal sealed partial class CpuBackend : IBackend
     internal static Tensor Map1<TIn, TOut, TOp>(Tensor x) where TIn : unmanaged where TOut : unmanaged where TOp : IMap1<TIn, TOut>
     {
         var shape = x.Layout.Shape;
-        var y = New<TOut>(shape);
+        var y = NewUninitialized<TOut>(shape);
         var Y = Data<TOut>(y);
         var X = Data<TIn>(x);
+        if (x.Layout.IsContiguous)
+        {
+            // Fast path: one flat run, vectorised when the operation has a span form.
+            var src = X.AsSpan(x.Layout.Offset, Y.Length);
+            if (!TOp.ApplySpan(src, Y))
+                for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(src[j]);
+            return y;
+        }
         var w = new StridedWalk(shape, StridedWalk.Of(x));
         int n = w.InnerSize, s = w.InnerStride(0), i = 0;
         for (int o = 0; o < w.OuterCount; o++, w.Advance())
         {
             int p = w.Offsets[0];
+            if (s == 1 && TOp.ApplySpan(X.AsSpan(p, n), Y.AsSpan(i, n))) { i += n; continue; }
             for (int j = 0; j < n; j++) Y[i++] = TOp.Apply(X[p + j * s]);
         }
         return y;
@@ -134,20 +147,54 @@ internal sealed partial class CpuBackend : IBackend
     internal static Tensor Map2<TA, TB, TOut, TOp>(string op, Tensor a, Tensor b)
         where TA : unmanaged where TB : unmanaged where TOut : unmanaged where TOp : IMap2<TA, TB, TOut>
     {
-        var shape = ShapeMath.Broadcast(op, a.Layout.Shape, b.Layout.Shape);
-        var y = New<TOut>(shape);
+        var shape = SameShape(a.Layout.Shape, b.Layout.Shape) ? a.Layout.Shape : ShapeMath.Broadcast(op, a.Layout.Shape, b.Layout.Shape);
+        var y = NewUninitialized<TOut>(shape);
         var Y = Data<TOut>(y);
         var A = Data<TA>(a);
         var B = Data<TB>(b);
+        if (a.Layout.IsContiguous && b.Layout.IsContiguous)
+        {
+            // Fast paths without a walk: equal shapes, or one side a single element.
+            if (a.Numel == Y.Length && b.Numel == Y.Length)
+            {
+                var sa = A.AsSpan(a.Layout.Offset, Y.Length);
+                var sb = B.AsSpan(b.Layout.Offset, Y.Length);
+                if (!TOp.ApplySpan(sa, sb, Y))
+                    for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(sa[j], sb[j]);
+                return y;
+            }
+            if (b.Numel == 1 && a.Numel == Y.Length)
+            {
+                var sa = A.AsSpan(a.Layout.Offset, Y.Length);
+                TB scalar = B[b.Layout.Offset];
+                if (!TOp.ApplySpan(sa, scalar, Y))
+                    for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(sa[j], scalar);
+                return y;
+            }
+            if (a.Numel == 1 && b.Numel == Y.Length)
+            {
+                var sb = B.AsSpan(b.Layout.Offset, Y.Length);
+                TA scalar = A[a.Layout.Offset];
+                if (!TOp.ApplySpan(scalar, sb, Y))
+                    for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(scalar, sb[j]);
+                return y;
+            }
+        }
         var w = new StridedWalk(shape, StridedWalk.Broadcast(a, shape), StridedWalk.Broadcast(b, shape));
-        int n = w.InnerSize, sa = w.InnerStride(0), sb = w.InnerStride(1), i = 0;
+        int n = w.InnerSize, strideA = w.InnerStride(0), strideB = w.InnerStride(1), i = 0;
         for (int o = 0; o < w.OuterCount; o++, w.Advance())
         {
             int pa = w.Offsets[0], pb = w.Offsets[1];
-            for (int j = 0; j < n; j++) Y[i++] = TOp.Apply(A[pa + j * sa], B[pb + j * sb]);
+            // Vectorised inner runs: both contiguous (same-shape blocks) or one broadcast along the run (a bias row).
+            if (strideA == 1 && strideB == 1 && TOp.ApplySpan(A.AsSpan(pa, n), B.AsSpan(pb, n), Y.AsSpan(i, n))) { i += n; continue; }
+            if (strideA == 1 && strideB == 0 && TOp.ApplySpan(A.AsSpan(pa, n), B[pb], Y.AsSpan(i, n))) { i += n; continue; }
+            if (strideA == 0 && strideB == 1 && TOp.ApplySpan(A[pa], B.AsSpan(pb, n), Y.AsSpan(i, n))) { i += n; continue; }
+            for (int j = 0; j < n; j++) Y[i++] = TOp.Apply(A[pa + j * strideA], B[pb + j * strideB]);
         }
         return y;
     }
+
+    static bool SameShape(int[] a, int[] b) => a.AsSpan().SequenceEqual(b);
 
     public Tensor Unary(UnaryOp op, Tensor x) => x.DType switch
     {

@@ -1,33 +1,90 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Numerics.Tensors;
 
 namespace MetaGrad.Backends.Cpu;
 
 // Each operation is a struct with a static method, so the generic loops are specialised and
 // inlined by the JIT per (dtype, op) pair: one source, no delegate call per element.
 
-internal interface IMap1<TIn, TOut> { static abstract TOut Apply(TIn x); }
-internal interface IMap2<TA, TB, TOut> { static abstract TOut Apply(TA a, TB b); }
+/// <summary>
+/// An elementwise function of one operand. ApplySpan is the vectorised form over contiguous
+/// runs; an operation without one returns false and the kernel loops over Apply.
+/// </summary>
+internal interface IMap1<TIn, TOut>
+{
+    static abstract TOut Apply(TIn x);
+    static virtual bool ApplySpan(ReadOnlySpan<TIn> x, Span<TOut> y) => false;
+}
 
-internal struct NegOp<T> : IMap1<T, T> where T : INumber<T> { public static T Apply(T x) => -x; }
-internal struct AbsOp<T> : IMap1<T, T> where T : INumber<T> { public static T Apply(T x) => T.Abs(x); }
+/// <summary>An elementwise function of two operands, with optional vectorised forms for span·span and span·scalar runs.</summary>
+internal interface IMap2<TA, TB, TOut>
+{
+    static abstract TOut Apply(TA a, TB b);
+    static virtual bool ApplySpan(ReadOnlySpan<TA> a, ReadOnlySpan<TB> b, Span<TOut> y) => false;
+    static virtual bool ApplySpan(ReadOnlySpan<TA> a, TB b, Span<TOut> y) => false;
+    static virtual bool ApplySpan(TA a, ReadOnlySpan<TB> b, Span<TOut> y) => false;
+}
+
+internal struct NegOp<T> : IMap1<T, T> where T : INumber<T>
+{
+    public static T Apply(T x) => -x;
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Negate(x, y); return true; }
+}
+internal struct AbsOp<T> : IMap1<T, T> where T : INumber<T>
+{
+    public static T Apply(T x) => T.Abs(x);
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Abs(x, y); return true; }
+}
 internal struct SignOp<T> : IMap1<T, T> where T : INumber<T>
 {
     public static T Apply(T x) => T.IsNaN(x) ? x : x > T.Zero ? T.One : x < T.Zero ? -T.One : T.Zero;
 }
 internal struct SquareOp<T> : IMap1<T, T> where T : INumber<T> { public static T Apply(T x) => x * x; }
-internal struct ReluOp<T> : IMap1<T, T> where T : INumber<T> { public static T Apply(T x) => x > T.Zero || T.IsNaN(x) ? x : T.Zero; }
-internal struct IdentityOp<T> : IMap1<T, T> { public static T Apply(T x) => x; }
+internal struct ReluOp<T> : IMap1<T, T> where T : INumber<T>
+{
+    public static T Apply(T x) => x > T.Zero || T.IsNaN(x) ? x : T.Zero;
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Max(x, T.Zero, y); return true; }
+}
+internal struct IdentityOp<T> : IMap1<T, T>
+{
+    public static T Apply(T x) => x;
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { x.CopyTo(y); return true; }
+}
 
-internal struct ExpOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Exp(x); }
-internal struct LogOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Log(x); }
+internal struct ExpOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.Exp(x);
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Exp(x, y); return true; }
+}
+internal struct LogOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.Log(x);
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Log(x, y); return true; }
+}
 internal struct Log1pOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.LogP1(x); }
 internal struct Expm1Op<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.ExpM1(x); }
-internal struct SqrtOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Sqrt(x); }
+internal struct SqrtOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.Sqrt(x);
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Sqrt(x, y); return true; }
+}
 internal struct RsqrtOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.One / T.Sqrt(x); }
-internal struct SinOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Sin(x); }
-internal struct CosOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Cos(x); }
-internal struct TanhOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Tanh(x); }
+internal struct SinOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.Sin(x);
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Sin(x, y); return true; }
+}
+internal struct CosOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.Cos(x);
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Cos(x, y); return true; }
+}
+internal struct TanhOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.Tanh(x);
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Tanh(x, y); return true; }
+}
 internal struct ReciprocalOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.One / x; }
 internal struct FloorOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Floor(x); }
 internal struct CeilOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Ceiling(x); }
@@ -41,6 +98,8 @@ internal struct ErfOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 internal struct SigmoidOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 {
     // Never exponentiate a large positive number: exp(-|x|) is always in (0, 1].
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Sigmoid(x, y); return true; }
+
     public static T Apply(T x)
     {
         if (x >= T.Zero) return T.One / (T.One + T.Exp(-x));
@@ -49,10 +108,34 @@ internal struct SigmoidOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
     }
 }
 
-internal struct AddOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => a + b; }
-internal struct SubOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => a - b; }
-internal struct MulOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => a * b; }
-internal struct DivOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => a / b; }
+internal struct AddOp<T> : IMap2<T, T, T> where T : INumber<T>
+{
+    public static T Apply(T a, T b) => a + b;
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Add(a, b, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) { TensorPrimitives.Add(a, b, y); return true; }
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Add(b, a, y); return true; }
+}
+internal struct SubOp<T> : IMap2<T, T, T> where T : INumber<T>
+{
+    public static T Apply(T a, T b) => a - b;
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Subtract(a, b, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) { TensorPrimitives.Subtract(a, b, y); return true; }
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Subtract(a, b, y); return true; }
+}
+internal struct MulOp<T> : IMap2<T, T, T> where T : INumber<T>
+{
+    public static T Apply(T a, T b) => a * b;
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Multiply(a, b, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) { TensorPrimitives.Multiply(a, b, y); return true; }
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Multiply(b, a, y); return true; }
+}
+internal struct DivOp<T> : IMap2<T, T, T> where T : INumber<T>
+{
+    public static T Apply(T a, T b) => a / b;
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Divide(a, b, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) { TensorPrimitives.Divide(a, b, y); return true; }
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Divide(a, b, y); return true; }
+}
 // torch.maximum and torch.minimum propagate NaN.
 internal struct MaximumOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => T.IsNaN(a) || a > b ? a : b; }
 internal struct MinimumOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => T.IsNaN(a) || a < b ? a : b; }
