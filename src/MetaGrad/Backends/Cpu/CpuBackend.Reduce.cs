@@ -54,12 +54,14 @@ internal sealed partial class CpuBackend
         {
             DType.Float32 => op switch
             {
-                ReduceOp.Sum or ReduceOp.Prod => Cast(Accumulate<float, double>(x, outShape, op == ReduceOp.Prod), DType.Float32),
+                ReduceOp.Sum => SumFloating<float>(x, outShape),
+                ReduceOp.Prod => Cast(Accumulate<float, double>(x, outShape, product: true), DType.Float32),
                 _ => Extreme<float>(x, outShape, op == ReduceOp.Max),
             },
             DType.Float64 => op switch
             {
-                ReduceOp.Sum or ReduceOp.Prod => Accumulate<double, double>(x, outShape, op == ReduceOp.Prod),
+                ReduceOp.Sum => SumFloating<double>(x, outShape),
+                ReduceOp.Prod => Accumulate<double, double>(x, outShape, product: true),
                 _ => Extreme<double>(x, outShape, op == ReduceOp.Max),
             },
             // Integer and boolean sums and products give int64, as in PyTorch.
@@ -110,6 +112,38 @@ internal sealed partial class CpuBackend
                 for (int j = 0; j < n; j++) Y[py + j * sy] += TAcc.CreateTruncating(X[px + j * sx]);
         }
         return y;
+    }
+
+    /// <summary>
+    /// Float sums with vectorised runs: a run along the reduced innermost dim is summed in chunks
+    /// (each chunk in SIMD lanes, the chunks in double) so long float32 sums keep their digits; a
+    /// run along a kept dim adds a whole row of inputs to a row of outputs at once.
+    /// </summary>
+    static Tensor SumFloating<T>(Tensor x, int[] outShape) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var y = New<T>(outShape);
+        var Y = Data<T>(y);
+        var X = Data<T>(x);
+        var shape = x.Layout.Shape;
+        var w = new StridedWalk(shape, StridedWalk.Of(x), ReducedStrides(outShape, shape));
+        int n = w.InnerSize, sx = w.InnerStride(0), sy = w.InnerStride(1);
+        for (int o = 0; o < w.OuterCount; o++, w.Advance())
+        {
+            int px = w.Offsets[0], py = w.Offsets[1];
+            if (sx == 1 && sy == 0) Y[py] += T.CreateTruncating(ChunkedSum<T>(X.AsSpan(px, n)));
+            else if (sx == 1 && sy == 1) System.Numerics.Tensors.TensorPrimitives.Add(Y.AsSpan(py, n), X.AsSpan(px, n), Y.AsSpan(py, n));
+            else for (int j = 0; j < n; j++) Y[py + j * sy] += X[px + j * sx];
+        }
+        return y;
+    }
+
+    static double ChunkedSum<T>(ReadOnlySpan<T> run) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int Chunk = 1024;
+        double total = 0;
+        for (int i = 0; i < run.Length; i += Chunk)
+            total += double.CreateTruncating(System.Numerics.Tensors.TensorPrimitives.Sum(run.Slice(i, Math.Min(Chunk, run.Length - i))));
+        return total;
     }
 
     // Max and min propagate NaN, as torch.amax does.
