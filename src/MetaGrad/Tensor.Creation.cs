@@ -52,8 +52,14 @@ public partial class Tensor
         Leaf(Cpu.FromArray((T[])data.Clone(), ShapeMath.Infer("Tensor.From", shape, data.Length)), requiresGrad);
 
     /// <summary>A 0-d tensor of a given dtype.</summary>
-    public static Tensor Scalar(double value, DType dtype = DType.Float32) =>
-        dtype == DType.Float64 ? Cpu.FromArray(new[] { value }, []) : Cpu.Cast(Cpu.FromArray(new[] { value }, []), dtype);
+    public static Tensor Scalar(double value, DType dtype = DType.Float32) => dtype switch
+    {
+        DType.Float32 => Cpu.FromArray(new[] { (float)value }, []),
+        DType.Float64 => Cpu.FromArray(new[] { value }, []),
+        DType.Int64 => Cpu.FromArray(new[] { (long)value }, []),
+        DType.Int32 => Cpu.FromArray(new[] { (int)value }, []),
+        _ => Cpu.FromArray(new[] { value != 0 }, []),
+    };
 
     /// <summary>Zeros (the CPU backend's memory is zeroed, so Empty equals Zeros there).</summary>
     public static Tensor Empty(params int[] shape) => Empty(shape, DType.Float32);

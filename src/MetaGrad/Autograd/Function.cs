@@ -27,27 +27,31 @@ public abstract class Function
 
     internal void ReleaseSaved() => Ctx.Release();
 
-    /// <summary>Runs forward with grad mode off and, when any input requires grad, links the output into the graph.</summary>
-    private protected Tensor Record(Tensor[] inputs, Func<Tensor> forward)
+    // Recording is split around the forward call (Begin, then forward with grad mode off, then
+    // End) rather than taking the forward as a closure: this runs for every operation.
+
+    /// <summary>Fills NeedsInputGrad and says whether the output must be linked into the graph.</summary>
+    private protected bool Begin(Tensor[] inputs)
     {
         Ctx.Owner = Name;
+        var needs = new bool[inputs.Length];
         bool track = false;
         if (Autograd.IsGradEnabled)
-        {
-            var needs = new bool[inputs.Length];
             for (int i = 0; i < inputs.Length; i++) track |= needs[i] = inputs[i].RequiresGrad;
-            Ctx.NeedsInputGrad = needs;
-        }
-        else Ctx.NeedsInputGrad = new bool[inputs.Length];
+        Ctx.NeedsInputGrad = needs;
+        return track;
+    }
 
-        Tensor output;
-        using (Autograd.NoGrad()) output = forward();
+    /// <summary>Links the output to this node when tracking (and when it is of a floating dtype).</summary>
+    private protected Tensor End(bool track, Tensor[] inputs, Tensor output)
+    {
         if (!track || !output.DType.IsFloatingPoint()) return output;
-
         // The output must be a new tensor object even when forward returned an input unchanged.
-        if (output.GradFn is not null || output.IsLeafRequiringGrad || Array.Exists(inputs, i => ReferenceEquals(i, output)))
+        if (output.GradFn is not null || output.IsLeafRequiringGrad || Array.IndexOf(inputs, output) >= 0)
             output = output.Alias();
-        Edges = inputs.Select(Edge.To).ToArray();
+        var edges = new Edge[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++) edges[i] = Edge.To(inputs[i]);
+        Edges = edges;
         output.GradFn = this;
         return output;
     }
@@ -63,7 +67,14 @@ public abstract class UnaryFunction : Function
     protected abstract Tensor? Backward(Context ctx, Tensor grad);
 
     /// <summary>Applies the operation, recording it when x requires grad.</summary>
-    public Tensor Apply(Tensor x) => Record([x], () => Forward(Ctx, x));
+    public Tensor Apply(Tensor x)
+    {
+        Tensor[] inputs = [x];
+        bool track = Begin(inputs);
+        Tensor y;
+        using (Autograd.NoGrad()) y = Forward(Ctx, x);
+        return End(track, inputs, y);
+    }
 
     internal override Tensor?[] BackwardAll(Tensor grad) => [Backward(Ctx, grad)];
 }
@@ -81,7 +92,14 @@ public abstract class BinaryFunction : Function
     protected abstract (Tensor? A, Tensor? B) Backward(Context ctx, Tensor grad);
 
     /// <summary>Applies the operation, recording it when an input requires grad.</summary>
-    public Tensor Apply(Tensor a, Tensor b) => Record([a, b], () => Forward(Ctx, a, b));
+    public Tensor Apply(Tensor a, Tensor b)
+    {
+        Tensor[] inputs = [a, b];
+        bool track = Begin(inputs);
+        Tensor y;
+        using (Autograd.NoGrad()) y = Forward(Ctx, a, b);
+        return End(track, inputs, y);
+    }
 
     internal override Tensor?[] BackwardAll(Tensor grad)
     {
@@ -100,7 +118,13 @@ public abstract class NaryFunction : Function
     protected abstract Tensor?[] Backward(Context ctx, Tensor grad);
 
     /// <summary>Applies the operation, recording it when an input requires grad.</summary>
-    public Tensor Apply(params Tensor[] inputs) => Record(inputs, () => Forward(Ctx, inputs));
+    public Tensor Apply(params Tensor[] inputs)
+    {
+        bool track = Begin(inputs);
+        Tensor y;
+        using (Autograd.NoGrad()) y = Forward(Ctx, inputs);
+        return End(track, inputs, y);
+    }
 
     internal override Tensor?[] BackwardAll(Tensor grad) => Backward(Ctx, grad);
 }

@@ -4,7 +4,7 @@ namespace MetaGrad.Backends.Cpu;
 /// Walks several strided operands of one shape together: an odometer over all dims but the
 /// last, and the innermost dim left to the kernel's tight loop. Dims that every operand can
 /// treat as one (stride[d] == stride[d+1] * shape[d+1]) are merged first, so a contiguous
-/// tensor of any rank becomes a single inner loop.
+/// tensor of any rank becomes a single inner loop. Runs once per kernel call, so it avoids LINQ.
 /// </summary>
 internal sealed class StridedWalk
 {
@@ -21,35 +21,42 @@ internal sealed class StridedWalk
 
     public StridedWalk(int[] shape, params (int[] Strides, int Offset)[] operands)
     {
-        // Merge mergeable adjacent dims; drop size-1 dims (their stride never matters).
-        var dims = new List<int>();
-        var strides = operands.Select(_ => new List<int>()).ToArray();
+        int k = operands.Length, rank = 0;
+        var dims = new int[Math.Max(shape.Length, 1)];
+        var strides = new int[k][];
+        for (int o = 0; o < k; o++) strides[o] = new int[dims.Length];
+        bool empty = false;
         for (int d = 0; d < shape.Length; d++)
         {
-            if (shape[d] == 1) continue;
-            if (dims.Count > 0 && operands.Select((o, k) => strides[k][^1] == o.Strides[d] * shape[d]).All(b => b))
+            if (shape[d] == 0) empty = true;
+            if (shape[d] == 1) continue;   // a size-1 dim's stride never matters
+            bool merge = rank > 0;
+            for (int o = 0; o < k && merge; o++) merge = strides[o][rank - 1] == operands[o].Strides[d] * shape[d];
+            if (merge)
             {
-                dims[^1] *= shape[d];
-                for (int k = 0; k < operands.Length; k++) strides[k][^1] = operands[k].Strides[d];
+                dims[rank - 1] *= shape[d];
+                for (int o = 0; o < k; o++) strides[o][rank - 1] = operands[o].Strides[d];
                 continue;
             }
-            dims.Add(shape[d]);
-            for (int k = 0; k < operands.Length; k++) strides[k].Add(operands[k].Strides[d]);
+            dims[rank] = shape[d];
+            for (int o = 0; o < k; o++) strides[o][rank] = operands[o].Strides[d];
+            rank++;
         }
-        if (shape.Any(s => s == 0)) { dims.Clear(); dims.Add(0); foreach (var s in strides) { s.Clear(); s.Add(0); } }
-        if (dims.Count == 0) { dims.Add(1); foreach (var s in strides) s.Add(0); }
-        _shape = dims.ToArray();
-        _strides = strides.Select(s => s.ToArray()).ToArray();
-        _index = new int[_shape.Length];
-        Offsets = operands.Select(o => o.Offset).ToArray();
-        InnerSize = _shape[^1];
+        if (empty) { rank = 1; dims[0] = 0; }
+        if (rank == 0) { rank = 1; dims[0] = 1; for (int o = 0; o < k; o++) strides[o][0] = 0; }
+        _shape = rank == dims.Length ? dims : dims[..rank];
+        _strides = strides;
+        _index = new int[rank];
+        Offsets = new int[k];
+        for (int o = 0; o < k; o++) Offsets[o] = operands[o].Offset;
+        InnerSize = _shape[rank - 1];
         long outer = 1;
-        for (int d = 0; d < _shape.Length - 1; d++) outer *= _shape[d];
+        for (int d = 0; d < rank - 1; d++) outer *= _shape[d];
         OuterCount = InnerSize == 0 ? 0 : (int)outer;
     }
 
     /// <summary>Stride of operand k along the inner run.</summary>
-    public int InnerStride(int k) => _strides[k][^1];
+    public int InnerStride(int k) => _strides[k][_shape.Length - 1];
 
     /// <summary>Moves every operand to the start of the next inner run.</summary>
     public void Advance()
