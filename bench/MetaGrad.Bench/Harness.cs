@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace MetaGrad.Bench;
+
+/// <summary>One row of the table: the same work written for both engines.</summary>
+/// <param name="Name">What is measured.</param>
+/// <param name="MetaGrad">One repetition in MetaGrad.</param>
+/// <param name="Torch">One repetition in libtorch.</param>
+/// <param name="Flops">Floating-point operations per repetition (0 when not meaningful).</param>
+/// <param name="Bytes">Bytes moved per repetition (0 when not meaningful).</param>
+/// <param name="Threads">Threads both engines may use.</param>
+/// <param name="Inner">Repetitions per timed sample, for work too short to time alone.</param>
+sealed record Workload(string Name, Action MetaGrad, Action Torch, double Flops = 0, double Bytes = 0, int Threads = 2, int Inner = 1);
+
+/// <summary>A measured row: medians in seconds per repetition.</summary>
+sealed record Result(string Name, int Threads, double MetaGradSeconds, double TorchSeconds, double Flops, double Bytes, double AllocatedBytes, double GcPercent)
+{
+    public double Ratio => TorchSeconds / MetaGradSeconds;
+}
+
+/// <summary>
+/// Runs each workload in both engines in the same process, alternating, after warm-up, and
+/// reports medians: the machine is shared and noisy, so only ratios from one run mean much.
+/// </summary>
+static class Harness
+{
+    public static Result Measure(Workload w, int samples, TimeSpan warmup)
+    {
+        SetThreads(w.Threads);
+        WarmUp(w.MetaGrad, warmup);
+        WarmUp(w.Torch, warmup);
+        var mg = new List<double>();
+        var th = new List<double>();
+        long allocated = 0, gcPauseTicks = 0, mgTicks = 0;
+        for (int s = 0; s < samples; s++)
+        {
+            // Alternate which engine goes first so drifting load hits both alike.
+            if (s % 2 == 0) { Time(w, w.MetaGrad, mg, ref allocated, ref gcPauseTicks, ref mgTicks); TimeTorch(w, th); }
+            else { TimeTorch(w, th); Time(w, w.MetaGrad, mg, ref allocated, ref gcPauseTicks, ref mgTicks); }
+        }
+        double perRep = samples * (double)w.Inner;
+        return new Result(w.Name, w.Threads, Median(mg), Median(th), w.Flops, w.Bytes, allocated / perRep,
+            100.0 * gcPauseTicks / Math.Max(mgTicks, 1));
+    }
+
+    static void SetThreads(int n)
+    {
+        MetaGrad.Backends.Cpu.Threading.SetNumThreads(n);
+        TorchSharp.torch.set_num_threads(n);
+    }
+
+    static void WarmUp(Action a, TimeSpan budget)
+    {
+        var sw = Stopwatch.StartNew();
+        int n = 0;
+        while (n < 3 || sw.Elapsed < budget) { a(); n++; }
+    }
+
+    static void Time(Workload w, Action a, List<double> into, ref long allocated, ref long gcPause, ref long ticks)
+    {
+        long before = GC.GetTotalAllocatedBytes(precise: false);
+        var pauseBefore = GC.GetTotalPauseDuration();
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < w.Inner; i++) a();
+        long t1 = Stopwatch.GetTimestamp();
+        gcPause += (GC.GetTotalPauseDuration() - pauseBefore).Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond;
+        ticks += t1 - t0;
+        allocated += GC.GetTotalAllocatedBytes(precise: false) - before;
+        into.Add((t1 - t0) / (double)Stopwatch.Frequency / w.Inner);
+    }
+
+    static void TimeTorch(Workload w, List<double> into)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < w.Inner; i++) w.Torch();
+        into.Add((Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency / w.Inner);
+    }
+
+    static double Median(List<double> xs)
+    {
+        var s = xs.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    static string Duration(double seconds) => seconds switch
+    {
+        < 1e-3 => (seconds * 1e6).ToString("F1", CultureInfo.InvariantCulture) + " µs",
+        < 1 => (seconds * 1e3).ToString("F2", CultureInfo.InvariantCulture) + " ms",
+        _ => seconds.ToString("F2", CultureInfo.InvariantCulture) + " s",
+    };
+
+    static string Rate(Result r, double seconds) =>
+        r.Flops > 0 ? (r.Flops / seconds / 1e9).ToString("F1", CultureInfo.InvariantCulture) + " GFLOP/s" :
+        r.Bytes > 0 ? (r.Bytes / seconds / 1e9).ToString("F1", CultureInfo.InvariantCulture) + " GB/s" : "";
+
+    static string Bytes(double b) => b switch
+    {
+        < 1024 => b.ToString("F0", CultureInfo.InvariantCulture) + " B",
+        < 1 << 20 => (b / 1024).ToString("F1", CultureInfo.InvariantCulture) + " KiB",
+        _ => (b / (1 << 20)).ToString("F1", CultureInfo.InvariantCulture) + " MiB",
+    };
+
+    public static string Markdown(IReadOnlyList<Result> results, string header)
+    {
+        var sb = new StringBuilder(header).Append("\n\n");
+        sb.Append("| workload | threads | MetaGrad | libtorch | ratio (libtorch / MetaGrad) | MetaGrad rate | libtorch rate | MetaGrad alloc/rep | MetaGrad GC % |\n");
+        sb.Append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        foreach (var r in results)
+            sb.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Threads} | {Duration(r.MetaGradSeconds)} | {Duration(r.TorchSeconds)} | {r.Ratio:F2} | {Rate(r, r.MetaGradSeconds)} | {Rate(r, r.TorchSeconds)} | {Bytes(r.AllocatedBytes)} | {r.GcPercent:F1} |\n");
+        return sb.ToString();
+    }
+
+    public static string Json(IReadOnlyList<Result> results, string machine) => JsonSerializer.Serialize(new
+    {
+        date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        machine,
+        results = results.Select(r => new
+        {
+            r.Name, r.Threads, metagrad_seconds = r.MetaGradSeconds, libtorch_seconds = r.TorchSeconds, ratio = r.Ratio,
+            r.Flops, r.Bytes, allocated_bytes_per_rep = r.AllocatedBytes, gc_percent = r.GcPercent,
+        }),
+    }, new JsonSerializerOptions { WriteIndented = true });
+}
