@@ -81,30 +81,11 @@ public class DataLoader<T, TBatch> : IEnumerable<TBatch>
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     // The positions are drawn up front (above) so the generator is only touched on the caller's thread.
-    IEnumerable<TBatch> Fetch(List<int[]> batches)
-    {
-        foreach (var positions in batches)
-        {
-            var items = new T[positions.Length];
-            for (int i = 0; i < positions.Length; i++) items[i] = _dataset![positions[i]];
-            yield return _collate(items);
-        }
-    }
+    IEnumerable<TBatch> Fetch(List<int[]> batches) =>
+        batches.Select(positions => _collate(positions.Select(i => _dataset![i]).ToArray()));
 
-    IEnumerable<TBatch> Stream()
-    {
-        var items = new List<T>(BatchSize);
-        foreach (var item in _stream!)
-        {
-            items.Add(item);
-            if (items.Count == BatchSize)
-            {
-                yield return _collate(items.ToArray());
-                items.Clear();
-            }
-        }
-        if (items.Count > 0 && !DropLast) yield return _collate(items.ToArray());
-    }
+    IEnumerable<TBatch> Stream() =>
+        _stream!.Chunk(BatchSize).Where(items => items.Length == BatchSize || !DropLast).Select(items => _collate(items));
 }
 
 /// <summary>

@@ -115,20 +115,8 @@ public sealed class BatchSampler : IEnumerable<int[]>
     public int Count => DropLast ? Sampler.Count / BatchSize : (Sampler.Count + BatchSize - 1) / BatchSize;
 
     /// <summary>Starts a pass (one pass of the sampler).</summary>
-    public IEnumerator<int[]> GetEnumerator()
-    {
-        var batch = new List<int>(BatchSize);
-        foreach (var i in Sampler)
-        {
-            batch.Add(i);
-            if (batch.Count == BatchSize)
-            {
-                yield return batch.ToArray();
-                batch.Clear();
-            }
-        }
-        if (batch.Count > 0 && !DropLast) yield return batch.ToArray();
-    }
+    public IEnumerator<int[]> GetEnumerator() =>
+        Sampler.Chunk(BatchSize).Where(batch => batch.Length == BatchSize || !DropLast).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
