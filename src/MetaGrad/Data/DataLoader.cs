@@ -71,7 +71,10 @@ public class DataLoader<T, TBatch> : IEnumerable<TBatch>
     public int Count => _batches?.Count
         ?? throw new NotSupportedException("DataLoader: the number of batches of an IterableDataset is unknown until it has been read");
 
-    /// <summary>Starts an epoch.</summary>
+    /// <summary>
+    /// Starts an epoch. Dispose the enumerator to stop early (foreach and LINQ do): that stops the
+    /// prefetching worker and waits for it.
+    /// </summary>
     public IEnumerator<TBatch> GetEnumerator()
     {
         var epoch = _batches is not null ? Fetch(_batches.ToList()) : Stream();

@@ -47,7 +47,7 @@ internal static class Idx
         long expected = header + values;
         if (bytes.Length != expected)
             throw new InvalidDataException(
-                $"{name}: expected {expected} bytes{unzipped} (a {header}-byte header and {string.Join("x", dims)} {kind} values), " +
+                $"{name}: expected {expected} bytes{unzipped} (a {header}-byte header, then {string.Join("x", dims)} bytes of {kind}), " +
                 $"found {bytes.Length}: {(bytes.Length < expected ? "the file is truncated" : "there are extra bytes after the data")}");
         return new UBytes(dims, bytes.AsMemory(header));
     }
