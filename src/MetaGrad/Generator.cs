@@ -28,6 +28,17 @@ public sealed class Generator
         return this;
     }
 
+    /// <summary>The full state, so a checkpoint can resume the exact sequence (torch.Generator.get_state).</summary>
+    public ulong[] GetState() => [_s0, _s1, _s2, _s3, _spareNormal is double d ? 1UL : 0UL, _spareNormal is double v ? BitConverter.DoubleToUInt64Bits(v) : 0UL];
+
+    /// <summary>Restores a state from <see cref="GetState"/>.</summary>
+    public void SetState(ulong[] state)
+    {
+        if (state.Length != 6) throw new ArgumentException($"Generator.SetState: expected a state of 6 values from GetState, got {state.Length}");
+        (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
+        _spareNormal = state[4] != 0 ? BitConverter.UInt64BitsToDouble(state[5]) : null;
+    }
+
     static ulong SplitMix(ref ulong x)
     {
         ulong z = x += 0x9E3779B97F4A7C15UL;

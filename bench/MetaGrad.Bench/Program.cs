@@ -1,0 +1,79 @@
+using System.Globalization;
+using MetaGrad.Bench;
+using TorchSharp;
+using static TorchSharp.torch;
+using MG = MetaGrad;
+
+// dotnet run -c Release --project bench/MetaGrad.Bench -- [--quick] [--out folder]
+bool quick = args.Contains("--quick");
+string outDir = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? "bench/results";
+int samples = quick ? 7 : 21;
+var warmup = TimeSpan.FromMilliseconds(quick ? 150 : 600);
+
+var workloads = new List<Workload>();
+
+// Matrix multiply: float32, square, 1 and 2 threads.
+foreach (var threads in new[] { 1, 2 })
+    foreach (var n in quick ? new[] { 64, 512, 1024 } : [64, 128, 512, 1024, 2048])
+    {
+        var a = MG.Tensor.Randn(n, n);
+        var b = MG.Tensor.Randn(n, n);
+        var ta = torch.randn(n, n);
+        var tb = torch.randn(n, n);
+        int inner = n <= 128 ? 50 : 1;
+        workloads.Add(new($"sgemm {n}³", () => a.Matmul(b), () => { using var _ = ta.matmul(tb); }, Flops: 2.0 * n * n * n, Threads: threads, Inner: inner));
+    }
+
+// Elementwise add with a new output.
+foreach (var n in new[] { 1 << 20, 1 << 24 })
+{
+    var a = MG.Tensor.Randn(n);
+    var b = MG.Tensor.Randn(n);
+    var ta = torch.randn(n);
+    var tb = torch.randn(n);
+    workloads.Add(new($"a+b, {n / (1 << 20)}M float32", () => _ = a + b, () => { using var _ = ta + tb; }, Bytes: 12.0 * n, Inner: n < 1 << 24 ? 10 : 1));
+}
+
+// Per-operation overhead on tiny tensors.
+{
+    var a = MG.Tensor.Randn(4);
+    var b = MG.Tensor.Randn(4);
+    var ga = MG.Tensor.Randn([4], requiresGrad: true);
+    var gb = MG.Tensor.Randn([4], requiresGrad: true);
+    var ta = torch.randn(4);
+    var tb = torch.randn(4);
+    var tga = torch.randn(4, requires_grad: true);
+    var tgb = torch.randn(4, requires_grad: true);
+    workloads.Add(new("add [4], no grad", () => _ = a + b, () => { using var _ = ta + tb; }, Inner: 2000));
+    workloads.Add(new("add [4], with grad", () => _ = ga + gb, () => { using var _ = tga + tgb; }, Inner: 2000));
+    workloads.Add(new("(x*y).Sum() forward + backward [4]", () =>
+    {
+        (ga * gb).Sum().Backward();
+        ga.Grad = null;
+        gb.Grad = null;
+    }, () =>
+    {
+        using var scope = torch.NewDisposeScope();
+        (tga * tgb).sum().backward();
+        tga.grad?.zero_();
+        tgb.grad?.zero_();
+    }, Inner: 500));
+}
+
+foreach (var row in Training.Workloads(quick)) workloads.Add(row);
+
+var results = new List<Result>();
+foreach (var w in workloads)
+{
+    var r = Harness.Measure(w, samples, warmup);
+    results.Add(r);
+    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Name} ({r.Threads} threads): ratio {r.Ratio:F2}"));
+}
+
+string machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, libtorch 2.10 (TorchSharp 0.107.0)";
+string header = $"Benchmarks of {DateTime.UtcNow:yyyy-MM-dd} on {machine}; medians of {samples} alternating samples{(quick ? " (--quick)" : "")}. Ratio above 1: MetaGrad is faster.";
+var markdown = Harness.Markdown(results, header);
+Console.WriteLine(markdown);
+Directory.CreateDirectory(outDir);
+File.WriteAllText(Path.Combine(outDir, "latest.md"), markdown);
+File.WriteAllText(Path.Combine(outDir, "latest.json"), Harness.Json(results, machine));
