@@ -65,7 +65,7 @@ public sealed class ParamGroup
         float or int or long => Convert.ToDouble(value, CultureInfo.InvariantCulture),
         ValueTuple<float, float> p => ((double)p.Item1, (double)p.Item2),
         double[] { Length: 2 } a => (a[0], a[1]),
-        float[] { Length: 2 } a => ((double)a[0], a[1]),
+        float[] { Length: 2 } a => ((double)a[0], (double)a[1]),
         _ => throw new ArgumentException($"ParamGroup: option '{name}' must be a number, a bool or a pair of numbers, got {value?.GetType().Name ?? "null"}"),
     };
 

@@ -219,6 +219,8 @@ public class OptimizerTests
         var g = new ParamGroup([]) { ["lr"] = 1, ["betas"] = new[] { 0.8, 0.9 }, ["amsgrad"] = true };
         Assert.Equal(1.0, g["lr"]);
         Assert.Equal((0.8, 0.9), g.Pair("betas"));
+        g["betas"] = new[] { 0.5f, 0.25f };
+        Assert.Equal((0.5, 0.25), g.Pair("betas"));
         var ex = Assert.Throws<KeyNotFoundException>(() => g.Double("momentum"));
         Assert.Contains("'momentum' is not set", ex.Message);
         Assert.Contains("'lr'", ex.Message);
