@@ -13,11 +13,11 @@ internal sealed partial class CpuBackend : IBackend
     static T[] Data<T>(Tensor t) where T : unmanaged => ((CpuStorage<T>)t.Storage).Data;
 
     static Tensor New<T>(int[] shape) where T : unmanaged =>
-        new(new CpuStorage<T>(new T[ShapeMath.Numel(shape)]), Layout.Contiguous(shape));
+        new(CpuStorage<T>.Rent(ShapeMath.Numel(shape), clear: true), Layout.Contiguous(shape));
 
     // For outputs that the kernel overwrites completely: skipping the zeroing saves a pass over memory.
     static Tensor NewUninitialized<T>(int[] shape) where T : unmanaged =>
-        new(new CpuStorage<T>(GC.AllocateUninitializedArray<T>(ShapeMath.Numel(shape))), Layout.Contiguous(shape));
+        new(CpuStorage<T>.Rent(ShapeMath.Numel(shape), clear: false), Layout.Contiguous(shape));
 
     public Tensor Empty(int[] shape, DType dtype) => dtype switch
     {
@@ -37,10 +37,9 @@ internal sealed partial class CpuBackend : IBackend
 
     public T[] ToArray<T>(Tensor x) where T : unmanaged
     {
+        // A fresh array the caller owns: the kernel's buffer may be a rented one.
         var c = Cast(x, DTypeOf<T>.Value);
-        if (ReferenceEquals(c, x) || !c.Layout.IsContiguous || c.Layout.Offset != 0 || c.Storage.Length != c.Numel)
-            c = Contiguous(c);
-        return Data<T>(c);
+        return Data<T>(c).AsSpan(0, c.Numel).ToArray();
     }
 
     /// <summary>A fresh contiguous copy (always a copy, even of a contiguous input).</summary>

@@ -1,0 +1,79 @@
+namespace MetaGrad.Backends.Cpu;
+
+/// <summary>
+/// The CPU caching allocator. A large managed array costs far more to allocate than to fill:
+/// each one lands on the large-object heap and, at training-loop rates, forces a full (gen 2)
+/// collection every few allocations (measured: 2.8 ms to allocate and add 1M floats, 0.3 ms to
+/// add into an existing array). So tensor buffers of 64 KiB and more are recycled by exact
+/// length, the shapes of a training step being the same every step.
+///
+/// Users never return anything: the storage that rents a buffer holds a small finalizable
+/// <see cref="PoolLease{T}"/>, and when the storage becomes garbage (cheaply, in a young
+/// collection) the lease's finalizer gives the buffer back. Plain garbage collection stays correct.
+/// Since pooled buffers barely touch the GC heap, young collections may become rare; so after
+/// enough bytes have missed the pool, a miss asks for one (gen 1, cheap) and waits for the
+/// leases of dead tensors to come back before allocating fresh memory, like PyTorch's caching
+/// allocator freeing its cache and retrying.
+/// </summary>
+internal static class BufferPool<T> where T : unmanaged
+{
+    /// <summary>Smaller buffers are left to the GC's fast young-generation allocator.</summary>
+    public static readonly int MinLength = 64 * 1024 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+
+    const long MaxPooledBytes = 1L << 30;
+
+    /// <summary>Bytes rented since the last collection after which a miss first asks for one.</summary>
+    static readonly long CollectAfterRentedBytes = long.TryParse(Environment.GetEnvironmentVariable("METAGRAD_POOL_COLLECT_MB"), out var mb) ? mb << 20 : 32L << 20;
+
+    static readonly Dictionary<int, Stack<T[]>> s_free = [];
+    static long s_pooledBytes;
+    static long s_rentedBytes;
+
+    /// <summary>A buffer of exactly <paramref name="length"/> elements, zeroed when asked.</summary>
+    public static T[] Rent(int length, bool clear)
+    {
+        long bytes = (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        long rented = Interlocked.Add(ref s_rentedBytes, bytes);
+        if (TryTake(length, clear) is { } hit) return hit;
+        if (rented > CollectAfterRentedBytes)
+        {
+            Interlocked.Exchange(ref s_rentedBytes, 0);
+            GC.Collect(1, GCCollectionMode.Forced, blocking: true);
+            GC.WaitForPendingFinalizers();
+            if (TryTake(length, clear) is { } retry) return retry;
+        }
+        return clear ? new T[length] : GC.AllocateUninitializedArray<T>(length);
+    }
+
+    static T[]? TryTake(int length, bool clear)
+    {
+        T[] array;
+        lock (s_free)
+        {
+            if (!s_free.TryGetValue(length, out var stack) || stack.Count == 0) return null;
+            array = stack.Pop();
+            s_pooledBytes -= (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        }
+        if (clear) Array.Clear(array);
+        return array;
+    }
+
+    /// <summary>Takes a buffer back (from a lease's finalizer), unless the pool is full.</summary>
+    public static void Return(T[] array)
+    {
+        long bytes = (long)array.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        lock (s_free)
+        {
+            if (s_pooledBytes + bytes > MaxPooledBytes) return;
+            if (!s_free.TryGetValue(array.Length, out var stack)) s_free[array.Length] = stack = new Stack<T[]>();
+            stack.Push(array);
+            s_pooledBytes += bytes;
+        }
+    }
+}
+
+/// <summary>Gives a rented buffer back to the pool when its storage is collected.</summary>
+internal sealed class PoolLease<T>(T[] array) where T : unmanaged
+{
+    ~PoolLease() => BufferPool<T>.Return(array);
+}
