@@ -7,6 +7,7 @@ using MG = MetaGrad;
 // dotnet run -c Release --project bench/MetaGrad.Bench -- [--quick] [--out folder]
 bool quick = args.Contains("--quick");
 string outDir = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? "bench/results";
+string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();   // run only rows whose name contains this
 int samples = quick ? 7 : 21;
 var warmup = TimeSpan.FromMilliseconds(quick ? 150 : 600);
 
@@ -63,7 +64,7 @@ foreach (var n in new[] { 1 << 20, 1 << 24 })
 foreach (var row in Training.Workloads(quick)) workloads.Add(row);
 
 var results = new List<Result>();
-foreach (var w in workloads)
+foreach (var w in workloads.Where(w => only is null || w.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
 {
     var r = Harness.Measure(w, samples, warmup);
     results.Add(r);

@@ -24,6 +24,7 @@ internal static unsafe class Gemm
     const long ParallelWork = 96 * 96 * 96;
 
     static int MR<T>() => 6;
+
     static int NR<T>() => Vector256<T>.Count * 2;
 
     /// <summary>
@@ -47,13 +48,80 @@ internal static unsafe class Gemm
             Direct(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff);
             return;
         }
-        int tilesM = (m + MC - 1) / MC, tilesN = (n + NC - 1) / NC, tiles = tilesM * tilesN;
-        if (tiles == 1 || work < ParallelWork || Threading.NumThreads == 1)
+        Blocked<T>(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, parallel: work >= ParallelWork && Threading.NumThreads > 1);
+    }
+
+    [ThreadStatic] static byte[]? t_packA;
+    static byte[]? s_packB;   // shared by the threads of one call; calls from several threads each take their own (see Blocked)
+
+    // The BLIS loop nest: for each NC-wide column block and KC-deep slice, B's slice is packed
+    // once and shared; the rows are cut into MC blocks (and, when there are too few of them to
+    // keep every thread busy, the columns into pieces), and each work item packs its block of A
+    // and runs the micro-kernel over its panels.
+    static void Blocked<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol,
+        T[] b, int bOff, int bRow, int bCol, T[] c, int cOff, bool parallel) where T : unmanaged
+    {
+        int mr = MR<T>(), nr = NR<T>();
+        int blocksM = (m + MC - 1) / MC;
+        int threads = parallel ? Threading.NumThreads : 1;
+        var shared = Interlocked.Exchange(ref s_packB, null);
+        try
         {
-            for (int t = 0; t < tiles; t++) Tile<T>(t / tilesN, t % tilesN, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff);
-            return;
+            for (int j0 = 0; j0 < n; j0 += NC)
+            {
+                int nc = Math.Min(NC, n - j0), panelsN = (nc + nr - 1) / nr;
+                int pieces = Math.Clamp((2 * threads + blocksM - 1) / blocksM, 1, panelsN);
+                if (!parallel) pieces = 1;
+                for (int p0 = 0; p0 < k; p0 += KC)
+                {
+                    int kc = Math.Min(KC, k - p0);
+                    var packB = Scratch<T>(ref shared, panelsN * nr * kc);
+                    PackB(packB, b, bOff + p0 * bRow + j0 * bCol, bRow, bCol, nc, kc, nr);
+                    var packedB = (IntPtr)Unsafe.AsPointer(ref packB[0]);
+                    bool accumulate = p0 > 0;
+                    int items = blocksM * pieces;
+                    void Item(int item)
+                    {
+                        int ib = item / pieces, piece = item % pieces;
+                        int i0 = ib * MC, mc = Math.Min(MC, m - i0);
+                        int firstPanel = piece * panelsN / pieces, lastPanel = (piece + 1) * panelsN / pieces;
+                        var packA = Scratch<T>(ref t_packA, ((mc + mr - 1) / mr) * mr * kc);
+                        PackA(packA, a, aOff + i0 * aRow + p0 * aCol, aRow, aCol, mc, kc, mr);
+                        fixed (T* pa = packA, pc = c)
+                            Panels((T*)packedB, pa, pc + cOff + i0 * n + j0, n, mc, nc, kc, firstPanel, lastPanel, accumulate);
+                    }
+                    if (items == 1 || !parallel) for (int it = 0; it < items; it++) Item(it);
+                    else Threading.For(items, Item);
+                }
+            }
         }
-        Threading.For(tiles, t => Tile<T>(t / tilesN, t % tilesN, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff));
+        finally { s_packB = shared; }
+    }
+
+    // The micro-kernel over column panels [firstPanel, lastPanel) and every row panel of a block.
+    static void Panels<T>(T* packB, T* packA, T* c, int ldc, int mc, int nc, int kc, int firstPanel, int lastPanel, bool accumulate) where T : unmanaged
+    {
+        int mr = MR<T>(), nr = NR<T>();
+        int panelsM = (mc + mr - 1) / mr;
+        T* edge = stackalloc T[6 * 16];
+        for (int jp = firstPanel; jp < lastPanel; jp++)
+        {
+            int cols = Math.Min(nr, nc - jp * nr);
+            for (int ip = 0; ip < panelsM; ip++)
+            {
+                int rows = Math.Min(mr, mc - ip * mr);
+                T* dst = c + ip * mr * ldc + jp * nr;
+                if (rows == mr && cols == nr) Kernel(kc, packA + ip * mr * kc, packB + jp * nr * kc, dst, ldc, accumulate);
+                else
+                {
+                    // Edge tile: compute the full MR×NR block into scratch, then copy what fits.
+                    Kernel(kc, packA + ip * mr * kc, packB + jp * nr * kc, edge, nr, accumulate: false);
+                    for (int r = 0; r < rows; r++)
+                        for (int s = 0; s < cols; s++)
+                            dst[r * ldc + s] = accumulate ? Add(dst[r * ldc + s], edge[r * nr + s]) : edge[r * nr + s];
+                }
+            }
+        }
     }
 
     static void Direct<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol, T[] b, int bOff, int bRow, int bCol, T[] c, int cOff) where T : unmanaged
@@ -80,54 +148,11 @@ internal static unsafe class Gemm
         }
     }
 
-    [ThreadStatic] static byte[]? t_packA, t_packB;
-
     static Span<T> Scratch<T>(ref byte[]? buffer, int count) where T : unmanaged
     {
         int bytes = count * sizeof(T);
         if (buffer is null || buffer.Length < bytes) buffer = GC.AllocateUninitializedArray<byte>(bytes, pinned: true);
         return new Span<T>(Unsafe.AsPointer(ref buffer[0]), count);
-    }
-
-    // One MC×NC tile of C, accumulated over all K slices.
-    static void Tile<T>(int ti, int tj, int m, int n, int k,
-        T[] a, int aOff, int aRow, int aCol, T[] b, int bOff, int bRow, int bCol, T[] c, int cOff) where T : unmanaged
-    {
-        int mr = MR<T>(), nr = NR<T>();
-        int i0 = ti * MC, j0 = tj * NC;
-        int mc = Math.Min(MC, m - i0), nc = Math.Min(NC, n - j0);
-        int panelsM = (mc + mr - 1) / mr, panelsN = (nc + nr - 1) / nr;
-        var packA = Scratch<T>(ref t_packA, panelsM * mr * KC);
-        var packB = Scratch<T>(ref t_packB, panelsN * nr * KC);
-        T* edge = stackalloc T[6 * 16];
-        for (int p0 = 0; p0 < k; p0 += KC)
-        {
-            int kc = Math.Min(KC, k - p0);
-            PackA(packA, a, aOff + i0 * aRow + p0 * aCol, aRow, aCol, mc, kc, mr);
-            PackB(packB, b, bOff + p0 * bRow + j0 * bCol, bRow, bCol, nc, kc, nr);
-            bool accumulate = p0 > 0;
-            fixed (T* pa = packA, pb = packB, pc = c)
-            {
-                for (int jp = 0; jp < panelsN; jp++)
-                {
-                    int cols = Math.Min(nr, nc - jp * nr);
-                    for (int ip = 0; ip < panelsM; ip++)
-                    {
-                        int rows = Math.Min(mr, mc - ip * mr);
-                        T* dst = pc + cOff + (i0 + ip * mr) * n + j0 + jp * nr;
-                        if (rows == mr && cols == nr) Kernel(kc, pa + ip * mr * kc, pb + jp * nr * kc, dst, n, accumulate);
-                        else
-                        {
-                            // Edge tile: compute the full MR×NR block into scratch, then copy what fits.
-                            Kernel(kc, pa + ip * mr * kc, pb + jp * nr * kc, edge, nr, accumulate: false);
-                            for (int r = 0; r < rows; r++)
-                                for (int s = 0; s < cols; s++)
-                                    dst[r * n + s] = accumulate ? Add(dst[r * n + s], edge[r * nr + s]) : edge[r * nr + s];
-                        }
-                    }
-                }
-            }
-        }
     }
 
     static T Add<T>(T x, T y) where T : unmanaged =>
@@ -136,17 +161,20 @@ internal static unsafe class Gemm
     // Row panels of MR rows: for each p, the MR values A[i..i+MR, p] side by side (zero past the edge).
     static void PackA<T>(Span<T> dst, T[] a, int off, int rowStride, int colStride, int mc, int kc, int mr) where T : unmanaged
     {
-        int d = 0;
-        for (int i = 0; i < mc; i += mr)
+        fixed (T* pd = dst, ps = a)
         {
-            int rows = Math.Min(mr, mc - i);
-            for (int p = 0; p < kc; p++)
+            T* d = pd;
+            for (int i = 0; i < mc; i += mr)
             {
-                int src = off + i * rowStride + p * colStride;
-                int r = 0;
-                for (; r < rows; r++) dst[d + r] = a[src + r * rowStride];
-                for (; r < mr; r++) dst[d + r] = default;
-                d += mr;
+                int rows = Math.Min(mr, mc - i);
+                T* src = ps + off + i * rowStride;
+                for (int p = 0; p < kc; p++, d += mr)
+                {
+                    T* col = src + p * colStride;
+                    int r = 0;
+                    for (; r < rows; r++) d[r] = col[r * rowStride];
+                    for (; r < mr; r++) d[r] = default;
+                }
             }
         }
     }
@@ -154,21 +182,21 @@ internal static unsafe class Gemm
     // Column panels of NR columns: for each p, the NR values B[p, j..j+NR] side by side (zero past the edge).
     static void PackB<T>(Span<T> dst, T[] b, int off, int rowStride, int colStride, int nc, int kc, int nr) where T : unmanaged
     {
-        int d = 0;
-        for (int j = 0; j < nc; j += nr)
+        fixed (T* pd = dst, ps = b)
         {
-            int cols = Math.Min(nr, nc - j);
-            for (int p = 0; p < kc; p++)
+            T* d = pd;
+            for (int j = 0; j < nc; j += nr)
             {
-                int src = off + p * rowStride + j * colStride;
-                if (colStride == 1 && cols == nr) b.AsSpan(src, nr).CopyTo(dst.Slice(d, nr));
-                else
+                int cols = Math.Min(nr, nc - j);
+                T* src = ps + off + j * colStride;
+                for (int p = 0; p < kc; p++, d += nr)
                 {
+                    T* row = src + p * rowStride;
                     int s = 0;
-                    for (; s < cols; s++) dst[d + s] = b[src + s * colStride];
-                    for (; s < nr; s++) dst[d + s] = default;
+                    if (colStride == 1) for (; s < cols; s++) d[s] = row[s];
+                    else for (; s < cols; s++) d[s] = row[s * colStride];
+                    for (; s < nr; s++) d[s] = default;
                 }
-                d += nr;
             }
         }
     }
