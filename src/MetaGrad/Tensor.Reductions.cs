@@ -158,20 +158,31 @@ public partial class Tensor
         return keepDim ? y : y.SqueezeDims([d]);
     }
 
-    /// <summary>exp(x) / Σ exp(x) along dim, stable for large inputs.</summary>
+    /// <summary>exp(x) / Σ exp(x) along dim, stable for large inputs (one fused node).</summary>
     public Tensor Softmax(int dim)
     {
         int d = ShapeMath.Dim(dim, NDim, "Softmax");
-        var e = (this - Max(d, keepDim: true).Detach()).Exp();
-        return e / e.Sum(d, keepDim: true);
+        return new Functions.Softmax(d).Apply(Floating());
     }
 
-    /// <summary>x - log Σ exp(x) along dim, stable for large inputs.</summary>
+    /// <summary>x - log Σ exp(x) along dim, stable for large inputs (one fused node).</summary>
     public Tensor LogSoftmax(int dim)
     {
         int d = ShapeMath.Dim(dim, NDim, "LogSoftmax");
-        // (x - m) - log Σ exp(x - m): adding m back before subtracting would cost float32 digits at large |x|.
-        var shifted = this - Max(d, keepDim: true).Detach();
-        return shifted - shifted.Exp().Sum(d, keepDim: true).Log();
+        return new Functions.LogSoftmax(d).Apply(Floating());
+    }
+
+    /// <summary>Softmax composed from primitive operations: the reference the fused node is tested against.</summary>
+    internal Tensor SoftmaxReference(int dim)
+    {
+        var e = (this - Max(dim, keepDim: true).Detach()).Exp();
+        return e / e.Sum(dim, keepDim: true);
+    }
+
+    /// <summary>LogSoftmax composed from primitive operations: the reference the fused node is tested against.</summary>
+    internal Tensor LogSoftmaxReference(int dim)
+    {
+        var shifted = this - Max(dim, keepDim: true).Detach();
+        return shifted - shifted.Exp().Sum(dim, keepDim: true).Log();
     }
 }

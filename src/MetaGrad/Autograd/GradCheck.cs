@@ -68,18 +68,19 @@ public static partial class Autograd
     }
 
     // f with element k (row-major) of input i moved by delta; the other inputs are passed unchanged.
+    // Grad mode stays on and the moved input keeps requiring grad, so f may itself differentiate
+    // (checking a gradient of a gradient).
     static double[] Evaluate(Func<Tensor[], Tensor> f, Tensor[] inputs, int i, int k, double delta)
     {
-        using var scope = NoGrad();
         var x = inputs[i];
         var values = x.ToArray<double>();
         values[k] += delta;
         var moved = Tensor.From(values, x.Shape.ToArray());
         // Keep the caller's layout: a transposed input stays transposed.
-        var restrided = x.IsContiguous ? moved : RestoreLayout(x, moved);
+        var restrided = (x.IsContiguous ? moved : RestoreLayout(x, moved)).RequiresGrad_(x.RequiresGrad);
         var args = (Tensor[])inputs.Clone();
         args[i] = restrided;
-        return f(args).ToArray<double>();
+        return f(args).Detach().ToArray<double>();
     }
 
     static Tensor RestoreLayout(Tensor like, Tensor values)

@@ -65,6 +65,9 @@ public interface IBackend
     /// <summary>Sorted values and their Int64 indices along dim (stable).</summary>
     (Tensor Values, Tensor Indices) Sort(Tensor x, int dim, bool descending);
 
+    /// <summary>Softmax (or log-softmax) along dim, in one pass per line, shifted by the line's max for stability.</summary>
+    Tensor Softmax(Tensor x, int dim, bool log);
+
     /// <summary>Batched matrix product: a [..., n, k] times b [..., k, m], batch dims broadcast.</summary>
     Tensor Matmul(Tensor a, Tensor b);
 

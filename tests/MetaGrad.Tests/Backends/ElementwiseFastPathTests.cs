@@ -78,3 +78,31 @@ public class ElementwiseFastPathTests
         Assert.True(x.LogSoftmax(0).AllClose(Strided(x).LogSoftmax(0), 1e-5, 1e-5));
     }
 }
+
+/// <summary>The fused softmax nodes held equal to their composition from primitives, values and gradients.</summary>
+public class FusedSoftmaxTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(-1)]
+    public void FusedSoftmaxAndLogSoftmax_MatchComposition(int dim)
+    {
+        var x = Tensor.Randn([5, 7, 9], DType.Float64, generator: new Generator(12)) * 30.0;
+        var w = Tensor.Randn([5, 7, 9], DType.Float64, generator: new Generator(13));
+        foreach (var (fused, reference) in new (Func<Tensor, Tensor>, Func<Tensor, Tensor>)[]
+                 { (t => t.Softmax(dim), t => t.SoftmaxReference(dim)), (t => t.LogSoftmax(dim), t => t.LogSoftmaxReference(dim)) })
+        {
+            var a = x.Detach().RequiresGrad_();
+            var b = x.Detach().RequiresGrad_();
+            var ya = fused(a);
+            var yb = reference(b);
+            Assert.True(ya.AllClose(yb, 1e-12, 1e-12));
+            (ya * w).Sum().Backward();
+            (yb * w).Sum().Backward();
+            Assert.True(a.Grad!.AllClose(b.Grad!, 1e-10, 1e-12));
+        }
+        Assert.True(Autograd.GradCheck(t => t[0].LogSoftmax(dim), [Check.Input(3, 4, 2)]));
+        Assert.True(Autograd.GradCheck(t => Autograd.Grad(t[0].Softmax(dim).Pow(2).Sum(), t[0], createGraph: true), [Check.Input(3, 4, 2)]));
+    }
+}
