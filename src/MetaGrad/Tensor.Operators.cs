@@ -223,21 +223,39 @@ public partial class Tensor
     // is involved, this tensor takes over the new node as its history (PyTorch's rebase).
 
     /// <summary>this += other (times alpha), in place.</summary>
-    public Tensor Add_(Tensor other, double alpha = 1) => InPlace("Add_", other, self => alpha == 1 ? self + other : self + other * alpha);
+    public Tensor Add_(Tensor other, double alpha = 1) => alpha == 1
+        ? Arithmetic_("Add_", BinaryOp.Add, other, self => self + other)
+        : InPlace("Add_", other, self => self + other * alpha);
     /// <summary>this += value, in place.</summary>
-    public Tensor Add_(double value) => InPlace("Add_", null, self => self + value);
+    public Tensor Add_(double value) => Arithmetic_("Add_", BinaryOp.Add, ScalarLike(value), self => self + value);
     /// <summary>this -= other, in place.</summary>
-    public Tensor Sub_(Tensor other) => InPlace("Sub_", other, self => self - other);
+    public Tensor Sub_(Tensor other) => Arithmetic_("Sub_", BinaryOp.Sub, other, self => self - other);
     /// <summary>this -= value, in place.</summary>
-    public Tensor Sub_(double value) => InPlace("Sub_", null, self => self - value);
+    public Tensor Sub_(double value) => Arithmetic_("Sub_", BinaryOp.Sub, ScalarLike(value), self => self - value);
     /// <summary>this *= other, in place.</summary>
-    public Tensor Mul_(Tensor other) => InPlace("Mul_", other, self => self * other);
+    public Tensor Mul_(Tensor other) => Arithmetic_("Mul_", BinaryOp.Mul, other, self => self * other);
     /// <summary>this *= value, in place.</summary>
-    public Tensor Mul_(double value) => InPlace("Mul_", null, self => self * value);
+    public Tensor Mul_(double value) => Arithmetic_("Mul_", BinaryOp.Mul, ScalarLike(value), self => self * value);
     /// <summary>this /= other, in place.</summary>
-    public Tensor Div_(Tensor other) => InPlace("Div_", other, self => self / other);
+    public Tensor Div_(Tensor other) => Arithmetic_("Div_", BinaryOp.Div, other, self => self / other);
     /// <summary>this /= value, in place.</summary>
-    public Tensor Div_(double value) => InPlace("Div_", null, self => self / value);
+    public Tensor Div_(double value) => Arithmetic_("Div_", BinaryOp.Div, ScalarLike(value), self => self / value);
+
+    // Outside the graph, a contiguous tensor is updated by the kernel directly (one pass, no new
+    // buffer); otherwise the general path computes out of place and writes back.
+    Tensor Arithmetic_(string op, BinaryOp kernel, Tensor other, Func<Tensor, Tensor> compute)
+    {
+        bool direct = !(Autograd.IsGradEnabled && (RequiresGrad || other.RequiresGrad))
+            && IsContiguous && DTypes.ResultType(this, other) == DType
+            && (kernel != BinaryOp.Div || DType.IsFloatingPoint())
+            && IsExpandable(other.Layout.Shape, Layout.Shape)
+            && (!ReferenceEquals(other.Storage, Storage) || (other.Layout.Offset == Layout.Offset && other.Layout.Strides.SequenceEqual(Layout.Strides) && other.Layout.Shape.SequenceEqual(Layout.Shape)));
+        if (!direct) return InPlace(op, other, compute);
+        CheckInPlace(op);
+        Backend.BinaryInPlace(kernel, this, other.To(DType));
+        MarkWritten();
+        return this;
+    }
     /// <summary>Clamps in place.</summary>
     public Tensor Clamp_(double? min = null, double? max = null) => InPlace("Clamp_", null, self => self.Clamp(min, max));
     /// <summary>Copies src (broadcast, converted) into this tensor, in place.</summary>

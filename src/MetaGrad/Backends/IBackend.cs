@@ -47,6 +47,8 @@ public interface IBackend
     Tensor Unary(UnaryOp op, Tensor x);
     /// <summary>f(a, b) elementwise with broadcasting; a and b share a dtype.</summary>
     Tensor Binary(BinaryOp op, Tensor a, Tensor b);
+    /// <summary>dst = f(dst, other) in place, other broadcast to dst's shape; dst is contiguous and shares other's dtype.</summary>
+    void BinaryInPlace(BinaryOp op, Tensor dst, Tensor other);
     /// <summary>Comparison with broadcasting, giving Bool.</summary>
     Tensor Compare(CompareOp op, Tensor a, Tensor b);
     /// <summary>Logic on Bool tensors with broadcasting.</summary>

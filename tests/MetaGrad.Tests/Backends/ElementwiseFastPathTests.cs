@@ -106,3 +106,31 @@ public class FusedSoftmaxTests
         Assert.True(Autograd.GradCheck(t => Autograd.Grad(t[0].Softmax(dim).Pow(2).Sum(), t[0], createGraph: true), [Check.Input(3, 4, 2)]));
     }
 }
+
+/// <summary>In-place arithmetic written directly by the kernel equals the out-of-place result.</summary>
+public class InPlaceKernelTests
+{
+    [Theory]
+    [InlineData(7)]
+    [InlineData(33)]
+    public void DirectInPlace_EqualsOutOfPlace(int length)
+    {
+        var g = new Generator((ulong)length);
+        var x = Tensor.Randn([3, length], generator: g);
+        var row = Tensor.Randn([length], generator: g) + 5.0;
+        var full = Tensor.Randn([3, length], generator: g);
+        Assert.Equal((x + row).ToArray<float>(), x.Clone().Add_(row).ToArray<float>());
+        Assert.Equal((x - full).ToArray<float>(), x.Clone().Sub_(full).ToArray<float>());
+        Assert.Equal((x * 2.5).ToArray<float>(), x.Clone().Mul_(2.5).ToArray<float>());
+        Assert.Equal((x / row).ToArray<float>(), x.Clone().Div_(row).ToArray<float>());
+        var y = x.Clone();
+        y.Add_(y);                                  // aliasing with the same layout is safe
+        Assert.Equal((x * 2.0).ToArray<float>(), y.ToArray<float>());
+        var square = Tensor.Randn([4, 4], generator: g);
+        var expected = (square + square.T).ToArray<float>();
+        Assert.Equal(expected, square.Add_(square.T).ToArray<float>());   // a transposed alias takes the safe path
+        var ints = Tensor.Arange(6);
+        Assert.Equal(new long[] { 0, 2, 4, 6, 8, 10 }, ints.Mul_(2).ToArray<long>());
+        Assert.Throws<InvalidOperationException>(() => Tensor.Arange(3).Div_(2));   // float result can't go back into int64
+    }
+}

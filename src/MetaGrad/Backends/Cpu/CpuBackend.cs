@@ -143,12 +143,14 @@ internal sealed partial class CpuBackend : IBackend
     }
 
     /// <summary>y = f(a, b) elementwise with broadcasting into a new contiguous tensor.</summary>
-    internal static Tensor Map2<TA, TB, TOut, TOp>(string op, Tensor a, Tensor b)
+    /// <remarks>With <paramref name="into"/> (contiguous, of the broadcast shape) the result is written there:
+    /// an in-place update when it is <paramref name="a"/> itself.</remarks>
+    internal static Tensor Map2<TA, TB, TOut, TOp>(string op, Tensor a, Tensor b, Tensor? into = null)
         where TA : unmanaged where TB : unmanaged where TOut : unmanaged where TOp : IMap2<TA, TB, TOut>
     {
         var shape = SameShape(a.Layout.Shape, b.Layout.Shape) ? a.Layout.Shape : ShapeMath.Broadcast(op, a.Layout.Shape, b.Layout.Shape);
-        var y = NewUninitialized<TOut>(shape);
-        var Y = Data<TOut>(y);
+        var y = into ?? NewUninitialized<TOut>(shape);
+        var Y = Data<TOut>(y).AsSpan(y.Layout.Offset, y.Numel);
         var A = Data<TA>(a);
         var B = Data<TB>(b);
         if (a.Layout.IsContiguous && b.Layout.IsContiguous)
@@ -185,9 +187,9 @@ internal sealed partial class CpuBackend : IBackend
         {
             int pa = w.Offsets[0], pb = w.Offsets[1];
             // Vectorised inner runs: both contiguous (same-shape blocks) or one broadcast along the run (a bias row).
-            if (strideA == 1 && strideB == 1 && TOp.ApplySpan(A.AsSpan(pa, n), B.AsSpan(pb, n), Y.AsSpan(i, n))) { i += n; continue; }
-            if (strideA == 1 && strideB == 0 && TOp.ApplySpan(A.AsSpan(pa, n), B[pb], Y.AsSpan(i, n))) { i += n; continue; }
-            if (strideA == 0 && strideB == 1 && TOp.ApplySpan(A[pa], B.AsSpan(pb, n), Y.AsSpan(i, n))) { i += n; continue; }
+            if (strideA == 1 && strideB == 1 && TOp.ApplySpan(A.AsSpan(pa, n), B.AsSpan(pb, n), Y.Slice(i, n))) { i += n; continue; }
+            if (strideA == 1 && strideB == 0 && TOp.ApplySpan(A.AsSpan(pa, n), B[pb], Y.Slice(i, n))) { i += n; continue; }
+            if (strideA == 0 && strideB == 1 && TOp.ApplySpan(A[pa], B.AsSpan(pb, n), Y.Slice(i, n))) { i += n; continue; }
             for (int j = 0; j < n; j++) Y[i++] = TOp.Apply(A[pa + j * strideA], B[pb + j * strideB]);
         }
         return y;
@@ -241,28 +243,37 @@ internal sealed partial class CpuBackend : IBackend
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
-    public Tensor Binary(BinaryOp op, Tensor a, Tensor b)
+    public Tensor Binary(BinaryOp op, Tensor a, Tensor b) => BinaryTo(op, a, b, null);
+
+    public void BinaryInPlace(BinaryOp op, Tensor dst, Tensor other)
+    {
+        if (!dst.Layout.IsContiguous) throw new ArgumentException($"{op}: an in-place kernel needs a contiguous destination");
+        ShapeMath.Broadcast(op.ToString(), dst.Layout.Shape, other.Layout.Shape);
+        BinaryTo(op, dst, other, dst);
+    }
+
+    static Tensor BinaryTo(BinaryOp op, Tensor a, Tensor b, Tensor? into)
     {
         RequireSameDType(op.ToString(), a, b);
         return a.DType switch
         {
-            DType.Float32 => BinaryNumeric<float>(op, a, b) ?? Map2<float, float, float, PowFloatOp<float>>("Pow", a, b),
-            DType.Float64 => BinaryNumeric<double>(op, a, b) ?? Map2<double, double, double, PowFloatOp<double>>("Pow", a, b),
-            DType.Int64 => BinaryNumeric<long>(op, a, b) ?? Map2<long, long, long, PowIntOp<long>>("Pow", a, b),
-            DType.Int32 => BinaryNumeric<int>(op, a, b) ?? Map2<int, int, int, PowIntOp<int>>("Pow", a, b),
+            DType.Float32 => BinaryNumeric<float>(op, a, b, into) ?? Map2<float, float, float, PowFloatOp<float>>("Pow", a, b, into),
+            DType.Float64 => BinaryNumeric<double>(op, a, b, into) ?? Map2<double, double, double, PowFloatOp<double>>("Pow", a, b, into),
+            DType.Int64 => BinaryNumeric<long>(op, a, b, into) ?? Map2<long, long, long, PowIntOp<long>>("Pow", a, b, into),
+            DType.Int32 => BinaryNumeric<int>(op, a, b, into) ?? Map2<int, int, int, PowIntOp<int>>("Pow", a, b, into),
             _ => throw new ArgumentException($"{op}: arithmetic is not supported on Bool tensors; convert with To() first"),
         };
     }
 
     // Null for Pow, whose float and integer forms differ.
-    static Tensor? BinaryNumeric<T>(BinaryOp op, Tensor a, Tensor b) where T : unmanaged, INumber<T> => op switch
+    static Tensor? BinaryNumeric<T>(BinaryOp op, Tensor a, Tensor b, Tensor? into) where T : unmanaged, INumber<T> => op switch
     {
-        BinaryOp.Add => Map2<T, T, T, AddOp<T>>("Add", a, b),
-        BinaryOp.Sub => Map2<T, T, T, SubOp<T>>("Sub", a, b),
-        BinaryOp.Mul => Map2<T, T, T, MulOp<T>>("Mul", a, b),
-        BinaryOp.Div => Map2<T, T, T, DivOp<T>>("Div", a, b),
-        BinaryOp.Maximum => Map2<T, T, T, MaximumOp<T>>("Maximum", a, b),
-        BinaryOp.Minimum => Map2<T, T, T, MinimumOp<T>>("Minimum", a, b),
+        BinaryOp.Add => Map2<T, T, T, AddOp<T>>("Add", a, b, into),
+        BinaryOp.Sub => Map2<T, T, T, SubOp<T>>("Sub", a, b, into),
+        BinaryOp.Mul => Map2<T, T, T, MulOp<T>>("Mul", a, b, into),
+        BinaryOp.Div => Map2<T, T, T, DivOp<T>>("Div", a, b, into),
+        BinaryOp.Maximum => Map2<T, T, T, MaximumOp<T>>("Maximum", a, b, into),
+        BinaryOp.Minimum => Map2<T, T, T, MinimumOp<T>>("Minimum", a, b, into),
         _ => null,
     };
 
