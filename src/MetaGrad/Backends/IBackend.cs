@@ -92,6 +92,12 @@ public interface IBackend
     /// <summary>Concatenation along dim of same-dtype tensors.</summary>
     Tensor Cat(Tensor[] xs, int dim);
 
+    /// <summary>
+    /// One Adam step fused into a single pass over contiguous tensors of one floating dtype,
+    /// giving exactly the values of the sequence of tensor operations it replaces.
+    /// </summary>
+    void AdamUpdate(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, AdamCoefficients c);
+
     /// <summary>Fills dst with U(lo, hi).</summary>
     void FillUniform(Tensor dst, Generator gen, double lo, double hi);
     /// <summary>Fills dst with N(mean, std²).</summary>
@@ -101,3 +107,8 @@ public interface IBackend
     /// <summary>Samples of category indices from rows of non-negative weights.</summary>
     Tensor Multinomial(Tensor probs, int samples, bool replacement, Generator gen);
 }
+
+/// <summary>The scalars of one Adam step (see <see cref="IBackend.AdamUpdate"/>).</summary>
+public readonly record struct AdamCoefficients(
+    double Lr, double Beta1, double Beta2, double Eps, double WeightDecay, bool Decoupled, bool Maximize,
+    double BiasCorrection1, double BiasCorrection2Sqrt);

@@ -57,6 +57,30 @@ public class Adam : Optimizer
         double step = CountStep(state);
         var expAvg = Buffer(state, "exp_avg", param);
         var expAvgSq = Buffer(state, "exp_avg_sq", param);
+        double biasCorrection1 = 1 - Math.Pow(beta1, step);
+        double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, step));
+        var maxExpAvgSq = amsgrad ? Buffer(state, "max_exp_avg_sq", param) : null;
+        if (CanFuse(param, grad, expAvg, expAvgSq, maxExpAvgSq))
+        {
+            // One pass instead of about fifteen; bit-identical to the operations below.
+            param.Backend.AdamUpdate(param, grad, expAvg, expAvgSq, maxExpAvgSq, new Backends.AdamCoefficients(
+                lr, beta1, beta2, eps, weightDecay, group.Bool("decoupled_weight_decay"), group.Bool("maximize"), biasCorrection1, biasCorrection2Sqrt));
+            foreach (var t in new[] { param, expAvg, expAvgSq, maxExpAvgSq }) t?.MarkWritten();
+            return;
+        }
+        UpdateUnfused(param, grad, expAvg, expAvgSq, maxExpAvgSq, group, lr, eps, weightDecay, beta1, beta2, biasCorrection1, biasCorrection2Sqrt);
+    }
+
+    /// <summary>Set false to run the step as separate tensor operations (the reference the fused kernel is tested against).</summary>
+    internal bool Fused { get; set; } = true;
+
+    bool CanFuse(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq) =>
+        Fused && param.DType.IsFloatingPoint()
+        && new[] { param, grad, expAvg, expAvgSq, maxExpAvgSq }.All(t => t is null || (t.IsContiguous && t.DType == param.DType && t.Numel == param.Numel));
+
+    static void UpdateUnfused(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, ParamGroup group,
+        double lr, double eps, double weightDecay, double beta1, double beta2, double biasCorrection1, double biasCorrection2Sqrt)
+    {
         var g = group.Bool("maximize") ? -grad : grad;
 
         if (weightDecay != 0)
@@ -67,12 +91,10 @@ public class Adam : Optimizer
         Lerp_(expAvg, g, 1 - beta1);
         expAvgSq.Mul_(beta2).Add_(g * (1 - beta2) * g);
 
-        double biasCorrection1 = 1 - Math.Pow(beta1, step);
-        double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, step));
         var second = expAvgSq;
-        if (amsgrad)
+        if (maxExpAvgSq is not null)
         {
-            second = Buffer(state, "max_exp_avg_sq", param);
+            second = maxExpAvgSq;
             second.Copy_(second.Maximum(expAvgSq));
         }
         var denom = second.Sqrt() / biasCorrection2Sqrt + eps;
