@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace MetaGrad.Backends.Cpu;
 
@@ -30,7 +31,43 @@ internal sealed partial class CpuBackend
         T beta2 = T.CreateTruncating(c.Beta2), oneMinusBeta2 = T.CreateTruncating(1 - c.Beta2);
         T bc2 = T.CreateTruncating(c.BiasCorrection2Sqrt), eps = T.CreateTruncating(c.Eps);
         T stepSize = T.CreateTruncating(-c.Lr / c.BiasCorrection1);
-        for (int i = 0; i < n; i++)
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            // The same operations lane by lane: vector arithmetic rounds exactly as scalar does.
+            int width = Vector256<T>.Count;
+            var vDecay = Vector256.Create(decayFactor); var vWd = Vector256.Create(weightDecay);
+            var vLerp = Vector256.Create(lerpWeight); var vB2 = Vector256.Create(beta2); var vOneMinusB2 = Vector256.Create(oneMinusBeta2);
+            var vBc2 = Vector256.Create(bc2); var vEps = Vector256.Create(eps); var vStep = Vector256.Create(stepSize);
+            for (; i <= n - width; i += width)
+            {
+                var g = Vector256.Create(G.Slice(i, width));
+                if (c.Maximize) g = -g;
+                var p = Vector256.Create(P.Slice(i, width));
+                if (decay)
+                {
+                    if (c.Decoupled) p *= vDecay;
+                    else g += p * vWd;
+                }
+                var m = Vector256.Create(M.Slice(i, width));
+                m = lerpForward ? m + (g - m) * vLerp : g - (g - m) * vLerp;
+                var v = Vector256.Create(V.Slice(i, width)) * vB2;
+                v += g * vOneMinusB2 * g;
+                var second = v;
+                if (ams)
+                {
+                    var x = Vector256.Create(X.Slice(i, width));
+                    var keep = ~Vector256.Equals(x, x) | Vector256.GreaterThan(x, v);
+                    second = Vector256.ConditionalSelect(keep, x, v);
+                    second.CopyTo(X.Slice(i, width));
+                }
+                var denom = Vector256.Sqrt(second) / vBc2 + vEps;
+                (p + m * vStep / denom).CopyTo(P.Slice(i, width));
+                m.CopyTo(M.Slice(i, width));
+                v.CopyTo(V.Slice(i, width));
+            }
+        }
+        for (; i < n; i++)
         {
             T g = c.Maximize ? -G[i] : G[i];
             T p = P[i];
