@@ -5,7 +5,7 @@ namespace MetaGrad.Tests.Backends;
 /// <summary>The caching allocator recycles large buffers of dead tensors and never leaks stale values.</summary>
 public class BufferPoolTests
 {
-    const int Large = 1 << 18;   // 1 MiB of floats: pooled
+    const int Large = 1 << 18;   // 1 MiB of floats: pooled (the pool takes 128 KiB and more)
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     static float[] MakeGarbage()

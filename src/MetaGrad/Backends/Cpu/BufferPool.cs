@@ -4,8 +4,9 @@ namespace MetaGrad.Backends.Cpu;
 /// The CPU caching allocator. A large managed array costs far more to allocate than to fill:
 /// each one lands on the large-object heap and, at training-loop rates, forces a full (gen 2)
 /// collection every few allocations (measured: 2.8 ms to allocate and add 1M floats, 0.3 ms to
-/// add into an existing array). So tensor buffers of 64 KiB and more are recycled by exact
-/// length, the shapes of a training step being the same every step.
+/// add into an existing array). So tensor buffers of 128 KiB and more (past the 85,000-byte
+/// large-object threshold; smaller ones are cheap young-generation allocations) are recycled by
+/// exact length, the shapes of a training step being the same every step.
 ///
 /// Users never return anything: the storage that rents a buffer holds a small finalizable
 /// <see cref="PoolLease{T}"/>, and when the storage becomes garbage (cheaply, in a young
@@ -18,7 +19,7 @@ namespace MetaGrad.Backends.Cpu;
 internal static class BufferPool<T> where T : unmanaged
 {
     /// <summary>Smaller buffers are left to the GC's fast young-generation allocator.</summary>
-    public static readonly int MinLength = 64 * 1024 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+    public static readonly int MinLength = 128 * 1024 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
 
     const long MaxPooledBytes = 1L << 30;
 
