@@ -121,6 +121,12 @@ public partial class Tensor
         return Leaf(Cpu.Cast(Cpu.FromArray(values, [n, cols]), dtype), requiresGrad);
     }
 
+    /// <summary>Sets how many threads the CPU kernels may use (torch.set_num_threads).</summary>
+    public static void SetNumThreads(int threads) => Backends.Cpu.Threading.SetNumThreads(threads);
+
+    /// <summary>How many threads the CPU kernels may use (torch.get_num_threads).</summary>
+    public static int GetNumThreads() => Backends.Cpu.Threading.NumThreads;
+
     /// <summary>Reseeds the default generator (torch.manual_seed).</summary>
     public static void ManualSeed(ulong seed) => Generator.Default.ManualSeed(seed);
 
