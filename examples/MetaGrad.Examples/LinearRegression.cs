@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 
 namespace MetaGrad.Examples;
 
@@ -8,9 +8,16 @@ namespace MetaGrad.Examples;
 /// </summary>
 public static class LinearRegression
 {
-    public static void Run(string[] args)
+    public static Command Command()
     {
-        int epochs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
+        var epochs = new Option<int>("--epochs") { Description = "Gradient steps over the 100 points", DefaultValueFactory = _ => 200 };
+        var command = new Command("linear-regression", "Fit a line to noisy points with autograd and a hand-written update") { epochs };
+        command.SetAction(parse => Run(parse.GetValue(epochs)));
+        return command;
+    }
+
+    public static void Run(int epochs)
+    {
         var (w, b, _) = Fit(epochs, log: Console.WriteLine);
         Console.WriteLine(FormattableString.Invariant($"fitted y = {w:F4}·x + {b:F4}  (true: y = 3·x + 2)"));
     }
