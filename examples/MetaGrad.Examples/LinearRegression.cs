@@ -27,11 +27,11 @@ public static class LinearRegression
     {
         const double learningRate = 0.1;
         float lastLoss = float.NaN;
-        Tensor.ManualSeed(0);
+        var generator = new Generator(0);   // its own, not the shared default: tests run in parallel
 
         // 100 points of y = 3x + 2 with Gaussian noise, x in [-1, 1).
-        var x = Tensor.Rand(100, 1) * 2.0 - 1.0;
-        var y = x * 3.0 + 2.0 + Tensor.Randn(100, 1) * 0.1;
+        var x = Tensor.Rand([100, 1], generator: generator) * 2.0 - 1.0;
+        var y = x * 3.0 + 2.0 + Tensor.Randn([100, 1], generator: generator) * 0.1;
 
         var w = Tensor.Zeros([1, 1], requiresGrad: true);
         var b = Tensor.Zeros([1], requiresGrad: true);

@@ -23,17 +23,14 @@ public static class EpochProgress
 {
     public static EpochResult Run(MnistTrainer trainer, string title, ProgressStyle style)
     {
-        if (style == ProgressStyle.Auto)
-            style = AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected ? ProgressStyle.Auto : ProgressStyle.Lines;
-        return style switch
+        if (style == ProgressStyle.Auto && AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
+            return Live(trainer, title);
+        if (style == ProgressStyle.None) return trainer.TrainEpoch();
+        return trainer.TrainEpoch(p =>
         {
-            ProgressStyle.Auto => Live(trainer, title),
-            ProgressStyle.Lines => trainer.TrainEpoch(p =>
-            {
-                if (p.Batch * 4 / p.Batches != (p.Batch - 1) * 4 / p.Batches) Console.WriteLine($"  {Describe(title, p)}");
-            }),
-            _ => trainer.TrainEpoch(),
-        };
+            bool crossedAQuarter = p.Batch * 4 / p.Batches != (p.Batch - 1) * 4 / p.Batches;
+            if (crossedAQuarter) Console.WriteLine($"  {Describe(title, p)}");
+        });
     }
 
     static EpochResult Live(MnistTrainer trainer, string title) =>

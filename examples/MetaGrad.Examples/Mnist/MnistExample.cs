@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -29,6 +30,10 @@ public static class MnistExample
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out, with its settings" };
         var progress = new Option<ProgressStyle>("--progress") { Description = "Auto: a live bar in a terminal, else plain lines; Lines: plain lines; None: epoch lines only", DefaultValueFactory = _ => ProgressStyle.Auto };
 
+        epochs.Validators.Add(r => Require(r, r.GetValueOrDefault<int>() >= 0, "--epochs must be 0 or more"));
+        batchSize.Validators.Add(r => Require(r, r.GetValueOrDefault<int>() > 0, "--batch-size must be positive"));
+        lr.Validators.Add(r => Require(r, r.GetValueOrDefault<double?>() is null or > 0, "--lr must be positive"));
+        lrDecay.Validators.Add(r => Require(r, r.GetValueOrDefault<double>() is > 0 and <= 1, "--lr-decay must be in (0, 1]"));
         foreach (var option in new Option[] { epochs, batchSize, lr, lrDecay, optimizer, seed, data, output, resume, progress })
             command.Options.Add(option);
         command.SetAction(parse =>
@@ -46,11 +51,24 @@ public static class MnistExample
         return command;
     }
 
+    static void Require(OptionResult result, bool ok, string error)
+    {
+        if (!ok) result.AddError(error);
+    }
+
     /// <summary>Trains as <paramref name="options"/> say, on <paramref name="data"/> when given (else read from options.Data).</summary>
     public static int Run(RunOptions options, MnistData? data = null)
     {
         var clock = Stopwatch.StartNew();
-        data ??= MnistData.Load(options.Data);
+        try
+        {
+            data ??= MnistData.Load(options.Data);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)   // missing folder or file, or not MNIST
+        {
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
         Directory.CreateDirectory(options.Out);
         string checkpoint = Path.Combine(options.Out, "checkpoint.safetensors"), curves = Path.Combine(options.Out, "curves.png");
 
@@ -67,6 +85,11 @@ public static class MnistExample
         }
         else trainer = new MnistTrainer(data, options.Settings);
 
+        if (trainer.Epoch >= options.Epochs)
+        {
+            Console.WriteLine($"Nothing to train: {trainer.Epoch} epochs are done and --epochs is {options.Epochs}.");
+            return 0;
+        }
         var s = trainer.Settings;
         double lr = s.Lr ?? MnistTrainer.DefaultLr(s.Optimizer);
         Console.WriteLine(Invariant($"MNIST MLP 784-{s.Hidden1}-{s.Hidden2}-10 on {data.TrainLabels.Shape[0]:N0} training and {data.TestLabels.Shape[0]:N0} test digits"));
@@ -76,11 +99,6 @@ public static class MnistExample
             var r = EpochProgress.Run(trainer, $"epoch {trainer.Epoch + 1}/{options.Epochs}", options.Progress);
             Console.WriteLine(Invariant($"epoch {r.Epoch,2}/{options.Epochs}  train loss {r.TrainLoss:F4} acc {100 * r.TrainAccuracy:F2}%  test loss {r.TestLoss:F4} acc {100 * r.TestAccuracy:F2}%  {r.Seconds:F1} s"));
             trainer.Save(checkpoint);
-        }
-        if (trainer.History.Count == 0)
-        {
-            Console.WriteLine($"Nothing to do: --epochs {options.Epochs} are done; ask for more epochs to continue.");
-            return 0;
         }
         try
         {
