@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 
 namespace MetaGrad.Examples;
 
@@ -8,9 +8,16 @@ namespace MetaGrad.Examples;
 /// </summary>
 public static class LinearRegression
 {
-    public static void Run(string[] args)
+    public static Command Command()
     {
-        int epochs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
+        var epochs = new Option<int>("--epochs") { Description = "Gradient steps over the 100 points", DefaultValueFactory = _ => 200 };
+        var command = new Command("linear-regression", "Fit a line to noisy points with autograd and a hand-written update") { epochs };
+        command.SetAction(parse => Run(parse.GetValue(epochs)));
+        return command;
+    }
+
+    public static void Run(int epochs)
+    {
         var (w, b, _) = Fit(epochs, log: Console.WriteLine);
         Console.WriteLine(FormattableString.Invariant($"fitted y = {w:F4}·x + {b:F4}  (true: y = 3·x + 2)"));
     }
@@ -20,11 +27,11 @@ public static class LinearRegression
     {
         const double learningRate = 0.1;
         float lastLoss = float.NaN;
-        Tensor.ManualSeed(0);
+        var generator = new Generator(0);   // its own, not the shared default: tests run in parallel
 
         // 100 points of y = 3x + 2 with Gaussian noise, x in [-1, 1).
-        var x = Tensor.Rand(100, 1) * 2.0 - 1.0;
-        var y = x * 3.0 + 2.0 + Tensor.Randn(100, 1) * 0.1;
+        var x = Tensor.Rand([100, 1], generator: generator) * 2.0 - 1.0;
+        var y = x * 3.0 + 2.0 + Tensor.Randn([100, 1], generator: generator) * 0.1;
 
         var w = Tensor.Zeros([1, 1], requiresGrad: true);
         var b = Tensor.Zeros([1], requiresGrad: true);

@@ -1,16 +1,16 @@
+using System.CommandLine;
 using MetaGrad.Examples;
 
-// The examples, runnable by name: `dotnet run --project examples/MetaGrad.Examples -- <name>`.
-var examples = new Dictionary<string, Action<string[]>>
-{
-    ["linear-regression"] = LinearRegression.Run,
-};
-
-string name = args.Length > 0 ? args[0] : "linear-regression";
-if (!examples.TryGetValue(name, out var run))
-{
-    Console.Error.WriteLine($"unknown example '{name}'; available: {string.Join(", ", examples.Keys)}");
-    return 2;
-}
-run(args.Skip(1).ToArray());
-return 0;
+// The examples, runnable by name: `dotnet run --project examples/MetaGrad.Examples -- <name> [options]`,
+// `-- --help` lists them. With no name, the MNIST classifier trains (its options work without the name too).
+var root = new RootCommand("MetaGrad's examples. With no example named, trains the MNIST classifier.");
+MnistExample.Configure(root);
+root.Subcommands.Add(MnistExample.Configure(new Command("mnist", "Train an MLP on the shipped MNIST digits (the default)")));
+root.Subcommands.Add(LinearRegression.Command());
+root.Subcommands.Add(LogisticRegression.Command());
+root.Subcommands.Add(SoftmaxRegression.Command());
+root.Subcommands.Add(PolynomialRegression.Command());
+root.Subcommands.Add(Feedforward.Command());
+root.Subcommands.Add(Regularization.Command());
+root.Subcommands.Add(LrSchedulerDemo.Command());
+return root.Parse(args).Invoke();

@@ -1,0 +1,120 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace MetaGrad.Examples;
+
+/// <summary>
+/// The flagship: train the MLP on the shipped MNIST digits, showing progress, printing each epoch's
+/// figures, saving a checkpoint after every epoch and the learning curves at the end.
+/// </summary>
+public static class MnistExample
+{
+    /// <summary>What one invocation does: train up to <see cref="Epochs"/> epochs in total, reading and writing where told.</summary>
+    public sealed record RunOptions(int Epochs, MnistSettings Settings, string? Data, string Out, bool Resume, ProgressStyle Progress);
+
+    /// <summary>Adds the MNIST options to <paramref name="command"/> and makes training its action.</summary>
+    public static Command Configure(Command command)
+    {
+        var defaults = new MnistSettings();
+        var epochs = new Option<int>("--epochs") { Description = "Epochs in total (a resumed run counts those already done)", DefaultValueFactory = _ => 10 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Images per batch", DefaultValueFactory = _ => defaults.BatchSize };
+        var lr = new Option<double?>("--lr") { Description = "Starting learning rate [default: 3e-3 for adam and adamw, 1e-3 for rmsprop, 0.05 for sgd]" };
+        var lrDecay = new Option<double>("--lr-decay") { Description = "Learning-rate factor applied after each epoch", DefaultValueFactory = _ => defaults.LrDecay };
+        var optimizer = new Option<string>("--optimizer") { Description = "The update rule", DefaultValueFactory = _ => defaults.Optimizer };
+        optimizer.AcceptOnlyFromAmong([.. MnistTrainer.Optimizers]);
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the initial weights, the shuffling and the dropout", DefaultValueFactory = _ => defaults.Seed };
+        var data = new Option<string?>("--data") { Description = "Folder of the MNIST IDX files [default: the shipped data/mnist-mini]" };
+        var output = new Option<string>("--out") { Description = "Folder for the checkpoint and the plot", DefaultValueFactory = _ => Path.Combine("out", "mnist") };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out, with its settings" };
+        var progress = new Option<ProgressStyle>("--progress") { Description = "Auto: a live bar in a terminal, else plain lines; Lines: plain lines; None: epoch lines only", DefaultValueFactory = _ => ProgressStyle.Auto };
+
+        epochs.Validators.Add(r => Require(r, r.GetValueOrDefault<int>() >= 0, "--epochs must be 0 or more"));
+        batchSize.Validators.Add(r => Require(r, r.GetValueOrDefault<int>() > 0, "--batch-size must be positive"));
+        lr.Validators.Add(r => Require(r, r.GetValueOrDefault<double?>() is null or > 0, "--lr must be positive"));
+        lrDecay.Validators.Add(r => Require(r, r.GetValueOrDefault<double>() is > 0 and <= 1, "--lr-decay must be in (0, 1]"));
+        foreach (var option in new Option[] { epochs, batchSize, lr, lrDecay, optimizer, seed, data, output, resume, progress })
+            command.Options.Add(option);
+        command.SetAction(parse =>
+        {
+            var settings = defaults with
+            {
+                BatchSize = parse.GetValue(batchSize),
+                Optimizer = parse.GetValue(optimizer)!,
+                Lr = parse.GetValue(lr),
+                LrDecay = parse.GetValue(lrDecay),
+                Seed = parse.GetValue(seed),
+            };
+            return Run(new RunOptions(parse.GetValue(epochs), settings, parse.GetValue(data), parse.GetValue(output)!, parse.GetValue(resume), parse.GetValue(progress)));
+        });
+        return command;
+    }
+
+    static void Require(OptionResult result, bool ok, string error)
+    {
+        if (!ok) result.AddError(error);
+    }
+
+    /// <summary>Trains as <paramref name="options"/> say, on <paramref name="data"/> when given (else read from options.Data).</summary>
+    public static int Run(RunOptions options, MnistData? data = null)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            data ??= MnistData.Load(options.Data);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)   // missing folder or file, or not MNIST
+        {
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
+        Directory.CreateDirectory(options.Out);
+        string checkpoint = Path.Combine(options.Out, "checkpoint.safetensors"), curves = Path.Combine(options.Out, "curves.png");
+
+        MnistTrainer trainer;
+        if (options.Resume)
+        {
+            if (!File.Exists(checkpoint))
+            {
+                Console.Error.WriteLine($"--resume: no checkpoint at {checkpoint}; train without --resume first");
+                return 1;
+            }
+            trainer = MnistTrainer.Resume(checkpoint, data);
+            Console.WriteLine($"Resumed from {checkpoint} after epoch {trainer.Epoch}.");
+        }
+        else trainer = new MnistTrainer(data, options.Settings);
+
+        if (trainer.Epoch >= options.Epochs)
+        {
+            Console.WriteLine($"Nothing to train: {trainer.Epoch} epochs are done and --epochs is {options.Epochs}.");
+            return 0;
+        }
+        var s = trainer.Settings;
+        double lr = s.Lr ?? MnistTrainer.DefaultLr(s.Optimizer);
+        Console.WriteLine(Invariant($"MNIST MLP 784-{s.Hidden1}-{s.Hidden2}-10 on {data.TrainLabels.Shape[0]:N0} training and {data.TestLabels.Shape[0]:N0} test digits"));
+        Console.WriteLine(Invariant($"{s.Optimizer} lr {lr} (x{s.LrDecay} per epoch), batch {s.BatchSize}, dropout {s.Dropout}, seed {s.Seed}"));
+        while (trainer.Epoch < options.Epochs)
+        {
+            var r = EpochProgress.Run(trainer, $"epoch {trainer.Epoch + 1}/{options.Epochs}", options.Progress);
+            Console.WriteLine(Invariant($"epoch {r.Epoch,2}/{options.Epochs}  train loss {r.TrainLoss:F4} acc {100 * r.TrainAccuracy:F2}%  test loss {r.TestLoss:F4} acc {100 * r.TestAccuracy:F2}%  {r.Seconds:F1} s"));
+            trainer.Save(checkpoint);
+        }
+        try
+        {
+            LearningCurves.SavePng(trainer.History, curves);
+            Console.WriteLine($"Saved {checkpoint} and {curves}");
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            // SkiaSharp's native library is missing for this platform: the training and its checkpoint still count.
+            Console.Error.WriteLine($"Saved {checkpoint}; could not draw {curves}: {e.Message}");
+        }
+
+        var last = trainer.History[^1];
+        Console.WriteLine(Invariant($"Test accuracy {100 * last.TestAccuracy:F2}% after {last.Epoch} epochs; wall time {clock.Elapsed.TotalSeconds:F1} s."));
+        return 0;
+    }
+
+    static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using MetaGrad.Data;
+using MetaGrad.IO;
+using MetaGrad.NN;
+using MetaGrad.Optim;
+
+namespace MetaGrad.Examples;
+
+/// <summary>What a run is: the model's size, the optimizer and its learning rate, the batch size and the seed.</summary>
+public sealed record MnistSettings
+{
+    public int BatchSize { get; init; } = 64;
+    public string Optimizer { get; init; } = "adam";
+    /// <summary>The starting learning rate; null takes the optimizer's usual one (<see cref="MnistTrainer.DefaultLr"/>).</summary>
+    public double? Lr { get; init; }
+    /// <summary>The learning rate is multiplied by this after every epoch (StepLR with step 1).</summary>
+    public double LrDecay { get; init; } = 0.7;
+    public ulong Seed { get; init; } = 0;
+    public int Hidden1 { get; init; } = 256;
+    public int Hidden2 { get; init; } = 128;
+    public double Dropout { get; init; } = 0.2;
+}
+
+/// <summary>One epoch's figures; the train ones are running averages over the epoch's batches.</summary>
+public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy, double Seconds);
+
+/// <summary>Progress within an epoch, after each batch.</summary>
+public readonly record struct BatchProgress(int Batch, int Batches, double Loss, int Samples, TimeSpan Elapsed)
+{
+    public double SamplesPerSecond => Samples / Math.Max(Elapsed.TotalSeconds, 1e-9);
+    public TimeSpan Remaining => Elapsed * ((double)(Batches - Batch) / Batch);
+}
+
+/// <summary>
+/// Trains <see cref="MnistMlp"/> one epoch at a time and keeps everything a resumed run needs: the
+/// model, the optimizer's buffers, the scheduler, the random generator (shuffling, dropout) and
+/// the history. <see cref="Save"/> then <see cref="Resume"/> continues exactly where training
+/// stopped: the same batches, the same dropout masks, the same bits.
+/// </summary>
+public sealed class MnistTrainer
+{
+    const int EvalBatch = 1000;   // evaluation needs no gradients, so larger batches cost nothing extra
+
+    readonly MnistData _data;
+    readonly Generator _generator;
+    readonly MnistMlp _model;
+    readonly Optimizer _optimizer;
+    readonly StepLR _scheduler;
+
+    public MnistTrainer(MnistData data, MnistSettings settings)
+    {
+        _data = data;
+        Settings = settings;
+        _generator = new Generator(settings.Seed);
+        _model = new MnistMlp(_generator, settings.Hidden1, settings.Hidden2, settings.Dropout);
+        _optimizer = MakeOptimizer(settings.Optimizer, _model.Parameters(), settings.Lr ?? DefaultLr(settings.Optimizer));
+        _scheduler = new StepLR(_optimizer, stepSize: 1, gamma: settings.LrDecay);
+    }
+
+    public MnistSettings Settings { get; }
+
+    /// <summary>Epochs completed so far.</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>One entry per completed epoch.</summary>
+    public List<EpochResult> History { get; } = [];
+
+    public MnistMlp Model => _model;
+
+    public Optimizer Optimizer => _optimizer;
+
+    public int BatchesPerEpoch => (_data.TrainLabels.Shape[0] + Settings.BatchSize - 1) / Settings.BatchSize;
+
+    /// <summary>The optimizers on offer, by their command-line names.</summary>
+    public static IReadOnlyList<string> Optimizers { get; } = ["sgd", "adam", "adamw", "rmsprop"];
+
+    /// <summary>A learning rate that works for each optimizer on this model.</summary>
+    public static double DefaultLr(string optimizer) => optimizer switch { "sgd" => 0.05, "rmsprop" => 1e-3, _ => 3e-3 };
+
+    static Optimizer MakeOptimizer(string name, IEnumerable<Tensor> parameters, double lr) => name switch
+    {
+        "sgd" => new SGD(parameters, lr, momentum: 0.9),
+        "adam" => new Adam(parameters, lr),
+        "adamw" => new AdamW(parameters, lr),
+        "rmsprop" => new RMSprop(parameters, lr),
+        _ => throw new ArgumentException($"unknown optimizer '{name}'; choose one of {string.Join(", ", Optimizers)}"),
+    };
+
+    /// <summary>Trains one epoch over the shuffled training set, then evaluates on the test set.</summary>
+    public EpochResult TrainEpoch(Action<BatchProgress>? onBatch = null)
+    {
+        var clock = Stopwatch.StartNew();
+        int count = _data.TrainLabels.Shape[0], seen = 0, batch = 0;
+        double lossSum = 0;
+        long correct = 0;
+        _model.Train();
+        // Whole batches are gathered with one IndexSelect each rather than item by item.
+        foreach (var positions in new BatchSampler(new RandomSampler(count, generator: _generator), Settings.BatchSize, dropLast: false))
+        {
+            var index = Tensor.From(positions, [positions.Length]);
+            var images = _data.TrainImages.IndexSelect(0, index);
+            var labels = _data.TrainLabels.IndexSelect(0, index);
+
+            var logits = _model.Forward(images);
+            var loss = Losses.CrossEntropy(logits, labels);
+            _optimizer.ZeroGrad();
+            loss.Backward();
+            _optimizer.Step();
+
+            double batchLoss = loss.Item<float>();
+            lossSum += batchLoss * positions.Length;
+            correct += Correct(logits, labels);
+            seen += positions.Length;
+            onBatch?.Invoke(new BatchProgress(++batch, BatchesPerEpoch, batchLoss, seen, clock.Elapsed));
+        }
+        _scheduler.Step();
+        Epoch++;
+
+        var (testLoss, testAccuracy) = Evaluate(_data.TestImages, _data.TestLabels);
+        var result = new EpochResult(Epoch, lossSum / seen, (double)correct / seen, testLoss, testAccuracy, clock.Elapsed.TotalSeconds);
+        History.Add(result);
+        return result;
+    }
+
+    /// <summary>Mean cross-entropy and accuracy over a whole set, in eval mode (no dropout) and without gradients.</summary>
+    public (double Loss, double Accuracy) Evaluate(Tensor images, Tensor labels)
+    {
+        _model.Eval();
+        using var _ = Autograd.NoGrad();
+        int count = labels.Shape[0];
+        double lossSum = 0;
+        long correct = 0;
+        for (int start = 0; start < count; start += EvalBatch)
+        {
+            int end = Math.Min(start + EvalBatch, count);
+            var logits = _model.Forward(images[start..end]);
+            lossSum += Losses.CrossEntropy(logits, labels[start..end], reduction: Reduction.Sum).Item<float>();
+            correct += Correct(logits, labels[start..end]);
+        }
+        return (lossSum / count, (double)correct / count);
+    }
+
+    static long Correct(Tensor logits, Tensor labels) => (logits.ArgMax(1) == labels).To(DType.Int64).Sum().Item<long>();
+
+    /// <summary>Writes the whole training state to one safetensors file (atomically).</summary>
+    public void Save(string path) =>
+        new Checkpoint()
+            .Add("model", _model.StateDict())
+            .AddOptimizer("optim", _optimizer.StateDict())
+            .AddScheduler("scheduler", _scheduler.StateDict())
+            .AddGenerator("rng", _generator)
+            .Set("epoch", Epoch)
+            .Set("settings", Settings)
+            .Set("history", History)
+            .Save(path);
+
+    /// <summary>A trainer in the state <see cref="Save"/> wrote, with the saved settings.</summary>
+    public static MnistTrainer Resume(string path, MnistData data)
+    {
+        var saved = Checkpoint.Load(path);
+        var trainer = new MnistTrainer(data, saved.Get<MnistSettings>("settings"));
+        trainer._model.LoadStateDict(saved.Section("model"));
+        trainer._optimizer.LoadStateDict(saved.OptimizerState("optim"));
+        trainer._scheduler.LoadStateDict(saved.SchedulerState("scheduler"));
+        saved.RestoreGenerator("rng", trainer._generator);
+        trainer.Epoch = saved.Get<int>("epoch");
+        trainer.History.AddRange(saved.Get<List<EpochResult>>("history"));
+        return trainer;
+    }
+}
+
+/// <summary>The MNIST images (normalised) and labels of both splits, optionally only the first few of each.</summary>
+public sealed record MnistData(Tensor TrainImages, Tensor TrainLabels, Tensor TestImages, Tensor TestLabels)
+{
+    /// <summary>Reads the IDX files in <paramref name="folder"/> (the shipped mnist-mini when null).</summary>
+    public static MnistData Load(string? folder = null, int? trainCount = null, int? testCount = null)
+    {
+        folder ??= Mnist.FindMini();
+        var train = new Mnist(folder, train: true, transform: Mnist.Normalize);
+        var test = new Mnist(folder, train: false, transform: Mnist.Normalize);
+        int nTrain = Math.Min(trainCount ?? int.MaxValue, train.Count), nTest = Math.Min(testCount ?? int.MaxValue, test.Count);
+        return new MnistData(train.Images[..nTrain], train.Labels[..nTrain], test.Images[..nTest], test.Labels[..nTest]);
+    }
+}
