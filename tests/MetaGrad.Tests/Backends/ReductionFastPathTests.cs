@@ -24,3 +24,26 @@ public class ReductionFastPathTests
         Assert.Equal(100000.0, x.Sum().Item<float>(), 0.5);   // a naive float32 running sum is off by about 1,000
     }
 }
+
+/// <summary>Block-copy and direct-draw paths held equal to the general ones.</summary>
+public class IndexAndRandomFastPathTests
+{
+    [Fact]
+    public void IndexSelect_RowsOfContiguous_EqualsStridedPath()
+    {
+        var x = Tensor.Randn([9, 3, 5], generator: new Generator(4));
+        var idx = Tensor.From(new long[] { 8, 0, 3, 3 });
+        var fast = x.IndexSelect(0, idx);
+        var viaStrided = x.Permute(1, 0, 2).IndexSelect(1, idx).Permute(1, 0, 2);   // not dim 0: the per-slice path
+        Assert.Equal(viaStrided.ToArray<float>(), fast.ToArray<float>());
+    }
+
+    [Fact]
+    public void Uniform_DrawnInPlace_EqualsTheGeneralPath()
+    {
+        var direct = Tensor.Rand([5, 7], generator: new Generator(8));
+        var general = Tensor.Zeros([7, 5]).T;                         // non-contiguous: values go through the copy path
+        general.Uniform_(0, 1, new Generator(8));
+        Assert.Equal(direct.ToArray<float>(), general.ToArray<float>());
+    }
+}

@@ -140,12 +140,30 @@ internal sealed partial class CpuBackend
         var shape = (int[])x.Layout.Shape.Clone();
         shape[dim] = idx.Length;
         var y = Empty(shape, x.DType);
-        for (int k = 0; k < idx.Length; k++)
+        foreach (var i in idx) CheckIndex("IndexSelect", i, x.Layout.Shape[dim], dim);
+        if (dim == 0 && x.Layout.IsContiguous)
         {
-            CheckIndex("IndexSelect", idx[k], x.Layout.Shape[dim], dim);
-            Copy(View(y, y.Layout.Select(dim, k)), View(x, x.Layout.Select(dim, idx[k])));
+            // Rows of a contiguous tensor are contiguous blocks: one block copy per index (a batch of images).
+            int row = x.Numel / Math.Max(x.Layout.Shape[0], 1);
+            var src = x.Storage;
+            for (int k = 0; k < idx.Length; k++) CopyBlock(src, x.Layout.Offset + idx[k] * row, y.Storage, k * row, row);
+            return y;
         }
+        for (int k = 0; k < idx.Length; k++)
+            Copy(View(y, y.Layout.Select(dim, k)), View(x, x.Layout.Select(dim, idx[k])));
         return y;
+    }
+
+    static void CopyBlock(Storage src, int srcOffset, Storage dst, int dstOffset, int length)
+    {
+        switch (src)
+        {
+            case CpuStorage<float> f: Array.Copy(f.Data, srcOffset, ((CpuStorage<float>)dst).Data, dstOffset, length); break;
+            case CpuStorage<double> d: Array.Copy(d.Data, srcOffset, ((CpuStorage<double>)dst).Data, dstOffset, length); break;
+            case CpuStorage<long> l: Array.Copy(l.Data, srcOffset, ((CpuStorage<long>)dst).Data, dstOffset, length); break;
+            case CpuStorage<int> i: Array.Copy(i.Data, srcOffset, ((CpuStorage<int>)dst).Data, dstOffset, length); break;
+            case CpuStorage<bool> b: Array.Copy(b.Data, srcOffset, ((CpuStorage<bool>)dst).Data, dstOffset, length); break;
+        }
     }
 
     public Tensor IndexAdd(Tensor self, int dim, Tensor index, Tensor src)

@@ -10,8 +10,18 @@ internal sealed partial class CpuBackend
         Copy(dst, FromArray(values, dst.Layout.Shape));
     }
 
-    public void FillUniform(Tensor dst, Generator gen, double lo, double hi) =>
+    public void FillUniform(Tensor dst, Generator gen, double lo, double hi)
+    {
+        // The common case (a fresh float32 tensor, e.g. a dropout mask) is drawn straight into place.
+        if (dst.DType == DType.Float32 && dst.Layout.IsContiguous)
+        {
+            var data = Data<float>(dst).AsSpan(dst.Layout.Offset, dst.Numel);
+            double scale = hi - lo;
+            for (int i = 0; i < data.Length; i++) data[i] = (float)(lo + scale * gen.NextDouble());
+            return;
+        }
         FillDrawn(dst, () => lo + (hi - lo) * gen.NextDouble());
+    }
 
     public void FillNormal(Tensor dst, Generator gen, double mean, double std) =>
         FillDrawn(dst, () => mean + std * gen.NextNormal());
