@@ -119,6 +119,16 @@ public class LossTests
     }
 
     [Fact]
+    public void BinaryCrossEntropyWithLogits_GradientAtZeroLogitIsSigmoidMinusTarget()
+    {
+        // A zero-initialised output layer gives logits of exactly 0: the gradient there is σ(0) - y.
+        var x = Tensor.Zeros([3], DType.Float64, requiresGrad: true);
+        var y = Tensor.From(new[] { 1.0, 0.0, 0.25 });
+        Losses.BinaryCrossEntropyWithLogits(x, y, reduction: Reduction.Sum).Backward();
+        Check.Values(new[] { -0.5, 0.5, 0.25 }, x.Grad!);
+    }
+
+    [Fact]
     public void KlDiv_MatchesDefinition()
     {
         var p = Tensor.From(new double[,] { { 0.5, 0.5, 0 }, { 0.1, 0.2, 0.7 } });
