@@ -65,7 +65,7 @@ public static class Losses
     public static Tensor BinaryCrossEntropy(Tensor input, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean)
     {
         SameShape("BinaryCrossEntropy", input, target);
-        var loss = -(target * input.Log().Clamp(min: -100) + (1.0 - target) * (1.0 - input).Log().Clamp(min: -100));
+        var loss = new Functions.BinaryCrossEntropy().Apply(input, target);
         if (weight is not null) loss = loss * weight;
         return Reduce(loss, reduction);
     }
