@@ -52,6 +52,7 @@ internal static class TorchBridge
     public static Tensor FromTorch(TT t)
     {
         int[] shape = t.shape.Select(d => checked((int)d)).ToArray();
+        if (t.numel() == 0) return Tensor.Zeros(shape, FromTorch(t.dtype));   // TorchSharp's data<T>() fails on empty tensors
         using var c = t.detach().contiguous();
         return FromTorch(t.dtype) switch
         {
@@ -70,6 +71,7 @@ internal static class TorchBridge
     /// <summary>A TorchSharp tensor's values as doubles, row-major.</summary>
     public static double[] Values(TT t)
     {
+        if (t.numel() == 0) return [];
         using var c = t.detach().to_type(torch.ScalarType.Float64).contiguous();
         return c.data<double>().ToArray();
     }
