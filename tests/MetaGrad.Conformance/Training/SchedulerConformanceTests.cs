@@ -103,6 +103,20 @@ public class SchedulerConformanceTests
         AssertSameLrs("CosineAnnealingLR after lr 0.05", o, t, ours.Step, theirs.step, 8);
     }
 
+    [Fact]
+    public void CosineAnnealingLRResumedAtEpoch4StartsFromTheClosedFormAt5()
+    {
+        var (o, t) = Sgd(0.1);
+        var ours = new CosineAnnealingLR(o, tMax: 10, etaMin: 0.001);
+        var theirs = Sched.CosineAnnealingLR(t, 10, 0.001);
+        AssertSameLrs("CosineAnnealingLR", o, t, ours.Step, theirs.step, 4);
+        // A second scheduler resuming after epoch 4, as after loading a checkpoint.
+        var resumedOurs = new CosineAnnealingLR(o, tMax: 10, etaMin: 0.001, lastEpoch: 4);
+        var resumedTheirs = Sched.CosineAnnealingLR(t, 10, 0.001, last_epoch: 4);
+        AssertClose([0.001 + (0.1 - 0.001) * (1 + Math.Cos(Math.PI * 5 / 10)) / 2], Lrs(o), Rtol, 0, "resumed lr");
+        AssertSameLrs("CosineAnnealingLR resumed", o, t, resumedOurs.Step, resumedTheirs.step, 10);
+    }
+
     [Theory]
     [InlineData(0.25, 1.0, 4)]
     [InlineData(1.0, 0.1, 5)]
