@@ -121,17 +121,26 @@ public class OptimizerConformanceTests
         /// <summary>One step on both sides with the gradient of step t, computed from MetaGrad's parameters.</summary>
         public void Step(int t)
         {
-            foreach (var (ours, theirs, shift) in new[] { (A, TA, 0), (B, TB, 100) })
-            {
-                var g = Tensor.From(Gradient(Values(ours), t + shift), ours.Shape.ToArray()).To(ours.DType);
-                ours.Grad = g;
-                theirs.grad = ToTorch(Case.MaximizeByNegating ? -g : g);
-            }
+            SetGradients(A, TA, B, TB, t, Case.MaximizeByNegating);
             Ours.Step();
             Theirs.step();
         }
 
         public void Dispose() => Theirs.Dispose();
+    }
+
+    /// <summary>
+    /// The gradients of step t (B's with t + 100), from MetaGrad's current values, into .grad on both
+    /// sides; negated on TorchSharp's side when it stands in for maximize.
+    /// </summary>
+    static void SetGradients(Tensor a, TS.Parameter ta, Tensor b, TS.Parameter tb, int t, bool negateTheirs)
+    {
+        foreach (var (ours, theirs, shift) in new[] { (a, ta, 0), (b, tb, 100) })
+        {
+            var g = Tensor.From(Gradient(Values(ours), t + shift), ours.Shape.ToArray()).To(ours.DType);
+            ours.Grad = g;
+            theirs.grad = ToTorch(negateTheirs ? -g : g);
+        }
     }
 
     [Theory]
@@ -262,12 +271,7 @@ public class OptimizerConformanceTests
 
         for (int t = 4; t <= 6; t++)
         {
-            foreach (var (mine, theirs, shift) in new[] { (a, pair.TA, 0), (b, pair.TB, 100) })
-            {
-                var g = Tensor.From(Gradient(Values(mine), t + shift), mine.Shape.ToArray()).To(mine.DType);
-                mine.Grad = g;
-                theirs.grad = ToTorch(g);
-            }
+            SetGradients(a, pair.TA, b, pair.TB, t, c.MaximizeByNegating);
             ours.Step();
             pair.Theirs.step();
             AssertClose(pair.TA, a, 1e-6, 1e-7, $"{name} resumed step {t}: A");
