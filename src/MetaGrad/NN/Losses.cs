@@ -65,7 +65,7 @@ public static class Losses
     public static Tensor BinaryCrossEntropy(Tensor input, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean)
     {
         SameShape("BinaryCrossEntropy", input, target);
-        var loss = -(target * input.Log().Clamp(min: -100) + (1.0 - target) * (1.0 - input).Log().Clamp(min: -100));
+        var loss = new Functions.BinaryCrossEntropy().Apply(input, target);
         if (weight is not null) loss = loss * weight;
         return Reduce(loss, reduction);
     }
@@ -77,7 +77,10 @@ public static class Losses
     public static Tensor BinaryCrossEntropyWithLogits(Tensor input, Tensor target, Tensor? weight = null, Tensor? posWeight = null, Reduction reduction = Reduction.Mean)
     {
         SameShape("BinaryCrossEntropyWithLogits", input, target);
-        var softplusNeg = (-input.Abs()).Exp().Log1p() + (-input).Relu();   // log(1 + e^-x), stable
+        // log(1 + e^-x) as Softplus's stable max(z, 0) + log1p(e^-|z|), with no linear threshold so its
+        // value is exactly that formula. As one node its gradient is -σ(-x) everywhere; composed from
+        // Abs and Relu it would be 0 at x = 0 (both have subgradient 0 there), not -1/2.
+        var softplusNeg = Functional.Softplus(-input, threshold: double.PositiveInfinity);
         var logWeight = posWeight is null ? null : (posWeight - 1.0) * target + 1.0;
         var loss = (1.0 - target) * input + (logWeight is null ? softplusNeg : logWeight * softplusNeg);
         if (weight is not null) loss = loss * weight;

@@ -119,6 +119,36 @@ public class LossTests
     }
 
     [Fact]
+    public void BinaryCrossEntropyWithLogits_GradientAtZeroLogitIsSigmoidMinusTarget()
+    {
+        // A zero-initialised output layer gives logits of exactly 0: the gradient there is σ(0) - y.
+        var x = Tensor.Zeros([3], DType.Float64, requiresGrad: true);
+        var y = Tensor.From(new[] { 1.0, 0.0, 0.25 });
+        Losses.BinaryCrossEntropyWithLogits(x, y, reduction: Reduction.Sum).Backward();
+        Check.Values(new[] { -0.5, 0.5, 0.25 }, x.Grad!);
+    }
+
+    [Fact]
+    public void BinaryCrossEntropy_GradientStaysFiniteAtProbabilitiesZeroAndOne()
+    {
+        // PyTorch's (x - y) / max(x(1 - x), 1e-12): 0 where the prediction is right, large where wrong.
+        var x = Tensor.From(new[] { 0.0, 1.0, 0.0, 1.0 }, requiresGrad: true);
+        var y = Tensor.From(new[] { 0.0, 1.0, 1.0, 0.0 });
+        var loss = Losses.BinaryCrossEntropy(x, y, reduction: Reduction.None);
+        Check.Values(new[] { 0.0, 0.0, 100.0, 100.0 }, loss);
+        loss.Sum().Backward();
+        Check.Values(new[] { 0.0, 0.0, -1e12, 1e12 }, x.Grad!, tolerance: 1e-3);
+    }
+
+    [Fact]
+    public void BinaryCrossEntropy_GradientCheck()
+    {
+        var x = Tensor.From(new[] { 0.1, 0.5, 0.8, 0.95 }, requiresGrad: true);
+        var y = Tensor.From(new[] { 0.0, 0.3, 1.0, 0.6 }, requiresGrad: true);
+        Check.Gradients(t => Losses.BinaryCrossEntropy(t[0], t[1]), x, y);
+    }
+
+    [Fact]
     public void KlDiv_MatchesDefinition()
     {
         var p = Tensor.From(new double[,] { { 0.5, 0.5, 0 }, { 0.1, 0.2, 0.7 } });
