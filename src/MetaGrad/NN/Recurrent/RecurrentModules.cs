@@ -156,13 +156,12 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
         (Dropout != 0 ? FormattableString.Invariant($", dropout={Dropout}") : "") + (Bidirectional ? ", bidirectional=True" : "");
 }
 
-/// <summary>An Elman network, h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t-1}·W_hhᵀ + b_hh) or relu (torch.nn.RNN).</summary>
-public sealed class RNN : RecurrentModule<(Tensor Output, Tensor H)>
+/// <summary>The forward passes of the recurrent modules whose state is h alone (RNN and GRU).</summary>
+public abstract class HiddenStateRecurrentModule : RecurrentModule<(Tensor Output, Tensor H)>
 {
-    /// <summary>An RNN; every weight and bias ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
-    public RNN(int inputSize, int hiddenSize, int numLayers = 1, string nonlinearity = "tanh", bool bias = true, bool batchFirst = false,
-        double dropout = 0, bool bidirectional = false, DType dtype = DType.Float32, Generator? generator = null)
-        : base(RecurrentStep.RnnKind(nonlinearity), inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
+    private protected HiddenStateRecurrentModule(CellKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst,
+        double dropout, bool bidirectional, DType dtype, Generator? generator)
+        : base(kind, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
 
     /// <inheritdoc/>
     public override (Tensor Output, Tensor H) Forward(Tensor input) => Forward(input, null);
@@ -180,6 +179,15 @@ public sealed class RNN : RecurrentModule<(Tensor Output, Tensor H)>
         var (output, h, _) = RunPacked(input, h0, null);
         return (output, h);
     }
+}
+
+/// <summary>An Elman network, h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t-1}·W_hhᵀ + b_hh) or relu (torch.nn.RNN).</summary>
+public sealed class RNN : HiddenStateRecurrentModule
+{
+    /// <summary>An RNN; every weight and bias ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
+    public RNN(int inputSize, int hiddenSize, int numLayers = 1, string nonlinearity = "tanh", bool bias = true, bool batchFirst = false,
+        double dropout = 0, bool bidirectional = false, DType dtype = DType.Float32, Generator? generator = null)
+        : base(RecurrentStep.RnnKind(nonlinearity), inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
 }
 
 /// <summary>Long short-term memory with PyTorch's gate order i, f, g, o (torch.nn.LSTM).</summary>
@@ -209,27 +217,10 @@ public sealed class LSTM : RecurrentModule<(Tensor Output, (Tensor H, Tensor C) 
 }
 
 /// <summary>Gated recurrent units with PyTorch's gate order r, z, n (torch.nn.GRU).</summary>
-public sealed class GRU : RecurrentModule<(Tensor Output, Tensor H)>
+public sealed class GRU : HiddenStateRecurrentModule
 {
     /// <summary>A GRU; every weight and bias ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
     public GRU(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false,
         double dropout = 0, bool bidirectional = false, DType dtype = DType.Float32, Generator? generator = null)
         : base(CellKind.Gru, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
-
-    /// <inheritdoc/>
-    public override (Tensor Output, Tensor H) Forward(Tensor input) => Forward(input, null);
-
-    /// <summary>Output [T, N, D·H] and h_n [D·layers, N, H], from h0 (zeros when null).</summary>
-    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0)
-    {
-        var (output, h, _) = RunPadded(input, h0, null);
-        return (output, h);
-    }
-
-    /// <summary>The same over a packed batch: a packed output and the state after each sequence's last step.</summary>
-    public (PackedSequence Output, Tensor H) Forward(PackedSequence input, Tensor? h0 = null)
-    {
-        var (output, h, _) = RunPacked(input, h0, null);
-        return (output, h);
-    }
 }
