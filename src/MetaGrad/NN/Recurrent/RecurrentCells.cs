@@ -39,7 +39,7 @@ internal static class RecurrentStep
             default:
             {
                 // r and z see both halves summed; n sees the reset gate applied to the recurrent half only,
-                // n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)),  h' = (1 - z)⊙n + z⊙h
+                // n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)),  h' = (1 - z)⊙n + z⊙h, computed as n + z⊙(h - n)
                 var i = gi.Chunk(3, -1);
                 var r = gh.Chunk(3, -1);
                 var reset = (i[0] + r[0]).Sigmoid();
