@@ -1,4 +1,5 @@
 using MetaGrad.NN;
+using MetaGrad.IO;
 using MetaGrad.Optim;
 
 namespace MetaGrad.Tests.NN;
@@ -119,6 +120,21 @@ public class RecurrentTests
         Assert.Equal(new[] { "weight_ih_l0", "weight_hh_l0" }, new GRU(3, 4, bias: false).NamedParameters().Select(p => p.Name).ToArray());
         Assert.Equal(new[] { "weight_ih", "weight_hh", "bias_ih", "bias_hh" }, new GRUCell(3, 4).NamedParameters().Select(p => p.Name).ToArray());
         Assert.Equal([12, 3], new GRUCell(3, 4).WeightIh.Shape.ToArray());
+    }
+
+    [Fact]
+    public void StateDict_RoundTripsThroughSafetensorsUnderTorchNames()
+    {
+        var lstm = new LSTM(3, 4, numLayers: 2, bidirectional: true, generator: new Generator(1));
+        var bytes = Safetensors.Serialize(lstm.StateDict());
+        var loaded = Safetensors.Load(new MemoryStream(bytes)).Tensors;
+        Assert.Contains("weight_hh_l1_reverse", loaded.Keys);
+        var copy = new LSTM(3, 4, numLayers: 2, bidirectional: true, generator: new Generator(2));
+        copy.LoadStateDict(loaded);
+        var x = Tensor.Randn(5, 2, 3);
+        var (o1, (h1, c1)) = lstm.Forward(x);
+        var (o2, (h2, c2)) = copy.Forward(x);
+        Assert.True(o1.AllClose(o2) && h1.AllClose(h2) && c1.AllClose(c2));
     }
 
     [Fact]
