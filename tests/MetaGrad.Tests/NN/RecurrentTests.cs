@@ -10,14 +10,14 @@ public class RecurrentTests
     delegate (Tensor Output, Tensor H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0);
 
     static (Module Module, Run Run) Make(string kind, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
-        bool batchFirst = false, DType dtype = DType.Float32, ulong seed = 1)
+        bool batchFirst = false, bool bias = true, DType dtype = DType.Float32, ulong seed = 1)
     {
         var g = new Generator(seed);
         switch (kind)
         {
             case "lstm":
             {
-                var m = new LSTM(inputSize, hiddenSize, numLayers, batchFirst: batchFirst, bidirectional: bidirectional, dtype: dtype, generator: g);
+                var m = new LSTM(inputSize, hiddenSize, numLayers, bias: bias, batchFirst: batchFirst, bidirectional: bidirectional, dtype: dtype, generator: g);
                 return (m, (x, h, c) =>
                 {
                     var (o, s) = m.Forward(x, h is null ? null : (h, c!));
@@ -26,12 +26,12 @@ public class RecurrentTests
             }
             case "gru":
             {
-                var m = new GRU(inputSize, hiddenSize, numLayers, batchFirst: batchFirst, bidirectional: bidirectional, dtype: dtype, generator: g);
+                var m = new GRU(inputSize, hiddenSize, numLayers, bias: bias, batchFirst: batchFirst, bidirectional: bidirectional, dtype: dtype, generator: g);
                 return (m, (x, h, _) => { var (o, hn) = m.Forward(x, h); return (o, hn, null); });
             }
             default:
             {
-                var m = new RNN(inputSize, hiddenSize, numLayers, nonlinearity: kind, batchFirst: batchFirst, bidirectional: bidirectional, dtype: dtype, generator: g);
+                var m = new RNN(inputSize, hiddenSize, numLayers, nonlinearity: kind, bias: bias, batchFirst: batchFirst, bidirectional: bidirectional, dtype: dtype, generator: g);
                 return (m, (x, h, _) => { var (o, hn) = m.Forward(x, h); return (o, hn, null); });
             }
         }
@@ -309,7 +309,7 @@ public class RecurrentTests
         // One step for one sequence: returns (h', c').
         static (double[] H, double[] C) Step(string kind, Dictionary<string, double[]> p, string suffix, double[] x, double[] h, double[] c)
         {
-            var (wi, wh, bi, bh) = (p["weight_ih" + suffix], p["weight_hh" + suffix], p["bias_ih" + suffix], p["bias_hh" + suffix]);
+            var (wi, wh, bi, bh) = (p["weight_ih" + suffix], p["weight_hh" + suffix], p.GetValueOrDefault("bias_ih" + suffix), p.GetValueOrDefault("bias_hh" + suffix));
             int n = h.Length;
             var hNext = new double[n];
             var cNext = new double[n];
@@ -380,14 +380,16 @@ public class RecurrentTests
     static double[] Flat(double[][][] v) => v.SelectMany(a => a.SelectMany(b => b)).ToArray();
 
     [Theory]
-    [InlineData("tanh")]
-    [InlineData("relu")]
-    [InlineData("lstm")]
-    [InlineData("gru")]
-    public void Forward_MatchesTheReferenceEquations_WithFixedWeights(string kind)
+    [InlineData("tanh", true)]
+    [InlineData("relu", true)]
+    [InlineData("lstm", true)]
+    [InlineData("gru", true)]
+    [InlineData("lstm", false)]
+    [InlineData("gru", false)]
+    public void Forward_MatchesTheReferenceEquations_WithFixedWeights(string kind, bool bias)
     {
         const int T = 3, N = 2, In = 2, H = 3, Layers = 2;
-        var (module, run) = Make(kind, In, H, Layers, bidirectional: true, dtype: DType.Float64);
+        var (module, run) = Make(kind, In, H, Layers, bidirectional: true, bias: bias, dtype: DType.Float64);
         // Fixed weights: a smooth deterministic pattern over every parameter in PyTorch's order.
         var weights = new Dictionary<string, double[]>();
         int offset = 0;
