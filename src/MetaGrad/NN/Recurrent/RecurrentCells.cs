@@ -1,0 +1,181 @@
+namespace MetaGrad.NN;
+
+/// <summary>The step rule of a recurrent layer: which nonlinearity and gates it uses.</summary>
+internal enum CellKind { RnnTanh, RnnRelu, Lstm, Gru }
+
+/// <summary>
+/// One time step of each recurrent cell, from PyTorch's documented equations. The input half of
+/// the gates (x·W_ihᵀ + b_ih) arrives precomputed, so a layer projects the whole sequence in one
+/// matrix product and only the recurrent half runs step by step.
+/// </summary>
+internal static class RecurrentStep
+{
+    /// <summary>How many H-sized gate blocks the weights hold (PyTorch's row order: LSTM i, f, g, o; GRU r, z, n).</summary>
+    public static int Gates(CellKind kind) => kind switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
+
+    /// <summary>The cell kind for RNN's nonlinearity argument.</summary>
+    public static CellKind RnnKind(string nonlinearity) => nonlinearity switch
+    {
+        "tanh" => CellKind.RnnTanh,
+        "relu" => CellKind.RnnRelu,
+        _ => throw new ArgumentException($"RNN: unknown nonlinearity \"{nonlinearity}\" (expected \"tanh\" or \"relu\")"),
+    };
+
+    /// <summary>The new hidden state (and cell state for the LSTM) from the input gates gi = x·W_ihᵀ + b_ih.</summary>
+    public static (Tensor H, Tensor? C) Next(CellKind kind, Tensor gi, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh)
+    {
+        var gh = Functional.Linear(h, weightHh, biasHh);
+        switch (kind)
+        {
+            case CellKind.RnnTanh: return ((gi + gh).Tanh(), null);
+            case CellKind.RnnRelu: return ((gi + gh).Relu(), null);
+            case CellKind.Lstm:
+            {
+                // c' = σ(f)⊙c + σ(i)⊙tanh(g),  h' = σ(o)⊙tanh(c')
+                var gates = (gi + gh).Chunk(4, -1);
+                var cNext = gates[1].Sigmoid() * c! + gates[0].Sigmoid() * gates[2].Tanh();
+                return (gates[3].Sigmoid() * cNext.Tanh(), cNext);
+            }
+            default:
+            {
+                // r and z see both halves summed; n sees the reset gate applied to the recurrent half only,
+                // n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)),  h' = (1 - z)⊙n + z⊙h, computed as n + z⊙(h - n)
+                var i = gi.Chunk(3, -1);
+                var r = gh.Chunk(3, -1);
+                var reset = (i[0] + r[0]).Sigmoid();
+                var update = (i[1] + r[1]).Sigmoid();
+                var n = (i[2] + reset * r[2]).Tanh();
+                return (n + update * (h - n), null);
+            }
+        }
+    }
+
+    /// <summary>Weights and biases of one cell, each ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
+    public static (Parameter WeightIh, Parameter WeightHh, Parameter? BiasIh, Parameter? BiasHh) Create(
+        CellKind kind, int inputSize, int hiddenSize, bool bias, DType dtype, Generator? generator)
+    {
+        if (inputSize <= 0 || hiddenSize <= 0)
+            throw new ArgumentException($"{kind}: input size and hidden size must be positive, got {inputSize} and {hiddenSize}");
+        double bound = 1 / Math.Sqrt(hiddenSize);
+        int g = Gates(kind) * hiddenSize;
+        Parameter Uniform(params int[] shape) => new(Init.Uniform_(Tensor.Empty(shape, dtype), -bound, bound, generator));
+        var weightIh = Uniform(g, inputSize);
+        var weightHh = Uniform(g, hiddenSize);
+        return bias ? (weightIh, weightHh, Uniform(g), Uniform(g)) : (weightIh, weightHh, null, null);
+    }
+
+    /// <summary>Checks a cell's input [N, in] or unbatched [in]; returns it batched and whether it was unbatched.</summary>
+    public static (Tensor Input, bool Unbatched) Batched(string name, Tensor input, int inputSize)
+    {
+        if (input.NDim is not (1 or 2) || input.Shape[^1] != inputSize)
+            throw new ArgumentException($"{name}: expected input of shape [N, {inputSize}] or [{inputSize}], got {ShapeMath.Format(input.Shape.ToArray())}");
+        return input.NDim == 1 ? (input.Unsqueeze(0), true) : (input, false);
+    }
+
+    /// <summary>A given state made batched like the input (after checking its shape), or zeros.</summary>
+    public static Tensor State(string name, Tensor? state, bool unbatched, Tensor input, int hiddenSize)
+    {
+        int n = input.Shape[0];
+        if (state is null) return Tensor.Zeros([n, hiddenSize], input.DType);
+        int[] expected = unbatched ? [hiddenSize] : [n, hiddenSize];
+        if (!state.Shape.SequenceEqual(expected))
+            throw new ArgumentException($"{name}: expected a state of shape {ShapeMath.Format(expected)}, got {ShapeMath.Format(state.Shape.ToArray())}");
+        return unbatched ? state.Unsqueeze(0) : state;
+    }
+}
+
+/// <summary>Weights and printout shared by the three cells (torch.nn.RNNCellBase).</summary>
+public abstract class RecurrentCellBase<TOut> : Module<Tensor, TOut>
+{
+    /// <summary>[gates·hidden, input].</summary>
+    public readonly Parameter WeightIh;
+    /// <summary>[gates·hidden, hidden].</summary>
+    public readonly Parameter WeightHh;
+    /// <summary>[gates·hidden], or null without bias.</summary>
+    public readonly Parameter? BiasIh;
+    /// <summary>[gates·hidden], or null without bias.</summary>
+    public readonly Parameter? BiasHh;
+    /// <summary>Features of the input.</summary>
+    public int InputSize { get; }
+    /// <summary>Features of the hidden state.</summary>
+    public int HiddenSize { get; }
+    private protected readonly CellKind Kind;
+
+    private protected RecurrentCellBase(CellKind kind, int inputSize, int hiddenSize, bool bias, DType dtype, Generator? generator)
+    {
+        (Kind, InputSize, HiddenSize) = (kind, inputSize, hiddenSize);
+        (WeightIh, WeightHh, BiasIh, BiasHh) = RecurrentStep.Create(kind, inputSize, hiddenSize, bias, dtype, generator);
+        RegisterParameter("weight_ih", WeightIh);
+        RegisterParameter("weight_hh", WeightHh);
+        RegisterParameter("bias_ih", BiasIh);
+        RegisterParameter("bias_hh", BiasHh);
+    }
+
+    private protected (Tensor H, Tensor? C) Step(Tensor input, Tensor? h, Tensor? c, out bool unbatched)
+    {
+        var name = GetType().Name;
+        (input, unbatched) = RecurrentStep.Batched(name, input, InputSize);
+        var h0 = RecurrentStep.State(name, h, unbatched, input, HiddenSize);
+        var c0 = Kind == CellKind.Lstm ? RecurrentStep.State(name, c, unbatched, input, HiddenSize) : null;
+        var gi = Functional.Linear(input, WeightIh, BiasIh);
+        return RecurrentStep.Next(Kind, gi, h0, c0, WeightHh, BiasHh);
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"{InputSize}, {HiddenSize}" + (BiasIh is null ? ", bias=False" : "") +
+        (Kind == CellKind.RnnRelu ? ", nonlinearity=relu" : "");
+}
+
+/// <summary>h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh), or relu (torch.nn.RNNCell).</summary>
+public sealed class RNNCell : RecurrentCellBase<Tensor>
+{
+    /// <summary>A cell with nonlinearity "tanh" or "relu".</summary>
+    public RNNCell(int inputSize, int hiddenSize, bool bias = true, string nonlinearity = "tanh", DType dtype = DType.Float32, Generator? generator = null)
+        : base(RecurrentStep.RnnKind(nonlinearity), inputSize, hiddenSize, bias, dtype, generator) { }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Forward(input, null);
+
+    /// <summary>The next hidden state from input [N, in] (or [in]) and h [N, H] (or [H]; zeros when null).</summary>
+    public Tensor Forward(Tensor input, Tensor? h)
+    {
+        var (next, _) = Step(input, h, null, out bool unbatched);
+        return unbatched ? next.Squeeze(0) : next;
+    }
+}
+
+/// <summary>The LSTM step with PyTorch's gate order i, f, g, o (torch.nn.LSTMCell).</summary>
+public sealed class LSTMCell : RecurrentCellBase<(Tensor H, Tensor C)>
+{
+    /// <summary>An LSTM cell.</summary>
+    public LSTMCell(int inputSize, int hiddenSize, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+        : base(CellKind.Lstm, inputSize, hiddenSize, bias, dtype, generator) { }
+
+    /// <inheritdoc/>
+    public override (Tensor H, Tensor C) Forward(Tensor input) => Forward(input, null);
+
+    /// <summary>The next (h, c) from input [N, in] (or [in]) and a state of [N, H] tensors (zeros when null).</summary>
+    public (Tensor H, Tensor C) Forward(Tensor input, (Tensor H, Tensor C)? state)
+    {
+        var (h, c) = Step(input, state?.H, state?.C, out bool unbatched);
+        return unbatched ? (h.Squeeze(0), c!.Squeeze(0)) : (h, c!);
+    }
+}
+
+/// <summary>The GRU step with PyTorch's gate order r, z, n (torch.nn.GRUCell).</summary>
+public sealed class GRUCell : RecurrentCellBase<Tensor>
+{
+    /// <summary>A GRU cell.</summary>
+    public GRUCell(int inputSize, int hiddenSize, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+        : base(CellKind.Gru, inputSize, hiddenSize, bias, dtype, generator) { }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Forward(input, null);
+
+    /// <summary>The next hidden state from input [N, in] (or [in]) and h [N, H] (or [H]; zeros when null).</summary>
+    public Tensor Forward(Tensor input, Tensor? h)
+    {
+        var (next, _) = Step(input, h, null, out bool unbatched);
+        return unbatched ? next.Squeeze(0) : next;
+    }
+}
