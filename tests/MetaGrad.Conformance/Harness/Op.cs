@@ -27,6 +27,17 @@ public sealed record Case<P>(TensorSpec[] Inputs, P Args, int WeightSeed)
     };
 }
 
+/// <summary>What a generated call is expected to do in libtorch.</summary>
+public enum Expect
+{
+    /// <summary>libtorch computes a result (a rejection means the generator is wrong); MetaGrad must match it.</summary>
+    Valid,
+    /// <summary>libtorch rejects the call (the generator makes only invalid calls); MetaGrad must throw too, naming the operation.</summary>
+    Throws,
+    /// <summary>Either: MetaGrad must throw exactly when libtorch does, and match it otherwise.</summary>
+    Agree,
+}
+
 /// <summary>An operation under test, by name.</summary>
 public abstract class Op
 {
@@ -41,13 +52,21 @@ public abstract class Op
 
     /// <summary>An operation written once against both libraries over generated inputs and arguments.</summary>
     public static Op<P> Create<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases,
-        Func<Tensor[], P, Tensor> metaGrad, Func<torch.Tensor[], P, torch.Tensor> torch) =>
-        new(name, cases, (x, p) => [metaGrad(x, p)], (x, p) => [torch(x, p)]);
+        Func<Tensor[], P, Tensor> metaGrad, Func<torch.Tensor[], P, torch.Tensor> torch, Expect expect = Expect.Valid) =>
+        new(name, cases, (x, p) => [metaGrad(x, p)], (x, p) => [torch(x, p)], expect);
 
     /// <summary>An operation with several outputs (Sort's values and indices, Split's pieces).</summary>
     public static Op<P> CreateMany<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases,
-        Func<Tensor[], P, Tensor[]> metaGrad, Func<torch.Tensor[], P, torch.Tensor[]> torch) =>
-        new(name, cases, metaGrad, torch);
+        Func<Tensor[], P, Tensor[]> metaGrad, Func<torch.Tensor[], P, torch.Tensor[]> torch, Expect expect = Expect.Valid) =>
+        new(name, cases, metaGrad, torch, expect);
+
+    /// <summary>
+    /// Invalid calls: libtorch must reject every generated case, and MetaGrad must throw too with a
+    /// message that names <paramref name="op"/>, the operation the user called.
+    /// </summary>
+    public static Op<P> Throws<P>(string name, string op, Gen<(TensorSpec[] Inputs, P Args)> cases,
+        Func<Tensor[], P, Tensor> metaGrad, Func<torch.Tensor[], P, torch.Tensor> torch) =>
+        new(name, cases, (x, p) => [metaGrad(x, p)], (x, p) => [torch(x, p)], Expect.Throws, op);
 
     /// <summary>An elementwise function of one tensor of any shape and layout.</summary>
     public static Op<int> Unary(string name, Gen<double> values, Func<Tensor, Tensor> metaGrad, Func<torch.Tensor, torch.Tensor> torch) =>
@@ -70,7 +89,8 @@ public abstract class Op
 
 /// <summary>An operation with arguments of type <typeparamref name="P"/>, and the loop that checks it.</summary>
 public sealed class Op<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases,
-    Func<Tensor[], P, Tensor[]> metaGrad, Func<torch.Tensor[], P, torch.Tensor[]> torch) : Op
+    Func<Tensor[], P, Tensor[]> metaGrad, Func<torch.Tensor[], P, torch.Tensor[]> torch,
+    Expect expect = Expect.Valid, string? errorNames = null) : Op
 {
     /// <inheritdoc/>
     public override string Name => name;
@@ -110,8 +130,8 @@ public sealed class Op<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases,
     /// <summary>Runs one case in float64 and float32.</summary>
     public void Run(Case<P> c)
     {
-        Runner.Run(name, c.Inputs, c.WeightSeed, DType.Float64, x => metaGrad(x, c.Args), x => torch(x, c.Args));
-        Runner.Run(name, c.Inputs, c.WeightSeed, DType.Float32, x => metaGrad(x, c.Args), x => torch(x, c.Args));
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+            Runner.Run(name, c.Inputs, c.WeightSeed, dtype, x => metaGrad(x, c.Args), x => torch(x, c.Args), expect, errorNames ?? name);
     }
 
     // Lets CsCheck search, from the failing seed, for a smaller case that fails too, and reports both.

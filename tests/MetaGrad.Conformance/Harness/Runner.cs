@@ -14,7 +14,7 @@ public static class Runner
 
     /// <summary>Compares MetaGrad's <paramref name="metaGrad"/> with libtorch's <paramref name="torchOp"/> on one case.</summary>
     public static void Run(string name, TensorSpec[] inputs, int weightSeed, DType dtype,
-        Func<Tensor[], Tensor[]> metaGrad, Func<torch.Tensor[], torch.Tensor[]> torchOp)
+        Func<Tensor[], Tensor[]> metaGrad, Func<torch.Tensor[], torch.Tensor[]> torchOp, Expect expect = Expect.Valid, string? op = null)
     {
         using var scope = torch.NewDisposeScope();
         string where = $"{name} [{dtype}]";
@@ -26,10 +26,17 @@ public static class Runner
         {
             expected = torchOp(theirs.Select(t => t.Input).ToArray());
         }
+        catch (Exception e) when (expect != Expect.Valid)
+        {
+            ExpectThrow(where, op ?? name, () => metaGrad(ours.Select(t => t.Input).ToArray()), e);
+            return;
+        }
         catch (Exception e)
         {
             throw new ConformanceException($"{where}: libtorch rejected a generated case, so the generator is wrong: {e.Message}", e);
         }
+        if (expect == Expect.Throws)
+            throw new ConformanceException($"{where}: libtorch accepted a call the generator meant to be invalid, so the generator is wrong");
         Tensor[] actual;
         try
         {
@@ -80,6 +87,25 @@ public static class Runner
             Compare($"{where} gradient of input {leaves[j]}", actualGrad, expectedGrad);
         }
     }
+
+    // libtorch rejected the call: MetaGrad must reject it too, with a message naming the operation.
+    static void ExpectThrow(string where, string op, Func<Tensor[]> metaGrad, Exception theirs)
+    {
+        Tensor[] result;
+        try
+        {
+            result = metaGrad();
+        }
+        catch (Exception ours)
+        {
+            if (!ours.Message.Contains(op, StringComparison.Ordinal))
+                throw new ConformanceException($"{where}: MetaGrad rejected the call, but its message does not name {op}: {ours.GetType().Name}: {ours.Message}", ours);
+            return;
+        }
+        throw new ConformanceException($"{where}: libtorch rejects this call ({FirstLine(theirs.Message)}) but MetaGrad returned a result of shape {TensorSpec.Fmt(result[0].Shape)}");
+    }
+
+    static string FirstLine(string message) => message.Split('\n')[0];
 
     /// <summary>libtorch's dtype for a MetaGrad dtype.</summary>
     public static torch.ScalarType ToTorch(DType dtype) => dtype switch
