@@ -147,12 +147,11 @@ public sealed partial class Tensor
         return (NDim == 0 ? Clone() : Gather(d, indices), indices);
     }
 
-    /// <summary>log Σ exp(x) along dim, computed stably by shifting by the max.</summary>
+    /// <summary>log Σ exp(x) along dim (-inf over an empty dim), computed stably by shifting by the max.</summary>
     public Tensor LogSumExp(int dim, bool keepDim = false)
     {
         int d = ShapeMath.Dim(dim, NDim, "LogSumExp");
-        // The shift is a constant for differentiation: its gradient would cancel exactly anyway.
-        var m = Max(d, keepDim: true).Detach();
+        var m = MaxShift(d);
         m = Where(m.Abs() == double.PositiveInfinity, ZerosLike(m), m);
         var y = (this - m).Exp().Sum(d, keepDim: true).Log() + m;
         return keepDim ? y : y.SqueezeDims([d]);
@@ -162,8 +161,22 @@ public sealed partial class Tensor
     public Tensor Softmax(int dim)
     {
         int d = ShapeMath.Dim(dim, NDim, "Softmax");
-        var e = (this - Max(d, keepDim: true).Detach()).Exp();
+        var e = (this - MaxShift(d)).Exp();
         return e / e.Sum(d, keepDim: true);
+    }
+
+    // The max along d (kept as size 1) that the softmax family subtracts before exponentiating.
+    // It is a constant for differentiation: its gradient would cancel exactly anyway. An empty dim
+    // has no max and nothing to shift, so the shift is 0 there (PyTorch gives -inf and empty results).
+    Tensor MaxShift(int d)
+    {
+        if (NDim > 0 && Layout.Shape[d] == 0)
+        {
+            var shape = (int[])Layout.Shape.Clone();
+            shape[d] = 1;
+            return Zeros(shape, DType);
+        }
+        return Max(d, keepDim: true).Detach();
     }
 
     /// <summary>x - log Σ exp(x) along dim, stable for large inputs.</summary>

@@ -21,4 +21,14 @@ public class RegressionTests
     public void Pow_GradientOfTheBaseIsZeroWhereTheExponentIsZero() =>
         // 0 ** 0: b·a^(b-1) is 0·inf; PyTorch defines the gradient as 0 wherever b = 0.
         Check("Pow", [Floats([3], 0, 0, 2), Floats([3], 0, 1, 0)], x => x[0].Pow(x[1]), x => x[0].pow(x[1]));
+
+    [Fact]
+    public void SoftmaxFamily_AcceptsAnEmptyDim()
+    {
+        // Over an empty dim PyTorch gives an empty softmax and a LogSumExp of -inf; MetaGrad threw (no max to shift by).
+        TensorSpec[] empty = [TensorSpec.Plain(Kind.Float, [2, 0], [], requiresGrad: true)];
+        Check("Softmax", empty, x => x[0].Softmax(1), x => x[0].softmax(1));
+        Check("LogSoftmax", empty, x => x[0].LogSoftmax(-1), x => x[0].log_softmax(-1));
+        Check("LogSumExp", empty, x => x[0].LogSumExp(1), x => x[0].logsumexp(1));
+    }
 }
