@@ -61,8 +61,17 @@ public sealed partial class Tensor
     /// <summary>Variance along one dim.</summary>
     public Tensor Var(int dim, int correction = 1, bool keepDim = false) => Var([dim], correction, keepDim);
 
-    /// <summary>Standard deviation: the square root of <see cref="Var(int[], int, bool)"/>.</summary>
-    public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false) => Var(dims, correction, keepDim).Sqrt();
+    /// <summary>
+    /// Standard deviation: the square root of <see cref="Var(int[], int, bool)"/>. Where it is 0 its
+    /// gradient is 0, the subgradient PyTorch returns.
+    /// </summary>
+    public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false)
+    {
+        var v = Var(dims, correction, keepDim);
+        // √'s derivative is infinite at 0 (and 0·inf = NaN): route the root through 1 where the variance is 0.
+        var zero = v == 0.0;
+        return Where(zero, ZerosLike(v), Where(zero, OnesLike(v), v).Sqrt());
+    }
 
     /// <summary>Standard deviation along one dim.</summary>
     public Tensor Std(int dim, int correction = 1, bool keepDim = false) => Std([dim], correction, keepDim);

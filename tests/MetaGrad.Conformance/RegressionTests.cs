@@ -31,4 +31,9 @@ public class RegressionTests
         Check("LogSoftmax", empty, x => x[0].LogSoftmax(-1), x => x[0].log_softmax(-1));
         Check("LogSumExp", empty, x => x[0].LogSumExp(1), x => x[0].logsumexp(1));
     }
+
+    [Fact]
+    public void Std_GradientIsZeroWhereTheSpreadIsZero() =>
+        // Equal values: d√v/dv is infinite at v = 0 and MetaGrad gave NaN; PyTorch masks it to 0.
+        Check("Std", [Floats([2, 3], 1, 1, 1, -2, 0.5, 3)], x => x[0].Std([1]), x => x[0].std([1L]));
 }
