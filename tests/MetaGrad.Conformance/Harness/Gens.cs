@@ -45,9 +45,9 @@ public static class Gens
         from negative in Gen.Bool.Array[rank]
         select Enumerable.Range(0, rank).Where(d => pick[d] || d == first).Select(d => negative[d] ? d - rank : d).ToArray();
 
-    /// <summary>A floating input of this shape in any layout, its leaf requiring grad.</summary>
-    public static Gen<TensorSpec> Floats(int[] shape, Gen<double>? values = null, bool requiresGrad = true, bool views = true) =>
-        Laid(Kind.Float, shape, values ?? Values.Normal, requiresGrad, views);
+    /// <summary>A floating input of this shape in any layout (expanded ones only if <paramref name="expand"/>), its leaf requiring grad.</summary>
+    public static Gen<TensorSpec> Floats(int[] shape, Gen<double>? values = null, bool requiresGrad = true, bool views = true, bool expand = true) =>
+        Laid(Kind.Float, shape, values ?? Values.Normal, requiresGrad, views, expand);
 
     /// <summary>An Int64 index input of this shape with entries in [low, high], in any layout.</summary>
     public static Gen<TensorSpec> Indices(int[] shape, int low, int high, bool views = true) =>
@@ -58,7 +58,7 @@ public static class Gens
         Laid(Kind.Bool, shape, Gen.Bool.Select(b => b ? 1.0 : 0.0), false, views);
 
     // Contiguous most often; otherwise a transposed, stepped or expanded view of a leaf.
-    static Gen<TensorSpec> Laid(Kind kind, int[] shape, Gen<double> values, bool requiresGrad, bool views)
+    static Gen<TensorSpec> Laid(Kind kind, int[] shape, Gen<double> values, bool requiresGrad, bool views, bool expand = true)
     {
         int rank = shape.Length;
         var layouts = new List<(int, IGen<TensorSpec>)>
@@ -80,7 +80,7 @@ public static class Gens
                 let leaf = shape.Select((s, i) => i == d ? 2 * s : s).ToArray()
                 from v in values.Array[Numel(leaf)]
                 select new TensorSpec(kind, shape, LayoutKind.Stepped, leaf, v, d, 0, requiresGrad)));
-            layouts.Add((1,
+            if (expand) layouts.Add((1,
                 from leaf in Broadcastable(shape)
                 from v in values.Array[Numel(leaf)]
                 select new TensorSpec(kind, shape, LayoutKind.Expanded, leaf, v, 0, 0, requiresGrad)));
@@ -114,6 +114,9 @@ public static class Values
 
     /// <summary>Small integers -2..2: exact ties and exact zeros (max, sort, abs, relu, clamp at a bound).</summary>
     public static readonly Gen<double> Ties = Gen.Int[-2, 2].Select(i => (double)i);
+
+    /// <summary>Multiples of 1/4 in [-4, 4]: sums and means of them are exact, so equal values have exactly zero spread.</summary>
+    public static readonly Gen<double> Quarters = Gen.Int[-16, 16].Select(i => i / 4.0);
 
     /// <summary>Mostly Normal with a share of ties and zeros, for operations that have kinks or pick elements.</summary>
     public static readonly Gen<double> Mixed = Gen.Frequency((3, Normal), (1, Ties));
