@@ -239,13 +239,17 @@ public sealed partial class Tensor
         return result;
     }
 
-    /// <summary>Splits into at most <paramref name="chunks"/> views of equal size (the last may be smaller).</summary>
+    /// <summary>
+    /// Splits into at most <paramref name="chunks"/> views of equal size (the last may be smaller);
+    /// an empty dim gives exactly <paramref name="chunks"/> empty views, as in PyTorch.
+    /// </summary>
     public Tensor[] Chunk(int chunks, int dim = 0)
     {
         if (chunks <= 0) throw new ArgumentException($"Chunk: number of chunks must be positive, got {chunks}");
         int d = ShapeMath.Dim(dim, NDim, "Chunk");
         int size = Layout.Shape[d];
-        return Split(Math.Max(1, (size + chunks - 1) / chunks), d);
+        if (size == 0) return Split(new int[chunks], d);
+        return Split((size + chunks - 1) / chunks, d);
     }
 
     /// <summary>

@@ -36,4 +36,13 @@ public class RegressionTests
     public void Std_GradientIsZeroWhereTheSpreadIsZero() =>
         // Equal values: d√v/dv is infinite at v = 0 and MetaGrad gave NaN; PyTorch masks it to 0.
         Check("Std", [Floats([2, 3], 1, 1, 1, -2, 0.5, 3)], x => x[0].Std([1]), x => x[0].std([1L]));
+
+    [Fact]
+    public void Chunk_OfAnEmptyDimGivesAsManyEmptyPiecesAsChunks()
+    {
+        // torch.chunk(empty, 3) gives 3 empty tensors; MetaGrad gave 1.
+        TensorSpec[] empty = [TensorSpec.Plain(Kind.Float, [2, 0], [], requiresGrad: true)];
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+            Runner.Run("Chunk", empty, weightSeed: 1, dtype, x => x[0].Chunk(3, 1), x => x[0].chunk(3, 1));
+    }
 }
