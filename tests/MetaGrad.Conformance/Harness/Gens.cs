@@ -95,6 +95,10 @@ public static class Gens
         return s;
     }
 
+    /// <summary>One value from each generator, in order.</summary>
+    public static Gen<T[]> Sequence<T>(IEnumerable<Gen<T>> gens) =>
+        gens.Aggregate(Gen.Const(Array.Empty<T>()), (acc, g) => from a in acc from v in g select a.Append(v).ToArray());
+
     /// <summary>The element count of a shape.</summary>
     public static int Numel(IEnumerable<int> shape) => shape.Aggregate(1, (n, s) => n * s);
 }

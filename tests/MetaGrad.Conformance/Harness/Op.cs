@@ -51,9 +51,11 @@ public abstract class Op
     public override string ToString() => Name;
 
     /// <summary>An operation written once against both libraries over generated inputs and arguments.</summary>
+    /// <param name="expect">What libtorch is expected to do with the generated calls.</param>
+    /// <param name="op">With <see cref="Expect.Agree"/>: the name MetaGrad's error messages must carry (default: <paramref name="name"/>).</param>
     public static Op<P> Create<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases,
-        Func<Tensor[], P, Tensor> metaGrad, Func<torch.Tensor[], P, torch.Tensor> torch, Expect expect = Expect.Valid) =>
-        new(name, cases, (x, p) => [metaGrad(x, p)], (x, p) => [torch(x, p)], expect);
+        Func<Tensor[], P, Tensor> metaGrad, Func<torch.Tensor[], P, torch.Tensor> torch, Expect expect = Expect.Valid, string? op = null) =>
+        new(name, cases, (x, p) => [metaGrad(x, p)], (x, p) => [torch(x, p)], expect, op);
 
     /// <summary>An operation with several outputs (Sort's values and indices, Split's pieces).</summary>
     public static Op<P> CreateMany<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases,
