@@ -133,6 +133,15 @@ public sealed partial class Tensor
                         for (int d = 0; d < m.NDim; d++) advanced.Add((dim + d, coords.Select(1, d)));
                         dim += m.NDim;
                     }
+                    else if (t.DType.IsInteger() && t.NDim == 0)
+                    {
+                        // A 0-d integer tensor indexes like an integer (a select), as in PyTorch.
+                        int size = x.Layout.Shape[dim];
+                        long i = t.Item<long>();
+                        if (i < -size || i >= size)
+                            throw new ArgumentOutOfRangeException(nameof(indices), $"Index: index {i} is out of bounds for dimension {dim} with size {size}");
+                        x = x.Select(dim, (int)(i < 0 ? i + size : i));
+                    }
                     else if (t.DType.IsInteger())
                     {
                         advanced.Add((dim, t));

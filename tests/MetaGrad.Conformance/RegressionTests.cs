@@ -45,4 +45,12 @@ public class RegressionTests
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
             Runner.Run("Chunk", empty, weightSeed: 1, dtype, x => x[0].Chunk(3, 1), x => x[0].chunk(3, 1));
     }
+
+    [Fact]
+    public void Index_A0dIntegerTensorActsAsAnInteger() =>
+        // x[t, :, [0, 1]] with a 0-d t selects like x[1, :, [0, 1]]: shape [3, 2]. MetaGrad took t as an
+        // advanced index, separated from the other by a slice, and moved the indexed dims first: [2, 3].
+        Check("Index", [Floats([2, 3, 2], 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), TensorSpec.Plain(Kind.Int64, [], [1]), TensorSpec.Plain(Kind.Int64, [2], [1, 0])],
+            x => x[0][x[1], .., x[2]],
+            x => x[0].index(torch.TensorIndex.Tensor(x[1]), torch.TensorIndex.Slice(), torch.TensorIndex.Tensor(x[2])));
 }
