@@ -240,7 +240,13 @@ public sealed partial class Tensor
     {
         CheckIndexTensor("IndexSelect", index);
         if (index.NDim > 1) throw new ArgumentException($"IndexSelect: index must be 0-D or 1-D, got shape {ShapeMath.Format(index.Layout.Shape)}");
-        if (NDim == 0) return Reshape(1).IndexSelect(0, index).Reshape(index.NDim == 0 ? [] : [index.Numel]);
+        if (NDim == 0)
+        {
+            // A 0-d tensor has one element to pick, and the result stays 0-d (as in PyTorch).
+            if (index.Numel != 1) throw new ArgumentException($"IndexSelect: an index into a 0-d tensor must have exactly 1 value, got {index.Numel}");
+            ShapeMath.Dim(dim, 0, "IndexSelect");
+            return Reshape(1).IndexSelect(0, index).Reshape();
+        }
         int d = ShapeMath.Dim(dim, NDim, "IndexSelect");
         return new Functions.IndexSelect(d, index.Reshape(-1)).Apply(this);
     }

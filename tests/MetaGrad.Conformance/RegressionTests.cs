@@ -53,4 +53,9 @@ public class RegressionTests
         Check("Index", [Floats([2, 3, 2], 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), TensorSpec.Plain(Kind.Int64, [], [1]), TensorSpec.Plain(Kind.Int64, [2], [1, 0])],
             x => x[0][x[1], .., x[2]],
             x => x[0].index(torch.TensorIndex.Tensor(x[1]), torch.TensorIndex.Slice(), torch.TensorIndex.Tensor(x[2])));
+
+    [Fact]
+    public void IndexSelect_OnA0dTensorGivesA0dTensor() =>
+        // torch.index_select(scalar, 0, tensor([0])) is 0-d; MetaGrad gave shape [1].
+        Check("IndexSelect", [Floats([], 2.5), TensorSpec.Plain(Kind.Int64, [1], [0])], x => x[0].IndexSelect(0, x[1]), x => x[0].index_select(0, x[1]));
 }
