@@ -222,6 +222,8 @@ public sealed partial class Tensor
     {
         CheckIndexTensor("Gather", index);
         int d = ShapeMath.Dim(dim, NDim, "Gather");
+        // A 0-d input is gathered as the 1-element vector it holds (the kernels need a dim to walk).
+        if (NDim == 0 && index.NDim == 0) return Reshape(1).Gather(0, index.Reshape(1)).Reshape();
         return new Functions.Gather(d, index).Apply(this);
     }
 
@@ -231,6 +233,7 @@ public sealed partial class Tensor
         CheckIndexTensor("ScatterAdd", index);
         int d = ShapeMath.Dim(dim, NDim, "ScatterAdd");
         if (src.NDim != NDim) throw new ArgumentException($"ScatterAdd: src must have as many dims as self ({ShapeMath.Format(src.Layout.Shape)} vs {ShapeMath.Format(Layout.Shape)})");
+        if (NDim == 0 && index.NDim == 0) return Reshape(1).ScatterAdd(0, index.Reshape(1), src.Reshape(1)).Reshape();
         var (self, s) = Promote(this, src);
         return new Functions.ScatterAdd(d, index).Apply(self, s);
     }

@@ -58,4 +58,13 @@ public class RegressionTests
     public void IndexSelect_OnA0dTensorGivesA0dTensor() =>
         // torch.index_select(scalar, 0, tensor([0])) is 0-d; MetaGrad gave shape [1].
         Check("IndexSelect", [Floats([], 2.5), TensorSpec.Plain(Kind.Int64, [1], [0])], x => x[0].IndexSelect(0, x[1]), x => x[0].index_select(0, x[1]));
+
+    [Fact]
+    public void GatherAndScatterAdd_Accept0dTensors()
+    {
+        // Both crashed with an IndexOutOfRangeException from the kernel on 0-d input and index.
+        TensorSpec[] inputs = [Floats([], 2.5), TensorSpec.Plain(Kind.Int64, [], [0]), Floats([], -1.5)];
+        Check("Gather", inputs, x => x[0].Gather(0, x[1]), x => x[0].gather(0, x[1]));
+        Check("ScatterAdd", inputs, x => x[0].ScatterAdd(-1, x[1], x[2]), x => x[0].scatter_add(-1, x[1], x[2]));
+    }
 }
