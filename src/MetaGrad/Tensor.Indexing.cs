@@ -259,6 +259,8 @@ public sealed partial class Tensor
     {
         CheckIndexTensor("IndexAdd", index);
         int d = ShapeMath.Dim(dim, NDim, "IndexAdd");
+        // A 0-d tensor is added into as the 1-element vector it holds (the kernel needs a dim to walk).
+        if (NDim == 0 && src.NDim == 0) return Reshape(1).IndexAdd(0, index, src.Reshape(1)).Reshape();
         var (self, s) = Promote(this, src);
         return new Functions.IndexAdd(d, index.Reshape(-1)).Apply(self, s);
     }

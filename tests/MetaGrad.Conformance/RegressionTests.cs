@@ -67,4 +67,10 @@ public class RegressionTests
         Check("Gather", inputs, x => x[0].Gather(0, x[1]), x => x[0].gather(0, x[1]));
         Check("ScatterAdd", inputs, x => x[0].ScatterAdd(-1, x[1], x[2]), x => x[0].scatter_add(-1, x[1], x[2]));
     }
+
+    [Fact]
+    public void IndexAdd_AcceptsA0dTensor() =>
+        // It crashed with an IndexOutOfRangeException from the kernel.
+        Check("IndexAdd", [Floats([], 2.5), TensorSpec.Plain(Kind.Int64, [1], [0]), Floats([], -1.5)],
+            x => x[0].IndexAdd(0, x[1], x[2]), x => x[0].index_add(0, x[1], x[2], 1));
 }
