@@ -134,7 +134,7 @@ public class ShapeConformance
         Op.Create("Transpose(dim0, dim1)",
             One(Gens.Shape(), shape => from a in Gens.Dim(shape.Length) from b in Gens.Dim(shape.Length) select (a, b)),
             (x, p) => x[0].Transpose(p.a, p.b), (x, p) => x[0].transpose(p.a, p.b)),
-        Op.Create("T (up to 2-D)", One(Gens.Shape(0, 2), _ => Gen.Const(0)), (x, _) => x[0].T, (x, _) => x[0].T),
+        Op.Create("T", One(Gens.Shape(), _ => Gen.Const(0)), (x, _) => x[0].T, (x, _) => x[0].T),
         Op.Create("MT", One(Gens.Shape(2, 4), _ => Gen.Const(0)), (x, _) => x[0].MT, (x, _) => x[0].mT),
         Op.Create("Squeeze()", One(Gens.Shape(), _ => Gen.Const(0)), (x, _) => x[0].Squeeze(), (x, _) => x[0].squeeze()),
         Op.Create("Squeeze(dim)", One(Gens.Shape(), shape => Gens.Dim(shape.Length)), (x, d) => x[0].Squeeze(d), (x, d) => x[0].squeeze(d)),
