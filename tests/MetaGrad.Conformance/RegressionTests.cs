@@ -73,4 +73,9 @@ public class RegressionTests
         // It crashed with an IndexOutOfRangeException from the kernel.
         Check("IndexAdd", [Floats([], 2.5), TensorSpec.Plain(Kind.Int64, [1], [0]), Floats([], -1.5)],
             x => x[0].IndexAdd(0, x[1], x[2]), x => x[0].index_add(0, x[1], x[2], 1));
+
+    [Fact]
+    public void Elu_GradientIsFiniteForLargeInputs() =>
+        // exp(90) overflows float32 (exp(1000) float64) in the discarded branch, and 0·inf gave a NaN gradient.
+        Check("Elu", [Floats([4], 90, 1000, -3, 0)], x => MetaGrad.NN.Functional.Elu(x[0]), x => torch.nn.functional.elu(x[0], 1.0));
 }
