@@ -78,4 +78,10 @@ public class RegressionTests
     public void Elu_GradientIsFiniteForLargeInputs() =>
         // exp(90) overflows float32 (exp(1000) float64) in the discarded branch, and 0·inf gave a NaN gradient.
         Check("Elu", [Floats([4], 90, 1000, -3, 0)], x => MetaGrad.NN.Functional.Elu(x[0]), x => torch.nn.functional.elu(x[0], 1.0));
+
+    [Fact]
+    public void LogSigmoid_HasNoLinearCutOff() =>
+        // log σ(-21) = -21 - log1p(e⁻²¹); MetaGrad cut it to -21 (softplus's threshold of 20), and its
+        // gradient 1 - σ(-21)... missed libtorch's by 7.6e-10 relative in float64.
+        Check("LogSigmoid", [Floats([3], -21, -40, 25)], x => MetaGrad.NN.Functional.LogSigmoid(x[0]), x => torch.nn.functional.logsigmoid(x[0]));
 }

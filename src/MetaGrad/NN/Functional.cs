@@ -37,7 +37,10 @@ public static class Functional
     public static Tensor Sigmoid(Tensor x) => x.Sigmoid();
 
     /// <summary>log σ(x) = -softplus(-x), stable for large |x|.</summary>
-    public static Tensor LogSigmoid(Tensor x) => -Softplus(-x);
+    public static Tensor LogSigmoid(Tensor x) =>
+        // No linear cut-off (threshold ∞): softplus's default one at 20 drops e⁻²⁰ ≈ 2e-9, which
+        // float64 resolves; torch.nn.functional.logsigmoid has none either.
+        -Softplus(-x, threshold: double.PositiveInfinity);
 
     /// <summary>log(1 + e^(βx))/β, linear where βx exceeds the threshold.</summary>
     public static Tensor Softplus(Tensor x, double beta = 1, double threshold = 20) => new Functions.Softplus(beta, threshold).Apply(x);
