@@ -84,13 +84,24 @@ public sealed partial class Tensor
     {
         var d = ReduceDims(dims, "Norm");
         var a = Abs();
-        if (double.IsPositiveInfinity(p)) return a.Max(d, keepDim);
+        if (double.IsPositiveInfinity(p))
+        {
+            if (d.Any(k => Layout.Shape[k] == 0) || (Numel == 0 && dims is null))
+                throw new ArgumentException($"Norm: the inf-norm of an empty dim has no identity (input shape {ShapeMath.Format(Layout.Shape)})");
+            return a.Max(d, keepDim);
+        }
         if (p == 1) return a.Sum(d, keepDim);
-        var powered = a.Pow(p).Sum(d, keepDim);
+        // |x|^p under- or overflows long before the norm does (float32 squares vanish below 1e-19
+        // and overflow above 1e19), so divide by the largest |x| first, as hypot does. The scale is a
+        // constant for differentiation: ‖x‖ = m·‖x/m‖ for every m > 0.
+        var m = Numel == 0 ? OnesLike(a.Sum(d, keepDim: true)) : a.Max(d, keepDim: true).Detach();
+        m = Where((m == 0.0) | (m == double.PositiveInfinity) | (m != m), OnesLike(m), m);
+        var powered = (a / m).Pow(p).Sum(d, keepDim: true);
         // Where the norm is 0, route the root through 1 so its derivative (which is infinite) never meets the zero.
         var zero = powered == 0.0;
         var safe = Where(zero, OnesLike(powered), powered);
-        return Where(zero, ZerosLike(powered), safe.Pow(1 / p));
+        var y = Where(zero, ZerosLike(powered), safe.Pow(1 / p) * m);
+        return keepDim ? y : y.SqueezeDims(d);
     }
 
     /// <summary>Norm along one dim.</summary>

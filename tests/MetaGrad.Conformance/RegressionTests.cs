@@ -84,4 +84,15 @@ public class RegressionTests
         // log σ(-21) = -21 - log1p(e⁻²¹); MetaGrad cut it to -21 (softplus's threshold of 20), and its
         // gradient 1 - σ(-21)... missed libtorch's by 7.6e-10 relative in float64.
         Check("LogSigmoid", [Floats([3], -21, -40, 25)], x => MetaGrad.NN.Functional.LogSigmoid(x[0]), x => torch.nn.functional.logsigmoid(x[0]));
+
+    [Fact]
+    public void Norm_NeitherUnderflowsNorOverflowsBeforeTheNormDoes()
+    {
+        // In float32, (3.3e-31)² underflows to 0 and MetaGrad's gradient came out 0, not x/‖x‖ = 1.
+        Check("Norm", [Floats([], 3.3e-31)], x => x[0].Norm(2), x => torch.linalg.vector_norm(x[0], 2));
+        // Vectors: libtorch's own float32 norm underflows to 0 and overflows to inf here too (a
+        // deliberate difference, see the README), so float32 MetaGrad is held to float64 libtorch.
+        Runner.Run("Norm", [Floats([3], 1e-25, -2e-25, 0)], 1, DType.Float32, x => [x[0].Norm(2)], x => [torch.linalg.vector_norm(x[0], 2)], oracle: DType.Float64);
+        Runner.Run("Norm", [Floats([2, 2], 1e25, -3e25, 2, 0)], 1, DType.Float32, x => [x[0].Norm(3, [1])], x => [torch.linalg.vector_norm(x[0], 3, [1L])], oracle: DType.Float64);
+    }
 }

@@ -13,13 +13,16 @@ public static class Runner
     static Runner() => torch.set_num_threads(1);   // xunit already runs test classes side by side
 
     /// <summary>Compares MetaGrad's <paramref name="metaGrad"/> with libtorch's <paramref name="torchOp"/> on one case.</summary>
+    /// <param name="oracle">The float dtype libtorch computes in, when not <paramref name="dtype"/>: its results are
+    /// rounded to <paramref name="dtype"/> before the comparison (for cases where libtorch's own float32 is inexact).</param>
     public static void Run(string name, TensorSpec[] inputs, int weightSeed, DType dtype,
-        Func<Tensor[], Tensor[]> metaGrad, Func<torch.Tensor[], torch.Tensor[]> torchOp, Expect expect = Expect.Valid, string? op = null)
+        Func<Tensor[], Tensor[]> metaGrad, Func<torch.Tensor[], torch.Tensor[]> torchOp, Expect expect = Expect.Valid, string? op = null,
+        DType? oracle = null)
     {
         using var scope = torch.NewDisposeScope();
-        string where = $"{name} [{dtype}]";
+        string where = oracle is { } o ? $"{name} [{dtype}, libtorch in {o}]" : $"{name} [{dtype}]";
         var ours = inputs.Select(s => s.ToMetaGrad(dtype)).ToArray();
-        var theirs = inputs.Select(s => s.ToTorch(ToTorch(dtype))).ToArray();
+        var theirs = inputs.Select(s => s.ToTorch(ToTorch(oracle ?? dtype))).ToArray();
 
         torch.Tensor[] expected;
         try
@@ -50,7 +53,7 @@ public static class Runner
             throw new ConformanceException($"{where}: MetaGrad gave {actual.Length} outputs, libtorch {expected.Length}");
         for (int k = 0; k < actual.Length; k++)
         {
-            Compare($"{where} output {k}", actual[k], expected[k]);
+            Compare($"{where} output {k}", actual[k], Rounded(expected[k], actual[k].DType));
             if (actual[k].RequiresGrad != expected[k].requires_grad)
                 throw new ConformanceException($"{where} output {k}: RequiresGrad is {actual[k].RequiresGrad} in MetaGrad, {expected[k].requires_grad} in libtorch");
         }
@@ -84,9 +87,13 @@ public static class Runner
             var leaf = theirs[leaves[j]].Leaf;
             var expectedGrad = torchGrads[j] is { } g && !g.IsInvalid ? g : torch.zeros_like(leaf);
             var actualGrad = ourGrads[j] ?? Tensor.ZerosLike(ours[leaves[j]].Leaf);
-            Compare($"{where} gradient of input {leaves[j]}", actualGrad, expectedGrad);
+            Compare($"{where} gradient of input {leaves[j]}", actualGrad, Rounded(expectedGrad, actualGrad.DType));
         }
     }
+
+    // libtorch's result in MetaGrad's dtype, when an oracle dtype made them differ (floats only).
+    static torch.Tensor Rounded(torch.Tensor t, DType dtype) =>
+        t.is_floating_point() && dtype.IsFloatingPoint() && t.dtype != ToTorch(dtype) ? t.to_type(ToTorch(dtype)) : t;
 
     // libtorch rejected the call: MetaGrad must reject it too, with a message naming the operation.
     static void ExpectThrow(string where, string op, Func<Tensor[]> metaGrad, Exception theirs)
