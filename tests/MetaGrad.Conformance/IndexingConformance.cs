@@ -132,7 +132,7 @@ public class IndexingConformance
             let size = shape.Length == 0 ? 1 : shape[dim < 0 ? dim + shape.Length : dim]
             // A 0-d input takes exactly one index.
             from indexShape in Gen.OneOf(Gen.Const(Array.Empty<int>()), (shape.Length == 0 ? Gen.Const(1) : Gen.Int[0, 4]).Select(n => new[] { n }))
-            from index in Gens.Indices(size == 0 ? indexShape.Select(_ => 0).ToArray() : indexShape, 0, size - 1)
+            from index in Gens.Indices(size == 0 ? [0] : indexShape, 0, size - 1)
             select (new[] { x, index }, dim),
             (x, d) => x[0].IndexSelect(d, x[1]), (x, d) => x[0].index_select(d, x[1])),
         // Repeated entries add up.
