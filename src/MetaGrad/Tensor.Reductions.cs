@@ -141,8 +141,8 @@ public sealed partial class Tensor
 
     Tensor ArgExtreme(int dim, bool keepDim, bool max)
     {
-        if (NDim == 0) return From(0L);
         int d = ShapeMath.Dim(dim, NDim, max ? "ArgMax" : "ArgMin");
+        if (NDim == 0) return From(0L);
         var y = Backend.ArgReduce(this, d, max);
         return keepDim ? y : y.SqueezeDims([d]);
     }
@@ -150,8 +150,8 @@ public sealed partial class Tensor
     /// <summary>Values sorted along dim with the indices they came from (a stable sort; NaN sorts last).</summary>
     public (Tensor Values, Tensor Indices) Sort(int dim = -1, bool descending = false)
     {
-        if (NDim == 0) return (Clone(), From(0L));
         int d = ShapeMath.Dim(dim, NDim, "Sort");
+        if (NDim == 0) return (Clone(), From(0L));
         var (_, indices) = Backend.Sort(Detach(), d, descending);
         return (Gather(d, indices), indices);
     }

@@ -95,4 +95,28 @@ public class RegressionTests
         Runner.Run("Norm", [Floats([3], 1e-25, -2e-25, 0)], 1, DType.Float32, x => [x[0].Norm(2)], x => [torch.linalg.vector_norm(x[0], 2)], oracle: DType.Float64);
         Runner.Run("Norm", [Floats([2, 2], 1e25, -3e25, 2, 0)], 1, DType.Float32, x => [x[0].Norm(3, [1])], x => [torch.linalg.vector_norm(x[0], 3, [1L])], oracle: DType.Float64);
     }
+
+    [Theory]
+    [InlineData("ArgMax")]
+    [InlineData("ArgMin")]
+    [InlineData("Sort")]
+    [InlineData("Transpose")]
+    [InlineData("Squeeze")]
+    [InlineData("Flatten")]
+    public void ZeroDimTensors_RejectDimsOutOfRange(string op)
+    {
+        // A 0-d tensor has dims 0 and -1 only; these returned a result for any dim.
+        var x = Tensor.From(1.5);
+        Func<Tensor> call = op switch
+        {
+            "ArgMax" => () => x.ArgMax(2),
+            "ArgMin" => () => x.ArgMin(-3),
+            "Sort" => () => x.Sort(1).Values,
+            "Transpose" => () => x.Transpose(0, 2),
+            "Squeeze" => () => x.Squeeze(2),
+            _ => () => x.Flatten(-2),
+        };
+        var e = Assert.Throws<ArgumentOutOfRangeException>(call);
+        Assert.Contains(op, e.Message);
+    }
 }
