@@ -261,6 +261,11 @@ public sealed partial class Tensor
         int d = ShapeMath.Dim(dim, NDim, "IndexAdd");
         // A 0-d tensor is added into as the 1-element vector it holds (the kernel needs a dim to walk).
         if (NDim == 0 && src.NDim == 0) return Reshape(1).IndexAdd(0, index, src.Reshape(1)).Reshape();
+        if (index.NDim > 1) throw new ArgumentException($"IndexAdd: index must be 0-D or 1-D, got shape {ShapeMath.Format(index.Layout.Shape)}");
+        var expected = (int[])Layout.Shape.Clone();
+        expected[d] = index.Numel;
+        if (!src.Layout.Shape.SequenceEqual(expected))
+            throw new ArgumentException($"IndexAdd: source of shape {ShapeMath.Format(src.Layout.Shape)} must have shape {ShapeMath.Format(expected)}: self's {ShapeMath.Format(Layout.Shape)} with dim {d} the index's length");
         var (self, s) = Promote(this, src);
         return new Functions.IndexAdd(d, index.Reshape(-1)).Apply(self, s);
     }
@@ -270,6 +275,10 @@ public sealed partial class Tensor
     {
         CheckIndexTensor("IndexFill", index);
         int d = ShapeMath.Dim(dim, NDim, "IndexFill");
+        int size = NDim == 0 ? 1 : Layout.Shape[d];
+        foreach (var i in index.ToArray<long>())
+            if (i < -size || i >= size)
+                throw new ArgumentOutOfRangeException(nameof(index), $"IndexFill: index {i} is out of bounds for dimension {d} with size {size}");
         // A mask along dim, broadcast over the other dims: the gradient comes from Where.
         var along = Zeros([NDim == 0 ? 1 : Layout.Shape[d]], DType.Bool);
         along[index.Reshape(-1)] = From(true);

@@ -67,7 +67,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false)
     {
-        var v = Var(dims, correction, keepDim);
+        var v = Var(ReduceDims(dims, "Std"), correction, keepDim);
         // √'s derivative is infinite at 0 (and 0·inf = NaN): route the root through 1 where the variance is 0.
         var zero = v == 0.0;
         return Where(zero, ZerosLike(v), Where(zero, OnesLike(v), v).Sqrt());

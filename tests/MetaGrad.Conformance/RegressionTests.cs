@@ -119,4 +119,14 @@ public class RegressionTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(call);
         Assert.Contains(op, e.Message);
     }
+
+    [Fact]
+    public void Errors_NameTheOperationCalled()
+    {
+        // These were rejected, but the message named an operation used inside (Var, Index, Add).
+        var x = Tensor.Ones(2, 3);
+        Assert.Contains("Std", Assert.ThrowsAny<ArgumentException>(() => x.Std([5])).Message);
+        Assert.Contains("IndexFill", Assert.ThrowsAny<ArgumentException>(() => x.IndexFill(0, Tensor.From(new long[] { 7 }, [1]), 1.0)).Message);
+        Assert.Contains("IndexAdd", Assert.ThrowsAny<ArgumentException>(() => x.IndexAdd(0, Tensor.From(new long[] { 0 }, [1]), Tensor.Ones(1, 4))).Message);
+    }
 }
