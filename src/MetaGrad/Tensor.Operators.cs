@@ -61,7 +61,13 @@ public sealed partial class Tensor
     public static Tensor operator -(Tensor a) => new Neg().Apply(a);
 
     /// <summary>Elementwise power with a constant exponent.</summary>
-    public Tensor Pow(double exponent) => new PowScalar(exponent).Apply(DType.IsFloatingPoint() || exponent == Math.Floor(exponent) ? this : To(DType.Float32));
+    public Tensor Pow(double exponent)
+    {
+        // PyTorch refuses a negative integral number as the exponent of an integer tensor (a tensor of such exponents is allowed).
+        if (!DType.IsFloatingPoint() && exponent < 0 && exponent == Math.Floor(exponent))
+            throw new ArgumentException($"Pow: integers to negative integer powers are not allowed ({DType} tensor to the power {exponent})");
+        return new PowScalar(exponent).Apply(DType.IsFloatingPoint() || exponent == Math.Floor(exponent) ? this : To(DType.Float32));
+    }
     /// <summary>Elementwise power with tensor exponents (broadcast).</summary>
     public Tensor Pow(Tensor exponent) => Arith(new Functions.Pow(), this, exponent);
 

@@ -129,4 +129,14 @@ public class RegressionTests
         Assert.Contains("IndexFill", Assert.ThrowsAny<ArgumentException>(() => x.IndexFill(0, Tensor.From(new long[] { 7 }, [1]), 1.0)).Message);
         Assert.Contains("IndexAdd", Assert.ThrowsAny<ArgumentException>(() => x.IndexAdd(0, Tensor.From(new long[] { 0 }, [1]), Tensor.Ones(1, 4))).Message);
     }
+
+    [Fact]
+    public void Pow_OfIntegerTensorsTruncatesNegativeExponents()
+    {
+        // libtorch gives (-2)^-1 = 0, (-1)^-3 = -1, 1^-2 = 1 for tensor exponents; MetaGrad threw.
+        TensorSpec[] ints = [TensorSpec.Plain(Kind.Int64, [6], [-2, -1, 0, 1, 2, 3]), TensorSpec.Plain(Kind.Int64, [6], [-1, -3, -1, -2, -1, -2])];
+        Check("Pow", ints, x => x[0].Pow(x[1]), x => x[0].pow(x[1]));
+        // A negative number exponent stays an error in both.
+        Assert.Contains("Pow", Assert.Throws<ArgumentException>(() => Tensor.Arange(3L).Pow(-2)).Message);
+    }
 }
