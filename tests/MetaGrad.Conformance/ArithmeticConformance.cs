@@ -100,6 +100,12 @@ public class ArithmeticConformance
             from b in Gens.Indices(shapes.B, 1, 4)
             select (new[] { a, b }, 0),
             (x, _) => x[0] / x[1], (x, _) => x[0] / x[1]),
+        Op.Create("Pow(Int64 tensor, Int64 tensor)",
+            from shapes in Gens.BroadcastPair()
+            from a in Gens.Indices(shapes.A, -3, 3)
+            from b in Gens.Indices(shapes.B, -3, 4)
+            select (new[] { a, b }, 0),
+            (x, _) => x[0].Pow(x[1]), (x, _) => x[0].pow(x[1])),
         Op.Create("Mul(Int64 tensor, number)",
             from shape in Gens.Shape()
             from a in Gens.Indices(shape, -3, 3)

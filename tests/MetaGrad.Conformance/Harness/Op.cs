@@ -113,7 +113,8 @@ public sealed class Op<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases,
         }
         // A fixed stream per operation, so CI sees the same cases run after run.
         ulong seed = Settings.Seed ^ (ulong)StableHash(name);
-        for (int i = 0; i < Settings.Cases; i++)
+        int count = expect == Expect.Throws ? Settings.ErrorCases : Settings.Cases;
+        for (int i = 0; i < count; i++)
         {
             var pcg = new PCG((uint)i, seed);
             string caseSeed = pcg.ToString();

@@ -9,6 +9,12 @@ static class Settings
     /// <summary>Generated cases per operation (each run in float32 and float64): METAGRAD_CONFORMANCE_CASES.</summary>
     public static readonly int Cases = Int("METAGRAD_CONFORMANCE_CASES", 24);
 
+    /// <summary>
+    /// Generated cases per invalid-call operation: half as many, since each libtorch exception costs
+    /// about 10 ms (TorchSharp reads its message, which symbolizes a C++ backtrace).
+    /// </summary>
+    public static int ErrorCases => Math.Max(1, Cases / 2);
+
     /// <summary>The seed every operation's case stream starts from: METAGRAD_CONFORMANCE_SEED.</summary>
     public static readonly ulong Seed = (ulong)Int("METAGRAD_CONFORMANCE_SEED", 20260101);
 
