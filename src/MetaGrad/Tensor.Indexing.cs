@@ -204,7 +204,7 @@ public sealed partial class Tensor
             MarkWritten();
             return;
         }
-        InPlace("IndexPut", v, () => new Functions.IndexPut(positions).Apply(this, v.To(DType)));
+        InPlace("IndexPut", v, self => new Functions.IndexPut(positions).Apply(self, v.To(DType)));
     }
 
     static void CheckIndexTensor(string op, Tensor index)

@@ -226,37 +226,39 @@ public sealed partial class Tensor
     }
 
     // In-place arithmetic: computed out of place, then written into this storage. When the graph
-    // is involved, this tensor takes over the new node as its history (PyTorch's rebase).
+    // is involved, this tensor takes over the new node as its history (PyTorch's rebase), and the
+    // computation reads a clone of it: a node that saves its input for backward (Mul, Div, Clamp)
+    // must keep the values from before the write, as PyTorch keeps the original self.
 
     /// <summary>this += other (times alpha), in place.</summary>
-    public Tensor Add_(Tensor other, double alpha = 1) => InPlace("Add_", other, () => alpha == 1 ? this + other : this + other * alpha);
+    public Tensor Add_(Tensor other, double alpha = 1) => InPlace("Add_", other, self => alpha == 1 ? self + other : self + other * alpha);
     /// <summary>this += value, in place.</summary>
-    public Tensor Add_(double value) => InPlace("Add_", null, () => this + value);
+    public Tensor Add_(double value) => InPlace("Add_", null, self => self + value);
     /// <summary>this -= other, in place.</summary>
-    public Tensor Sub_(Tensor other) => InPlace("Sub_", other, () => this - other);
+    public Tensor Sub_(Tensor other) => InPlace("Sub_", other, self => self - other);
     /// <summary>this -= value, in place.</summary>
-    public Tensor Sub_(double value) => InPlace("Sub_", null, () => this - value);
+    public Tensor Sub_(double value) => InPlace("Sub_", null, self => self - value);
     /// <summary>this *= other, in place.</summary>
-    public Tensor Mul_(Tensor other) => InPlace("Mul_", other, () => this * other);
+    public Tensor Mul_(Tensor other) => InPlace("Mul_", other, self => self * other);
     /// <summary>this *= value, in place.</summary>
-    public Tensor Mul_(double value) => InPlace("Mul_", null, () => this * value);
+    public Tensor Mul_(double value) => InPlace("Mul_", null, self => self * value);
     /// <summary>this /= other, in place.</summary>
-    public Tensor Div_(Tensor other) => InPlace("Div_", other, () => this / other);
+    public Tensor Div_(Tensor other) => InPlace("Div_", other, self => self / other);
     /// <summary>this /= value, in place.</summary>
-    public Tensor Div_(double value) => InPlace("Div_", null, () => this / value);
+    public Tensor Div_(double value) => InPlace("Div_", null, self => self / value);
     /// <summary>Clamps in place.</summary>
-    public Tensor Clamp_(double? min = null, double? max = null) => InPlace("Clamp_", null, () => Clamp(min, max));
+    public Tensor Clamp_(double? min = null, double? max = null) => InPlace("Clamp_", null, self => self.Clamp(min, max));
     /// <summary>Copies src (broadcast, converted) into this tensor, in place.</summary>
-    public Tensor Copy_(Tensor src) => InPlace("Copy_", src, () => src.To(DType).Expand(Layout.Shape));
+    public Tensor Copy_(Tensor src) => InPlace("Copy_", src, _ => src.To(DType).Expand(Layout.Shape));
 
-    internal Tensor InPlace(string op, Tensor? other, Func<Tensor> compute)
+    internal Tensor InPlace(string op, Tensor? other, Func<Tensor, Tensor> compute)
     {
         CheckInPlace(op);
         bool track = Autograd.IsGradEnabled && (RequiresGrad || other is { RequiresGrad: true });
         if (track && ViewBase is not null)
             throw new NotSupportedException($"{op}: in-place operations on a view of another tensor are not recorded by autograd yet; assign through the base tensor's indexer (x[...] = value) instead");
         Tensor result;
-        using (Autograd.SetGradEnabled(track)) result = compute();
+        using (Autograd.SetGradEnabled(track)) result = compute(track ? Clone() : this);
         if (result.DType != DType)
             throw new InvalidOperationException($"{op}: result type {result.DType} can't be cast to the desired output type {DType}");
         if (!result.Layout.Shape.SequenceEqual(Layout.Shape))

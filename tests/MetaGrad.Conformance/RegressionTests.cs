@@ -139,4 +139,14 @@ public class RegressionTests
         // A negative number exponent stays an error in both.
         Assert.Contains("Pow", Assert.Throws<ArgumentException>(() => Tensor.Arange(3L).Pow(-2)).Message);
     }
+
+    [Fact]
+    public void InPlace_KeepsTheValuesItsBackwardNeeds()
+    {
+        // y.Mul_(o) saved y for o's gradient and then overwrote it: backward threw "modified by an inplace operation".
+        TensorSpec[] inputs = [Floats([2, 2], 1, -2, 0.5, 3), Floats([2], 4, -1)];
+        Check("Mul_", inputs, x => x[0].Clone().Mul_(x[1]), x => x[0].clone().mul_(x[1]));
+        Check("Div_", inputs, x => x[0].Clone().Div_(x[1]), x => x[0].clone().div_(x[1]));
+        Check("Clamp_", inputs, x => x[0].Clone().Clamp_(-1, 1).Mul_(x[1]), x => x[0].clone().clamp_(-1, 1).mul_(x[1]));
+    }
 }
