@@ -149,4 +149,9 @@ public class RegressionTests
         Check("Div_", inputs, x => x[0].Clone().Div_(x[1]), x => x[0].clone().div_(x[1]));
         Check("Clamp_", inputs, x => x[0].Clone().Clamp_(-1, 1).Mul_(x[1]), x => x[0].clone().clamp_(-1, 1).mul_(x[1]));
     }
+
+    [Fact]
+    public void Copy_FromALeafStaysInTheGraph() =>
+        // Expand of a same-shape leaf is the leaf itself, with no node: y lost its history and RequiresGrad.
+        Check("Copy_", [Floats([2], 1, 2), Floats([2], 3, 4)], x => x[0].Clone().Copy_(x[1]), x => x[0].clone().copy_(x[1]));
 }
