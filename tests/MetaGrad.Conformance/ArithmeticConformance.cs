@@ -87,6 +87,13 @@ public class ArithmeticConformance
         Op.Create("Sign, Floor, Ceil, Round", Halves(), (x, _) => Tensor.Stack([x[0].Sign(), x[0].Floor(), x[0].Ceil(), x[0].Round()]),
             (x, _) => torch.stack([x[0].sign(), x[0].floor(), x[0].ceil(), x[0].round()])),
 
+        InPlace("Add_(tensor, alpha)", Values.Normal, (y, o) => y.Add_(o, alpha: -1.5), (y, o) => y.add_(o, -1.5)),
+        InPlace("Sub_(tensor)", Values.Normal, (y, o) => y.Sub_(o), (y, o) => y.sub_(o)),
+        InPlace("Mul_(tensor)", Values.Normal, (y, o) => y.Mul_(o), (y, o) => y.mul_(o)),
+        InPlace("Div_(tensor)", Values.AwayFromZero, (y, o) => y.Div_(o), (y, o) => y.div_(o)),
+        InPlace("Copy_(tensor)", Values.Normal, (y, o) => y.Copy_(o), (y, o) => y.copy_(o)),
+        InPlace("Clamp_ then Mul_(number)", Values.Normal, (y, _) => y.Clamp_(-1, 1).Mul_(2.5), (y, _) => y.clamp_(-1, 1).mul_(2.5)),
+
         // Type promotion (PyTorch's result_type): integers meet floats, and 0-d tensors don't widen.
         Op.Create("Add(Int64 tensor, float tensor)",
             from shapes in Gens.BroadcastPair()
@@ -119,6 +126,18 @@ public class ArithmeticConformance
             select (new[] { a, b }, 0),
             (x, _) => x[0] + x[1].To(DType.Float64), (x, _) => x[0] + x[1].to_type(torch.ScalarType.Float64)),
     ];
+
+    // In place on a clone (a leaf that requires grad refuses in-place writes): the clone takes over
+    // the new node as its history, and gradients reach both the original and the operand.
+    static Op<int> InPlace(string name, Gen<double> right, Func<Tensor, Tensor, Tensor> metaGrad, Func<torch.Tensor, torch.Tensor, torch.Tensor> torch) =>
+        Op.Create(name,
+            from shape in Gens.Shape()
+            from x in Gens.Floats(shape)
+            from otherShape in Gens.Broadcastable(shape)
+            from otherNeedsGrad in Gen.Bool
+            from other in Gens.Floats(otherShape, right, requiresGrad: otherNeedsGrad)
+            select (new[] { x, other }, 0),
+            (x, _) => metaGrad(x[0].Clone(), x[1]), (x, _) => torch(x[0].clone(), x[1]));
 
     // Halves hit round-half-to-even; no gradient is asked for.
     static Gen<(TensorSpec[], int)> Halves() =>
