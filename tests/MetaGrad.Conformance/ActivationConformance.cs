@@ -11,14 +11,6 @@ namespace MetaGrad.Conformance;
 /// </summary>
 public class ActivationConformance
 {
-    static Op<P> WithArgs<P>(string name, Gen<double> values, Gen<P> args, Func<Tensor, P, Tensor> metaGrad, Func<torch.Tensor, P, torch.Tensor> torch) =>
-        Op.Create(name,
-            from shape in Gens.Shape()
-            from x in Gens.Floats(shape, values)
-            from p in args
-            select (new[] { x }, p),
-            (x, p) => metaGrad(x[0], p), (x, p) => torch(x[0], p));
-
     static readonly Gen<double> Slope = Gen.OneOf(Gen.Const(0.01), Gen.Const(0.2), Gen.Const(-0.5));
     static readonly Gen<double> Alpha = Gen.OneOf(Gen.Const(1.0), Gen.Const(0.5), Gen.Const(2.0));
     static readonly Gen<(double Beta, double Threshold)> SoftplusArgs =
@@ -41,12 +33,12 @@ public class ActivationConformance
     static IEnumerable<Op> Family(string suffix, Gen<double> values) =>
     [
         Op.Unary("Relu" + suffix, values, F.Relu, x => torch.nn.functional.relu(x)),
-        WithArgs("LeakyRelu" + suffix, values, Slope, (x, s) => F.LeakyRelu(x, s), (x, s) => torch.nn.functional.leaky_relu(x, s)),
-        WithArgs("Elu" + suffix, values, Alpha, (x, a) => F.Elu(x, a), (x, a) => torch.nn.functional.elu(x, a)),
-        WithArgs("Gelu" + suffix, values, Approximate, (x, a) => F.Gelu(x, a), Gelu),
+        Op.Unary("LeakyRelu" + suffix, values, Slope, (x, s) => F.LeakyRelu(x, s), (x, s) => torch.nn.functional.leaky_relu(x, s)),
+        Op.Unary("Elu" + suffix, values, Alpha, (x, a) => F.Elu(x, a), (x, a) => torch.nn.functional.elu(x, a)),
+        Op.Unary("Gelu" + suffix, values, Approximate, (x, a) => F.Gelu(x, a), Gelu),
         Op.Unary("Sigmoid" + suffix, values, F.Sigmoid, x => torch.nn.functional.sigmoid(x)),
         Op.Unary("LogSigmoid" + suffix, values, F.LogSigmoid, x => torch.nn.functional.logsigmoid(x)),
-        WithArgs("Softplus" + suffix, values, SoftplusArgs, (x, p) => F.Softplus(x, p.Beta, p.Threshold), (x, p) => torch.nn.functional.softplus(x, p.Beta, p.Threshold)),
+        Op.Unary("Softplus" + suffix, values, SoftplusArgs, (x, p) => F.Softplus(x, p.Beta, p.Threshold), (x, p) => torch.nn.functional.softplus(x, p.Beta, p.Threshold)),
         Op.Unary("Tanh" + suffix, values, F.Tanh, x => torch.nn.functional.tanh(x)),
         Op.Unary("Silu" + suffix, values, F.Silu, x => torch.nn.functional.silu(x)),
         Softmaxes("Softmax" + suffix, values, F.Softmax, (x, d) => torch.nn.functional.softmax(x, d)),

@@ -13,12 +13,7 @@ public class ArithmeticConformance
     static readonly Gen<double> NonZeroNumber = Gen.Frequency((1, Gen.OneOf(Gen.Const(-2.0), Gen.Const(1.0), Gen.Const(3.0))), (1, Values.AwayFromZero));
 
     static Op<double> WithNumber(string name, Gen<double> values, Gen<double> numbers, Func<Tensor, double, Tensor> metaGrad, Func<torch.Tensor, double, torch.Tensor> torch) =>
-        Op.Create(name,
-            from shape in Gens.Shape()
-            from x in Gens.Floats(shape, values)
-            from s in numbers
-            select (new[] { x }, s),
-            (x, s) => metaGrad(x[0], s), (x, s) => torch(x[0], s));
+        Op.Unary(name, values, numbers, metaGrad, torch);
 
     // Integral exponents meet zeros and negative bases; the others only positive bases.
     static readonly Gen<double> IntegralExponent = Gen.OneOf(Gen.Const(0.0), Gen.Const(1.0), Gen.Const(2.0), Gen.Const(3.0));

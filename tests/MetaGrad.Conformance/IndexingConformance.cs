@@ -92,6 +92,15 @@ public class IndexingConformance
             select (dim, index);
     }
 
+    // A dim (D: normalised) and a 1-D index of Count valid entries along it; a 0-d tensor takes exactly one.
+    static Gen<(int Dim, int D, int Count, TensorSpec Index)> IndexAlong(int[] shape) =>
+        from dim in Gens.Dim(shape.Length)
+        let d = dim < 0 ? dim + Math.Max(shape.Length, 1) : dim
+        let size = shape.Length == 0 ? 1 : shape[d]
+        from count in shape.Length == 0 ? Gen.Const(1) : size == 0 ? Gen.Const(0) : Gen.Int[0, 4]
+        from index in Gens.Indices([count], 0, size - 1)
+        select (dim, d, count, index);
+
     static readonly OpTable Ops =
     [
         Op.Create("Index(ints, slices, None, ellipsis, ranges)", BasicCases(), Index, Index),
@@ -139,25 +148,17 @@ public class IndexingConformance
         Op.Create("IndexAdd(dim, index, src)",
             from shape in Gens.Shape()
             from self in Gens.Floats(shape)
-            from dim in Gens.Dim(shape.Length)
-            let d = dim < 0 ? dim + Math.Max(shape.Length, 1) : dim
-            let size = shape.Length == 0 ? 1 : shape[d]
-            from count in shape.Length == 0 ? Gen.Const(1) : size == 0 ? Gen.Const(0) : Gen.Int[0, 4]
-            from index in Gens.Indices([count], 0, size - 1)
-            from src in Gens.Floats(shape.Select((s, i) => i == d ? count : s).ToArray())
-            select (new[] { self, index, src }, dim),
+            from along in IndexAlong(shape)
+            from src in Gens.Floats(shape.Select((s, i) => i == along.D ? along.Count : s).ToArray())
+            select (new[] { self, along.Index, src }, along.Dim),
             (x, d) => x[0].IndexAdd(d, x[1], x[2]), (x, d) => x[0].index_add(d, x[1], x[2], 1)),
         Op.Create("IndexFill(dim, index, value)",
             from shape in Gens.Shape()
             from x in Gens.Floats(shape)
-            from dim in Gens.Dim(shape.Length)
-            let d = dim < 0 ? dim + Math.Max(shape.Length, 1) : dim
-            let size = shape.Length == 0 ? 1 : shape[d]
-            from count in size == 0 ? Gen.Const(0) : Gen.Int[0, 4]
-            from index in Gens.Indices([count], 0, size - 1)
+            from along in IndexAlong(shape)
             from value in Gen.Double[-3, 3]
-            select (new[] { x, index }, (dim, value)),
-            (x, p) => x[0].IndexFill(p.dim, x[1], p.value), (x, p) => x[0].index_fill(p.dim, x[1], p.value)),
+            select (new[] { x, along.Index }, (along.Dim, value)),
+            (x, p) => x[0].IndexFill(p.Dim, x[1], p.value), (x, p) => x[0].index_fill(p.Dim, x[1], p.value)),
         Op.Create("MaskedSelect(mask)",
             from shapes in Gens.BroadcastPair()
             from x in Gens.Floats(shapes.A)

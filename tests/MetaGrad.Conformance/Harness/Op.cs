@@ -78,6 +78,15 @@ public abstract class Op
             select (new[] { x }, 0),
             (x, _) => metaGrad(x[0]), (x, _) => torch(x[0]));
 
+    /// <summary>A function of one tensor of any shape and layout and of a generated argument (a number, a flag, a mode).</summary>
+    public static Op<P> Unary<P>(string name, Gen<double> values, Gen<P> args, Func<Tensor, P, Tensor> metaGrad, Func<torch.Tensor, P, torch.Tensor> torch) =>
+        Create(name,
+            from shape in Gens.Shape()
+            from x in Gens.Floats(shape, values)
+            from p in args
+            select (new[] { x }, p),
+            (x, p) => metaGrad(x[0], p), (x, p) => torch(x[0], p));
+
     /// <summary>An elementwise function of two tensors whose shapes broadcast, in any layouts.</summary>
     public static Op<int> Binary(string name, Gen<double> left, Gen<double> right,
         Func<Tensor, Tensor, Tensor> metaGrad, Func<torch.Tensor, torch.Tensor, torch.Tensor> torch) =>
