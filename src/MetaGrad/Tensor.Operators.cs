@@ -249,9 +249,10 @@ public sealed partial class Tensor
     /// <summary>Clamps in place.</summary>
     public Tensor Clamp_(double? min = null, double? max = null) => InPlace("Clamp_", null, self => self.Clamp(min, max));
     /// <summary>Copies src (broadcast, converted) into this tensor, in place.</summary>
-    // Where over an all-true mask: src's gradient passes, the overwritten values get zero, and the
-    // result is in the graph when either side is (as PyTorch's CopyBackwards).
-    public Tensor Copy_(Tensor src) => InPlace("Copy_", src, self => Where(OnesLike(self, DType.Bool), src.To(DType).Expand(Layout.Shape), self));
+    public Tensor Copy_(Tensor src) => InPlace("Copy_", src, self =>
+        // Where over an all-true mask: src's gradient passes, the overwritten values get zero, and
+        // the result is in the graph when either side is (as PyTorch's CopyBackwards).
+        Where(OnesLike(self, DType.Bool), src.To(DType).Expand(Layout.Shape), self));
 
     internal Tensor InPlace(string op, Tensor? other, Func<Tensor, Tensor> compute)
     {
