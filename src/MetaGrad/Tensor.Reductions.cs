@@ -95,7 +95,7 @@ public sealed partial class Tensor
         // and overflow above 1e19), so divide by the largest |x| first, as hypot does. The scale is a
         // constant for differentiation: ‖x‖ = m·‖x/m‖ for every m > 0.
         var m = Numel == 0 ? OnesLike(a.Sum(d, keepDim: true)) : a.Max(d, keepDim: true).Detach();
-        m = Where((m == 0.0) | (m == double.PositiveInfinity) | (m != m), OnesLike(m), m);
+        m = Where((m > 0.0) & (m < double.PositiveInfinity), m, OnesLike(m));   // 0, inf and NaN: no scaling
         var powered = (a / m).Pow(p).Sum(d, keepDim: true);
         // Where the norm is 0, route the root through 1 so its derivative (which is infinite) never meets the zero.
         var zero = powered == 0.0;
