@@ -20,9 +20,9 @@ public class ErrorConformance
         return Gen.OneOf(Gen.Int[r, r + 2], Gen.Int[-r - 3, -r - 1]);
     }
 
-    static Op<int> BadDimOp(string op, Func<Tensor, int, Tensor> metaGrad, Func<torch.Tensor, int, torch.Tensor> torch, int minRank = 0, int extraRank = 0) =>
+    static Op<int> BadDimOp(string op, Func<Tensor, int, Tensor> metaGrad, Func<torch.Tensor, int, torch.Tensor> torch, int minRank = 0, int extraRank = 0, bool allowEmpty = true) =>
         Op.Throws($"{op} with a dim out of range", op,
-            from shape in Gens.Shape(minRank, 3)
+            from shape in Gens.Shape(minRank, 3, allowEmpty)
             from x in Gens.Floats(shape)
             from d in BadDim(shape.Length + extraRank)
             select (new[] { x }, d),
@@ -294,7 +294,8 @@ public class ErrorConformance
         BadDimOp("Flatten", (x, d) => x.Flatten(d), (x, d) => x.flatten(d)),
         BadDimOp("Gather", (x, d) => x.Gather(d, Tensor.ZerosLike(x, DType.Int64)), (x, d) => x.gather(d, torch.zeros_like(x, torch.ScalarType.Int64))),
         BadDimOp("IndexSelect", (x, d) => x.IndexSelect(d, Index1(0)), (x, d) => x.index_select(d, TIndex1(0)), minRank: 1),
-        BadDimOp("Cat", (x, d) => Tensor.Cat([x, x], d), (x, d) => torch.cat([x, x], d), minRank: 1),
+        // Non-empty: both skip 1-D empty tensors in Cat (PyTorch's legacy rule) before looking at the dim.
+        BadDimOp("Cat", (x, d) => Tensor.Cat([x, x], d), (x, d) => torch.cat([x, x], d), minRank: 1, allowEmpty: false),
         BadDimOp("Stack", (x, d) => Tensor.Stack([x, x], d), (x, d) => torch.stack([x, x], d), extraRank: 1),
         BadDimOp("Split", (x, d) => Tensor.Cat(x.Split(1, d), 0), (x, d) => torch.cat(x.split(1, d), 0), minRank: 1),
         BadDimOp("Chunk", (x, d) => Tensor.Cat(x.Chunk(1, d), 0), (x, d) => torch.cat(x.chunk(1, d), 0), minRank: 1),
