@@ -135,6 +135,15 @@ public partial class Tensor
                         for (int d = 0; d < m.NDim; d++) advanced.Add((dim + d, coords.Select(1, d)));
                         dim += m.NDim;
                     }
+                    else if (t.DType.IsInteger() && t.NDim == 0)
+                    {
+                        // A 0-d integer tensor indexes like an integer (a select), as in PyTorch.
+                        int size = x.Layout.Shape[dim];
+                        long i = t.Item<long>();
+                        if (i < -size || i >= size)
+                            throw new ArgumentOutOfRangeException(nameof(indices), $"Index: index {i} is out of bounds for dimension {dim} with size {size}");
+                        x = x.Select(dim, (int)(i < 0 ? i + size : i));
+                    }
                     else if (t.DType.IsInteger())
                     {
                         advanced.Add((dim, t));
@@ -215,6 +224,8 @@ public partial class Tensor
     {
         CheckIndexTensor("Gather", index);
         int d = ShapeMath.Dim(dim, NDim, "Gather");
+        // A 0-d input is gathered as the 1-element vector it holds (the kernels need a dim to walk).
+        if (NDim == 0 && index.NDim == 0) return Reshape(1).Gather(0, index.Reshape(1)).Reshape();
         return new Functions.Gather(d, index).Apply(this);
     }
 
@@ -224,6 +235,7 @@ public partial class Tensor
         CheckIndexTensor("ScatterAdd", index);
         int d = ShapeMath.Dim(dim, NDim, "ScatterAdd");
         if (src.NDim != NDim) throw new ArgumentException($"ScatterAdd: src must have as many dims as self ({ShapeMath.Format(src.Layout.Shape)} vs {ShapeMath.Format(Layout.Shape)})");
+        if (NDim == 0 && index.NDim == 0) return Reshape(1).ScatterAdd(0, index.Reshape(1), src.Reshape(1)).Reshape();
         var (self, s) = Promote(this, src);
         return new Functions.ScatterAdd(d, index).Apply(self, s);
     }
@@ -233,7 +245,13 @@ public partial class Tensor
     {
         CheckIndexTensor("IndexSelect", index);
         if (index.NDim > 1) throw new ArgumentException($"IndexSelect: index must be 0-D or 1-D, got shape {ShapeMath.Format(index.Layout.Shape)}");
-        if (NDim == 0) return Reshape(1).IndexSelect(0, index).Reshape(index.NDim == 0 ? [] : [index.Numel]);
+        if (NDim == 0)
+        {
+            // A 0-d tensor has one element to pick, and the result stays 0-d (as in PyTorch).
+            if (index.Numel != 1) throw new ArgumentException($"IndexSelect: an index into a 0-d tensor must have exactly 1 value, got {index.Numel}");
+            ShapeMath.Dim(dim, 0, "IndexSelect");
+            return Reshape(1).IndexSelect(0, index).Reshape();
+        }
         int d = ShapeMath.Dim(dim, NDim, "IndexSelect");
         return new Functions.IndexSelect(d, index.Reshape(-1)).Apply(this);
     }
@@ -243,6 +261,13 @@ public partial class Tensor
     {
         CheckIndexTensor("IndexAdd", index);
         int d = ShapeMath.Dim(dim, NDim, "IndexAdd");
+        // A 0-d tensor is added into as the 1-element vector it holds (the kernel needs a dim to walk).
+        if (NDim == 0 && src.NDim == 0) return Reshape(1).IndexAdd(0, index, src.Reshape(1)).Reshape();
+        if (index.NDim > 1) throw new ArgumentException($"IndexAdd: index must be 0-D or 1-D, got shape {ShapeMath.Format(index.Layout.Shape)}");
+        var expected = (int[])Layout.Shape.Clone();
+        expected[d] = index.Numel;
+        if (!src.Layout.Shape.SequenceEqual(expected))
+            throw new ArgumentException($"IndexAdd: source of shape {ShapeMath.Format(src.Layout.Shape)} must have shape {ShapeMath.Format(expected)}: self's {ShapeMath.Format(Layout.Shape)} with dim {d} the index's length");
         var (self, s) = Promote(this, src);
         return new Functions.IndexAdd(d, index.Reshape(-1)).Apply(self, s);
     }
@@ -252,6 +277,10 @@ public partial class Tensor
     {
         CheckIndexTensor("IndexFill", index);
         int d = ShapeMath.Dim(dim, NDim, "IndexFill");
+        int size = NDim == 0 ? 1 : Layout.Shape[d];
+        foreach (var i in index.ToArray<long>())
+            if (i < -size || i >= size)
+                throw new ArgumentOutOfRangeException(nameof(index), $"IndexFill: index {i} is out of bounds for dimension {d} with size {size}");
         // A mask along dim, broadcast over the other dims: the gradient comes from Where.
         var along = Zeros([NDim == 0 ? 1 : Layout.Shape[d]], DType.Bool);
         along[index.Reshape(-1)] = From(true);

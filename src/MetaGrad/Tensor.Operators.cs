@@ -61,7 +61,13 @@ public partial class Tensor
     public static Tensor operator -(Tensor a) => new Neg().Apply(a);
 
     /// <summary>Elementwise power with a constant exponent.</summary>
-    public Tensor Pow(double exponent) => new PowScalar(exponent).Apply(DType.IsFloatingPoint() || exponent == Math.Floor(exponent) ? this : To(DType.Float32));
+    public Tensor Pow(double exponent)
+    {
+        // PyTorch refuses a negative integral number as the exponent of an integer tensor (a tensor of such exponents is allowed).
+        if (!DType.IsFloatingPoint() && exponent < 0 && exponent == Math.Floor(exponent))
+            throw new ArgumentException($"Pow: integers to negative integer powers are not allowed ({DType} tensor to the power {exponent})");
+        return new PowScalar(exponent).Apply(DType.IsFloatingPoint() || exponent == Math.Floor(exponent) ? this : To(DType.Float32));
+    }
     /// <summary>Elementwise power with tensor exponents (broadcast).</summary>
     public Tensor Pow(Tensor exponent) => Arith(new Functions.Pow(), this, exponent);
 
@@ -220,7 +226,9 @@ public partial class Tensor
     }
 
     // In-place arithmetic: computed out of place, then written into this storage. When the graph
-    // is involved, this tensor takes over the new node as its history (PyTorch's rebase).
+    // is involved, this tensor takes over the new node as its history (PyTorch's rebase), and the
+    // computation reads a clone of it: a node that saves its input for backward (Mul, Div, Clamp)
+    // must keep the values from before the write, as PyTorch keeps the original self.
 
     /// <summary>this += other (times alpha), in place.</summary>
     public Tensor Add_(Tensor other, double alpha = 1) => alpha == 1
@@ -259,7 +267,10 @@ public partial class Tensor
     /// <summary>Clamps in place.</summary>
     public Tensor Clamp_(double? min = null, double? max = null) => InPlace("Clamp_", null, self => self.Clamp(min, max));
     /// <summary>Copies src (broadcast, converted) into this tensor, in place.</summary>
-    public Tensor Copy_(Tensor src) => InPlace("Copy_", src, self => src.To(DType).Expand(Layout.Shape));
+    public Tensor Copy_(Tensor src) => InPlace("Copy_", src, self =>
+        // Where over an all-true mask: src's gradient passes, the overwritten values get zero, and
+        // the result is in the graph when either side is (as PyTorch's CopyBackwards).
+        Where(OnesLike(self, DType.Bool), src.To(DType).Expand(Layout.Shape), self));
 
     internal Tensor InPlace(string op, Tensor? other, Func<Tensor, Tensor> compute)
     {

@@ -61,8 +61,17 @@ public partial class Tensor
     /// <summary>Variance along one dim.</summary>
     public Tensor Var(int dim, int correction = 1, bool keepDim = false) => Var([dim], correction, keepDim);
 
-    /// <summary>Standard deviation: the square root of <see cref="Var(int[], int, bool)"/>.</summary>
-    public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false) => Var(dims, correction, keepDim).Sqrt();
+    /// <summary>
+    /// Standard deviation: the square root of <see cref="Var(int[], int, bool)"/>. Where it is 0 its
+    /// gradient is 0, the subgradient PyTorch returns.
+    /// </summary>
+    public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false)
+    {
+        var v = Var(ReduceDims(dims, "Std"), correction, keepDim);
+        // √'s derivative is infinite at 0 (and 0·inf = NaN): route the root through 1 where the variance is 0.
+        var zero = v == 0.0;
+        return Where(zero, ZerosLike(v), Where(zero, OnesLike(v), v).Sqrt());
+    }
 
     /// <summary>Standard deviation along one dim.</summary>
     public Tensor Std(int dim, int correction = 1, bool keepDim = false) => Std([dim], correction, keepDim);
@@ -75,13 +84,24 @@ public partial class Tensor
     {
         var d = ReduceDims(dims, "Norm");
         var a = Abs();
-        if (double.IsPositiveInfinity(p)) return a.Max(d, keepDim);
+        if (double.IsPositiveInfinity(p))
+        {
+            if (d.Any(k => Layout.Shape[k] == 0) || (Numel == 0 && dims is null))
+                throw new ArgumentException($"Norm: the inf-norm of an empty dim has no identity (input shape {ShapeMath.Format(Layout.Shape)})");
+            return a.Max(d, keepDim);
+        }
         if (p == 1) return a.Sum(d, keepDim);
-        var powered = a.Pow(p).Sum(d, keepDim);
+        // |x|^p under- or overflows long before the norm does (float32 squares vanish below 1e-19
+        // and overflow above 1e19), so divide by the largest |x| first, as hypot does. The scale is a
+        // constant for differentiation: ‖x‖ = m·‖x/m‖ for every m > 0.
+        var m = Numel == 0 ? OnesLike(a.Sum(d, keepDim: true)) : a.Max(d, keepDim: true).Detach();
+        m = Where((m > 0.0) & (m < double.PositiveInfinity), m, OnesLike(m));   // 0, inf and NaN: no scaling
+        var powered = (a / m).Pow(p).Sum(d, keepDim: true);
         // Where the norm is 0, route the root through 1 so its derivative (which is infinite) never meets the zero.
         var zero = powered == 0.0;
         var safe = Where(zero, OnesLike(powered), powered);
-        return Where(zero, ZerosLike(powered), safe.Pow(1 / p));
+        var y = Where(zero, ZerosLike(powered), safe.Pow(1 / p) * m);
+        return keepDim ? y : y.SqueezeDims(d);
     }
 
     /// <summary>Norm along one dim.</summary>
@@ -121,8 +141,8 @@ public partial class Tensor
 
     Tensor ArgExtreme(int dim, bool keepDim, bool max)
     {
-        if (NDim == 0) return From(0L);
         int d = ShapeMath.Dim(dim, NDim, max ? "ArgMax" : "ArgMin");
+        if (NDim == 0) return From(0L);
         var y = Backend.ArgReduce(this, d, max);
         return keepDim ? y : y.SqueezeDims([d]);
     }
@@ -130,8 +150,8 @@ public partial class Tensor
     /// <summary>Values sorted along dim with the indices they came from (a stable sort; NaN sorts last).</summary>
     public (Tensor Values, Tensor Indices) Sort(int dim = -1, bool descending = false)
     {
-        if (NDim == 0) return (Clone(), From(0L));
         int d = ShapeMath.Dim(dim, NDim, "Sort");
+        if (NDim == 0) return (Clone(), From(0L));
         var (_, indices) = Backend.Sort(Detach(), d, descending);
         return (Gather(d, indices), indices);
     }
@@ -147,12 +167,11 @@ public partial class Tensor
         return (NDim == 0 ? Clone() : Gather(d, indices), indices);
     }
 
-    /// <summary>log Σ exp(x) along dim, computed stably by shifting by the max.</summary>
+    /// <summary>log Σ exp(x) along dim (-inf over an empty dim), computed stably by shifting by the max.</summary>
     public Tensor LogSumExp(int dim, bool keepDim = false)
     {
         int d = ShapeMath.Dim(dim, NDim, "LogSumExp");
-        // The shift is a constant for differentiation: its gradient would cancel exactly anyway.
-        var m = Max(d, keepDim: true).Detach();
+        var m = MaxShift(d);
         m = Where(m.Abs() == double.PositiveInfinity, ZerosLike(m), m);
         var y = (this - m).Exp().Sum(d, keepDim: true).Log() + m;
         return keepDim ? y : y.SqueezeDims([d]);
@@ -165,6 +184,20 @@ public partial class Tensor
         return new Functions.Softmax(d).Apply(Floating());
     }
 
+    // The max along d (kept as size 1) that the softmax family subtracts before exponentiating.
+    // It is a constant for differentiation: its gradient would cancel exactly anyway. An empty dim
+    // has no max and nothing to shift, so the shift is 0 there (PyTorch gives -inf and empty results).
+    Tensor MaxShift(int d)
+    {
+        if (NDim > 0 && Layout.Shape[d] == 0)
+        {
+            var shape = (int[])Layout.Shape.Clone();
+            shape[d] = 1;
+            return Zeros(shape, DType);
+        }
+        return Max(d, keepDim: true).Detach();
+    }
+
     /// <summary>x - log Σ exp(x) along dim, stable for large inputs (one fused node).</summary>
     public Tensor LogSoftmax(int dim)
     {
@@ -175,14 +208,14 @@ public partial class Tensor
     /// <summary>Softmax composed from primitive operations: the reference the fused node is tested against.</summary>
     internal Tensor SoftmaxReference(int dim)
     {
-        var e = (this - Max(dim, keepDim: true).Detach()).Exp();
+        var e = (this - MaxShift(dim)).Exp();
         return e / e.Sum(dim, keepDim: true);
     }
 
     /// <summary>LogSoftmax composed from primitive operations: the reference the fused node is tested against.</summary>
     internal Tensor LogSoftmaxReference(int dim)
     {
-        var shifted = this - Max(dim, keepDim: true).Detach();
+        var shifted = this - MaxShift(dim);
         return shifted - shifted.Exp().Sum(dim, keepDim: true).Log();
     }
 }

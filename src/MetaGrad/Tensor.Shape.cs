@@ -26,8 +26,8 @@ public partial class Tensor
     /// <summary>Merges dims startDim..endDim into one.</summary>
     public Tensor Flatten(int startDim = 0, int endDim = -1)
     {
-        if (NDim == 0) return Reshape(1);
         int s = ShapeMath.Dim(startDim, NDim, "Flatten"), e = ShapeMath.Dim(endDim, NDim, "Flatten");
+        if (NDim == 0) return Reshape(1);
         if (s > e) throw new ArgumentException($"Flatten: startDim {startDim} comes after endDim {endDim}");
         var shape = Layout.Shape[..s].Append(Layout.Shape[s..(e + 1)].Aggregate(1, (a, b) => a * b)).Concat(Layout.Shape[(e + 1)..]).ToArray();
         return Reshape(shape);
@@ -45,9 +45,9 @@ public partial class Tensor
     /// <summary>Swaps two dims (a view).</summary>
     public Tensor Transpose(int dim0, int dim1)
     {
+        int a = ShapeMath.Dim(dim0, NDim, "Transpose"), b = ShapeMath.Dim(dim1, NDim, "Transpose");
         if (NDim == 0) return this;
         var perm = Enumerable.Range(0, NDim).ToArray();
-        int a = ShapeMath.Dim(dim0, NDim, "Transpose"), b = ShapeMath.Dim(dim1, NDim, "Transpose");
         (perm[a], perm[b]) = (perm[b], perm[a]);
         return Permute(perm);
     }
@@ -62,7 +62,11 @@ public partial class Tensor
     public Tensor Squeeze() => SqueezeDims(Enumerable.Range(0, NDim).ToArray());
 
     /// <summary>Drops dim if its size is 1 (otherwise returns an unchanged view).</summary>
-    public Tensor Squeeze(int dim) => NDim == 0 ? this : SqueezeDims([ShapeMath.Dim(dim, NDim, "Squeeze")]);
+    public Tensor Squeeze(int dim)
+    {
+        int d = ShapeMath.Dim(dim, NDim, "Squeeze");   // a 0-d tensor accepts 0 and -1, as in PyTorch
+        return NDim == 0 ? this : SqueezeDims([d]);
+    }
 
     internal Tensor SqueezeDims(int[] dims)
     {
@@ -239,13 +243,17 @@ public partial class Tensor
         return result;
     }
 
-    /// <summary>Splits into at most <paramref name="chunks"/> views of equal size (the last may be smaller).</summary>
+    /// <summary>
+    /// Splits into at most <paramref name="chunks"/> views of equal size (the last may be smaller);
+    /// an empty dim gives exactly <paramref name="chunks"/> empty views, as in PyTorch.
+    /// </summary>
     public Tensor[] Chunk(int chunks, int dim = 0)
     {
         if (chunks <= 0) throw new ArgumentException($"Chunk: number of chunks must be positive, got {chunks}");
         int d = ShapeMath.Dim(dim, NDim, "Chunk");
         int size = Layout.Shape[d];
-        return Split(Math.Max(1, (size + chunks - 1) / chunks), d);
+        if (size == 0) return Split(new int[chunks], d);
+        return Split((size + chunks - 1) / chunks, d);
     }
 
     /// <summary>

@@ -81,11 +81,12 @@ internal sealed class Pow : BinaryFunction
         return y;
     }
 
-    // d/da = b·a^(b-1); d/db = a^b·ln a, taken as 0 where a = 0 and b ≥ 0 (the limit PyTorch uses).
+    // d/da = b·a^(b-1), exactly 0 where b = 0 (as PowScalar: no 0·inf at a = 0);
+    // d/db = a^b·ln a, taken as 0 where a = 0 and b ≥ 0 (the limit PyTorch uses).
     protected override (Tensor?, Tensor?) Backward(Context ctx, Tensor grad)
     {
         var (a, b, y) = ctx.Saved;
-        var ga = ctx.NeedsInputGrad[0] ? grad * b * a.Pow(b - 1) : null;
+        var ga = ctx.NeedsInputGrad[0] ? Tensor.Where(b == 0.0, Tensor.ZerosLike(grad), grad * b * a.Pow(b - 1)) : null;
         Tensor? gb = null;
         if (ctx.NeedsInputGrad[1])
         {

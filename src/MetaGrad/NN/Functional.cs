@@ -13,7 +13,10 @@ public static class Functional
     public static Tensor LeakyRelu(Tensor x, double negativeSlope = 0.01) => Tensor.Where(x > 0.0, x, x * negativeSlope);
 
     /// <summary>x for x &gt; 0, α(eˣ - 1) otherwise.</summary>
-    public static Tensor Elu(Tensor x, double alpha = 1.0) => Tensor.Where(x > 0.0, x, (x.Exp() - 1.0) * alpha);
+    public static Tensor Elu(Tensor x, double alpha = 1.0) =>
+        // The exponential sees min(x, 0): for a large x, eˣ = inf in the branch Where discards would
+        // still meet its zero gradient there, and 0·inf is NaN.
+        Tensor.Where(x > 0.0, x, (x.Clamp(max: 0).Exp() - 1.0) * alpha);
 
     /// <summary>
     /// x·Φ(x) with Φ the standard normal CDF (exact, via erf), or the tanh approximation when
@@ -34,7 +37,10 @@ public static class Functional
     public static Tensor Sigmoid(Tensor x) => x.Sigmoid();
 
     /// <summary>log σ(x) = -softplus(-x), stable for large |x|.</summary>
-    public static Tensor LogSigmoid(Tensor x) => -Softplus(-x);
+    public static Tensor LogSigmoid(Tensor x) =>
+        // No linear cut-off (threshold ∞): softplus's default one at 20 drops e⁻²⁰ ≈ 2e-9, which
+        // float64 resolves; torch.nn.functional.logsigmoid has none either.
+        -Softplus(-x, threshold: double.PositiveInfinity);
 
     /// <summary>log(1 + e^(βx))/β, linear where βx exceeds the threshold.</summary>
     public static Tensor Softplus(Tensor x, double beta = 1, double threshold = 20) => new Functions.Softplus(beta, threshold).Apply(x);

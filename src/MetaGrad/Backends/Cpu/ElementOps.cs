@@ -144,7 +144,9 @@ internal struct PowIntOp<T> : IMap2<T, T, T> where T : IBinaryInteger<T>
 {
     public static T Apply(T a, T b)
     {
-        if (b < T.Zero) throw new ArgumentException("Pow: integers to negative integer powers are not allowed");
+        // A negative exponent truncates 1/a^|b| toward zero, as PyTorch's integer pow does: only
+        // 1 and -1 keep a non-zero result.
+        if (b < T.Zero) return a == T.One ? T.One : a == -T.One ? (T.IsOddInteger(b) ? -T.One : T.One) : T.Zero;
         T result = T.One;
         while (b > T.Zero)
         {
