@@ -208,14 +208,16 @@ public partial class Tensor
     /// <summary>Softmax composed from primitive operations: the reference the fused node is tested against.</summary>
     internal Tensor SoftmaxReference(int dim)
     {
-        var e = (this - MaxShift(dim)).Exp();
-        return e / e.Sum(dim, keepDim: true);
+        int d = ShapeMath.Dim(dim, NDim, "Softmax");
+        var e = (this - MaxShift(d)).Exp();
+        return e / e.Sum(d, keepDim: true);
     }
 
     /// <summary>LogSoftmax composed from primitive operations: the reference the fused node is tested against.</summary>
     internal Tensor LogSoftmaxReference(int dim)
     {
-        var shifted = this - MaxShift(dim);
-        return shifted - shifted.Exp().Sum(dim, keepDim: true).Log();
+        int d = ShapeMath.Dim(dim, NDim, "LogSoftmax");
+        var shifted = this - MaxShift(d);
+        return shifted - shifted.Exp().Sum(d, keepDim: true).Log();
     }
 }

@@ -134,3 +134,20 @@ public class InPlaceKernelTests
         Assert.Throws<InvalidOperationException>(() => Tensor.Arange(3).Div_(2));   // float result can't go back into int64
     }
 }
+
+/// <summary>Vectorised span operations reject empty spans: the kernels must not hand them one (found by the conformance suite).</summary>
+public class EmptyTensorFastPathTests
+{
+    [Fact]
+    public void ElementwiseAndSoftmax_OnEmptyTensors_GiveEmptyResults()
+    {
+        var empty = Tensor.Zeros([4, 0], requiresGrad: true);
+        Check.Shape([4, 0], empty.Sigmoid());
+        Check.Shape([4, 0], empty.Exp() + empty);
+        Check.Shape([4, 0], empty * 2.0);
+        Check.Shape([4, 0], empty.Softmax(-1));
+        Check.Shape([4, 0], empty.LogSoftmax(0));
+        empty.Sigmoid().Sum().Backward();
+        Check.Shape([4, 0], empty.Grad!);
+    }
+}

@@ -123,6 +123,7 @@ internal sealed partial class CpuBackend : IBackend
         var y = NewUninitialized<TOut>(shape);
         var Y = Data<TOut>(y);
         var X = Data<TIn>(x);
+        if (Y.Length == 0) return y;   // vectorised span operations reject empty spans
         if (x.Layout.IsContiguous)
         {
             // Fast path: one flat run, vectorised when the operation has a span form.
@@ -153,6 +154,7 @@ internal sealed partial class CpuBackend : IBackend
         var Y = Data<TOut>(y).AsSpan(y.Layout.Offset, y.Numel);
         var A = Data<TA>(a);
         var B = Data<TB>(b);
+        if (Y.Length == 0) return y;   // vectorised span operations reject empty spans
         if (a.Layout.IsContiguous && b.Layout.IsContiguous)
         {
             // Fast paths without a walk: equal shapes, or one side a single element.
