@@ -70,7 +70,8 @@ internal static unsafe class Gemm
             for (int j0 = 0; j0 < n; j0 += NC)
             {
                 int nc = Math.Min(NC, n - j0), panelsN = (nc + nr - 1) / nr;
-                int pieces = Math.Clamp((2 * threads + blocksM - 1) / blocksM, 1, panelsN);
+                // Enough work items (about 8 per thread) that an uneven split costs little at the end.
+                int pieces = Math.Clamp((8 * threads + blocksM - 1) / blocksM, 1, panelsN);
                 if (!parallel) pieces = 1;
                 for (int p0 = 0; p0 < k; p0 += KC)
                 {
