@@ -37,14 +37,18 @@ static class Harness
         long allocated = 0, gcPauseTicks = 0, mgTicks = 0;
         for (int s = 0; s < samples; s++)
         {
-            // Alternate which engine goes first so drifting load hits both alike.
-            if (s % 2 == 0) { Time(w, w.MetaGrad, mg, ref allocated, ref gcPauseTicks, ref mgTicks); TimeTorch(w, th); }
-            else { TimeTorch(w, th); Time(w, w.MetaGrad, mg, ref allocated, ref gcPauseTicks, ref mgTicks); }
+            // Alternate which engine goes first so drifting load hits both alike, and pause between
+            // engines: both keep worker threads spinning for a moment after parallel work (libtorch's
+            // OpenMP team, .NET's thread pool), which would otherwise steal a core from the other.
+            if (s % 2 == 0) { Time(w, w.MetaGrad, mg, ref allocated, ref gcPauseTicks, ref mgTicks); Settle(); TimeTorch(w, th); Settle(); }
+            else { TimeTorch(w, th); Settle(); Time(w, w.MetaGrad, mg, ref allocated, ref gcPauseTicks, ref mgTicks); Settle(); }
         }
         double perRep = samples * (double)w.Inner;
         return new Result(w.Name, w.Threads, Median(mg), Median(th), w.Flops, w.Bytes, allocated / perRep,
             100.0 * gcPauseTicks / Math.Max(mgTicks, 1));
     }
+
+    static void Settle() => Thread.Sleep(20);
 
     static void SetThreads(int n)
     {

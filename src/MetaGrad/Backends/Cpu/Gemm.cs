@@ -21,7 +21,7 @@ internal static unsafe class Gemm
     const long SmallWork = 32 * 32 * 32;
 
     /// <summary>Below this many multiply-adds one thread is faster than two (measured on the 2-core runner).</summary>
-    const long ParallelWork = 96 * 96 * 96;
+    const long ParallelWork = 160 * 160 * 160;
 
     static int MR<T>() => 6;
 
@@ -51,52 +51,70 @@ internal static unsafe class Gemm
         Blocked<T>(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, parallel: work >= ParallelWork && Threading.NumThreads > 1);
     }
 
-    [ThreadStatic] static byte[]? t_packA;
-    static byte[]? s_packB;   // shared by the threads of one call; calls from several threads each take their own (see Blocked)
+    // Packing buffers, shared by the threads of one call; a call made while another holds them
+    // (from another thread) allocates its own.
+    static byte[]? s_packA, s_packB;
 
-    // The BLIS loop nest: for each NC-wide column block and KC-deep slice, B's slice is packed
-    // once and shared; the rows are cut into MC blocks (and, when there are too few of them to
-    // keep every thread busy, the columns into pieces), and each work item packs its block of A
-    // and runs the micro-kernel over its panels.
+    // The BLIS loop nest: for each NC-wide column block and KC-deep slice, B's slice and all of
+    // A's row blocks for that slice are packed once; then the work items (a row block, or a piece
+    // of its columns when there are too few row blocks to keep every thread busy) run the
+    // micro-kernel over their panels.
     static void Blocked<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol,
         T[] b, int bOff, int bRow, int bCol, T[] c, int cOff, bool parallel) where T : unmanaged
     {
         int mr = MR<T>(), nr = NR<T>();
-        int blocksM = (m + MC - 1) / MC;
+        int blocksM = (m + MC - 1) / MC, panelsM = (m + mr - 1) / mr;
         int threads = parallel ? Threading.NumThreads : 1;
-        var shared = Interlocked.Exchange(ref s_packB, null);
+        var sharedA = Interlocked.Exchange(ref s_packA, null);
+        var sharedB = Interlocked.Exchange(ref s_packB, null);
         try
         {
             for (int j0 = 0; j0 < n; j0 += NC)
             {
                 int nc = Math.Min(NC, n - j0), panelsN = (nc + nr - 1) / nr;
-                // Enough work items (about 8 per thread) that an uneven split costs little at the end.
-                int pieces = Math.Clamp((8 * threads + blocksM - 1) / blocksM, 1, panelsN);
-                if (!parallel) pieces = 1;
+                // Enough work items (about four per thread) that an uneven split costs little at the end.
+                int pieces = parallel ? Math.Clamp((4 * threads + blocksM - 1) / blocksM, 1, panelsN) : 1;
                 for (int p0 = 0; p0 < k; p0 += KC)
                 {
                     int kc = Math.Min(KC, k - p0);
-                    var packB = Scratch<T>(ref shared, panelsN * nr * kc);
+                    var packB = Scratch<T>(ref sharedB, panelsN * nr * kc);
+                    var packA = Scratch<T>(ref sharedA, panelsM * mr * kc);
                     PackB(packB, b, bOff + p0 * bRow + j0 * bCol, bRow, bCol, nc, kc, nr);
-                    var packedB = (IntPtr)Unsafe.AsPointer(ref packB[0]);
+                    var pa = (IntPtr)Unsafe.AsPointer(ref packA[0]);
+                    var pb = (IntPtr)Unsafe.AsPointer(ref packB[0]);
                     bool accumulate = p0 > 0;
-                    int items = blocksM * pieces;
+                    void PackBlock(int ib)
+                    {
+                        int i0 = ib * MC, mc = Math.Min(MC, m - i0);
+                        PackA(new Span<T>((T*)pa + i0 * kc, ((mc + mr - 1) / mr) * mr * kc), a, aOff + i0 * aRow + p0 * aCol, aRow, aCol, mc, kc, mr);
+                    }
                     void Item(int item)
                     {
                         int ib = item / pieces, piece = item % pieces;
                         int i0 = ib * MC, mc = Math.Min(MC, m - i0);
                         int firstPanel = piece * panelsN / pieces, lastPanel = (piece + 1) * panelsN / pieces;
-                        var packA = Scratch<T>(ref t_packA, ((mc + mr - 1) / mr) * mr * kc);
-                        PackA(packA, a, aOff + i0 * aRow + p0 * aCol, aRow, aCol, mc, kc, mr);
-                        fixed (T* pa = packA, pc = c)
-                            Panels((T*)packedB, pa, pc + cOff + i0 * n + j0, n, mc, nc, kc, firstPanel, lastPanel, accumulate);
+                        fixed (T* pc = c)
+                            Panels((T*)pb, (T*)pa + i0 * kc, pc + cOff + i0 * n + j0, n, mc, nc, kc, firstPanel, lastPanel, accumulate);
                     }
-                    if (items == 1 || !parallel) for (int it = 0; it < items; it++) Item(it);
-                    else Threading.For(items, Item);
+                    int items = blocksM * pieces;
+                    if (!parallel)
+                    {
+                        for (int ib = 0; ib < blocksM; ib++) PackBlock(ib);
+                        for (int it = 0; it < items; it++) Item(it);
+                    }
+                    else
+                    {
+                        Threading.For(blocksM, PackBlock);
+                        Threading.For(items, Item);
+                    }
                 }
             }
         }
-        finally { s_packB = shared; }
+        finally
+        {
+            s_packA = sharedA;
+            s_packB = sharedB;
+        }
     }
 
     // The micro-kernel over column panels [firstPanel, lastPanel) and every row panel of a block.
