@@ -1,6 +1,7 @@
 using MetaGrad.NN;
 using TorchSharp;
 using static MetaGrad.Conformance.Interop.TorchBridge;
+using static MetaGrad.Conformance.Training.ModuleConformanceTests;
 using TT = TorchSharp.torch.Tensor;
 using TModule = TorchSharp.torch.nn.Module;
 
@@ -20,6 +21,7 @@ public class RecurrentConformanceTests
 
     /// <summary>One side's forward: (input, h0, c0) → (output, h_n, c_n), states null for "zeros", c only for LSTM.</summary>
     internal delegate (Tensor Output, Tensor H, Tensor? C) OursRun(Tensor x, Tensor? h0, Tensor? c0);
+    /// <summary>The same on libtorch's side.</summary>
     internal delegate (TT Output, TT H, TT? C) TheirsRun(TT x, TT? h0, TT? c0);
 
     /// <summary>A MetaGrad module with random parameters, and libtorch's with the same parameters loaded by name.</summary>
@@ -60,24 +62,7 @@ public class RecurrentConformanceTests
         }
     }
 
-    /// <summary>Standard normal values from a seeded System.Random, the same on both sides once copied.</summary>
-    internal static Tensor Randn(int seed, DType dtype, params int[] shape)
-    {
-        var random = new Random(seed);
-        var values = Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b))
-            .Select(_ => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())).ToArray();
-        return Tensor.From(values, shape).To(dtype);
-    }
-
-    /// <summary>Copies MetaGrad's state dict into the TorchSharp module; a name either side lacks fails the load.</summary>
-    internal static void LoadInto(TModule theirs, Module ours)
-    {
-        var state = ours.StateDict().ToDictionary(kv => kv.Key, kv => ToTorch(kv.Value));
-        var (missing, unexpected) = theirs.load_state_dict(state, strict: true);
-        Assert.Empty(missing);
-        Assert.Empty(unexpected);
-    }
-
+    /// <summary>Relative and absolute, looser than the single modules': each gradient runs back through six steps of matmuls.</summary>
     internal static (double Rtol, double Atol) Tolerance(DType dtype) => dtype == DType.Float64 ? (1e-10, 1e-10) : (1e-5, 1e-5);
 
     /// <summary>A leaf copy on each side, requiring grad.</summary>
@@ -86,18 +71,6 @@ public class RecurrentConformanceTests
         var ours = t.Detach().Clone();
         ours.RequiresGrad = true;
         return (ours, ToTorch(t).requires_grad_());
-    }
-
-    /// <summary>Every parameter's gradient, by name; names must exist on libtorch's side.</summary>
-    internal static void AssertSameParameterGradients(string what, Module ours, TModule theirs, double rtol, double atol)
-    {
-        var theirGrads = theirs.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad);
-        foreach (var (name, p) in ours.NamedParameters())
-        {
-            Assert.True(theirGrads.ContainsKey(name), $"{what}: parameter {name} is not in libtorch's module");
-            Assert.NotNull(p.Grad);
-            AssertClose(theirGrads[name]!, p.Grad!, rtol, atol, $"{what}: gradient of {name}");
-        }
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using MetaGrad.NN.Utils;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static MetaGrad.Conformance.Interop.TorchBridge;
+using static MetaGrad.Conformance.Training.ModuleConformanceTests;
 using static MetaGrad.Conformance.Training.RecurrentConformanceTests;
 using MgSafetensors = MetaGrad.IO.Safetensors;
 using TT = TorchSharp.torch.Tensor;
@@ -25,7 +26,7 @@ public sealed class RecurrentPackingConformanceTests : IDisposable
     static readonly int[] SortedLengths = [5, 4, 3, 1];
 
     static Tensor[] Sequences(int[] lengths, DType dtype) =>
-        lengths.Select((l, i) => RecurrentConformanceTests.Randn(10 + i, dtype, l, 3)).ToArray();
+        lengths.Select((l, i) => Randn(10 + i, dtype, l, 3)).ToArray();
 
     static TT Lengths(int[] lengths) => torch.tensor(lengths.Select(l => (long)l).ToArray());
 
@@ -122,9 +123,9 @@ public sealed class RecurrentPackingConformanceTests : IDisposable
         int[] lengths = ties ? [3, 1, 5, 3] : UnsortedLengths;
         var (ours, theirs, _, _) = Build(kind, 2, true, false, true, dtype);
         int n = lengths.Length;
-        var (x, tx) = Leaf(RecurrentConformanceTests.Randn(1, dtype, lengths.Max(), n, InputSize));
-        var (h0, th0) = Leaf(RecurrentConformanceTests.Randn(2, dtype, 4, n, HiddenSize));
-        var (c0, tc0) = Leaf(RecurrentConformanceTests.Randn(3, dtype, 4, n, HiddenSize));
+        var (x, tx) = Leaf(Randn(1, dtype, lengths.Max(), n, InputSize));
+        var (h0, th0) = Leaf(Randn(2, dtype, 4, n, HiddenSize));
+        var (c0, tc0) = Leaf(Randn(3, dtype, 4, n, HiddenSize));
         var packed = Rnn.PackPaddedSequence(x, lengths, enforceSorted: false);
         var tpacked = torch.nn.utils.rnn.pack_padded_sequence(tx, Lengths(lengths), enforce_sorted: false);
 
@@ -157,13 +158,13 @@ public sealed class RecurrentPackingConformanceTests : IDisposable
         AssertClose(thn, hn, rtol, atol, $"{what}: h_n");
         if (cn is not null) AssertClose(tcn, cn, rtol, atol, $"{what}: c_n");
 
-        var w = RecurrentConformanceTests.Randn(91, dtype, output.Shape.ToArray());
-        var v = RecurrentConformanceTests.Randn(92, dtype, hn.Shape.ToArray());
+        var w = Randn(91, dtype, output.Shape.ToArray());
+        var v = Randn(92, dtype, hn.Shape.ToArray());
         var loss = (output * w).Sum() + (hn * v).Sum();
         var tloss = (theirOutput * ToTorch(w)).sum() + (thn * ToTorch(v)).sum();
         if (cn is not null)
         {
-            var u = RecurrentConformanceTests.Randn(93, dtype, cn.Shape.ToArray());
+            var u = Randn(93, dtype, cn.Shape.ToArray());
             loss = loss + (cn * u).Sum();
             tloss = tloss + (tcn * ToTorch(u)).sum();
         }
@@ -212,7 +213,7 @@ public sealed class RecurrentPackingConformanceTests : IDisposable
         Assert.Empty(missing);
         Assert.Empty(unexpected);
 
-        var x = RecurrentConformanceTests.Randn(1, DType.Float64, SeqLen, Batch, InputSize);
+        var x = Randn(1, DType.Float64, SeqLen, Batch, InputSize);
         var (y, (h, c)) = ours.Forward(x);
         var (ty, th, tc) = theirs.forward(ToTorch(x));
         AssertClose(ty, y, 1e-10, 1e-10, "LSTM from safetensors: output");
