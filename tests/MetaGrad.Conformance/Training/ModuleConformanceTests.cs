@@ -17,7 +17,7 @@ public class ModuleConformanceTests
 {
     const double Rtol = 1e-5, Atol = 1e-6;   // float32: sums over features in another order
 
-    static Tensor Randn(int seed, DType dtype, params int[] shape)
+    internal static Tensor Randn(int seed, DType dtype, params int[] shape)
     {
         var random = new Random(seed);
         var values = Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b))
@@ -26,7 +26,7 @@ public class ModuleConformanceTests
     }
 
     /// <summary>Copies MetaGrad's state dict into the TorchSharp module; a name either side lacks fails the load.</summary>
-    static void LoadInto(TModule theirs, Module ours)
+    internal static void LoadInto(TModule theirs, Module ours)
     {
         var state = ours.StateDict().ToDictionary(kv => kv.Key, kv => ToTorch(kv.Value));
         var (missing, unexpected) = theirs.load_state_dict(state, strict: true);
@@ -52,6 +52,12 @@ public class ModuleConformanceTests
         (y * upstream).Sum().Backward();
         (ty * ToTorch(upstream)).sum().backward();
         if (differentiable) AssertClose(tx.grad!, x.Grad!, rtol, atol, $"{what}: input gradient");
+        AssertSameParameterGradients(what, ours, theirs, rtol, atol);
+    }
+
+    /// <summary>Every parameter's gradient, by name; each of MetaGrad's names must exist on libtorch's side.</summary>
+    internal static void AssertSameParameterGradients(string what, Module ours, TModule theirs, double rtol, double atol)
+    {
         var theirGrads = theirs.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad);
         foreach (var (name, p) in ours.NamedParameters())
         {
