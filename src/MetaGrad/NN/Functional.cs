@@ -4,7 +4,7 @@ namespace MetaGrad.NN;
 /// torch.nn.functional. Composite functions are written from primitive tensor operations, so
 /// they get their gradients (and higher-order gradients) without a backward of their own.
 /// </summary>
-public static class Functional
+public static partial class Functional
 {
     /// <summary>max(x, 0).</summary>
     public static Tensor Relu(Tensor x) => x.Relu();
