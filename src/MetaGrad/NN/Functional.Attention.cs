@@ -29,16 +29,17 @@ public static partial class Functional
         if (attnMask is not null)
             scores = attnMask.DType == DType.Bool ? scores.MaskedFill(!attnMask, double.NegativeInfinity) : scores + attnMask;
 
-        Tensor weights;
-        if (!masked) weights = scores.Softmax(-1);
-        else
-        {
-            // Softmax of an all -inf row is 0/0; such rows are softmaxed as zeros and then zeroed, so
-            // neither the value nor the gradient sees a NaN.
-            var empty = (scores > double.NegativeInfinity).To(DType.Int64).Sum(-1, keepDim: true) == 0.0;
-            weights = scores.MaskedFill(empty, 0).Softmax(-1).MaskedFill(empty, 0);
-        }
+        var weights = masked ? SafeSoftmax(scores) : scores.Softmax(-1);
         if (dropoutP > 0) weights = Dropout(weights, dropoutP, training: true, generator);
         return weights.Matmul(value);
+    }
+
+    /// <summary>Softmax over the last dim, with zeros for a row whose scores are all -inf (every position masked).</summary>
+    internal static Tensor SafeSoftmax(Tensor scores)
+    {
+        // Softmax of an all -inf row is 0/0; such rows are softmaxed as zeros and then zeroed, so
+        // neither the value nor the gradient sees a NaN.
+        var empty = (scores > double.NegativeInfinity).To(DType.Int64).Sum(-1, keepDim: true) == 0.0;
+        return scores.MaskedFill(empty, 0).Softmax(-1).MaskedFill(empty, 0);
     }
 }
