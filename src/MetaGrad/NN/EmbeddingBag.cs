@@ -42,6 +42,7 @@ public static partial class Functional
         if (mode == "max")
         {
             int longest = counts.DefaultIfEmpty(0).Max();
+            // Every bag empty: zeros, still joined to the weight so that it gets a (zero) gradient, as in PyTorch.
             if (longest == 0) return rows.Sum() * Tensor.Zeros([bags, dim], weight.DType);
             // Rows laid out as [bags, longest, dim] with -inf in the unused slots, then the max over
             // each bag. Ties share the gradient (Max's rule) where PyTorch gives it to one row.
@@ -96,7 +97,7 @@ public static partial class Functional
     }
 }
 
-/// <summary>Sums, means or maxima of bags of embeddings without the per-id intermediate (torch.nn.EmbeddingBag).</summary>
+/// <summary>Sums, means or maxima of bags of embeddings in one call (torch.nn.EmbeddingBag), parameter <c>weight</c>.</summary>
 public sealed class EmbeddingBag : Module<Tensor, Tensor>
 {
     /// <summary>[numEmbeddings, embeddingDim].</summary>

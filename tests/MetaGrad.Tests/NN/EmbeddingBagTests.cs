@@ -110,4 +110,16 @@ public class EmbeddingBagTests
         Assert.Equal(["weight"], bag.NamedParameters().Select(p => p.Name).ToArray());
         Check.Shape([2, 3], bag.Forward(Ids(1, 5, 2), Ids(0, 1)));
     }
+
+    [Theory]
+    [InlineData("sum")]
+    [InlineData("max")]
+    public void AllBagsEmpty_GiveZerosAndAZeroGradient(string mode)
+    {
+        var w = Weight(requiresGrad: true);
+        var y = Functional.EmbeddingBag(Ids(0, 0), w, Ids(0, 1), mode, paddingIdx: 0);
+        Check.Values([0.0, 0, 0, 0], y);
+        y.Sum().Backward();
+        Check.Values(new double[10], w.Grad!);
+    }
 }
