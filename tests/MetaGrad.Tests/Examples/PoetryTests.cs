@@ -7,7 +7,7 @@ public class PoetryTests
 {
     static readonly PoetrySettings Quick = new()
     {
-        Epochs = 4, Embedding = 32, Hidden = 64, SeqLen = 24, BatchSize = 16, Lr = 1e-2, MaxPoems = 80,
+        Epochs = 2, Embedding = 32, Hidden = 64, SeqLen = 24, BatchSize = 16, Lr = 1e-2, MaxPoems = 80,
     };
 
     [Fact]
