@@ -96,8 +96,9 @@ public static class PoetryExample
     public static PoetryResult Train(TangCorpus corpus, PoetrySettings settings, Action<string>? log = null)
     {
         var poems = corpus.Poems.Take(settings.MaxPoems ?? int.MaxValue).ToList();
-        var heldOutPoems = poems.Where((_, i) => i % settings.HoldOutEvery == settings.HoldOutEvery - 1).ToList();
-        long[] train = corpus.Encode(poems.Except(heldOutPoems)), heldOut = corpus.Encode(heldOutPoems);
+        bool HeldOut(int i) => i % settings.HoldOutEvery == settings.HoldOutEvery - 1;
+        var heldOutPoems = poems.Where((_, i) => HeldOut(i)).ToList();
+        long[] train = corpus.Encode(poems.Where((_, i) => !HeldOut(i))), heldOut = corpus.Encode(heldOutPoems);
         int vocabulary = corpus.Vocabulary.Length, seqLen = settings.SeqLen;
 
         var generator = new Generator(settings.Seed);
@@ -131,7 +132,7 @@ public static class PoetryExample
             }
             perplexities.Add(Perplexity(model, heldOut, seqLen));
             seconds.Add(clock.Elapsed.TotalSeconds);
-            log?.Invoke(Invariant($"epoch {epoch,2}/{settings.Epochs}  train perplexity {Math.Exp(lossSum / batches),7:F1}  held-out perplexity {perplexities[^1],7:F1}  {seconds[^1]:F1} s"));
+            log?.Invoke(Invariant($"epoch {epoch,2}/{settings.Epochs}  train perplexity (with dropout) {Math.Exp(lossSum / batches),7:F1}  held-out perplexity {perplexities[^1],7:F1}  {seconds[^1]:F1} s"));
         }
 
         var sampler = new Generator(settings.Seed + 1);
