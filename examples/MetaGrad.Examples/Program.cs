@@ -13,4 +13,5 @@ root.Subcommands.Add(PolynomialRegression.Command());
 root.Subcommands.Add(Feedforward.Command());
 root.Subcommands.Add(Regularization.Command());
 root.Subcommands.Add(LrSchedulerDemo.Command());
+root.Subcommands.Add(PoetryExample.Command());
 return root.Parse(args).Invoke();

@@ -1,0 +1,225 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using MetaGrad.Data;
+using MetaGrad.NN;
+using MetaGrad.Optim;
+
+namespace MetaGrad.Examples;
+
+/// <summary>A run: the model's size, the chunks it trains on, the optimizer and the sampling.</summary>
+public sealed record PoetrySettings
+{
+    public int Epochs { get; init; } = 8;   // held-out perplexity bottoms out near here; later epochs only memorise
+    public int Embedding { get; init; } = 64;
+    public int Hidden { get; init; } = 256;
+    public int SeqLen { get; init; } = 48;
+    public int BatchSize { get; init; } = 32;
+    public double Lr { get; init; } = 5e-3;
+    /// <summary>Gradients are rescaled to this global norm at most: recurrent gradients can explode.</summary>
+    public double MaxGradNorm { get; init; } = 1.0;
+    /// <summary>Dropout on the embeddings and the LSTM's outputs: 25,000 characters of 2,500 kinds overfit fast.</summary>
+    public double Dropout { get; init; } = 0.3;
+    public double Temperature { get; init; } = 0.8;
+    public ulong Seed { get; init; } = 0;
+    /// <summary>Every this-many-th poem is held out for the perplexity.</summary>
+    public int HoldOutEvery { get; init; } = 10;
+    /// <summary>Train and evaluate on the first this-many poems only (null: all), for quick runs.</summary>
+    public int? MaxPoems { get; init; }
+}
+
+/// <summary>What training gives back: held-out perplexity before training and after each epoch, and sampled verses.</summary>
+public sealed record PoetryResult(int VocabularySize, double InitialPerplexity, double[] Perplexities, double[] EpochSeconds,
+    string[] FiveCharVerses, string[] SevenCharVerses);
+
+/// <summary>
+/// A character-level language model of Tang verse: each character is embedded, an LSTM reads the
+/// line so far, a linear layer scores the next character. Trained on fixed-length chunks of the
+/// verses with Adam and gradient clipping; every tenth poem is held out to measure perplexity;
+/// then it writes new five- and seven-character verses, sampling from softmax(logits / T).
+/// </summary>
+public static class PoetryExample
+{
+    public static Command Command()
+    {
+        var d = new PoetrySettings();
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the training verses", DefaultValueFactory = _ => d.Epochs };
+        var hidden = new Option<int>("--hidden") { Description = "LSTM hidden size", DefaultValueFactory = _ => d.Hidden };
+        var seqLen = new Option<int>("--seq-len") { Description = "Characters per training chunk", DefaultValueFactory = _ => d.SeqLen };
+        var batchSize = new Option<int>("--batch-size") { Description = "Chunks per batch", DefaultValueFactory = _ => d.BatchSize };
+        var lr = new Option<double>("--lr") { Description = "Adam's learning rate", DefaultValueFactory = _ => d.Lr };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature: lower is safer, higher is wilder", DefaultValueFactory = _ => d.Temperature };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the initial weights, the shuffling and the sampling", DefaultValueFactory = _ => d.Seed };
+        var data = new Option<string?>("--data") { Description = "The tang300.txt file [default: the shipped data/tang300/tang300.txt]" };
+        foreach (var option in new Option<int>[] { epochs, hidden, seqLen, batchSize })
+            option.Validators.Add(r => { if (r.GetValueOrDefault<int>() <= 0) r.AddError($"{option.Name} must be positive"); });
+        foreach (var option in new Option<double>[] { lr, temperature })
+            option.Validators.Add(r => { if (r.GetValueOrDefault<double>() <= 0) r.AddError($"{option.Name} must be positive"); });
+        var command = new Command("poetry", "A character-level LSTM on Tang poems: held-out perplexity, then new five- and seven-character verses")
+            { epochs, hidden, seqLen, batchSize, lr, temperature, seed, data };
+        command.SetAction(parse =>
+        {
+            var settings = d with
+            {
+                Epochs = parse.GetValue(epochs), Hidden = parse.GetValue(hidden), SeqLen = parse.GetValue(seqLen),
+                BatchSize = parse.GetValue(batchSize), Lr = parse.GetValue(lr), Temperature = parse.GetValue(temperature), Seed = parse.GetValue(seed),
+            };
+            return Run(settings, parse.GetValue(data));
+        });
+        return command;
+    }
+
+    public static int Run(PoetrySettings settings, string? data)
+    {
+        TangCorpus corpus;
+        try
+        {
+            corpus = TangCorpus.Load(data ?? TangCorpus.FindShipped());
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
+        var clock = Stopwatch.StartNew();
+        var result = Train(corpus, settings, Console.WriteLine);
+        Console.WriteLine("Five-character verses:");
+        foreach (var verse in result.FiveCharVerses) Console.WriteLine("  " + verse);
+        Console.WriteLine("Seven-character verses:");
+        foreach (var verse in result.SevenCharVerses) Console.WriteLine("  " + verse);
+        Console.WriteLine(Invariant($"wall time {clock.Elapsed.TotalSeconds:F1} s"));
+        return 0;
+    }
+
+    /// <summary>Trains as <paramref name="settings"/> say, then samples four verses of each length.</summary>
+    public static PoetryResult Train(TangCorpus corpus, PoetrySettings settings, Action<string>? log = null)
+    {
+        var poems = corpus.Poems.Take(settings.MaxPoems ?? int.MaxValue).ToList();
+        bool HeldOut(int i) => i % settings.HoldOutEvery == settings.HoldOutEvery - 1;
+        var heldOutPoems = poems.Where((_, i) => HeldOut(i)).ToList();
+        long[] train = corpus.Encode(poems.Where((_, i) => !HeldOut(i))), heldOut = corpus.Encode(heldOutPoems);
+        int vocabulary = corpus.Vocabulary.Length, seqLen = settings.SeqLen;
+
+        var generator = new Generator(settings.Seed);
+        var model = new CharLstm(vocabulary, settings.Embedding, settings.Hidden, settings.Dropout, generator);
+        var parameters = model.Parameters().ToList();
+        var optimizer = new Adam(parameters, settings.Lr);
+        log?.Invoke(Invariant($"{poems.Count - heldOutPoems.Count} training poems ({train.Length:N0} characters), {heldOutPoems.Count} held out ({heldOut.Length:N0}), {vocabulary:N0} distinct characters"));
+        log?.Invoke(Invariant($"embedding {settings.Embedding}, LSTM {settings.Hidden}, chunks of {seqLen}, batch {settings.BatchSize}, Adam lr {settings.Lr}, clip {settings.MaxGradNorm}, dropout {settings.Dropout}, seed {settings.Seed}"));
+
+        double initial = Perplexity(model, heldOut, seqLen);
+        log?.Invoke(Invariant($"before training  held-out perplexity {initial:F1}"));
+        // Chunk i predicts train[i·L + 1 .. i·L + L] from train[i·L .. i·L + L - 1].
+        int chunks = (train.Length - 1) / seqLen;
+        var perplexities = new List<double>();
+        var seconds = new List<double>();
+        for (int epoch = 1; epoch <= settings.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            double lossSum = 0;
+            int batches = 0;
+            foreach (var batch in new BatchSampler(new RandomSampler(chunks, generator: generator), settings.BatchSize, dropLast: false))
+            {
+                var (inputs, targets) = Chunks(train, batch, seqLen);
+                var loss = Losses.CrossEntropy(model.Forward(inputs, training: true), targets.Reshape(-1));
+                optimizer.ZeroGrad();
+                loss.Backward();
+                ClipGrad.ClipGradNorm(parameters, settings.MaxGradNorm);
+                optimizer.Step();
+                lossSum += loss.Item<float>();
+                batches++;
+            }
+            perplexities.Add(Perplexity(model, heldOut, seqLen));
+            seconds.Add(clock.Elapsed.TotalSeconds);
+            log?.Invoke(Invariant($"epoch {epoch,2}/{settings.Epochs}  train perplexity (with dropout) {Math.Exp(lossSum / batches),7:F1}  held-out perplexity {perplexities[^1],7:F1}  {seconds[^1]:F1} s"));
+        }
+
+        var sampler = new Generator(settings.Seed + 1);
+        return new PoetryResult(vocabulary, initial, [.. perplexities], [.. seconds],
+            model.Verses(corpus, 5, 4, settings.Temperature, sampler), model.Verses(corpus, 7, 4, settings.Temperature, sampler));
+    }
+
+    /// <summary>The chunks starting at <paramref name="starts"/>·L as inputs [N, L] and, one character on, targets [N, L].</summary>
+    static (Tensor Inputs, Tensor Targets) Chunks(long[] text, IReadOnlyList<int> starts, int seqLen)
+    {
+        var inputs = new long[starts.Count * seqLen];
+        var targets = new long[starts.Count * seqLen];
+        for (int i = 0; i < starts.Count; i++)
+        {
+            Array.Copy(text, starts[i] * seqLen, inputs, i * seqLen, seqLen);
+            Array.Copy(text, starts[i] * seqLen + 1, targets, i * seqLen, seqLen);
+        }
+        return (Tensor.From(inputs, [starts.Count, seqLen]), Tensor.From(targets, [starts.Count, seqLen]));
+    }
+
+    /// <summary>exp of the mean cross-entropy per character over <paramref name="text"/>, read in chunks each from a zero state.</summary>
+    static double Perplexity(CharLstm model, long[] text, int seqLen)
+    {
+        using var _ = Autograd.NoGrad();
+        var (inputs, targets) = Chunks(text, [.. Enumerable.Range(0, (text.Length - 1) / seqLen)], seqLen);
+        return Math.Exp(Losses.CrossEntropy(model.Forward(inputs), targets.Reshape(-1)).Item<float>());
+    }
+
+    static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Embedding → LSTM → Linear: next-character logits at every position.</summary>
+    sealed class CharLstm(int vocabulary, int embedding, int hidden, double dropout, Generator generator)
+    {
+        readonly Embedding _embedding = new(vocabulary, embedding, generator: generator);
+        readonly LSTM _lstm = new(embedding, hidden, batchFirst: true, generator: generator);
+        readonly Linear _head = new(hidden, vocabulary, generator: generator);
+
+        public IEnumerable<Tensor> Parameters() => _embedding.Parameters().Concat(_lstm.Parameters()).Concat(_head.Parameters());
+
+        /// <summary>Logits [N·L, V] for character ids [N, L], the LSTM starting from zeros; dropout only when training.</summary>
+        public Tensor Forward(Tensor ids, bool training = false)
+        {
+            var embedded = Functional.Dropout(_embedding.Forward(ids), dropout, training, generator);
+            var (output, _) = _lstm.Forward(embedded);
+            output = Functional.Dropout(output, dropout, training, generator);
+            return _head.Forward(output.Reshape(-1, output.Shape[^1]));
+        }
+
+        /// <summary>
+        /// <paramref name="lines"/> verses of two <paramref name="chars"/>-character halves, "xxxxx，xxxxx。",
+        /// carrying the state from line to line as one poem. Only Chinese characters are drawn inside a
+        /// half (the others' probabilities are zeroed); the comma, full stop and line break are fed in,
+        /// so every line has the requested length and the model still sees the form it was trained on.
+        /// </summary>
+        public string[] Verses(TangCorpus corpus, int chars, int lines, double temperature, Generator generator)
+        {
+            using var _ = Autograd.NoGrad();
+            var hanzi = Tensor.From(corpus.Vocabulary.Select(c => char.GetUnicodeCategory(c) == UnicodeCategory.OtherLetter ? 1f : 0f).ToArray(), [corpus.Vocabulary.Length]);
+            (Tensor H, Tensor C)? state = null;
+            Tensor Step(long id)
+            {
+                var (output, next) = _lstm.Forward(_embedding.Forward(Tensor.From(new[] { id }, [1, 1])), state);
+                state = next;
+                return _head.Forward(output.Reshape(1, -1));
+            }
+
+            var logits = Step(corpus.Ids[TangCorpus.LineBreak]);   // a poem begins after a line break
+            var verses = new string[lines];
+            for (int line = 0; line < lines; line++)
+            {
+                var verse = new StringBuilder();
+                foreach (var stop in new[] { '，', '。' })
+                {
+                    for (int i = 0; i < chars; i++)
+                    {
+                        var weights = (logits / temperature).Softmax(1) * hanzi;
+                        long id = weights.Multinomial(1, generator: generator).Item<long>();
+                        verse.Append(corpus.Vocabulary[id]);
+                        logits = Step(id);
+                    }
+                    verse.Append(stop);
+                    logits = Step(corpus.Ids[stop]);
+                }
+                logits = Step(corpus.Ids[TangCorpus.LineBreak]);
+                verses[line] = verse.ToString();
+            }
+            return verses;
+        }
+    }
+}
