@@ -14,4 +14,5 @@ root.Subcommands.Add(Feedforward.Command());
 root.Subcommands.Add(Regularization.Command());
 root.Subcommands.Add(LrSchedulerDemo.Command());
 root.Subcommands.Add(PoetryExample.Command());
+root.Subcommands.Add(NnlmExample.Command());
 return root.Parse(args).Invoke();
