@@ -15,4 +15,5 @@ root.Subcommands.Add(Regularization.Command());
 root.Subcommands.Add(LrSchedulerDemo.Command());
 root.Subcommands.Add(PoetryExample.Command());
 root.Subcommands.Add(NnlmExample.Command());
+root.Subcommands.Add(SkipGramExample.Command());
 return root.Parse(args).Invoke();
