@@ -101,6 +101,7 @@ public static class SkipGramExample
         var losses = new List<double>();
         for (int epoch = 1; epoch <= settings.Epochs; epoch++)
         {
+            int firstStep = losses.Count;
             foreach (var batch in new BatchSampler(new RandomSampler(centres.Length, generator: generator), settings.BatchSize, dropLast: false))
             {
                 var u = centre.Forward(Tensor.From(batch.Select(i => centres[i]).ToArray()));                        // [B, D]
@@ -115,7 +116,7 @@ public static class SkipGramExample
                 optimizer.Step();
                 losses.Add(loss.Item<float>());
             }
-            log?.Invoke(Invariant($"epoch {epoch}/{settings.Epochs}  mean loss {losses.TakeLast(centres.Length / settings.BatchSize).Average():F3}"));
+            log?.Invoke(Invariant($"epoch {epoch}/{settings.Epochs}  mean loss {losses.Skip(firstStep).Average():F3}"));
         }
 
         var neighbours = Neighbours(corpus, centre.Weight, counts, settings.MinCount, queries, 8);
