@@ -72,16 +72,7 @@ public static class PoetryExample
 
     public static int Run(PoetrySettings settings, string? data)
     {
-        TangCorpus corpus;
-        try
-        {
-            corpus = TangCorpus.Load(data ?? TangCorpus.FindShipped());
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 1;
-        }
+        if (TangCorpus.LoadOrReport(data) is not { } corpus) return 1;
         var clock = Stopwatch.StartNew();
         var result = Train(corpus, settings, Console.WriteLine);
         Console.WriteLine("Five-character verses:");

@@ -48,6 +48,23 @@ public sealed class TangCorpus
         return new TangCorpus(poems);
     }
 
+    /// <summary>
+    /// Loads the given file, or the shipped one when null, for a command line: a missing or foreign
+    /// file is reported on standard error and gives null, so the command can exit with 1.
+    /// </summary>
+    public static TangCorpus? LoadOrReport(string? path)
+    {
+        try
+        {
+            return Load(path ?? FindShipped());
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return null;
+        }
+    }
+
     /// <summary>data/tang300/tang300.txt in the nearest folder above the program or the working directory.</summary>
     public static string FindShipped()
     {

@@ -52,16 +52,7 @@ public static class NnlmExample
         command.SetAction(parse =>
         {
             var settings = d with { Epochs = parse.GetValue(epochs), Hidden = parse.GetValue(hidden), Lr = parse.GetValue(lr), Seed = parse.GetValue(seed) };
-            TangCorpus corpus;
-            try
-            {
-                corpus = TangCorpus.Load(parse.GetValue(data) ?? TangCorpus.FindShipped());
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException)
-            {
-                Console.Error.WriteLine(e.Message);
-                return 1;
-            }
+            if (TangCorpus.LoadOrReport(parse.GetValue(data)) is not { } corpus) return 1;
             var text = parse.GetValue(prompt)!;
             if (text.Length < settings.Context || text.Any(c => !corpus.Ids.ContainsKey(c)))
             {

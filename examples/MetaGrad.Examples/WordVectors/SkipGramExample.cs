@@ -57,16 +57,7 @@ public static class SkipGramExample
         command.SetAction(parse =>
         {
             var settings = d with { Epochs = parse.GetValue(epochs), Dim = parse.GetValue(dim), Lr = parse.GetValue(lr), Seed = parse.GetValue(seed) };
-            TangCorpus corpus;
-            try
-            {
-                corpus = TangCorpus.Load(parse.GetValue(data) ?? TangCorpus.FindShipped());
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException)
-            {
-                Console.Error.WriteLine(e.Message);
-                return 1;
-            }
+            if (TangCorpus.LoadOrReport(parse.GetValue(data)) is not { } corpus) return 1;
             var wanted = parse.GetValue(queries)!;
             if (wanted.FirstOrDefault(c => !corpus.Ids.ContainsKey(c)) is var missing and not '\0')
             {
