@@ -31,22 +31,31 @@ internal static class Engine
         }
 
         var dependencies = CountDependencies(rootNodes);
+        // Autograd.Grad runs only the nodes through which a gradient reaches one of its inputs, as
+        // PyTorch does: the rest of the graph is neither computed nor freed.
+        var needed = capture is null ? null : Needed(dependencies.Keys, capture);
+        bool Runs(Function node) => needed is null || needed.Contains(node) || capture!.Nodes.ContainsKey(node);
         var ready = new Stack<Function>(rootNodes.Where(n => dependencies[n] == 0).Distinct(ReferenceEqualityComparer.Instance).Cast<Function>());
         while (ready.Count > 0)
         {
             var node = ready.Pop();
             buffers.Remove(node, out var grad);
             Tensor?[]? grads = null;
+            bool runs = needed is null || needed.Contains(node);
             if (grad is not null)
             {
                 if (node.OutputHooks is { } hooks)
                     foreach (var hook in hooks) grad = hook(grad) ?? grad;
                 if (capture is not null && capture.Nodes.TryGetValue(node, out int slot))
                     capture.Grads[slot] = Sum(capture.Grads[slot], grad);
-                grads = node.BackwardAll(grad);
-                if (grads.Length != node.Edges.Length)
-                    throw new InvalidOperationException($"{node.Name} returned {grads.Length} gradients but has {node.Edges.Length} inputs");
+                if (runs)
+                {
+                    grads = node.BackwardAll(grad);
+                    if (grads.Length != node.Edges.Length)
+                        throw new InvalidOperationException($"{node.Name} returned {grads.Length} gradients but has {node.Edges.Length} inputs");
+                }
             }
+            if (!runs) continue;   // a captured input with nothing to compute below it
             if (!retainGraph) node.ReleaseSaved();
 
             for (int i = 0; i < node.Edges.Length; i++)
@@ -57,11 +66,36 @@ internal static class Engine
                 if (edge.Node is { } next)
                 {
                     if (g is not null) Accumulate(buffers, next, g);
-                    if (--dependencies[next] == 0) ready.Push(next);
+                    if (--dependencies[next] == 0 && Runs(next)) ready.Push(next);
                 }
                 else if (edge.Leaf is { } leaf && g is not null) Deliver(leaf, g, createGraph, capture);
             }
         }
+    }
+
+    // The nodes with an edge to a captured input, and every node above them. A node that feeds a
+    // needed or captured node is itself needed, so skipping the rest never starves a needed node.
+    static HashSet<Function> Needed(IEnumerable<Function> reachable, Capture capture)
+    {
+        var parents = new Dictionary<Function, List<Function>>(ReferenceEqualityComparer.Instance);
+        var needed = new HashSet<Function>(ReferenceEqualityComparer.Instance);
+        var pending = new Stack<Function>();
+        foreach (var node in reachable)
+            foreach (var edge in node.Edges)
+            {
+                bool target = edge.Leaf is { } leaf ? capture.Leaves.ContainsKey(leaf) : edge.Node is { } next && capture.Nodes.ContainsKey(next);
+                if (target && needed.Add(node)) pending.Push(node);
+                if (edge.Node is { } child)
+                {
+                    if (!parents.TryGetValue(child, out var list)) parents[child] = list = [];
+                    list.Add(node);
+                }
+            }
+        while (pending.Count > 0)
+            if (parents.TryGetValue(pending.Pop(), out var list))
+                foreach (var parent in list)
+                    if (needed.Add(parent)) pending.Push(parent);
+        return needed;
     }
 
     static Dictionary<Function, int> CountDependencies(List<Function> roots)

@@ -98,6 +98,24 @@ public interface IBackend
     /// </summary>
     void AdamUpdate(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, AdamCoefficients c);
 
+    /// <summary>
+    /// One direction of a recurrent layer over every step, in the packed layout: step t owns the
+    /// batchSizes[t] rows after the earlier steps' rows of <paramref name="gi"/> (the input half of the
+    /// gates, x·W_ihᵀ + b_ih, [rows, gates·H]), and only the first batchSizes[t] states take it.
+    /// h0 (and c0 for the LSTM) are [N, H]; the recurrent half h·W_hhᵀ + b_hh is computed here, step
+    /// by step, and the gates in one pass. With <paramref name="trace"/> it also keeps what
+    /// <see cref="RecurrentBackward"/> needs.
+    /// </summary>
+    RecurrentTrace RecurrentForward(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh,
+        int[] batchSizes, bool reverse, bool trace);
+
+    /// <summary>
+    /// Backpropagation through time for <see cref="RecurrentForward"/>: from the gradient of its
+    /// States, the gradients of gi, h0, c0, W_hh and b_hh (the weight's in one product over all steps).
+    /// </summary>
+    RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, Tensor gradStates, Tensor weightHh,
+        int[] batchSizes, bool reverse);
+
     /// <summary>Fills dst with U(lo, hi).</summary>
     void FillUniform(Tensor dst, Generator gen, double lo, double hi);
     /// <summary>Fills dst with N(mean, std²).</summary>
@@ -107,6 +125,21 @@ public interface IBackend
     /// <summary>Samples of category indices from rows of non-negative weights.</summary>
     Tensor Multinomial(Tensor probs, int samples, bool replacement, Generator gen);
 }
+
+/// <summary>The step rule of a recurrent layer; gates in PyTorch's order (LSTM i, f, g, o; GRU r, z, n).</summary>
+public enum RecurrentKind { RnnTanh, RnnRelu, Lstm, Gru }
+
+/// <summary>
+/// What <see cref="IBackend.RecurrentForward"/> computed. States is [rows + N, H] ([rows + 2N, H] for
+/// the LSTM): each row's output h, then the final h of every sequence, then the final c. The rest is
+/// kept only when traced, for the backward: Gates holds the activated gates per row (LSTM i, f, g, o;
+/// GRU r, z, n and W_hn·h + b_hn), Previous the state h each row started from, Cells (LSTM) the
+/// c each row started from and tanh of the c it ended with.
+/// </summary>
+public sealed record RecurrentTrace(Tensor States, Tensor? Gates, Tensor? Previous, Tensor? Cells);
+
+/// <summary>The gradients of <see cref="IBackend.RecurrentBackward"/>, one per input of the forward.</summary>
+public sealed record RecurrentGradients(Tensor Input, Tensor H0, Tensor? C0, Tensor WeightHh, Tensor? BiasHh);
 
 /// <summary>The scalars of one Adam step (see <see cref="IBackend.AdamUpdate"/>).</summary>
 public readonly record struct AdamCoefficients(

@@ -1,3 +1,5 @@
+using MetaGrad.Backends;
+using MetaGrad.Functions;
 using MetaGrad.NN;
 using MetaGrad.IO;
 using MetaGrad.Optim;
@@ -210,10 +212,10 @@ public class RecurrentTests
     [InlineData("gru")]
     public void Cell_GradientsMatchFiniteDifferences(string kind)
     {
-        var cellKind = kind == "gru" ? CellKind.Gru : RecurrentStep.RnnKind(kind);
-        int g = RecurrentStep.Gates(cellKind) * 3;
-        // Input, state, then every weight and bias: f = h' for a batch of 2, input 4, hidden 3.
-        Check.Gradients(a => RecurrentStep.Next(cellKind, Functional.Linear(a[0], a[2], a[4]), a[1], null, a[3], a[5]).H,
+        var cellKind = kind == "gru" ? RecurrentKind.Gru : RecurrentStep.RnnKind(kind);
+        int g = RecurrentLayer.Gates(cellKind) * 3;
+        // Input, state, then every weight and bias: f = h' (the fused step's final state) for a batch of 2, input 4, hidden 3.
+        Check.Gradients(a => RecurrentLayer.Run(cellKind, Functional.Linear(a[0], a[2], a[4]), a[1], null, a[3], a[5], [2], false).Narrow(0, 2, 2),
             Check.Input([2, 4], 1), Check.Input([2, 3], 2), Check.Input([g, 4], 3), Check.Input([g, 3], 4), Check.Input([g], 5), Check.Input([g], 6));
     }
 
@@ -223,8 +225,8 @@ public class RecurrentTests
         // Both outputs of the step at once: h' and c' concatenated.
         Check.Gradients(a =>
         {
-            var (h, c) = RecurrentStep.Next(CellKind.Lstm, Functional.Linear(a[0], a[3], a[5]), a[1], a[2], a[4], a[6]);
-            return Tensor.Cat([h, c!], 1);
+            // States of the fused step: h' as output row, h' as final state, c'.
+            return RecurrentLayer.Run(RecurrentKind.Lstm, Functional.Linear(a[0], a[3], a[5]), a[1], a[2], a[4], a[6], [2], false);
         }, Check.Input([2, 4], 1), Check.Input([2, 3], 2), Check.Input([2, 3], 3), Check.Input([12, 4], 4), Check.Input([12, 3], 5),
             Check.Input([12], 6), Check.Input([12], 7));
     }

@@ -1,63 +1,30 @@
+using MetaGrad.Backends;
+using MetaGrad.Functions;
+
 namespace MetaGrad.NN;
 
-/// <summary>The step rule of a recurrent layer: which nonlinearity and gates it uses.</summary>
-internal enum CellKind { RnnTanh, RnnRelu, Lstm, Gru }
-
 /// <summary>
-/// One time step of each recurrent cell, from PyTorch's documented equations. The input half of
-/// the gates (x·W_ihᵀ + b_ih) arrives precomputed, so a layer projects the whole sequence in one
-/// matrix product and only the recurrent half runs step by step.
+/// What the recurrent cells and modules share: PyTorch's weight shapes and initialisation, and the
+/// checks of inputs and states. The step equations themselves are in Functions.RecurrentLayer.
 /// </summary>
 internal static class RecurrentStep
 {
-    /// <summary>How many H-sized gate blocks the weights hold (PyTorch's row order: LSTM i, f, g, o; GRU r, z, n).</summary>
-    public static int Gates(CellKind kind) => kind switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
-
     /// <summary>The cell kind for RNN's nonlinearity argument.</summary>
-    public static CellKind RnnKind(string nonlinearity) => nonlinearity switch
+    public static RecurrentKind RnnKind(string nonlinearity) => nonlinearity switch
     {
-        "tanh" => CellKind.RnnTanh,
-        "relu" => CellKind.RnnRelu,
+        "tanh" => RecurrentKind.RnnTanh,
+        "relu" => RecurrentKind.RnnRelu,
         _ => throw new ArgumentException($"RNN: unknown nonlinearity \"{nonlinearity}\" (expected \"tanh\" or \"relu\")"),
     };
 
-    /// <summary>The new hidden state (and cell state for the LSTM) from the input gates gi = x·W_ihᵀ + b_ih.</summary>
-    public static (Tensor H, Tensor? C) Next(CellKind kind, Tensor gi, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh)
-    {
-        var gh = Functional.Linear(h, weightHh, biasHh);
-        switch (kind)
-        {
-            case CellKind.RnnTanh: return ((gi + gh).Tanh(), null);
-            case CellKind.RnnRelu: return ((gi + gh).Relu(), null);
-            case CellKind.Lstm:
-            {
-                // c' = σ(f)⊙c + σ(i)⊙tanh(g),  h' = σ(o)⊙tanh(c')
-                var gates = (gi + gh).Chunk(4, -1);
-                var cNext = gates[1].Sigmoid() * c! + gates[0].Sigmoid() * gates[2].Tanh();
-                return (gates[3].Sigmoid() * cNext.Tanh(), cNext);
-            }
-            default:
-            {
-                // r and z see both halves summed; n sees the reset gate applied to the recurrent half only,
-                // n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)),  h' = (1 - z)⊙n + z⊙h, computed as n + z⊙(h - n)
-                var i = gi.Chunk(3, -1);
-                var r = gh.Chunk(3, -1);
-                var reset = (i[0] + r[0]).Sigmoid();
-                var update = (i[1] + r[1]).Sigmoid();
-                var n = (i[2] + reset * r[2]).Tanh();
-                return (n + update * (h - n), null);
-            }
-        }
-    }
-
     /// <summary>Weights and biases of one cell, each ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
     public static (Parameter WeightIh, Parameter WeightHh, Parameter? BiasIh, Parameter? BiasHh) Create(
-        CellKind kind, int inputSize, int hiddenSize, bool bias, DType dtype, Generator? generator)
+        RecurrentKind kind, int inputSize, int hiddenSize, bool bias, DType dtype, Generator? generator)
     {
         if (inputSize <= 0 || hiddenSize <= 0)
             throw new ArgumentException($"{kind}: input size and hidden size must be positive, got {inputSize} and {hiddenSize}");
         double bound = 1 / Math.Sqrt(hiddenSize);
-        int g = Gates(kind) * hiddenSize;
+        int g = RecurrentLayer.Gates(kind) * hiddenSize;
         Parameter Uniform(params int[] shape) => new(Init.Uniform_(Tensor.Empty(shape, dtype), -bound, bound, generator));
         var weightIh = Uniform(g, inputSize);
         var weightHh = Uniform(g, hiddenSize);
@@ -99,9 +66,9 @@ public abstract class RecurrentCellBase<TOut> : Module<Tensor, TOut>
     public int InputSize { get; }
     /// <summary>Features of the hidden state.</summary>
     public int HiddenSize { get; }
-    private protected readonly CellKind Kind;
+    private protected readonly RecurrentKind Kind;
 
-    private protected RecurrentCellBase(CellKind kind, int inputSize, int hiddenSize, bool bias, DType dtype, Generator? generator)
+    private protected RecurrentCellBase(RecurrentKind kind, int inputSize, int hiddenSize, bool bias, DType dtype, Generator? generator)
     {
         (Kind, InputSize, HiddenSize) = (kind, inputSize, hiddenSize);
         (WeightIh, WeightHh, BiasIh, BiasHh) = RecurrentStep.Create(kind, inputSize, hiddenSize, bias, dtype, generator);
@@ -116,14 +83,17 @@ public abstract class RecurrentCellBase<TOut> : Module<Tensor, TOut>
         var name = GetType().Name;
         (input, unbatched) = RecurrentStep.Batched(name, input, InputSize);
         var h0 = RecurrentStep.State(name, h, unbatched, input, HiddenSize);
-        var c0 = Kind == CellKind.Lstm ? RecurrentStep.State(name, c, unbatched, input, HiddenSize) : null;
+        var c0 = Kind == RecurrentKind.Lstm ? RecurrentStep.State(name, c, unbatched, input, HiddenSize) : null;
         var gi = Functional.Linear(input, WeightIh, BiasIh);
-        return RecurrentStep.Next(Kind, gi, h0, c0, WeightHh, BiasHh);
+        // One step of the fused layer: its States are [h' (the output row), h' (the final state), c'].
+        int n = input.Shape[0];
+        var states = RecurrentLayer.Run(Kind, gi, h0, c0, WeightHh, BiasHh, [n], reverse: false);
+        return (states.Narrow(0, n, n), c0 is null ? null : states.Narrow(0, 2 * n, n));
     }
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"{InputSize}, {HiddenSize}" + (BiasIh is null ? ", bias=False" : "") +
-        (Kind == CellKind.RnnRelu ? ", nonlinearity=relu" : "");
+        (Kind == RecurrentKind.RnnRelu ? ", nonlinearity=relu" : "");
 }
 
 /// <summary>h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh), or relu (torch.nn.RNNCell).</summary>
@@ -149,7 +119,7 @@ public sealed class LSTMCell : RecurrentCellBase<(Tensor H, Tensor C)>
 {
     /// <summary>An LSTM cell.</summary>
     public LSTMCell(int inputSize, int hiddenSize, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
-        : base(CellKind.Lstm, inputSize, hiddenSize, bias, dtype, generator) { }
+        : base(RecurrentKind.Lstm, inputSize, hiddenSize, bias, dtype, generator) { }
 
     /// <inheritdoc/>
     public override (Tensor H, Tensor C) Forward(Tensor input) => Forward(input, null);
@@ -167,7 +137,7 @@ public sealed class GRUCell : RecurrentCellBase<Tensor>
 {
     /// <summary>A GRU cell.</summary>
     public GRUCell(int inputSize, int hiddenSize, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
-        : base(CellKind.Gru, inputSize, hiddenSize, bias, dtype, generator) { }
+        : base(RecurrentKind.Gru, inputSize, hiddenSize, bias, dtype, generator) { }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Forward(input, null);

@@ -1,3 +1,6 @@
+using MetaGrad.Backends;
+using MetaGrad.Functions;
+
 namespace MetaGrad.NN;
 
 /// <summary>
@@ -8,7 +11,7 @@ namespace MetaGrad.NN;
 public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
 {
     readonly List<(Parameter WeightIh, Parameter WeightHh, Parameter? BiasIh, Parameter? BiasHh)> _cells = [];
-    private protected readonly CellKind Kind;
+    private protected readonly RecurrentKind Kind;
     readonly bool _bias;
 
     /// <summary>Features of the input.</summary>
@@ -26,7 +29,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
 
     int Directions => Bidirectional ? 2 : 1;
 
-    private protected RecurrentModule(CellKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst,
+    private protected RecurrentModule(RecurrentKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst,
         double dropout, bool bidirectional, DType dtype, Generator? generator)
     {
         if (numLayers < 1) throw new ArgumentException($"{GetType().Name}: num_layers must be at least 1, got {numLayers}");
@@ -63,7 +66,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
         if (BatchFirst) input = input.Transpose(0, 1);
         int steps = input.Shape[0], n = input.Shape[1];
         var h = InitialState(h0, n, unbatched, input.DType, "hidden");
-        var c = Kind == CellKind.Lstm ? InitialState(c0, n, unbatched, input.DType, "cell") : null;
+        var c = Kind == RecurrentKind.Lstm ? InitialState(c0, n, unbatched, input.DType, "cell") : null;
         // A padded batch is the packed layout with every batch size N: rows t·N..t·N+N-1 are step t.
         var (data, hn, cn) = Run(input.Reshape(steps * n, InputSize), Enumerable.Repeat(n, steps).ToArray(), h, c);
         var output = data.Reshape(steps, n, Directions * HiddenSize);
@@ -87,7 +90,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
         Tensor Unsorted(Tensor s) => input.UnsortedIndices is null ? s : s.IndexSelect(1, input.UnsortedIndices);
         var h = h0 is null ? InitialState(null, n, false, input.Data.DType, "hidden") : Sorted(InitialState(h0, n, false, input.Data.DType, "hidden"));
         Tensor? c = null;
-        if (Kind == CellKind.Lstm)
+        if (Kind == RecurrentKind.Lstm)
             c = c0 is null ? InitialState(null, n, false, input.Data.DType, "cell") : Sorted(InitialState(c0, n, false, input.Data.DType, "cell"));
         var (data, hn, cn) = Run(input.Data, batchSizes, h, c);
         return (input with { Data = data }, Unsorted(hn), cn is null ? null : Unsorted(cn));
@@ -116,7 +119,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
                 int k = layer * Directions + dir;
                 var (weightIh, weightHh, biasIh, biasHh) = _cells[k];
                 var gi = Functional.Linear(data, weightIh, biasIh);    // the input half of every step in one product
-                (outputs[dir], hn[k], var c) = RunDirection(gi, batchSizes, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, reverse: dir == 1);
+                (outputs[dir], hn[k], var c) = RunDirection(Kind, gi, batchSizes, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, reverse: dir == 1);
                 if (cn is not null) cn[k] = c!;
             }
             data = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 1);
@@ -125,30 +128,14 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
         return (data, Tensor.Stack(hn), cn is null ? null : Tensor.Stack(cn));
     }
 
-    // One direction of one layer. Sequences are sorted longest first, so the active ones at any step
-    // are the first batch_sizes[t] rows of the state; the rest keep their state untouched (finished
-    // going forwards, not yet started going backwards).
-    (Tensor Output, Tensor H, Tensor? C) RunDirection(Tensor gi, int[] batchSizes, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh, bool reverse)
+    // One direction of one layer as one fused node; its States are [outputs of every row, h_n, c_n].
+    static (Tensor Output, Tensor H, Tensor? C) RunDirection(RecurrentKind kind, Tensor gi, int[] batchSizes, Tensor h, Tensor? c,
+        Tensor weightHh, Tensor? biasHh, bool reverse)
     {
-        int steps = batchSizes.Length;
-        var offsets = new int[steps];
-        for (int t = 1; t < steps; t++) offsets[t] = offsets[t - 1] + batchSizes[t - 1];
-        var outputs = new Tensor[steps];
-        for (int s = 0; s < steps; s++)
-        {
-            int t = reverse ? steps - 1 - s : s, active = batchSizes[t];
-            var (hNext, cNext) = RecurrentStep.Next(Kind, gi.Narrow(0, offsets[t], active), Rows(h, active), c is null ? null : Rows(c, active), weightHh, biasHh);
-            outputs[t] = hNext;
-            h = Merge(hNext, h);
-            if (c is not null) c = Merge(cNext!, c);
-        }
-        return (steps == 0 ? gi.Narrow(1, 0, HiddenSize) : Tensor.Cat(outputs, 0), h, c);
+        int rows = gi.Shape[0], n = h.Shape[0];
+        var states = RecurrentLayer.Run(kind, gi, h, c, weightHh, biasHh, batchSizes, reverse);
+        return (states.Narrow(0, 0, rows), states.Narrow(0, rows, n), c is null ? null : states.Narrow(0, rows + n, n));
     }
-
-    static Tensor Rows(Tensor state, int active) => active == state.Shape[0] ? state : state.Narrow(0, 0, active);
-
-    static Tensor Merge(Tensor active, Tensor state) => active.Shape[0] == state.Shape[0] ? active :
-        Tensor.Cat([active, state.Narrow(0, active.Shape[0], state.Shape[0] - active.Shape[0])], 0);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => FormattableString.Invariant($"{InputSize}, {HiddenSize}") +
@@ -159,7 +146,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
 /// <summary>The forward passes of the recurrent modules whose state is h alone (RNN and GRU).</summary>
 public abstract class HiddenStateRecurrentModule : RecurrentModule<(Tensor Output, Tensor H)>
 {
-    private protected HiddenStateRecurrentModule(CellKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst,
+    private protected HiddenStateRecurrentModule(RecurrentKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst,
         double dropout, bool bidirectional, DType dtype, Generator? generator)
         : base(kind, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
 
@@ -196,7 +183,7 @@ public sealed class LSTM : RecurrentModule<(Tensor Output, (Tensor H, Tensor C) 
     /// <summary>An LSTM; every weight and bias ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
     public LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false,
         double dropout = 0, bool bidirectional = false, DType dtype = DType.Float32, Generator? generator = null)
-        : base(CellKind.Lstm, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
+        : base(RecurrentKind.Lstm, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
 
     /// <inheritdoc/>
     public override (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input) => Forward(input, null);
@@ -222,5 +209,5 @@ public sealed class GRU : HiddenStateRecurrentModule
     /// <summary>A GRU; every weight and bias ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
     public GRU(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false,
         double dropout = 0, bool bidirectional = false, DType dtype = DType.Float32, Generator? generator = null)
-        : base(CellKind.Gru, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
+        : base(RecurrentKind.Gru, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
 }

@@ -1,0 +1,270 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace MetaGrad.Backends.Cpu;
+
+// A recurrent layer's direction as one kernel. Composed of tensor operations, a step is a dozen
+// small nodes, each with its own allocation and pass over the gates, and per-step overhead is what
+// makes recurrent models slow. Here a step is one matrix product for the recurrent half and one
+// pass over the gates; the backward runs the steps in reverse with one product each for the state's
+// gradient, and the weight's gradient is a single product over all steps at the end.
+internal sealed partial class CpuBackend
+{
+    public RecurrentTrace RecurrentForward(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh,
+        int[] batchSizes, bool reverse, bool trace) => gi.DType == DType.Float32
+        ? RecurrentForwardTyped<float>(kind, gi, h0, c0, weightHh, biasHh, batchSizes, reverse, trace)
+        : RecurrentForwardTyped<double>(kind, gi, h0, c0, weightHh, biasHh, batchSizes, reverse, trace);
+
+    public RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, Tensor gradStates, Tensor weightHh,
+        int[] batchSizes, bool reverse) => gradStates.DType == DType.Float32
+        ? RecurrentBackwardTyped<float>(kind, trace, gradStates, weightHh, batchSizes, reverse)
+        : RecurrentBackwardTyped<double>(kind, trace, gradStates, weightHh, batchSizes, reverse);
+
+    static (T[] Array, int Offset) Dense<T>(Tensor t) where T : unmanaged
+    {
+        if (!t.IsContiguous) t = Contiguous(t);
+        return (Data<T>(t), t.Layout.Offset);
+    }
+
+    /// <summary>Where each step's rows start, and the steps in the order the forward visits them.</summary>
+    static (int[] Offsets, int[] Order) Schedule(int[] batchSizes, bool reverse)
+    {
+        int steps = batchSizes.Length;
+        var offsets = new int[steps];
+        for (int t = 1; t < steps; t++) offsets[t] = offsets[t - 1] + batchSizes[t - 1];
+        var order = new int[steps];
+        for (int s = 0; s < steps; s++) order[s] = reverse ? steps - 1 - s : s;
+        return (offsets, order);
+    }
+
+    static RecurrentTrace RecurrentForwardTyped<T>(RecurrentKind kind, Tensor giT, Tensor h0T, Tensor? c0T, Tensor weightT, Tensor? biasT,
+        int[] batchSizes, bool reverse, bool trace) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int width = weightT.Layout.Shape[0], hidden = weightT.Layout.Shape[1], n = h0T.Layout.Shape[0];
+        int rows = batchSizes.Sum(), widest = batchSizes.Length == 0 ? 0 : batchSizes.Max();
+        bool lstm = kind == RecurrentKind.Lstm, gru = kind == RecurrentKind.Gru;
+        var (offsets, order) = Schedule(batchSizes, reverse);
+
+        // The running state lives where the final state is returned: rows..rows+N of States (then c).
+        var states = NewUninitialized<T>([rows + (lstm ? 2 : 1) * n, hidden]);
+        var S = Data<T>(states);
+        int hAt = rows * hidden, cAt = (rows + n) * hidden;
+        var (H0, h0At) = Dense<T>(h0T);
+        H0.AsSpan(h0At, n * hidden).CopyTo(S.AsSpan(hAt));
+        if (lstm)
+        {
+            var (C0, c0At) = Dense<T>(c0T!);
+            C0.AsSpan(c0At, n * hidden).CopyTo(S.AsSpan(cAt));
+        }
+        var (G, gAt) = Dense<T>(giT);
+        var (W, wAt) = Dense<T>(weightT);
+        var (B, bAt) = biasT is null ? (null, 0) : Dense<T>(biasT);
+
+        // GRU keeps W_hn·h + b_hn beside its three gates: the reset gate's gradient needs it.
+        int gateWidth = gru ? 4 * hidden : width;
+        Tensor? gates = trace && (lstm || gru) ? NewUninitialized<T>([rows, gateWidth]) : null;
+        Tensor? previous = trace ? NewUninitialized<T>([rows, hidden]) : null;
+        Tensor? cells = trace && lstm ? NewUninitialized<T>([rows, 2 * hidden]) : null;
+        var A = gates is null ? new T[gateWidth] : Data<T>(gates);
+        var P = previous is null ? null : Data<T>(previous);
+        var C = cells is null ? null : Data<T>(cells);
+        var recurrentT = NewUninitialized<T>([widest, width]);
+        var R = Data<T>(recurrentT);
+        var scratch = new T[hidden];
+
+        foreach (int t in order)
+        {
+            int active = batchSizes[t], first = offsets[t];
+            if (P is not null) S.AsSpan(hAt, active * hidden).CopyTo(P.AsSpan(first * hidden));
+            // R = h·W_hhᵀ: W read through transposed strides, no copy.
+            Gemm.Multiply(active, width, hidden, S, hAt, hidden, 1, W, wAt, 1, hidden, R, 0);
+            for (int r = 0; r < active; r++)
+            {
+                var recurrent = R.AsSpan(r * width, width);
+                if (B is not null) TensorPrimitives.Add(recurrent, B.AsSpan(bAt, width), recurrent);
+                ReadOnlySpan<T> input = G.AsSpan(gAt + (first + r) * width, width);
+                var h = S.AsSpan(hAt + r * hidden, hidden);
+                var output = S.AsSpan((first + r) * hidden, hidden);
+                var a = A.AsSpan(gates is null ? 0 : (first + r) * gateWidth, gateWidth);
+                switch (kind)
+                {
+                    case RecurrentKind.RnnTanh:
+                        TensorPrimitives.Add(recurrent, input, recurrent);
+                        TensorPrimitives.Tanh(recurrent, output);
+                        break;
+                    case RecurrentKind.RnnRelu:
+                        TensorPrimitives.Add(recurrent, input, recurrent);
+                        TensorPrimitives.Max(recurrent, T.Zero, output);
+                        break;
+                    case RecurrentKind.Lstm:
+                    {
+                        // c' = σ(f)⊙c + σ(i)⊙tanh(g),  h' = σ(o)⊙tanh(c')
+                        TensorPrimitives.Add(recurrent, input, a);
+                        TensorPrimitives.Sigmoid(a[..(2 * hidden)], a[..(2 * hidden)]);
+                        TensorPrimitives.Tanh(a.Slice(2 * hidden, hidden), a.Slice(2 * hidden, hidden));
+                        TensorPrimitives.Sigmoid(a.Slice(3 * hidden, hidden), a.Slice(3 * hidden, hidden));
+                        var c = S.AsSpan(cAt + r * hidden, hidden);
+                        var tanhC = C is null ? scratch : C.AsSpan((first + r) * 2 * hidden + hidden, hidden);
+                        if (C is not null) c.CopyTo(C.AsSpan((first + r) * 2 * hidden, hidden));
+                        TensorPrimitives.Multiply(a.Slice(hidden, hidden), c, c);
+                        TensorPrimitives.MultiplyAdd(a[..hidden], a.Slice(2 * hidden, hidden), c, c);
+                        TensorPrimitives.Tanh(c, tanhC);
+                        TensorPrimitives.Multiply(a.Slice(3 * hidden, hidden), tanhC, output);
+                        break;
+                    }
+                    default:
+                    {
+                        // r, z = σ(both halves); n = tanh(x_n + r⊙(W_hn·h + b_hn)); h' = n + z⊙(h - n)
+                        var rz = a[..(2 * hidden)];
+                        TensorPrimitives.Add(input[..(2 * hidden)], recurrent[..(2 * hidden)], rz);
+                        TensorPrimitives.Sigmoid(rz, rz);
+                        var hn = a.Slice(3 * hidden, hidden);
+                        recurrent.Slice(2 * hidden, hidden).CopyTo(hn);
+                        var next = a.Slice(2 * hidden, hidden);
+                        TensorPrimitives.MultiplyAdd(rz[..hidden], hn, input.Slice(2 * hidden, hidden), next);
+                        TensorPrimitives.Tanh(next, next);
+                        TensorPrimitives.Subtract(h, next, scratch);
+                        TensorPrimitives.MultiplyAdd(rz.Slice(hidden, hidden), scratch, next, output);
+                        break;
+                    }
+                }
+                output.CopyTo(h);
+            }
+        }
+        GC.KeepAlive(recurrentT);
+        return new RecurrentTrace(states, gates, previous, cells);
+    }
+
+    static RecurrentGradients RecurrentBackwardTyped<T>(RecurrentKind kind, RecurrentTrace trace, Tensor gradStates, Tensor weightT,
+        int[] batchSizes, bool reverse) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int width = weightT.Layout.Shape[0], hidden = weightT.Layout.Shape[1];
+        int rows = batchSizes.Sum(), widest = batchSizes.Length == 0 ? 0 : batchSizes.Max();
+        bool lstm = kind == RecurrentKind.Lstm, gru = kind == RecurrentKind.Gru;
+        int n = trace.States.Layout.Shape[0] - rows;
+        if (lstm) n /= 2;
+        var (offsets, order) = Schedule(batchSizes, reverse);
+        var (dS, dsAt) = Dense<T>(gradStates);
+        var S = Data<T>(trace.States);
+        var (W, wAt) = Dense<T>(weightT);
+        var A = trace.Gates is null ? null : Data<T>(trace.Gates);
+        var P = Data<T>(trace.Previous!);
+        var C = trace.Cells is null ? null : Data<T>(trace.Cells);
+        int gateWidth = gru ? 4 * hidden : width;
+
+        // dGh is the gradient of the gates' recurrent half; the input half's is the same except
+        // for GRU's n, where the reset gate scales the recurrent half only.
+        var dRecurrent = NewUninitialized<T>([rows, width]);
+        var dInput = gru ? NewUninitialized<T>([rows, width]) : dRecurrent;
+        var dGh = Data<T>(dRecurrent);
+        var dGi = Data<T>(dInput);
+        // The running gradients of h and c start as those of the final states.
+        var dh0 = NewUninitialized<T>([n, hidden]);
+        var dH = Data<T>(dh0);
+        dS.AsSpan(dsAt + rows * hidden, n * hidden).CopyTo(dH);
+        Tensor? dc0 = null;
+        T[]? dC = null;
+        if (lstm)
+        {
+            dc0 = NewUninitialized<T>([n, hidden]);
+            dC = Data<T>(dc0);
+            dS.AsSpan(dsAt + (rows + n) * hidden, n * hidden).CopyTo(dC);
+        }
+        var throughT = NewUninitialized<T>([widest, hidden]);
+        var through = Data<T>(throughT);
+
+        for (int s = order.Length - 1; s >= 0; s--)
+        {
+            int t = order[s], active = batchSizes[t], first = offsets[t];
+            for (int r = 0; r < active; r++)
+            {
+                int row = first + r;
+                var dh = dH.AsSpan(r * hidden, hidden);
+                TensorPrimitives.Add(dh, dS.AsSpan(dsAt + row * hidden, hidden), dh);
+                var d = dGh.AsSpan(row * width, width);
+                switch (kind)
+                {
+                    case RecurrentKind.RnnTanh:
+                        TanhBackward<T>(dh, S.AsSpan(row * hidden, hidden), d);
+                        break;
+                    case RecurrentKind.RnnRelu:
+                        ReluBackwardRow<T>(dh, S.AsSpan(row * hidden, hidden), d);
+                        break;
+                    case RecurrentKind.Lstm:
+                        LstmBackward<T>(dh, dC!.AsSpan(r * hidden, hidden), A!.AsSpan(row * gateWidth, gateWidth),
+                            C!.AsSpan(row * 2 * hidden, 2 * hidden), d);
+                        break;
+                    default:
+                        GruBackward<T>(dh, A!.AsSpan(row * gateWidth, gateWidth), P.AsSpan(row * hidden, hidden), d, dGi.AsSpan(row * width, width));
+                        break;
+                }
+            }
+            // dh_prev = dGates·W_hh (plus GRU's direct path z⊙dh', already in dh).
+            Gemm.Multiply(active, hidden, width, dGh, first * width, width, 1, W, wAt, hidden, 1, through, 0);
+            var dhActive = dH.AsSpan(0, active * hidden);
+            if (gru) TensorPrimitives.Add(dhActive, through.AsSpan(0, active * hidden), dhActive);
+            else through.AsSpan(0, active * hidden).CopyTo(dhActive);
+        }
+        GC.KeepAlive(throughT);
+
+        // dW_hh = Σ_rows dGhᵀ·h_prev, one product; db_hh = Σ_rows dGh.
+        var dWeight = NewUninitialized<T>([width, hidden]);
+        Gemm.Multiply(width, hidden, rows, dGh, 0, 1, width, P, trace.Previous!.Layout.Offset, hidden, 1, Data<T>(dWeight), 0);
+        var dBias = New<T>([width]);
+        var dB = Data<T>(dBias).AsSpan(0, width);
+        for (int row = 0; row < rows; row++) TensorPrimitives.Add(dB, dGh.AsSpan(row * width, width), dB);
+        return new RecurrentGradients(dInput, dh0, dc0, dWeight, dBias);
+    }
+
+    // h = tanh(pre): d pre = dh·(1 - h²)
+    static void TanhBackward<T>(ReadOnlySpan<T> dh, ReadOnlySpan<T> h, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int j = 0; j < dh.Length; j++) d[j] = dh[j] * (T.One - h[j] * h[j]);
+    }
+
+    // h = relu(pre): the gradient passes where the output is positive (PyTorch's threshold_backward).
+    static void ReluBackwardRow<T>(ReadOnlySpan<T> dh, ReadOnlySpan<T> h, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int j = 0; j < dh.Length; j++) d[j] = h[j] > T.Zero ? dh[j] : T.Zero;
+    }
+
+    // With a = (i, f, g, o) activated and cells = (c_prev, tanh c'): the total gradient reaching c' is
+    // dc + dh·o·(1 - tanh²c'); each gate's pre-activation gradient is that through its product and
+    // its activation's derivative (σ' = σ(1-σ), tanh' = 1 - tanh²); dc becomes the part through f.
+    static void LstmBackward<T>(ReadOnlySpan<T> dh, Span<T> dc, ReadOnlySpan<T> a, ReadOnlySpan<T> cells, Span<T> d)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int hidden = dh.Length;
+        for (int j = 0; j < hidden; j++)
+        {
+            T i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j];
+            T cPrev = cells[j], tanhC = cells[hidden + j];
+            T dcTotal = dc[j] + dh[j] * o * (T.One - tanhC * tanhC);
+            d[j] = dcTotal * g * i * (T.One - i);
+            d[hidden + j] = dcTotal * cPrev * f * (T.One - f);
+            d[2 * hidden + j] = dcTotal * i * (T.One - g * g);
+            d[3 * hidden + j] = dh[j] * tanhC * o * (T.One - o);
+            dc[j] = dcTotal * f;
+        }
+    }
+
+    // With a = (r, z, n, W_hn·h + b_hn) and h' = n + z⊙(h - n): n's pre-activation gradient goes to
+    // the input half as is and to the recurrent half through r; dh keeps the direct path z⊙dh'.
+    static void GruBackward<T>(Span<T> dh, ReadOnlySpan<T> a, ReadOnlySpan<T> hPrev, Span<T> dRecurrent, Span<T> dInput)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int hidden = dh.Length;
+        for (int j = 0; j < hidden; j++)
+        {
+            T r = a[j], z = a[hidden + j], next = a[2 * hidden + j], hn = a[3 * hidden + j], g = dh[j];
+            T dn = g * (T.One - z) * (T.One - next * next);
+            T dz = g * (hPrev[j] - next) * z * (T.One - z);
+            T dr = dn * hn * r * (T.One - r);
+            dInput[j] = dRecurrent[j] = dr;
+            dInput[hidden + j] = dRecurrent[hidden + j] = dz;
+            dInput[2 * hidden + j] = dn;
+            dRecurrent[2 * hidden + j] = dn * r;
+            dh[j] = g * z;
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using MetaGrad.Backends;
+using MetaGrad.Functions;
+
+namespace MetaGrad.Tests.Backends;
+
+/// <summary>
+/// The fused recurrent layer (one node, the backend's kernel) against the same layer composed of
+/// tensor operations from PyTorch's equations, and against finite differences.
+/// </summary>
+public class RecurrentKernelTests
+{
+    const int N = 3, H = 4;
+
+    // Packed: sequences of lengths 4, 3, 1 (batch sizes 3, 2, 2, 1); padded: three sequences of 3.
+    static int[] Sizes(bool packed) => packed ? [3, 2, 2, 1] : [3, 3, 3];
+
+    // gi, h0, (c0), W_hh, (b_hh) for a layer of the kind, all requiring grad.
+    static Tensor[] Inputs(RecurrentKind kind, int[] batchSizes, DType dtype, bool bias = true, ulong seed = 1)
+    {
+        var g = new Generator(seed);
+        int width = RecurrentLayer.Gates(kind) * H, rows = batchSizes.Sum();
+        Tensor Random(params int[] shape) => (Tensor.Randn(shape, dtype, generator: g) * 0.8).Detach().RequiresGrad_();
+        var inputs = new List<Tensor> { Random(rows, width), Random(N, H) };
+        if (kind == RecurrentKind.Lstm) inputs.Add(Random(N, H));
+        inputs.Add(Random(width, H));
+        if (bias) inputs.Add(Random(width));
+        return [.. inputs];
+    }
+
+    static Tensor Fused(RecurrentKind kind, Tensor[] a, int[] batchSizes, bool reverse)
+    {
+        bool lstm = kind == RecurrentKind.Lstm;
+        int w = lstm ? 3 : 2;
+        return RecurrentLayer.Run(kind, a[0], a[1], lstm ? a[2] : null, a[w], a.Length > w + 1 ? a[w + 1] : null, batchSizes, reverse);
+    }
+
+    static Tensor Composite(RecurrentKind kind, Tensor[] a, int[] batchSizes, bool reverse)
+    {
+        bool lstm = kind == RecurrentKind.Lstm;
+        int w = lstm ? 3 : 2;
+        return RecurrentLayer.Composite(kind, a[0], a[1], lstm ? a[2] : null, a[w], a.Length > w + 1 ? a[w + 1] : null, batchSizes, reverse);
+    }
+
+    public static TheoryData<RecurrentKind, bool, bool> Layouts()
+    {
+        var data = new TheoryData<RecurrentKind, bool, bool>();
+        foreach (var kind in Enum.GetValues<RecurrentKind>())
+            foreach (bool reverse in new[] { false, true })
+                foreach (bool packed in new[] { false, true })
+                    data.Add(kind, reverse, packed);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public void Fused_EqualsComposite_StatesAndEveryGradient(RecurrentKind kind, bool reverse, bool packed)
+    {
+        foreach (var (dtype, tolerance) in new[] { (DType.Float64, 1e-12), (DType.Float32, 2e-6) })
+        {
+            var sizes = Sizes(packed);
+            var a = Inputs(kind, sizes, dtype);
+            var fused = Fused(kind, a, sizes, reverse);
+            var reference = Composite(kind, a, sizes, reverse);
+            Assert.Equal(reference.Shape.ToArray(), fused.Shape.ToArray());
+            Assert.True(fused.AllClose(reference, rtol: tolerance, atol: tolerance), $"{kind} {dtype}: states differ");
+
+            // A weighted sum reaches every row of the states, the final h and c included.
+            var weights = Tensor.Randn(fused.Shape.ToArray(), dtype, generator: new Generator(9));
+            var expected = Autograd.Grad([(reference * weights).Sum()], a);
+            var actual = Autograd.Grad([(fused * weights).Sum()], a);
+            for (int i = 0; i < a.Length; i++)
+                Assert.True(actual[i]!.AllClose(expected[i]!, rtol: 10 * tolerance, atol: 10 * tolerance),
+                    $"{kind} {dtype}: gradient of input {i} differs by {(actual[i]! - expected[i]!).Abs().Max().Item<double>()}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public void Fused_GradientsMatchFiniteDifferences(RecurrentKind kind, bool reverse, bool packed)
+    {
+        var sizes = Sizes(packed);
+        Check.Gradients(a => Fused(kind, a, sizes, reverse), Inputs(kind, sizes, DType.Float64));
+    }
+
+    [Theory]
+    [InlineData(RecurrentKind.Lstm)]
+    [InlineData(RecurrentKind.Gru)]
+    [InlineData(RecurrentKind.RnnTanh)]
+    public void Fused_SecondOrderGradientsMatchFiniteDifferences(RecurrentKind kind)
+    {
+        // The gradient of the layer, recorded (the backward falls back to the composite), differentiated again.
+        int[] sizes = [3, 2];
+        var weights = Tensor.Randn([sizes.Sum() + (kind == RecurrentKind.Lstm ? 2 : 1) * N, H], DType.Float64, generator: new Generator(3));
+        Check.Gradients(a =>
+        {
+            var grads = Autograd.Grad([(Fused(kind, a, sizes, reverse: false) * weights).Sum()], a, createGraph: true);
+            return Tensor.Cat([.. grads.Select(g => g!.Reshape(-1))], 0);
+        }, Inputs(kind, sizes, DType.Float64, bias: false, seed: 4));
+    }
+
+    [Fact]
+    public void Fused_WithoutBias_EqualsComposite()
+    {
+        int[] sizes = [3, 3];
+        var a = Inputs(RecurrentKind.Lstm, sizes, DType.Float64, bias: false);
+        Assert.True(Fused(RecurrentKind.Lstm, a, sizes, false).AllClose(Composite(RecurrentKind.Lstm, a, sizes, false), rtol: 1e-12, atol: 1e-12));
+    }
+
+    [Fact]
+    public void Fused_InPlaceChangeOfAnInput_IsReportedAtBackward()
+    {
+        int[] sizes = [3];
+        var a = Inputs(RecurrentKind.Gru, sizes, DType.Float64);
+        var states = Fused(RecurrentKind.Gru, a, sizes, false);
+        using (Autograd.NoGrad()) a[2].Mul_(2);
+        var error = Assert.Throws<InvalidOperationException>(() => states.Sum().Backward());
+        Assert.Contains("modified by an inplace operation", error.Message);
+    }
+}
