@@ -14,6 +14,47 @@ static class Training
         foreach (var threads in new[] { 1, 2 })
             foreach (var batch in quick ? new[] { 64 } : [64, 256])
                 yield return MlpStep(batch, threads);
+        foreach (var threads in new[] { 1, 2 })
+            yield return LstmStep(threads);
+    }
+
+    // LSTM 128→256 over 32 steps of a batch of 32, a linear classifier on the last output,
+    // cross-entropy, Adam: one forward, backward and update.
+    static Workload LstmStep(int threads)
+    {
+        const int steps = 32, batch = 32, input = 128, hidden = 256, classes = 10;
+        var g = new MG.Generator(2);
+        var lstm = new LSTM(input, hidden, generator: g);
+        var head = new Linear(hidden, classes, generator: g);
+        var optimizer = new Adam(lstm.Parameters().Concat(head.Parameters()), lr: 1e-3);
+        var x = MG.Tensor.Randn([steps, batch, input], generator: g);
+        var y = MG.Tensor.RandInt(0, classes, [batch], generator: g);
+
+        var tlstm = nn.LSTM(input, hidden);
+        var thead = nn.Linear(hidden, classes);
+        var toptimizer = optim.Adam(tlstm.parameters().Concat(thead.parameters()), lr: 1e-3);
+        var tx = torch.randn(steps, batch, input);
+        var ty = torch.randint(0, classes, new long[] { batch });
+        var loss = nn.CrossEntropyLoss();
+
+        return new Workload($"LSTM 128→256, {steps} steps, batch {batch}, + linear, Adam step",
+            () =>
+            {
+                optimizer.ZeroGrad();
+                var (output, _) = lstm.Forward(x);
+                Losses.CrossEntropy(head.Forward(output[^1]), y).Backward();
+                optimizer.Step();
+            },
+            () =>
+            {
+                using var scope = torch.NewDisposeScope();
+                toptimizer.zero_grad();
+                var (output, _, _) = tlstm.forward(tx);
+                loss.forward(thead.forward(output[-1]), ty).backward();
+                toptimizer.step();
+            },
+            // Forward 2·(input + hidden)·4·hidden per row; backward twice that.
+            Flops: 6.0 * steps * batch * (input + hidden) * 4 * hidden, Threads: threads);
     }
 
     // MLP 784-256-128-10, ReLU, cross-entropy, Adam: one forward, backward and update.

@@ -27,6 +27,29 @@ public class GemmTests
     }
 
     [Theory, MemberData(nameof(Sizes))]
+    public void PrePackedB_MatchesReference_PlainAndTransposed(int m, int n, int k)
+    {
+        var g = new Generator((ulong)(m * 3 + n + k));
+        var a = Tensor.Randn([m, k], DType.Float64, generator: g);
+        var b = Tensor.Randn([k, n], DType.Float64, generator: g);
+        var reference = CpuBackend.MatmulReference(a, b);
+        var A = a.ToArray<double>();
+        var bRows = b.ToArray<double>();            // B as stored: row stride n
+        var bColumns = b.T.Contiguous().ToArray<double>();   // Bᵀ stored, B read through transposed strides
+        foreach (var packed in new[] { Gemm.Pack(k, n, bRows, 0, n, 1), Gemm.Pack(k, n, bColumns, 0, 1, k) })
+        {
+            Assert.NotNull(packed);
+            var c = new double[m * n];
+            // Used twice: the panels are read, never consumed.
+            for (int rep = 0; rep < 2; rep++)
+            {
+                Gemm.Multiply(m, A, 0, k, 1, packed!, c, 0);
+                Assert.True(Tensor.From(c, [m, n]).AllClose(reference, 1e-12, 1e-12), $"m={m} n={n} k={k}");
+            }
+        }
+    }
+
+    [Theory, MemberData(nameof(Sizes))]
     public void Float64_MatchesReference(int m, int n, int k)
     {
         var g = new Generator((ulong)(m + n + k));

@@ -71,13 +71,16 @@ internal sealed partial class CpuBackend
         var recurrentT = NewUninitialized<T>([widest, width]);
         var R = Data<T>(recurrentT);
         var scratch = new T[hidden];
+        // W_hhᵀ is the B of every step's product: packed once when there is more than one step.
+        var packed = order.Length > 1 ? Gemm.Pack(hidden, width, W, wAt, 1, hidden) : null;
 
         foreach (int t in order)
         {
             int active = batchSizes[t], first = offsets[t];
             if (P is not null) S.AsSpan(hAt, active * hidden).CopyTo(P.AsSpan(first * hidden));
             // R = h·W_hhᵀ: W read through transposed strides, no copy.
-            Gemm.Multiply(active, width, hidden, S, hAt, hidden, 1, W, wAt, 1, hidden, R, 0);
+            if (packed is null) Gemm.Multiply(active, width, hidden, S, hAt, hidden, 1, W, wAt, 1, hidden, R, 0);
+            else Gemm.Multiply(active, S, hAt, hidden, 1, packed, R, 0);
             for (int r = 0; r < active; r++)
             {
                 var recurrent = R.AsSpan(r * width, width);
@@ -172,6 +175,7 @@ internal sealed partial class CpuBackend
         }
         var throughT = NewUninitialized<T>([widest, hidden]);
         var through = Data<T>(throughT);
+        var packed = order.Length > 1 ? Gemm.Pack(width, hidden, W, wAt, hidden, 1) : null;
 
         for (int s = order.Length - 1; s >= 0; s--)
         {
@@ -200,7 +204,8 @@ internal sealed partial class CpuBackend
                 }
             }
             // dh_prev = dGates·W_hh (plus GRU's direct path z⊙dh', already in dh).
-            Gemm.Multiply(active, hidden, width, dGh, first * width, width, 1, W, wAt, hidden, 1, through, 0);
+            if (packed is null) Gemm.Multiply(active, hidden, width, dGh, first * width, width, 1, W, wAt, hidden, 1, through, 0);
+            else Gemm.Multiply(active, dGh, first * width, width, 1, packed, through, 0);
             var dhActive = dH.AsSpan(0, active * hidden);
             if (gru) TensorPrimitives.Add(dhActive, through.AsSpan(0, active * hidden), dhActive);
             else through.AsSpan(0, active * hidden).CopyTo(dhActive);

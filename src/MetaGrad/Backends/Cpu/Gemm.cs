@@ -48,7 +48,43 @@ internal static unsafe class Gemm
             Direct(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff);
             return;
         }
-        Blocked<T>(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, parallel: work >= ParallelWork && Threading.NumThreads > 1);
+        Blocked<T>(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, parallel: work >= ParallelWork && Threading.NumThreads > 1);
+    }
+
+    /// <summary>
+    /// B [k, n] packed once into the panels the micro-kernel reads, for many products with it (a
+    /// recurrent layer's weight, used at every step): each product then packs only its A. Null
+    /// where the blocked path does not run (no Vector256, or not float/double).
+    /// </summary>
+    public static PackedB<T>? Pack<T>(int k, int n, T[] b, int bOff, int bRow, int bCol) where T : unmanaged
+    {
+        if (!Vector256.IsHardwareAccelerated || (typeof(T) != typeof(float) && typeof(T) != typeof(double)) || k == 0 || n == 0) return null;
+        int nr = NR<T>();
+        long total = 0;
+        for (int j0 = 0; j0 < n; j0 += NC) total += (long)(Math.Min(NC, n - j0) + nr - 1) / nr * nr * k;
+        var buffer = GC.AllocateUninitializedArray<T>(checked((int)total), pinned: true);
+        // The slices in the order Blocked visits them: column blocks, then K slices within each.
+        int at = 0;
+        for (int j0 = 0; j0 < n; j0 += NC)
+        {
+            int nc = Math.Min(NC, n - j0), size = (nc + nr - 1) / nr * nr;
+            for (int p0 = 0; p0 < k; p0 += KC)
+            {
+                int kc = Math.Min(KC, k - p0);
+                PackB(buffer.AsSpan(at, size * kc), b, bOff + p0 * bRow + j0 * bCol, bRow, bCol, nc, kc, nr);
+                at += size * kc;
+            }
+        }
+        return new PackedB<T>(k, n, buffer);
+    }
+
+    /// <summary>C = A·B with B packed by <see cref="Pack"/>; A given by offset and strides, C contiguous [m, B.N].</summary>
+    public static void Multiply<T>(int m, T[] a, int aOff, int aRow, int aCol, PackedB<T> b, T[] c, int cOff) where T : unmanaged
+    {
+        if (m == 0) return;
+        fixed (T* pb = b.Panels)
+            Blocked<T>(m, b.N, b.K, a, aOff, aRow, aCol, null!, 0, 0, 0, pb, c, cOff,
+                parallel: (long)m * b.N * b.K >= ParallelWork && Threading.NumThreads > 1);
     }
 
     // Packing buffers, shared by the threads of one call; a call made while another holds them
@@ -60,7 +96,7 @@ internal static unsafe class Gemm
     // of its columns when there are too few row blocks to keep every thread busy) run the
     // micro-kernel over their panels.
     static void Blocked<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol,
-        T[] b, int bOff, int bRow, int bCol, T[] c, int cOff, bool parallel) where T : unmanaged
+        T[] b, int bOff, int bRow, int bCol, T* packed, T[] c, int cOff, bool parallel) where T : unmanaged
     {
         int mr = MR<T>(), nr = NR<T>();
         int blocksM = (m + MC - 1) / MC, panelsM = (m + mr - 1) / mr;
@@ -69,6 +105,7 @@ internal static unsafe class Gemm
         var sharedB = Interlocked.Exchange(ref s_packB, null);
         try
         {
+            int packedAt = 0;
             for (int j0 = 0; j0 < n; j0 += NC)
             {
                 int nc = Math.Min(NC, n - j0), panelsN = (nc + nr - 1) / nr;
@@ -77,11 +114,17 @@ internal static unsafe class Gemm
                 for (int p0 = 0; p0 < k; p0 += KC)
                 {
                     int kc = Math.Min(KC, k - p0);
-                    var packB = Scratch<T>(ref sharedB, panelsN * nr * kc);
                     var packA = Scratch<T>(ref sharedA, panelsM * mr * kc);
-                    PackB(packB, b, bOff + p0 * bRow + j0 * bCol, bRow, bCol, nc, kc, nr);
                     var pa = (IntPtr)Unsafe.AsPointer(ref packA[0]);
-                    var pb = (IntPtr)Unsafe.AsPointer(ref packB[0]);
+                    IntPtr pb;
+                    if (packed is not null) pb = (IntPtr)(packed + packedAt);
+                    else
+                    {
+                        var packB = Scratch<T>(ref sharedB, panelsN * nr * kc);
+                        PackB(packB, b, bOff + p0 * bRow + j0 * bCol, bRow, bCol, nc, kc, nr);
+                        pb = (IntPtr)Unsafe.AsPointer(ref packB[0]);
+                    }
+                    packedAt += panelsN * nr * kc;
                     bool accumulate = p0 > 0;
                     void PackBlock(int ib)
                     {
@@ -272,4 +315,12 @@ internal static unsafe class Gemm
         v0.Store(row);
         v1.Store(row + w);
     }
+}
+
+/// <summary>The panels of a B packed once by <see cref="Gemm.Pack"/> (pinned, so the kernel reads them by pointer).</summary>
+internal sealed class PackedB<T>(int k, int n, T[] panels) where T : unmanaged
+{
+    public int K { get; } = k;
+    public int N { get; } = n;
+    public T[] Panels { get; } = panels;
 }
