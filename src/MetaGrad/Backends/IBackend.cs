@@ -9,7 +9,12 @@ public enum UnaryOp
 }
 
 /// <summary>Elementwise functions of two tensors, broadcast.</summary>
-public enum BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum }
+public enum BinaryOp
+{
+    Add, Sub, Mul, Div, Pow, Maximum, Minimum,
+    /// <summary>a where b &gt; 0, else 0: ReLU's backward (grad, output) in one pass (PyTorch's threshold_backward).</summary>
+    ThresholdBackward,
+}
 
 /// <summary>Elementwise comparisons giving Bool.</summary>
 public enum CompareOp { Eq, Ne, Lt, Le, Gt, Ge }

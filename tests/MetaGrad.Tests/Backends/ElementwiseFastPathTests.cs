@@ -45,6 +45,26 @@ public class ElementwiseFastPathTests
         }
     }
 
+    [Theory, MemberData(nameof(Lengths))]
+    public void ReluBackward_VectorPathEqualsScalarLoop_AndIsZeroAtZero(int length)
+    {
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var g = new Generator((ulong)length + 50);
+            var x = Tensor.Randn([3, length], dtype, generator: g);
+            x[0, 0] = 0.0;   // PyTorch's gradient at exactly 0 is 0
+            var upstream = Tensor.Randn([3, length], dtype, generator: g);
+            var a = x.Detach().RequiresGrad_();
+            var fast = Autograd.Grad(a.Relu(), a, upstream);
+            var b = Strided(x).Detach().RequiresGrad_();
+            var reference = Autograd.Grad(b.Relu(), b, Strided(upstream));
+            var expected = upstream * (x > 0.0).To(dtype);
+            Assert.True(fast.AllClose(expected, 0, 0), $"{dtype} length {length}: vector path");
+            Assert.True(reference.AllClose(expected, 0, 0), $"{dtype} length {length}: scalar loop");
+            Assert.Equal(0.0, fast[0, 0].Item<double>());
+        }
+    }
+
     static readonly (string Name, Func<Tensor, Tensor, Tensor> F)[] Binary =
     [
         ("add", (a, b) => a + b), ("sub", (a, b) => a - b), ("mul", (a, b) => a * b), ("div", (a, b) => a / b),

@@ -276,6 +276,7 @@ internal sealed partial class CpuBackend : IBackend
         BinaryOp.Div => Map2<T, T, T, DivOp<T>>("Div", a, b, into),
         BinaryOp.Maximum => Map2<T, T, T, MaximumOp<T>>("Maximum", a, b, into),
         BinaryOp.Minimum => Map2<T, T, T, MinimumOp<T>>("Minimum", a, b, into),
+        BinaryOp.ThresholdBackward => Map2<T, T, T, ThresholdBackwardOp<T>>("ThresholdBackward", a, b, into),
         _ => null,
     };
 

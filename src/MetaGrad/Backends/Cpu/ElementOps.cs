@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
@@ -139,6 +140,24 @@ internal struct DivOp<T> : IMap2<T, T, T> where T : INumber<T>
 // torch.maximum and torch.minimum propagate NaN.
 internal struct MaximumOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => T.IsNaN(a) || a > b ? a : b; }
 internal struct MinimumOp<T> : IMap2<T, T, T> where T : INumber<T> { public static T Apply(T a, T b) => T.IsNaN(a) || a < b ? a : b; }
+// ReLU's backward as one pass: the comparison's all-ones lanes select the gradient by a bitwise and.
+internal struct ThresholdBackwardOp<T> : IMap2<T, T, T> where T : INumber<T>
+{
+    public static T Apply(T grad, T output) => output > T.Zero ? grad : T.Zero;
+
+    public static bool ApplySpan(ReadOnlySpan<T> grad, ReadOnlySpan<T> output, Span<T> y)
+    {
+        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported) return false;
+        int i = 0, width = Vector256<T>.Count;
+        for (; i <= y.Length - width; i += width)
+        {
+            var keep = Vector256.GreaterThan(Vector256.Create(output.Slice(i, width)), Vector256<T>.Zero);
+            (keep & Vector256.Create(grad.Slice(i, width))).CopyTo(y.Slice(i, width));
+        }
+        for (; i < y.Length; i++) y[i] = Apply(grad[i], output[i]);
+        return true;
+    }
+}
 internal struct PowFloatOp<T> : IMap2<T, T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T a, T b) => T.Pow(a, b); }
 internal struct PowIntOp<T> : IMap2<T, T, T> where T : IBinaryInteger<T>
 {
