@@ -1,29 +1,9 @@
 using System.CommandLine;
-using MetaGrad.Data;
 using MetaGrad.NN;
 using MetaGrad.Optim;
 using static MetaGrad.Examples.CharacterVectors;
 
 namespace MetaGrad.Examples;
-
-/// <summary>A run of CBOW: vector size, window, objective, optimizer, and how much of the corpus.</summary>
-public sealed record CbowSettings
-{
-    public int Dim { get; init; } = 64;
-    /// <summary>Context characters on each side of the centre, within one clause.</summary>
-    public int Window { get; init; } = 2;
-    public Objective Objective { get; init; } = Objective.Negative;
-    /// <summary>Negative samples per centre character.</summary>
-    public int Negatives { get; init; } = 5;
-    public int Epochs { get; init; } = 5;
-    public int BatchSize { get; init; } = 256;
-    public double Lr { get; init; } = 1e-2;
-    public ulong Seed { get; init; } = 0;
-    /// <summary>Only characters seen at least this often are offered as neighbours: rarer ones have noisy vectors.</summary>
-    public int MinCount { get; init; } = 5;
-    /// <summary>Train on the first this-many poems only (null: all), for quick runs.</summary>
-    public int? MaxPoems { get; init; }
-}
 
 /// <summary>
 /// Character vectors by continuous bag of words (Mikolov et al. 2013), skip-gram's mirror image: the
@@ -36,20 +16,14 @@ public sealed record CbowSettings
 /// </summary>
 public static class CbowExample
 {
-    public static Command Command()
-    {
-        var d = new CbowSettings();
-        var options = new WordVectorOptions("cbow", d.Epochs, d.Dim, d.Lr, "Adam");
-        var objective = new Option<Objective>("--objective") { Description = "negative: negative sampling; softmax: the full softmax over the vocabulary", DefaultValueFactory = _ => d.Objective };
-        var command = options.Command("cbow", "Character vectors of Tang verse by CBOW (the context's mean vector predicts the centre): nearest neighbours, saved as safetensors", objective);
-        command.SetAction(parse => options.Run(parse, (corpus, queries, output) => Train(corpus,
-            d with { Epochs = parse.GetValue(options.Epochs), Dim = parse.GetValue(options.Dim), Lr = parse.GetValue(options.Lr), Seed = parse.GetValue(options.Seed), Objective = parse.GetValue(objective) },
-            queries, output, Console.WriteLine)));
-        return command;
-    }
+    /// <summary>A third as many examples as skip-gram has pairs, so more epochs of smaller batches.</summary>
+    public static readonly Word2VecSettings Defaults = new() { Epochs = 5, BatchSize = 256 };
+
+    public static Command Command() => Defaults.Command("cbow",
+        "Character vectors of Tang verse by CBOW (the context's mean vector predicts the centre): nearest neighbours, saved as safetensors", Train);
 
     /// <summary>Trains as <paramref name="settings"/> say; saves to <paramref name="outputFolder"/>/vectors.safetensors unless it is null.</summary>
-    public static WordVectorResult Train(TangCorpus corpus, CbowSettings settings, string queries = DefaultQueries,
+    public static WordVectorResult Train(TangCorpus corpus, Word2VecSettings settings, string queries = DefaultQueries,
         string? outputFolder = null, Action<string>? log = null)
     {
         var (clauses, counts) = Clauses(corpus, corpus.Poems.Take(settings.MaxPoems ?? int.MaxValue));
@@ -59,34 +33,23 @@ public static class CbowExample
         var generator = new Generator(settings.Seed);
         var input = new EmbeddingBag(vocabulary, dim, mode: "mean", generator: generator);
         Init.Uniform_(input.Weight, -0.5 / dim, 0.5 / dim, generator);                        // word2vec's small uniform input vectors
-        var output = new Word2VecOutput(counts, dim, settings.Objective, settings.Negatives, generator);
+        var output = new Word2VecOutput(counts, settings, generator);
         var optimizer = new Adam(input.Parameters().Concat(output.Vectors.Parameters()), settings.Lr);
-        var objective = settings.Objective == Objective.Softmax ? "full softmax" : $"{settings.Negatives} negatives";
-        log?.Invoke(Invariant($"{centres.Length:N0} centres with their contexts, window {settings.Window}, {objective}, {counts.Count(c => c > 0):N0} characters seen, vectors of {dim}"));
+        log?.Invoke(Invariant($"{centres.Length:N0} centres with their contexts, window {settings.Window}, {settings.ObjectiveText}, {counts.Count(c => c > 0):N0} characters seen, vectors of {dim}"));
 
-        var losses = new List<double>();
-        for (int epoch = 1; epoch <= settings.Epochs; epoch++)
+        var losses = Fit(centres.Length, settings.Epochs, settings.BatchSize, optimizer, generator, batch =>
         {
-            int firstStep = losses.Count;
-            foreach (var batch in new BatchSampler(new RandomSampler(centres.Length, generator: generator), settings.BatchSize, dropLast: false))
-            {
-                // The batch's contexts end to end, each bag's offset where it starts.
-                var ids = batch.SelectMany(i => contexts[(int)starts[i]..(int)starts[i + 1]]).ToArray();
-                var offsets = new long[batch.Length];
-                for (int b = 1; b < batch.Length; b++) offsets[b] = offsets[b - 1] + starts[batch[b - 1] + 1] - starts[batch[b - 1]];
-                var h = input.Forward(Tensor.From(ids), Tensor.From(offsets));                       // [B, D], each bag's mean
-                var loss = output.Loss(h, Tensor.From(batch.Select(i => centres[i]).ToArray()));
-                optimizer.ZeroGrad();
-                loss.Backward();
-                optimizer.Step();
-                losses.Add(loss.Item<float>());
-            }
-            log?.Invoke(EpochLine(epoch, settings.Epochs, losses, firstStep));
-        }
+            // The batch's contexts end to end, each bag's offset where it starts.
+            var ids = batch.SelectMany(i => contexts[(int)starts[i]..(int)starts[i + 1]]).ToArray();
+            var offsets = new long[batch.Length];
+            for (int b = 1; b < batch.Length; b++) offsets[b] = offsets[b - 1] + starts[batch[b - 1] + 1] - starts[batch[b - 1]];
+            var h = input.Forward(Tensor.From(ids), Tensor.From(offsets));                           // [B, D], each bag's mean
+            return output.Loss(h, Tensor.From(batch.Select(i => centres[i]).ToArray()));
+        }, log);
 
         var neighbours = Neighbours(corpus, input.Weight, counts, settings.MinCount, queries);
         var saved = Save(outputFolder, corpus, new Dictionary<string, Tensor> { ["input"] = input.Weight, ["output"] = output.Vectors.Weight });
-        return new WordVectorResult([.. losses], neighbours, saved);
+        return new WordVectorResult(losses, neighbours, saved);
     }
 
     /// <summary>

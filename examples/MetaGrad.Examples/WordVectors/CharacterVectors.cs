@@ -1,6 +1,8 @@
 using System.Globalization;
+using MetaGrad.Data;
 using MetaGrad.IO;
 using MetaGrad.NN;
+using MetaGrad.Optim;
 
 namespace MetaGrad.Examples;
 
@@ -83,9 +85,30 @@ public static class CharacterVectors
         return path;
     }
 
-    /// <summary>The epoch's line of the log: the mean loss over that epoch's steps, the steps from <paramref name="firstStep"/> on.</summary>
-    public static string EpochLine(int epoch, int epochs, IReadOnlyList<double> losses, int firstStep) =>
-        Invariant($"epoch {epoch}/{epochs}  mean loss {losses.Skip(firstStep).Average():F3}");
+    /// <summary>
+    /// The training loop of all three: each epoch visits the <paramref name="examples"/> in a fresh random
+    /// order, <paramref name="batchSize"/> at a time, one optimizer step on each batch's <paramref name="loss"/>;
+    /// logs each epoch's mean loss and returns the loss of every step.
+    /// </summary>
+    public static double[] Fit(int examples, int epochs, int batchSize, Optimizer optimizer, Generator generator,
+        Func<int[], Tensor> loss, Action<string>? log)
+    {
+        var losses = new List<double>();
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            int firstStep = losses.Count;
+            foreach (var batch in new BatchSampler(new RandomSampler(examples, generator: generator), batchSize, dropLast: false))
+            {
+                var value = loss(batch);
+                optimizer.ZeroGrad();
+                value.Backward();
+                optimizer.Step();
+                losses.Add(value.Item<float>());
+            }
+            log?.Invoke(Invariant($"epoch {epoch}/{epochs}  mean loss {losses.Skip(firstStep).Average():F3}"));
+        }
+        return [.. losses];
+    }
 
     public static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using MetaGrad.Data;
 using MetaGrad.NN;
 using MetaGrad.Optim;
 using static MetaGrad.Examples.CharacterVectors;
@@ -77,30 +76,20 @@ public static class GloveExample
         var optimizer = new Adagrad([w, wTilde, b, bTilde], settings.Lr);
         log?.Invoke(Invariant($"{entries.Length:N0} nonzero co-occurrence counts, window {settings.Window} weighted 1/distance, x_max {settings.XMax}, {counts.Count(c => c > 0):N0} characters seen, vectors of {dim}"));
 
-        var losses = new List<double>();
-        for (int epoch = 1; epoch <= settings.Epochs; epoch++)
+        var losses = Fit(entries.Length, settings.Epochs, settings.BatchSize, optimizer, generator, batch =>
         {
-            int firstStep = losses.Count;
-            foreach (var batch in new BatchSampler(new RandomSampler(entries.Length, generator: generator), settings.BatchSize, dropLast: false))
-            {
-                var i = Tensor.From(batch.Select(k => rows[k]).ToArray());
-                var j = Tensor.From(batch.Select(k => columns[k]).ToArray());
-                var at = Tensor.From(batch.Select(k => (long)k).ToArray());
-                var prediction = (w.IndexSelect(0, i) * wTilde.IndexSelect(0, j)).Sum(1) + b.IndexSelect(0, i) + bTilde.IndexSelect(0, j);
-                var error = prediction - logX.IndexSelect(0, at);
-                var loss = (f.IndexSelect(0, at) * error * error).Mean();
-                optimizer.ZeroGrad();
-                loss.Backward();
-                optimizer.Step();
-                losses.Add(loss.Item<float>());
-            }
-            log?.Invoke(EpochLine(epoch, settings.Epochs, losses, firstStep));
-        }
+            var i = Tensor.From(batch.Select(k => rows[k]).ToArray());
+            var j = Tensor.From(batch.Select(k => columns[k]).ToArray());
+            var at = Tensor.From(batch.Select(k => (long)k).ToArray());
+            var prediction = (w.IndexSelect(0, i) * wTilde.IndexSelect(0, j)).Sum(1) + b.IndexSelect(0, i) + bTilde.IndexSelect(0, j);
+            var error = prediction - logX.IndexSelect(0, at);
+            return (f.IndexSelect(0, at) * error * error).Mean();
+        }, log);
 
         var vectors = (w + wTilde).Detach();
         var neighbours = Neighbours(corpus, vectors, counts, settings.MinCount, queries);
         var saved = Save(outputFolder, corpus, new Dictionary<string, Tensor> { ["vectors"] = vectors });
-        return new WordVectorResult([.. losses], neighbours, saved);
+        return new WordVectorResult(losses, neighbours, saved);
     }
 
     /// <summary>
