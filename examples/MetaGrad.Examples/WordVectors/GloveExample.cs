@@ -13,7 +13,7 @@ public sealed record GloveSettings
     public int Window { get; init; } = 4;
     /// <summary>The count from which a pair has full weight. The paper's 100 suits billions of words; tang300's counts are small.</summary>
     public double XMax { get; init; } = 10;
-    public int Epochs { get; init; } = 25;
+    public int Epochs { get; init; } = 15;   // the neighbours hardly change after this; the loss creeps on as the tables memorise X
     public int BatchSize { get; init; } = 512;
     /// <summary>Adagrad's learning rate: the paper's 0.05.</summary>
     public double Lr { get; init; } = 0.05;
