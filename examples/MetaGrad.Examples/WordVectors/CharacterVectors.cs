@@ -11,9 +11,10 @@ public sealed record WordVectorResult(double[] Losses, IReadOnlyDictionary<char,
 
 /// <summary>
 /// What the word-vector examples (skip-gram, CBOW, GloVe) share: the corpus cut into clauses, the
-/// (centre, context) pairs within them, the nearest neighbours of a character, and saving the vectors.
-/// A clause is a run of Chinese characters: punctuation and line breaks end one, and no window looks
-/// across them, because the characters either side of a comma rarely belong together.
+/// (centre, context) pairs within them, the minibatch training loop, the nearest neighbours of a
+/// character, and saving the vectors. A clause is a run of Chinese characters: punctuation and line
+/// breaks end one, and no window looks across them, since a clause of five or seven characters is
+/// the verse's unit of sense.
 /// </summary>
 public static class CharacterVectors
 {
