@@ -16,4 +16,6 @@ root.Subcommands.Add(LrSchedulerDemo.Command());
 root.Subcommands.Add(PoetryExample.Command());
 root.Subcommands.Add(NnlmExample.Command());
 root.Subcommands.Add(SkipGramExample.Command());
+root.Subcommands.Add(CbowExample.Command());
+root.Subcommands.Add(GloveExample.Command());
 return root.Parse(args).Invoke();
