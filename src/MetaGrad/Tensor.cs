@@ -65,6 +65,12 @@ public partial class Tensor
     /// <summary>The accumulated gradient (leaves, and non-leaves after RetainGrad).</summary>
     public Tensor? Grad { get; set; }
 
+    /// <summary>
+    /// The gradient a leaf received as rows only (from an embedding with sparse: true), accumulated
+    /// by Backward beside <see cref="Grad"/>; null when none. Optimizers clear it with ZeroGrad.
+    /// </summary>
+    public RowSparseGradient? SparseGrad { get; set; }
+
     internal List<Func<Tensor, Tensor?>>? LeafHooks;
 
     /// <summary>Whether gradients flow to this tensor. Only leaves of floating dtype can be set.</summary>

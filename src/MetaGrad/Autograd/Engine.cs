@@ -15,7 +15,30 @@ internal static class Engine
         public Tensor?[] Grads = [];
     }
 
+    [ThreadStatic] static bool t_intoLeaves;
+
+    /// <summary>
+    /// Whether the running backward adds plain gradients into leaves (Backward without createGraph),
+    /// the one case where a sparse gradient may bypass the graph: Autograd.Grad and recorded
+    /// backwards need every gradient as a tensor.
+    /// </summary>
+    public static bool AccumulatesIntoLeaves => t_intoLeaves;
+
     public static void Run(Tensor[] roots, Tensor[] rootGrads, bool retainGraph, bool createGraph, Capture? capture)
+    {
+        bool outer = t_intoLeaves;
+        t_intoLeaves = capture is null && !createGraph;
+        try
+        {
+            RunGraph(roots, rootGrads, retainGraph, createGraph, capture);
+        }
+        finally
+        {
+            t_intoLeaves = outer;
+        }
+    }
+
+    static void RunGraph(Tensor[] roots, Tensor[] rootGrads, bool retainGraph, bool createGraph, Capture? capture)
     {
         using var mode = Autograd.SetGradEnabled(createGraph);
         var buffers = new Dictionary<Function, Tensor>(ReferenceEqualityComparer.Instance);

@@ -147,18 +147,34 @@ internal sealed class IndexPut(Tensor positions) : BinaryFunction
 /// Rows of the weight at the ids (torch.embedding). The backward is IndexAdd of the gradient
 /// rows, skipping the padding id, whose row must never learn.
 /// </summary>
-internal sealed class EmbeddingLookup(Tensor ids, int? paddingIdx) : UnaryFunction
+internal sealed class EmbeddingLookup(Tensor ids, int? paddingIdx, bool sparse = false) : UnaryFunction
 {
     int[] _weightShape = [];
+    Tensor? _weight;
 
     protected override Tensor Forward(Context ctx, Tensor weight)
     {
         _weightShape = weight.Layout.Shape;
+        if (sparse) _weight = weight;
         return weight.Backend.IndexSelect(weight, 0, ids);
     }
 
-    protected override Tensor Backward(Context ctx, Tensor grad)
+    protected override Tensor? Backward(Context ctx, Tensor grad)
     {
+        // Sparse: the looked-up rows go straight to the leaf's SparseGrad when Backward is filling
+        // leaves (hooks, Autograd.Grad and recorded backwards get the dense gradient as usual).
+        if (_weight is { IsLeafRequiringGrad: true, LeafHooks: null } weight && Engine.AccumulatesIntoLeaves)
+        {
+            var (rows, values) = (ids.To(DType.Int64), grad);
+            if (paddingIdx is int padding)
+            {
+                var kept = ids != (double)padding;
+                (rows, values) = (rows.MaskedSelect(kept), values.IndexSelect(0, kept.Nonzero().Reshape(-1)));
+            }
+            var received = new RowSparseGradient(rows, values.Detach().Clone(), _weightShape);   // the engine may reuse grad
+            weight.SparseGrad = weight.SparseGrad is { } earlier ? earlier.Add(received) : received;
+            return null;
+        }
         if (paddingIdx is int pad) grad = grad.MaskedFill((ids == (double)pad).Unsqueeze(1), 0);
         return Tensor.Zeros(_weightShape, grad.DType).IndexAdd(0, ids, grad);
     }

@@ -8,14 +8,22 @@ public sealed class Embedding : Module<Tensor, Tensor>
     readonly int? _paddingIdx;
 
     /// <summary>
+    /// Whether Backward leaves the weight's gradient as the looked-up rows only (in
+    /// <see cref="Tensor.SparseGrad"/>) rather than a dense [numEmbeddings, dim] Grad: a step then
+    /// costs the rows it used, with SGD, Adagrad or SparseAdam (torch.nn.Embedding's sparse=True).
+    /// </summary>
+    public bool Sparse { get; }
+
+    /// <summary>
     /// Weights ~ N(0, 1) as in PyTorch; the row at <paramref name="paddingIdx"/> (negative counts
     /// from the end) starts at zero and never receives a gradient.
     /// </summary>
-    public Embedding(int numEmbeddings, int embeddingDim, int? paddingIdx = null, Generator? generator = null)
-        : this(Init.Normal_(Tensor.Empty(numEmbeddings, embeddingDim), generator: generator), paddingIdx, freeze: false, zeroPadding: true) { }
+    public Embedding(int numEmbeddings, int embeddingDim, int? paddingIdx = null, Generator? generator = null, bool sparse = false)
+        : this(Init.Normal_(Tensor.Empty(numEmbeddings, embeddingDim), generator: generator), paddingIdx, freeze: false, zeroPadding: true, sparse) { }
 
-    Embedding(Tensor weight, int? paddingIdx, bool freeze, bool zeroPadding)
+    Embedding(Tensor weight, int? paddingIdx, bool freeze, bool zeroPadding, bool sparse)
     {
+        Sparse = sparse;
         int n = weight.Shape[0];
         if (paddingIdx is int p)
         {
@@ -29,16 +37,16 @@ public sealed class Embedding : Module<Tensor, Tensor>
     }
 
     /// <summary>An embedding over pretrained vectors (copied), frozen by default.</summary>
-    public static Embedding FromPretrained(Tensor embeddings, bool freeze = true, int? paddingIdx = null)
+    public static Embedding FromPretrained(Tensor embeddings, bool freeze = true, int? paddingIdx = null, bool sparse = false)
     {
         if (embeddings.NDim != 2) throw new ArgumentException($"Embedding.FromPretrained: embeddings must be 2-D, got shape {ShapeMath.Format(embeddings.Shape.ToArray())}");
-        return new Embedding(embeddings.Detach().Clone(), paddingIdx, freeze, zeroPadding: false);
+        return new Embedding(embeddings.Detach().Clone(), paddingIdx, freeze, zeroPadding: false, sparse);
     }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.Embedding(input, Weight, _paddingIdx);
+    public override Tensor Forward(Tensor input) => Functional.Embedding(input, Weight, _paddingIdx, Sparse);
 
     /// <inheritdoc/>
-    protected override string ExtraRepr() => $"{Weight.Shape[0]}, {Weight.Shape[1]}" + (_paddingIdx is int p ? $", padding_idx={p}" : "");
+    protected override string ExtraRepr() => $"{Weight.Shape[0]}, {Weight.Shape[1]}" + (_paddingIdx is int p ? $", padding_idx={p}" : "") + (Sparse ? ", sparse=True" : "");
 }
 

@@ -76,12 +76,16 @@ public static partial class Functional
         return input * keep.To(input.DType) * (1 / (1 - p));
     }
 
-    /// <summary>Rows of weight at the ids in input (any shape), giving input.shape + [dim]; the padding row gets no gradient.</summary>
-    public static Tensor Embedding(Tensor input, Tensor weight, int? paddingIdx = null)
+    /// <summary>
+    /// Rows of weight at the ids in input (any shape), giving input.shape + [dim]; the padding row gets
+    /// no gradient. With <paramref name="sparse"/>, Backward gives a leaf weight its gradient as the
+    /// looked-up rows only, in <see cref="Tensor.SparseGrad"/> (for SGD, Adagrad or SparseAdam).
+    /// </summary>
+    public static Tensor Embedding(Tensor input, Tensor weight, int? paddingIdx = null, bool sparse = false)
     {
         if (!input.DType.IsInteger())
             throw new ArgumentException($"Embedding: expected an Int64 or Int32 index tensor, got {input.DType}");
-        var rows = new Functions.EmbeddingLookup(input.Reshape(-1), paddingIdx).Apply(weight);
+        var rows = new Functions.EmbeddingLookup(input.Reshape(-1), paddingIdx, sparse).Apply(weight);
         return rows.Reshape([.. input.Shape, weight.Shape[1]]);
     }
 

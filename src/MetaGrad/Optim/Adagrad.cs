@@ -66,4 +66,23 @@ public sealed class Adagrad : Optimizer
         var std = sum.Sqrt() + group.Double("eps");
         param.Add_(g * -clr / std);
     }
+
+    /// <summary>
+    /// The same rule on the rows the gradient holds (summed per row first, as the squares must be of
+    /// the sums); untouched rows would not move under the dense rule either. Weight decay would touch
+    /// every row: not supported, as in PyTorch.
+    /// </summary>
+    protected override void UpdateSparse(Tensor param, RowSparseGradient grad, Dictionary<string, Tensor> state, ParamGroup group)
+    {
+        if (group.Double("weight_decay") != 0)
+            throw new NotSupportedException($"Adagrad: weight_decay is not compatible with sparse gradients (parameter {ShapeMath.Format(param.Layout.Shape)})");
+        var sum = Initialise(state, param, group);
+        double step = CountStep(state);
+        double clr = group.Lr / (1 + (step - 1) * group.Double("lr_decay"));
+        var rows = grad.Coalesce();
+        var g = group.Bool("maximize") ? -rows.Values : rows.Values;
+        AddRows_(sum, rows.Indices, g * g);
+        var std = sum.IndexSelect(0, rows.Indices).Sqrt() + group.Double("eps");
+        AddRows_(param, rows.Indices, g * -clr / std);
+    }
 }

@@ -61,6 +61,7 @@ public abstract class Optimizer
     {
         foreach (var p in _groups.SelectMany(g => g.Params))
         {
+            p.SparseGrad = null;
             if (p.Grad is null) continue;
             if (setToNone) { p.Grad = null; continue; }
             if (p.Grad.RequiresGrad) p.Grad = p.Grad.Detach();   // a gradient made with createGraph leaves its graph
@@ -81,13 +82,33 @@ public abstract class Optimizer
         using (Autograd.NoGrad())
             foreach (var group in _groups)
                 foreach (var p in group.Params)
-                    if (p.Grad is { } grad)
-                        Update(p, grad, StateFor(p), group);
+                {
+                    // A parameter with both (a sparse embedding's weight also used densely) steps on their sum.
+                    if (p.Grad is { } grad) Update(p, p.SparseGrad is { } rows ? grad + rows.ToDense() : grad, StateFor(p), group);
+                    else if (p.SparseGrad is { } sparse) UpdateSparse(p, sparse, StateFor(p), group);
+                }
         return loss;
     }
 
     /// <summary>The update rule for one parameter (PyTorch's _single_tensor_ loop body); runs under NoGrad.</summary>
     protected abstract void Update(Tensor param, Tensor grad, Dictionary<string, Tensor> state, ParamGroup group);
+
+    /// <summary>
+    /// The update for a parameter whose gradient is rows only (<see cref="Tensor.SparseGrad"/>),
+    /// touching only those rows. Optimizers whose rule needs every row (Adam's moments decay
+    /// everywhere) do not support it, as in PyTorch.
+    /// </summary>
+    protected virtual void UpdateSparse(Tensor param, RowSparseGradient grad, Dictionary<string, Tensor> state, ParamGroup group) =>
+        throw new NotSupportedException($"{Name} does not support sparse gradients (parameter {ShapeMath.Format(param.Layout.Shape)} has a RowSparseGradient from an embedding with sparse: true); use SGD, Adagrad or SparseAdam for it, or a dense embedding");
+
+    /// <summary>target[rows] += values, in place, repeated rows adding up (an update of the rows a sparse gradient touched).</summary>
+    protected static void AddRows_(Tensor target, Tensor rows, Tensor values)
+    {
+        int rowSize = target.Layout.Shape.Length == 0 || target.Layout.Shape[0] == 0 ? 0 : target.Numel / target.Layout.Shape[0];
+        var positions = rows.Unsqueeze(1) * (double)rowSize + Tensor.Arange(rowSize, dtype: DType.Int64);
+        target.Backend.Put(target, positions, values.Reshape(rows.Shape[0], rowSize).To(target.DType), accumulate: true);
+        target.MarkWritten();
+    }
 
     /// <summary>What is wrong with a group's options, or null when they are valid.</summary>
     protected abstract string? Problem(ParamGroup group);

@@ -58,4 +58,12 @@ public sealed class SGD : Optimizer
         }
         param.Add_(d, -group.Lr);
     }
+
+    /// <summary>Plain SGD on the rows the gradient holds (repeats add up); momentum and weight decay would touch every row.</summary>
+    protected override void UpdateSparse(Tensor param, RowSparseGradient grad, Dictionary<string, Tensor> state, ParamGroup group)
+    {
+        if (group.Double("momentum") != 0 || group.Double("weight_decay") != 0)
+            throw new NotSupportedException($"SGD: momentum and weight decay are not supported with sparse gradients (parameter {ShapeMath.Format(param.Layout.Shape)}); use them with a dense embedding");
+        AddRows_(param, grad.Indices, grad.Values * (group.Bool("maximize") ? group.Lr : -group.Lr));
+    }
 }
