@@ -9,10 +9,11 @@ public static partial class Functional
     /// last offset is the end). Ids equal to <paramref name="paddingIdx"/> are left out of their bag
     /// (and of a mean's count); an empty bag gives zeros. <paramref name="perSampleWeights"/>, the
     /// input's shape, scales each row before a sum. The weight's gradient is an IndexAdd of the
-    /// rows used, never a vocabulary-sized tensor per bag.
+    /// rows used, never a vocabulary-sized tensor per bag; with <paramref name="sparse"/>, Backward
+    /// leaves a leaf weight only those rows, in <see cref="Tensor.SparseGrad"/>.
     /// </summary>
     public static Tensor EmbeddingBag(Tensor input, Tensor weight, Tensor? offsets = null, string mode = "mean",
-        Tensor? perSampleWeights = null, bool includeLastOffset = false, int? paddingIdx = null)
+        Tensor? perSampleWeights = null, bool includeLastOffset = false, int? paddingIdx = null, bool sparse = false)
     {
         if (!input.DType.IsInteger()) throw new ArgumentException($"EmbeddingBag: expected an Int64 or Int32 index tensor, got {input.DType}");
         if (weight.NDim != 2) throw new ArgumentException($"EmbeddingBag: weight must be 2-D, got shape {ShapeMath.Format(weight.Shape.ToArray())}");
@@ -37,7 +38,7 @@ public static partial class Functional
         var slot = new long[kept.Length];
         for (int k = 0; k < kept.Length; k++) slot[k] = counts[bagOf[kept[k]]]++;
         var keptBags = Tensor.From(kept.Select(i => (long)bagOf[i]).ToArray(), [kept.Length]);
-        var rows = weight.IndexSelect(0, Tensor.From(kept.Select(i => ids[i]).ToArray(), [kept.Length]));   // [K, dim]
+        var rows = Embedding(Tensor.From(kept.Select(i => ids[i]).ToArray(), [kept.Length]), weight, sparse: sparse);   // [K, dim]
 
         if (mode == "max")
         {
@@ -106,10 +107,14 @@ public sealed class EmbeddingBag : Module<Tensor, Tensor>
     readonly bool _includeLastOffset;
     readonly int? _paddingIdx;
 
+    /// <summary>Whether Backward leaves the weight's gradient as the rows used only (<see cref="Tensor.SparseGrad"/>), as sparse=True in PyTorch.</summary>
+    public bool Sparse { get; }
+
     /// <summary>Weights ~ N(0, 1) as in PyTorch, the row at <paramref name="paddingIdx"/> zero.</summary>
     public EmbeddingBag(int numEmbeddings, int embeddingDim, string mode = "mean", bool includeLastOffset = false, int? paddingIdx = null,
-        DType dtype = DType.Float32, Generator? generator = null)
+        DType dtype = DType.Float32, Generator? generator = null, bool sparse = false)
     {
+        Sparse = sparse;
         if (mode is not ("sum" or "mean" or "max")) throw new ArgumentException($"EmbeddingBag: mode must be \"sum\", \"mean\" or \"max\", got \"{mode}\"");
         if (paddingIdx is int p && (p < -numEmbeddings || p >= numEmbeddings))
             throw new ArgumentOutOfRangeException(nameof(paddingIdx), $"EmbeddingBag: padding index {p} must be within the {numEmbeddings} embeddings");
@@ -125,8 +130,8 @@ public sealed class EmbeddingBag : Module<Tensor, Tensor>
 
     /// <summary>Bags of a 1-D input cut at offsets (or the rows of a 2-D input), rows optionally weighted (mode "sum").</summary>
     public Tensor Forward(Tensor input, Tensor? offsets, Tensor? perSampleWeights = null) =>
-        Functional.EmbeddingBag(input, Weight, offsets, _mode, perSampleWeights, _includeLastOffset, _paddingIdx);
+        Functional.EmbeddingBag(input, Weight, offsets, _mode, perSampleWeights, _includeLastOffset, _paddingIdx, Sparse);
 
     /// <inheritdoc/>
-    protected override string ExtraRepr() => $"{Weight.Shape[0]}, {Weight.Shape[1]}, mode='{_mode}'" + (_paddingIdx is int p ? $", padding_idx={p}" : "");
+    protected override string ExtraRepr() => $"{Weight.Shape[0]}, {Weight.Shape[1]}, mode='{_mode}'" + (_paddingIdx is int p ? $", padding_idx={p}" : "") + (Sparse ? ", sparse=True" : "");
 }

@@ -37,6 +37,20 @@ public class SparseGradientTests
     }
 
     [Fact]
+    public void SparseEmbeddingBag_GradIsTheUsedRows_WhoseSumIsTheDenseGradient()
+    {
+        var g = new Generator(8);
+        var (sparse, dense) = (new EmbeddingBag(6, 3, mode: "sum", dtype: DType.Float64, generator: g, sparse: true), new EmbeddingBag(6, 3, mode: "sum", dtype: DType.Float64));
+        dense.LoadStateDict(sparse.StateDict());
+        var ids = Tensor.From(new long[] { 1, 4, 1, 0, 5 }, [5]);
+        var offsets = Tensor.From(new long[] { 0, 2 }, [2]);
+        foreach (var bag in new[] { sparse, dense }) (bag.Forward(ids, offsets) * Tensor.From(new[] { 1.0, 2, 3, 4, 5, 6 }, [2, 3])).Sum().Backward();
+        Assert.Null(sparse.Weight.Grad);
+        Assert.Equal([1L, 4, 1, 0, 5], sparse.Weight.SparseGrad!.Indices.ToArray<long>());
+        Assert.True(sparse.Weight.SparseGrad.ToDense().AllClose(dense.Weight.Grad!, 0, 0));
+    }
+
+    [Fact]
     public void SparseEmbedding_AccumulatesAcrossBackwards_AndZeroGradClearsIt()
     {
         var (sparse, dense) = Pair();
