@@ -28,7 +28,8 @@ internal sealed partial class CpuBackend
         var sb = b.Layout.Shape;
         int n = sa[^2], k = sa[^1], m = sb[^1];
         var batch = ShapeMath.Broadcast("Matmul", sa[..^2], sb[..^2]);
-        var y = New<T>([.. batch, n, m]);
+        // The blocked GEMM writes every element; the reference loop accumulates into zeros.
+        var y = reference ? New<T>([.. batch, n, m]) : NewUninitialized<T>([.. batch, n, m]);
         var Y = Data<T>(y);
         var A = Data<T>(a);
         var B = Data<T>(b);

@@ -1,0 +1,39 @@
+using MetaGrad.Backends.Cpu;
+
+namespace MetaGrad.Tests.Backends;
+
+/// <summary>The kernels' work splitter: every item once, errors surfaced, nested and concurrent calls safe.</summary>
+public class ThreadingTests
+{
+    [Fact]
+    public void For_RunsEveryItemExactlyOnce_ManyJobsInARow()
+    {
+        for (int job = 0; job < 200; job++)
+        {
+            int count = 1 + job % 37;
+            var hits = new int[count];
+            Threading.For(count, i => Interlocked.Increment(ref hits[i]));
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    [Fact]
+    public void For_RethrowsAnItemsException_AndStaysUsable()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => Threading.For(16, i => { if (i == 5) throw new InvalidOperationException("item 5"); }));
+        Assert.Equal("item 5", error.Message);
+        int sum = 0;
+        Threading.For(10, i => Interlocked.Add(ref sum, i));
+        Assert.Equal(45, sum);
+    }
+
+    [Fact]
+    public void For_NestedAndFromSeveralThreads_CompletesEveryItem()
+    {
+        int total = 0;
+        var callers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+            Threading.For(8, i => Threading.For(8, j => Interlocked.Increment(ref total))))).ToArray();
+        Assert.True(Task.WaitAll(callers, TimeSpan.FromSeconds(30)));
+        Assert.Equal(4 * 8 * 8, total);
+    }
+}
