@@ -116,16 +116,15 @@ internal static unsafe class Gemm
                     int kc = Math.Min(KC, k - p0);
                     var packA = Scratch<T>(ref sharedA, panelsM * mr * kc);
                     var pa = (IntPtr)Unsafe.AsPointer(ref packA[0]);
-                    IntPtr pb = packed is not null ? (IntPtr)(packed + packedAt) : (IntPtr)Unsafe.AsPointer(ref Scratch<T>(ref sharedB, panelsN * nr * kc)[0]);
-                    packedAt += panelsN * nr * kc;
-                    int partsB = packed is not null ? 0 : parallel ? Math.Min(threads, panelsN) : 1;
-                    // B's slice in column ranges of whole panels, packed alongside A's blocks.
-                    void PackPart(int part)
+                    IntPtr pb;
+                    if (packed is not null) pb = (IntPtr)(packed + packedAt);
+                    else
                     {
-                        int first = part * panelsN / partsB, last = (part + 1) * panelsN / partsB;
-                        int cols = Math.Min(last * nr, nc) - first * nr;
-                        PackB(new Span<T>((T*)pb + first * nr * kc, (last - first) * nr * kc), b, bOff + p0 * bRow + (j0 + first * nr) * bCol, bRow, bCol, cols, kc, nr);
+                        var packB = Scratch<T>(ref sharedB, panelsN * nr * kc);
+                        PackB(packB, b, bOff + p0 * bRow + j0 * bCol, bRow, bCol, nc, kc, nr);
+                        pb = (IntPtr)Unsafe.AsPointer(ref packB[0]);
                     }
+                    packedAt += panelsN * nr * kc;
                     bool accumulate = p0 > 0;
                     void PackBlock(int ib)
                     {
@@ -143,13 +142,12 @@ internal static unsafe class Gemm
                     int items = blocksM * pieces;
                     if (!parallel)
                     {
-                        for (int part = 0; part < partsB; part++) PackPart(part);
                         for (int ib = 0; ib < blocksM; ib++) PackBlock(ib);
                         for (int it = 0; it < items; it++) Item(it);
                     }
                     else
                     {
-                        Threading.For(partsB + blocksM, i => { if (i < partsB) PackPart(i); else PackBlock(i - partsB); });
+                        Threading.For(blocksM, PackBlock);
                         Threading.For(items, Item);
                     }
                 }
