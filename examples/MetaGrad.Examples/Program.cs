@@ -16,4 +16,5 @@ root.Subcommands.Add(LrSchedulerDemo.Command());
 root.Subcommands.Add(PoetryExample.Command());
 root.Subcommands.Add(NnlmExample.Command());
 root.Subcommands.Add(SkipGramExample.Command());
+root.Subcommands.Add(DatesExample.Command());
 return root.Parse(args).Invoke();
