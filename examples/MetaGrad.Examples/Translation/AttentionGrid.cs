@@ -46,6 +46,7 @@ public static class AttentionGrid
         // Cells are centred on whole numbers, the first row at the top.
         plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, columns).Select(c => (double)c)], [.. input.Take(columns).Select(c => c == ' ' ? "␣" : c.ToString())]);
         plot.Axes.Left.SetTicks([.. Enumerable.Range(0, rows).Select(r => (double)(rows - 1 - r))], [.. outputs]);
+        plot.Axes.Margins(0, 0);
         plot.XLabel("input");
         plot.YLabel("output");
         plot.Title($"Attention: {input}");

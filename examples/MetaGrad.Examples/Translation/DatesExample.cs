@@ -13,7 +13,7 @@ public sealed record DatesSettings
     public int TrainSize { get; init; } = 20_000;
     /// <summary>Held-out pairs, of dates never seen in training, for the exact-match accuracies.</summary>
     public int HeldOutSize { get; init; } = 1_000;
-    public int Epochs { get; init; } = 3;
+    public int Epochs { get; init; } = 2;   // one reaches about 99% held out, the second the rest
     public int BatchSize { get; init; } = 64;
     public int Embedding { get; init; } = 32;
     /// <summary>Each direction of the bidirectional GRU.</summary>
@@ -28,8 +28,8 @@ public sealed record DatesSettings
     public int Seed { get; init; } = 0;
 }
 
-/// <summary>One held-out source, its ISO form, and the greedy and beam translations.</summary>
-public sealed record DateSample(string Source, string Target, string Greedy, string Beam, double GreedyLogProbability, double BeamLogProbability);
+/// <summary>One held-out source, the format that wrote it, its ISO form, and the greedy and beam translations.</summary>
+public sealed record DateSample(string Source, string Format, string Target, string Greedy, string Beam, double GreedyLogProbability, double BeamLogProbability);
 
 /// <summary>
 /// What training gives back: the loss of every step, held-out exact-match accuracy of greedy and
@@ -108,7 +108,7 @@ public static class DatesExample
         }
         foreach (var text in extra) Console.WriteLine($"  {text,-32} → {result.Translate(text).Output}");
 
-        var example = result.HeldOut.FirstOrDefault(s => char.IsLetter(s.Source[0]) && s.Source.Contains(','))?.Source ?? result.HeldOut[0].Source;
+        var example = result.HeldOut.FirstOrDefault(s => s.Format == "dddd, MMMM d, yyyy")?.Source ?? result.HeldOut[0].Source;
         var (outputText, weights, labels) = result.Translate(example);
         Console.WriteLine($"Attention of \"{example}\" → {outputText} (rows: output characters; columns: input; 0–9 = weight 0–1, '.' below 0.05):");
         Console.Write(AttentionGrid.Text(weights, example, labels));
@@ -153,7 +153,7 @@ public static class DatesExample
                 losses.Add(loss.Item<float>());
             }
             var probe = Greedy(model, source, target, heldOut.Take(200).ToArray());
-            log?.Invoke(Invariant($"epoch {epoch}/{settings.Epochs}  mean loss {losses.Skip(firstStep).Average():F4}  greedy exact match on 200 held out {100.0 * probe.Count(p => p.Output == p.Pair.Target) / probe.Length:F1}%  {clock.Elapsed.TotalSeconds:F1} s"));
+            log?.Invoke(Invariant($"epoch {epoch}/{settings.Epochs}  mean loss {losses.Skip(firstStep).Average():F4}  greedy exact match on {probe.Length} held out {100.0 * probe.Count(p => p.Output == p.Pair.Target) / probe.Length:F1}%  {clock.Elapsed.TotalSeconds:F1} s"));
         }
         double trainSeconds = clock.Elapsed.TotalSeconds;
 
@@ -163,7 +163,7 @@ public static class DatesExample
         {
             var (ids, lengths) = source.Batch([heldOut[i].Source]);
             var best = model.Beam(ids, lengths[0], settings.BeamWidth, MaxOutputLength)[0];
-            samples[i] = new DateSample(heldOut[i].Source, heldOut[i].Target, greedy[i].Output, target.Decode(best.Tokens), greedy[i].LogProbability, best.LogProbability);
+            samples[i] = new DateSample(heldOut[i].Source, heldOut[i].Format, heldOut[i].Target, greedy[i].Output, target.Decode(best.Tokens), greedy[i].LogProbability, best.LogProbability);
         }
 
         return new DatesResult([.. losses], samples.Count(s => s.Greedy == s.Target) / (double)samples.Length,

@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using MetaGrad.Examples;
+using Xunit.Abstractions;
 
 namespace MetaGrad.Tests.Examples;
 
 /// <summary>The date translator: its generated data, its beam search on hand-built scores, and a short training run.</summary>
-public class TranslationTests
+public class TranslationTests(ITestOutputHelper output)
 {
     [Fact]
     public void DateFormats_WriteHandWorkedDates()
@@ -70,7 +71,7 @@ public class TranslationTests
         var heldOut = DateFormats.Generate(1000, seed: 1, heldOut: true).Select(p => p.Date).ToHashSet();
         Assert.Empty(train.Intersect(heldOut));
         Assert.All(heldOut, d => Assert.True(DateFormats.IsHeldOut(d)));
-        Assert.InRange(heldOut.Count, 900, 1000);
+        Assert.InRange(heldOut.Count, 820, 930);       // 1,000 draws from 3,652 days: about 3,652 (1 - e^(-1000/3652)) = 875 distinct
     }
 
     // A hand-built model over tokens 0 (end), 1 (a), 2 (b), 3 (start). A hypothesis's state is its text
@@ -91,22 +92,25 @@ public class TranslationTests
         _ => [0.98, 0.01, 0.01],
     };
 
+    /// <summary>The initial state: one hypothesis, no text yet.</summary>
+    static readonly string[] Root = [""];
+
     static string[] Rows(string[] states, int[] rows) => [.. rows.Select(r => states[r])];
 
     [Fact]
     public void BeamSearch_FindsTheBetterSequenceGreedyMisses()
     {
-        var greedy = BeamSearch.Greedy([""], 3, 0, 5, TrapStep);
+        var greedy = BeamSearch.Greedy(Root, 3, 0, 5, TrapStep);
         Assert.Equal([1L, 1L], greedy.Tokens);
         Assert.Equal(Math.Log(0.6 * 0.35 * 0.98), greedy.LogProbability, 5);
 
-        var beam = BeamSearch.Search([""], 3, 0, beamWidth: 2, maxLength: 5, TrapStep, Rows);
+        var beam = BeamSearch.Search(Root, 3, 0, beamWidth: 2, maxLength: 5, TrapStep, Rows);
         Assert.Equal([2L], beam[0].Tokens);
         Assert.True(beam[0].Finished);
         Assert.Equal(Math.Log(0.3999 * 0.9), beam[0].LogProbability, 5);
         Assert.True(beam[0].LogProbability > greedy.LogProbability);
 
-        var widthOne = BeamSearch.Search([""], 3, 0, beamWidth: 1, maxLength: 5, TrapStep, Rows);
+        var widthOne = BeamSearch.Search(Root, 3, 0, beamWidth: 1, maxLength: 5, TrapStep, Rows);
         Assert.Equal(greedy.Tokens, widthOne[0].Tokens);
         Assert.Equal(greedy.LogProbability, widthOne[0].LogProbability, 9);
     }
@@ -131,8 +135,8 @@ public class TranslationTests
             return ([.. next.Select(LogProbabilities)], next);
         }
 
-        var greedy = BeamSearch.Greedy([""], 9, 0, maxLength, Step);
-        var widthOne = BeamSearch.Search([""], 9, 0, 1, maxLength, Step, Rows)[0];
+        var greedy = BeamSearch.Greedy(Root, 9, 0, maxLength, Step);
+        var widthOne = BeamSearch.Search(Root, 9, 0, 1, maxLength, Step, Rows)[0];
         Assert.Equal(greedy.Tokens, widthOne.Tokens);
         Assert.Equal(greedy.LogProbability, widthOne.LogProbability, 9);
 
@@ -151,7 +155,7 @@ public class TranslationTests
         IEnumerable<long[]> All(int length) => length == 0 ? [[]] : All(length - 1).SelectMany(p => new long[] { 1, 2, 3 }.Select(t => (long[])[.. p, t]));
         var best = Enumerable.Range(0, maxLength).SelectMany(All).MaxBy(Score)!;
 
-        var wide = BeamSearch.Search([""], 9, 0, 1000, maxLength, Step, Rows)[0];
+        var wide = BeamSearch.Search(Root, 9, 0, 1000, maxLength, Step, Rows)[0];
         Assert.Equal(best, wide.Tokens);
         Assert.Equal(Score(best), wide.LogProbability, 5);
         Assert.True(wide.LogProbability >= greedy.LogProbability - 1e-9);
@@ -166,13 +170,15 @@ public class TranslationTests
     [Fact]
     public void Dates_ShortRunLearns_BeamIsNoWorseThanGreedy()
     {
-        var result = DatesExample.Train(Quick);
+        var result = DatesExample.Train(Quick, output.WriteLine);
+        output.WriteLine($"greedy {result.GreedyAccuracy:P1}, beam {result.BeamAccuracy:P1}, training {result.TrainSeconds:F1} s");
 
         double first = result.Losses.Take(10).Average(), last = result.Losses.TakeLast(20).Average();
         Assert.True(first > 2.0, $"untrained, the loss is near ln 15 = 2.7, got {first:F2}");
         Assert.True(last < 0.25 * first, $"loss went from {first:F3} to {last:F3}");
-        Assert.True(result.GreedyAccuracy > 0.5, $"held-out exact match, greedy: {result.GreedyAccuracy:P1}");
-        Assert.True(result.BeamAccuracy > 0.5, $"held-out exact match, beam: {result.BeamAccuracy:P1}");
+        // Measured: 96% for both after 200 steps (about 15 s on 2 cores).
+        Assert.True(result.GreedyAccuracy > 0.8, $"held-out exact match, greedy: {result.GreedyAccuracy:P1}");
+        Assert.True(result.BeamAccuracy > 0.8, $"held-out exact match, beam: {result.BeamAccuracy:P1}");
         Assert.True(result.HeldOut.Average(s => s.BeamLogProbability) >= result.HeldOut.Average(s => s.GreedyLogProbability) - 1e-6);
 
         // Width 1 is greedy on the trained model too, and the attention has one row per output token.
@@ -183,11 +189,11 @@ public class TranslationTests
             Assert.Equal(sample.Greedy, result.Target.Decode(widthOne.Tokens));
             Assert.Equal(sample.GreedyLogProbability, widthOne.LogProbability, 4);
         }
-        var (output, weights, labels) = result.Translate(result.HeldOut[0].Source);
+        var (translated, weights, labels) = result.Translate(result.HeldOut[0].Source);
         Assert.Equal(labels.Length, weights.GetLength(0));
         Assert.Equal(result.HeldOut[0].Source.Length, weights.GetLength(1));
         for (int r = 0; r < labels.Length; r++)
             Assert.Equal(1.0, Enumerable.Range(0, weights.GetLength(1)).Sum(c => weights[r, c]), 4);
-        Assert.Equal(result.HeldOut[0].Greedy, output);
+        Assert.Equal(result.HeldOut[0].Greedy, translated);
     }
 }
