@@ -5,7 +5,7 @@ namespace MetaGrad.Examples;
 
 /// <summary>
 /// Where the decoder looked: attention weights [output chars, input chars] drawn as a text grid
-/// (one digit per cell, 0–9 for weights 0–1, '.' below 0.05, so the alignment reads at a glance
+/// (one digit per cell, the weight's tenths, 1–9, '.' below 0.1, so the alignment reads at a glance
 /// in a terminal) or as a PNG heatmap.
 /// </summary>
 public static class AttentionGrid
@@ -23,7 +23,8 @@ public static class AttentionGrid
             for (int c = 0; c < columns; c++)
             {
                 float w = weights[r, c];
-                text.Append(w < 0.05f ? '.' : (char)('0' + Math.Min(9, (int)(w * 10))));
+                int tenths = Math.Min(9, (int)(w * 10));
+                text.Append(tenths == 0 ? '.' : (char)('0' + tenths));
                 if (c < columns - 1) text.Append(' ');
             }
             text.AppendLine();

@@ -3,11 +3,16 @@ using MetaGrad.NN.Utils;
 
 namespace MetaGrad.Examples;
 
-/// <summary>A batch of sources as the decoder reads them: encoder outputs (the attention's keys and values), the padding mask, the decoder's first state.</summary>
-public sealed record EncodedSource(Tensor Keys, Tensor Mask, Tensor Hidden)
+/// <summary>
+/// A batch of sources as the decoder reads them: encoder outputs (the attention's keys and values),
+/// the same projected for the attention's scores (once, not at every step), the padding mask, the
+/// decoder's first state.
+/// </summary>
+public sealed record EncodedSource(Tensor Keys, Tensor ProjectedKeys, Tensor Mask, Tensor Hidden)
 {
     /// <summary>The rows of <paramref name="rows"/>, in that order (a source repeated once per hypothesis of a beam).</summary>
-    public EncodedSource Rows(Tensor rows) => new(Keys.IndexSelect(0, rows), Mask.IndexSelect(0, rows), Hidden.IndexSelect(0, rows));
+    public EncodedSource Rows(Tensor rows) =>
+        new(Keys.IndexSelect(0, rows), ProjectedKeys.IndexSelect(0, rows), Mask.IndexSelect(0, rows), Hidden.IndexSelect(0, rows));
 }
 
 /// <summary>A greedy translation of a batch: the output ids [N, T] (end token included, then padding), each output's summed log-probability, and the attention weights [N, T, S].</summary>
@@ -55,14 +60,14 @@ public sealed class DateTranslator : Module
         var (keys, _) = Rnn.PadPackedSequence(output, batchFirst: true, totalLength: source.Shape[1]);      // [N, S, 2H]
         // h is [2, N, H]: the forward direction after the last character, the backward one after the first.
         var hidden = _bridge.Forward(Tensor.Cat([h.Select(0, 0), h.Select(0, 1)], 1)).Tanh();
-        return new EncodedSource(keys, source != CharVocabulary.Pad, hidden);
+        return new EncodedSource(keys, _attention.ProjectKeys(keys), source != CharVocabulary.Pad, hidden);
     }
 
     /// <summary>One decoder step for a batch: logits [N, V] of the next token after <paramref name="previous"/> [N], the new state [N, Hd], and the attention weights [N, S].</summary>
     public (Tensor Logits, Tensor Hidden, Tensor Weights) Step(EncodedSource source, Tensor hidden, Tensor previous)
     {
         var embedded = _targetEmbedding.Forward(previous);                                              // [N, E]
-        var (context, weights) = _attention.Forward(hidden, source.Keys, source.Mask);                  // [N, 2H], [N, S]
+        var (context, weights) = _attention.Forward(hidden, source.Keys, source.Mask, source.ProjectedKeys);  // [N, 2H], [N, S]
         var next = _decoder.Forward(Tensor.Cat([embedded, context], 1), hidden);
         return (_output.Forward(Tensor.Cat([next, context, embedded], 1)), next, weights);
     }

@@ -110,7 +110,7 @@ public static class DatesExample
 
         var example = result.HeldOut.FirstOrDefault(s => s.Format == "dddd, MMMM d, yyyy")?.Source ?? result.HeldOut[0].Source;
         var (outputText, weights, labels) = result.Translate(example);
-        Console.WriteLine($"Attention of \"{example}\" → {outputText} (rows: output characters; columns: input; 0–9 = weight 0–1, '.' below 0.05):");
+        Console.WriteLine($"Attention of \"{example}\" → {outputText} (rows: output characters, columns: input; a digit d is a weight of at least d/10, '.' below 0.1):");
         Console.Write(AttentionGrid.Text(weights, example, labels));
         Directory.CreateDirectory(outputFolder);
         string png = Path.Combine(outputFolder, "attention.png");
