@@ -106,6 +106,7 @@ public static class DatesExample
             Console.WriteLine("Some beam errors (source → beam, expected):");
             foreach (var s in wrong) Console.WriteLine($"  {s.Source,-32} → {s.Beam}, expected {s.Target}");
         }
+        if (extra.Length > 0) Console.WriteLine("--translate (greedy):");
         foreach (var text in extra) Console.WriteLine($"  {text,-32} → {result.Translate(text).Output}");
 
         var example = result.HeldOut.FirstOrDefault(s => s.Format == "dddd, MMMM d, yyyy")?.Source ?? result.HeldOut[0].Source;
