@@ -17,7 +17,7 @@ public abstract class SequenceAttention : Module<Tensor, Tensor, (Tensor Context
     /// The part of the scores that depends on the keys alone (Bahdanau: W_k k + b; Luong "general":
     /// W k; "dot": the keys). A decoder attends over the same keys at every step: project them once
     /// and pass the result to <see cref="Forward(Tensor, Tensor, Tensor?, Tensor?)"/>, rather than
-    /// have every step project them again (in the date translator, a tenth of a training step).
+    /// have every step project them again (about a tenth of a training step of the dates example).
     /// </summary>
     public virtual Tensor ProjectKeys(Tensor keys) => keys;
 
