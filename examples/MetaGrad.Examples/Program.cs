@@ -18,4 +18,5 @@ root.Subcommands.Add(NnlmExample.Command());
 root.Subcommands.Add(SkipGramExample.Command());
 root.Subcommands.Add(CbowExample.Command());
 root.Subcommands.Add(GloveExample.Command());
+root.Subcommands.Add(DatesExample.Command());
 return root.Parse(args).Invoke();

@@ -115,6 +115,33 @@ public class AttentionTests
     [Theory]
     [InlineData("bahdanau")]
     [InlineData("general")]
+    [InlineData("dot")]
+    public void ProjectedKeys_ReusedOverSteps_GiveTheSameValuesAndGradients(string kind)
+    {
+        var attention = Make(kind);
+        var keys = Check.Input([2, 4, 4], 2);
+        var projected = attention.ProjectKeys(keys);
+        for (int step = 0; step < 2; step++)
+        {
+            var query = Check.Input([2, QuerySize(kind)], (ulong)(3 + step));
+            var (context, weights) = attention.Forward(query, keys, Mask());
+            var (reusedContext, reusedWeights) = attention.Forward(query, keys, Mask(), projected);
+            Check.Values(context.ToArray<double>(), reusedContext, 1e-12);
+            Check.Values(weights.ToArray<double>(), reusedWeights, 1e-12);
+        }
+        // The keys reach the output twice, as values and through the projection shared by two steps.
+        Check.Gradients(t =>
+        {
+            var shared = attention.ProjectKeys(t[1]);
+            var (first, _) = attention.Forward(t[0], t[1], Mask(), shared);
+            var (second, _) = attention.Forward(t[0] * 2, t[1], Mask(), shared);
+            return Tensor.Cat([first.Reshape(-1), second.Reshape(-1)], 0);
+        }, Check.Input([2, QuerySize(kind)], 1), Check.Input([2, 4, 4], 2));
+    }
+
+    [Theory]
+    [InlineData("bahdanau")]
+    [InlineData("general")]
     public void Gradients_OfParameters_MatchFiniteDifferences(string kind)
     {
         // GradCheck perturbs only its arguments, so the parameters are perturbed here in place.

@@ -1,0 +1,199 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using MetaGrad.Examples;
+using Xunit.Abstractions;
+
+namespace MetaGrad.Tests.Examples;
+
+/// <summary>The date translator: its generated data, its beam search on hand-built scores, and a short training run.</summary>
+public class TranslationTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void DateFormats_WriteHandWorkedDates()
+    {
+        var written = DateFormats.All.ToDictionary(f => f.Name, f => f.Write(new DateOnly(1998, 5, 3)));   // a Sunday
+        Assert.Equal("3 May 1998", written["d MMMM yyyy"]);
+        Assert.Equal("Sunday, May 3, 1998", written["dddd, MMMM d, yyyy"]);
+        Assert.Equal("05/03/98", written["MM/dd/yy"]);
+        Assert.Equal("May 3rd 1998", written["MMMM dth yyyy"]);
+        Assert.Equal("3.5.1998", written["d.M.yyyy"]);
+        Assert.Equal("May 03, 1998", written["MMM dd, yyyy"]);
+        Assert.Equal("Sun 3 May 98", written["ddd d MMM yy"]);
+        Assert.Equal("3-May-1998", written["d-MMM-yyyy"]);
+        Assert.Equal("1998/05/03", written["yyyy/MM/dd"]);
+        Assert.Equal("the 3rd of May, 1998", written["the dth of MMMM, yyyy"]);
+        Assert.Equal("19980503", written["yyyyMMdd"]);
+        Assert.Equal("Sun, 03 May 1998", written["ddd, dd MMM yyyy"]);
+        Assert.Equal("03-05-1998", written["dd-MM-yyyy"]);
+        Assert.Equal("5/3/1998", written["M/d/yyyy"]);
+        Assert.Equal("03.05.98", written["dd.MM.yy"]);
+        Assert.Equal("May 3, 1998", written["MMMM d, yyyy"]);
+
+        var late = new DateOnly(2011, 11, 22);                                                             // a Tuesday, 20xx
+        Assert.Equal("Tue 22 Nov 11", DateFormats.All.Single(f => f.Name == "ddd d MMM yy").Write(late));
+        Assert.Equal("the 22nd of November, 2011", DateFormats.All.Single(f => f.Name == "the dth of MMMM, yyyy").Write(late));
+        Assert.Equal(["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "31st"],
+            new[] { 1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 31 }.Select(DateFormats.Ordinal));
+    }
+
+    [Fact]
+    public void DateFormats_SameSeedSamePairs_EverySourceParsesAsItsTarget_AllFormatsAndCasings()
+    {
+        var pairs = DateFormats.Generate(3000, seed: 7);
+        Assert.Equal(pairs, DateFormats.Generate(3000, seed: 7));
+        Assert.NotEqual(pairs.Select(p => p.Source), DateFormats.Generate(3000, seed: 8).Select(p => p.Source));
+
+        // An independent reading: .NET's exact parser (case-insensitive names, day names checked against
+        // the date) once ordinals are stripped, two-digit years windowed to 1950–2049.
+        var culture = (CultureInfo)CultureInfo.InvariantCulture.Clone();
+        culture.DateTimeFormat.Calendar.TwoDigitYearMax = 2049;
+        foreach (var pair in pairs)
+        {
+            string pattern = pair.Format.Replace("the ", "").Replace("dth", "d").Replace(" of", "");
+            string text = Regex.Replace(pair.Source, @"^the |(?<=\d)(st|nd|rd|th)| of", "", RegexOptions.IgnoreCase);
+            var parsed = DateOnly.ParseExact(text, pattern, culture);
+            Assert.Equal(pair.Date, parsed);
+            Assert.Equal(parsed.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), pair.Target);
+            Assert.InRange(pair.Date, DateFormats.First, DateFormats.Last);
+        }
+
+        Assert.Equal(DateFormats.All.Select(f => f.Name).Order(), pairs.Select(p => p.Format).Distinct().Order());
+        var worded = pairs.Where(p => p.Source.Any(char.IsLetter)).Select(p => p.Source).ToList();
+        Assert.Contains(worded, s => s == s.ToUpperInvariant());
+        Assert.Contains(worded, s => s == s.ToLowerInvariant());
+        Assert.Contains(worded, s => s != s.ToUpperInvariant() && s != s.ToLowerInvariant());
+    }
+
+    [Fact]
+    public void DateFormats_HeldOutDatesNeverAppearInTraining()
+    {
+        var train = DateFormats.Generate(5000, seed: 0).Select(p => p.Date).ToHashSet();
+        var heldOut = DateFormats.Generate(1000, seed: 1, heldOut: true).Select(p => p.Date).ToHashSet();
+        Assert.Empty(train.Intersect(heldOut));
+        Assert.All(heldOut, d => Assert.True(DateFormats.IsHeldOut(d)));
+        Assert.InRange(heldOut.Count, 820, 930);       // 1,000 draws from 3,652 days: about 3,652 (1 - e^(-1000/3652)) = 875 distinct
+    }
+
+    // A hand-built model over tokens 0 (end), 1 (a), 2 (b), 3 (start). A hypothesis's state is its text
+    // before its last token; a step appends that token and scores what may follow the new text.
+    // Greedy takes a (0.6), then a (0.35, tied with b: the smaller token wins), then ends (0.98): 0.206.
+    // Starting with b and ending at once is better, 0.3999 · 0.9 = 0.36, and a beam of two finds it.
+    static (float[][], string[]) TrapStep(string[] texts, long[] last)
+    {
+        var next = texts.Zip(last, (text, t) => t == 3 ? text : text + "ab"[(int)t - 1]).ToArray();
+        return ([.. next.Select(text => Probabilities(text).Select(x => (float)Math.Log(x)).ToArray())], next);
+    }
+
+    static double[] Probabilities(string text) => text switch
+    {
+        "" => [0.0001, 0.6, 0.3999],
+        "a" => [0.3, 0.35, 0.35],
+        "b" => [0.9, 0.05, 0.05],
+        _ => [0.98, 0.01, 0.01],
+    };
+
+    /// <summary>The initial state: one hypothesis, no text yet.</summary>
+    static readonly string[] Root = [""];
+
+    static string[] Rows(string[] states, int[] rows) => [.. rows.Select(r => states[r])];
+
+    [Fact]
+    public void BeamSearch_FindsTheBetterSequenceGreedyMisses()
+    {
+        var greedy = BeamSearch.Greedy(Root, 3, 0, 5, TrapStep);
+        Assert.Equal([1L, 1L], greedy.Tokens);
+        Assert.Equal(Math.Log(0.6 * 0.35 * 0.98), greedy.LogProbability, 5);
+
+        var beam = BeamSearch.Search(Root, 3, 0, beamWidth: 2, maxLength: 5, TrapStep, Rows);
+        Assert.Equal([2L], beam[0].Tokens);
+        Assert.True(beam[0].Finished);
+        Assert.Equal(Math.Log(0.3999 * 0.9), beam[0].LogProbability, 5);
+        Assert.True(beam[0].LogProbability > greedy.LogProbability);
+
+        var widthOne = BeamSearch.Search(Root, 3, 0, beamWidth: 1, maxLength: 5, TrapStep, Rows);
+        Assert.Equal(greedy.Tokens, widthOne[0].Tokens);
+        Assert.Equal(greedy.LogProbability, widthOne[0].LogProbability, 9);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void BeamSearch_WidthOneIsGreedy_AWideBeamIsExhaustive(int seed)
+    {
+        // Random log-probabilities over 4 tokens (0 ends), a deterministic function of the prefix.
+        const int vocabulary = 4, maxLength = 4;
+        float[] LogProbabilities(string prefix)
+        {
+            var random = new Random(HashCode.Combine(seed, prefix.GetHashCode(StringComparison.Ordinal)) & int.MaxValue);
+            var p = Enumerable.Range(0, vocabulary).Select(_ => random.NextDouble() + 0.05).ToArray();
+            return [.. p.Select(x => (float)Math.Log(x / p.Sum()))];
+        }
+        (float[][], string[]) Step(string[] prefixes, long[] last)
+        {
+            var next = prefixes.Zip(last, (p, t) => t == 9 ? p : p + (char)('0' + t)).ToArray();
+            return ([.. next.Select(LogProbabilities)], next);
+        }
+
+        var greedy = BeamSearch.Greedy(Root, 9, 0, maxLength, Step);
+        var widthOne = BeamSearch.Search(Root, 9, 0, 1, maxLength, Step, Rows)[0];
+        Assert.Equal(greedy.Tokens, widthOne.Tokens);
+        Assert.Equal(greedy.LogProbability, widthOne.LogProbability, 9);
+
+        // Every finished sequence: up to maxLength - 1 tokens from 1..3, then the end token.
+        double Score(long[] tokens)
+        {
+            double s = 0;
+            string prefix = "";
+            foreach (var t in tokens.Append(0))
+            {
+                s += LogProbabilities(prefix)[t];
+                prefix += (char)('0' + t);
+            }
+            return s;
+        }
+        IEnumerable<long[]> All(int length) => length == 0 ? [[]] : All(length - 1).SelectMany(p => new long[] { 1, 2, 3 }.Select(t => (long[])[.. p, t]));
+        var best = Enumerable.Range(0, maxLength).SelectMany(All).MaxBy(Score)!;
+
+        var wide = BeamSearch.Search(Root, 9, 0, 1000, maxLength, Step, Rows)[0];
+        Assert.Equal(best, wide.Tokens);
+        Assert.Equal(Score(best), wide.LogProbability, 5);
+        Assert.True(wide.LogProbability >= greedy.LogProbability - 1e-9);
+    }
+
+    static readonly DatesSettings Quick = new()
+    {
+        TrainSize = 3200, HeldOutSize = 100, Epochs = 2, BatchSize = 32, Embedding = 16, EncoderHidden = 32, DecoderHidden = 64,
+        AttentionHidden = 32, Lr = 1e-2, BeamWidth = 3,
+    };
+
+    [Fact]
+    public void Dates_ShortRunLearns_BeamIsNoWorseThanGreedy()
+    {
+        var result = DatesExample.Train(Quick, output.WriteLine);
+        output.WriteLine($"greedy {result.GreedyAccuracy:P1}, beam {result.BeamAccuracy:P1}, training {result.TrainSeconds:F1} s");
+
+        double first = result.Losses.Take(10).Average(), last = result.Losses.TakeLast(20).Average();
+        Assert.True(first > 2.0, $"untrained, the loss is near ln 15 = 2.7, got {first:F2}");
+        Assert.True(last < 0.25 * first, $"loss went from {first:F3} to {last:F3}");
+        // Measured: 96% for both after 200 steps (about 15 s on 2 cores).
+        Assert.True(result.GreedyAccuracy > 0.8, $"held-out exact match, greedy: {result.GreedyAccuracy:P1}");
+        Assert.True(result.BeamAccuracy > 0.8, $"held-out exact match, beam: {result.BeamAccuracy:P1}");
+        Assert.True(result.HeldOut.Average(s => s.BeamLogProbability) >= result.HeldOut.Average(s => s.GreedyLogProbability) - 1e-6);
+
+        // Width 1 is greedy on the trained model too, and the attention has one row per output token.
+        foreach (var sample in result.HeldOut.Take(10))
+        {
+            var (ids, lengths) = result.Source.Batch([sample.Source]);
+            var widthOne = result.Model.Beam(ids, lengths[0], 1, DatesExample.MaxOutputLength)[0];
+            Assert.Equal(sample.Greedy, result.Target.Decode(widthOne.Tokens));
+            Assert.Equal(sample.GreedyLogProbability, widthOne.LogProbability, 4);
+        }
+        var (translated, weights, labels) = result.Translate(result.HeldOut[0].Source);
+        Assert.Equal(labels.Length, weights.GetLength(0));
+        Assert.Equal(result.HeldOut[0].Source.Length, weights.GetLength(1));
+        for (int r = 0; r < labels.Length; r++)
+            Assert.Equal(1.0, Enumerable.Range(0, weights.GetLength(1)).Sum(c => weights[r, c]), 4);
+        Assert.Equal(result.HeldOut[0].Greedy, translated);
+    }
+}
