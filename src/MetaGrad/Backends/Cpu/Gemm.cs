@@ -296,6 +296,11 @@ internal static unsafe class Gemm
     {
         fixed (T* pd = dst, ps = b)
         {
+            if (colStride == 1 && Vector256.IsHardwareAccelerated)
+            {
+                PackRows(pd, ps + off, rowStride, nc, kc, nr);
+                return;
+            }
             T* d = pd;
             for (int j = 0; j < nc; j += nr)
             {
@@ -305,11 +310,33 @@ internal static unsafe class Gemm
                 {
                     T* row = src + p * rowStride;
                     int s = 0;
-                    if (colStride == 1) for (; s < cols; s++) d[s] = row[s];
-                    else for (; s < cols; s++) d[s] = row[s * colStride];
+                    for (; s < cols; s++) d[s] = row[s * colStride];
                     for (; s < nr; s++) d[s] = default;
                 }
             }
+        }
+    }
+
+    // B with contiguous rows, packed row by row: each row is read once front to back and its
+    // NR-wide pieces go to their panels. Panel by panel instead reads one piece per row at a row
+    // stride, a cache miss each that no prefetcher follows across pages: packing 256×1024 took
+    // 330 µs that way, more than the 32-row product it fed.
+    static void PackRows<T>(T* d, T* b, int rowStride, int nc, int kc, int nr) where T : unmanaged
+    {
+        int full = nc / nr, rest = nc - full * nr, w = Vector256<T>.Count, panel = kc * nr;
+        for (int p = 0; p < kc; p++)
+        {
+            T* src = b + p * rowStride;
+            T* dst = d + p * nr;
+            for (int jp = 0; jp < full; jp++, src += nr, dst += panel)
+            {
+                Vector256.Load(src).Store(dst);
+                Vector256.Load(src + w).Store(dst + w);
+            }
+            if (rest == 0) continue;
+            int s = 0;
+            for (; s < rest; s++) dst[s] = src[s];
+            for (; s < nr; s++) dst[s] = default;
         }
     }
 
