@@ -301,17 +301,21 @@ internal static unsafe class Gemm
                 PackRows(pd, ps + off, rowStride, nc, kc, nr);
                 return;
             }
+            // Column by column of each panel: a column of B (a row of Bᵀ when B is a transposed view,
+            // as x·Wᵀ in Linear) is read along its own stride, and written NR apart within the panel.
             T* d = pd;
-            for (int j = 0; j < nc; j += nr)
+            for (int j = 0; j < nc; j += nr, d += kc * nr)
             {
                 int cols = Math.Min(nr, nc - j);
-                T* src = ps + off + j * colStride;
-                for (int p = 0; p < kc; p++, d += nr)
+                for (int s = 0; s < nr; s++)
                 {
-                    T* row = src + p * rowStride;
-                    int s = 0;
-                    for (; s < cols; s++) d[s] = row[s * colStride];
-                    for (; s < nr; s++) d[s] = default;
+                    if (s >= cols)
+                    {
+                        for (int p = 0; p < kc; p++) d[p * nr + s] = default;
+                        continue;
+                    }
+                    T* column = ps + off + (j + s) * colStride;
+                    for (int p = 0; p < kc; p++) d[p * nr + s] = column[p * rowStride];
                 }
             }
         }
