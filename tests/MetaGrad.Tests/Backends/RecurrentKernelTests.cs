@@ -98,6 +98,32 @@ public class RecurrentKernelTests
         }, Inputs(kind, sizes, DType.Float64, bias: false, seed: 4));
     }
 
+    [Theory]
+    [InlineData(RecurrentKind.Lstm, false)]
+    [InlineData(RecurrentKind.Gru, true)]
+    [InlineData(RecurrentKind.RnnRelu, false)]
+    public void Fused_BatchSplitAcrossThreads_EqualsComposite(RecurrentKind kind, bool reverse)
+    {
+        // Enough work that each thread runs its own share of the 16 sequences (lengths 32 down to 1).
+        const int n = 16, hidden = 128;
+        var sizes = Enumerable.Range(0, 32).Select(t => n - t / 2).ToArray();
+        int width = RecurrentLayer.Gates(kind) * hidden;
+        Assert.Equal(Math.Min(2, MetaGrad.Backends.Cpu.Threading.NumThreads),
+            MetaGrad.Backends.Cpu.CpuBackend.BatchParts(n, n, width, hidden, sizes.Length));
+        var g = new Generator(21);
+        Tensor Random(params int[] shape) => (Tensor.Randn(shape, DType.Float64, generator: g) * 0.3).Detach().RequiresGrad_();
+        var a = kind == RecurrentKind.Lstm
+            ? new[] { Random(sizes.Sum(), width), Random(n, hidden), Random(n, hidden), Random(width, hidden), Random(width) }
+            : new[] { Random(sizes.Sum(), width), Random(n, hidden), Random(width, hidden), Random(width) };
+        var fused = Fused(kind, a, sizes, reverse);
+        var reference = Composite(kind, a, sizes, reverse);
+        Assert.True(fused.AllClose(reference, 1e-12, 1e-12));
+        var weights = Tensor.Randn(fused.Shape.ToArray(), DType.Float64, generator: g);
+        var expected = Autograd.Grad([(reference * weights).Sum()], a);
+        var actual = Autograd.Grad([(fused * weights).Sum()], a);
+        for (int i = 0; i < a.Length; i++) Assert.True(actual[i]!.AllClose(expected[i]!, 1e-10, 1e-10), $"gradient of input {i}");
+    }
+
     [Fact]
     public void Fused_WithoutBias_EqualsComposite()
     {

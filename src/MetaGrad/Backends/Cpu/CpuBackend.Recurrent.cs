@@ -65,76 +65,84 @@ internal sealed partial class CpuBackend
         Tensor? gates = trace && (lstm || gru) ? NewUninitialized<T>([rows, gateWidth]) : null;
         Tensor? previous = trace ? NewUninitialized<T>([rows, hidden]) : null;
         Tensor? cells = trace && lstm ? NewUninitialized<T>([rows, 2 * hidden]) : null;
-        var A = gates is null ? new T[gateWidth] : Data<T>(gates);
         var P = previous is null ? null : Data<T>(previous);
         var C = cells is null ? null : Data<T>(cells);
-        var recurrentT = NewUninitialized<T>([widest, width]);
-        var R = Data<T>(recurrentT);
-        var scratch = new T[hidden];
         // W_hhᵀ is the B of every step's product: packed once when there is more than one step.
         var packed = order.Length > 1 ? Gemm.Pack(hidden, width, W, wAt, 1, hidden) : null;
+        int parts = BatchParts(n, widest, width, hidden, order.Length);
 
-        foreach (int t in order)
+        // Rows [lo, hi) of the batch through every step (see BatchParts).
+        void Run(int part)
         {
-            int active = batchSizes[t], first = offsets[t];
-            if (P is not null) S.AsSpan(hAt, active * hidden).CopyTo(P.AsSpan(first * hidden));
-            // R = h·W_hhᵀ: W read through transposed strides, no copy.
-            if (packed is null) Gemm.Multiply(active, width, hidden, S, hAt, hidden, 1, W, wAt, 1, hidden, R, 0);
-            else Gemm.Multiply(active, S, hAt, hidden, 1, packed, R, 0);
-            for (int r = 0; r < active; r++)
+            var (lo, hi) = PartRows(n, parts, part);
+            var A = gates is null ? new T[gateWidth] : Data<T>(gates);
+            var R = new T[Math.Max(0, Math.Min(hi, widest) - lo) * width];
+            var scratch = new T[hidden];
+            foreach (int t in order)
             {
-                var recurrent = R.AsSpan(r * width, width);
-                if (B is not null) TensorPrimitives.Add(recurrent, B.AsSpan(bAt, width), recurrent);
-                ReadOnlySpan<T> input = G.AsSpan(gAt + (first + r) * width, width);
-                var h = S.AsSpan(hAt + r * hidden, hidden);
-                var output = S.AsSpan((first + r) * hidden, hidden);
-                var a = A.AsSpan(gates is null ? 0 : (first + r) * gateWidth, gateWidth);
-                switch (kind)
+                int first = offsets[t], count = Math.Min(hi, batchSizes[t]) - lo;
+                if (count <= 0) continue;
+                int stateAt = hAt + lo * hidden;
+                if (P is not null) S.AsSpan(stateAt, count * hidden).CopyTo(P.AsSpan((first + lo) * hidden));
+                // R = h·W_hhᵀ: W read through transposed strides, no copy.
+                if (packed is null) Gemm.Multiply(count, width, hidden, S, stateAt, hidden, 1, W, wAt, 1, hidden, R, 0, parallel: parts == 1);
+                else Gemm.Multiply(count, S, stateAt, hidden, 1, packed, R, 0, parallel: parts == 1);
+                for (int k = 0; k < count; k++)
                 {
-                    case RecurrentKind.RnnTanh:
-                        TensorPrimitives.Add(recurrent, input, recurrent);
-                        TensorPrimitives.Tanh(recurrent, output);
-                        break;
-                    case RecurrentKind.RnnRelu:
-                        TensorPrimitives.Add(recurrent, input, recurrent);
-                        TensorPrimitives.Max(recurrent, T.Zero, output);
-                        break;
-                    case RecurrentKind.Lstm:
+                    int r = lo + k;
+                    var recurrent = R.AsSpan(k * width, width);
+                    if (B is not null) TensorPrimitives.Add(recurrent, B.AsSpan(bAt, width), recurrent);
+                    ReadOnlySpan<T> input = G.AsSpan(gAt + (first + r) * width, width);
+                    var h = S.AsSpan(hAt + r * hidden, hidden);
+                    var output = S.AsSpan((first + r) * hidden, hidden);
+                    var a = A.AsSpan(gates is null ? 0 : (first + r) * gateWidth, gateWidth);
+                    switch (kind)
                     {
-                        // c' = σ(f)⊙c + σ(i)⊙tanh(g),  h' = σ(o)⊙tanh(c')
-                        TensorPrimitives.Add(recurrent, input, a);
-                        TensorPrimitives.Sigmoid(a[..(2 * hidden)], a[..(2 * hidden)]);
-                        TensorPrimitives.Tanh(a.Slice(2 * hidden, hidden), a.Slice(2 * hidden, hidden));
-                        TensorPrimitives.Sigmoid(a.Slice(3 * hidden, hidden), a.Slice(3 * hidden, hidden));
-                        var c = S.AsSpan(cAt + r * hidden, hidden);
-                        var tanhC = C is null ? scratch : C.AsSpan((first + r) * 2 * hidden + hidden, hidden);
-                        if (C is not null) c.CopyTo(C.AsSpan((first + r) * 2 * hidden, hidden));
-                        TensorPrimitives.Multiply(a.Slice(hidden, hidden), c, c);
-                        TensorPrimitives.MultiplyAdd(a[..hidden], a.Slice(2 * hidden, hidden), c, c);
-                        TensorPrimitives.Tanh(c, tanhC);
-                        TensorPrimitives.Multiply(a.Slice(3 * hidden, hidden), tanhC, output);
-                        break;
+                        case RecurrentKind.RnnTanh:
+                            TensorPrimitives.Add(recurrent, input, recurrent);
+                            TensorPrimitives.Tanh(recurrent, output);
+                            break;
+                        case RecurrentKind.RnnRelu:
+                            TensorPrimitives.Add(recurrent, input, recurrent);
+                            TensorPrimitives.Max(recurrent, T.Zero, output);
+                            break;
+                        case RecurrentKind.Lstm:
+                        {
+                            // c' = σ(f)⊙c + σ(i)⊙tanh(g),  h' = σ(o)⊙tanh(c')
+                            TensorPrimitives.Add(recurrent, input, a);
+                            TensorPrimitives.Sigmoid(a[..(2 * hidden)], a[..(2 * hidden)]);
+                            TensorPrimitives.Tanh(a.Slice(2 * hidden, hidden), a.Slice(2 * hidden, hidden));
+                            TensorPrimitives.Sigmoid(a.Slice(3 * hidden, hidden), a.Slice(3 * hidden, hidden));
+                            var c = S.AsSpan(cAt + r * hidden, hidden);
+                            var tanhC = C is null ? scratch : C.AsSpan((first + r) * 2 * hidden + hidden, hidden);
+                            if (C is not null) c.CopyTo(C.AsSpan((first + r) * 2 * hidden, hidden));
+                            TensorPrimitives.Multiply(a.Slice(hidden, hidden), c, c);
+                            TensorPrimitives.MultiplyAdd(a[..hidden], a.Slice(2 * hidden, hidden), c, c);
+                            TensorPrimitives.Tanh(c, tanhC);
+                            TensorPrimitives.Multiply(a.Slice(3 * hidden, hidden), tanhC, output);
+                            break;
+                        }
+                        default:
+                        {
+                            // r, z = σ(both halves); n = tanh(x_n + r⊙(W_hn·h + b_hn)); h' = n + z⊙(h - n)
+                            var rz = a[..(2 * hidden)];
+                            TensorPrimitives.Add(input[..(2 * hidden)], recurrent[..(2 * hidden)], rz);
+                            TensorPrimitives.Sigmoid(rz, rz);
+                            var hn = a.Slice(3 * hidden, hidden);
+                            recurrent.Slice(2 * hidden, hidden).CopyTo(hn);
+                            var next = a.Slice(2 * hidden, hidden);
+                            TensorPrimitives.MultiplyAdd(rz[..hidden], hn, input.Slice(2 * hidden, hidden), next);
+                            TensorPrimitives.Tanh(next, next);
+                            TensorPrimitives.Subtract(h, next, scratch);
+                            TensorPrimitives.MultiplyAdd(rz.Slice(hidden, hidden), scratch, next, output);
+                            break;
+                        }
                     }
-                    default:
-                    {
-                        // r, z = σ(both halves); n = tanh(x_n + r⊙(W_hn·h + b_hn)); h' = n + z⊙(h - n)
-                        var rz = a[..(2 * hidden)];
-                        TensorPrimitives.Add(input[..(2 * hidden)], recurrent[..(2 * hidden)], rz);
-                        TensorPrimitives.Sigmoid(rz, rz);
-                        var hn = a.Slice(3 * hidden, hidden);
-                        recurrent.Slice(2 * hidden, hidden).CopyTo(hn);
-                        var next = a.Slice(2 * hidden, hidden);
-                        TensorPrimitives.MultiplyAdd(rz[..hidden], hn, input.Slice(2 * hidden, hidden), next);
-                        TensorPrimitives.Tanh(next, next);
-                        TensorPrimitives.Subtract(h, next, scratch);
-                        TensorPrimitives.MultiplyAdd(rz.Slice(hidden, hidden), scratch, next, output);
-                        break;
-                    }
+                    output.CopyTo(h);
                 }
-                output.CopyTo(h);
             }
         }
-        GC.KeepAlive(recurrentT);
+        Threading.For(parts, Run);
         return new RecurrentTrace(states, gates, previous, cells);
     }
 
@@ -173,44 +181,51 @@ internal sealed partial class CpuBackend
             dC = Data<T>(dc0);
             dS.AsSpan(dsAt + (rows + n) * hidden, n * hidden).CopyTo(dC);
         }
-        var throughT = NewUninitialized<T>([widest, hidden]);
-        var through = Data<T>(throughT);
         var packed = order.Length > 1 ? Gemm.Pack(width, hidden, W, wAt, hidden, 1) : null;
+        int parts = BatchParts(n, widest, width, hidden, order.Length);
 
-        for (int s = order.Length - 1; s >= 0; s--)
+        // Rows [lo, hi) of the batch back through every step (see BatchParts).
+        void Run(int part)
         {
-            int t = order[s], active = batchSizes[t], first = offsets[t];
-            for (int r = 0; r < active; r++)
+            var (lo, hi) = PartRows(n, parts, part);
+            var through = new T[Math.Max(0, Math.Min(hi, widest) - lo) * hidden];
+            for (int s = order.Length - 1; s >= 0; s--)
             {
-                int row = first + r;
-                var dh = dH.AsSpan(r * hidden, hidden);
-                TensorPrimitives.Add(dh, dS.AsSpan(dsAt + row * hidden, hidden), dh);
-                var d = dGh.AsSpan(row * width, width);
-                switch (kind)
+                int t = order[s], first = offsets[t], count = Math.Min(hi, batchSizes[t]) - lo;
+                if (count <= 0) continue;
+                for (int r = lo; r < lo + count; r++)
                 {
-                    case RecurrentKind.RnnTanh:
-                        TanhBackward<T>(dh, S.AsSpan(row * hidden, hidden), d);
-                        break;
-                    case RecurrentKind.RnnRelu:
-                        ReluBackwardRow<T>(dh, S.AsSpan(row * hidden, hidden), d);
-                        break;
-                    case RecurrentKind.Lstm:
-                        LstmBackward<T>(dh, dC!.AsSpan(r * hidden, hidden), A!.AsSpan(row * gateWidth, gateWidth),
-                            C!.AsSpan(row * 2 * hidden, 2 * hidden), d);
-                        break;
-                    default:
-                        GruBackward<T>(dh, A!.AsSpan(row * gateWidth, gateWidth), P.AsSpan(row * hidden, hidden), d, dGi.AsSpan(row * width, width));
-                        break;
+                    int row = first + r;
+                    var dh = dH.AsSpan(r * hidden, hidden);
+                    TensorPrimitives.Add(dh, dS.AsSpan(dsAt + row * hidden, hidden), dh);
+                    var d = dGh.AsSpan(row * width, width);
+                    switch (kind)
+                    {
+                        case RecurrentKind.RnnTanh:
+                            TanhBackward<T>(dh, S.AsSpan(row * hidden, hidden), d);
+                            break;
+                        case RecurrentKind.RnnRelu:
+                            ReluBackwardRow<T>(dh, S.AsSpan(row * hidden, hidden), d);
+                            break;
+                        case RecurrentKind.Lstm:
+                            LstmBackward<T>(dh, dC!.AsSpan(r * hidden, hidden), A!.AsSpan(row * gateWidth, gateWidth),
+                                C!.AsSpan(row * 2 * hidden, 2 * hidden), d);
+                            break;
+                        default:
+                            GruBackward<T>(dh, A!.AsSpan(row * gateWidth, gateWidth), P.AsSpan(row * hidden, hidden), d, dGi.AsSpan(row * width, width));
+                            break;
+                    }
                 }
+                // dh_prev = dGates·W_hh (plus GRU's direct path z⊙dh', already in dh).
+                int gatesAt = (first + lo) * width;
+                if (packed is null) Gemm.Multiply(count, hidden, width, dGh, gatesAt, width, 1, W, wAt, hidden, 1, through, 0, parallel: parts == 1);
+                else Gemm.Multiply(count, dGh, gatesAt, width, 1, packed, through, 0, parallel: parts == 1);
+                var dhRows = dH.AsSpan(lo * hidden, count * hidden);
+                if (gru) TensorPrimitives.Add(dhRows, through.AsSpan(0, count * hidden), dhRows);
+                else through.AsSpan(0, count * hidden).CopyTo(dhRows);
             }
-            // dh_prev = dGates·W_hh (plus GRU's direct path z⊙dh', already in dh).
-            if (packed is null) Gemm.Multiply(active, hidden, width, dGh, first * width, width, 1, W, wAt, hidden, 1, through, 0);
-            else Gemm.Multiply(active, dGh, first * width, width, 1, packed, through, 0);
-            var dhActive = dH.AsSpan(0, active * hidden);
-            if (gru) TensorPrimitives.Add(dhActive, through.AsSpan(0, active * hidden), dhActive);
-            else through.AsSpan(0, active * hidden).CopyTo(dhActive);
         }
-        GC.KeepAlive(throughT);
+        Threading.For(parts, Run);
 
         // dW_hh = Σ_rows dGhᵀ·h_prev, one product; db_hh = Σ_rows dGh.
         var dWeight = NewUninitialized<T>([width, hidden]);
@@ -220,6 +235,19 @@ internal sealed partial class CpuBackend
         for (int row = 0; row < rows; row++) TensorPrimitives.Add(dB, dGh.AsSpan(row * width, width), dB);
         return new RecurrentGradients(dInput, dh0, dc0, dWeight, dBias);
     }
+
+    // The sequences of a batch never interact, forwards or backwards: with several threads each
+    // runs the whole time loop for its share of the batch, with no synchronisation per step (a
+    // step's product is too small to split well: two parallel regions a step cost more than they
+    // gained). Each share keeps at least 8 sequences, and the work must be worth a thread.
+    internal static int BatchParts(int n, int widest, int width, int hidden, int steps)
+    {
+        int threads = Threading.NumThreads;
+        if (threads == 1 || (long)widest * width * hidden * steps < Gemm.ParallelWork) return 1;
+        return Math.Clamp(n / 8, 1, threads);
+    }
+
+    static (int Lo, int Hi) PartRows(int n, int parts, int part) => (part * n / parts, (part + 1) * n / parts);
 
     // h = tanh(pre): d pre = dh·(1 - h²)
     static void TanhBackward<T>(ReadOnlySpan<T> dh, ReadOnlySpan<T> h, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>

@@ -21,7 +21,7 @@ internal static unsafe class Gemm
     const long SmallWork = 32 * 32 * 32;
 
     /// <summary>Below this many multiply-adds one thread is faster than two (measured on the 2-core runner).</summary>
-    const long ParallelWork = 160 * 160 * 160;
+    internal const long ParallelWork = 160 * 160 * 160;
 
     static int MR<T>() => 6;
 
@@ -29,12 +29,13 @@ internal static unsafe class Gemm
 
     /// <summary>
     /// C[i, j] = Σ_p A[i, p]·B[p, j] for i &lt; m, j &lt; n, p &lt; k, with A and B given by offset and
-    /// (row, column) strides and C contiguous with row length n (overwritten).
+    /// (row, column) strides and C contiguous with row length n (overwritten). With
+    /// <paramref name="parallel"/> false it stays on the calling thread (a caller already split the work).
     /// </summary>
     public static void Multiply<T>(int m, int n, int k,
         T[] a, int aOff, int aRow, int aCol,
         T[] b, int bOff, int bRow, int bCol,
-        T[] c, int cOff) where T : unmanaged
+        T[] c, int cOff, bool parallel = true) where T : unmanaged
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
@@ -48,7 +49,7 @@ internal static unsafe class Gemm
             Direct(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff);
             return;
         }
-        bool parallel = work >= ParallelWork && Threading.NumThreads > 1;
+        parallel &= work >= ParallelWork && Threading.NumThreads > 1;
         if (!parallel && work < ParallelWork && bCol == 1 && k <= InPlaceDepth)
         {
             InPlace(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, c, cOff);
@@ -129,17 +130,17 @@ internal static unsafe class Gemm
     }
 
     /// <summary>C = A·B with B packed by <see cref="Pack"/>; A given by offset and strides, C contiguous [m, B.N].</summary>
-    public static void Multiply<T>(int m, T[] a, int aOff, int aRow, int aCol, PackedB<T> b, T[] c, int cOff) where T : unmanaged
+    public static void Multiply<T>(int m, T[] a, int aOff, int aRow, int aCol, PackedB<T> b, T[] c, int cOff, bool parallel = true) where T : unmanaged
     {
         if (m == 0) return;
         fixed (T* pb = b.Panels)
             Blocked<T>(m, b.N, b.K, a, aOff, aRow, aCol, null!, 0, 0, 0, pb, c, cOff,
-                parallel: (long)m * b.N * b.K >= ParallelWork && Threading.NumThreads > 1);
+                parallel: parallel && (long)m * b.N * b.K >= ParallelWork && Threading.NumThreads > 1);
     }
 
-    // Packing buffers, shared by the threads of one call; a call made while another holds them
-    // (from another thread) allocates its own.
-    static byte[]? s_packA, s_packB;
+    // Packing buffers, shared by the threads of one call and kept per calling thread, so that
+    // calls from several threads at once (a recurrent layer splits its batch) each reuse their own.
+    [ThreadStatic] static byte[]? t_packA, t_packB;
 
     // The BLIS loop nest: for each NC-wide column block and KC-deep slice, B's slice and all of
     // A's row blocks for that slice are packed once; then the work items (a row block, or a piece
@@ -151,8 +152,8 @@ internal static unsafe class Gemm
         int mr = MR<T>(), nr = NR<T>();
         int blocksM = (m + MC - 1) / MC, panelsM = (m + mr - 1) / mr;
         int threads = parallel ? Threading.NumThreads : 1;
-        var sharedA = Interlocked.Exchange(ref s_packA, null);
-        var sharedB = Interlocked.Exchange(ref s_packB, null);
+        var (sharedA, sharedB) = (t_packA, t_packB);
+        (t_packA, t_packB) = (null, null);   // a nested call on this thread would allocate its own
         try
         {
             int packedAt = 0;
@@ -205,8 +206,7 @@ internal static unsafe class Gemm
         }
         finally
         {
-            s_packA = sharedA;
-            s_packB = sharedB;
+            (t_packA, t_packB) = (sharedA, sharedB);
         }
     }
 
