@@ -170,15 +170,17 @@ internal static unsafe class Gemm
                     int kc = Math.Min(KC, k - p0);
                     var packA = Scratch<T>(ref sharedA, panelsM * mr * kc);
                     var pa = (IntPtr)Unsafe.AsPointer(ref packA[0]);
-                    IntPtr pb;
-                    if (packed is not null) pb = (IntPtr)(packed + packedAt);
-                    else
-                    {
-                        var packB = Scratch<T>(ref sharedB, panelsN * nr * kc);
-                        PackB(packB, b, bOff + p0 * bRow + j0 * bCol, bRow, bCol, nc, kc, nr);
-                        pb = (IntPtr)Unsafe.AsPointer(ref packB[0]);
-                    }
+                    IntPtr pb = packed is not null ? (IntPtr)(packed + packedAt) : (IntPtr)Unsafe.AsPointer(ref Scratch<T>(ref sharedB, panelsN * nr * kc)[0]);
                     packedAt += panelsN * nr * kc;
+                    // B's slice in column ranges of whole panels, packed beside A's blocks (serially it
+                    // was the one part of a slice that only one thread did).
+                    int partsB = packed is not null ? 0 : Math.Min(threads, panelsN);
+                    void PackPart(int part)
+                    {
+                        int first = part * panelsN / partsB, last = (part + 1) * panelsN / partsB;
+                        int cols = Math.Min(last * nr, nc) - first * nr;
+                        PackB(new Span<T>((T*)pb + first * nr * kc, (last - first) * nr * kc), b, bOff + p0 * bRow + (j0 + first * nr) * bCol, bRow, bCol, cols, kc, nr);
+                    }
                     bool accumulate = p0 > 0;
                     void PackBlock(int ib)
                     {
@@ -196,12 +198,13 @@ internal static unsafe class Gemm
                     int items = blocksM * pieces;
                     if (!parallel)
                     {
+                        for (int part = 0; part < partsB; part++) PackPart(part);
                         for (int ib = 0; ib < blocksM; ib++) PackBlock(ib);
                         for (int it = 0; it < items; it++) Item(it);
                     }
                     else
                     {
-                        Threading.For(blocksM, PackBlock);
+                        Threading.For(partsB + blocksM, i => { if (i < partsB) PackPart(i); else PackBlock(i - partsB); });
                         Threading.For(items, Item);
                     }
                 }
