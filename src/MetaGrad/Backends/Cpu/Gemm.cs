@@ -301,6 +301,17 @@ internal static unsafe class Gemm
             {
                 int rows = Math.Min(mr, mc - i);
                 T* src = ps + off + i * rowStride;
+                if (rows == 6)
+                {
+                    // A whole panel with the six rows' pointers held: no inner loop, no index products.
+                    T* r0 = src, r1 = src + rowStride, r2 = r1 + rowStride, r3 = r2 + rowStride, r4 = r3 + rowStride, r5 = r4 + rowStride;
+                    for (int p = 0, at = 0; p < kc; p++, at += colStride, d += 6)
+                    {
+                        d[0] = r0[at]; d[1] = r1[at]; d[2] = r2[at];
+                        d[3] = r3[at]; d[4] = r4[at]; d[5] = r5[at];
+                    }
+                    continue;
+                }
                 for (int p = 0; p < kc; p++, d += mr)
                 {
                     T* col = src + p * colStride;
