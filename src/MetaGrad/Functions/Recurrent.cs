@@ -26,6 +26,9 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
             (false, false) => [gi, h0, weightHh, biasHh!],
             _ => [gi, h0, weightHh],
         };
+        // The kernel reads every operand as one element type; PyTorch refuses a mismatch the same way.
+        if (!gi.DType.IsFloatingPoint() || inputs.Any(t => t.DType != gi.DType))
+            throw new ArgumentException($"{kind}: input and parameters must share one floating dtype, got input {gi.DType} and {string.Join(", ", inputs.Skip(1).Select(t => t.DType).Distinct())}; convert the input with To() or the module's parameters");
         return new RecurrentLayer(kind, batchSizes, reverse).Apply(inputs);
     }
 

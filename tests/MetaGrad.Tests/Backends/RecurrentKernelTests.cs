@@ -133,6 +133,16 @@ public class RecurrentKernelTests
     }
 
     [Fact]
+    public void Module_InputOfAnotherDTypeThanItsParameters_IsAClearError()
+    {
+        var lstm = new MetaGrad.NN.LSTM(3, 4);   // Float32 parameters
+        var error = Assert.Throws<ArgumentException>(() => lstm.Forward(Tensor.Zeros([5, 2, 3], DType.Float64)));
+        Assert.Contains("Lstm", error.Message);
+        Assert.Contains("Float64", error.Message);
+        Assert.Contains("Float32", error.Message);
+    }
+
+    [Fact]
     public void Fused_InPlaceChangeOfAnInput_IsReportedAtBackward()
     {
         int[] sizes = [3];
