@@ -8,7 +8,8 @@ public class GemmTests
     public static TheoryData<int, int, int> Sizes => new()
     {
         { 1, 1, 1 }, { 5, 7, 3 }, { 6, 16, 8 }, { 7, 17, 9 }, { 33, 31, 35 }, { 97, 130, 257 }, { 200, 530, 70 }, { 13, 1025, 300 },
-        { 9, 4100, 600 },   // more columns than one NC tile and K in three slices
+        { 9, 4100, 600 },   // more columns than one NC tile and K in two slices
+        { 20, 40, 470 }, { 30, 50, 880 },   // a deep last slice (470 in one), and 384 + 384 + 112
     };
 
     [Theory, MemberData(nameof(Sizes))]

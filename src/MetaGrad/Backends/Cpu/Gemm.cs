@@ -23,6 +23,13 @@ internal static unsafe class Gemm
     // at 2 threads: 2048³ 82 → 93 GFLOP/s, 1024³ 88 → 94, 512³ 81 → 94; one thread about even).
     const int NC = 4080;
 
+    /// <summary>
+    /// The depth of the K slice starting at p0: KC, except that a remainder of up to a quarter more
+    /// joins the last slice rather than make a thin one of its own (K = 784 was 384 + 384 + 16, a
+    /// whole pass over C and two hand-offs between threads for 16 steps of depth).
+    /// </summary>
+    static int Depth(int k, int p0) => k - p0 <= KC + KC / 4 ? k - p0 : KC;
+
     /// <summary>Below this many multiply-adds the packing costs more than it saves: use a direct loop.</summary>
     const long SmallWork = 32 * 32 * 32;
 
@@ -137,9 +144,9 @@ internal static unsafe class Gemm
         for (int j0 = 0; j0 < n; j0 += NC)
         {
             int nc = Math.Min(NC, n - j0), size = (nc + nr - 1) / nr * nr;
-            for (int p0 = 0; p0 < k; p0 += KC)
+            for (int p0 = 0, kc; p0 < k; p0 += kc)
             {
-                int kc = Math.Min(KC, k - p0);
+                kc = Depth(k, p0);
                 PackB(buffer.AsSpan(at, size * kc), b, bOff + p0 * bRow + j0 * bCol, bRow, bCol, nc, kc, nr);
                 at += size * kc;
             }
@@ -180,9 +187,9 @@ internal static unsafe class Gemm
                 int nc = Math.Min(NC, n - j0), panelsN = (nc + nr - 1) / nr;
                 // Enough work items (about four per thread) that an uneven split costs little at the end.
                 int pieces = parallel ? Math.Clamp((4 * threads + blocksM - 1) / blocksM, 1, panelsN) : 1;
-                for (int p0 = 0; p0 < k; p0 += KC)
+                for (int p0 = 0, kc; p0 < k; p0 += kc)
                 {
-                    int kc = Math.Min(KC, k - p0);
+                    kc = Depth(k, p0);
                     var packA = Scratch<T>(ref sharedA, panelsM * mr * kc);
                     var pa = (IntPtr)Unsafe.AsPointer(ref packA[0]);
                     IntPtr pb = packed is not null ? (IntPtr)(packed + packedAt) : (IntPtr)Unsafe.AsPointer(ref Scratch<T>(ref sharedB, panelsN * nr * kc)[0]);
