@@ -115,10 +115,10 @@ internal static unsafe class Gemm
                     T* panelA = whole ? pa + aOff + i * aRow : edgeA;
                     int lda = whole ? aRow : 1, step = whole ? aCol : mr;
                     T* dst = pc + cOff + i * ldc + j;
-                    if (whole && cols == nr) KernelInPlace(k, panelA, lda, step, panelB, ldb, dst, ldc);
+                    if (whole && cols == nr) Kernel(k, panelA, lda, step, panelB, ldb, dst, ldc, accumulate: false);
                     else
                     {
-                        KernelInPlace(k, panelA, lda, step, panelB, ldb, tile, nr);
+                        Kernel(k, panelA, lda, step, panelB, ldb, tile, nr, accumulate: false);
                         for (int r = 0; r < rows; r++)
                             for (int s2 = 0; s2 < cols; s2++) dst[r * ldc + s2] = tile[r * nr + s2];
                     }
@@ -251,11 +251,11 @@ internal static unsafe class Gemm
             {
                 int rows = Math.Min(mr, mc - ip * mr);
                 T* dst = c + ip * mr * ldc + jp * nr;
-                if (rows == mr && cols == nr) Kernel(kc, packA + ip * mr * kc, packB + jp * nr * kc, dst, ldc, accumulate);
+                if (rows == mr && cols == nr) Kernel(kc, packA + ip * mr * kc, 1, mr, packB + jp * nr * kc, nr, dst, ldc, accumulate);
                 else
                 {
                     // Edge tile: compute the full MR×NR block into scratch, then copy what fits.
-                    Kernel(kc, packA + ip * mr * kc, packB + jp * nr * kc, edge, nr, accumulate: false);
+                    Kernel(kc, packA + ip * mr * kc, 1, mr, packB + jp * nr * kc, nr, edge, nr, accumulate: false);
                     for (int r = 0; r < rows; r++)
                         for (int s = 0; s < cols; s++)
                             dst[r * ldc + s] = accumulate ? Add(dst[r * ldc + s], edge[r * nr + s]) : edge[r * nr + s];
@@ -384,42 +384,11 @@ internal static unsafe class Gemm
     }
 
     // The 6×(2 vectors) micro-kernel: 12 accumulators, two loads of B and one broadcast of A per
-    // row and step. c is row-major with row stride ldc.
+    // row and step. A's row r is at a + r·lda, advancing by aStep per step (packed: lda 1, aStep 6;
+    // in place: the matrix's own strides); B's row p is at b + p·ldb (packed: NR apart). c is
+    // row-major with row stride ldc; the tile is written, or added to when accumulating.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel<T>(int kc, T* a, T* b, T* c, int ldc, bool accumulate) where T : unmanaged
-    {
-        var c00 = Vector256<T>.Zero; var c01 = Vector256<T>.Zero;
-        var c10 = Vector256<T>.Zero; var c11 = Vector256<T>.Zero;
-        var c20 = Vector256<T>.Zero; var c21 = Vector256<T>.Zero;
-        var c30 = Vector256<T>.Zero; var c31 = Vector256<T>.Zero;
-        var c40 = Vector256<T>.Zero; var c41 = Vector256<T>.Zero;
-        var c50 = Vector256<T>.Zero; var c51 = Vector256<T>.Zero;
-        int w = Vector256<T>.Count;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + w);
-            c00 = Fma(Vector256.Create(a[0]), b0, c00); c01 = Fma(Vector256.Create(a[0]), b1, c01);
-            c10 = Fma(Vector256.Create(a[1]), b0, c10); c11 = Fma(Vector256.Create(a[1]), b1, c11);
-            c20 = Fma(Vector256.Create(a[2]), b0, c20); c21 = Fma(Vector256.Create(a[2]), b1, c21);
-            c30 = Fma(Vector256.Create(a[3]), b0, c30); c31 = Fma(Vector256.Create(a[3]), b1, c31);
-            c40 = Fma(Vector256.Create(a[4]), b0, c40); c41 = Fma(Vector256.Create(a[4]), b1, c41);
-            c50 = Fma(Vector256.Create(a[5]), b0, c50); c51 = Fma(Vector256.Create(a[5]), b1, c51);
-            a += 6;
-            b += 2 * w;
-        }
-        Store(c, c00, c01, w, accumulate);
-        Store(c + ldc, c10, c11, w, accumulate);
-        Store(c + 2 * ldc, c20, c21, w, accumulate);
-        Store(c + 3 * ldc, c30, c31, w, accumulate);
-        Store(c + 4 * ldc, c40, c41, w, accumulate);
-        Store(c + 5 * ldc, c50, c51, w, accumulate);
-    }
-
-    // The same micro-kernel over operands in place: A's row r at a + r·lda advancing by aStep per p,
-    // B's row p at b + p·ldb. Writes (never accumulates) the 6×NR tile.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void KernelInPlace<T>(int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc) where T : unmanaged
+    static void Kernel<T>(int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
     {
         var c00 = Vector256<T>.Zero; var c01 = Vector256<T>.Zero;
         var c10 = Vector256<T>.Zero; var c11 = Vector256<T>.Zero;
@@ -429,7 +398,8 @@ internal static unsafe class Gemm
         var c50 = Vector256<T>.Zero; var c51 = Vector256<T>.Zero;
         int w = Vector256<T>.Count;
         T* a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
-        for (int p = 0, at = 0; p < kc; p++, at += aStep)
+        nint step = aStep, rowB = ldb, depth = kc;   // native-width counters: no sign extension in the loop
+        for (nint p = 0, at = 0; p < depth; p++, at += step)
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + w);
@@ -439,14 +409,14 @@ internal static unsafe class Gemm
             x = Vector256.Create(a3[at]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
             x = Vector256.Create(a4[at]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
             x = Vector256.Create(a5[at]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
-            b += ldb;
+            b += rowB;
         }
-        Store(c, c00, c01, w, false);
-        Store(c + ldc, c10, c11, w, false);
-        Store(c + 2 * ldc, c20, c21, w, false);
-        Store(c + 3 * ldc, c30, c31, w, false);
-        Store(c + 4 * ldc, c40, c41, w, false);
-        Store(c + 5 * ldc, c50, c51, w, false);
+        Store(c, c00, c01, w, accumulate);
+        Store(c + ldc, c10, c11, w, accumulate);
+        Store(c + 2 * ldc, c20, c21, w, accumulate);
+        Store(c + 3 * ldc, c30, c31, w, accumulate);
+        Store(c + 4 * ldc, c40, c41, w, accumulate);
+        Store(c + 5 * ldc, c50, c51, w, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
