@@ -168,8 +168,8 @@ internal sealed class EmbeddingLookup(Tensor ids, int? paddingIdx, bool sparse =
             var (rows, values) = (ids.To(DType.Int64), grad);
             if (paddingIdx is int padding)
             {
-                var kept = ids != (double)padding;
-                (rows, values) = (rows.MaskedSelect(kept), values.IndexSelect(0, kept.Nonzero().Reshape(-1)));
+                var kept = (ids != (double)padding).Nonzero().Reshape(-1);
+                (rows, values) = (rows.IndexSelect(0, kept), values.IndexSelect(0, kept));
             }
             var received = new RowSparseGradient(rows, values.Detach().Clone(), _weightShape);   // the engine may reuse grad
             weight.SparseGrad = weight.SparseGrad is { } earlier ? earlier.Add(received) : received;

@@ -13,12 +13,13 @@ namespace MetaGrad.Backends.Cpu;
 /// </summary>
 internal static unsafe class Gemm
 {
-    // K slice: a KC×NR panel of B (24 KB) stays in L1 and an MC×KC block of A in L2; deeper slices
-    // send the C tile to memory fewer times (four alternating runs each, 1024³ and 2048³: 256 → 384
-    // gave 64 → 69 and 65 → 66 GFLOP/s on one thread, 114 → 124 and 111 → 120 on two).
+    // K slice: a KC×NR panel of B (24 KB; 30 KB for a last slice that took in the remainder) stays
+    // in L1 and an MC×KC block of A in L2; deeper slices send the C tile to memory fewer times (four
+    // alternating runs each, 1024³ and 2048³: 256 → 384 gave 64 → 69 and 65 → 66 GFLOP/s on one
+    // thread, 114 → 124 and 111 → 120 on two).
     const int KC = 384;
     const int MC = 96;    // rows per tile: a multiple of MR
-    // Columns per tile: B's packed slice (KC×NC, up to 4 MB) stays in L3 and A is packed once per
+    // Columns per tile: B's packed slice (KC×NC, up to 8 MB of float) stays in L3 and A is packed once per
     // K slice, as BLIS sets it for AVX2; 512 packed A again for every 512 columns (alternating runs
     // at 2 threads: 2048³ 82 → 93 GFLOP/s, 1024³ 88 → 94, 512³ 81 → 94; one thread about even).
     const int NC = 4080;
