@@ -100,7 +100,7 @@ internal sealed partial class CpuBackend
                     {
                         case RecurrentKind.RnnTanh:
                             TensorPrimitives.Add(recurrent, input, recurrent);
-                            TensorPrimitives.Tanh(recurrent, output);
+                            FloatMath.Tanh<T>(recurrent, output);
                             break;
                         case RecurrentKind.RnnRelu:
                             TensorPrimitives.Add(recurrent, input, recurrent);
@@ -110,15 +110,15 @@ internal sealed partial class CpuBackend
                         {
                             // c' = σ(f)⊙c + σ(i)⊙tanh(g),  h' = σ(o)⊙tanh(c')
                             TensorPrimitives.Add(recurrent, input, a);
-                            TensorPrimitives.Sigmoid(a[..(2 * hidden)], a[..(2 * hidden)]);
-                            TensorPrimitives.Tanh(a.Slice(2 * hidden, hidden), a.Slice(2 * hidden, hidden));
-                            TensorPrimitives.Sigmoid(a.Slice(3 * hidden, hidden), a.Slice(3 * hidden, hidden));
+                            FloatMath.Sigmoid<T>(a[..(2 * hidden)], a[..(2 * hidden)]);
+                            FloatMath.Tanh<T>(a.Slice(2 * hidden, hidden), a.Slice(2 * hidden, hidden));
+                            FloatMath.Sigmoid<T>(a.Slice(3 * hidden, hidden), a.Slice(3 * hidden, hidden));
                             var c = S.AsSpan(cAt + r * hidden, hidden);
                             var tanhC = C is null ? scratch : C.AsSpan((first + r) * 2 * hidden + hidden, hidden);
                             if (C is not null) c.CopyTo(C.AsSpan((first + r) * 2 * hidden, hidden));
                             TensorPrimitives.Multiply(a.Slice(hidden, hidden), c, c);
                             TensorPrimitives.MultiplyAdd(a[..hidden], a.Slice(2 * hidden, hidden), c, c);
-                            TensorPrimitives.Tanh(c, tanhC);
+                            FloatMath.Tanh<T>(c, tanhC);
                             TensorPrimitives.Multiply(a.Slice(3 * hidden, hidden), tanhC, output);
                             break;
                         }
@@ -127,12 +127,12 @@ internal sealed partial class CpuBackend
                             // r, z = σ(both halves); n = tanh(x_n + r⊙(W_hn·h + b_hn)); h' = n + z⊙(h - n)
                             var rz = a[..(2 * hidden)];
                             TensorPrimitives.Add(input[..(2 * hidden)], recurrent[..(2 * hidden)], rz);
-                            TensorPrimitives.Sigmoid(rz, rz);
+                            FloatMath.Sigmoid<T>(rz, rz);
                             var hn = a.Slice(3 * hidden, hidden);
                             recurrent.Slice(2 * hidden, hidden).CopyTo(hn);
                             var next = a.Slice(2 * hidden, hidden);
                             TensorPrimitives.MultiplyAdd(rz[..hidden], hn, input.Slice(2 * hidden, hidden), next);
-                            TensorPrimitives.Tanh(next, next);
+                            FloatMath.Tanh<T>(next, next);
                             TensorPrimitives.Subtract(h, next, scratch);
                             TensorPrimitives.MultiplyAdd(rz.Slice(hidden, hidden), scratch, next, output);
                             break;

@@ -27,6 +27,7 @@ internal sealed partial class CpuBackend
         var X = Data<T>(src).AsSpan(src.Layout.Offset, y.Numel);
         var Y = Data<T>(y).AsSpan();
         int n = src.Layout.Shape[last];
+        var exps = log ? new T[n] : null;   // log-softmax needs Σ exp, not the exps themselves
         for (int start = 0; start + n <= Y.Length && n > 0; start += n)
         {
             var row = X.Slice(start, n);
@@ -37,13 +38,12 @@ internal sealed partial class CpuBackend
             if (log)
             {
                 // (x - m) - log Σ exp(x - m)
-                T sum = T.Zero;
-                foreach (var v in output) sum += T.Exp(v);
-                TensorPrimitives.Subtract(output, T.Log(sum), output);
+                FloatMath.Exp<T>(output, exps);
+                TensorPrimitives.Subtract(output, T.Log(TensorPrimitives.Sum<T>(exps)), output);
             }
             else
             {
-                TensorPrimitives.Exp(output, output);
+                FloatMath.Exp<T>(output, output);
                 TensorPrimitives.Divide(output, TensorPrimitives.Sum(output), output);
             }
         }

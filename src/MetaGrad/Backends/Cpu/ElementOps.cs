@@ -56,7 +56,7 @@ internal struct IdentityOp<T> : IMap1<T, T>
 internal struct ExpOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 {
     public static T Apply(T x) => T.Exp(x);
-    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Exp(x, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { FloatMath.Exp(x, y); return true; }
 }
 internal struct LogOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 {
@@ -84,7 +84,7 @@ internal struct CosOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 internal struct TanhOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 {
     public static T Apply(T x) => T.Tanh(x);
-    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Tanh(x, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { FloatMath.Tanh(x, y); return true; }
 }
 internal struct ReciprocalOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.One / x; }
 internal struct FloorOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.Floor(x); }
@@ -99,7 +99,7 @@ internal struct ErfOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 internal struct SigmoidOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 {
     // Never exponentiate a large positive number: exp(-|x|) is always in (0, 1].
-    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Sigmoid(x, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { FloatMath.Sigmoid(x, y); return true; }
 
     public static T Apply(T x)
     {

@@ -1,0 +1,138 @@
+using MetaGrad.Backends.Cpu;
+
+namespace MetaGrad.Tests.Backends;
+
+/// <summary>
+/// The float exp, sigmoid and tanh against double precision: error in units in the last place
+/// (the distance between the float results' bit patterns) over sweeps of their whole ranges.
+/// </summary>
+public class FloatMathTests
+{
+    // Sorted sample points: a uniform sweep, plus a geometric one towards zero on both sides.
+    static float[] Sweep(float lo, float hi, int count)
+    {
+        var x = new List<float>();
+        for (int i = 0; i < count; i++) x.Add(lo + (hi - lo) * i / (count - 1));
+        for (float v = 1e-30f; v < Math.Min(1f, hi); v *= 1.37f)
+        {
+            if (v <= hi) x.Add(v);
+            if (-v >= lo) x.Add(-v);
+        }
+        return [.. x];
+    }
+
+    static long Ulps(float actual, double expected)
+    {
+        float e = (float)expected;
+        if (float.IsNaN(actual) || float.IsNaN(e)) return float.IsNaN(actual) && float.IsNaN(e) ? 0 : long.MaxValue;
+        if (actual == e) return 0;   // also +0 against -0
+        // Bit patterns of finite floats are ordered like the values within one sign; across the
+        // sign, count the steps to zero on each side.
+        static long Key(float f) { int bits = BitConverter.SingleToInt32Bits(f); return bits < 0 ? -(long)(bits & int.MaxValue) : bits; }
+        return Math.Abs(Key(actual) - Key(e));
+    }
+
+    static long MaxUlps(float[] x, float[] y, Func<double, double> reference, Func<double, bool>? where = null)
+    {
+        long worst = 0;
+        for (int i = 0; i < x.Length; i++)
+            if (where is null || where(x[i])) worst = Math.Max(worst, Ulps(y[i], reference(x[i])));
+        return worst;
+    }
+
+    [Fact]
+    public void Exp_IsWithinOneUlpOverItsRange_IncludingSubnormalResults()
+    {
+        if (!FloatMath.IsAccelerated) return;   // the callers use TensorPrimitives there
+        var x = Sweep(-103.9f, 88.72f, 400_001);
+        var y = new float[x.Length];
+        FloatMath.Exp(x, y);
+        Assert.True(MaxUlps(x, y, Math.Exp) <= 1, $"max error {MaxUlps(x, y, Math.Exp)} ulp");
+    }
+
+    [Fact]
+    public void Exp_OverflowsToInfinity_UnderflowsToZero_AndKeepsNaN()
+    {
+        if (!FloatMath.IsAccelerated) return;
+        float[] x = [88.73f, 200f, float.PositiveInfinity, -104.5f, -1000f, float.NegativeInfinity, float.NaN, 0f, -0f];
+        var y = new float[x.Length];
+        FloatMath.Exp(x, y);
+        Assert.Equal([float.PositiveInfinity, float.PositiveInfinity, float.PositiveInfinity, 0f, 0f, 0f, float.NaN, 1f, 1f], y);
+    }
+
+    [Fact]
+    public void Sigmoid_IsWithinTwoUlps_WhereTheResultIsNormal()
+    {
+        if (!FloatMath.IsAccelerated) return;
+        var x = Sweep(-120f, 120f, 400_001);
+        var y = new float[x.Length];
+        FloatMath.Sigmoid(x, y);
+        static double Reference(double v) => 1 / (1 + Math.Exp(-v));
+        Assert.True(MaxUlps(x, y, Reference, v => v > -88.7) <= 2, $"max error {MaxUlps(x, y, Reference, v => v > -88.7)} ulp");
+        // Below -88.7 the true value is subnormal (under 3e-39) and the result is 0 or within that range.
+        for (int i = 0; i < x.Length; i++)
+            if (x[i] <= -88.7f) Assert.InRange(y[i], 0f, 3.1e-39f);
+    }
+
+    [Fact]
+    public void Tanh_IsWithinTwoUlps_NearZeroToo()
+    {
+        if (!FloatMath.IsAccelerated) return;
+        var x = Sweep(-12f, 12f, 400_001);
+        var y = new float[x.Length];
+        FloatMath.Tanh(x, y);
+        Assert.True(MaxUlps(x, y, Math.Tanh) <= 2, $"max error {MaxUlps(x, y, Math.Tanh)} ulp");
+    }
+
+    [Fact]
+    public void Tanh_KeepsTheSignOfZero_SaturatesAtInfinity_AndKeepsNaN()
+    {
+        if (!FloatMath.IsAccelerated) return;
+        float[] x = [0f, -0f, float.PositiveInfinity, float.NegativeInfinity, 50f, -50f, float.NaN];
+        var y = new float[x.Length];
+        FloatMath.Tanh(x, y);
+        Assert.True(y[0] == 0 && !float.IsNegative(y[0]));
+        Assert.True(y[1] == 0 && float.IsNegative(y[1]));
+        Assert.Equal([1f, -1f, 1f, -1f], y[2..6]);
+        Assert.True(float.IsNaN(y[6]));
+        float[] s = [float.PositiveInfinity, float.NegativeInfinity, float.NaN];
+        FloatMath.Sigmoid(s, s);
+        Assert.Equal(1f, s[0]);
+        Assert.Equal(0f, s[1]);
+        Assert.True(float.IsNaN(s[2]));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(17)]
+    public void Tails_AndInPlaceCalls_MatchTheVectorBody(int length)
+    {
+        if (!FloatMath.IsAccelerated) return;
+        var g = new Random(length);
+        // The same values at the front of a long span (vector body) and alone (tail path).
+        var values = Enumerable.Range(0, length).Select(_ => (float)(g.NextDouble() * 10 - 5)).ToArray();
+        var padded = values.Concat(new float[24]).ToArray();
+        foreach (var op in new Action<float[], float[]>[] { (a, b) => FloatMath.Exp(a, b), (a, b) => FloatMath.Sigmoid(a, b), (a, b) => FloatMath.Tanh(a, b) })
+        {
+            var body = new float[padded.Length];
+            op(padded, body);
+            var alone = new float[length];
+            op(values, alone);
+            Assert.Equal(body[..length], alone);
+            var inPlace = (float[])values.Clone();
+            op(inPlace, inPlace);
+            Assert.Equal(alone, inPlace);
+        }
+    }
+
+    [Fact]
+    public void MismatchedLengths_AreRefused()
+    {
+        var e = Assert.Throws<ArgumentException>(() => FloatMath.Tanh(new float[3], new float[2]));
+        Assert.Contains("3", e.Message);
+    }
+}
