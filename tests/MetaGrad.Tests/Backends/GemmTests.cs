@@ -10,6 +10,11 @@ public class GemmTests
         { 1, 1, 1 }, { 5, 7, 3 }, { 6, 16, 8 }, { 7, 17, 9 }, { 33, 31, 35 }, { 97, 130, 257 }, { 200, 530, 70 }, { 13, 1025, 300 },
         { 9, 4100, 600 },   // more columns than one NC tile and K in two slices
         { 20, 40, 470 }, { 30, 50, 880 },   // a deep last slice (470 in one), and 384 + 384 + 112
+        // Row panels of 6 and 4 (see Gemm.Height), in place: 2 (a partial 4), 4, 8 (4 + 4), 10, 11
+        // (6 + a partial 6), 14 (6 + 4 + 4), 15 (6 + 6 + a partial 4), 16 (6 + 6 + 4)
+        { 2, 64, 300 }, { 4, 48, 200 }, { 8, 40, 120 }, { 10, 70, 64 }, { 11, 20, 200 }, { 14, 33, 90 }, { 15, 37, 100 }, { 16, 100, 256 },
+        // and packed: 32 (6·4 + 4 + 4), 100 and 104 (a 96-row block, then 4 and 4 + 4), 2 and 15 with K in slices
+        { 32, 1024, 256 }, { 100, 40, 600 }, { 104, 96, 700 }, { 2, 3000, 700 }, { 15, 600, 600 },
     };
 
     [Theory, MemberData(nameof(Sizes))]

@@ -39,6 +39,28 @@ internal static unsafe class Gemm
 
     static int MR<T>() => 6;
 
+    /// <summary>
+    /// The height of the row panel starting at row i of a block of mc rows: 6, except that the last
+    /// rows take 4-row panels where that covers them exactly (mc = 16 is 6 + 6 + 4, mc = 32 is
+    /// 6·4 + 4 + 4), since batch sizes are mostly multiples of 4 and a partial 6-row panel computes
+    /// its missing rows anyway (16 rows cost 18, 32 cost 36). A last partial panel (odd mc) is 6
+    /// high for 5 rows, else 4.
+    /// </summary>
+    static int Height(int mc, int i)
+    {
+        int sixes = mc / 6;
+        if (mc % 6 == 2 && sixes > 0) sixes--;
+        return i < sixes * 6 || mc - i == 5 ? 6 : 4;
+    }
+
+    /// <summary>Where the last row panel of a block of mc rows starts.</summary>
+    static int LastPanel(int mc)
+    {
+        int i = 0;
+        while (i + Height(mc, i) < mc) i += Height(mc, i);
+        return i;
+    }
+
     static int NR<T>() => Vector256<T>.Count * 2;
 
     /// <summary>
@@ -93,14 +115,17 @@ internal static unsafe class Gemm
     // the edges are copied, zero-padded, so that every tile runs the full kernel.
     static void InPlace<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol, T[] b, int bOff, int bRow, T[] c, int cOff, int ldc) where T : unmanaged
     {
-        int mr = MR<T>(), nr = NR<T>();
-        int fullRows = m / mr * mr, fullCols = n / nr * nr;
+        int nr = NR<T>();
+        int fullCols = n / nr * nr;
+        // Only the last row panel can be partial: it is the one copied.
+        int last = LastPanel(m), lastHeight = Height(m, last);
+        bool partialRows = m - last < lastHeight;
         T* tile = stackalloc T[6 * 16];
-        T* edgeA = stackalloc T[m > fullRows ? mr * k : 0];
+        T* edgeA = stackalloc T[partialRows ? lastHeight * k : 0];
         T* edgeB = stackalloc T[n > fullCols ? nr * k : 0];
         fixed (T* pa = a, pb = b, pc = c)
         {
-            if (m > fullRows) PackA(new Span<T>(edgeA, mr * k), a, aOff + fullRows * aRow, aRow, aCol, m - fullRows, k, mr);
+            if (partialRows) PackA(new Span<T>(edgeA, lastHeight * k), a, aOff + last * aRow, aRow, aCol, m - last, k);
             if (n > fullCols) PackB(new Span<T>(edgeB, nr * k), b, bOff + fullCols, bRow, 1, n - fullCols, k, nr);
             for (int j = 0; j < n; j += nr)
             {
@@ -108,18 +133,19 @@ internal static unsafe class Gemm
                 // B's panel read in place (row stride bRow), or its zero-padded copy (row stride NR).
                 T* panelB = cols == nr ? pb + bOff + j : edgeB;
                 int ldb = cols == nr ? bRow : nr;
-                for (int i = 0; i < m; i += mr)
+                for (int i = 0, h; i < m; i += h)
                 {
-                    int rows = Math.Min(mr, m - i);
-                    // A's rows read in place (row r at r·aRow, step aCol), or the packed edge (r, step MR).
-                    bool whole = rows == mr;
+                    h = Height(m, i);
+                    int rows = Math.Min(h, m - i);
+                    // A's rows read in place (row r at r·aRow, step aCol), or the packed edge (r, step h).
+                    bool whole = rows == h;
                     T* panelA = whole ? pa + aOff + i * aRow : edgeA;
-                    int lda = whole ? aRow : 1, step = whole ? aCol : mr;
+                    int lda = whole ? aRow : 1, step = whole ? aCol : h;
                     T* dst = pc + cOff + i * ldc + j;
-                    if (whole && cols == nr) Kernel(k, panelA, lda, step, panelB, ldb, dst, ldc, accumulate: false);
+                    if (whole && cols == nr) Kernel(h, k, panelA, lda, step, panelB, ldb, dst, ldc, accumulate: false);
                     else
                     {
-                        Kernel(k, panelA, lda, step, panelB, ldb, tile, nr, accumulate: false);
+                        Kernel(h, k, panelA, lda, step, panelB, ldb, tile, nr, accumulate: false);
                         for (int r = 0; r < rows; r++)
                             for (int s2 = 0; s2 < cols; s2++) dst[r * ldc + s2] = tile[r * nr + s2];
                     }
@@ -208,7 +234,7 @@ internal static unsafe class Gemm
                     void PackBlock(int ib)
                     {
                         int i0 = ib * MC, mc = Math.Min(MC, m - i0);
-                        PackA(new Span<T>((T*)pa + i0 * kc, ((mc + mr - 1) / mr) * mr * kc), a, aOff + i0 * aRow + p0 * aCol, aRow, aCol, mc, kc, mr);
+                        PackA(new Span<T>((T*)pa + i0 * kc, ((mc + mr - 1) / mr) * mr * kc), a, aOff + i0 * aRow + p0 * aCol, aRow, aCol, mc, kc);
                     }
                     void Item(int item)
                     {
@@ -242,21 +268,22 @@ internal static unsafe class Gemm
     // The micro-kernel over column panels [firstPanel, lastPanel) and every row panel of a block.
     static void Panels<T>(T* packB, T* packA, T* c, int ldc, int mc, int nc, int kc, int firstPanel, int lastPanel, bool accumulate) where T : unmanaged
     {
-        int mr = MR<T>(), nr = NR<T>();
-        int panelsM = (mc + mr - 1) / mr;
+        int nr = NR<T>();
         T* edge = stackalloc T[6 * 16];
         for (int jp = firstPanel; jp < lastPanel; jp++)
         {
             int cols = Math.Min(nr, nc - jp * nr);
-            for (int ip = 0; ip < panelsM; ip++)
+            for (int i = 0, h; i < mc; i += h)
             {
-                int rows = Math.Min(mr, mc - ip * mr);
-                T* dst = c + ip * mr * ldc + jp * nr;
-                if (rows == mr && cols == nr) Kernel(kc, packA + ip * mr * kc, 1, mr, packB + jp * nr * kc, nr, dst, ldc, accumulate);
+                // The panel of rows [i, i + h) is packed at i·kc, h values per step.
+                h = Height(mc, i);
+                int rows = Math.Min(h, mc - i);
+                T* dst = c + i * ldc + jp * nr;
+                if (rows == h && cols == nr) Kernel(h, kc, packA + i * kc, 1, h, packB + jp * nr * kc, nr, dst, ldc, accumulate);
                 else
                 {
-                    // Edge tile: compute the full MR×NR block into scratch, then copy what fits.
-                    Kernel(kc, packA + ip * mr * kc, 1, mr, packB + jp * nr * kc, nr, edge, nr, accumulate: false);
+                    // Edge tile: compute the whole panel's block into scratch, then copy what fits.
+                    Kernel(h, kc, packA + i * kc, 1, h, packB + jp * nr * kc, nr, edge, nr, accumulate: false);
                     for (int r = 0; r < rows; r++)
                         for (int s = 0; s < cols; s++)
                             dst[r * ldc + s] = accumulate ? Add(dst[r * ldc + s], edge[r * nr + s]) : edge[r * nr + s];
@@ -299,14 +326,15 @@ internal static unsafe class Gemm
     static T Add<T>(T x, T y) where T : unmanaged =>
         typeof(T) == typeof(float) ? (T)(object)((float)(object)x + (float)(object)y) : (T)(object)((double)(object)x + (double)(object)y);
 
-    // Row panels of MR rows: for each p, the MR values A[i..i+MR, p] side by side (zero past the edge).
-    static void PackA<T>(Span<T> dst, T[] a, int off, int rowStride, int colStride, int mc, int kc, int mr) where T : unmanaged
+    // Row panels of h rows (see Height): for each p, the h values A[i..i+h, p] side by side (zero past the edge).
+    static void PackA<T>(Span<T> dst, T[] a, int off, int rowStride, int colStride, int mc, int kc) where T : unmanaged
     {
         fixed (T* pd = dst, ps = a)
         {
             T* d = pd;
-            for (int i = 0; i < mc; i += mr)
+            for (int i = 0, mr; i < mc; i += mr)
             {
+                mr = Height(mc, i);
                 int rows = Math.Min(mr, mc - i);
                 T* src = ps + off + i * rowStride;
                 if (rows == 6)
@@ -384,12 +412,26 @@ internal static unsafe class Gemm
         }
     }
 
+    // The micro-kernel for a panel of `rows` (6 or 4) rows.
+    static void Kernel<T>(int rows, int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
+    {
+        if (rows == 6) Kernel<T, SixRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate);
+        else Kernel<T, FourRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate);
+    }
+
+    interface IPanelRows { static abstract bool Six { get; } }
+    struct SixRows : IPanelRows { public static bool Six => true; }
+    struct FourRows : IPanelRows { public static bool Six => false; }
+
     // The 6×(2 vectors) micro-kernel: 12 accumulators, two loads of B and one broadcast of A per
-    // row and step. A's row r is at a + r·lda, advancing by aStep per step (packed: lda 1, aStep 6;
-    // in place: the matrix's own strides); B's row p is at b + p·ldb (packed: NR apart). c is
-    // row-major with row stride ldc; the tile is written, or added to when accumulating.
+    // row and step; compiled a second time without rows 4 and 5 for 4-row panels (8 accumulators,
+    // still enough independent multiply-adds to cover their latency). A's row r is at a + r·lda,
+    // advancing by aStep per step (packed: lda 1, aStep the panel height; in place: the matrix's
+    // own strides); B's row p is at b + p·ldb (packed: NR apart). c is row-major with row stride
+    // ldc; the tile is written, or added to when accumulating.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel<T>(int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
+    static void Kernel<T, TRows>(int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate)
+        where T : unmanaged where TRows : struct, IPanelRows
     {
         var c00 = Vector256<T>.Zero; var c01 = Vector256<T>.Zero;
         var c10 = Vector256<T>.Zero; var c11 = Vector256<T>.Zero;
@@ -408,14 +450,18 @@ internal static unsafe class Gemm
             x = Vector256.Create(a1[at]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
             x = Vector256.Create(a2[at]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
             x = Vector256.Create(a3[at]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-            x = Vector256.Create(a4[at]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
-            x = Vector256.Create(a5[at]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            if (TRows.Six)
+            {
+                x = Vector256.Create(a4[at]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                x = Vector256.Create(a5[at]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            }
             b += rowB;
         }
         Store(c, c00, c01, w, accumulate);
         Store(c + ldc, c10, c11, w, accumulate);
         Store(c + 2 * ldc, c20, c21, w, accumulate);
         Store(c + 3 * ldc, c30, c31, w, accumulate);
+        if (!TRows.Six) return;
         Store(c + 4 * ldc, c40, c41, w, accumulate);
         Store(c + 5 * ldc, c50, c51, w, accumulate);
     }
