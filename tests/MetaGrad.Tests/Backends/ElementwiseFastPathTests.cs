@@ -30,6 +30,32 @@ public class ElementwiseFastPathTests
     ];
 
     [Theory, MemberData(nameof(Lengths))]
+    public void Copy_ContiguousRunsBroadcastAndOverlap_EqualTheElementLoop(int length)
+    {
+        var src = Tensor.Randn([3, length], generator: new Generator((ulong)length));
+        var e = src.ToArray<float>();
+        float At(int r, int j) => e[r * length + j];
+        float[] Expected(Func<int, int, float> f) =>
+            Enumerable.Range(0, 3 * length).Select(i => f(i / length, i % length)).ToArray();
+
+        var dense = Tensor.Zeros(3, length);
+        dense.Copy_(src);                                               // one block run
+        Assert.Equal(e, dense.ToArray<float>());
+        var strided = Strided(Tensor.Zeros(3, length));
+        strided.Copy_(src);                                             // the element loop
+        Assert.Equal(e, strided.Contiguous().ToArray<float>());
+        var rows = Tensor.Zeros(3, length);
+        rows.Copy_(src[0]);                                             // a row broadcast down: block runs
+        Assert.Equal(Expected((r, j) => At(0, j)), rows.ToArray<float>());
+        var columns = Tensor.Zeros(3, length);
+        columns.Copy_(src[.., 0..1]);                                   // a column broadcast across: fills
+        Assert.Equal(Expected((r, j) => At(r, 0)), columns.ToArray<float>());
+        var shifted = src.Clone();
+        shifted[.., 1..] = shifted[.., ..^1];                           // overlapping source and destination
+        Assert.Equal(Expected((r, j) => At(r, Math.Max(0, j - 1))), shifted.ToArray<float>());
+    }
+
+    [Theory, MemberData(nameof(Lengths))]
     public void Unary_VectorPathEqualsScalarLoop(int length)
     {
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })

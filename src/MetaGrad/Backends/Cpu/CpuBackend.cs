@@ -96,7 +96,11 @@ internal sealed partial class CpuBackend : IBackend
         for (int o = 0; o < w.OuterCount; o++, w.Advance())
         {
             int pd = w.Offsets[0], ps = w.Offsets[1];
-            for (int j = 0; j < n; j++) D[pd + j * sd] = S[ps + j * ss];
+            // Contiguous runs (a whole contiguous tensor is one, its dims merged) as block copies:
+            // element by element, cloning the leaf gradients was a twentieth of an MLP step.
+            if (sd == 1 && ss == 1) S.AsSpan(ps, n).CopyTo(D.AsSpan(pd, n));
+            else if (sd == 1 && ss == 0) D.AsSpan(pd, n).Fill(S[ps]);
+            else for (int j = 0; j < n; j++) D[pd + j * sd] = S[ps + j * ss];
         }
     }
 
