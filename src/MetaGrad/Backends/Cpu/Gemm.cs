@@ -104,6 +104,9 @@ internal static unsafe class Gemm
         Blocked<T>(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, threads && work >= ParallelWork);
     }
 
+    /// <summary>Up to this many elements a row-contiguous A is read in place by the blocked path (256 KB of float).</summary>
+    const long DirectAElements = 64 * 1024;
+
     /// <summary>From this many multiply-adds an in-place product is split between threads.</summary>
     const long InPlaceParallelWork = 100 * 100 * 100;
 
@@ -205,6 +208,9 @@ internal static unsafe class Gemm
         int mr = MR<T>(), nr = NR<T>();
         int blocksM = (m + MC - 1) / MC, panelsM = (m + mr - 1) / mr;
         int threads = parallel ? Threading.NumThreads : 1;
+        // A small A with contiguous rows stays in L2 and the kernel reads it in place: packing it
+        // was most of the work around a recurrent step's product ([32, 256]·W_hhᵀ, 64 steps a layer).
+        bool directA = aCol == 1 && (long)m * k <= DirectAElements;
         var (sharedA, sharedB) = (t_packA, t_packB);
         (t_packA, t_packB) = (null, null);   // a nested call on this thread would allocate its own
         try
@@ -235,6 +241,14 @@ internal static unsafe class Gemm
                     void PackBlock(int ib)
                     {
                         int i0 = ib * MC, mc = Math.Min(MC, m - i0);
+                        if (directA)
+                        {
+                            // Only a partial last panel is copied (zero-padded to its kernel's height).
+                            int last = LastPanel(mc);
+                            if (mc - last < Height(mc, last))
+                                PackA(new Span<T>((T*)pa + (i0 + last) * kc, 6 * kc), a, aOff + (i0 + last) * aRow + p0, aRow, 1, mc - last, kc);
+                            return;
+                        }
                         PackA(new Span<T>((T*)pa + i0 * kc, ((mc + mr - 1) / mr) * mr * kc), a, aOff + i0 * aRow + p0 * aCol, aRow, aCol, mc, kc);
                     }
                     void Item(int item)
@@ -242,8 +256,9 @@ internal static unsafe class Gemm
                         int ib = item / pieces, piece = item % pieces;
                         int i0 = ib * MC, mc = Math.Min(MC, m - i0);
                         int firstPanel = piece * panelsN / pieces, lastPanel = (piece + 1) * panelsN / pieces;
-                        fixed (T* pc = c)
-                            Panels((T*)pb, (T*)pa + i0 * kc, pc + cOff + i0 * n + j0, n, mc, nc, kc, firstPanel, lastPanel, accumulate);
+                        fixed (T* pc = c, pA = a)
+                            Panels((T*)pb, (T*)pa + i0 * kc, directA ? pA + aOff + i0 * aRow + p0 : null, aRow,
+                                pc + cOff + i0 * n + j0, n, mc, nc, kc, firstPanel, lastPanel, accumulate);
                     }
                     int items = blocksM * pieces;
                     if (!parallel)
@@ -267,7 +282,9 @@ internal static unsafe class Gemm
     }
 
     // The micro-kernel over column panels [firstPanel, lastPanel) and every row panel of a block.
-    static void Panels<T>(T* packB, T* packA, T* c, int ldc, int mc, int nc, int kc, int firstPanel, int lastPanel, bool accumulate) where T : unmanaged
+    // Whole row panels come from A itself when directA is given (row r at directA + r·aRow),
+    // else, like a partial last panel always, from the packed block.
+    static void Panels<T>(T* packB, T* packA, T* directA, int aRow, T* c, int ldc, int mc, int nc, int kc, int firstPanel, int lastPanel, bool accumulate) where T : unmanaged
     {
         int nr = NR<T>();
         T* edge = stackalloc T[6 * 16];
@@ -280,11 +297,14 @@ internal static unsafe class Gemm
                 h = Height(mc, i);
                 int rows = Math.Min(h, mc - i);
                 T* dst = c + i * ldc + jp * nr;
-                if (rows == h && cols == nr) Kernel(h, kc, packA + i * kc, 1, h, packB + jp * nr * kc, nr, dst, ldc, accumulate);
+                bool whole = rows == h;
+                T* panelA = whole && directA != null ? directA + i * aRow : packA + i * kc;
+                int lda = whole && directA != null ? aRow : 1, step = whole && directA != null ? 1 : h;
+                if (whole && cols == nr) Kernel(h, kc, panelA, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
                 else
                 {
                     // Edge tile: compute the whole panel's block into scratch, then copy what fits.
-                    Kernel(h, kc, packA + i * kc, 1, h, packB + jp * nr * kc, nr, edge, nr, accumulate: false);
+                    Kernel(h, kc, panelA, lda, step, packB + jp * nr * kc, nr, edge, nr, accumulate: false);
                     for (int r = 0; r < rows; r++)
                         for (int s = 0; s < cols; s++)
                             dst[r * ldc + s] = accumulate ? Add(dst[r * ldc + s], edge[r * nr + s]) : edge[r * nr + s];
