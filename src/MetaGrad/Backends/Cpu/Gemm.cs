@@ -101,7 +101,23 @@ internal static unsafe class Gemm
             });
             return;
         }
-        Blocked<T>(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, threads && work >= ParallelWork);
+        if (threads && work >= ParallelWork && (n + NR<T>() - 1) / NR<T>() >= 2 * Threading.NumThreads)
+            ColumnSplit(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff);
+        else Blocked<T>(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, n, threads && work >= ParallelWork);
+    }
+
+    // Each thread takes a range of whole column panels for the whole product and runs the blocked
+    // product on it alone, packing its own part of every B slice and its own A blocks: the threads
+    // never wait for each other until the end. Splitting each K slice's packing and micro-kernel
+    // work between threads instead took two hand-offs per slice, each a wake-up of the other core.
+    static void ColumnSplit<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol, T[] b, int bOff, int bRow, int bCol, T[] c, int cOff) where T : unmanaged
+    {
+        int nr = NR<T>(), panelsN = (n + nr - 1) / nr, parts = Threading.NumThreads;
+        Threading.For(parts, part =>
+        {
+            int j0 = part * panelsN / parts * nr, j1 = Math.Min(n, (part + 1) * panelsN / parts * nr);
+            if (j1 > j0) Blocked<T>(m, j1 - j0, k, a, aOff, aRow, aCol, b, bOff + j0 * bCol, bRow, bCol, null, c, cOff + j0, n, parallel: false);
+        });
     }
 
     /// <summary>
@@ -194,7 +210,7 @@ internal static unsafe class Gemm
     {
         if (m == 0) return;
         fixed (T* pb = b.Panels)
-            Blocked<T>(m, b.N, b.K, a, aOff, aRow, aCol, null!, 0, 0, 0, pb, c, cOff,
+            Blocked<T>(m, b.N, b.K, a, aOff, aRow, aCol, null!, 0, 0, 0, pb, c, cOff, b.N,
                 parallel: parallel && (long)m * b.N * b.K >= ParallelWork && Threading.NumThreads > 1);
     }
 
@@ -205,9 +221,9 @@ internal static unsafe class Gemm
     // The BLIS loop nest: for each NC-wide column block and KC-deep slice, B's slice and all of
     // A's row blocks for that slice are packed once; then the work items (a row block, or a piece
     // of its columns when there are too few row blocks to keep every thread busy) run the
-    // micro-kernel over their panels.
+    // micro-kernel over their panels. C's rows are ldc apart (n, or more for a range of columns).
     static void Blocked<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol,
-        T[] b, int bOff, int bRow, int bCol, T* packed, T[] c, int cOff, bool parallel) where T : unmanaged
+        T[] b, int bOff, int bRow, int bCol, T* packed, T[] c, int cOff, int ldc, bool parallel) where T : unmanaged
     {
         int mr = MR<T>(), nr = NR<T>();
         int blocksM = (m + MC - 1) / MC, panelsM = (m + mr - 1) / mr;
@@ -262,7 +278,7 @@ internal static unsafe class Gemm
                         int firstPanel = piece * panelsN / pieces, lastPanel = (piece + 1) * panelsN / pieces;
                         fixed (T* pc = c, pA = a)
                             Panels((T*)pb, (T*)pa + i0 * kc, directA ? pA + aOff + i0 * aRow + p0 : null, aRow,
-                                pc + cOff + i0 * n + j0, n, mc, nc, kc, firstPanel, lastPanel, accumulate);
+                                pc + cOff + i0 * ldc + j0, ldc, mc, nc, kc, firstPanel, lastPanel, accumulate);
                     }
                     int items = blocksM * pieces;
                     if (!parallel)
