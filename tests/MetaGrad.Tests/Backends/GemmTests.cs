@@ -86,4 +86,33 @@ public class GemmTests
         try { Assert.Equal(parallel, a.Matmul(b).ToArray<float>()); }
         finally { Threading.SetNumThreads(before); }
     }
+    // The split used for the largest products (over a billion multiply-adds), on sizes a reference
+    // loop can check: every thread's column range, B plain and transposed, K in several slices.
+    [Theory]
+    [InlineData(97, 530, 900)]
+    [InlineData(16, 64, 300)]
+    [InlineData(200, 4100, 70)]
+    public void ColumnSplit_MatchesReference_AndTheSerialProduct(int m, int n, int k)
+    {
+        var g = new Generator((ulong)(m + n + k));
+        var a = Tensor.Randn([m, k], DType.Float64, generator: g);
+        var b = Tensor.Randn([k, n], DType.Float64, generator: g);
+        var reference = CpuBackend.MatmulReference(a, b);
+        var A = a.ToArray<double>();
+        int before = Threading.NumThreads;
+        Threading.SetNumThreads(3);   // uneven ranges of column panels
+        try
+        {
+            foreach (var (B, bRow, bCol) in new[] { (b.ToArray<double>(), n, 1), (b.T.Contiguous().ToArray<double>(), 1, k) })
+            {
+                var split = new double[m * n];
+                Gemm.ColumnSplit(m, n, k, A, 0, k, 1, B, 0, bRow, bCol, split, 0);
+                Assert.True(Tensor.From(split, [m, n]).AllClose(reference, 1e-12, 1e-12), $"m={m} n={n} k={k} bCol={bCol}");
+                var serial = new double[m * n];
+                Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, bRow, bCol, serial, 0, parallel: false);
+                Assert.Equal(serial, split);   // the same kernel calls per element, so the same bits
+            }
+        }
+        finally { Threading.SetNumThreads(before); }
+    }
 }

@@ -101,16 +101,22 @@ internal static unsafe class Gemm
             });
             return;
         }
-        if (threads && work >= ParallelWork && (n + NR<T>() - 1) / NR<T>() >= 2 * Threading.NumThreads)
+        if (threads && work >= ColumnSplitWork && (n + NR<T>() - 1) / NR<T>() >= 2 * Threading.NumThreads)
             ColumnSplit(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff);
         else Blocked<T>(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, n, threads && work >= ParallelWork);
     }
 
+    /// <summary>From this many multiply-adds the threads split the columns once for the whole product.</summary>
+    const long ColumnSplitWork = 1024L * 1024 * 1024;
+
     // Each thread takes a range of whole column panels for the whole product and runs the blocked
     // product on it alone, packing its own part of every B slice and its own A blocks: the threads
-    // never wait for each other until the end. Splitting each K slice's packing and micro-kernel
-    // work between threads instead took two hand-offs per slice, each a wake-up of the other core.
-    static void ColumnSplit<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol, T[] b, int bOff, int bRow, int bCol, T[] c, int cOff) where T : unmanaged
+    // never wait for each other until the end, where splitting each K slice's packing and kernel
+    // work takes two hand-offs per slice. Alternating runs on 2 threads: 2048³ 110-118 → 121-127
+    // GFLOP/s, 1024³ even; but the products of training steps (MLP batch 256, LSTM: 50-270M
+    // multiply-adds) lost 4-10% a step, a late worker leaving its fixed half to wait for, where
+    // the per-slice work items let the calling thread take more. So only the largest split this way.
+    internal static void ColumnSplit<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol, T[] b, int bOff, int bRow, int bCol, T[] c, int cOff) where T : unmanaged
     {
         int nr = NR<T>(), panelsN = (n + nr - 1) / nr, parts = Threading.NumThreads;
         Threading.For(parts, part =>
