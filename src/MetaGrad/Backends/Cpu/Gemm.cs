@@ -384,6 +384,19 @@ internal static unsafe class Gemm
                 mr = Height(mc, i);
                 int rows = Math.Min(mr, mc - i);
                 T* src = ps + off + i * rowStride;
+                if (rows == 6 && rowStride == 1 && typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && kc > 1)
+                {
+                    // A transposed view (Wᵀ, or a gradient's dGᵀ in a weight gradient): the panel's six
+                    // values at each step are contiguous, moved as one 8-wide load and store whose two
+                    // extra lanes the next step overwrites (the last step is copied alone). Value by
+                    // value it was 2.6% of an LSTM training step on 2 threads.
+                    nint p = 0, last = kc - 1, stride = colStride;
+                    for (float* from = (float*)src, to = (float*)d; p < last; p++, from += stride, to += 6)
+                        Vector256.Store(Vector256.Load(from), to);
+                    for (int r = 0; r < 6; r++) d[last * 6 + r] = src[last * colStride + r];
+                    d += 6 * kc;
+                    continue;
+                }
                 if (rows == 6)
                 {
                     // A whole panel with the six rows' pointers held: no inner loop, no index products.
