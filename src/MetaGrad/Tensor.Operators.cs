@@ -267,10 +267,22 @@ public partial class Tensor
     /// <summary>Clamps in place.</summary>
     public Tensor Clamp_(double? min = null, double? max = null) => InPlace("Clamp_", null, self => self.Clamp(min, max));
     /// <summary>Copies src (broadcast, converted) into this tensor, in place.</summary>
-    public Tensor Copy_(Tensor src) => InPlace("Copy_", src, self =>
-        // Where over an all-true mask: src's gradient passes, the overwritten values get zero, and
-        // the result is in the graph when either side is (as PyTorch's CopyBackwards).
-        Where(OnesLike(self, DType.Bool), src.To(DType).Expand(Layout.Shape), self));
+    public Tensor Copy_(Tensor src)
+    {
+        if (!(Autograd.IsGradEnabled && (RequiresGrad || src.RequiresGrad)) && IsExpandable(src.Layout.Shape, Layout.Shape))
+        {
+            // Nothing to record: the backend copies (broadcast, converted) straight into this
+            // view, where the recorded form below builds a mask and a Where (4 ns an element).
+            CheckInPlace("Copy_");
+            Backend.Copy(this, src);
+            MarkWritten();
+            return this;
+        }
+        return InPlace("Copy_", src, self =>
+            // Where over an all-true mask: src's gradient passes, the overwritten values get zero, and
+            // the result is in the graph when either side is (as PyTorch's CopyBackwards).
+            Where(OnesLike(self, DType.Bool), src.To(DType).Expand(Layout.Shape), self));
+    }
 
     internal Tensor InPlace(string op, Tensor? other, Func<Tensor, Tensor> compute)
     {

@@ -53,6 +53,9 @@ public class ElementwiseFastPathTests
         var shifted = src.Clone();
         shifted[.., 1..] = shifted[.., ..^1];                           // overlapping source and destination
         Assert.Equal(Expected((r, j) => At(r, Math.Max(0, j - 1))), shifted.ToArray<float>());
+        var ints = Tensor.Zeros([3], DType.Int32);
+        ints.Copy_(Tensor.From(new[] { 1.7f, -2.5f, 3f }, [3]));              // converted as To() does: toward zero
+        Assert.Equal([1, -2, 3], ints.ToArray<int>());
     }
 
     [Theory, MemberData(nameof(Lengths))]
