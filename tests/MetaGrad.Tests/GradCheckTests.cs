@@ -171,6 +171,27 @@ public class GradCheckTests
     }
 
     [Fact]
+    public void Matmul_ColumnMajorOperands_GetGradientsInTheirLayout_ToSecondOrder()
+    {
+        // Linear computes x·Wᵀ: W's gradient must come back row-major like W (a memmove to clone).
+        var x = In(4, 3);
+        var w = In(5, 3);
+        var y = x.Matmul(w.T);
+        var g = Tensor.Randn([4, 5], DType.Float64, generator: new Generator(3));
+        y.Backward(g);
+        Assert.True(w.Grad!.IsContiguous);
+        Assert.True(w.Grad.AllClose(g.T.Matmul(x), 1e-12, 1e-12));
+        Assert.True(x.Grad!.AllClose(g.Matmul(w), 1e-12, 1e-12));
+        // The transposed forms are tensor operations too: second derivatives stay exact.
+        var weights = Tensor.Randn([4, 2], DType.Float64, generator: new Generator(4));
+        Check.Gradients(v =>
+        {
+            var grads = Autograd.Grad([(v[0].T.Matmul(v[1].T) * weights).Sum()], v, createGraph: true);
+            return Tensor.Cat([.. grads.Select(d => d!.Reshape(-1))], 0) * Tensor.Cat([.. grads.Select(d => d!.Reshape(-1))], 0);
+        }, In(3, 4), In(2, 3));
+    }
+
+    [Fact]
     public void ShapeOperations()
     {
         var a = In(2, 3, 4);
