@@ -547,6 +547,17 @@ internal static unsafe class Gemm
         int w = Vector256<T>.Count;
         T* a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
         nint step = aStep, rowB = ldb, depth = kc;   // native-width counters: no sign extension in the loop
+        if (accumulate && Sse.IsSupported)
+        {
+            // The tile is read at the end: ask for its lines now, so that the trip to memory overlaps
+            // the loop instead of stalling after it.
+            int rows = TRows.Six ? 6 : 4;
+            for (int r = 0; r < rows; r++)
+            {
+                Sse.Prefetch0(c + r * ldc);
+                Sse.Prefetch0(c + r * ldc + 2 * w - 1);
+            }
+        }
         for (nint p = 0, at = 0; p < depth; p++, at += step)
         {
             var b0 = Vector256.Load(b);
