@@ -58,7 +58,9 @@ internal static class Engine
         // PyTorch does: the rest of the graph is neither computed nor freed.
         var needed = capture is null ? null : Needed(dependencies.Keys, capture);
         bool Runs(Function node) => needed is null || needed.Contains(node) || capture!.Nodes.ContainsKey(node);
-        var ready = new Stack<Function>(rootNodes.Where(n => dependencies[n] == 0).Distinct(ReferenceEqualityComparer.Instance).Cast<Function>());
+        var ready = new Stack<Function>();
+        foreach (var root in rootNodes)
+            if (dependencies[root] == 0 && !ready.Contains(root)) ready.Push(root);   // Function compares by reference
         while (ready.Count > 0)
         {
             var node = ready.Pop();

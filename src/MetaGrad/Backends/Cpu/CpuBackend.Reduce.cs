@@ -124,6 +124,12 @@ internal sealed partial class CpuBackend
         var y = New<T>(outShape);
         var Y = Data<T>(y);
         var X = Data<T>(x);
+        if (y.Numel == 1 && x.Layout.IsContiguous)
+        {
+            // A whole contiguous tensor (a loss, x.Sum()): one run, no walk to set up.
+            Y[0] = T.CreateTruncating(ChunkedSum<T>(X.AsSpan(x.Layout.Offset, x.Numel)));
+            return y;
+        }
         var shape = x.Layout.Shape;
         var w = new StridedWalk(shape, StridedWalk.Of(x), ReducedStrides(outShape, shape));
         int n = w.InnerSize, sx = w.InnerStride(0), sy = w.InnerStride(1);

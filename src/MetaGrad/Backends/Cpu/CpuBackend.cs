@@ -106,6 +106,18 @@ internal sealed partial class CpuBackend : IBackend
 
     public void Fill(Tensor dst, double value)
     {
+        // A contiguous float tensor (ones_like for a backward's seed, zeros) filled in place; the
+        // general path builds a scalar tensor, casts it and broadcasts it through a strided walk.
+        if (dst.Layout.IsContiguous && dst.DType == DType.Float32)
+        {
+            Data<float>(dst).AsSpan(dst.Layout.Offset, dst.Numel).Fill((float)value);
+            return;
+        }
+        if (dst.Layout.IsContiguous && dst.DType == DType.Float64)
+        {
+            Data<double>(dst).AsSpan(dst.Layout.Offset, dst.Numel).Fill(value);
+            return;
+        }
         var scalar = Cast(FromArray(new[] { value }, []), dst.DType);
         Copy(dst, scalar);
     }
