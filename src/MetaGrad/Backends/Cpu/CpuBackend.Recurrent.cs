@@ -183,12 +183,16 @@ internal sealed partial class CpuBackend
         }
         var packed = order.Length > 1 ? Gemm.Pack(width, hidden, W, wAt, hidden, 1) : null;
         int parts = BatchParts(n, widest, width, hidden, order.Length);
+        // db_hh = Σ_rows dGh, summed by each part over its rows while they are in cache (a pass over
+        // all of dGh afterwards ran on one thread), then over the parts.
+        var biasParts = new T[parts][];
 
         // Rows [lo, hi) of the batch back through every step (see BatchParts).
         void Run(int part)
         {
             var (lo, hi) = PartRows(n, parts, part);
             var through = new T[Math.Max(0, Math.Min(hi, widest) - lo) * hidden];
+            var dBias = biasParts[part] = new T[width];
             for (int s = order.Length - 1; s >= 0; s--)
             {
                 int t = order[s], first = offsets[t], count = Math.Min(hi, batchSizes[t]) - lo;
@@ -215,6 +219,7 @@ internal sealed partial class CpuBackend
                             GruBackward<T>(dh, A!.AsSpan(row * gateWidth, gateWidth), P.AsSpan(row * hidden, hidden), d, dGi.AsSpan(row * width, width));
                             break;
                     }
+                    TensorPrimitives.Add(dBias, d, dBias);
                 }
                 // dh_prev = dGates·W_hh (plus GRU's direct path z⊙dh', already in dh).
                 int gatesAt = (first + lo) * width;
@@ -227,12 +232,12 @@ internal sealed partial class CpuBackend
         }
         Threading.For(parts, Run);
 
-        // dW_hh = Σ_rows dGhᵀ·h_prev, one product; db_hh = Σ_rows dGh.
+        // dW_hh = Σ_rows dGhᵀ·h_prev, one product.
         var dWeight = NewUninitialized<T>([width, hidden]);
         Gemm.Multiply(width, hidden, rows, dGh, 0, 1, width, P, trace.Previous!.Layout.Offset, hidden, 1, Data<T>(dWeight), 0);
         var dBias = New<T>([width]);
         var dB = Data<T>(dBias).AsSpan(0, width);
-        for (int row = 0; row < rows; row++) TensorPrimitives.Add(dB, dGh.AsSpan(row * width, width), dB);
+        foreach (var part in biasParts) TensorPrimitives.Add(dB, part, dB);
         return new RecurrentGradients(dInput, dh0, dc0, dWeight, dBias);
     }
 
