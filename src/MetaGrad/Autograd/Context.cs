@@ -10,15 +10,19 @@ public sealed class Context
     int[]? _versions;
     bool _released;
     internal string Owner = "";
+    // Whether the call is being recorded: if not, no backward will read what forward saves.
+    internal bool Recording;
 
     /// <summary>For each input, whether it requires a gradient; backward may skip the others.</summary>
     public bool[] NeedsInputGrad { get; internal set; } = [];
 
-    /// <summary>Keeps tensors for backward, remembering their versions (PyTorch's save_for_backward).</summary>
+    /// <summary>Keeps tensors for backward, remembering their versions (PyTorch's save_for_backward); a call that is not recorded keeps nothing.</summary>
     public void Save(params Tensor[] tensors)
     {
+        if (!Recording) return;
         _saved = tensors;
-        _versions = tensors.Select(t => t.Storage.Version).ToArray();
+        _versions = new int[tensors.Length];
+        for (int i = 0; i < tensors.Length; i++) _versions[i] = tensors[i].Storage.Version;
     }
 
     /// <summary>The saved tensors; throws if the graph was freed or a saved tensor was changed in place since.</summary>

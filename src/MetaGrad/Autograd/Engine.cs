@@ -179,7 +179,7 @@ internal static class Engine
         {
             // A fresh buffer: the incoming gradient may be a view of something the caller still owns.
             using (Autograd.NoGrad())
-                leaf.Grad = leaf.Grad is null ? grad.Detach().Clone() : leaf.Grad.Detach() + grad.Detach();
+                leaf.Grad = leaf.Grad is null ? grad.Backend.Clone(grad) : leaf.Grad.Detach() + grad.Detach();
         }
     }
 }

@@ -39,6 +39,7 @@ public abstract class Function
         if (Autograd.IsGradEnabled)
             for (int i = 0; i < inputs.Length; i++) track |= needs[i] = inputs[i].RequiresGrad;
         Ctx.NeedsInputGrad = needs;
+        Ctx.Recording = track;
         return track;
     }
 

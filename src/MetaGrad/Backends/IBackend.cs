@@ -41,6 +41,8 @@ public interface IBackend
     T[] ToArray<T>(Tensor x) where T : unmanaged;
     /// <summary>Writes src (broadcast to dst's shape, cast to dst's dtype) into dst's strided view.</summary>
     void Copy(Tensor dst, Tensor src);
+    /// <summary>A new contiguous tensor with x's values (x's buffer is never shared).</summary>
+    Tensor Clone(Tensor x);
     /// <summary>Sets every element of dst's strided view to value.</summary>
     void Fill(Tensor dst, double value);
     /// <summary>A converted copy.</summary>

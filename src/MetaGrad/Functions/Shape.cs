@@ -86,12 +86,7 @@ internal sealed class Expand(int[] shape) : UnaryFunction
 /// <summary>A contiguous copy (Clone, and Contiguous of a strided tensor).</summary>
 internal sealed class Copy : UnaryFunction
 {
-    protected override Tensor Forward(Context ctx, Tensor x)
-    {
-        var y = x.Backend.Empty(x.Layout.Shape, x.DType);
-        x.Backend.Copy(y, x);
-        return y;
-    }
+    protected override Tensor Forward(Context ctx, Tensor x) => x.Backend.Clone(x);
 
     protected override Tensor Backward(Context ctx, Tensor grad) => grad;
 }

@@ -104,6 +104,8 @@ internal sealed partial class CpuBackend : IBackend
         }
     }
 
+    public Tensor Clone(Tensor x) => Contiguous(x);
+
     public void Fill(Tensor dst, double value)
     {
         // A contiguous float tensor (ones_like for a backward's seed, zeros) filled in place; the
