@@ -21,7 +21,8 @@ internal static class FloatMath
     public static bool IsAccelerated => Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported;
 
     const float Log2E = 1.44269504088896341f;
-    // ln 2 split so that n·Ln2High is exact for |n| < 2^10: r = x - n·ln2 keeps its low bits.
+    // ln 2 split so that n·Ln2High is exact for |n| < 2^9 (it has 15 significant bits; |n| ≤ 150
+    // here): r = x - n·ln2 keeps its low bits.
     const float Ln2High = 0.693145751953125f;
     const float Ln2Low = 1.42860682030941723212e-6f;
 
