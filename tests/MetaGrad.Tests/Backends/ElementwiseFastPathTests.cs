@@ -29,6 +29,28 @@ public class ElementwiseFastPathTests
         ("cos", x => x.Cos(), false), ("clone", x => x.Clone(), false),
     ];
 
+    [Theory]
+    [InlineData(8, 8)]
+    [InlineData(9, 17)]
+    [InlineData(16, 31)]
+    [InlineData(64, 40)]
+    [InlineData(7, 20)]   // fewer than 8 rows: the element walk
+    public void Contiguous_OfTransposedMatrices_EqualsTheElementLoop(int rows, int cols)
+    {
+        // m is [cols, rows] row-major, so m.T is [rows, cols] stored column by column.
+        var m = Tensor.Randn([cols, rows], generator: new Generator((ulong)(rows * 100 + cols)));
+        var e = m.ToArray<float>();
+        var expected = Enumerable.Range(0, rows * cols).Select(i => e[(i % cols) * rows + i / cols]).ToArray();
+        Assert.Equal(expected, m.T.Contiguous().ToArray<float>());
+        Assert.Equal(expected, m.T.Clone().ToArray<float>());
+        // A batch of three, the batch dim sliced (a stride of two matrices) to exercise its stride.
+        var batch = Tensor.Randn([6, cols, rows], generator: new Generator(3))[TensorIndex.Slice(0, null, 2)];
+        var b = batch.Contiguous().ToArray<float>();
+        var batchExpected = Enumerable.Range(0, 3 * rows * cols)
+            .Select(i => b[i / (rows * cols) * rows * cols + (i % cols) * rows + i % (rows * cols) / cols]).ToArray();
+        Assert.Equal(batchExpected, batch.Transpose(1, 2).Contiguous().ToArray<float>());
+    }
+
     [Theory, MemberData(nameof(Lengths))]
     public void Copy_ContiguousRunsBroadcastAndOverlap_EqualTheElementLoop(int length)
     {

@@ -43,7 +43,7 @@ internal sealed partial class CpuBackend : IBackend
     }
 
     /// <summary>A fresh contiguous copy (always a copy, even of a contiguous input).</summary>
-    static Tensor Contiguous(Tensor x) => x.DType switch
+    static Tensor Contiguous(Tensor x) => TransposedFloatMatrices(x) ? ContiguousTransposed(x) : x.DType switch
     {
         DType.Float32 => Map1<float, float, IdentityOp<float>>(x),
         DType.Float64 => Map1<double, double, IdentityOp<double>>(x),
@@ -105,6 +105,31 @@ internal sealed partial class CpuBackend : IBackend
     }
 
     public Tensor Clone(Tensor x) => Contiguous(x);
+
+    // A float matrix stored column by column (x.T of a row-major matrix), or a batch of them along
+    // one leading dim: copied in 8×8 register transposes (Transpose) rather than element by
+    // element through the strided walk, each element of which read a new cache line.
+    static bool TransposedFloatMatrices(Tensor x)
+    {
+        var (shape, strides) = (x.Layout.Shape, x.Layout.Strides);
+        int rank = shape.Length;
+        return x.DType == DType.Float32 && Transpose.IsAccelerated && rank is 2 or 3
+            && strides[rank - 2] == 1 && strides[rank - 1] >= shape[rank - 2] && shape[rank - 2] >= 8 && shape[rank - 1] >= 8
+            && (rank == 2 || strides[0] >= 0);
+    }
+
+    static unsafe Tensor ContiguousTransposed(Tensor x)
+    {
+        var (shape, strides) = (x.Layout.Shape, x.Layout.Strides);
+        int rank = shape.Length, rows = shape[rank - 2], cols = shape[rank - 1];
+        int batches = rank == 3 ? shape[0] : 1;
+        nint batchStride = rank == 3 ? strides[0] : 0;
+        var y = NewUninitialized<float>(shape);
+        fixed (float* src = Data<float>(x), dst = Data<float>(y))
+            for (int i = 0; i < batches; i++)
+                Transpose.ColumnsToRows(src + x.Layout.Offset + i * batchStride, strides[rank - 1], dst + (nint)i * rows * cols, rows, cols);
+        return y;
+    }
 
     public void Fill(Tensor dst, double value)
     {

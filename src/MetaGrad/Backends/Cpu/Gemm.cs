@@ -436,7 +436,7 @@ internal static unsafe class Gemm
             {
                 int cols = Math.Min(nr, nc - j);
                 int done = 0;
-                if (cols == nr && rowStride == 1 && typeof(T) == typeof(float) && Avx.IsSupported)
+                if (cols == nr && rowStride == 1 && typeof(T) == typeof(float) && Transpose.IsAccelerated)
                     done = PackTransposed((float*)d, (float*)(ps + off + j * colStride), colStride, kc);
                 for (int s = 0; s < nr; s++)
                 {
@@ -454,7 +454,7 @@ internal static unsafe class Gemm
 
     // A whole 16-column panel of a transposed B (its columns contiguous, colStride apart), eight
     // steps at a time: eight columns' next eight values are eight loads, transposed in registers
-    // into the panel's eight rows of those columns (one 8×8 transpose per half panel). Element by
+    // into the panel's eight rows of those columns (one 8×8 block per half panel). Element by
     // element it was a scalar load and store each, most of the time of x·Wᵀ at batch 64.
     // Returns how many steps it packed (a multiple of 8); the caller packs the rest.
     static int PackTransposed(float* d, float* b, int colStride, int kc)
@@ -462,35 +462,7 @@ internal static unsafe class Gemm
         int p = 0;
         for (; p + 8 <= kc; p += 8)
             for (int half = 0; half < 16; half += 8)
-            {
-                float* col = b + half * colStride + p;
-                var r0 = Avx.LoadVector256(col);
-                var r1 = Avx.LoadVector256(col + colStride);
-                var r2 = Avx.LoadVector256(col + 2 * colStride);
-                var r3 = Avx.LoadVector256(col + 3 * colStride);
-                var r4 = Avx.LoadVector256(col + 4 * colStride);
-                var r5 = Avx.LoadVector256(col + 5 * colStride);
-                var r6 = Avx.LoadVector256(col + 6 * colStride);
-                var r7 = Avx.LoadVector256(col + 7 * colStride);
-                // Pairs interleaved (columns 0,1 | 2,3 | ...), then quadruples, then the 128-bit halves.
-                var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-                var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-                var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-                var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-                var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
-                var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-                var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
-                var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-                float* row = d + p * 16 + half;
-                Avx.Store(row, Avx.Permute2x128(u0, u4, 0x20));
-                Avx.Store(row + 16, Avx.Permute2x128(u1, u5, 0x20));
-                Avx.Store(row + 32, Avx.Permute2x128(u2, u6, 0x20));
-                Avx.Store(row + 48, Avx.Permute2x128(u3, u7, 0x20));
-                Avx.Store(row + 64, Avx.Permute2x128(u0, u4, 0x31));
-                Avx.Store(row + 80, Avx.Permute2x128(u1, u5, 0x31));
-                Avx.Store(row + 96, Avx.Permute2x128(u2, u6, 0x31));
-                Avx.Store(row + 112, Avx.Permute2x128(u3, u7, 0x31));
-            }
+                Transpose.Block8x8(b + half * colStride + p, colStride, d + p * 16 + half, 16);
         return p;
     }
 
