@@ -167,6 +167,11 @@ internal sealed partial class CpuBackend : IBackend
         var Y = Data<TOut>(y);
         var X = Data<TIn>(x);
         if (Y.Length == 0) return y;   // vectorised span operations reject empty spans
+        if (x.Layout.IsContiguous && Y.Length >= ParallelElements && Threading.NumThreads > 1)
+        {
+            Map1Chunks<TIn, TOut, TOp>(X, x.Layout.Offset, Y);
+            return y;
+        }
         if (x.Layout.IsContiguous)
         {
             // Fast path: one flat run, vectorised when the operation has a span form.
@@ -200,7 +205,14 @@ internal sealed partial class CpuBackend : IBackend
         if (Y.Length == 0) return y;   // vectorised span operations reject empty spans
         if (a.Layout.IsContiguous && b.Layout.IsContiguous)
         {
-            // Fast paths without a walk: equal shapes, or one side a single element.
+            // Fast paths without a walk: equal shapes, one side a single element, or b a row added to
+            // every row of a (a bias). Large ones are cut into chunks for the threads.
+            if (Y.Length >= ParallelElements && Threading.NumThreads > 1 && a.Numel == Y.Length
+                && (b.Numel == Y.Length || b.Numel == shape[^1] && b.Layout.Shape.Length > 0 && b.Layout.Shape[^1] == shape[^1]))
+            {
+                Map2Chunks<TA, TB, TOut, TOp>(A, a.Layout.Offset, B, b.Layout.Offset, b.Numel, Data<TOut>(y), y.Layout.Offset, Y.Length);
+                return y;
+            }
             if (a.Numel == Y.Length && b.Numel == Y.Length)
             {
                 var sa = A.AsSpan(a.Layout.Offset, Y.Length);
@@ -241,6 +253,50 @@ internal sealed partial class CpuBackend : IBackend
     }
 
     static bool SameShape(int[] a, int[] b) => a.AsSpan().SequenceEqual(b);
+
+    /// <summary>
+    /// From this many elements (1 MB of float) an elementwise pass is cut into one chunk per thread:
+    /// below it, handing work to another core (tens of µs on the 2-core runner) costs more than it saves.
+    /// </summary>
+    const int ParallelElements = 1 << 18;
+
+    // y = f(x) over a contiguous run, in one chunk per thread (whole 64-byte lines each).
+    static void Map1Chunks<TIn, TOut, TOp>(TIn[] X, int ox, TOut[] Y) where TIn : unmanaged where TOut : unmanaged where TOp : IMap1<TIn, TOut>
+    {
+        int units = (Y.Length + 15) / 16, parts = Math.Min(Threading.NumThreads, units);
+        Threading.For(parts, part =>
+        {
+            int start = part * units / parts * 16, end = Math.Min(Y.Length, (part + 1) * units / parts * 16);
+            var src = X.AsSpan(ox + start, end - start);
+            var dst = Y.AsSpan(start, end - start);
+            if (!TOp.ApplySpan(src, dst))
+                for (int j = 0; j < dst.Length; j++) dst[j] = TOp.Apply(src[j]);
+        });
+    }
+
+    // y = f(a, b) over contiguous runs, in one chunk per thread: b is either as long as a, or one
+    // row of length bLength repeated for every row of a. Chunks start on whole rows (and 64-byte
+    // lines) so that threads never write one cache line together. In its own method so that the
+    // small path allocates no closure.
+    static void Map2Chunks<TA, TB, TOut, TOp>(TA[] A, int oa, TB[] B, int ob, int bLength, TOut[] Y, int oy, int length)
+        where TA : unmanaged where TB : unmanaged where TOut : unmanaged where TOp : IMap2<TA, TB, TOut>
+    {
+        bool rows = bLength != length;
+        int unit = rows ? bLength : 16, units = (length + unit - 1) / unit, parts = Math.Min(Threading.NumThreads, units);
+        Threading.For(parts, part =>
+        {
+            int start = part * units / parts * unit, end = Math.Min(length, (part + 1) * units / parts * unit);
+            for (int at = start; at < end; at += rows ? unit : end - start)
+            {
+                int n = rows ? unit : end - start;
+                var sa = A.AsSpan(oa + at, n);
+                var sb = B.AsSpan(rows ? ob : ob + at, n);
+                var sy = Y.AsSpan(oy + at, n);
+                if (!TOp.ApplySpan(sa, sb, sy))
+                    for (int j = 0; j < n; j++) sy[j] = TOp.Apply(sa[j], sb[j]);
+            }
+        });
+    }
 
     public Tensor Unary(UnaryOp op, Tensor x) => x.DType switch
     {
