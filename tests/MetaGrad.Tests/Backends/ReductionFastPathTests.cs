@@ -18,6 +18,18 @@ public class ReductionFastPathTests
     }
 
     [Fact]
+    public void SumOverRows_InPartsPerThread_MatchesADoubleSum()
+    {
+        // 700 × 401 is past the size from which each thread sums a share of the rows.
+        const int rows = 700, cols = 401;
+        var x = Tensor.Randn([rows, cols], generator: new Generator(9));
+        var v = x.ToArray<float>();
+        var expected = Enumerable.Range(0, cols).Select(c => Enumerable.Range(0, rows).Sum(r => (double)v[r * cols + c])).ToArray();
+        Assert.True(x.Sum(0).To(DType.Float64).AllClose(Tensor.From(expected, [cols]), 1e-5, 1e-4));
+        Assert.True(x.Unsqueeze(0).Sum([0, 1], keepDim: true).Reshape(cols).To(DType.Float64).AllClose(Tensor.From(expected, [cols]), 1e-5, 1e-4));
+    }
+
+    [Fact]
     public void Sum_OfAMillionFloats_KeepsItsDigits()
     {
         var x = Tensor.Full([1_000_000], 0.1);

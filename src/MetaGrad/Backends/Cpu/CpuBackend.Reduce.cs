@@ -130,6 +130,13 @@ internal sealed partial class CpuBackend
             Y[0] = T.CreateTruncating(ChunkedSum<T>(X.AsSpan(x.Layout.Offset, x.Numel)));
             return y;
         }
+        int last = outShape.Length - 1;
+        if (x.Layout.IsContiguous && x.Numel >= ParallelElements && Threading.NumThreads > 1 && last >= 0
+            && outShape[last] == x.Layout.Shape[last] && y.Numel == outShape[last])
+        {
+            SumRowsInParts(X, x.Layout.Offset, x.Numel / y.Numel, Y);
+            return y;
+        }
         var shape = x.Layout.Shape;
         var w = new StridedWalk(shape, StridedWalk.Of(x), ReducedStrides(outShape, shape));
         int n = w.InnerSize, sx = w.InnerStride(0), sy = w.InnerStride(1);
@@ -141,6 +148,21 @@ internal sealed partial class CpuBackend
             else for (int j = 0; j < n; j++) Y[py + j * sy] += X[px + j * sx];
         }
         return y;
+    }
+
+    // The rows of a contiguous [rows, C] summed into Y [C] (a bias's gradient, Sum(0) of a batch):
+    // each thread sums its share of the rows into its own row, then those rows are added.
+    static void SumRowsInParts<T>(T[] X, int offset, int rows, T[] Y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int width = Y.Length, parts = Math.Min(Threading.NumThreads, rows);
+        var partial = new T[parts][];
+        Threading.For(parts, part =>
+        {
+            var sum = partial[part] = new T[width];
+            for (int r = part * rows / parts, end = (part + 1) * rows / parts; r < end; r++)
+                System.Numerics.Tensors.TensorPrimitives.Add(sum, X.AsSpan(offset + r * width, width), sum);
+        });
+        foreach (var sum in partial) System.Numerics.Tensors.TensorPrimitives.Add(Y, sum, Y);
     }
 
     static double ChunkedSum<T>(ReadOnlySpan<T> run) where T : unmanaged, IFloatingPointIeee754<T>
