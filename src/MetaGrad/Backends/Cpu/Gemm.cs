@@ -12,7 +12,7 @@ namespace MetaGrad.Backends.Cpu;
 /// multiply-adds. Operands are read through their strides while packing, so a transposed operand
 /// costs nothing extra. The plain loop in <see cref="CpuBackend"/> is the reference it is tested against.
 /// </summary>
-internal static unsafe class Gemm
+internal static unsafe partial class Gemm
 {
     // K slice: a KC×NR panel of B (24 KB; 30 KB for a last slice that took in the remainder) stays
     // in L1 and an MC×KC block of A in L2; deeper slices send the C tile to memory fewer times (four
@@ -372,122 +372,6 @@ internal static unsafe class Gemm
 
     static T Add<T>(T x, T y) where T : unmanaged =>
         typeof(T) == typeof(float) ? (T)(object)((float)(object)x + (float)(object)y) : (T)(object)((double)(object)x + (double)(object)y);
-
-    // Row panels of h rows (see Height): for each p, the h values A[i..i+h, p] side by side (zero past the edge).
-    static void PackA<T>(Span<T> dst, T[] a, int off, int rowStride, int colStride, int mc, int kc) where T : unmanaged
-    {
-        fixed (T* pd = dst, ps = a)
-        {
-            T* d = pd;
-            for (int i = 0, mr; i < mc; i += mr)
-            {
-                mr = Height(mc, i);
-                int rows = Math.Min(mr, mc - i);
-                T* src = ps + off + i * rowStride;
-                if (rows == 6 && rowStride == 1 && typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && kc > 1)
-                {
-                    // A transposed view (Wᵀ, or a gradient's dGᵀ in a weight gradient): the panel's six
-                    // values at each step are contiguous, moved as one 8-wide load and store whose two
-                    // extra lanes the next step overwrites (the last step is copied alone). Value by
-                    // value it was 2.6% of an LSTM training step on 2 threads.
-                    nint p = 0, last = kc - 1, stride = colStride;
-                    for (float* from = (float*)src, to = (float*)d; p < last; p++, from += stride, to += 6)
-                        Vector256.Store(Vector256.Load(from), to);
-                    for (int r = 0; r < 6; r++) d[last * 6 + r] = src[last * colStride + r];
-                    d += 6 * kc;
-                    continue;
-                }
-                if (rows == 6)
-                {
-                    // A whole panel with the six rows' pointers held: no inner loop, no index products.
-                    T* r0 = src, r1 = src + rowStride, r2 = r1 + rowStride, r3 = r2 + rowStride, r4 = r3 + rowStride, r5 = r4 + rowStride;
-                    for (int p = 0, at = 0; p < kc; p++, at += colStride, d += 6)
-                    {
-                        d[0] = r0[at]; d[1] = r1[at]; d[2] = r2[at];
-                        d[3] = r3[at]; d[4] = r4[at]; d[5] = r5[at];
-                    }
-                    continue;
-                }
-                for (int p = 0; p < kc; p++, d += mr)
-                {
-                    T* col = src + p * colStride;
-                    int r = 0;
-                    for (; r < rows; r++) d[r] = col[r * rowStride];
-                    for (; r < mr; r++) d[r] = default;
-                }
-            }
-        }
-    }
-
-    // Column panels of NR columns: for each p, the NR values B[p, j..j+NR] side by side (zero past the edge).
-    static void PackB<T>(Span<T> dst, T[] b, int off, int rowStride, int colStride, int nc, int kc, int nr) where T : unmanaged
-    {
-        fixed (T* pd = dst, ps = b)
-        {
-            if (colStride == 1 && Vector256.IsHardwareAccelerated)
-            {
-                PackRows(pd, ps + off, rowStride, nc, kc, nr);
-                return;
-            }
-            // Column by column of each panel: a column of B (a row of Bᵀ when B is a transposed view,
-            // as x·Wᵀ in Linear) is read along its own stride, and written NR apart within the panel.
-            T* d = pd;
-            for (int j = 0; j < nc; j += nr, d += kc * nr)
-            {
-                int cols = Math.Min(nr, nc - j);
-                int done = 0;
-                if (cols == nr && rowStride == 1 && typeof(T) == typeof(float) && Transpose.IsAccelerated)
-                    done = PackTransposed((float*)d, (float*)(ps + off + j * colStride), colStride, kc);
-                for (int s = 0; s < nr; s++)
-                {
-                    if (s >= cols)
-                    {
-                        for (int p = 0; p < kc; p++) d[p * nr + s] = default;
-                        continue;
-                    }
-                    T* column = ps + off + (j + s) * colStride;
-                    for (int p = done; p < kc; p++) d[p * nr + s] = column[p * rowStride];
-                }
-            }
-        }
-    }
-
-    // A whole 16-column panel of a transposed B (its columns contiguous, colStride apart), eight
-    // steps at a time: eight columns' next eight values are eight loads, transposed in registers
-    // into the panel's eight rows of those columns (one 8×8 block per half panel). Element by
-    // element it was a scalar load and store each, most of the time of x·Wᵀ at batch 64.
-    // Returns how many steps it packed (a multiple of 8); the caller packs the rest.
-    static int PackTransposed(float* d, float* b, int colStride, int kc)
-    {
-        int p = 0;
-        for (; p + 8 <= kc; p += 8)
-            for (int half = 0; half < 16; half += 8)
-                Transpose.Block8x8(b + half * colStride + p, colStride, d + p * 16 + half, 16);
-        return p;
-    }
-
-    // B with contiguous rows, packed row by row: each row is read once front to back and its
-    // NR-wide pieces go to their panels. Panel by panel instead reads one piece per row at a row
-    // stride, a cache miss each that no prefetcher follows across pages: packing 256×1024 took
-    // 330 µs that way, more than the 32-row product it fed.
-    static void PackRows<T>(T* d, T* b, int rowStride, int nc, int kc, int nr) where T : unmanaged
-    {
-        int full = nc / nr, rest = nc - full * nr, w = Vector256<T>.Count, panel = kc * nr;
-        for (int p = 0; p < kc; p++)
-        {
-            T* src = b + p * rowStride;
-            T* dst = d + p * nr;
-            for (int jp = 0; jp < full; jp++, src += nr, dst += panel)
-            {
-                Vector256.Load(src).Store(dst);
-                Vector256.Load(src + w).Store(dst + w);
-            }
-            if (rest == 0) continue;
-            int s = 0;
-            for (; s < rest; s++) dst[s] = src[s];
-            for (; s < nr; s++) dst[s] = default;
-        }
-    }
 
     // The micro-kernel for a panel of `rows` (6 or 4) rows.
     static void Kernel<T>(int rows, int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
