@@ -7,10 +7,12 @@ namespace MetaGrad.Backends.Cpu;
 /// <summary>
 /// Matrix multiply C = A·B for float and double, after the BLIS design: the output is cut into
 /// tiles that threads take independently; inside a tile, K is cut into slices, a slice of A is
-/// packed into row panels (MR rows, interleaved) and a slice of B into column panels (NR columns),
-/// and a register-blocked micro-kernel of MR×NR accumulators runs over them with fused
-/// multiply-adds. Operands are read through their strides while packing, so a transposed operand
-/// costs nothing extra. The plain loop in <see cref="CpuBackend"/> is the reference it is tested against.
+/// packed into row panels (6 or 4 rows, interleaved) and a slice of B into column panels (NR
+/// columns), and a register-blocked micro-kernel of 6×NR (or 4×NR) accumulators runs over them
+/// with fused multiply-adds. Operands are read through their strides while packing, so a
+/// transposed operand costs nothing extra (Gemm.Packing.cs); small products, and A's blocks that
+/// stay in L2, are read in place instead. The plain loop in <see cref="CpuBackend"/> is the
+/// reference it is tested against.
 /// </summary>
 internal static unsafe partial class Gemm
 {
@@ -19,7 +21,7 @@ internal static unsafe partial class Gemm
     // alternating runs each, 1024³ and 2048³: 256 → 384 gave 64 → 69 and 65 → 66 GFLOP/s on one
     // thread, 114 → 124 and 111 → 120 on two).
     const int KC = 384;
-    const int MC = 96;    // rows per tile: a multiple of MR
+    const int MC = 96;    // rows per tile: a multiple of 6, so that only a product's last block has 4-row panels
     // Columns per tile: B's packed slice (KC×NC, up to 8 MB of float) stays in L3 and A is packed once per
     // K slice, as BLIS sets it for AVX2; 512 packed A again for every 512 columns (alternating runs
     // at 2 threads: 2048³ 82 → 93 GFLOP/s, 1024³ 88 → 94, 512³ 81 → 94; one thread about even).
