@@ -16,6 +16,7 @@ namespace MetaGrad.Conformance.Training;
 public class ModuleConformanceTests
 {
     const double Rtol = 1e-5, Atol = 1e-6;   // float32: sums over features in another order
+    const double MlpRtol = 1e-4, MlpAtol = 1e-5;   // float32 through a chain of layers (see the MLP test)
 
     internal static Tensor Randn(int seed, DType dtype, params int[] shape)
     {
@@ -235,10 +236,21 @@ public class ModuleConformanceTests
         Assert.Equal(["fc1.weight", "fc1.bias", "norm.weight", "norm.bias", "norm.running_mean", "norm.running_var", "norm.num_batches_tracked"],
             ours.StateDict().Keys.Take(7));
 
+        // The default generator is shared by tests running in parallel, so the initial weights would
+        // differ from run to run; values of our own make the check reproducible.
+        using (Autograd.NoGrad())
+        {
+            int seed = 11;
+            foreach (var (_, p) in ours.NamedParameters()) p.Copy_(Randn(seed++, DType.Float32, p.Shape.ToArray()) * 0.5);
+        }
         LoadInto(theirs, ours);
         ours.Eval();   // dropout off, running statistics on: deterministic on both sides
         theirs.eval();
-        AssertSameForwardAndBackward("MLP eval", ours, theirs, ours.Forward, theirs.forward, Randn(5, DType.Float32, 4, 6));
+        // Five layers of float32 (two normalisations that divide by a small spread, GELU) between the
+        // output and the first layers' gradients: over 300 random initialisations the worst gradient
+        // differed from libtorch's by 1.4× the single-layer tolerance (Rtol, Atol), rounding order
+        // alone; MlpRtol and MlpAtol are ten times looser.
+        AssertSameForwardAndBackward("MLP eval", ours, theirs, ours.Forward, theirs.forward, Randn(5, DType.Float32, 4, 6), MlpRtol, MlpAtol);
     }
 
     [Fact]
