@@ -57,6 +57,14 @@ internal static class FloatMath
     }
 
     // Called only when T is float (the JIT drops the other branch for each T).
+    /// <summary>sigmoid of eight floats, as <see cref="Sigmoid(ReadOnlySpan{float}, Span{float})"/> computes each (for fused kernels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Sigmoid(Vector256<float> x) => SigmoidOp.Apply(x);
+
+    /// <summary>tanh of eight floats, as <see cref="Tanh(ReadOnlySpan{float}, Span{float})"/> computes each (for fused kernels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Tanh(Vector256<float> x) => TanhOp.Apply(x);
+
     static ReadOnlySpan<float> AsFloat<T>(ReadOnlySpan<T> x) => MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), x.Length);
 
     static Span<float> AsFloat<T>(Span<T> x) => MemoryMarshal.CreateSpan(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), x.Length);
@@ -73,6 +81,7 @@ internal static class FloatMath
 
     struct SigmoidOp : IOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Apply(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + ExpVector(-x));
     }
 
@@ -80,6 +89,7 @@ internal static class FloatMath
     {
         // tanh x = expm1(2x) / (expm1(2x) + 2): no cancellation near zero, unlike 1 - 2/(e^2x + 1).
         // Past |x| = 9 tanh rounds to ±1 in float; clamping there keeps expm1 finite.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Apply(Vector256<float> x)
         {
             var clamped = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(-9f)), Vector256.Create(9f));
