@@ -79,6 +79,11 @@ public interface IBackend
 
     /// <summary>Batched matrix product: a [..., n, k] times b [..., k, m], batch dims broadcast.</summary>
     Tensor Matmul(Tensor a, Tensor b);
+    /// <summary>
+    /// input [m, in] times weightᵀ (weight [out, in]) plus bias [out] on every row, or none; float or
+    /// double, one dtype. The bias is added to each finished sum, as a product then an addition round.
+    /// </summary>
+    Tensor Linear(Tensor input, Tensor weight, Tensor? bias);
 
     /// <summary>out[i][j] = x[index[i][j]][j] along dim (torch.gather).</summary>
     Tensor Gather(Tensor x, int dim, Tensor index);

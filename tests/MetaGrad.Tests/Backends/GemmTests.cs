@@ -115,4 +115,54 @@ public class GemmTests
         }
         finally { Threading.SetNumThreads(before); }
     }
+
+    // The bias joins the tile as it is stored: over one K slice (K up to 480) that is the sum of
+    // products, then + bias, exactly as a product followed by an addition rounds; over several
+    // slices it joins the first slice's sums, so only closeness can be asked.
+    [Theory, MemberData(nameof(Sizes))]
+    [InlineData(7, 19, 0)]
+    public void WithBias_EqualsTheProductPlusTheBias(int m, int n, int k)
+    {
+        var g = new Generator((ulong)(m * 5 + n * 3 + k));
+        var A = Tensor.Randn([m, k], generator: g).ToArray<float>();
+        var bColumns = Tensor.Randn([n, k], generator: g).ToArray<float>();   // Linear's weight, read as Bᵀ
+        var bias = Tensor.Randn([n + 3], generator: g).ToArray<float>();      // used from offset 3
+        foreach (bool parallel in new[] { false, true })
+        {
+            var expected = new float[m * n];
+            Gemm.Multiply(m, n, k, A, 0, k, 1, bColumns, 0, 1, k, expected, 0, parallel);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) expected[i * n + j] += bias[3 + j];
+            var actual = new float[m * n];
+            Gemm.Multiply(m, n, k, A, 0, k, 1, bColumns, 0, 1, k, actual, 0, parallel, bias, 3);
+            if (k <= 480) Assert.Equal(expected, actual);
+            else Assert.True(Tensor.From(actual, [m, n]).AllClose(Tensor.From(expected, [m, n]), 1e-5, 1e-5 * Math.Sqrt(k)), $"m={m} n={n} k={k}");
+        }
+    }
+
+    [Theory]
+    [InlineData(97, 530, 300)]
+    [InlineData(16, 100, 900)]
+    public void ColumnSplit_WithBias_EqualsTheSerialProduct(int m, int n, int k)
+    {
+        var g = new Generator((ulong)(m + n + k));
+        var A = Tensor.Randn([m, k], DType.Float64, generator: g).ToArray<double>();
+        var B = Tensor.Randn([k, n], DType.Float64, generator: g).ToArray<double>();
+        var bias = Tensor.Randn([n], DType.Float64, generator: g).ToArray<double>();
+        int before = Threading.NumThreads;
+        Threading.SetNumThreads(3);
+        try
+        {
+            var split = new double[m * n];
+            Gemm.ColumnSplit(m, n, k, A, 0, k, 1, B, 0, n, 1, split, 0, bias);
+            var serial = new double[m * n];
+            Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, n, 1, serial, 0, parallel: false, bias: bias);
+            Assert.Equal(serial, split);
+            var plain = new double[m * n];
+            Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, n, 1, plain, 0, parallel: false);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) Assert.Equal(plain[i * n + j] + bias[j], split[i * n + j], 1e-12);
+        }
+        finally { Threading.SetNumThreads(before); }
+    }
 }

@@ -18,6 +18,24 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>The plain triple loop that the blocked GEMM is tested against.</summary>
+    public Tensor Linear(Tensor input, Tensor weight, Tensor? bias) => input.DType switch
+    {
+        DType.Float32 => LinearTyped<float>(input, weight, bias),
+        DType.Float64 => LinearTyped<double>(input, weight, bias),
+        _ => throw new ArgumentException($"Linear: expected a float32 or float64 input, got {input.DType}"),
+    };
+
+    static Tensor LinearTyped<T>(Tensor x, Tensor w, Tensor? b) where T : unmanaged
+    {
+        int m = x.Layout.Shape[0], k = x.Layout.Shape[1], n = w.Layout.Shape[0];
+        var y = NewUninitialized<T>([m, n]);
+        var (bias, biasAt) = b is null ? (null, 0) : Dense<T>(b);
+        // The weight is read as Bᵀ through its strides: packing takes care of the layout.
+        Gemm.Multiply(m, n, k, Data<T>(x), x.Layout.Offset, x.Layout.Strides[0], x.Layout.Strides[1],
+            Data<T>(w), w.Layout.Offset, w.Layout.Strides[1], w.Layout.Strides[0], Data<T>(y), 0, bias: bias, biasOff: biasAt);
+        return y;
+    }
+
     internal static Tensor MatmulReference(Tensor a, Tensor b) => a.DType == DType.Float32
         ? MatmulTyped<float>(a, b, reference: true)
         : MatmulTyped<double>(a, b, reference: true);

@@ -1,4 +1,6 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -67,25 +69,29 @@ internal static unsafe partial class Gemm
     static int NR<T>() => Vector256<T>.Count * 2;
 
     /// <summary>
-    /// C[i, j] = Σ_p A[i, p]·B[p, j] for i &lt; m, j &lt; n, p &lt; k, with A and B given by offset and
-    /// (row, column) strides and C contiguous with row length n (overwritten). With
+    /// C[i, j] = Σ_p A[i, p]·B[p, j] (+ bias[j]) for i &lt; m, j &lt; n, p &lt; k, with A and B given by
+    /// offset and (row, column) strides and C contiguous with row length n (overwritten). With
     /// <paramref name="parallel"/> false it stays on the calling thread (a caller already split the work).
+    /// A bias (n values from <paramref name="biasOff"/>) is added to each row as the tile is stored,
+    /// after the products' sum as PyTorch's addmm rounds it, without a pass of its own.
     /// </summary>
     public static void Multiply<T>(int m, int n, int k,
         T[] a, int aOff, int aRow, int aCol,
         T[] b, int bOff, int bRow, int bCol,
-        T[] c, int cOff, bool parallel = true) where T : unmanaged
+        T[] c, int cOff, bool parallel = true, T[]? bias = null, int biasOff = 0) where T : unmanaged
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
         {
             c.AsSpan(cOff, m * n).Clear();
+            AddRows(m, n, c, cOff, bias, biasOff);
             return;
         }
         long work = (long)m * n * k;
         if (work < SmallWork || !Vector256.IsHardwareAccelerated || (typeof(T) != typeof(float) && typeof(T) != typeof(double)))
         {
             Direct(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff);
+            AddRows(m, n, c, cOff, bias, biasOff);
             return;
         }
         bool threads = parallel && Threading.NumThreads > 1;
@@ -101,11 +107,28 @@ internal static unsafe partial class Gemm
                 int first = part * panels / parts * nr, last = Math.Min(n, (part + 1) * panels / parts * nr);
                 InPlace(m, last - first, k, a, aOff, aRow, aCol, b, bOff + first, bRow, c, cOff + first, n);
             });
+            AddRows(m, n, c, cOff, bias, biasOff);
             return;
         }
         if (threads && work >= ColumnSplitWork && (n + NR<T>() - 1) / NR<T>() >= 2 * Threading.NumThreads)
-            ColumnSplit(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff);
-        else Blocked<T>(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, n, threads && work >= ParallelWork);
+            ColumnSplit(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, bias, biasOff);
+        else
+            fixed (T* pBias = bias)
+                Blocked<T>(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, n, threads && work >= ParallelWork, bias is null ? null : pBias + biasOff);
+    }
+
+    // C's rows += bias, for the paths whose kernels do not take it (small products): the same
+    // rounding, the bias added to each finished sum.
+    static void AddRows<T>(int m, int n, T[] c, int cOff, T[]? bias, int biasOff) where T : unmanaged
+    {
+        if (bias is null) return;
+        for (int i = 0; i < m; i++)
+        {
+            var row = c.AsSpan(cOff + i * n, n);
+            if (typeof(T) == typeof(float)) TensorPrimitives.Add(MemoryMarshal.Cast<T, float>(row), MemoryMarshal.Cast<T, float>(bias.AsSpan(biasOff, n)), MemoryMarshal.Cast<T, float>(row));
+            else if (typeof(T) == typeof(double)) TensorPrimitives.Add(MemoryMarshal.Cast<T, double>(row), MemoryMarshal.Cast<T, double>(bias.AsSpan(biasOff, n)), MemoryMarshal.Cast<T, double>(row));
+            else for (int j = 0; j < n; j++) row[j] = Add(row[j], bias[biasOff + j]);
+        }
     }
 
     /// <summary>From this many multiply-adds the threads split the columns once for the whole product.</summary>
@@ -118,14 +141,20 @@ internal static unsafe partial class Gemm
     // GFLOP/s, 1024³ even; but the products of training steps (MLP batch 256, LSTM: 50-270M
     // multiply-adds) lost 4-10% a step, a late worker leaving its fixed half to wait for, where
     // the per-slice work items let the calling thread take more. So only the largest split this way.
-    internal static void ColumnSplit<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol, T[] b, int bOff, int bRow, int bCol, T[] c, int cOff) where T : unmanaged
+    internal static void ColumnSplit<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol, T[] b, int bOff, int bRow, int bCol, T[] c, int cOff,
+        T[]? bias = null, int biasOff = 0) where T : unmanaged
     {
         int nr = NR<T>(), panelsN = (n + nr - 1) / nr, parts = Threading.NumThreads;
-        Threading.For(parts, part =>
+        fixed (T* pBias = bias)
         {
-            int j0 = part * panelsN / parts * nr, j1 = Math.Min(n, (part + 1) * panelsN / parts * nr);
-            if (j1 > j0) Blocked<T>(m, j1 - j0, k, a, aOff, aRow, aCol, b, bOff + j0 * bCol, bRow, bCol, null, c, cOff + j0, n, parallel: false);
-        });
+            var at = bias is null ? 0 : (IntPtr)(pBias + biasOff);
+            Threading.For(parts, part =>
+            {
+                int j0 = part * panelsN / parts * nr, j1 = Math.Min(n, (part + 1) * panelsN / parts * nr);
+                if (j1 > j0) Blocked<T>(m, j1 - j0, k, a, aOff, aRow, aCol, b, bOff + j0 * bCol, bRow, bCol, null, c, cOff + j0, n, parallel: false,
+                    at == 0 ? null : (T*)at + j0);
+            });
+        }
     }
 
     /// <summary>
@@ -231,8 +260,9 @@ internal static unsafe partial class Gemm
     // of its columns when there are too few row blocks to keep every thread busy) run the
     // micro-kernel over their panels. C's rows are ldc apart (n, or more for a range of columns).
     static void Blocked<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol,
-        T[] b, int bOff, int bRow, int bCol, T* packed, T[] c, int cOff, int ldc, bool parallel) where T : unmanaged
+        T[] b, int bOff, int bRow, int bCol, T* packed, T[] c, int cOff, int ldc, bool parallel, T* bias = null) where T : unmanaged
     {
+        var biasAt = (IntPtr)bias;
         int mr = MR<T>(), nr = NR<T>();
         int blocksM = (m + MC - 1) / MC, panelsM = (m + mr - 1) / mr;
         int threads = parallel ? Threading.NumThreads : 1;
@@ -266,6 +296,8 @@ internal static unsafe partial class Gemm
                         PackB(new Span<T>((T*)pb + first * nr * kc, (last - first) * nr * kc), b, bOff + p0 * bRow + (j0 + first * nr) * bCol, bRow, bCol, cols, kc, nr);
                     }
                     bool accumulate = p0 > 0;
+                    // The bias joins the first slice's sums; later slices add to those.
+                    IntPtr sliceBias = accumulate || biasAt == 0 ? 0 : (IntPtr)((T*)biasAt + j0);
                     void PackBlock(int ib)
                     {
                         int i0 = ib * MC, mc = Math.Min(MC, m - i0);
@@ -286,7 +318,7 @@ internal static unsafe partial class Gemm
                         int firstPanel = piece * panelsN / pieces, lastPanel = (piece + 1) * panelsN / pieces;
                         fixed (T* pc = c, pA = a)
                             Panels((T*)pb, (T*)pa + i0 * kc, directA ? pA + aOff + i0 * aRow + p0 : null, aRow,
-                                pc + cOff + i0 * ldc + j0, ldc, mc, nc, kc, firstPanel, lastPanel, accumulate);
+                                pc + cOff + i0 * ldc + j0, ldc, mc, nc, kc, firstPanel, lastPanel, accumulate, (T*)sliceBias);
                     }
                     int items = blocksM * pieces;
                     if (!parallel)
@@ -311,8 +343,10 @@ internal static unsafe partial class Gemm
 
     // The micro-kernel over column panels [firstPanel, lastPanel) and every row panel of a block.
     // Whole row panels come from A itself when directA is given (row r at directA + r·aRow),
-    // else, like a partial last panel always, from the packed block.
-    static void Panels<T>(T* packB, T* packA, T* directA, int aRow, T* c, int ldc, int mc, int nc, int kc, int firstPanel, int lastPanel, bool accumulate) where T : unmanaged
+    // else, like a partial last panel always, from the packed block. A bias (the block's nc
+    // values, or null) is added to every row of a tile that is written, not accumulated.
+    static void Panels<T>(T* packB, T* packA, T* directA, int aRow, T* c, int ldc, int mc, int nc, int kc, int firstPanel, int lastPanel, bool accumulate,
+        T* bias = null) where T : unmanaged
     {
         int nr = NR<T>();
         T* edge = stackalloc T[6 * 16];
@@ -328,14 +362,17 @@ internal static unsafe partial class Gemm
                 bool whole = rows == h;
                 T* panelA = whole && directA != null ? directA + i * aRow : packA + i * kc;
                 int lda = whole && directA != null ? aRow : 1, step = whole && directA != null ? 1 : h;
-                if (whole && cols == nr) Kernel(h, kc, panelA, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
+                T* panelBias = bias == null ? null : bias + jp * nr;
+                if (whole && cols == nr) Kernel(h, kc, panelA, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate, panelBias);
                 else
                 {
-                    // Edge tile: compute the whole panel's block into scratch, then copy what fits.
+                    // Edge tile: compute the whole panel's block into scratch, then copy what fits
+                    // (the bias too: past the last column there is none to read).
                     Kernel(h, kc, panelA, lda, step, packB + jp * nr * kc, nr, edge, nr, accumulate: false);
                     for (int r = 0; r < rows; r++)
                         for (int s = 0; s < cols; s++)
-                            dst[r * ldc + s] = accumulate ? Add(dst[r * ldc + s], edge[r * nr + s]) : edge[r * nr + s];
+                            dst[r * ldc + s] = accumulate ? Add(dst[r * ldc + s], edge[r * nr + s])
+                                : panelBias != null ? Add(edge[r * nr + s], panelBias[s]) : edge[r * nr + s];
                 }
             }
         }
@@ -376,10 +413,10 @@ internal static unsafe partial class Gemm
         typeof(T) == typeof(float) ? (T)(object)((float)(object)x + (float)(object)y) : (T)(object)((double)(object)x + (double)(object)y);
 
     // The micro-kernel for a panel of `rows` (6 or 4) rows.
-    static void Kernel<T>(int rows, int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
+    static void Kernel<T>(int rows, int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate, T* bias = null) where T : unmanaged
     {
-        if (rows == 6) Kernel<T, SixRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate);
-        else Kernel<T, FourRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate);
+        if (rows == 6) Kernel<T, SixRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate, bias);
+        else Kernel<T, FourRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate, bias);
     }
 
     interface IPanelRows { static abstract bool Six { get; } }
@@ -391,9 +428,10 @@ internal static unsafe partial class Gemm
     // still enough independent multiply-adds to cover their latency). A's row r is at a + r·lda,
     // advancing by aStep per step (packed: lda 1, aStep the panel height; in place: the matrix's
     // own strides); B's row p is at b + p·ldb (packed: NR apart). c is row-major with row stride
-    // ldc; the tile is written, or added to when accumulating.
+    // ldc; the tile is written, or added to when accumulating; when written, a bias row (the
+    // panel's 2 vectors, or null) is added to each of its rows.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel<T, TRows>(int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate)
+    static void Kernel<T, TRows>(int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate, T* bias)
         where T : unmanaged where TRows : struct, IPanelRows
     {
         var c00 = Vector256<T>.Zero; var c01 = Vector256<T>.Zero;
@@ -430,6 +468,14 @@ internal static unsafe partial class Gemm
                 x = Vector256.Create(a5[at]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
             }
             b += rowB;
+        }
+        if (bias != null && !accumulate)
+        {
+            var bias0 = Vector256.Load(bias);
+            var bias1 = Vector256.Load(bias + w);
+            c00 += bias0; c01 += bias1; c10 += bias0; c11 += bias1;
+            c20 += bias0; c21 += bias1; c30 += bias0; c31 += bias1;
+            c40 += bias0; c41 += bias1; c50 += bias0; c51 += bias1;
         }
         Store(c, c00, c01, w, accumulate);
         Store(c + ldc, c10, c11, w, accumulate);
