@@ -135,6 +135,7 @@ internal sealed partial class CpuBackend
             }
         }
         Threading.For(parts, Run);
+        packed?.Release();
         return new RecurrentTrace(states, gates, previous, cells);
     }
 
@@ -225,6 +226,7 @@ internal sealed partial class CpuBackend
             }
         }
         Threading.For(parts, Run);
+        packed?.Release();
 
         // dW_hh = Σ_rows dGhᵀ·h_prev, one product.
         var dWeight = NewUninitialized<T>([width, hidden]);

@@ -226,7 +226,9 @@ internal static unsafe partial class Gemm
         int nr = NR<T>();
         long total = 0;
         for (int j0 = 0; j0 < n; j0 += NC) total += (long)(Math.Min(NC, n - j0) + nr - 1) / nr * nr * k;
-        var buffer = GC.AllocateUninitializedArray<T>(checked((int)total), pinned: true);
+        // From the tensor pool: a recurrent layer packs its weight at every forward and backward,
+        // and a fresh megabyte each time on the large-object heap drove full collections.
+        var buffer = total >= BufferPool<T>.MinLength ? BufferPool<T>.Rent(checked((int)total), clear: false) : GC.AllocateUninitializedArray<T>(checked((int)total));
         // The slices in the order Blocked visits them: column blocks, then K slices within each.
         int at = 0;
         for (int j0 = 0; j0 < n; j0 += NC)
@@ -507,10 +509,17 @@ internal static unsafe partial class Gemm
     }
 }
 
-/// <summary>The panels of a B packed once by <see cref="Gemm.Pack"/> (pinned, so the kernel reads them by pointer).</summary>
+/// <summary>The panels of a B packed once by <see cref="Gemm.Pack"/>, in a buffer rented from the tensor pool.</summary>
 internal sealed class PackedB<T>(int k, int n, T[] panels) where T : unmanaged
 {
     public int K { get; } = k;
     public int N { get; } = n;
-    public T[] Panels { get; } = panels;
+    public T[] Panels { get; private set; } = panels;
+
+    /// <summary>Gives the buffer back to the pool; the panels must not be used after (one left unreleased is only garbage).</summary>
+    public void Release()
+    {
+        if (Panels.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(Panels);
+        Panels = [];
+    }
 }

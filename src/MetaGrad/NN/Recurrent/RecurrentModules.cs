@@ -118,6 +118,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
             {
                 int k = layer * Directions + dir;
                 var (weightIh, weightHh, biasIh, biasHh) = _cells[k];
+                RecurrentStep.RequireDType($"{GetType().Name} ({Kind})", data, weightIh);
                 var gi = Functional.Linear(data, weightIh, biasIh);    // the input half of every step in one product
                 (outputs[dir], hn[k], var c) = RunDirection(Kind, gi, batchSizes, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, reverse: dir == 1);
                 if (cn is not null) cn[k] = c!;
