@@ -165,4 +165,28 @@ public class GemmTests
         }
         finally { Threading.SetNumThreads(before); }
     }
+
+    // A large B is packed in column ranges, one per thread: the panels must be those of the serial packing.
+    [Theory]
+    [InlineData(600, 4100)]   // two column blocks, K in two slices
+    [InlineData(256, 1024)]   // an LSTM's W_hhᵀ
+    [InlineData(1024, 250)]   // a partial last panel
+    public void Pack_InThreadParts_EqualsTheSerialPacking(int k, int n)
+    {
+        var g = new Generator((ulong)(k + n));
+        var b = Tensor.Randn([k, n], generator: g).ToArray<float>();
+        int before = Threading.NumThreads;
+        try
+        {
+            foreach (var (bRow, bCol) in new[] { (n, 1), (1, k) })
+            {
+                Threading.SetNumThreads(1);
+                var serial = Gemm.Pack(k, n, b, 0, bRow, bCol)!.Panels;
+                Threading.SetNumThreads(3);
+                var parts = Gemm.Pack(k, n, b, 0, bRow, bCol)!.Panels;
+                Assert.Equal(serial, parts);
+            }
+        }
+        finally { Threading.SetNumThreads(before); }
+    }
 }
