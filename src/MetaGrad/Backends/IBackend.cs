@@ -113,20 +113,22 @@ public interface IBackend
     /// <summary>
     /// One direction of a recurrent layer over every step, in the packed layout: step t owns the
     /// batchSizes[t] rows after the earlier steps' rows of <paramref name="gi"/> (the input half of the
-    /// gates, x·W_ihᵀ + b_ih, [rows, gates·H]), and only the first batchSizes[t] states take it.
+    /// gates, x·W_ihᵀ, [rows, gates·H]; plus <paramref name="biasIh"/>, when given, added to each row
+    /// first), and only the first batchSizes[t] states take it.
     /// h0 (and c0 for the LSTM) are [N, H]; the recurrent half h·W_hhᵀ + b_hh is computed here, step
     /// by step, and the gates in one pass. With <paramref name="trace"/> it also keeps what
     /// <see cref="RecurrentBackward"/> needs.
     /// </summary>
-    RecurrentTrace RecurrentForward(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh,
+    RecurrentTrace RecurrentForward(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh, Tensor? biasIh,
         int[] batchSizes, bool reverse, bool trace);
 
     /// <summary>
     /// Backpropagation through time for <see cref="RecurrentForward"/>: from the gradient of its
-    /// States, the gradients of gi, h0, c0, W_hh and b_hh (the weight's in one product over all steps).
+    /// States, the gradients of gi, h0, c0, W_hh and b_hh (the weight's in one product over all steps),
+    /// and of b_ih with <paramref name="withBiasIh"/> (the sum of gi's gradient over the rows).
     /// </summary>
     RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, Tensor gradStates, Tensor weightHh,
-        int[] batchSizes, bool reverse);
+        int[] batchSizes, bool reverse, bool withBiasIh);
 
     /// <summary>Fills dst with U(lo, hi).</summary>
     void FillUniform(Tensor dst, Generator gen, double lo, double hi);
@@ -151,7 +153,7 @@ public enum RecurrentKind { RnnTanh, RnnRelu, Lstm, Gru }
 public sealed record RecurrentTrace(Tensor States, Tensor? Gates, Tensor? Previous, Tensor? Cells);
 
 /// <summary>The gradients of <see cref="IBackend.RecurrentBackward"/>, one per input of the forward.</summary>
-public sealed record RecurrentGradients(Tensor Input, Tensor H0, Tensor? C0, Tensor WeightHh, Tensor? BiasHh);
+public sealed record RecurrentGradients(Tensor Input, Tensor H0, Tensor? C0, Tensor WeightHh, Tensor? BiasHh, Tensor? BiasIh);
 
 /// <summary>The scalars of one Adam step (see <see cref="IBackend.AdamUpdate"/>).</summary>
 public readonly record struct AdamCoefficients(

@@ -6,37 +6,38 @@ namespace MetaGrad.Functions;
 /// One direction of a recurrent layer over all its steps as one node (as cuDNN and PyTorch's fused
 /// cells do): the backend runs the steps and their backpropagation through time, so a step costs a
 /// matrix product and a pass over the gates instead of a dozen recorded nodes. Inputs are gi (the
-/// input half of the gates for every row of the packed layout), h0, c0 for the LSTM, W_hh and b_hh
-/// when there is a bias; the output is the backend's States ([rows + N, H], then c for the LSTM).
+/// input half of the gates for every row of the packed layout), h0, c0 for the LSTM, W_hh, b_hh
+/// when there is a bias and b_ih when it is given here rather than inside gi; the output is the
+/// backend's States ([rows + N, H], then c for the LSTM).
 /// <see cref="Composite"/> is the same computation in tensor operations: the backward falls back to
 /// it when the backward itself is recorded (higher-order gradients), and tests hold the two equal.
 /// </summary>
-internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool reverse) : NaryFunction
+internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool reverse, bool hasBiasIh) : NaryFunction
 {
     /// <summary>How many H-sized gate blocks the weights hold (LSTM i, f, g, o; GRU r, z, n).</summary>
     public static int Gates(RecurrentKind kind) => kind switch { RecurrentKind.Lstm => 4, RecurrentKind.Gru => 3, _ => 1 };
 
     /// <summary>States [rows + N(+N), H] of one direction (see <see cref="IBackend.RecurrentForward"/>), recorded as one node.</summary>
-    public static Tensor Run(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh, int[] batchSizes, bool reverse)
+    public static Tensor Run(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh, int[] batchSizes, bool reverse,
+        Tensor? biasIh = null)
     {
-        Tensor[] inputs = (kind == RecurrentKind.Lstm, biasHh is null) switch
-        {
-            (true, false) => [gi, h0, c0!, weightHh, biasHh!],
-            (true, true) => [gi, h0, c0!, weightHh],
-            (false, false) => [gi, h0, weightHh, biasHh!],
-            _ => [gi, h0, weightHh],
-        };
+        var list = new List<Tensor>(6) { gi, h0 };
+        if (kind == RecurrentKind.Lstm) list.Add(c0!);
+        list.Add(weightHh);
+        if (biasHh is not null) list.Add(biasHh);
+        if (biasIh is not null) list.Add(biasIh);
+        Tensor[] inputs = [.. list];
         // The kernel reads every operand as one element type; PyTorch refuses a mismatch the same way.
         if (!gi.DType.IsFloatingPoint() || inputs.Any(t => t.DType != gi.DType))
             throw new ArgumentException($"{kind}: input and parameters must share one floating dtype, got input {gi.DType} and {string.Join(", ", inputs.Skip(1).Select(t => t.DType).Distinct())}; convert the input with To() or the module's parameters");
-        return new RecurrentLayer(kind, batchSizes, reverse).Apply(inputs);
+        return new RecurrentLayer(kind, batchSizes, reverse, biasIh is not null).Apply(inputs);
     }
 
     protected override Tensor Forward(Context ctx, Tensor[] inputs)
     {
-        var (gi, h0, c0, weight, bias) = Unpack(inputs);
+        var (gi, h0, c0, weight, bias, biasIh) = Unpack(inputs);
         bool trace = ctx.NeedsInputGrad.Any(x => x);
-        var result = gi.Backend.RecurrentForward(kind, gi, h0, c0, weight, bias, batchSizes, reverse, trace);
+        var result = gi.Backend.RecurrentForward(kind, gi, h0, c0, weight, bias, biasIh, batchSizes, reverse, trace);
         // The inputs are kept for the recorded (higher-order) fallback, then the trace in a fixed order.
         if (trace) ctx.Save([.. inputs, result.States, .. new[] { result.Gates, result.Previous, result.Cells }.OfType<Tensor>()]);
         return result.States;
@@ -60,9 +61,14 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
 
     Tensor?[] FusedBackward(Context ctx, Tensor[] inputs, RecurrentTrace trace, Tensor grad)
     {
-        var weight = Unpack(inputs).WeightHh;
-        var g = grad.Backend.RecurrentBackward(kind, trace, grad, weight, batchSizes, reverse);
-        Tensor?[] all = kind == RecurrentKind.Lstm ? [g.Input, g.H0, g.C0, g.WeightHh, g.BiasHh] : [g.Input, g.H0, g.WeightHh, g.BiasHh];
+        var (_, _, _, weight, biasHh, _) = Unpack(inputs);
+        var g = grad.Backend.RecurrentBackward(kind, trace, grad, weight, batchSizes, reverse, hasBiasIh && ctx.NeedsInputGrad[^1]);
+        // In the order of the inputs (see Run).
+        var all = new List<Tensor?>(6) { g.Input, g.H0 };
+        if (kind == RecurrentKind.Lstm) all.Add(g.C0);
+        all.Add(g.WeightHh);
+        if (biasHh is not null) all.Add(g.BiasHh);
+        if (hasBiasIh) all.Add(g.BiasIh);
         var result = new Tensor?[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) result[i] = ctx.NeedsInputGrad[i] ? all[i] : null;
         return result;
@@ -72,8 +78,8 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     // graph recorded: slower, but every derivative of it is exact, however high the order.
     Tensor?[] RecordedBackward(Context ctx, Tensor[] inputs, Tensor grad)
     {
-        var (gi, h0, c0, weight, bias) = Unpack(inputs);
-        var states = Composite(kind, gi, h0, c0, weight, bias, batchSizes, reverse);
+        var (gi, h0, c0, weight, bias, biasIh) = Unpack(inputs);
+        var states = Composite(kind, gi, h0, c0, weight, bias, batchSizes, reverse, biasIh);
         var wanted = Enumerable.Range(0, inputs.Length).Where(i => ctx.NeedsInputGrad[i]).ToArray();
         var grads = Autograd.Grad([states], [.. wanted.Select(i => inputs[i])], [grad], createGraph: true, allowUnused: true);
         var result = new Tensor?[inputs.Length];
@@ -81,10 +87,12 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
         return result;
     }
 
-    (Tensor Gi, Tensor H0, Tensor? C0, Tensor WeightHh, Tensor? BiasHh) Unpack(Tensor[] inputs)
+    (Tensor Gi, Tensor H0, Tensor? C0, Tensor WeightHh, Tensor? BiasHh, Tensor? BiasIh) Unpack(Tensor[] inputs)
     {
         int at = kind == RecurrentKind.Lstm ? 3 : 2;
-        return (inputs[0], inputs[1], kind == RecurrentKind.Lstm ? inputs[2] : null, inputs[at], inputs.Length > at + 1 ? inputs[at + 1] : null);
+        bool hasBiasHh = inputs.Length - (at + 1) - (hasBiasIh ? 1 : 0) == 1;
+        return (inputs[0], inputs[1], kind == RecurrentKind.Lstm ? inputs[2] : null, inputs[at], hasBiasHh ? inputs[at + 1] : null,
+            hasBiasIh ? inputs[^1] : null);
     }
 
     /// <summary>
@@ -93,8 +101,10 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     /// active ones at any step are the first batch_sizes[t] rows of the state; the rest keep their
     /// state untouched (finished going forwards, not yet started going backwards).
     /// </summary>
-    public static Tensor Composite(RecurrentKind kind, Tensor gi, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh, int[] batchSizes, bool reverse)
+    public static Tensor Composite(RecurrentKind kind, Tensor gi, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh, int[] batchSizes, bool reverse,
+        Tensor? biasIh = null)
     {
+        if (biasIh is not null) gi = gi + biasIh;
         int steps = batchSizes.Length;
         var offsets = new int[steps];
         for (int t = 1; t < steps; t++) offsets[t] = offsets[t - 1] + batchSizes[t - 1];

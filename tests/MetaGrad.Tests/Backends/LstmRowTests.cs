@@ -5,8 +5,8 @@ namespace MetaGrad.Tests.Backends;
 
 /// <summary>
 /// The LSTM kernel's vectorised rows against the loops they replace, bit for bit: hidden sizes
-/// below, at and between vector widths (tails of 1 to 7 units), with and without a bias and a kept
-/// previous cell, inputs wide enough to reach the activations' flat tails.
+/// below, at and between vector widths (tails of 1 to 7 units), with and without the biases and a
+/// kept previous cell, inputs wide enough to reach the activations' flat tails.
 /// </summary>
 public class LstmRowTests
 {
@@ -31,15 +31,16 @@ public class LstmRowTests
         var r = Random<float>(random, width, 6);
         var bias = withBiasAndPrevious ? Random<float>(random, width, 2) : [];
         var input = Random<float>(random, width, 6);
+        var inputBias = withBiasAndPrevious ? Random<float>(random, width, 2) : [];
         var c = Random<float>(random, hidden, 3);
 
         var (r1, c1) = ((float[])r.Clone(), (float[])c.Clone());
         var (a1, prev1, tanh1, out1) = (new float[width], new float[withBiasAndPrevious ? hidden : 0], new float[hidden], new float[hidden]);
-        CpuBackend.LstmRowPasses<float>(r1, bias, input, a1, c1, prev1, tanh1, out1);
+        CpuBackend.LstmRowPasses<float>(r1, bias, input, inputBias, a1, c1, prev1, tanh1, out1);
 
         var (r2, c2) = ((float[])r.Clone(), (float[])c.Clone());
         var (a2, prev2, tanh2, out2) = (new float[width], new float[withBiasAndPrevious ? hidden : 0], new float[hidden], new float[hidden]);
-        CpuBackend.LstmRowFused(r2, bias, input, a2, c2, prev2, tanh2, out2);
+        CpuBackend.LstmRowFused(r2, bias, input, inputBias, a2, c2, prev2, tanh2, out2);
 
         // The passes compute FloatMath's vector functions only where AVX2 and FMA run; elsewhere
         // they take TensorPrimitives' and only closeness can be asked.

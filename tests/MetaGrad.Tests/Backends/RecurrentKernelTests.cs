@@ -124,6 +124,37 @@ public class RecurrentKernelTests
         for (int i = 0; i < a.Length; i++) Assert.True(actual[i]!.AllClose(expected[i]!, 1e-10, 1e-10), $"gradient of input {i}");
     }
 
+    // b_ih given to the layer (as the modules do) rather than inside gi: the same states as gi + b_ih
+    // given whole, and its gradient (gi's summed over the rows) against the composite and finite differences.
+    [Theory]
+    [InlineData(RecurrentKind.Lstm, false)]
+    [InlineData(RecurrentKind.Gru, true)]
+    [InlineData(RecurrentKind.RnnTanh, false)]
+    [InlineData(RecurrentKind.RnnRelu, true)]
+    public void Fused_WithInputBias_EqualsCompositeAndFiniteDifferences(RecurrentKind kind, bool packed)
+    {
+        var sizes = Sizes(packed);
+        var a = Inputs(kind, sizes, DType.Float64);
+        var biasIh = (Tensor.Randn([a[0].Shape[1]], DType.Float64, generator: new Generator(12)) * 0.5).Detach().RequiresGrad_();
+        bool lstm = kind == RecurrentKind.Lstm;
+        int w = lstm ? 3 : 2;
+        Tensor Layer(Tensor[] x, bool fused) => fused
+            ? RecurrentLayer.Run(kind, x[0], x[1], lstm ? x[2] : null, x[w], x[w + 1], sizes, false, x[w + 2])
+            : RecurrentLayer.Composite(kind, x[0], x[1], lstm ? x[2] : null, x[w], x[w + 1], sizes, false, x[w + 2]);
+        Tensor[] all = [.. a, biasIh];
+        var fusedStates = Layer(all, true);
+        Assert.True(fusedStates.AllClose(Layer(all, false), 1e-12, 1e-12));
+        var whole = Fused(kind, [(a[0] + biasIh).Detach(), .. a[1..]], sizes, false);
+        Assert.True(fusedStates.AllClose(whole, 1e-15, 0), "b_ih inside gi and beside it");
+
+        var weights = Tensor.Randn(fusedStates.Shape.ToArray(), DType.Float64, generator: new Generator(13));
+        var expected = Autograd.Grad([(Layer(all, false) * weights).Sum()], all);
+        var actual = Autograd.Grad([(Layer(all, true) * weights).Sum()], all);
+        for (int i = 0; i < all.Length; i++)
+            Assert.True(actual[i]!.AllClose(expected[i]!, 1e-10, 1e-10), $"{kind}: gradient of input {i}");
+        Check.Gradients(x => Layer(x, true), all);
+    }
+
     [Fact]
     public void Fused_WithoutBias_EqualsComposite()
     {

@@ -13,15 +13,15 @@ namespace MetaGrad.Backends.Cpu;
 // gradient, and the weight's gradient is a single product over all steps at the end.
 internal sealed partial class CpuBackend
 {
-    public RecurrentTrace RecurrentForward(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh,
+    public RecurrentTrace RecurrentForward(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh, Tensor? biasIh,
         int[] batchSizes, bool reverse, bool trace) => gi.DType == DType.Float32
-        ? RecurrentForwardTyped<float>(kind, gi, h0, c0, weightHh, biasHh, batchSizes, reverse, trace)
-        : RecurrentForwardTyped<double>(kind, gi, h0, c0, weightHh, biasHh, batchSizes, reverse, trace);
+        ? RecurrentForwardTyped<float>(kind, gi, h0, c0, weightHh, biasHh, biasIh, batchSizes, reverse, trace)
+        : RecurrentForwardTyped<double>(kind, gi, h0, c0, weightHh, biasHh, biasIh, batchSizes, reverse, trace);
 
     public RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, Tensor gradStates, Tensor weightHh,
-        int[] batchSizes, bool reverse) => gradStates.DType == DType.Float32
-        ? RecurrentBackwardTyped<float>(kind, trace, gradStates, weightHh, batchSizes, reverse)
-        : RecurrentBackwardTyped<double>(kind, trace, gradStates, weightHh, batchSizes, reverse);
+        int[] batchSizes, bool reverse, bool withBiasIh) => gradStates.DType == DType.Float32
+        ? RecurrentBackwardTyped<float>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh)
+        : RecurrentBackwardTyped<double>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh);
 
     static (T[] Array, int Offset) Dense<T>(Tensor t) where T : unmanaged
     {
@@ -40,7 +40,7 @@ internal sealed partial class CpuBackend
         return (offsets, order);
     }
 
-    static RecurrentTrace RecurrentForwardTyped<T>(RecurrentKind kind, Tensor giT, Tensor h0T, Tensor? c0T, Tensor weightT, Tensor? biasT,
+    static RecurrentTrace RecurrentForwardTyped<T>(RecurrentKind kind, Tensor giT, Tensor h0T, Tensor? c0T, Tensor weightT, Tensor? biasT, Tensor? biasIhT,
         int[] batchSizes, bool reverse, bool trace) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = weightT.Layout.Shape[0], hidden = weightT.Layout.Shape[1], n = h0T.Layout.Shape[0];
@@ -62,6 +62,10 @@ internal sealed partial class CpuBackend
         var (G, gAt) = Dense<T>(giT);
         var (W, wAt) = Dense<T>(weightT);
         var (B, bAt) = biasT is null ? (null, 0) : Dense<T>(biasT);
+        // b_ih joins each row of gi here (gi + b_ih, then added to the recurrent half, the order of
+        // PyTorch's (x·W_ihᵀ + b_ih) + (h·W_hhᵀ + b_hh)): its gradient is then a sum this layer's
+        // backward already makes, where a bias in the input product cost a pass over gi's gradient.
+        var (BI, biAt) = biasIhT is null ? (null, 0) : Dense<T>(biasIhT);
 
         // GRU keeps W_hn·h + b_hn beside its three gates: the reset gate's gradient needs it.
         int gateWidth = gru ? 4 * hidden : width;
@@ -81,6 +85,7 @@ internal sealed partial class CpuBackend
             var A = gates is null ? new T[gateWidth] : Data<T>(gates);
             var R = new T[Math.Max(0, Math.Min(hi, widest) - lo) * width];
             var scratch = new T[hidden];
+            var inputs = BI is null || lstm ? null : new T[width];
             foreach (int t in order)
             {
                 int first = offsets[t], count = Math.Min(hi, batchSizes[t]) - lo;
@@ -96,6 +101,11 @@ internal sealed partial class CpuBackend
                     var recurrent = R.AsSpan(k * width, width);
                     if (B is not null && !lstm) TensorPrimitives.Add(recurrent, B.AsSpan(bAt, width), recurrent);
                     ReadOnlySpan<T> input = G.AsSpan(gAt + (first + r) * width, width);
+                    if (inputs is not null)
+                    {
+                        TensorPrimitives.Add(input, BI.AsSpan(biAt, width), inputs);
+                        input = inputs;
+                    }
                     var h = S.AsSpan(hAt + r * hidden, hidden);
                     var output = S.AsSpan((first + r) * hidden, hidden);
                     var a = A.AsSpan(gates is null ? 0 : (first + r) * gateWidth, gateWidth);
@@ -110,7 +120,7 @@ internal sealed partial class CpuBackend
                             TensorPrimitives.Max(recurrent, T.Zero, output);
                             break;
                         case RecurrentKind.Lstm:
-                            LstmRow<T>(recurrent, B is null ? default : B.AsSpan(bAt, width), input, a, S.AsSpan(cAt + r * hidden, hidden),
+                            LstmRow<T>(recurrent, B is null ? default : B.AsSpan(bAt, width), input, BI is null ? default : BI.AsSpan(biAt, width), a, S.AsSpan(cAt + r * hidden, hidden),
                                 C is null ? default : C.AsSpan((first + r) * 2 * hidden, hidden),
                                 C is null ? scratch : C.AsSpan((first + r) * 2 * hidden + hidden, hidden), output);
                             break;
@@ -140,7 +150,7 @@ internal sealed partial class CpuBackend
     }
 
     static RecurrentGradients RecurrentBackwardTyped<T>(RecurrentKind kind, RecurrentTrace trace, Tensor gradStates, Tensor weightT,
-        int[] batchSizes, bool reverse) where T : unmanaged, IFloatingPointIeee754<T>
+        int[] batchSizes, bool reverse, bool withBiasIh) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = weightT.Layout.Shape[0], hidden = weightT.Layout.Shape[1];
         int rows = batchSizes.Sum(), widest = batchSizes.Length == 0 ? 0 : batchSizes.Max();
@@ -179,6 +189,8 @@ internal sealed partial class CpuBackend
         // db_hh = Σ_rows dGh, summed by each part over its rows while they are in cache (a pass over
         // all of dGh afterwards ran on one thread), then over the parts.
         var biasParts = new T[parts][];
+        // db_ih sums gi's gradient: the same rows as db_hh except for GRU's n gate.
+        var inputBiasParts = withBiasIh && gru ? new T[parts][] : null;
 
         // Rows [lo, hi) of the batch back through every step (see BatchParts).
         void Run(int part)
@@ -186,6 +198,7 @@ internal sealed partial class CpuBackend
             var (lo, hi) = PartRows(n, parts, part);
             var through = new T[Math.Max(0, Math.Min(hi, widest) - lo) * hidden];
             var dBias = biasParts[part] = new T[width];
+            var dInputBias = inputBiasParts is null ? null : inputBiasParts[part] = new T[width];
             for (int s = order.Length - 1; s >= 0; s--)
             {
                 int t = order[s], first = offsets[t], count = Math.Min(hi, batchSizes[t]) - lo;
@@ -215,6 +228,7 @@ internal sealed partial class CpuBackend
                             break;
                     }
                     TensorPrimitives.Add(dBias, d, dBias);
+                    if (dInputBias is not null) TensorPrimitives.Add(dInputBias, dGi.AsSpan(row * width, width), dInputBias);
                 }
                 // dh_prev = dGates·W_hh (plus GRU's direct path z⊙dh', already in dh).
                 int gatesAt = (first + lo) * width;
@@ -234,7 +248,15 @@ internal sealed partial class CpuBackend
         var dBias = New<T>([width]);
         var dB = Data<T>(dBias).AsSpan(0, width);
         foreach (var part in biasParts) TensorPrimitives.Add(dB, part, dB);
-        return new RecurrentGradients(dInput, dh0, dc0, dWeight, dBias);
+        Tensor? dBiasIh = null;
+        if (withBiasIh)
+        {
+            dBiasIh = New<T>([width]);
+            var dBI = Data<T>(dBiasIh).AsSpan(0, width);
+            if (inputBiasParts is null) dB.CopyTo(dBI);
+            else foreach (var part in inputBiasParts) TensorPrimitives.Add(dBI, part, dBI);
+        }
+        return new RecurrentGradients(dInput, dh0, dc0, dWeight, dBias, dBiasIh);
     }
 
     // The sequences of a batch never interact, forwards or backwards: with several threads each
@@ -263,15 +285,15 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// One row of an LSTM step: a = activated gates of (r + bias) + input, c ← σ(f)⊙c + σ(i)⊙tanh(g)
+    /// One row of an LSTM step: a = activated gates of (r + bias) + (input + inputBias), c ← σ(f)⊙c + σ(i)⊙tanh(g)
     /// (its old value kept in cPrev when that is given), tanhC = tanh(c), output = σ(o)⊙tanhC.
     /// </summary>
-    internal static void LstmRow<T>(Span<T> r, ReadOnlySpan<T> bias, ReadOnlySpan<T> input, Span<T> a, Span<T> c, Span<T> cPrev, Span<T> tanhC, Span<T> output)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void LstmRow<T>(Span<T> r, ReadOnlySpan<T> bias, ReadOnlySpan<T> input, ReadOnlySpan<T> inputBias, Span<T> a, Span<T> c, Span<T> cPrev,
+        Span<T> tanhC, Span<T> output) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(float) && FloatMath.IsAccelerated)
-            LstmRowFused(Floats(r), Floats(bias), Floats(input), Floats(a), Floats(c), Floats(cPrev), Floats(tanhC), Floats(output));
-        else LstmRowPasses(r, bias, input, a, c, cPrev, tanhC, output);
+            LstmRowFused(Floats(r), Floats(bias), Floats(input), Floats(inputBias), Floats(a), Floats(c), Floats(cPrev), Floats(tanhC), Floats(output));
+        else LstmRowPasses(r, bias, input, inputBias, a, c, cPrev, tanhC, output);
     }
 
     static Span<float> Floats<T>(Span<T> x) where T : unmanaged => MemoryMarshal.Cast<T, float>(x);
@@ -279,12 +301,17 @@ internal sealed partial class CpuBackend
     static ReadOnlySpan<float> Floats<T>(ReadOnlySpan<T> x) where T : unmanaged => MemoryMarshal.Cast<T, float>(x);
 
     // The row as passes over spans (double, or no AVX2): the reference the fused float row must equal.
-    internal static void LstmRowPasses<T>(Span<T> r, ReadOnlySpan<T> bias, ReadOnlySpan<T> input, Span<T> a, Span<T> c, Span<T> cPrev, Span<T> tanhC, Span<T> output)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void LstmRowPasses<T>(Span<T> r, ReadOnlySpan<T> bias, ReadOnlySpan<T> input, ReadOnlySpan<T> inputBias, Span<T> a, Span<T> c, Span<T> cPrev,
+        Span<T> tanhC, Span<T> output) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int hidden = c.Length;
         if (!bias.IsEmpty) TensorPrimitives.Add(r, bias, r);
-        TensorPrimitives.Add(r, input, a);
+        if (inputBias.IsEmpty) TensorPrimitives.Add(r, input, a);
+        else
+        {
+            TensorPrimitives.Add(input, inputBias, a);
+            TensorPrimitives.Add(r, a, a);
+        }
         FloatMath.Sigmoid<T>(a[..(2 * hidden)], a[..(2 * hidden)]);
         FloatMath.Tanh<T>(a.Slice(2 * hidden, hidden), a.Slice(2 * hidden, hidden));
         FloatMath.Sigmoid<T>(a.Slice(3 * hidden, hidden), a.Slice(3 * hidden, hidden));
@@ -298,27 +325,30 @@ internal sealed partial class CpuBackend
     // The same row in one pass, eight hidden units at a time with every intermediate in registers:
     // the dozen passes above (a few hundred elements each, with a call and a trip to L1 apiece)
     // were 12% of an LSTM training step. The same operations in the same order: bit-identical.
-    internal static void LstmRowFused(Span<float> r, ReadOnlySpan<float> bias, ReadOnlySpan<float> input, Span<float> a, Span<float> c, Span<float> cPrev, Span<float> tanhC, Span<float> output)
+    internal static void LstmRowFused(Span<float> r, ReadOnlySpan<float> bias, ReadOnlySpan<float> input, ReadOnlySpan<float> inputBias, Span<float> a,
+        Span<float> c, Span<float> cPrev, Span<float> tanhC, Span<float> output)
     {
         int hidden = c.Length, j = 0;
-        bool hasBias = !bias.IsEmpty, keepPrev = !cPrev.IsEmpty;
+        bool hasBias = !bias.IsEmpty, hasInputBias = !inputBias.IsEmpty, keepPrev = !cPrev.IsEmpty;
         for (; j <= hidden - 8; j += 8)
             LstmChunk(ref MemoryMarshal.GetReference(r), ref MemoryMarshal.GetReference(bias), hasBias, ref MemoryMarshal.GetReference(input),
+                ref MemoryMarshal.GetReference(inputBias), hasInputBias,
                 ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(c), ref MemoryMarshal.GetReference(cPrev), keepPrev,
                 ref MemoryMarshal.GetReference(tanhC), ref MemoryMarshal.GetReference(output), (nuint)hidden, (nuint)j);
         int rest = hidden - j;
         if (rest == 0) return;
         // The last units through full vectors on the stack (gate stride 8), for the body's rounding.
-        Span<float> tr = stackalloc float[32], tb = stackalloc float[32], tx = stackalloc float[32], ta = stackalloc float[32];
+        Span<float> tr = stackalloc float[32], tb = stackalloc float[32], tx = stackalloc float[32], ti = stackalloc float[32], ta = stackalloc float[32];
         Span<float> tc = stackalloc float[8], tp = stackalloc float[8], tt = stackalloc float[8], to = stackalloc float[8];
         for (int q = 0; q < 4; q++)
         {
             r.Slice(q * hidden + j, rest).CopyTo(tr[(q * 8)..]);
             if (hasBias) bias.Slice(q * hidden + j, rest).CopyTo(tb[(q * 8)..]);
             input.Slice(q * hidden + j, rest).CopyTo(tx[(q * 8)..]);
+            if (hasInputBias) inputBias.Slice(q * hidden + j, rest).CopyTo(ti[(q * 8)..]);
         }
         c.Slice(j, rest).CopyTo(tc);
-        LstmChunk(ref tr[0], ref tb[0], hasBias, ref tx[0], ref ta[0], ref tc[0], ref tp[0], keepPrev, ref tt[0], ref to[0], 8, 0);
+        LstmChunk(ref tr[0], ref tb[0], hasBias, ref tx[0], ref ti[0], hasInputBias, ref ta[0], ref tc[0], ref tp[0], keepPrev, ref tt[0], ref to[0], 8, 0);
         for (int q = 0; q < 4; q++) ta.Slice(q * 8, rest).CopyTo(a[(q * hidden + j)..]);
         tc[..rest].CopyTo(c[j..]);
         if (keepPrev) tp[..rest].CopyTo(cPrev[j..]);
@@ -327,19 +357,21 @@ internal sealed partial class CpuBackend
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void LstmChunk(ref float r, ref float bias, bool hasBias, ref float input, ref float a, ref float c, ref float cPrev, bool keepPrev,
-        ref float tanhC, ref float output, nuint stride, nuint j)
+    static void LstmChunk(ref float r, ref float bias, bool hasBias, ref float input, ref float inputBias, bool hasInputBias, ref float a,
+        ref float c, ref float cPrev, bool keepPrev, ref float tanhC, ref float output, nuint stride, nuint j)
     {
-        Vector256<float> Pre(ref float r, ref float bias, bool hasBias, ref float input, nuint at)
+        Vector256<float> Pre(ref float r, ref float bias, bool hasBias, ref float input, ref float inputBias, bool hasInputBias, nuint at)
         {
             var x = Vector256.LoadUnsafe(ref r, at);
             if (hasBias) x += Vector256.LoadUnsafe(ref bias, at);
-            return x + Vector256.LoadUnsafe(ref input, at);
+            var y = Vector256.LoadUnsafe(ref input, at);
+            if (hasInputBias) y += Vector256.LoadUnsafe(ref inputBias, at);
+            return x + y;
         }
-        var i = FloatMath.Sigmoid(Pre(ref r, ref bias, hasBias, ref input, j));
-        var f = FloatMath.Sigmoid(Pre(ref r, ref bias, hasBias, ref input, j + stride));
-        var g = FloatMath.Tanh(Pre(ref r, ref bias, hasBias, ref input, j + 2 * stride));
-        var o = FloatMath.Sigmoid(Pre(ref r, ref bias, hasBias, ref input, j + 3 * stride));
+        var i = FloatMath.Sigmoid(Pre(ref r, ref bias, hasBias, ref input, ref inputBias, hasInputBias, j));
+        var f = FloatMath.Sigmoid(Pre(ref r, ref bias, hasBias, ref input, ref inputBias, hasInputBias, j + stride));
+        var g = FloatMath.Tanh(Pre(ref r, ref bias, hasBias, ref input, ref inputBias, hasInputBias, j + 2 * stride));
+        var o = FloatMath.Sigmoid(Pre(ref r, ref bias, hasBias, ref input, ref inputBias, hasInputBias, j + 3 * stride));
         i.StoreUnsafe(ref a, j);
         f.StoreUnsafe(ref a, j + stride);
         g.StoreUnsafe(ref a, j + 2 * stride);

@@ -119,8 +119,9 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
                 int k = layer * Directions + dir;
                 var (weightIh, weightHh, biasIh, biasHh) = _cells[k];
                 RecurrentStep.RequireDType($"{GetType().Name} ({Kind})", data, weightIh);
-                var gi = Functional.Linear(data, weightIh, biasIh);    // the input half of every step in one product
-                (outputs[dir], hn[k], var c) = RunDirection(Kind, gi, batchSizes, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, reverse: dir == 1);
+                // The input half of every step in one product; b_ih joins it inside the layer's node.
+                var gi = Functional.Linear(data, weightIh);
+                (outputs[dir], hn[k], var c) = RunDirection(Kind, gi, batchSizes, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, biasIh, reverse: dir == 1);
                 if (cn is not null) cn[k] = c!;
             }
             data = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 1);
@@ -131,10 +132,10 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
 
     // One direction of one layer as one fused node; its States are [outputs of every row, h_n, c_n].
     static (Tensor Output, Tensor H, Tensor? C) RunDirection(RecurrentKind kind, Tensor gi, int[] batchSizes, Tensor h, Tensor? c,
-        Tensor weightHh, Tensor? biasHh, bool reverse)
+        Tensor weightHh, Tensor? biasHh, Tensor? biasIh, bool reverse)
     {
         int rows = gi.Shape[0], n = h.Shape[0];
-        var states = RecurrentLayer.Run(kind, gi, h, c, weightHh, biasHh, batchSizes, reverse);
+        var states = RecurrentLayer.Run(kind, gi, h, c, weightHh, biasHh, batchSizes, reverse, biasIh);
         return (states.Narrow(0, 0, rows), states.Narrow(0, rows, n), c is null ? null : states.Narrow(0, rows + n, n));
     }
 
