@@ -87,8 +87,10 @@ public sealed class Layout
     /// <summary>Drops one dim by fixing its index.</summary>
     internal Layout Select(int dim, int index)
     {
-        var shape = Shape.Where((_, i) => i != dim).ToArray();
-        var strides = Strides.Where((_, i) => i != dim).ToArray();
+        var shape = new int[Rank - 1];
+        var strides = new int[Rank - 1];
+        for (int i = 0, j = 0; i < Rank; i++)
+            if (i != dim) (shape[j], strides[j++]) = (Shape[i], Strides[i]);
         return new(shape, strides, Offset + index * Strides[dim]);
     }
 
@@ -104,8 +106,11 @@ public sealed class Layout
 
     internal Layout Squeeze(IReadOnlyCollection<int> dims)
     {
-        var keep = Enumerable.Range(0, Rank).Where(d => !(dims.Contains(d) && Shape[d] == 1)).ToArray();
-        return new(keep.Select(d => Shape[d]).ToArray(), keep.Select(d => Strides[d]).ToArray(), Offset);
+        var shape = new List<int>(Rank);
+        var strides = new List<int>(Rank);
+        for (int d = 0; d < Rank; d++)
+            if (!(Shape[d] == 1 && dims.Contains(d))) { shape.Add(Shape[d]); strides.Add(Strides[d]); }
+        return new([.. shape], [.. strides], Offset);
     }
 
     /// <summary>Broadcast to a larger shape with stride 0 on the new or size-1 dims (no copy).</summary>
@@ -174,6 +179,14 @@ public sealed class Layout
 /// <summary>Shape arithmetic shared by the tensor API and the kernels.</summary>
 internal static class ShapeMath
 {
+    /// <summary>[0, 1, ..., n - 1]: the identity permutation, or every dim.</summary>
+    public static int[] Iota(int n)
+    {
+        var result = new int[n];
+        for (int k = 0; k < n; k++) result[k] = k;
+        return result;
+    }
+
     internal static int Numel(IReadOnlyList<int> shape)
     {
         long n = 1;

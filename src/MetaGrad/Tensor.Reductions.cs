@@ -6,14 +6,18 @@ public partial class Tensor
 {
     int[] ReduceDims(int[]? dims, string op)
     {
-        if (dims is null) return Enumerable.Range(0, NDim).ToArray();
+        if (dims is null) return ShapeMath.Iota(NDim);
         if (NDim == 0)
         {
             foreach (var dim in dims) ShapeMath.Dim(dim, 0, op);
             return [];
         }
-        var d = Dims(dims, op).Distinct().Order().ToArray();
-        if (d.Length != dims.Length) throw new ArgumentException($"{op}: dim {ShapeMath.Format(dims)} appears multiple times in the list of dims");
+        // Loops, not LINQ: this runs for every reduction, tiny ones included.
+        var d = Dims(dims, op);
+        Array.Sort(d);
+        bool repeated = false;
+        for (int i = 1; i < d.Length; i++) repeated |= d[i] == d[i - 1];
+        if (repeated) throw new ArgumentException($"{op}: dim {ShapeMath.Format(dims)} appears multiple times in the list of dims");
         return d;
     }
 

@@ -13,7 +13,12 @@ public partial class Tensor
         return this;
     }
 
-    int[] Dims(int[] dims, string op) => dims.Select(d => ShapeMath.Dim(d, NDim, op)).ToArray();
+    int[] Dims(int[] dims, string op)
+    {
+        var result = new int[dims.Length];
+        for (int i = 0; i < dims.Length; i++) result[i] = ShapeMath.Dim(dims[i], NDim, op);
+        return result;
+    }
 
     /// <summary>The same elements with a new shape (one entry may be -1): a view when possible, else a copy.</summary>
     public Tensor Reshape(params int[] shape) =>
@@ -47,13 +52,22 @@ public partial class Tensor
     {
         int a = ShapeMath.Dim(dim0, NDim, "Transpose"), b = ShapeMath.Dim(dim1, NDim, "Transpose");
         if (NDim == 0) return this;
-        var perm = Enumerable.Range(0, NDim).ToArray();
+        var perm = ShapeMath.Iota(NDim);
         (perm[a], perm[b]) = (perm[b], perm[a]);
         return Permute(perm);
     }
 
     /// <summary>All dims reversed; the transpose of a matrix (PyTorch's .T).</summary>
-    public Tensor T => NDim < 2 ? this : Permute(Enumerable.Range(0, NDim).Reverse().ToArray());
+    public Tensor T
+    {
+        get
+        {
+            if (NDim < 2) return this;
+            var perm = ShapeMath.Iota(NDim);
+            Array.Reverse(perm);
+            return Permute(perm);
+        }
+    }
 
     /// <summary>The last two dims swapped (PyTorch's .mT).</summary>
     public Tensor MT => NDim < 2 ? throw new InvalidOperationException($"MT: needs at least 2 dims, got shape {ShapeMath.Format(Layout.Shape)}") : Transpose(-2, -1);
@@ -87,7 +101,9 @@ public partial class Tensor
     internal Tensor UnsqueezeDims(int[] dims, int rank)
     {
         var shape = new List<int>(Layout.Shape);
-        foreach (var d in dims.Order()) shape.Insert(d, 1);
+        var sorted = (int[])dims.Clone();
+        Array.Sort(sorted);
+        foreach (var d in sorted) shape.Insert(d, 1);
         return shape.Count == NDim ? this : Reshape(shape.ToArray());
     }
 
@@ -133,7 +149,10 @@ public partial class Tensor
         if (!IsExpandable(target, Layout.Shape))
             throw new ArgumentException($"SumTo: shape {ShapeMath.Format(target)} is not expandable to the tensor's shape {ShapeMath.Format(Layout.Shape)}");
         int lead = NDim - target.Length;
-        var dims = Enumerable.Range(0, NDim).Where(d => d < lead || (target[d - lead] == 1 && Layout.Shape[d] != 1)).ToArray();
+        var summedDims = new List<int>(NDim);
+        for (int d = 0; d < NDim; d++)
+            if (d < lead || (target[d - lead] == 1 && Layout.Shape[d] != 1)) summedDims.Add(d);
+        var dims = summedDims.ToArray();
         var summed = dims.Length == 0 ? this : Sum(dims, keepDim: true);
         return summed.Reshape(target);
     }

@@ -9,11 +9,12 @@ public sealed class Context
     Tensor[]? _saved;
     int[]? _versions;
     bool _released;
-    internal string Owner = "";
+    // The node this context belongs to, for error messages (its name is built only when one is thrown).
+    internal Function? Owner;
     // Whether the call is being recorded: if not, no backward will read what forward saves.
     internal bool Recording;
 
-    /// <summary>For each input, whether it requires a gradient; backward may skip the others.</summary>
+    /// <summary>For each input, whether it requires a gradient; backward may skip the others. Read it only: calls that record nothing share one all-false array.</summary>
     public bool[] NeedsInputGrad { get; internal set; } = [];
 
     /// <summary>Keeps tensors for backward, remembering their versions (PyTorch's save_for_backward); a call that is not recorded keeps nothing.</summary>
@@ -31,12 +32,12 @@ public sealed class Context
         get
         {
             if (_released)
-                throw new InvalidOperationException($"{Owner}: trying to backward through the graph a second time (or to read saved tensors after they were freed). Saved tensors are freed after Backward; pass retainGraph: true to the first Backward if you need to backward twice.");
+                throw new InvalidOperationException($"{Owner?.Name}: trying to backward through the graph a second time (or to read saved tensors after they were freed). Saved tensors are freed after Backward; pass retainGraph: true to the first Backward if you need to backward twice.");
             var saved = _saved ?? [];
             for (int i = 0; i < saved.Length; i++)
                 if (saved[i].Storage.Version != _versions![i])
                     throw new InvalidOperationException(
-                        $"{Owner}: one of the variables needed for gradient computation has been modified by an inplace operation: " +
+                        $"{Owner?.Name}: one of the variables needed for gradient computation has been modified by an inplace operation: " +
                         $"[{saved[i].DType} {ShapeMath.Format(saved[i].Layout.Shape)}] is at version {saved[i].Storage.Version}; expected version {_versions[i]} instead.");
             return new SavedTensors(saved);
         }

@@ -33,15 +33,26 @@ public abstract class Function
     /// <summary>Fills NeedsInputGrad and says whether the output must be linked into the graph.</summary>
     private protected bool Begin(Tensor[] inputs)
     {
-        Ctx.Owner = Name;
-        var needs = new bool[inputs.Length];
+        Ctx.Owner = this;
         bool track = false;
         if (Autograd.IsGradEnabled)
-            for (int i = 0; i < inputs.Length; i++) track |= needs[i] = inputs[i].RequiresGrad;
-        Ctx.NeedsInputGrad = needs;
+            for (int i = 0; i < inputs.Length && !track; i++) track = inputs[i].RequiresGrad;
+        if (track)
+        {
+            var needs = new bool[inputs.Length];
+            for (int i = 0; i < inputs.Length; i++) needs[i] = inputs[i].RequiresGrad;
+            Ctx.NeedsInputGrad = needs;
+        }
+        else Ctx.NeedsInputGrad = NoneNeeded(inputs.Length);
         Ctx.Recording = track;
         return track;
     }
+
+    // All-false flags, shared by the calls that record nothing (most calls inside a backward or
+    // under NoGrad): nothing writes NeedsInputGrad after Begin.
+    static readonly bool[][] s_noneNeeded = [.. Enumerable.Range(0, 8).Select(n => new bool[n])];
+
+    static bool[] NoneNeeded(int count) => count < s_noneNeeded.Length ? s_noneNeeded[count] : new bool[count];
 
     /// <summary>Links the output to this node when tracking (and when it is of a floating dtype).</summary>
     private protected Tensor End(bool track, Tensor[] inputs, Tensor output)

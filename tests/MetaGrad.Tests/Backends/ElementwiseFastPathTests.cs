@@ -149,6 +149,25 @@ public class ElementwiseFastPathTests
         Assert.True(x.Softmax(1).AllClose(Strided(x).Softmax(1), 1e-5, 1e-7));
         Assert.True(x.LogSoftmax(0).AllClose(Strided(x).LogSoftmax(0), 1e-5, 1e-5));
     }
+
+    // A single value expanded to a shape (zero strides, as a sum's gradient comes back) against a
+    // contiguous operand: the scalar span path, either side, for operations where order matters.
+    [Theory, MemberData(nameof(Lengths))]
+    public void ExpandedSingleValue_WithContiguous_EqualsTheElementLoop(int n)
+    {
+        var g = new Generator((ulong)n + 7);
+        var x = Tensor.Randn([2, n], generator: g) + 3;
+        var single = Tensor.Randn([], generator: g) + 3;
+        var expanded = single.Expand(2, n);
+        Assert.All(expanded.Strides, s => Assert.Equal(0, s));
+        var materialised = expanded.Contiguous();
+        foreach (var (name, f) in new (string, Func<Tensor, Tensor, Tensor>)[] { ("sub", (p, q) => p - q), ("div", (p, q) => p / q), ("mul", (p, q) => p * q), ("max", (p, q) => p.Maximum(q)) })
+        {
+            Assert.Equal(f(materialised, x).ToArray<float>(), f(expanded, x).ToArray<float>());
+            Assert.Equal(f(x, materialised).ToArray<float>(), f(x, expanded).ToArray<float>());
+            Assert.Equal(f(Strided(materialised), Strided(x)).ToArray<float>(), f(expanded, x).ToArray<float>());
+        }
+    }
 }
 
 /// <summary>The fused softmax nodes held equal to their composition from primitives, values and gradients.</summary>
@@ -205,6 +224,7 @@ public class InPlaceKernelTests
         Assert.Equal(new long[] { 0, 2, 4, 6, 8, 10 }, ints.Mul_(2).ToArray<long>());
         Assert.Throws<InvalidOperationException>(() => Tensor.Arange(3).Div_(2));   // float result can't go back into int64
     }
+
 }
 
 /// <summary>Vectorised span operations reject empty spans: the kernels must not hand them one (found by the conformance suite).</summary>
@@ -222,4 +242,5 @@ public class EmptyTensorFastPathTests
         empty.Sigmoid().Sum().Backward();
         Check.Shape([4, 0], empty.Grad!);
     }
+
 }

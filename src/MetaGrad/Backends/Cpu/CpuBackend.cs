@@ -221,22 +221,24 @@ internal sealed partial class CpuBackend : IBackend
                     for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(sa[j], sb[j]);
                 return y;
             }
-            if (b.Numel == 1 && a.Numel == Y.Length)
-            {
-                var sa = A.AsSpan(a.Layout.Offset, Y.Length);
-                TB scalar = B[b.Layout.Offset];
-                if (!TOp.ApplySpan(sa, scalar, Y))
-                    for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(sa[j], scalar);
-                return y;
-            }
-            if (a.Numel == 1 && b.Numel == Y.Length)
-            {
-                var sb = B.AsSpan(b.Layout.Offset, Y.Length);
-                TA scalar = A[a.Layout.Offset];
-                if (!TOp.ApplySpan(scalar, sb, Y))
-                    for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(scalar, sb[j]);
-                return y;
-            }
+        }
+        // One side a single value (one element, or one expanded to the shape with zero strides: a
+        // sum's gradient on its way back), the other contiguous in the output's shape.
+        if (a.Layout.IsContiguous && a.Numel == Y.Length && SingleValue(b))
+        {
+            var sa = A.AsSpan(a.Layout.Offset, Y.Length);
+            TB scalar = B[b.Layout.Offset];
+            if (!TOp.ApplySpan(sa, scalar, Y))
+                for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(sa[j], scalar);
+            return y;
+        }
+        if (b.Layout.IsContiguous && b.Numel == Y.Length && SingleValue(a))
+        {
+            var sb = B.AsSpan(b.Layout.Offset, Y.Length);
+            TA scalar = A[a.Layout.Offset];
+            if (!TOp.ApplySpan(scalar, sb, Y))
+                for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(scalar, sb[j]);
+            return y;
         }
         var w = new StridedWalk(shape, StridedWalk.Broadcast(a, shape), StridedWalk.Broadcast(b, shape));
         int n = w.InnerSize, strideA = w.InnerStride(0), strideB = w.InnerStride(1), i = 0;
@@ -253,6 +255,14 @@ internal sealed partial class CpuBackend : IBackend
     }
 
     static bool SameShape(int[] a, int[] b) => a.AsSpan().SequenceEqual(b);
+
+    static bool SingleValue(Tensor t)
+    {
+        if (t.Numel == 1) return true;
+        foreach (int stride in t.Layout.Strides)
+            if (stride != 0) return false;
+        return true;
+    }
 
     /// <summary>
     /// From this many elements (1 MB of float) an elementwise pass is cut into one chunk per thread:
@@ -355,7 +365,7 @@ internal sealed partial class CpuBackend : IBackend
 
     static Tensor BinaryTo(BinaryOp op, Tensor a, Tensor b, Tensor? into)
     {
-        RequireSameDType(op.ToString(), a, b);
+        if (a.DType != b.DType) RequireSameDType(op.ToString(), a, b);   // the name only on the error path: ToString boxes
         return a.DType switch
         {
             DType.Float32 => BinaryNumeric<float>(op, a, b, into) ?? Map2<float, float, float, PowFloatOp<float>>("Pow", a, b, into),
@@ -381,7 +391,7 @@ internal sealed partial class CpuBackend : IBackend
 
     public Tensor Compare(CompareOp op, Tensor a, Tensor b)
     {
-        RequireSameDType(op.ToString(), a, b);
+        if (a.DType != b.DType) RequireSameDType(op.ToString(), a, b);
         return a.DType switch
         {
             DType.Float32 => CompareTyped<float>(op, a, b),
