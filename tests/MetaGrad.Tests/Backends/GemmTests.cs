@@ -189,4 +189,30 @@ public class GemmTests
         }
         finally { Threading.SetNumThreads(before); }
     }
+
+    // B's rows 512 bytes apart map a panel read in place onto 8 of L1's sets: such panels are copied
+    // before the row panels read them. The same kernel calls on the same values: the same bits as
+    // B laid out with a padded stride (read in place), and the reference's values.
+    [Theory]
+    [InlineData(128, 128, 128)]
+    [InlineData(100, 128, 256)]
+    [InlineData(97, 64, 300)]
+    public void AliasingRowStride_CopiedPanels_EqualTheInPlaceProduct(int m, int n, int k)
+    {
+        var g = new Generator((ulong)(m + n + k));
+        var A = Tensor.Randn([m, k], generator: g).ToArray<float>();
+        var b = Tensor.Randn([k, n], generator: g);
+        var aliased = b.ToArray<float>();                                            // row stride n
+        var padded = Tensor.Cat([b, Tensor.Zeros([k, 8])], 1).ToArray<float>();   // row stride n + 8
+        var expected = new float[m * n];
+        Gemm.Multiply(m, n, k, A, 0, k, 1, padded, 0, n + 8, 1, expected, 0, parallel: false);
+        foreach (bool parallel in new[] { false, true })
+        {
+            var actual = new float[m * n];
+            Gemm.Multiply(m, n, k, A, 0, k, 1, aliased, 0, n, 1, actual, 0, parallel);
+            Assert.Equal(expected, actual);
+        }
+        var reference = CpuBackend.MatmulReference(Tensor.From(A, [m, k]), b);
+        Assert.True(Tensor.From(expected, [m, n]).AllClose(reference, 1e-4, 1e-4 * Math.Sqrt(k)));
+    }
 }

@@ -15,6 +15,21 @@ internal static unsafe partial class Gemm
     /// <summary>Deepest K for which a column panel of B (K×NR) read in place stays in L1.</summary>
     const int InPlaceDepth = 512;
 
+    /// <summary>
+    /// Whether a K-deep column panel of B read in place, one 64-byte line a row at this row stride,
+    /// would outgrow its share of L1: a stride of a multiple of 256 bytes maps the rows to a
+    /// fraction of L1's 64 sets (8 ways each), so 128³ of float (512-byte rows, 8 sets) evicted its
+    /// own panel between row panels. Such panels are copied first (alternating runs, JIT at full
+    /// optimisation: 128³ 49-53 → 46-47 µs, 96×128×128 40 → 35, 144×64×256 55 → 50).
+    /// </summary>
+    static bool Aliases<T>(int rowStride, int k) where T : unmanaged
+    {
+        int bytes = rowStride * sizeof(T);
+        if (bytes % 256 != 0) return false;
+        int sets = 64 / Math.Min(64, (bytes & -bytes) / 64);   // consecutive rows step through the sets by the stride's power of two
+        return k > sets * 4;   // half of the sets' ways, the rest left to A and C
+    }
+
     // Small products: A and B fit in L1/L2, so packing them (a pass over each, plus the copies)
     // costs more than it saves; the micro-kernel reads B's rows and A's elements where they are
     // (measured at 64³: 21 µs packed, 14 µs with B already packed). Only the partial panels at
@@ -29,6 +44,9 @@ internal static unsafe partial class Gemm
         T* tile = stackalloc T[6 * 16];
         T* edgeA = stackalloc T[partialRows ? lastHeight * k : 0];
         T* edgeB = stackalloc T[n > fullCols ? nr * k : 0];
+        // Copying pays where the panel is reused by many row panels (16+; at 16 rows it lost).
+        bool copyB = m >= 96 && Aliases<T>(bRow, k);
+        T* copied = stackalloc T[copyB ? nr * k : 0];
         fixed (T* pa = a, pb = b, pc = c)
         {
             if (partialRows) PackA(new Span<T>(edgeA, lastHeight * k), a, aOff + last * aRow, aRow, aCol, m - last, k);
@@ -36,9 +54,11 @@ internal static unsafe partial class Gemm
             for (int j = 0; j < n; j += nr)
             {
                 int cols = Math.Min(nr, n - j);
-                // B's panel read in place (row stride bRow), or its zero-padded copy (row stride NR).
-                T* panelB = cols == nr ? pb + bOff + j : edgeB;
-                int ldb = cols == nr ? bRow : nr;
+                if (copyB && cols == nr) PackRows(copied, pb + bOff + j, bRow, nr, k, nr);
+                // B's panel read in place (row stride bRow), or a copy (row stride NR): zero-padded
+                // at the edge, or whole where B's rows alias in L1 (see Aliases).
+                T* panelB = cols < nr ? edgeB : copyB ? copied : pb + bOff + j;
+                int ldb = cols == nr && !copyB ? bRow : nr;
                 for (int i = 0, h; i < m; i += h)
                 {
                     h = Height(m, i);
