@@ -64,10 +64,9 @@ public static partial class Functional
             throw new ArgumentException($"Linear: input of shape {ShapeMath.Format(input.Shape.ToArray())} does not match weight of shape {ShapeMath.Format(weight.Shape.ToArray())} (expected last dim {weight.Shape[^1]})");
         if (weight.DType != input.DType || (bias is not null && bias.DType != input.DType))
             throw new ArgumentException($"Linear: input ({input.DType}), weight ({weight.DType}){(bias is null ? "" : $" and bias ({bias.DType})")} must share one dtype; convert the input with To() or the module's parameters");
-        // One fused node where the kernel applies (a 2-D weight, a 1-D bias of its rows, one
-        // floating dtype); otherwise the composition gives PyTorch's broadcasting and errors.
-        if (input.DType.IsFloatingPoint() && weight.NDim == 2 && input.NDim >= 1 && weight.DType == input.DType
-            && (bias is null || (bias.NDim == 1 && bias.Shape[0] == weight.Shape[0] && bias.DType == input.DType)))
+        // One fused node where the kernel applies (a floating dtype, a 2-D weight, a 1-D bias of
+        // its rows); otherwise the composition gives PyTorch's broadcasting and errors.
+        if (input.DType.IsFloatingPoint() && weight.NDim == 2 && (bias is null || (bias.NDim == 1 && bias.Shape[0] == weight.Shape[0])))
             return Functions.LinearFunction.Apply(input, weight, bias);
         var y = input.Matmul(weight.T);
         return bias is null ? y : y + bias;

@@ -117,7 +117,10 @@ internal sealed partial class CpuBackend
                             TensorPrimitives.Max(recurrent, T.Zero, output);
                             break;
                         case RecurrentKind.Lstm:
-                            LstmRow<T>(recurrent, B is null ? default : B.AsSpan(bAt, width), input, BI is null ? default : BI.AsSpan(biAt, width), a, S.AsSpan(cAt + r * hidden, hidden),
+                            // c' = σ(f)⊙c + σ(i)⊙tanh(g),  h' = σ(o)⊙tanh(c'), c kept in place, the trace beside it
+                            LstmRow<T>(recurrent, B is null ? default : B.AsSpan(bAt, width),
+                                input, BI is null ? default : BI.AsSpan(biAt, width),
+                                a, S.AsSpan(cAt + r * hidden, hidden),
                                 C is null ? default : C.AsSpan((first + r) * 2 * hidden, hidden),
                                 C is null ? scratch : C.AsSpan((first + r) * 2 * hidden + hidden, hidden), output);
                             break;

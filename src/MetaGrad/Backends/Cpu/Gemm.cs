@@ -70,8 +70,9 @@ internal static unsafe partial class Gemm
     /// C[i, j] = Σ_p A[i, p]·B[p, j] (+ bias[j]) for i &lt; m, j &lt; n, p &lt; k, with A and B given by
     /// offset and (row, column) strides and C contiguous with row length n (overwritten). With
     /// <paramref name="parallel"/> false it stays on the calling thread (a caller already split the work).
-    /// A bias (n values from <paramref name="biasOff"/>) is added to each row as the tile is stored,
-    /// after the products' sum as PyTorch's addmm rounds it, without a pass of its own.
+    /// A bias (n values from <paramref name="biasOff"/>) is added to each tile's rows right after the
+    /// tile is stored, while it is in L1 (no pass over C of its own), to the finished sum as
+    /// PyTorch's addmm rounds it.
     /// </summary>
     public static void Multiply<T>(int m, int n, int k,
         T[] a, int aOff, int aRow, int aCol,
