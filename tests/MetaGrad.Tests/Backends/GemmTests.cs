@@ -81,10 +81,7 @@ public class GemmTests
         var a = Tensor.Randn([300, 200], generator: g);
         var b = Tensor.Randn([200, 700], generator: g);
         var parallel = a.Matmul(b).ToArray<float>();
-        int before = Threading.NumThreads;
-        Threading.SetNumThreads(1);
-        try { Assert.Equal(parallel, a.Matmul(b).ToArray<float>()); }
-        finally { Threading.SetNumThreads(before); }
+        using (ThreadScope.Of(1)) Assert.Equal(parallel, a.Matmul(b).ToArray<float>());
     }
     // The split used for the largest products (over a billion multiply-adds), on sizes a reference
     // loop can check: every thread's column range, B plain and transposed, K in several slices.
@@ -99,21 +96,16 @@ public class GemmTests
         var b = Tensor.Randn([k, n], DType.Float64, generator: g);
         var reference = CpuBackend.MatmulReference(a, b);
         var A = a.ToArray<double>();
-        int before = Threading.NumThreads;
-        Threading.SetNumThreads(3);   // uneven ranges of column panels
-        try
+        using var threads = ThreadScope.Of(3);   // uneven ranges of column panels
+        foreach (var (B, bRow, bCol) in new[] { (b.ToArray<double>(), n, 1), (b.T.Contiguous().ToArray<double>(), 1, k) })
         {
-            foreach (var (B, bRow, bCol) in new[] { (b.ToArray<double>(), n, 1), (b.T.Contiguous().ToArray<double>(), 1, k) })
-            {
-                var split = new double[m * n];
-                Gemm.ColumnSplit(m, n, k, A, 0, k, 1, B, 0, bRow, bCol, split, 0);
-                Assert.True(Tensor.From(split, [m, n]).AllClose(reference, 1e-12, 1e-12), $"m={m} n={n} k={k} bCol={bCol}");
-                var serial = new double[m * n];
-                Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, bRow, bCol, serial, 0, parallel: false);
-                Assert.Equal(serial, split);   // the same kernel calls per element, so the same bits
-            }
+            var split = new double[m * n];
+            Gemm.ColumnSplit(m, n, k, A, 0, k, 1, B, 0, bRow, bCol, split, 0);
+            Assert.True(Tensor.From(split, [m, n]).AllClose(reference, 1e-12, 1e-12), $"m={m} n={n} k={k} bCol={bCol}");
+            var serial = new double[m * n];
+            Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, bRow, bCol, serial, 0, parallel: false);
+            Assert.Equal(serial, split);   // the same kernel calls per element, so the same bits
         }
-        finally { Threading.SetNumThreads(before); }
     }
 
     // The bias joins the tile as it is stored: over one K slice (K up to 480) that is the sum of
@@ -149,21 +141,16 @@ public class GemmTests
         var A = Tensor.Randn([m, k], DType.Float64, generator: g).ToArray<double>();
         var B = Tensor.Randn([k, n], DType.Float64, generator: g).ToArray<double>();
         var bias = Tensor.Randn([n], DType.Float64, generator: g).ToArray<double>();
-        int before = Threading.NumThreads;
-        Threading.SetNumThreads(3);
-        try
-        {
-            var split = new double[m * n];
-            Gemm.ColumnSplit(m, n, k, A, 0, k, 1, B, 0, n, 1, split, 0, bias);
-            var serial = new double[m * n];
-            Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, n, 1, serial, 0, parallel: false, bias: bias);
-            Assert.Equal(serial, split);
-            var plain = new double[m * n];
-            Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, n, 1, plain, 0, parallel: false);
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++) Assert.Equal(plain[i * n + j] + bias[j], split[i * n + j], 1e-12);
-        }
-        finally { Threading.SetNumThreads(before); }
+        using var threads = ThreadScope.Of(3);
+        var split = new double[m * n];
+        Gemm.ColumnSplit(m, n, k, A, 0, k, 1, B, 0, n, 1, split, 0, bias);
+        var serial = new double[m * n];
+        Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, n, 1, serial, 0, parallel: false, bias: bias);
+        Assert.Equal(serial, split);
+        var plain = new double[m * n];
+        Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, n, 1, plain, 0, parallel: false);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) Assert.Equal(plain[i * n + j] + bias[j], split[i * n + j], 1e-12);
     }
 
     // A large B is packed in column ranges, one per thread: the panels must be those of the serial packing.
@@ -175,19 +162,13 @@ public class GemmTests
     {
         var g = new Generator((ulong)(k + n));
         var b = Tensor.Randn([k, n], generator: g).ToArray<float>();
-        int before = Threading.NumThreads;
-        try
+        foreach (var (bRow, bCol) in new[] { (n, 1), (1, k) })
         {
-            foreach (var (bRow, bCol) in new[] { (n, 1), (1, k) })
-            {
-                Threading.SetNumThreads(1);
-                var serial = Gemm.Pack(k, n, b, 0, bRow, bCol)!.Panels;
-                Threading.SetNumThreads(3);
-                var parts = Gemm.Pack(k, n, b, 0, bRow, bCol)!.Panels;
-                Assert.Equal(serial, parts);
-            }
+            float[] serial, parts;
+            using (ThreadScope.Of(1)) serial = Gemm.Pack(k, n, b, 0, bRow, bCol)!.Panels;
+            using (ThreadScope.Of(3)) parts = Gemm.Pack(k, n, b, 0, bRow, bCol)!.Panels;
+            Assert.Equal(serial, parts);
         }
-        finally { Threading.SetNumThreads(before); }
     }
 
     // B's rows 512 bytes apart map a panel read in place onto 8 of L1's sets: such panels are copied

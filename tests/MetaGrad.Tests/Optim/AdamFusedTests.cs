@@ -31,11 +31,8 @@ public class AdamFusedTests
             }
             return p.Detach();
         }
-        int before = MetaGrad.Backends.Cpu.Threading.NumThreads;
-        MetaGrad.Backends.Cpu.Threading.SetNumThreads(3);
         Tensor fusedResult;
-        try { fusedResult = Run(true); }
-        finally { MetaGrad.Backends.Cpu.Threading.SetNumThreads(before); }
+        using (ThreadScope.Of(3)) fusedResult = Run(true);
         var reference = Run(false);
         Assert.Equal(reference.ToArray<double>(), fusedResult.ToArray<double>());
         Assert.False(start.AllClose(fusedResult));
