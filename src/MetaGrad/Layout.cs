@@ -187,12 +187,23 @@ internal static class ShapeMath
         return result;
     }
 
-    internal static int Numel(IReadOnlyList<int> shape)
+    internal static int Numel(IReadOnlyList<int> shape, string op = "Tensor")
     {
-        long n = 1;
-        foreach (var s in shape) n *= s;
-        if (n > int.MaxValue) throw new ArgumentException($"a tensor of shape {Format(shape)} has {n} elements; MetaGrad tensors hold at most {int.MaxValue}");
+        long n = Product(shape);
+        if (n > int.MaxValue) throw new ArgumentException($"{op}: a tensor of shape {Format(shape)} has more than {int.MaxValue} elements, the most a MetaGrad tensor holds");
         return (int)n;
+    }
+
+    /// <summary>
+    /// The product of non-negative dims, saturated at int.MaxValue + 1 so that it cannot wrap: dims
+    /// read from a file or given by a user (5 × 2147418113 × 1718039348 wraps a long to 4).
+    /// </summary>
+    internal static long Product(IReadOnlyList<int> dims)
+    {
+        const long Saturated = (long)int.MaxValue + 1;
+        long n = 1;
+        foreach (var s in dims) n = Math.Min(n * s, Saturated);   // at most 2^31 · (2^31 - 1): no overflow
+        return n;
     }
 
     internal static string Format(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape) + "]";
@@ -227,7 +238,6 @@ internal static class ShapeMath
     {
         var result = (int[])shape.Clone();
         int infer = -1;
-        long known = 1;
         for (int i = 0; i < shape.Length; i++)
         {
             if (shape[i] == -1)
@@ -236,8 +246,8 @@ internal static class ShapeMath
                 infer = i;
             }
             else if (shape[i] < 0) throw new ArgumentException($"{op}: invalid shape dimension {shape[i]} in {Format(shape)}");
-            else known *= shape[i];
         }
+        long known = Product(infer < 0 ? shape : [.. shape[..infer], .. shape[(infer + 1)..]]);
         if (infer >= 0)
         {
             if (known == 0 || numel % known != 0)

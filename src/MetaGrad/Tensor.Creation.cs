@@ -90,6 +90,7 @@ public partial class Tensor
     {
         foreach (var s in shape)
             if (s < 0) throw new ArgumentException($"{op}: negative dimension {s} in shape {ShapeMath.Format(shape)}");
+        ShapeMath.Numel(shape, op);
         return (int[])shape.Clone();
     }
 

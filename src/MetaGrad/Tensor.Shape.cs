@@ -126,6 +126,7 @@ public partial class Tensor
                 throw new ArgumentException($"Expand: the expanded size of the tensor ({target[d]}) must match the existing size ({own}) at non-singleton dimension {d}; target sizes {ShapeMath.Format(shape)}, tensor sizes {ShapeMath.Format(Layout.Shape)}");
         }
         if (target.SequenceEqual(Layout.Shape)) return this;
+        ShapeMath.Numel(target, "Expand");
         return new Functions.Expand(target).Apply(this).AsViewOf(this);
     }
 
@@ -166,7 +167,10 @@ public partial class Tensor
         var x = Reshape(Enumerable.Repeat(1, repeats.Length - NDim).Concat(Layout.Shape).ToArray());
         var interleaved = x.Layout.Shape.SelectMany(s => new[] { 1, s }).ToArray();
         var expanded = repeats.Zip(x.Layout.Shape).SelectMany(p => new[] { p.First, p.Second }).ToArray();
-        var final = repeats.Zip(x.Layout.Shape, (r, s) => r * s).ToArray();
+        var sizes = repeats.Zip(x.Layout.Shape, (r, s) => (long)r * s).ToArray();
+        if (sizes.Any(n => n > int.MaxValue) || ShapeMath.Product(expanded) > int.MaxValue)
+            throw new ArgumentException($"Repeat: repeating shape {ShapeMath.Format(Layout.Shape)} by {ShapeMath.Format(repeats)} gives more than {int.MaxValue} elements, the most a MetaGrad tensor holds");
+        var final = sizes.Select(n => (int)n).ToArray();
         return x.Reshape(interleaved).Expand(expanded).Reshape(final);
     }
 

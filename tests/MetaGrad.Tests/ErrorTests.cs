@@ -122,4 +122,32 @@ public class ErrorTests
         var ex = Assert.Throws<ArgumentException>(() => Tensor.Cat([Tensor.Ones(2, 3), Tensor.Ones(3, 2)]));
         Assert.Contains("tensor 1 has shape [3, 2]", ex.Message);
     }
+
+    [Fact]
+    public void From_AShapeWhoseProductWrapsALong_IsRefused()
+    {
+        // 5 · 2147418113 · 1718039348 is 4 modulo 2^64: the four values were once accepted with Numel 4.
+        var ex = Assert.Throws<ArgumentException>(() => Tensor.From(new float[4], [5, 1, 2147418113, 1718039348]));
+        Assert.Contains("Tensor.From", ex.Message);
+        Assert.Contains("[5, 1, 2147418113, 1718039348]", ex.Message);
+    }
+
+    [Fact]
+    public void ShapesOfMoreElementsThanATensorHolds_AreRefusedByTheOperationThatMadeThem()
+    {
+        Assert.Contains("Zeros", Assert.Throws<ArgumentException>(() => Tensor.Zeros(1 << 16, 1 << 16)).Message);
+        Assert.Contains("Empty", Assert.Throws<ArgumentException>(() => Tensor.Empty([16, 1 << 30, 1 << 30])).Message);
+        Assert.Contains("Expand", Assert.Throws<ArgumentException>(() => Tensor.Ones(1, 1).Expand(1 << 16, 1 << 16)).Message);
+        Assert.Contains("Repeat", Assert.Throws<ArgumentException>(() => Tensor.Ones(4).Repeat(1 << 30)).Message);
+        Assert.Contains("Repeat", Assert.Throws<ArgumentException>(() => Tensor.Ones(2, 2).Repeat(1 << 16, 1 << 16)).Message);
+        Assert.Contains("Reshape", Assert.Throws<ArgumentException>(() => Tensor.Ones(4).Reshape(2, 2147418113, 1718039348, 5)).Message);
+        Assert.Contains("View", Assert.Throws<ArgumentException>(() => Tensor.Ones(4).View(-1, 1 << 30, 1 << 30, 1 << 4)).Message);
+    }
+
+    [Fact]
+    public void ShapesWithAZeroDim_HoldNothingWhateverTheOtherDims()
+    {
+        Assert.Equal(0, Tensor.Zeros(0, 1 << 30, 1 << 30).Numel);
+        Assert.Equal([0, 1 << 30, 1 << 30], Tensor.From(new float[0], [0, 1 << 30, 1 << 30]).Shape.ToArray());
+    }
 }

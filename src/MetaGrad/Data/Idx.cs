@@ -37,13 +37,14 @@ internal static class Idx
             throw new InvalidDataException($"{name}: truncated IDX header: expected {header} bytes of header for {rank} dims, found {bytes.Length} bytes{unzipped}");
 
         var dims = new int[rank];
-        long values = 1;
         for (int d = 0; d < rank; d++)
         {
             dims[d] = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4 + 4 * d));
             if (dims[d] < 0) throw new InvalidDataException($"{name}: dimension {d} of the IDX header is negative ({dims[d]})");
-            values *= dims[d];
         }
+        long values = ShapeMath.Product(dims);
+        if (values > int.MaxValue)
+            throw new InvalidDataException($"{name}: the IDX header's dims {string.Join("x", dims)} hold more than {int.MaxValue} {kind} bytes, more than a tensor holds; the file is {bytes.Length} bytes{unzipped}");
         long expected = header + values;
         if (bytes.Length != expected)
             throw new InvalidDataException(
