@@ -168,10 +168,29 @@ public partial class Tensor
     /// <summary>Elementwise a &gt;= b, giving Bool.</summary>
     public Tensor Ge(Tensor other) => Compare(CompareOp.Ge, other);
 
-    /// <summary>Elementwise equality, giving Bool (not reference equality: use <c>is null</c> or ReferenceEquals for that).</summary>
-    public static Tensor operator ==(Tensor a, Tensor b) => a.Eq(b);
-    /// <summary>Elementwise inequality, giving Bool.</summary>
-    public static Tensor operator !=(Tensor a, Tensor b) => a.Ne(b);
+    /// <summary>
+    /// Elementwise equality, giving Bool. A null operand compares by reference instead, as Python's
+    /// <c>x.grad == None</c> does: <c>if (x.Grad == null)</c> reads as C# users expect (a 0-d Bool
+    /// tensor, true when both are null, tested by <c>if</c> through the truth operators below).
+    /// </summary>
+    public static Tensor operator ==(Tensor? a, Tensor? b) => a is null || b is null ? From(ReferenceEquals(a, b)) : a.Eq(b);
+    /// <summary>Elementwise inequality, giving Bool; a null operand compares by reference (see ==).</summary>
+    public static Tensor operator !=(Tensor? a, Tensor? b) => a is null || b is null ? From(!ReferenceEquals(a, b)) : a.Ne(b);
+
+    /// <summary>
+    /// A one-element tensor's truth, as Python's <c>bool(tensor)</c>: its value is not zero. A tensor
+    /// of any other size is ambiguous and throws, as in PyTorch.
+    /// </summary>
+    public static bool operator true(Tensor t) => t.IsTrue();
+    /// <summary>The negation of <see cref="op_True"/>.</summary>
+    public static bool operator false(Tensor t) => !t.IsTrue();
+
+    bool IsTrue()
+    {
+        if (Numel != 1)
+            throw new InvalidOperationException($"Boolean value of a tensor with {Numel} elements (shape {ShapeMath.Format(Layout.Shape)}) is ambiguous: use .Any() or .All(), or compare a single element");
+        return Backend.ToArray<double>(this)[0] != 0;
+    }
     /// <summary>Elementwise comparison, giving Bool.</summary>
     public static Tensor operator <(Tensor a, Tensor b) => a.Lt(b);
     /// <summary>Elementwise comparison, giving Bool.</summary>

@@ -285,3 +285,57 @@ public class GeneratorStateTests
         Assert.Equal(expected, Enumerable.Range(0, 5).Select(_ => h.NextNormal()).ToArray());
     }
 }
+
+/// <summary>Comparing with null and testing a tensor with <c>if</c>, as C# users write them.</summary>
+public class NullAndTruthTests
+{
+    [Fact]
+    public void GradEqualsNull_IsTrueBeforeBackwardAndFalseAfter()
+    {
+        var x = Tensor.Ones([2], requiresGrad: true);
+        // Once a NullReferenceException from inside the dtype promotion.
+        Assert.True(x.Grad == null ? true : false);
+        Assert.False(x.Grad != null ? true : false);
+        (x * 3f).Sum().Backward();
+        Assert.False(x.Grad == null ? true : false);
+        Assert.True(x.Grad != null ? true : false);
+        Assert.True(null == x.Grad ? false : true);
+    }
+
+    [Fact]
+    public void ComparingWithNull_GivesA0dBool()
+    {
+        var x = Tensor.Ones(2, 3);
+        Tensor? none = null;
+        var r = x == none;
+        Assert.Equal(DType.Bool, r.DType);
+        Assert.Equal(0, r.NDim);
+        Assert.False(r.Item<bool>());
+        Assert.True((none == null).Item<bool>());
+        Assert.True((x != none).Item<bool>());
+        // Two tensors still compare elementwise.
+        Assert.Equal([true, false], (Tensor.From(new[] { 1f, 2f }) == Tensor.From(new[] { 1f, 3f })).ToArray<bool>());
+    }
+
+    [Fact]
+    public void AOneElementTensor_IsTrueWhenNotZero()
+    {
+        bool Truth(Tensor t) => t ? true : false;
+        Assert.True(Truth(Tensor.From(2.5f)));
+        Assert.False(Truth(Tensor.From(0.0)));
+        Assert.True(Truth(Tensor.From(new long[] { -1 })));
+        Assert.True(Truth(Tensor.From(float.NaN)));   // bool(float('nan')) is True in Python
+        Assert.True(Truth(Tensor.From(new[] { 1f, 2f }).Sum() == 3.0));
+        Assert.False(Truth(Tensor.From(new[] { 1f, 2f }).Sum() > 3.0));
+    }
+
+    [Fact]
+    public void ATensorOfSeveralElements_HasNoTruth()
+    {
+        var x = Tensor.Ones(2, 2);
+        var ex = Assert.Throws<InvalidOperationException>(() => x == x ? 1 : 0);
+        Assert.Contains("4 elements", ex.Message);
+        Assert.Contains("ambiguous", ex.Message);
+        Assert.Throws<InvalidOperationException>(() => Tensor.Zeros(0) ? 1 : 0);
+    }
+}
