@@ -44,6 +44,18 @@ public abstract class Module
         else list.Add((name, value));
     }
 
+    /// <summary>
+    /// Refuses an input whose dtype differs from the module's floating state (parameters, running
+    /// statistics), as PyTorch's layers do, naming the module. Called before a forward changes
+    /// anything, so a refused call leaves the module as it was.
+    /// </summary>
+    private protected static void RequireDType(string module, Tensor input, params Tensor?[] state)
+    {
+        foreach (var t in state)
+            if (t is not null && t.DType.IsFloatingPoint() && t.DType != input.DType)
+                throw new ArgumentException($"{module}: input of dtype {input.DType} and parameters of dtype {t.DType} must share one floating dtype; convert the input with To() or the module's parameters");
+    }
+
     /// <summary>Reads a registered buffer (null when absent).</summary>
     protected Tensor? Buffer(string name) => _buffers.FirstOrDefault(b => b.Name == name).Value;
 
@@ -181,6 +193,7 @@ public abstract class Module
     /// </summary>
     public (List<string> Missing, List<string> Unexpected) LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
     {
+        ArgumentNullException.ThrowIfNull(state);
         var own = StateDict();
         var missing = own.Keys.Where(k => !state.ContainsKey(k)).ToList();
         var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
@@ -188,13 +201,21 @@ public abstract class Module
             throw new ArgumentException($"LoadStateDict: error(s) in loading state dict for {GetType().Name}: " +
                 (missing.Count > 0 ? $"missing key(s): {string.Join(", ", missing)}. " : "") +
                 (unexpected.Count > 0 ? $"unexpected key(s): {string.Join(", ", unexpected)}." : ""));
+        // Every entry is checked before any is copied: a refused load leaves the module as it was.
+        var copies = new List<(Tensor Target, Tensor Source)>(own.Count);
+        var mismatched = new List<string>();
         foreach (var (key, target) in own)
         {
             if (!state.TryGetValue(key, out var source)) continue;
-            if (!source.Shape.SequenceEqual(target.Shape))
-                throw new ArgumentException($"LoadStateDict: size mismatch for {key}: copying a param with shape {ShapeMath.Format(source.Shape.ToArray())}, the shape in the current model is {ShapeMath.Format(target.Shape.ToArray())}");
-            using (Autograd.NoGrad()) target.Copy_(source);
+            if (source is null) mismatched.Add($"{key} is null");
+            else if (!source.Shape.SequenceEqual(target.Shape))
+                mismatched.Add($"size mismatch for {key}: copying a param with shape {ShapeMath.Format(source.Shape.ToArray())}, the shape in the current model is {ShapeMath.Format(target.Shape.ToArray())}");
+            else copies.Add((target, source));
         }
+        if (mismatched.Count > 0)
+            throw new ArgumentException($"LoadStateDict: error(s) in loading state dict for {GetType().Name}: {string.Join("; ", mismatched)}");
+        using (Autograd.NoGrad())
+            foreach (var (target, source) in copies) target.Copy_(source);
         return (missing, unexpected);
     }
 

@@ -31,7 +31,11 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
     public LayerNorm(int normalizedShape, double eps = 1e-5) : this([normalizedShape], eps) { }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.LayerNorm(input, _shape, Weight, Bias, _eps);
+    public override Tensor Forward(Tensor input)
+    {
+        RequireDType("LayerNorm", input, Weight, Bias);
+        return Functional.LayerNorm(input, _shape, Weight, Bias, _eps);
+    }
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => FormattableString.Invariant($"({string.Join(", ", _shape)},), eps={_eps}, elementwise_affine={Py(Weight is not null)}");
@@ -81,6 +85,7 @@ public sealed class BatchNorm1d : Module<Tensor, Tensor>
     {
         if (input.NDim is not (2 or 3) || input.Shape[1] != _features)
             throw new ArgumentException($"BatchNorm1d: expected a 2-D or 3-D input [N, {_features}(, L)], got shape {ShapeMath.Format(input.Shape.ToArray())}");
+        RequireDType("BatchNorm1d", input, Weight, Bias, RunningMean, RunningVar);
         var dims = input.NDim == 2 ? new[] { 0 } : [0, 2];
         var shape = input.NDim == 2 ? new[] { 1, _features } : [1, _features, 1];
         bool useBatch = Training || RunningMean is null;

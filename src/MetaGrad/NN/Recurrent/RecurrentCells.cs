@@ -9,12 +9,6 @@ namespace MetaGrad.NN;
 /// </summary>
 internal static class RecurrentStep
 {
-    /// <summary>The input must have the parameters' dtype, as PyTorch's recurrent layers require.</summary>
-    public static void RequireDType(string name, Tensor input, Tensor weight)
-    {
-        if (input.DType != weight.DType)
-            throw new ArgumentException($"{name}: input of dtype {input.DType} and parameters of dtype {weight.DType} must share one floating dtype; convert the input with To() or the module's parameters");
-    }
 
     /// <summary>The cell kind for RNN's nonlinearity argument.</summary>
     public static RecurrentKind RnnKind(string nonlinearity) => nonlinearity switch
@@ -91,7 +85,7 @@ public abstract class RecurrentCellBase<TOut> : Module<Tensor, TOut>
         (input, unbatched) = RecurrentStep.Batched(name, input, InputSize);
         var h0 = RecurrentStep.State(name, h, unbatched, input, HiddenSize);
         var c0 = Kind == RecurrentKind.Lstm ? RecurrentStep.State(name, c, unbatched, input, HiddenSize) : null;
-        RecurrentStep.RequireDType($"{name} ({Kind})", input, WeightIh);
+        RequireDType($"{name} ({Kind})", input, WeightIh);
         var gi = Functional.Linear(input, WeightIh, BiasIh);
         // One step of the fused layer: its States are [h' (the output row), h' (the final state), c'].
         int n = input.Shape[0];

@@ -118,7 +118,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
             {
                 int k = layer * Directions + dir;
                 var (weightIh, weightHh, biasIh, biasHh) = _cells[k];
-                RecurrentStep.RequireDType($"{GetType().Name} ({Kind})", data, weightIh);
+                RequireDType($"{GetType().Name} ({Kind})", data, weightIh);
                 // The input half of every step in one product; b_ih joins it inside the layer's node.
                 var gi = Functional.Linear(data, weightIh);
                 (outputs[dir], hn[k], var c) = RunDirection(Kind, gi, batchSizes, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, biasIh, reverse: dir == 1);
