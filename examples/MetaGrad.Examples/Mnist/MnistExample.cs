@@ -11,8 +11,19 @@ namespace MetaGrad.Examples;
 /// </summary>
 public static class MnistExample
 {
-    /// <summary>What one invocation does: train up to <see cref="Epochs"/> epochs in total, reading and writing where told.</summary>
-    public sealed record RunOptions(int Epochs, MnistSettings Settings, string? Data, string Out, bool Resume, ProgressStyle Progress);
+    /// <summary>
+    /// What one invocation does: train up to <see cref="Epochs"/> epochs in total, reading and writing
+    /// where told. <see cref="Given"/> names the settings given on the command line, which a resumed
+    /// run must not contradict (the checkpoint's settings win).
+    /// </summary>
+    public sealed record RunOptions(int Epochs, MnistSettings Settings, string? Data, string Out, bool Resume, ProgressStyle Progress, IReadOnlyCollection<string>? Given = null);
+
+    // The settings a checkpoint fixes, by option name.
+    static readonly (string Option, Func<MnistSettings, object?> Value)[] Fixed =
+    [
+        ("--batch-size", s => s.BatchSize), ("--optimizer", s => s.Optimizer), ("--lr", s => s.Lr),
+        ("--lr-decay", s => s.LrDecay), ("--seed", s => s.Seed),
+    ];
 
     /// <summary>Adds the MNIST options to <paramref name="command"/> and makes training its action.</summary>
     public static Command Configure(Command command)
@@ -30,10 +41,10 @@ public static class MnistExample
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out, with its settings" };
         var progress = new Option<ProgressStyle>("--progress") { Description = "Auto: a live bar in a terminal, else plain lines; Lines: plain lines; None: epoch lines only", DefaultValueFactory = _ => ProgressStyle.Auto };
 
-        epochs.Validators.Add(r => Require(r, r.GetValueOrDefault<int>() >= 0, "--epochs must be 0 or more"));
-        batchSize.Validators.Add(r => Require(r, r.GetValueOrDefault<int>() > 0, "--batch-size must be positive"));
-        lr.Validators.Add(r => Require(r, r.GetValueOrDefault<double?>() is null or > 0, "--lr must be positive"));
-        lrDecay.Validators.Add(r => Require(r, r.GetValueOrDefault<double>() is > 0 and <= 1, "--lr-decay must be in (0, 1]"));
+        OptionRules.Require(epochs, v => v >= 0, "--epochs must be 0 or more");
+        OptionRules.Positive(batchSize);
+        OptionRules.Require(lr, v => v is null or > 0, "--lr must be positive");
+        OptionRules.Require(lrDecay, v => v is > 0 and <= 1, "--lr-decay must be in (0, 1]");
         foreach (var option in new Option[] { epochs, batchSize, lr, lrDecay, optimizer, seed, data, output, resume, progress })
             command.Options.Add(option);
         command.SetAction(parse =>
@@ -46,14 +57,10 @@ public static class MnistExample
                 LrDecay = parse.GetValue(lrDecay),
                 Seed = parse.GetValue(seed),
             };
-            return Run(new RunOptions(parse.GetValue(epochs), settings, parse.GetValue(data), parse.GetValue(output)!, parse.GetValue(resume), parse.GetValue(progress)));
+            var given = new Option[] { batchSize, optimizer, lr, lrDecay, seed }.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToArray();
+            return Run(new RunOptions(parse.GetValue(epochs), settings, parse.GetValue(data), parse.GetValue(output)!, parse.GetValue(resume), parse.GetValue(progress), given));
         });
         return command;
-    }
-
-    static void Require(OptionResult result, bool ok, string error)
-    {
-        if (!ok) result.AddError(error);
     }
 
     /// <summary>Trains as <paramref name="options"/> say, on <paramref name="data"/> when given (else read from options.Data).</summary>
@@ -81,6 +88,15 @@ public static class MnistExample
                 return 1;
             }
             trainer = MnistTrainer.Resume(checkpoint, data);
+            var contradicted = Fixed
+                .Where(f => options.Given?.Contains(f.Option) == true && !Equals(f.Value(options.Settings), f.Value(trainer.Settings)))
+                .Select(f => Invariant($"{f.Option} {f.Value(options.Settings)} (the checkpoint has {f.Value(trainer.Settings) ?? "the default"})"))
+                .ToList();
+            if (contradicted.Count > 0)
+            {
+                Console.Error.WriteLine($"--resume continues with the checkpoint's settings, which {string.Join(", ", contradicted)} would change: drop {(contradicted.Count == 1 ? "it" : "them")}, or train anew without --resume");
+                return 1;
+            }
             Console.WriteLine($"Resumed from {checkpoint} after epoch {trainer.Epoch}.");
         }
         else trainer = new MnistTrainer(data, options.Settings);

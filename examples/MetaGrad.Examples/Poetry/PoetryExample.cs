@@ -52,10 +52,8 @@ public static class PoetryExample
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature: lower is safer, higher is wilder", DefaultValueFactory = _ => d.Temperature };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial weights, the shuffling and the sampling", DefaultValueFactory = _ => d.Seed };
         var data = new Option<string?>("--data") { Description = "The tang300.txt file [default: the shipped data/tang300/tang300.txt]" };
-        foreach (var option in new Option<int>[] { epochs, hidden, seqLen, batchSize })
-            option.Validators.Add(r => { if (r.GetValueOrDefault<int>() <= 0) r.AddError($"{option.Name} must be positive"); });
-        foreach (var option in new Option<double>[] { lr, temperature })
-            option.Validators.Add(r => { if (r.GetValueOrDefault<double>() <= 0) r.AddError($"{option.Name} must be positive"); });
+        OptionRules.Positive(epochs, hidden, seqLen, batchSize);
+        OptionRules.Positive(lr, temperature);
         var command = new Command("poetry", "A character-level LSTM on Tang poems: held-out perplexity, then new five- and seven-character verses")
             { epochs, hidden, seqLen, batchSize, lr, temperature, seed, data };
         command.SetAction(parse =>

@@ -75,9 +75,8 @@ public static class DatesExample
         var seed = new Option<int>("--seed") { Description = "Seed of the data, the initial weights and the shuffling", DefaultValueFactory = _ => d.Seed };
         var output = new Option<string>("--output") { Description = "Folder for attention.png", DefaultValueFactory = _ => Path.Combine("out", "dates") };
         var translate = new Option<string[]>("--translate") { Description = "More dates to translate after training", AllowMultipleArgumentsPerToken = true };
-        foreach (var option in new Option<int>[] { epochs, trainSize, heldOut, beamWidth })
-            option.Validators.Add(r => { if (r.GetValueOrDefault<int>() <= 0) r.AddError($"{option.Name} must be positive"); });
-        lr.Validators.Add(r => { if (r.GetValueOrDefault<double>() <= 0) r.AddError("--lr must be positive"); });
+        OptionRules.Positive(epochs, trainSize, heldOut, beamWidth);
+        OptionRules.Positive(lr);
         var command = new Command("dates", "Seq2seq with attention: dates in many human formats to ISO 8601, greedy and beam search, an attention grid")
             { epochs, trainSize, heldOut, beamWidth, lr, seed, output, translate };
         command.SetAction(parse =>

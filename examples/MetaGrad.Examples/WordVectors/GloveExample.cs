@@ -45,7 +45,7 @@ public static class GloveExample
         var d = new GloveSettings();
         var options = new WordVectorOptions("glove", d.Epochs, d.Dim, d.Lr, "Adagrad");
         var xMax = new Option<double>("--x-max") { Description = "Count from which a pair has full weight in the loss", DefaultValueFactory = _ => d.XMax };
-        xMax.Validators.Add(r => { if (r.GetValueOrDefault<double>() <= 0) r.AddError("--x-max must be positive"); });
+        OptionRules.Positive(xMax);
         var command = options.Command("glove", "Character vectors of Tang verse by GloVe (weighted least squares on log co-occurrence counts): nearest neighbours, saved as safetensors", xMax);
         command.SetAction(parse => options.Run(parse, (corpus, queries, output) => Train(corpus,
             d with { Epochs = parse.GetValue(options.Epochs), Dim = parse.GetValue(options.Dim), Lr = parse.GetValue(options.Lr), Seed = parse.GetValue(options.Seed), XMax = parse.GetValue(xMax) },

@@ -44,9 +44,8 @@ public static class NnlmExample
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial weights and the shuffling", DefaultValueFactory = _ => d.Seed };
         var prompt = new Option<string>("--prompt") { Description = "Seed text to continue (its last 4 characters are the context)", DefaultValueFactory = _ => "床前明月" };
         var data = new Option<string?>("--data") { Description = "The tang300.txt file [default: the shipped data/tang300/tang300.txt]" };
-        foreach (var option in new Option<int>[] { epochs, hidden })
-            option.Validators.Add(r => { if (r.GetValueOrDefault<int>() <= 0) r.AddError($"{option.Name} must be positive"); });
-        lr.Validators.Add(r => { if (r.GetValueOrDefault<double>() <= 0) r.AddError("--lr must be positive"); });
+        OptionRules.Positive(epochs, hidden);
+        OptionRules.Positive(lr);
         var command = new Command("nnlm", "Bengio's feed-forward neural language model on Tang verse characters: held-out perplexity, then a continuation")
             { epochs, hidden, lr, seed, prompt, data };
         command.SetAction(parse =>

@@ -29,9 +29,8 @@ public sealed class WordVectorOptions
         _queries = new Option<string>("--queries") { Description = "Characters whose nearest neighbours are printed", DefaultValueFactory = _ => CharacterVectors.DefaultQueries };
         _output = new Option<string>("--output") { Description = "Folder for vectors.safetensors", DefaultValueFactory = _ => Path.Combine("out", name) };
         _data = new Option<string?>("--data") { Description = "The tang300.txt file [default: the shipped data/tang300/tang300.txt]" };
-        foreach (var option in new Option<int>[] { Epochs, Dim })
-            option.Validators.Add(r => { if (r.GetValueOrDefault<int>() <= 0) r.AddError($"{option.Name} must be positive"); });
-        Lr.Validators.Add(r => { if (r.GetValueOrDefault<double>() <= 0) r.AddError("--lr must be positive"); });
+        OptionRules.Positive(Epochs, Dim);
+        OptionRules.Positive(Lr);
     }
 
     /// <summary>A command with these options and the command's own <paramref name="extra"/> ones.</summary>

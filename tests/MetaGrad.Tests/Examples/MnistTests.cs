@@ -8,6 +8,10 @@ public class MnistTests
     // A quarter of the shipped training digits and half the test digits: a real run, in a few seconds.
     static readonly Lazy<MnistData> Subset = new(() => MnistData.Load(trainCount: 2000, testCount: 1000));
 
+    /// <summary>The first digits of the shipped set, for runs that only need to be quick.</summary>
+    internal static MnistData SmallData(int train, int test) =>
+        new(Subset.Value.TrainImages[..train], Subset.Value.TrainLabels[..train], Subset.Value.TestImages[..test], Subset.Value.TestLabels[..test]);
+
     static int[] Bits(Tensor t) => t.ToArray<float>().Select(BitConverter.SingleToInt32Bits).ToArray();
 
     [Fact]
