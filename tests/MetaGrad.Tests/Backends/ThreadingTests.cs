@@ -28,12 +28,12 @@ public class ThreadingTests
     }
 
     [Fact]
-    public void For_NestedAndFromSeveralThreads_CompletesEveryItem()
+    public async Task For_NestedAndFromSeveralThreads_CompletesEveryItem()
     {
         int total = 0;
         var callers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
             Threading.For(8, i => Threading.For(8, j => Interlocked.Increment(ref total))))).ToArray();
-        Assert.True(Task.WaitAll(callers, TimeSpan.FromSeconds(30)));
+        await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(30));   // a deadlock fails with a TimeoutException
         Assert.Equal(4 * 8 * 8, total);
     }
 }
