@@ -2,13 +2,21 @@ namespace MetaGrad;
 
 /// <summary>
 /// A seedable pseudo-random generator (xoshiro256**, seeded through splitmix64), like
-/// torch.Generator. The same seed gives the same numbers on every machine. Not thread-safe:
-/// give each thread its own generator.
+/// torch.Generator. The same seed gives the same numbers on every machine.
 /// </summary>
+/// <remarks>
+/// Safe to share between threads, as PyTorch's generators are: each draw, and each tensor filled
+/// by one, holds a lock, so the state is never torn. Which numbers each thread gets then depends on
+/// how the threads interleave: for reproducible work on several threads give each its own
+/// generator (modules that draw, such as Dropout, take one).
+/// </remarks>
 public sealed class Generator
 {
     ulong _s0, _s1, _s2, _s3;
     double? _spareNormal;
+
+    /// <summary>Held by each public draw; bulk fills take it once and call the Draw methods.</summary>
+    internal Lock Sync { get; } = new();
 
     /// <summary>The generator used when none is passed; reseed it with <see cref="Tensor.ManualSeed"/>.</summary>
     public static Generator Default { get; } = new(0x5EEDUL);
@@ -19,6 +27,7 @@ public sealed class Generator
     /// <summary>Restarts the sequence from <paramref name="seed"/>.</summary>
     public Generator ManualSeed(ulong seed)
     {
+        using var _ = Sync.EnterScope();
         ulong x = seed;
         _s0 = SplitMix(ref x);
         _s1 = SplitMix(ref x);
@@ -29,12 +38,17 @@ public sealed class Generator
     }
 
     /// <summary>The full state, so a checkpoint can resume the exact sequence (torch.Generator.get_state).</summary>
-    public ulong[] GetState() => [_s0, _s1, _s2, _s3, _spareNormal is double d ? 1UL : 0UL, _spareNormal is double v ? BitConverter.DoubleToUInt64Bits(v) : 0UL];
+    public ulong[] GetState()
+    {
+        using var _ = Sync.EnterScope();
+        return [_s0, _s1, _s2, _s3, _spareNormal is double ? 1UL : 0UL, _spareNormal is double v ? BitConverter.DoubleToUInt64Bits(v) : 0UL];
+    }
 
     /// <summary>Restores a state from <see cref="GetState"/>.</summary>
     public void SetState(ulong[] state)
     {
         if (state.Length != 6) throw new ArgumentException($"Generator.SetState: expected a state of 6 values from GetState, got {state.Length}");
+        using var _ = Sync.EnterScope();
         (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
         _spareNormal = state[4] != 0 ? BitConverter.UInt64BitsToDouble(state[5]) : null;
     }
@@ -50,6 +64,36 @@ public sealed class Generator
     /// <summary>64 uniformly random bits.</summary>
     public ulong NextUInt64()
     {
+        using var _ = Sync.EnterScope();
+        return DrawUInt64();
+    }
+
+    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
+    public double NextDouble()
+    {
+        using var _ = Sync.EnterScope();
+        return DrawDouble();
+    }
+
+    /// <summary>Uniform integer in [0, n) without modulo bias.</summary>
+    public long NextInt64(long n)
+    {
+        if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), $"Generator.NextInt64: the range must be positive, got {n}");
+        using var _ = Sync.EnterScope();
+        return DrawInt64(n);
+    }
+
+    /// <summary>Standard normal by the Box–Muller transform (pairs are used in turn).</summary>
+    public double NextNormal()
+    {
+        using var _ = Sync.EnterScope();
+        return DrawNormal();
+    }
+
+    // The draws themselves, for callers that hold Sync (a tensor filled under one acquisition).
+
+    internal ulong DrawUInt64()
+    {
         ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
         ulong t = _s1 << 17;
         _s2 ^= _s0;
@@ -61,29 +105,25 @@ public sealed class Generator
         return result;
     }
 
-    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
-    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+    internal double DrawDouble() => (DrawUInt64() >> 11) * (1.0 / (1UL << 53));
 
-    /// <summary>Uniform integer in [0, n) without modulo bias.</summary>
-    public long NextInt64(long n)
+    internal long DrawInt64(long n)
     {
-        if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), $"Generator.NextInt64: the range must be positive, got {n}");
         ulong limit = ulong.MaxValue - ulong.MaxValue % (ulong)n;
         ulong r;
-        do r = NextUInt64(); while (r >= limit);
+        do r = DrawUInt64(); while (r >= limit);
         return (long)(r % (ulong)n);
     }
 
-    /// <summary>Standard normal by the Box–Muller transform (pairs are used in turn).</summary>
-    public double NextNormal()
+    internal double DrawNormal()
     {
         if (_spareNormal is double spare)
         {
             _spareNormal = null;
             return spare;
         }
-        double u1 = 1.0 - NextDouble(); // in (0, 1]: log is finite
-        double u2 = NextDouble();
+        double u1 = 1.0 - DrawDouble(); // in (0, 1]: log is finite
+        double u2 = DrawDouble();
         double r = Math.Sqrt(-2.0 * Math.Log(u1));
         _spareNormal = r * Math.Sin(2 * Math.PI * u2);
         return r * Math.Cos(2 * Math.PI * u2);

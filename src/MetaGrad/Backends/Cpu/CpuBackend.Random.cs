@@ -2,35 +2,39 @@ namespace MetaGrad.Backends.Cpu;
 
 internal sealed partial class CpuBackend
 {
-    // Values are drawn in row-major order of dst's shape, so a seed gives the same tensor whatever its strides.
-    void FillDrawn(Tensor dst, Func<double> draw)
+    // Values are drawn in row-major order of dst's shape, so a seed gives the same tensor whatever
+    // its strides; the generator is locked once for the whole tensor, not once a value.
+    void FillDrawn(Tensor dst, Generator gen, Func<Generator, double> draw)
     {
         var values = new double[dst.Numel];
-        for (int i = 0; i < values.Length; i++) values[i] = draw();
+        lock (gen.Sync)
+            for (int i = 0; i < values.Length; i++) values[i] = draw(gen);
         Copy(dst, FromArray(values, dst.Layout.Shape));
     }
 
     public void FillUniform(Tensor dst, Generator gen, double lo, double hi)
     {
+        double scale = hi - lo;
         // The common case (a fresh float32 tensor, e.g. a dropout mask) is drawn straight into place.
         if (dst.DType == DType.Float32 && dst.Layout.IsContiguous)
         {
             var data = Data<float>(dst).AsSpan(dst.Layout.Offset, dst.Numel);
-            double scale = hi - lo;
-            for (int i = 0; i < data.Length; i++) data[i] = (float)(lo + scale * gen.NextDouble());
+            lock (gen.Sync)
+                for (int i = 0; i < data.Length; i++) data[i] = (float)(lo + scale * gen.DrawDouble());
             return;
         }
-        FillDrawn(dst, () => lo + (hi - lo) * gen.NextDouble());
+        FillDrawn(dst, gen, g => lo + scale * g.DrawDouble());
     }
 
     public void FillNormal(Tensor dst, Generator gen, double mean, double std) =>
-        FillDrawn(dst, () => mean + std * gen.NextNormal());
+        FillDrawn(dst, gen, g => mean + std * g.DrawNormal());
 
     public void FillRandInt(Tensor dst, Generator gen, long lo, long hi)
     {
         if (hi <= lo) throw new ArgumentException($"RandInt: expected low < high, got low={lo}, high={hi}");
         var values = new long[dst.Numel];
-        for (int i = 0; i < values.Length; i++) values[i] = lo + gen.NextInt64(hi - lo);
+        lock (gen.Sync)
+            for (int i = 0; i < values.Length; i++) values[i] = lo + gen.DrawInt64(hi - lo);
         Copy(dst, FromArray(values, dst.Layout.Shape));
     }
 

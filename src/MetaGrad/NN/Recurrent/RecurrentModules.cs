@@ -29,6 +29,9 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
 
     int Directions => Bidirectional ? 2 : 1;
 
+    // The generator given at construction draws the dropout masks too (null: the default generator).
+    readonly Generator? _generator;
+
     private protected RecurrentModule(RecurrentKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst,
         double dropout, bool bidirectional, DType dtype, Generator? generator)
     {
@@ -36,6 +39,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
         if (dropout < 0 || dropout > 1) throw new ArgumentException($"{GetType().Name}: dropout should be a number in range [0, 1], got {dropout}");
         (Kind, InputSize, HiddenSize, NumLayers, _bias, BatchFirst, Dropout, Bidirectional) =
             (kind, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional);
+        _generator = generator;
         // PyTorch's order: layer by layer, forward direction first, each w_ih, w_hh, b_ih, b_hh.
         for (int layer = 0; layer < numLayers; layer++)
             for (int dir = 0; dir < Directions; dir++)
@@ -125,7 +129,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
                 if (cn is not null) cn[k] = c!;
             }
             data = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 1);
-            if (layer < NumLayers - 1) data = Functional.Dropout(data, Dropout, Training);
+            if (layer < NumLayers - 1) data = Functional.Dropout(data, Dropout, Training, _generator);
         }
         return (data, Tensor.Stack(hn), cn is null ? null : Tensor.Stack(cn));
     }
