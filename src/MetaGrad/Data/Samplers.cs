@@ -129,11 +129,12 @@ internal static class Permutation
     {
         var p = new int[n];
         for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--)
-        {
-            int j = (int)generator.NextInt64(i + 1);
-            (p[i], p[j]) = (p[j], p[i]);
-        }
+        lock (generator.Sync)   // once, not once a draw
+            for (int i = n - 1; i > 0; i--)
+            {
+                int j = (int)generator.DrawInt64(i + 1);
+                (p[i], p[j]) = (p[j], p[i]);
+            }
         return p;
     }
 }
