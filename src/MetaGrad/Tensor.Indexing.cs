@@ -14,15 +14,21 @@ public readonly struct TensorIndex
     internal readonly Index Start, Stop;
     internal readonly int Step;
     internal readonly Tensor? Indices;
+    // An integer written as -n (PyTorch's spelling) rather than ^n: messages repeat it as written.
+    internal readonly bool Negative;
 
-    TensorIndex(Kind k, Index start = default, Index stop = default, int step = 1, Tensor? indices = null)
+    TensorIndex(Kind k, Index start = default, Index stop = default, int step = 1, Tensor? indices = null, bool negative = false)
     {
         K = k;
         Start = start;
         Stop = stop;
         Step = step;
         Indices = indices;
+        Negative = negative;
     }
+
+    /// <summary>The position as the user wrote it: 3, -4 or ^4.</summary>
+    internal string Written => Negative ? $"-{Start.Value}" : Start.ToString();
 
     /// <summary>Inserts a new dim of size 1 (PyTorch's None).</summary>
     public static TensorIndex NewAxis => new(Kind.NewAxis);
@@ -39,7 +45,7 @@ public readonly struct TensorIndex
     }
 
     /// <summary>A single position (negative counts from the end).</summary>
-    public static implicit operator TensorIndex(int i) => new(Kind.Integer, i < 0 ? Index.FromEnd(-i) : Index.FromStart(i));
+    public static implicit operator TensorIndex(int i) => new(Kind.Integer, i < 0 ? Index.FromEnd(-i) : Index.FromStart(i), negative: i < 0);
     /// <summary>A single position, from the start or the end (<c>^1</c>).</summary>
     public static implicit operator TensorIndex(Index i) => new(Kind.Integer, i);
     /// <summary>A range of positions (<c>1..3</c>, <c>..</c>).</summary>
@@ -100,7 +106,7 @@ public partial class Tensor
                     int size = x.Layout.Shape[dim];
                     int i = index.Start.IsFromEnd ? size - index.Start.Value : index.Start.Value;
                     if (i < 0 || i >= size)
-                        throw new ArgumentOutOfRangeException(nameof(indices), $"Index: index {(index.Start.IsFromEnd ? "^" + index.Start.Value : i.ToString())} is out of bounds for dimension {sourceDim - 1} with size {size}");
+                        throw new ArgumentOutOfRangeException(nameof(indices), $"Index: index {index.Written} is out of bounds for dimension {sourceDim - 1} with size {size}");
                     x = x.Select(dim, i);
                     break;
                 }

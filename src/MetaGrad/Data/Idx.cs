@@ -15,7 +15,7 @@ internal static class Idx
     public sealed record UBytes(int[] Dims, ReadOnlyMemory<byte> Data);
 
     /// <summary>Reads <paramref name="path"/>, which must carry magic number <paramref name="magic"/>.</summary>
-    public static UBytes Read(string path, int magic, string kind) => Parse(File.ReadAllBytes(path), path, magic, kind);
+    public static UBytes Read(string path, int magic, string kind) => Parse(IO.InputFile.ReadAllBytes(path, "IDX"), path, magic, kind);
 
     /// <summary>Parses file contents; <paramref name="name"/> and <paramref name="kind"/> ("images") go in error messages.</summary>
     public static UBytes Parse(byte[] bytes, string name, int magic, string kind)

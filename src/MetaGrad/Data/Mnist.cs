@@ -111,16 +111,20 @@ public class Mnist : Dataset<Tensor[]>
     /// The folder data/mnist-mini shipped with MetaGrad, searched for upwards from the program's
     /// folder and then from the current directory.
     /// </summary>
-    public static string FindMini()
+    public static string FindMini() => FindMini(AppContext.BaseDirectory, Environment.CurrentDirectory);
+
+    internal static string FindMini(params string[] starts)
     {
-        var starts = new[] { AppContext.BaseDirectory, Environment.CurrentDirectory };
         foreach (var start in starts)
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
                 var candidate = Path.Combine(dir.FullName, "data", "mnist-mini");
                 if (File.Exists(Path.Combine(candidate, "train-images-idx3-ubyte.gz"))) return candidate;
             }
-        throw new DirectoryNotFoundException($"Mnist.FindMini: no data/mnist-mini folder above {starts[0]} or {starts[1]}");
+        throw new DirectoryNotFoundException(
+            $"Mnist.FindMini: looked for data/mnist-mini (with train-images-idx3-ubyte.gz) in {string.Join(", ", starts)} and every folder above, and found none. " +
+            "The folder ships in the MetaGrad repository: run from inside a clone, copy data/mnist-mini beside your program, " +
+            "or pass a folder of the four MNIST files to new Mnist(folder) (Mnist.Download(folder) fetches them)");
     }
 
     /// <summary>

@@ -51,7 +51,7 @@ public static class Safetensors
     /// <summary>Reads every tensor (in file order) and the metadata (empty when the file has none).</summary>
     public static SafetensorsContent Load(string path)
     {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        using var file = InputFile.Open(path, "Safetensors.Load");
         return Load(file, path);
     }
 

@@ -91,8 +91,25 @@ public static partial class Functional
     {
         if (!input.DType.IsInteger())
             throw new ArgumentException($"Embedding: expected an Int64 or Int32 index tensor, got {input.DType}");
-        var rows = new Functions.EmbeddingLookup(input.Reshape(-1), paddingIdx, sparse).Apply(weight);
+        var ids = input.Reshape(-1);
+        Tensor rows;
+        try
+        {
+            rows = new Functions.EmbeddingLookup(ids, paddingIdx, sparse).Apply(weight);
+        }
+        catch (ArgumentOutOfRangeException e) when (FirstOutside(ids, weight.Shape[0]) is long id)
+        {
+            // Named here, not as the IndexSelect inside: the ids are checked only when the lookup fails.
+            throw new ArgumentOutOfRangeException($"Embedding: index {id} is out of range for {weight.Shape[0]} embeddings (ids must be in [0, {weight.Shape[0]}))", e);
+        }
         return rows.Reshape([.. input.Shape, weight.Shape[1]]);
+    }
+
+    static long? FirstOutside(Tensor ids, int count)
+    {
+        foreach (var id in ids.ToArray<long>())
+            if (id < 0 || id >= count) return id;
+        return null;
     }
 
     /// <summary>One-hot Int64 encoding with a new last dim of numClasses (inferred as max + 1 when -1).</summary>
