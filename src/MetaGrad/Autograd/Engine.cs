@@ -28,6 +28,10 @@ internal static class Engine
     {
         bool outer = t_intoLeaves;
         t_intoLeaves = capture is null && !createGraph;
+        // In anomaly mode the backward functions' results are checked as they return; the forward
+        // check is off meanwhile, so that a NaN made inside a backward formula is reported by its node.
+        int anomaly = Anomaly.t_mode;
+        if (anomaly != Anomaly.Off) Anomaly.t_mode = Anomaly.Backward;
         try
         {
             RunGraph(roots, rootGrads, retainGraph, createGraph, capture);
@@ -35,6 +39,7 @@ internal static class Engine
         finally
         {
             t_intoLeaves = outer;
+            Anomaly.t_mode = anomaly;
         }
     }
 
@@ -99,6 +104,7 @@ internal static class Engine
         // PyTorch does: the rest of the graph is neither computed nor freed.
         var needed = capture is null ? null : Needed(dependencies.Keys, capture);
         bool Runs(Function node) => needed is null || needed.Contains(node) || capture!.Nodes.ContainsKey(node);
+        bool anomaly = Anomaly.t_mode != Anomaly.Off;
         var ready = scratch.Ready;
         foreach (var root in rootNodes)
             if (dependencies[root] == 0 && !ready.Contains(root)) ready.Push(root);   // Function compares by reference
@@ -117,6 +123,7 @@ internal static class Engine
                 if (runs)
                 {
                     grads = node.BackwardAll(grad);
+                    if (anomaly) Anomaly.OnBackward(node, grads);
                     if (grads.Length != node.Edges.Length)
                         throw new InvalidOperationException($"{node.Name} returned {grads.Length} gradients but has {node.Edges.Length} inputs");
                 }

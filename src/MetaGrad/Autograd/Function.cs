@@ -14,6 +14,9 @@ public abstract class Function
     /// <summary>Hooks on the gradient of this node's output (RegisterHook and RetainGrad on non-leaves).</summary>
     internal List<Func<Tensor, Tensor?>>? OutputHooks;
 
+    /// <summary>In anomaly mode, the user's call that created this node and its inputs' shapes.</summary>
+    internal string? CreationTrace, CreationShapes;
+
     /// <summary>The context shared by this call's Forward and Backward.</summary>
     protected Context Ctx { get; } = new();
 
@@ -57,6 +60,8 @@ public abstract class Function
     /// <summary>Links the output to this node when tracking (and when it is of a floating dtype).</summary>
     private protected Tensor End(bool track, Tensor[] inputs, Tensor output)
     {
+        int anomaly = Anomaly.t_mode;
+        if (anomaly != Anomaly.Off) Anomaly.OnForward(anomaly, this, inputs, output, recorded: track && output.DType.IsFloatingPoint());
         if (!track || !output.DType.IsFloatingPoint()) return output;
         // The output must be a new tensor object even when forward returned an input unchanged.
         if (output.GradFn is not null || output.IsLeafRequiringGrad || Array.IndexOf(inputs, output) >= 0)

@@ -11,7 +11,7 @@ namespace MetaGrad.Data;
 /// </summary>
 /// <remarks>
 /// The repository ships 10,000 real digits (8,000 train, 2,000 test) in data/mnist-mini, found by
-/// <see cref="FindMini"/>. Files that are truncated, swapped, foreign or of mismatched counts are
+/// <see cref="FindMini()"/>. Files that are truncated, swapped, foreign or of mismatched counts are
 /// refused with an <see cref="InvalidDataException"/> that names the file.
 /// </remarks>
 public class Mnist : Dataset<Tensor[]>
