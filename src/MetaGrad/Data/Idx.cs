@@ -49,17 +49,31 @@ internal static class Idx
         if (bytes.Length != expected)
             throw new InvalidDataException(
                 $"{name}: expected {expected} bytes{unzipped} (a {header}-byte header, then {string.Join("x", dims)} bytes of {kind}), " +
-                $"found {bytes.Length}: {(bytes.Length < expected ? "the file is truncated" : "there are extra bytes after the data")}");
+                $"found {(bytes.Length > expected && unzipped.Length > 0 ? "more" : bytes.Length)}: {(bytes.Length < expected ? "the file is truncated" : "there are extra bytes after the data")}");
         return new UBytes(dims, bytes.AsMemory(header));
     }
 
+    // Decompresses no further than the header's dims say the file holds, plus one byte to tell that
+    // there is more: a small file cannot make the reader unpack gigabytes.
     static byte[] Gunzip(byte[] compressed, string name)
     {
         try
         {
             using var gzip = new GZipStream(new MemoryStream(compressed), CompressionMode.Decompress);
             using var result = new MemoryStream();
-            gzip.CopyTo(result);
+            var buffer = new byte[1 << 16];
+            long limit = long.MaxValue;
+            for (int n; result.Length < limit && (n = gzip.Read(buffer, 0, (int)Math.Min(buffer.Length, limit - result.Length))) > 0;)
+            {
+                result.Write(buffer, 0, n);
+                if (limit == long.MaxValue && result.Length >= 4 && result.Length >= 4 + 4 * result.GetBuffer()[3])
+                {
+                    var head = result.GetBuffer();
+                    int rank = head[3];
+                    var dims = Enumerable.Range(0, rank).Select(d => Math.Max(0, BinaryPrimitives.ReadInt32BigEndian(head.AsSpan(4 + 4 * d)))).ToArray();
+                    limit = 4 + 4 * rank + Math.Min(ShapeMath.Product(dims), int.MaxValue) + 1;
+                }
+            }
             return result.ToArray();
         }
         catch (InvalidDataException e)

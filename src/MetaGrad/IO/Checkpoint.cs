@@ -79,9 +79,14 @@ public sealed class Checkpoint
         Safetensors.Save(path, tensors, metadata);
 
     /// <summary>Reads a checkpoint (any safetensors file).</summary>
-    public static Checkpoint Load(string path)
+    public static Checkpoint Load(string path) => From(Safetensors.Load(path));
+
+    /// <summary>Reads a checkpoint from a seekable stream; <paramref name="name"/> goes in error messages.</summary>
+    public static Checkpoint Load(Stream stream, string name = "stream") => From(Safetensors.Load(stream, name));
+
+    static Checkpoint From(SafetensorsContent content)
     {
-        var (tensors, metadata) = Safetensors.Load(path);
+        var (tensors, metadata) = content;
         var checkpoint = new Checkpoint();
         foreach (var (name, t) in tensors) checkpoint.Tensors.Add(name, t);
         foreach (var (key, value) in metadata) checkpoint.Metadata.Add(key, value);

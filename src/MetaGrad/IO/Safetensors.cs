@@ -198,6 +198,20 @@ public static class Safetensors
 
     static (List<Entry> Entries, Dictionary<string, string> Metadata) ParseHeader(byte[] header, string file, long dataLength)
     {
+        // JsonDocument accepts invalid UTF-8 inside strings and throws InvalidOperationException only when one is read.
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw Invalid(file, "the header is not valid UTF-8");
+        try
+        {
+            return ParseJsonHeader(header, file, dataLength);
+        }
+        catch (InvalidOperationException e)   // an escaped lone surrogate (\ud800) read as a string
+        {
+            throw Invalid(file, $"the header holds a string that is not valid Unicode ({e.Message})");
+        }
+    }
+
+    static (List<Entry> Entries, Dictionary<string, string> Metadata) ParseJsonHeader(byte[] header, string file, long dataLength)
+    {
         JsonDocument doc;
         try
         {

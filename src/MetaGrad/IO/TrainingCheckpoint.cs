@@ -43,14 +43,18 @@ public static class TrainingCheckpoint
     /// <summary>The optimizer state dict stored by <see cref="AddOptimizer"/>, ready for <see cref="Optimizer.LoadStateDict"/>.</summary>
     public static OptimizerStateDict OptimizerState(this Checkpoint checkpoint, string prefix)
     {
-        var groups = checkpoint.Get<List<SavedGroup>>($"{prefix}.param_groups");
+        string key = $"{prefix}.param_groups";
+        var groups = checkpoint.Get<List<SavedGroup?>?>(key);
+        // JSON null, or a group without its fields, deserialises to nulls: refuse it here rather than deep in LoadStateDict.
+        if (groups is null || groups.Any(g => g?.Params is null || g.Options is null))
+            throw new InvalidDataException($"Checkpoint: metadata entry \"{key}\" must be a list of groups, each with Params and Options");
         return new OptimizerStateDict
         {
             State = checkpoint.Section(prefix),
             ParamGroups = groups.Select(g => new ParamGroupState
             {
-                Params = g.Params,
-                Options = g.Options.ToDictionary(o => o.Key, o => Option($"{prefix}.param_groups", o.Key, o.Value)),
+                Params = g!.Params,
+                Options = g.Options.ToDictionary(o => o.Key, o => Option(key, o.Key, o.Value)),
             }).ToList(),
         };
     }
@@ -66,8 +70,18 @@ public static class TrainingCheckpoint
     public static SchedulerStateDict SchedulerState(this Checkpoint checkpoint, string key)
     {
         var json = checkpoint.Get<JsonElement>(key);   // checks the key is there and is JSON
-        return json.Deserialize<SchedulerStateDict>(Json)
-            ?? throw new InvalidDataException($"Checkpoint: metadata entry \"{key}\" is null, not a scheduler state");
+        SchedulerStateDict? state;
+        try
+        {
+            state = json.Deserialize<SchedulerStateDict>(Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"Checkpoint: metadata entry \"{key}\" is not a scheduler state: {e.Message}", e);
+        }
+        if (state?.BaseLrs is null || state.LastLr is null || state.Values is null)
+            throw new InvalidDataException($"Checkpoint: metadata entry \"{key}\" is not a scheduler state (null, or a field is null)");
+        return state;
     }
 
     /// <summary>Adds a generator's state (<see cref="Generator.GetState"/>) under metadata <paramref name="key"/>.</summary>
@@ -81,12 +95,22 @@ public static class TrainingCheckpoint
     sealed record SavedGroup(int[] Params, Dictionary<string, JsonElement> Options);
 
     // Group options are numbers, booleans or pairs of numbers (ParamGroup's kinds); JSON gives them back untyped.
-    static object Option(string key, string name, JsonElement value) => value.ValueKind switch
+    static object Option(string key, string name, JsonElement value)
     {
-        JsonValueKind.Number => value.GetDouble(),
-        JsonValueKind.String => value.Deserialize<double>(Json),   // a named literal: NaN, Infinity
-        JsonValueKind.True or JsonValueKind.False => value.GetBoolean(),
-        JsonValueKind.Array => value.Deserialize<double[]>(Json)!,
-        _ => throw new InvalidDataException($"Checkpoint: option \"{name}\" in metadata entry \"{key}\" is {value}, not a number, a bool or a pair of numbers"),
-    };
+        try
+        {
+            return value.ValueKind switch
+            {
+                JsonValueKind.Number => value.GetDouble(),
+                JsonValueKind.String => value.Deserialize<double>(Json),   // a named literal: NaN, Infinity
+                JsonValueKind.True or JsonValueKind.False => value.GetBoolean(),
+                JsonValueKind.Array => value.Deserialize<double[]>(Json)!,
+                _ => throw new JsonException(),
+            };
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            throw new InvalidDataException($"Checkpoint: option \"{name}\" in metadata entry \"{key}\" is {value}, not a number, a bool or a pair of numbers", e);
+        }
+    }
 }

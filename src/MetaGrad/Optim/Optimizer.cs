@@ -202,6 +202,9 @@ public abstract class Optimizer
     public void LoadStateDict(OptimizerStateDict stateDict)
     {
         string op = $"{Name}.LoadStateDict";
+        ArgumentNullException.ThrowIfNull(stateDict);
+        if (stateDict.State is null || stateDict.ParamGroups is null || stateDict.ParamGroups.Any(g => g?.Params is null || g.Options is null))
+            throw new ArgumentException($"{op}: the state dict's State, ParamGroups and each group's Params and Options must not be null");
         var saved = stateDict.ParamGroups;
         if (saved.Count != _groups.Count)
             throw new ArgumentException($"{op}: the state dict has {saved.Count} parameter groups, but the optimizer has {_groups.Count}");

@@ -51,4 +51,22 @@ public class IdxTests
         Assert.Equal([0, 1 << 30, 1 << 30], idx.Dims);
         Assert.Equal(0, idx.Data.Length);
     }
+
+    [Fact]
+    public void Parse_AGzipBomb_IsNotUnpackedPastWhatItsHeaderClaims()
+    {
+        // A 64 KB file that unpacks to 64 MB after a header claiming 2 images of 2x2.
+        using var compressed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            gzip.Write(Header(2, 2, 2));
+            gzip.Write(new byte[64 << 20]);
+        }
+        var bytes = compressed.ToArray();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<InvalidDataException>(() => Idx.Parse(bytes, "bomb", ImagesMagic, "images"));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("extra bytes after the data", ex.Message);
+        Assert.True(allocated < 4 << 20, $"allocated {allocated:N0} bytes to refuse a {bytes.Length:N0}-byte file");
+    }
 }

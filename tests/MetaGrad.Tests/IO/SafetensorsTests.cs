@@ -102,6 +102,17 @@ public class SafetensorsTests
     }
 
     [Fact]
+    public void Load_AHeaderThatIsNotUnicode_IsInvalidData()
+    {
+        // Found by the fuzzer: both ended in an InvalidOperationException from the JSON reader.
+        var file = FileBytes("{\"__metadata__\":{\"k\":\"XX\"}}");
+        file[8 + 18] = 0xC3;   // a lead byte followed by a quote: not UTF-8
+        Assert.Contains("not valid UTF-8", Assert.Throws<InvalidDataException>(() => Safetensors.Load(new MemoryStream(file))).Message);
+        var surrogate = FileBytes("{\"__metadata__\":{\"k\":\"\\ud800\"}}");
+        Assert.Contains("not valid Unicode", Assert.Throws<InvalidDataException>(() => Safetensors.Load(new MemoryStream(surrogate))).Message);
+    }
+
+    [Fact]
     public void Serialize_MatchesTheFormatByteForByte()
     {
         // Larger elements first, then by name (as the reference writer does), compact JSON, metadata

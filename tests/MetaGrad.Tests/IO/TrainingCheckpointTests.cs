@@ -93,4 +93,27 @@ public class TrainingCheckpointTests
         checkpoint.Metadata["rng"] = "[1, 2]";
         Assert.Contains("6 values", Assert.Throws<ArgumentException>(() => checkpoint.RestoreGenerator("rng", new Generator(0))).Message);
     }
+
+    [Theory]
+    [InlineData("[null]")]
+    [InlineData("[{\"Params\":null,\"Options\":{}}]")]
+    [InlineData("[{\"Params\":[0],\"Options\":{\"lr\":\"fast\"}}]")]
+    [InlineData("null")]
+    public void OptimizerState_OfGroupsWithNullsOrBadOptions_IsInvalidData(string groups)
+    {
+        // Found by the fuzzer: a null went on to a NullReferenceException inside Optimizer.LoadStateDict.
+        var checkpoint = new Checkpoint();
+        checkpoint.Metadata["optim.param_groups"] = groups;
+        Assert.Throws<InvalidDataException>(() => checkpoint.OptimizerState("optim"));
+    }
+
+    [Theory]
+    [InlineData("{\"BaseLrs\":null,\"LastLr\":[0.1],\"Values\":{}}")]
+    [InlineData("{\"LastEpoch\":\"x\"}")]
+    public void SchedulerState_WithNullsOrWrongTypes_IsInvalidData(string json)
+    {
+        var checkpoint = new Checkpoint();
+        checkpoint.Metadata["scheduler"] = json;
+        Assert.Throws<InvalidDataException>(() => checkpoint.SchedulerState("scheduler"));
+    }
 }

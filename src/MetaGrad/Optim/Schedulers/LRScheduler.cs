@@ -91,6 +91,9 @@ public abstract class LRScheduler
     /// <summary>Restores progress saved by <see cref="StateDict"/> into a scheduler built with the same arguments.</summary>
     public void LoadStateDict(SchedulerStateDict state)
     {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.BaseLrs is null || state.LastLr is null || state.Values is null)
+            throw new ArgumentException($"{Name}.LoadStateDict: the state dict's BaseLrs, LastLr and Values must not be null");
         int groups = Optimizer.ParamGroups.Count;
         if (state.BaseLrs.Length != groups || state.LastLr.Length != groups)
             throw new ArgumentException($"{Name}.LoadStateDict: the state dict has {state.BaseLrs.Length} base lrs and {state.LastLr.Length} last lrs, but the optimizer has {groups} param groups");
