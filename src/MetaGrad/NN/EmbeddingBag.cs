@@ -22,6 +22,8 @@ public static partial class Functional
             throw new NotSupportedException($"EmbeddingBag: per-sample weights are only supported for mode \"sum\" (as PyTorch), got \"{mode}\"");
         if (perSampleWeights is not null && !perSampleWeights.Shape.SequenceEqual(input.Shape))
             throw new ArgumentException($"EmbeddingBag: per-sample weights must have the input's shape {ShapeMath.Format(input.Shape.ToArray())}, got {ShapeMath.Format(perSampleWeights.Shape.ToArray())}");
+        if (perSampleWeights is not null && perSampleWeights.DType != weight.DType)
+            throw new ArgumentException($"EmbeddingBag: per-sample weights of dtype {perSampleWeights.DType} and a weight of dtype {weight.DType} must share one floating dtype");
         int vocabulary = weight.Shape[0], dim = weight.Shape[1];
         int? pad = paddingIdx is int p ? (p < -vocabulary || p >= vocabulary
             ? throw new ArgumentOutOfRangeException(nameof(paddingIdx), $"EmbeddingBag: padding index {p} must be within the {vocabulary} embeddings")

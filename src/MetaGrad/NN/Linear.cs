@@ -75,6 +75,8 @@ public sealed class Bilinear : Module<Tensor, Tensor, Tensor>
     {
         if (input1.Shape[^1] != _in1 || input2.Shape[^1] != _in2)
             throw new ArgumentException($"Bilinear: expected inputs with last dims {_in1} and {_in2}, got shapes {ShapeMath.Format(input1.Shape.ToArray())} and {ShapeMath.Format(input2.Shape.ToArray())}");
+        RequireDType("Bilinear", input1, Weight, Bias);
+        RequireDType("Bilinear", input2, Weight, Bias);
         var lead = input1.Shape.Take(input1.NDim - 1).ToArray();
         var x1 = input1.Reshape(-1, _in1);
         var x2 = input2.Reshape(-1, _in2);

@@ -66,4 +66,18 @@ public class StateOnErrorTests
         var withNullEntry = new Dictionary<string, Tensor> { ["weight"] = null!, ["bias"] = Tensor.Zeros(2) };
         Assert.Contains("weight is null", Assert.Throws<ArgumentException>(() => model.LoadStateDict(withNullEntry)).Message);
     }
+
+    [Fact]
+    public void BilinearAndEmbeddingBag_RefuseAnotherDType()
+    {
+        // Both promoted silently to Float64 through Matmul and a product.
+        var bilinear = new Bilinear(2, 3, 4, generator: new Generator(0));
+        var ex = Assert.Throws<ArgumentException>(() => bilinear.Forward(Tensor.Ones([5, 2], DType.Float64), Tensor.Ones(5, 3)));
+        Assert.Contains("Bilinear", ex.Message);
+        Assert.Contains("Bilinear", Assert.Throws<ArgumentException>(() => bilinear.Forward(Tensor.Ones(5, 2), Tensor.Ones([5, 3], DType.Float64))).Message);
+        Assert.Equal([5, 4], bilinear.Forward(Tensor.Ones(5, 2), Tensor.Ones(5, 3)).Shape.ToArray());
+        var bag = new EmbeddingBag(10, 3, mode: "sum", generator: new Generator(0));
+        var ids = Tensor.From(new long[,] { { 1, 2 } });
+        Assert.Contains("EmbeddingBag", Assert.Throws<ArgumentException>(() => bag.Forward(ids, null, Tensor.Ones([1, 2], DType.Float64))).Message);
+    }
 }
