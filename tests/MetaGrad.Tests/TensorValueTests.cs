@@ -325,17 +325,7 @@ public class NullAndTruthTests
     }
 }
 
-/// <summary>
-/// Tests that read the default generator's exact sequence run alone, after the parallel ones: any
-/// other test may draw from <see cref="Generator.Default"/> between a ManualSeed and the draws after it.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class DefaultGeneratorCollection
-{
-    public const string Name = "Default generator";
-}
-
-[Collection(DefaultGeneratorCollection.Name)]
+[Collection(ProcessWideState.Name)]
 public class DefaultGeneratorTests
 {
     [Fact]

@@ -4,7 +4,8 @@ namespace MetaGrad.Tests;
 
 /// <summary>
 /// Runs a test's block on a given number of threads and restores the count after, even when an
-/// assertion throws: <c>using (ThreadScope.Of(3)) { ... }</c>.
+/// assertion throws: <c>using (ThreadScope.Of(3)) { ... }</c>. The count is process-wide: a class that
+/// uses this belongs to the <see cref="ProcessWideState"/> collection, which runs alone.
 /// </summary>
 internal sealed class ThreadScope : IDisposable
 {

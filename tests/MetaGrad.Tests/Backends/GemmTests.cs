@@ -3,6 +3,7 @@ using MetaGrad.Backends.Cpu;
 namespace MetaGrad.Tests.Backends;
 
 /// <summary>The blocked GEMM held equal to the reference triple loop.</summary>
+[Collection(ProcessWideState.Name)]   // sets or reads the process-wide thread count
 public class GemmTests
 {
     public static TheoryData<int, int, int> Sizes => new()

@@ -7,6 +7,7 @@ namespace MetaGrad.Tests.Backends;
 /// The fused recurrent layer (one node, the backend's kernel) against the same layer composed of
 /// tensor operations from PyTorch's equations, and against finite differences.
 /// </summary>
+[Collection(ProcessWideState.Name)]   // sets or reads the process-wide thread count
 public class RecurrentKernelTests
 {
     const int N = 3, H = 4;

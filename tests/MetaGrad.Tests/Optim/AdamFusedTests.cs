@@ -3,6 +3,7 @@ using MetaGrad.Optim;
 namespace MetaGrad.Tests.Optim;
 
 /// <summary>The fused Adam kernel is bit-identical to the step written as tensor operations.</summary>
+[Collection(ProcessWideState.Name)]   // sets or reads the process-wide thread count
 public class AdamFusedTests
 {
     [Theory]
