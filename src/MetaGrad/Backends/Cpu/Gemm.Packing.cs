@@ -103,8 +103,8 @@ internal static unsafe partial class Gemm
 
     // B with contiguous rows, packed row by row: each row is read once front to back and its
     // NR-wide pieces go to their panels. Panel by panel instead reads one piece per row at a row
-    // stride, a cache miss each that no prefetcher follows across pages: packing 256×1024 took
-    // 330 µs that way, more than the 32-row product it fed.
+    // stride, a cache miss each that no prefetcher follows across pages: that packing once took
+    // longer than the 32-row product it fed.
     static void PackRows<T>(T* d, T* b, int rowStride, int nc, int kc, int nr) where T : unmanaged
     {
         int full = nc / nr, rest = nc - full * nr, w = Vector256<T>.Count, panel = kc * nr;

@@ -19,8 +19,7 @@ internal static unsafe partial class Gemm
     /// Whether a K-deep column panel of B read in place, one 64-byte line a row at this row stride,
     /// would outgrow its share of L1: a stride of a multiple of 256 bytes maps the rows to a
     /// fraction of L1's 64 sets (8 ways each), so 128³ of float (512-byte rows, 8 sets) evicted its
-    /// own panel between row panels. Such panels are copied first (alternating runs, JIT at full
-    /// optimisation: 128³ 49-53 → 46-47 µs, 96×128×128 40 → 35, 144×64×256 55 → 50).
+    /// own panel between row panels. Such panels are copied first (bench/results/TUNING.md).
     /// </summary>
     static bool Aliases<T>(int rowStride, int k) where T : unmanaged
     {

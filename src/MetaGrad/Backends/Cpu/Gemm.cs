@@ -17,14 +17,13 @@ namespace MetaGrad.Backends.Cpu;
 internal static unsafe partial class Gemm
 {
     // K slice: a KC×NR panel of B (24 KB; 30 KB for a last slice that took in the remainder) stays
-    // in L1 and an MC×KC block of A in L2; deeper slices send the C tile to memory fewer times (four
-    // alternating runs each, 1024³ and 2048³: 256 → 384 gave 64 → 69 and 65 → 66 GFLOP/s on one
-    // thread, 114 → 124 and 111 → 120 on two).
+    // in L1 and an MC×KC block of A in L2; deeper slices send the C tile to memory fewer times
+    // (384 against 256: bench/results/TUNING.md).
     const int KC = 384;
     const int MC = 96;    // rows per tile: a multiple of 6, so that only a product's last block has 4-row panels
     // Columns per tile: B's packed slice (KC×NC, up to 8 MB of float) stays in L3 and A is packed once per
-    // K slice, as BLIS sets it for AVX2; 512 packed A again for every 512 columns (alternating runs
-    // at 2 threads: 2048³ 82 → 93 GFLOP/s, 1024³ 88 → 94, 512³ 81 → 94; one thread about even).
+    // K slice, as BLIS sets it for AVX2; 512 packed A again for every 512 columns, which cost up to
+    // a seventh at 2 threads (bench/results/TUNING.md).
     const int NC = 4080;
 
     /// <summary>
@@ -122,10 +121,10 @@ internal static unsafe partial class Gemm
     // Each thread takes a range of whole column panels for the whole product and runs the blocked
     // product on it alone, packing its own part of every B slice and its own A blocks: the threads
     // never wait for each other until the end, where splitting each K slice's packing and kernel
-    // work takes two hand-offs per slice. Alternating runs on 2 threads: 2048³ 110-118 → 121-127
-    // GFLOP/s, 1024³ even; but the products of training steps (MLP batch 256, LSTM: 50-270M
-    // multiply-adds) lost 4-10% a step, a late worker leaving its fixed half to wait for, where
-    // the per-slice work items let the calling thread take more. So only the largest split this way.
+    // work takes two hand-offs per slice. That wins for the largest products, but the products of
+    // training steps (MLP batch 256, LSTM: 50-270M multiply-adds) lost a step's time to a late
+    // worker leaving its fixed half to wait for, where per-slice work items let the calling thread
+    // take more. So only the largest split this way (bench/results/TUNING.md).
     internal static void ColumnSplit<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol, T[] b, int bOff, int bRow, int bCol, T[] c, int cOff,
         T[]? bias = null, int biasOff = 0) where T : unmanaged
     {
@@ -144,8 +143,8 @@ internal static unsafe partial class Gemm
 
     /// <summary>
     /// Up to this many elements a row-contiguous A is read in place by the blocked path (1 MB of
-    /// float: a 96-row block of it still fits L2). Alternating runs on one thread: [256,784]·[784,256]ᵀ
-    /// 68-85 → 69-92 GFLOP/s; 1024² A (4 MB) lost 1-20% read in place, so larger ones are packed.
+    /// float: a 96-row block of it still fits L2); a larger A read in place loses to packing
+    /// (bench/results/TUNING.md).
     /// </summary>
     const long DirectAElements = 256 * 1024;
 
