@@ -120,9 +120,9 @@ public partial class Tensor
     public Tensor Clip(double? min = null, double? max = null) => Clamp(min, max);
 
     /// <summary>Elementwise maximum of two tensors; ties share the gradient.</summary>
-    public Tensor Maximum(Tensor other) => Arith(new Extremum(max: true), this, other);
+    public Tensor Maximum(Tensor other) => Arith(new ElementwiseExtreme(max: true), this, other);
     /// <summary>Elementwise minimum of two tensors; ties share the gradient.</summary>
-    public Tensor Minimum(Tensor other) => Arith(new Extremum(max: false), this, other);
+    public Tensor Minimum(Tensor other) => Arith(new ElementwiseExtreme(max: false), this, other);
 
     // Floating functions of integer tensors compute in the default float dtype, as in PyTorch.
     Tensor Floating() => DType.IsFloatingPoint() ? this : To(DType.Float32);

@@ -98,7 +98,7 @@ internal sealed class Pow : BinaryFunction
 }
 
 /// <summary>Elementwise maximum or minimum of two tensors.</summary>
-internal sealed class Extremum(bool max) : BinaryFunction
+internal sealed class ElementwiseExtreme(bool max) : BinaryFunction
 {
     public override string Name => max ? "MaximumBackward" : "MinimumBackward";
 

@@ -4,46 +4,6 @@ namespace MetaGrad.Backends.Cpu;
 
 internal sealed partial class CpuBackend
 {
-    public Tensor Where(Tensor cond, Tensor a, Tensor b)
-    {
-        RequireSameDType("Where", a, b);
-        cond = cond.DType == DType.Bool ? cond : Cast(cond, DType.Bool);
-        return a.DType switch
-        {
-            DType.Float32 => WhereTyped<float>(cond, a, b),
-            DType.Float64 => WhereTyped<double>(cond, a, b),
-            DType.Int64 => WhereTyped<long>(cond, a, b),
-            DType.Int32 => WhereTyped<int>(cond, a, b),
-            _ => WhereTyped<bool>(cond, a, b),
-        };
-    }
-
-    static Tensor WhereTyped<T>(Tensor cond, Tensor a, Tensor b) where T : unmanaged
-    {
-        var shape = ShapeMath.Broadcast("Where", ShapeMath.Broadcast("Where", cond.Layout.Shape, a.Layout.Shape), b.Layout.Shape);
-        var y = New<T>(shape);
-        var Y = Data<T>(y);
-        var C = Data<bool>(cond);
-        var A = Data<T>(a);
-        var B = Data<T>(b);
-        var w = new StridedWalk(shape, StridedWalk.Broadcast(cond, shape), StridedWalk.Broadcast(a, shape), StridedWalk.Broadcast(b, shape));
-        int n = w.InnerSize, sc = w.InnerStride(0), sa = w.InnerStride(1), sb = w.InnerStride(2), i = 0;
-        for (int o = 0; o < w.OuterCount; o++, w.Advance())
-        {
-            int pc = w.Offsets[0], pa = w.Offsets[1], pb = w.Offsets[2];
-            for (int j = 0; j < n; j++) Y[i++] = C[pc + j * sc] ? A[pa + j * sa] : B[pb + j * sb];
-        }
-        return y;
-    }
-
-    public Tensor Clamp(Tensor x, double? lo, double? hi)
-    {
-        var y = x;
-        if (lo is double l) y = Binary(BinaryOp.Maximum, y, Cast(FromArray(new[] { l }, []), x.DType));
-        if (hi is double h) y = Binary(BinaryOp.Minimum, y, Cast(FromArray(new[] { h }, []), x.DType));
-        return ReferenceEquals(y, x) ? Contiguous(x) : y;
-    }
-
     public Tensor Reduce(ReduceOp op, Tensor x, int[] dims)
     {
         var outShape = (int[])x.Layout.Shape.Clone();

@@ -4,10 +4,11 @@ using MetaGrad.Functions;
 namespace MetaGrad.NN;
 
 /// <summary>
-/// What the recurrent cells and modules share: PyTorch's weight shapes and initialisation, and the
-/// checks of inputs and states. The step equations themselves are in Functions.RecurrentLayer.
+/// PyTorch's conventions that the recurrent cells and modules share: the nonlinearity's name, weight
+/// shapes and initialisation, and the shapes of inputs and states (checked, and batched when given
+/// unbatched). The step equations themselves are in Functions.RecurrentLayer.
 /// </summary>
-internal static class RecurrentStep
+internal static class RecurrentConventions
 {
 
     /// <summary>The cell kind for RNN's nonlinearity argument.</summary>
@@ -72,7 +73,7 @@ public abstract class RecurrentCellBase<TOut> : Module<Tensor, TOut>
     private protected RecurrentCellBase(RecurrentKind kind, int inputSize, int hiddenSize, bool bias, DType dtype, Generator? generator)
     {
         (Kind, InputSize, HiddenSize) = (kind, inputSize, hiddenSize);
-        (WeightIh, WeightHh, BiasIh, BiasHh) = RecurrentStep.Create(kind, inputSize, hiddenSize, bias, dtype, generator);
+        (WeightIh, WeightHh, BiasIh, BiasHh) = RecurrentConventions.Create(kind, inputSize, hiddenSize, bias, dtype, generator);
         RegisterParameter("weight_ih", WeightIh);
         RegisterParameter("weight_hh", WeightHh);
         RegisterParameter("bias_ih", BiasIh);
@@ -82,9 +83,9 @@ public abstract class RecurrentCellBase<TOut> : Module<Tensor, TOut>
     private protected (Tensor H, Tensor? C) Step(Tensor input, Tensor? h, Tensor? c, out bool unbatched)
     {
         var name = GetType().Name;
-        (input, unbatched) = RecurrentStep.Batched(name, input, InputSize);
-        var h0 = RecurrentStep.State(name, h, unbatched, input, HiddenSize);
-        var c0 = Kind == RecurrentKind.Lstm ? RecurrentStep.State(name, c, unbatched, input, HiddenSize) : null;
+        (input, unbatched) = RecurrentConventions.Batched(name, input, InputSize);
+        var h0 = RecurrentConventions.State(name, h, unbatched, input, HiddenSize);
+        var c0 = Kind == RecurrentKind.Lstm ? RecurrentConventions.State(name, c, unbatched, input, HiddenSize) : null;
         RequireDType($"{name} ({Kind})", input, WeightIh);
         var gi = Functional.Linear(input, WeightIh, BiasIh);
         // One step of the fused layer: its States are [h' (the output row), h' (the final state), c'].
@@ -103,7 +104,7 @@ public sealed class RNNCell : RecurrentCellBase<Tensor>
 {
     /// <summary>A cell with nonlinearity "tanh" or "relu".</summary>
     public RNNCell(int inputSize, int hiddenSize, bool bias = true, string nonlinearity = "tanh", DType dtype = DType.Float32, Generator? generator = null)
-        : base(RecurrentStep.RnnKind(nonlinearity), inputSize, hiddenSize, bias, dtype, generator) { }
+        : base(RecurrentConventions.RnnKind(nonlinearity), inputSize, hiddenSize, bias, dtype, generator) { }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Forward(input, null);

@@ -44,7 +44,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
         for (int layer = 0; layer < numLayers; layer++)
             for (int dir = 0; dir < Directions; dir++)
             {
-                var cell = RecurrentStep.Create(kind, layer == 0 ? inputSize : hiddenSize * Directions, hiddenSize, bias, dtype, generator);
+                var cell = RecurrentConventions.Create(kind, layer == 0 ? inputSize : hiddenSize * Directions, hiddenSize, bias, dtype, generator);
                 string suffix = $"_l{layer}" + (dir == 1 ? "_reverse" : "");
                 RegisterParameter("weight_ih" + suffix, cell.WeightIh);
                 RegisterParameter("weight_hh" + suffix, cell.WeightHh);
@@ -180,7 +180,7 @@ public sealed class RNN : HiddenStateRecurrentModule
     /// <summary>An RNN; every weight and bias ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
     public RNN(int inputSize, int hiddenSize, int numLayers = 1, string nonlinearity = "tanh", bool bias = true, bool batchFirst = false,
         double dropout = 0, bool bidirectional = false, DType dtype = DType.Float32, Generator? generator = null)
-        : base(RecurrentStep.RnnKind(nonlinearity), inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
+        : base(RecurrentConventions.RnnKind(nonlinearity), inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
 }
 
 /// <summary>Long short-term memory with PyTorch's gate order i, f, g, o (torch.nn.LSTM).</summary>
