@@ -52,7 +52,7 @@ static class Harness
 
     static void SetThreads(int n)
     {
-        MetaGrad.Backends.Cpu.Threading.SetNumThreads(n);
+        MetaGrad.Tensor.SetNumThreads(n);
         TorchSharp.torch.set_num_threads(n);
     }
 

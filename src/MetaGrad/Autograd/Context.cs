@@ -14,8 +14,8 @@ public sealed class Context
     // Whether the call is being recorded: if not, no backward will read what forward saves.
     internal bool Recording;
 
-    /// <summary>For each input, whether it requires a gradient; backward may skip the others. Read it only: calls that record nothing share one all-false array.</summary>
-    public bool[] NeedsInputGrad { get; internal set; } = [];
+    /// <summary>For each input, whether it requires a gradient; backward may skip the others (read only: calls that record nothing share one all-false array).</summary>
+    public IReadOnlyList<bool> NeedsInputGrad { get; internal set; } = [];
 
     /// <summary>Keeps tensors for backward, remembering their versions (PyTorch's save_for_backward); a call that is not recorded keeps nothing.</summary>
     public void Save(params Tensor[] tensors)

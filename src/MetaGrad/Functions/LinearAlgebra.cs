@@ -57,10 +57,10 @@ internal sealed class LinearFunction(int[] inputShape) : NaryFunction
         var g = Rows(grad);
         var needs = ctx.NeedsInputGrad;
         // dW = dYᵀ·X comes out row-major, in W's own layout (see Matmul).
-        var grads = new Tensor?[needs.Length];
+        var grads = new Tensor?[needs.Count];
         if (needs[0]) grads[0] = g.Matmul(w).Reshape(inputShape);
         if (needs[1]) grads[1] = g.MT.Matmul(Rows(x));
-        if (needs.Length > 2 && needs[2]) grads[2] = g.Sum(0);
+        if (needs.Count > 2 && needs[2]) grads[2] = g.Sum(0);
         return grads;
     }
 

@@ -46,7 +46,7 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     protected override Tensor?[] Backward(Context ctx, Tensor grad)
     {
         var saved = ctx.Saved;   // checks that no input or the output was changed in place since
-        var inputs = new Tensor[ctx.NeedsInputGrad.Length];
+        var inputs = new Tensor[ctx.NeedsInputGrad.Count];
         for (int i = 0; i < inputs.Length; i++) inputs[i] = saved[i];
         if (Autograd.IsGradEnabled) return RecordedBackward(ctx, inputs, grad);
         int at = inputs.Length;

@@ -1,11 +1,11 @@
 namespace MetaGrad.Backends.Cpu;
 
 /// <summary>
-/// The CPU kernels' parallelism: one setting, like torch.set_num_threads, and one way to split
-/// work. Work below each kernel's threshold stays on the calling thread, because handing a small
-/// job to another core costs more than it saves.
+/// The CPU kernels' parallelism: one setting (public as Tensor.SetNumThreads, like
+/// torch.set_num_threads) and one way to split work. Work below each kernel's threshold stays on
+/// the calling thread, because handing a small job to another core costs more than it saves.
 /// </summary>
-public static class Threading
+internal static class Threading
 {
     static int s_threads = Environment.ProcessorCount;
 
