@@ -319,7 +319,7 @@ public partial class Tensor
             throw new ArgumentException($"{op}: output with shape {ShapeMath.Format(Layout.Shape)} doesn't match the broadcast shape {ShapeMath.Format(result.Layout.Shape)}");
         Backend.Copy(this, result);
         MarkWritten();
-        if (track) GradFn = result.GradFn;
+        if (track) (GradFn, OutputNr) = (result.GradFn, result.OutputNr);
         return this;
     }
 }

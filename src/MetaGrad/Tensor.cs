@@ -57,6 +57,9 @@ public partial class Tensor
     /// <summary>The node that produced this tensor, or null for a leaf (PyTorch's grad_fn).</summary>
     public Function? GradFn { get; internal set; }
 
+    /// <summary>Which of <see cref="GradFn"/>'s outputs this tensor is (0 but for a <see cref="MultiOutputFunction"/>).</summary>
+    internal int OutputNr;
+
     /// <summary>True when no recorded operation produced this tensor.</summary>
     public bool IsLeaf => GradFn is null;
 
@@ -110,11 +113,11 @@ public partial class Tensor
             if (!_requiresGrad) throw new InvalidOperationException("RetainGrad: can't retain the gradient of a tensor that does not require grad");
             return;
         }
-        (GradFn.OutputHooks ??= []).Add(g =>
+        (GradFn.OutputHooks ??= []).Add((OutputNr, g =>
         {
             Grad = Grad is null ? g.Detach().Clone() : Grad + g.Detach();
             return null;
-        });
+        }));
     }
 
     /// <summary>
@@ -125,7 +128,7 @@ public partial class Tensor
     {
         if (!RequiresGrad) throw new InvalidOperationException("RegisterHook: cannot register a hook on a tensor that doesn't require gradient");
         if (GradFn is null) (LeafHooks ??= []).Add(hook);
-        else (GradFn.OutputHooks ??= []).Add(hook);
+        else (GradFn.OutputHooks ??= []).Add((OutputNr, hook));
     }
 
     /// <summary>Backpropagates from this scalar (or with an explicit gradient of this tensor's shape).</summary>

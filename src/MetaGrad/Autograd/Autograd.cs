@@ -20,8 +20,7 @@ public static partial class Autograd
         {
             if (!inputs[i].RequiresGrad)
                 throw new ArgumentException($"Autograd.Grad: input {i} does not require grad");
-            if (inputs[i].GradFn is { } fn) capture.Nodes[fn] = i;
-            else capture.Leaves[inputs[i]] = i;
+            capture.Add(inputs[i], i);
         }
         Engine.Run(outputs, RootGrads("Autograd.Grad", outputs, gradOutputs), retainGraph ?? createGraph, createGraph, capture);
         for (int i = 0; i < inputs.Length; i++)

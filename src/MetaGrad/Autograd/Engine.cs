@@ -11,8 +11,32 @@ internal static class Engine
     internal sealed class Capture
     {
         public readonly Dictionary<Tensor, int> Leaves = new(ReferenceEqualityComparer.Instance);
-        public readonly Dictionary<Function, int> Nodes = new(ReferenceEqualityComparer.Instance);
+        /// <summary>Non-leaf inputs by the output of the node that made them.</summary>
+        public readonly Dictionary<Output, int> Nodes = new(Output.Comparer);
+        public readonly HashSet<Function> NodesHolding = new(ReferenceEqualityComparer.Instance);
         public Tensor?[] Grads = [];
+
+        public void Add(Tensor input, int slot)
+        {
+            if (input.GradFn is { } fn)
+            {
+                Nodes[new(fn, input.OutputNr)] = slot;
+                NodesHolding.Add(fn);
+            }
+            else Leaves[input] = slot;
+        }
+    }
+
+    /// <summary>One output of a node: where a gradient waits until the node runs.</summary>
+    internal readonly record struct Output(Function Node, int Nr)
+    {
+        public static readonly IEqualityComparer<Output> Comparer = new ByReference();
+
+        sealed class ByReference : IEqualityComparer<Output>
+        {
+            public bool Equals(Output a, Output b) => ReferenceEquals(a.Node, b.Node) && a.Nr == b.Nr;
+            public int GetHashCode(Output o) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(o.Node) * 31 + o.Nr;
+        }
     }
 
     [ThreadStatic] static bool t_intoLeaves;
@@ -48,7 +72,10 @@ internal static class Engine
     // recurrent backward, takes fresh ones).
     sealed class Scratch
     {
+        // Gradients waiting for a node: the first output's by node (every node has one), the other
+        // outputs' of multi-output nodes apart, so single-output graphs pay nothing for them.
         public readonly Dictionary<Function, Tensor> Buffers = new(ReferenceEqualityComparer.Instance);
+        public readonly Dictionary<Output, Tensor> LaterOutputs = new(Output.Comparer);
         public readonly List<Function> Roots = [];
         public readonly Dictionary<Function, int> Dependencies = new(ReferenceEqualityComparer.Instance);
         public readonly Stack<Function> Pending = new(), Ready = new();
@@ -56,6 +83,7 @@ internal static class Engine
         public void Clear()
         {
             Buffers.Clear();
+            LaterOutputs.Clear();
             Roots.Clear();
             Dependencies.Clear();
             Pending.Clear();
@@ -93,7 +121,7 @@ internal static class Engine
         {
             if (roots[i].GradFn is { } fn)
             {
-                Accumulate(buffers, fn, rootGrads[i]);
+                Accumulate(scratch, fn, roots[i].OutputNr, rootGrads[i]);
                 rootNodes.Add(fn);
             }
             else Deliver(roots[i], rootGrads[i], createGraph, capture);
@@ -103,7 +131,7 @@ internal static class Engine
         // Autograd.Grad runs only the nodes through which a gradient reaches one of its inputs, as
         // PyTorch does: the rest of the graph is neither computed nor freed.
         var needed = capture is null ? null : Needed(dependencies.Keys, capture);
-        bool Runs(Function node) => needed is null || needed.Contains(node) || capture!.Nodes.ContainsKey(node);
+        bool Runs(Function node) => needed is null || needed.Contains(node) || capture!.NodesHolding.Contains(node);
         bool anomaly = Anomaly.t_mode != Anomaly.Off;
         var ready = scratch.Ready;
         foreach (var root in rootNodes)
@@ -111,22 +139,32 @@ internal static class Engine
         while (ready.Count > 0)
         {
             var node = ready.Pop();
-            buffers.Remove(node, out var grad);
             Tensor?[]? grads = null;
             bool runs = needed is null || needed.Contains(node);
-            if (grad is not null)
+            if (node.OutputCount == 1)
             {
-                if (node.OutputHooks is { } hooks)
-                    foreach (var hook in hooks) grad = hook(grad) ?? grad;
-                if (capture is not null && capture.Nodes.TryGetValue(node, out int slot))
-                    capture.Grads[slot] = Sum(capture.Grads[slot], grad);
-                if (runs)
+                if (buffers.Remove(node, out var grad))
                 {
-                    grads = node.BackwardAll(grad);
-                    if (anomaly) Anomaly.OnBackward(node, grads);
-                    if (grads.Length != node.Edges.Length)
-                        throw new InvalidOperationException($"{node.Name} returned {grads.Length} gradients but has {node.Edges.Length} inputs");
+                    grad = Received(node, 0, grad, capture);
+                    if (runs) grads = node.BackwardAll(grad);
                 }
+            }
+            else
+            {
+                var outputs = new Tensor?[node.OutputCount];
+                bool any = false;
+                for (int k = 0; k < outputs.Length; k++)
+                {
+                    bool has = k == 0 ? buffers.Remove(node, out var g) : scratch.LaterOutputs.Remove(new(node, k), out g);
+                    if (has) (outputs[k], any) = (Received(node, k, g!, capture), true);
+                }
+                if (any && runs) grads = ((MultiOutputFunction)node).BackwardAll(outputs);
+            }
+            if (grads is not null)
+            {
+                if (anomaly) Anomaly.OnBackward(node, grads);
+                if (grads.Length != node.Edges.Length)
+                    throw new InvalidOperationException($"{node.Name} returned {grads.Length} gradients but has {node.Edges.Length} inputs");
             }
             if (!runs) continue;   // a captured input with nothing to compute below it
             if (!retainGraph) node.ReleaseSaved();
@@ -138,7 +176,7 @@ internal static class Engine
                 if (g is not null && !edge.IsNone) g = Conform(node, i, edge, g);
                 if (edge.Node is { } next)
                 {
-                    if (g is not null) Accumulate(buffers, next, g);
+                    if (g is not null) Accumulate(scratch, next, edge.OutputNr, g);
                     if (--dependencies[next] == 0 && Runs(next)) ready.Push(next);
                 }
                 else if (edge.Leaf is { } leaf && g is not null) Deliver(leaf, g, createGraph, capture);
@@ -156,7 +194,7 @@ internal static class Engine
         foreach (var node in reachable)
             foreach (var edge in node.Edges)
             {
-                bool target = edge.Leaf is { } leaf ? capture.Leaves.ContainsKey(leaf) : edge.Node is { } next && capture.Nodes.ContainsKey(next);
+                bool target = edge.Leaf is { } leaf ? capture.Leaves.ContainsKey(leaf) : edge.Node is { } next && capture.Nodes.ContainsKey(new(next, edge.OutputNr));
                 if (target && needed.Add(node)) pending.Push(node);
                 if (edge.Node is { } child)
                 {
@@ -192,8 +230,24 @@ internal static class Engine
         return deps;
     }
 
-    static void Accumulate(Dictionary<Function, Tensor> buffers, Function node, Tensor grad) =>
-        buffers[node] = buffers.TryGetValue(node, out var existing) ? existing + grad : grad;
+    static void Accumulate(Scratch scratch, Function node, int output, Tensor grad)
+    {
+        if (output == 0)
+            scratch.Buffers[node] = scratch.Buffers.TryGetValue(node, out var existing) ? existing + grad : grad;
+        else
+            scratch.LaterOutputs[new(node, output)] = scratch.LaterOutputs.TryGetValue(new(node, output), out var existing) ? existing + grad : grad;
+    }
+
+    // An output's summed gradient on arrival: through its hooks, and captured when Autograd.Grad asked for it.
+    static Tensor Received(Function node, int output, Tensor grad, Capture? capture)
+    {
+        if (node.OutputHooks is { } hooks)
+            foreach (var (nr, hook) in hooks)
+                if (nr == output) grad = hook(grad) ?? grad;
+        if (capture is not null && capture.Nodes.TryGetValue(new(node, output), out int slot))
+            capture.Grads[slot] = Sum(capture.Grads[slot], grad);
+        return grad;
+    }
 
     static Tensor Sum(Tensor? a, Tensor b) => a is null ? b : a + b;
 

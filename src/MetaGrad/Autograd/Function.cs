@@ -11,8 +11,11 @@ public abstract class Function
     /// <summary>Where each input's gradient goes: the input's own node, a leaf, or nowhere.</summary>
     internal Edge[] Edges = [];
 
-    /// <summary>Hooks on the gradient of this node's output (RegisterHook and RetainGrad on non-leaves).</summary>
-    internal List<Func<Tensor, Tensor?>>? OutputHooks;
+    /// <summary>Hooks on the gradients of this node's outputs, by output (RegisterHook and RetainGrad on non-leaves).</summary>
+    internal List<(int Output, Func<Tensor, Tensor?> Hook)>? OutputHooks;
+
+    /// <summary>How many tensors the forward returned (one except for a <see cref="MultiOutputFunction"/>).</summary>
+    internal int OutputCount = 1;
 
     /// <summary>In anomaly mode, the user's call that created this node and its inputs' shapes.</summary>
     internal string? CreationTrace, CreationShapes;
@@ -63,13 +66,42 @@ public abstract class Function
         int anomaly = Anomaly.t_mode;
         if (anomaly != Anomaly.Off) Anomaly.OnForward(anomaly, this, inputs, output, recorded: track && output.DType.IsFloatingPoint());
         if (!track || !output.DType.IsFloatingPoint()) return output;
-        // The output must be a new tensor object even when forward returned an input unchanged.
-        if (output.GradFn is not null || output.IsLeafRequiringGrad || Array.IndexOf(inputs, output) >= 0)
-            output = output.Alias();
+        LinkInputs(inputs);
+        return Link(inputs, output, 0);
+    }
+
+    /// <summary>Links each floating output to this node, as output k, when tracking.</summary>
+    private protected Tensor[] End(bool track, Tensor[] inputs, Tensor[] outputs)
+    {
+        OutputCount = outputs.Length;
+        int anomaly = Anomaly.t_mode;
+        bool linked = false;
+        for (int k = 0; k < outputs.Length; k++)
+        {
+            bool link = track && outputs[k].DType.IsFloatingPoint();
+            if (anomaly != Anomaly.Off) Anomaly.OnForward(anomaly, this, inputs, outputs[k], recorded: link && !linked);
+            if (!link) continue;
+            if (!linked) LinkInputs(inputs);
+            linked = true;
+            outputs[k] = Link(inputs, outputs[k], k);
+        }
+        return outputs;
+    }
+
+    void LinkInputs(Tensor[] inputs)
+    {
         var edges = new Edge[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) edges[i] = Edge.To(inputs[i]);
         Edges = edges;
+    }
+
+    Tensor Link(Tensor[] inputs, Tensor output, int k)
+    {
+        // The output must be a new tensor object even when forward returned an input unchanged.
+        if (output.GradFn is not null || output.IsLeafRequiringGrad || Array.IndexOf(inputs, output) >= 0)
+            output = output.Alias();
         output.GradFn = this;
+        output.OutputNr = k;
         return output;
     }
 }
@@ -146,13 +178,47 @@ public abstract class NaryFunction : Function
     internal override Tensor?[] BackwardAll(Tensor grad) => Backward(Ctx, grad);
 }
 
-/// <summary>Where one input's gradient flows, with the input's shape and dtype so the engine can conform it.</summary>
-internal readonly record struct Edge(Function? Node, Tensor? Leaf, int[] Shape, DType DType)
+/// <summary>
+/// A differentiable operation with several outputs, each with its own gradient (PyTorch's Function
+/// returning a tuple; the seed's Function.__call__ with several outputs): a recurrent layer's
+/// outputs and final states, for instance, without packing them into one tensor to cut apart.
+/// Outputs of an integer dtype (indices) are not linked into the graph.
+/// </summary>
+public abstract class MultiOutputFunction : Function
+{
+    /// <summary>Computes the outputs; save what backward needs in ctx.</summary>
+    protected abstract Tensor[] Forward(Context ctx, Tensor[] inputs);
+
+    /// <summary>
+    /// One gradient per input, given one per output: null for an output that received none (an
+    /// unused output costs nothing), so a backward must treat null as zeros.
+    /// </summary>
+    protected abstract Tensor?[] Backward(Context ctx, Tensor?[] grads);
+
+    /// <summary>Applies the operation, recording it when an input requires grad.</summary>
+    public Tensor[] Apply(params Tensor[] inputs)
+    {
+        bool track = Begin(inputs);
+        Tensor[] ys;
+        using (Autograd.NoGrad()) ys = Forward(Ctx, inputs);
+        return End(track, inputs, ys);
+    }
+
+    internal override Tensor?[] BackwardAll(Tensor grad) => Backward(Ctx, [grad]);
+
+    internal Tensor?[] BackwardAll(Tensor?[] grads) => Backward(Ctx, grads);
+}
+
+/// <summary>
+/// Where one input's gradient flows (the output of a node it came from, a leaf, or nowhere), with
+/// the input's shape and dtype so the engine can conform it.
+/// </summary>
+internal readonly record struct Edge(Function? Node, int OutputNr, Tensor? Leaf, int[] Shape, DType DType)
 {
     public bool IsNone => Node is null && Leaf is null;
 
     public static Edge To(Tensor t) =>
         !t.RequiresGrad ? default :
-        t.GradFn is { } fn ? new Edge(fn, null, t.Layout.Shape, t.DType) :
-        new Edge(null, t, t.Layout.Shape, t.DType);
+        t.GradFn is { } fn ? new Edge(fn, t.OutputNr, null, t.Layout.Shape, t.DType) :
+        new Edge(null, 0, t, t.Layout.Shape, t.DType);
 }

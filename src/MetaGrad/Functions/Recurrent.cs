@@ -7,18 +7,20 @@ namespace MetaGrad.Functions;
 /// cells do): the backend runs the steps and their backpropagation through time, so a step costs a
 /// matrix product and a pass over the gates instead of a dozen recorded nodes. Inputs are gi (the
 /// input half of the gates for every row of the packed layout), h0, c0 for the LSTM, W_hh, b_hh
-/// when there is a bias and b_ih when it is given here rather than inside gi; the output is the
-/// backend's States ([rows + N, H], then c for the LSTM).
+/// when there is a bias and b_ih when it is given here rather than inside gi; the outputs are the
+/// output of every row [rows, H], the final h [N, H] and, for the LSTM, the final c [N, H]: views of
+/// the backend's States, each with a gradient of its own.
 /// <see cref="Composite"/> is the same computation in tensor operations: the backward falls back to
 /// it when the backward itself is recorded (higher-order gradients), and tests hold the two equal.
 /// </summary>
-internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool reverse, bool hasBiasIh) : NaryFunction
+internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool reverse, bool hasBiasIh) : MultiOutputFunction
 {
+    int[][] _outputShapes = [];
     /// <summary>How many H-sized gate blocks the weights hold (LSTM i, f, g, o; GRU r, z, n).</summary>
     public static int Gates(RecurrentKind kind) => kind switch { RecurrentKind.Lstm => 4, RecurrentKind.Gru => 3, _ => 1 };
 
-    /// <summary>States [rows + N(+N), H] of one direction (see <see cref="IBackend.RecurrentForward"/>), recorded as one node.</summary>
-    public static Tensor Run(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh, int[] batchSizes, bool reverse,
+    /// <summary>One direction's outputs of every row and final states, recorded as one node.</summary>
+    public static RecurrentOutputs Run(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh, int[] batchSizes, bool reverse,
         Tensor? biasIh = null)
     {
         var list = new List<Tensor>(6) { gi, h0 };
@@ -30,21 +32,30 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
         // The kernel reads every operand as one element type; PyTorch refuses a mismatch the same way.
         if (!gi.DType.IsFloatingPoint() || inputs.Any(t => t.DType != gi.DType))
             throw new ArgumentException($"{kind}: input and parameters must share one floating dtype, got input {gi.DType} and {string.Join(", ", inputs.Skip(1).Select(t => t.DType).Distinct())}; convert the input with To() or the module's parameters");
-        return new RecurrentLayer(kind, batchSizes, reverse, biasIh is not null).Apply(inputs);
+        var outputs = new RecurrentLayer(kind, batchSizes, reverse, biasIh is not null).Apply(inputs);
+        return new RecurrentOutputs(outputs[0], outputs[1], kind == RecurrentKind.Lstm ? outputs[2] : null);
     }
 
-    protected override Tensor Forward(Context ctx, Tensor[] inputs)
+    protected override Tensor[] Forward(Context ctx, Tensor[] inputs)
     {
         var (gi, h0, c0, weight, bias, biasIh) = Unpack(inputs);
         bool trace = ctx.NeedsInputGrad.Any(x => x);
         var result = gi.Backend.RecurrentForward(kind, gi, h0, c0, weight, bias, biasIh, batchSizes, reverse, trace);
         // The inputs are kept for the recorded (higher-order) fallback, then the trace in a fixed order.
         if (trace) ctx.Save([.. inputs, result.States, .. new[] { result.Gates, result.Previous, result.Cells }.OfType<Tensor>()]);
-        return result.States;
+        int rows = gi.Shape[0], n = h0.Shape[0];
+        Tensor[] outputs = kind == RecurrentKind.Lstm
+            ? [result.States.Narrow(0, 0, rows), result.States.Narrow(0, rows, n), result.States.Narrow(0, rows + n, n)]
+            : [result.States.Narrow(0, 0, rows), result.States.Narrow(0, rows, n)];
+        _outputShapes = [.. outputs.Select(o => o.Shape.ToArray())];
+        return outputs;
     }
 
-    protected override Tensor?[] Backward(Context ctx, Tensor grad)
+    protected override Tensor?[] Backward(Context ctx, Tensor?[] grads)
     {
+        // The kernel takes the gradient of its States as one tensor: an output that got none is zeros.
+        var dtype = grads.First(g => g is not null)!.DType;
+        var grad = Tensor.Cat([.. grads.Select((g, k) => g ?? Tensor.Zeros(_outputShapes[k], dtype))], 0);
         var saved = ctx.Saved;   // checks that no input or the output was changed in place since
         var inputs = new Tensor[ctx.NeedsInputGrad.Count];
         for (int i = 0; i < inputs.Length; i++) inputs[i] = saved[i];
@@ -79,7 +90,7 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     Tensor?[] RecordedBackward(Context ctx, Tensor[] inputs, Tensor grad)
     {
         var (gi, h0, c0, weight, bias, biasIh) = Unpack(inputs);
-        var states = Composite(kind, gi, h0, c0, weight, bias, batchSizes, reverse, biasIh);
+        var states = Composite(kind, gi, h0, c0, weight, bias, batchSizes, reverse, biasIh).Stacked();
         var wanted = Enumerable.Range(0, inputs.Length).Where(i => ctx.NeedsInputGrad[i]).ToArray();
         var grads = Autograd.Grad([states], [.. wanted.Select(i => inputs[i])], [grad], createGraph: true, allowUnused: true);
         var result = new Tensor?[inputs.Length];
@@ -101,7 +112,7 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     /// active ones at any step are the first batch_sizes[t] rows of the state; the rest keep their
     /// state untouched (finished going forwards, not yet started going backwards).
     /// </summary>
-    public static Tensor Composite(RecurrentKind kind, Tensor gi, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh, int[] batchSizes, bool reverse,
+    public static RecurrentOutputs Composite(RecurrentKind kind, Tensor gi, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh, int[] batchSizes, bool reverse,
         Tensor? biasIh = null)
     {
         if (biasIh is not null) gi = gi + biasIh;
@@ -117,7 +128,7 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
             h = Merge(hNext, h);
             if (c is not null) c = Merge(cNext!, c);
         }
-        return Tensor.Cat([.. outputs, h, .. c is null ? Array.Empty<Tensor>() : [c]], 0);
+        return new RecurrentOutputs(Tensor.Cat(outputs, 0), h, c);
     }
 
     /// <summary>The next hidden state (and cell state for the LSTM) from the input half of the gates gi = x·W_ihᵀ + b_ih.</summary>
@@ -153,4 +164,11 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
 
     static Tensor Merge(Tensor active, Tensor state) => active.Shape[0] == state.Shape[0] ? active :
         Tensor.Cat([active, state.Narrow(0, active.Shape[0], state.Shape[0] - active.Shape[0])], 0);
+}
+
+/// <summary>A recurrent layer's output for every row of the packed layout, and its final states.</summary>
+internal readonly record struct RecurrentOutputs(Tensor Output, Tensor H, Tensor? C)
+{
+    /// <summary>[rows + N(+N), H]: the backend's States layout, for comparing two forms of the layer.</summary>
+    public Tensor Stacked() => Tensor.Cat([Output, H, .. C is null ? Array.Empty<Tensor>() : [C]], 0);
 }

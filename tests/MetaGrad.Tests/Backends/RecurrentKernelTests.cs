@@ -32,14 +32,14 @@ public class RecurrentKernelTests
     {
         bool lstm = kind == RecurrentKind.Lstm;
         int w = lstm ? 3 : 2;
-        return RecurrentLayer.Run(kind, a[0], a[1], lstm ? a[2] : null, a[w], a.Length > w + 1 ? a[w + 1] : null, batchSizes, reverse);
+        return RecurrentLayer.Run(kind, a[0], a[1], lstm ? a[2] : null, a[w], a.Length > w + 1 ? a[w + 1] : null, batchSizes, reverse).Stacked();
     }
 
     static Tensor Composite(RecurrentKind kind, Tensor[] a, int[] batchSizes, bool reverse)
     {
         bool lstm = kind == RecurrentKind.Lstm;
         int w = lstm ? 3 : 2;
-        return RecurrentLayer.Composite(kind, a[0], a[1], lstm ? a[2] : null, a[w], a.Length > w + 1 ? a[w + 1] : null, batchSizes, reverse);
+        return RecurrentLayer.Composite(kind, a[0], a[1], lstm ? a[2] : null, a[w], a.Length > w + 1 ? a[w + 1] : null, batchSizes, reverse).Stacked();
     }
 
     public static TheoryData<RecurrentKind, bool, bool> Layouts()
@@ -140,8 +140,8 @@ public class RecurrentKernelTests
         bool lstm = kind == RecurrentKind.Lstm;
         int w = lstm ? 3 : 2;
         Tensor Layer(Tensor[] x, bool fused) => fused
-            ? RecurrentLayer.Run(kind, x[0], x[1], lstm ? x[2] : null, x[w], x[w + 1], sizes, false, x[w + 2])
-            : RecurrentLayer.Composite(kind, x[0], x[1], lstm ? x[2] : null, x[w], x[w + 1], sizes, false, x[w + 2]);
+            ? RecurrentLayer.Run(kind, x[0], x[1], lstm ? x[2] : null, x[w], x[w + 1], sizes, false, x[w + 2]).Stacked()
+            : RecurrentLayer.Composite(kind, x[0], x[1], lstm ? x[2] : null, x[w], x[w + 1], sizes, false, x[w + 2]).Stacked();
         Tensor[] all = [.. a, biasIh];
         var fusedStates = Layer(all, true);
         Assert.True(fusedStates.AllClose(Layer(all, false), 1e-12, 1e-12));

@@ -214,8 +214,9 @@ public class RecurrentTests
     {
         var cellKind = kind == "gru" ? RecurrentKind.Gru : RecurrentConventions.RnnKind(kind);
         int g = RecurrentLayer.Gates(cellKind) * 3;
-        // Input, state, then every weight and bias: f = h' (the fused step's final state) for a batch of 2, input 4, hidden 3.
-        Check.Gradients(a => RecurrentLayer.Run(cellKind, Functional.Linear(a[0], a[2], a[4]), a[1], null, a[3], a[5], [2], false).Narrow(0, 2, 2),
+        // Input, state, then every weight and bias: f = h' (the fused step's final state; its output
+        // rows get no gradient) for a batch of 2, input 4, hidden 3.
+        Check.Gradients(a => RecurrentLayer.Run(cellKind, Functional.Linear(a[0], a[2], a[4]), a[1], null, a[3], a[5], [2], false).H,
             Check.Input([2, 4], 1), Check.Input([2, 3], 2), Check.Input([g, 4], 3), Check.Input([g, 3], 4), Check.Input([g], 5), Check.Input([g], 6));
     }
 
@@ -225,8 +226,8 @@ public class RecurrentTests
         // Both outputs of the step at once: h' and c' concatenated.
         Check.Gradients(a =>
         {
-            // States of the fused step: h' as output row, h' as final state, c'.
-            return RecurrentLayer.Run(RecurrentKind.Lstm, Functional.Linear(a[0], a[3], a[5]), a[1], a[2], a[4], a[6], [2], false);
+            // Every output of the fused step: h' as output row, h' as final state, c'.
+            return RecurrentLayer.Run(RecurrentKind.Lstm, Functional.Linear(a[0], a[3], a[5]), a[1], a[2], a[4], a[6], [2], false).Stacked();
         }, Check.Input([2, 4], 1), Check.Input([2, 3], 2), Check.Input([2, 3], 3), Check.Input([12, 4], 4), Check.Input([12, 3], 5),
             Check.Input([12], 6), Check.Input([12], 7));
     }

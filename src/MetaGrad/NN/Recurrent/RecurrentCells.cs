@@ -88,10 +88,9 @@ public abstract class RecurrentCellBase<TOut> : Module<Tensor, TOut>
         var c0 = Kind == RecurrentKind.Lstm ? RecurrentConventions.State(name, c, unbatched, input, HiddenSize) : null;
         RequireDType($"{name} ({Kind})", input, WeightIh);
         var gi = Functional.Linear(input, WeightIh, BiasIh);
-        // One step of the fused layer: its States are [h' (the output row), h' (the final state), c'].
-        int n = input.Shape[0];
-        var states = RecurrentLayer.Run(Kind, gi, h0, c0, WeightHh, BiasHh, [n], reverse: false);
-        return (states.Narrow(0, n, n), c0 is null ? null : states.Narrow(0, 2 * n, n));
+        // One step of the fused layer: its final states (its output rows are h' again).
+        var step = RecurrentLayer.Run(Kind, gi, h0, c0, WeightHh, BiasHh, [input.Shape[0]], reverse: false);
+        return (step.H, step.C);
     }
 
     /// <inheritdoc/>

@@ -125,7 +125,8 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
                 RequireDType($"{GetType().Name} ({Kind})", data, weightIh);
                 // The input half of every step in one product; b_ih joins it inside the layer's node.
                 var gi = Functional.Linear(data, weightIh);
-                (outputs[dir], hn[k], var c) = RunDirection(Kind, gi, batchSizes, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, biasIh, reverse: dir == 1);
+                // One direction of one layer is one fused node.
+                (outputs[dir], hn[k], var c) = RecurrentLayer.Run(Kind, gi, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, batchSizes, reverse: dir == 1, biasIh);
                 if (cn is not null) cn[k] = c!;
             }
             data = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 1);
@@ -134,14 +135,6 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
         return (data, Tensor.Stack(hn), cn is null ? null : Tensor.Stack(cn));
     }
 
-    // One direction of one layer as one fused node; its States are [outputs of every row, h_n, c_n].
-    static (Tensor Output, Tensor H, Tensor? C) RunDirection(RecurrentKind kind, Tensor gi, int[] batchSizes, Tensor h, Tensor? c,
-        Tensor weightHh, Tensor? biasHh, Tensor? biasIh, bool reverse)
-    {
-        int rows = gi.Shape[0], n = h.Shape[0];
-        var states = RecurrentLayer.Run(kind, gi, h, c, weightHh, biasHh, batchSizes, reverse, biasIh);
-        return (states.Narrow(0, 0, rows), states.Narrow(0, rows, n), c is null ? null : states.Narrow(0, rows + n, n));
-    }
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => FormattableString.Invariant($"{InputSize}, {HiddenSize}") +
