@@ -157,7 +157,14 @@ public partial class Tensor
         int d = ShapeMath.Dim(dim, NDim, "Sort");
         if (NDim == 0) return (Clone(), From(0L));
         var (_, indices) = Backend.Sort(Detach(), d, descending);
-        return (Gather(d, indices), indices);
+        return Select("Sort", d, indices);
+    }
+
+    // Values at indices along dim and the indices, from one two-output node.
+    (Tensor Values, Tensor Indices) Select(string op, int dim, Tensor indices)
+    {
+        var outputs = new Functions.Selection(op, dim, indices).Apply(this);
+        return (outputs[0], outputs[1]);
     }
 
     /// <summary>The k largest (or smallest) values along dim and their indices, sorted.</summary>
@@ -166,9 +173,30 @@ public partial class Tensor
         int d = ShapeMath.Dim(dim, NDim, "TopK");
         int size = NDim == 0 ? 1 : Layout.Shape[d];
         if (k < 0 || k > size) throw new ArgumentOutOfRangeException(nameof(k), $"TopK: k ({k}) is out of range for dimension {d} of size {size}");
-        var (_, order) = Sort(d, descending: largest);
-        var indices = NDim == 0 ? order : order.Narrow(d, 0, k).Contiguous();
-        return (NDim == 0 ? Clone() : Gather(d, indices), indices);
+        if (NDim == 0) return (Clone(), From(0L));
+        var (_, order) = Backend.Sort(Detach(), d, descending: largest);
+        return Select("Topk", d, order.Narrow(d, 0, k).Contiguous());
+    }
+
+    /// <summary>
+    /// The largest values along dim with their indices, as PyTorch's torch.max(x, dim) returns them:
+    /// the whole gradient of a row goes to the index given (the first maximum), where
+    /// <see cref="Max(int, bool)"/> (PyTorch's amax, the seed's Max) shares it among ties.
+    /// </summary>
+    public (Tensor Values, Tensor Indices) MaxWithIndices(int dim, bool keepDim = false) => ExtremeWithIndices(dim, keepDim, max: true);
+
+    /// <summary>The smallest values along dim with their indices (torch.min(x, dim)); see <see cref="MaxWithIndices"/>.</summary>
+    public (Tensor Values, Tensor Indices) MinWithIndices(int dim, bool keepDim = false) => ExtremeWithIndices(dim, keepDim, max: false);
+
+    (Tensor Values, Tensor Indices) ExtremeWithIndices(int dim, bool keepDim, bool max)
+    {
+        string op = max ? "MaxWithIndices" : "MinWithIndices";
+        int d = ShapeMath.Dim(dim, NDim, op);
+        if (NDim == 0) return (Clone(), From(0L));
+        if (Layout.Shape[d] == 0)
+            throw new ArgumentException($"{op}: cannot reduce over dimension {d} of size 0 of a tensor of shape {ShapeMath.Format(Layout.Shape)}");
+        var (values, indices) = Select(max ? "Max" : "Min", d, Backend.ArgReduce(this, d, max));   // [.., 1, ..]
+        return keepDim ? (values, indices) : (values.SqueezeDims([d]), indices.SqueezeDims([d]));
     }
 
     /// <summary>log Σ exp(x) along dim (-inf over an empty dim), computed stably by shifting by the max.</summary>

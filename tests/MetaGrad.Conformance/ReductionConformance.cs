@@ -101,6 +101,14 @@ public class ReductionConformance
         Op.Create("ArgMin(dim, keepDim)", OverDim(Values.Mixed, allowEmpty: false),
             (x, p) => x[0].ArgMin(p.Dim, p.KeepDim), (x, p) => x[0].argmin(p.Dim, p.KeepDim)),
 
+        // torch.max(x, dim) and torch.min(x, dim): the first extreme's index, which takes the whole gradient.
+        Op.CreateMany("MaxWithIndices(dim, keepDim)", OverDim(Values.Mixed, allowEmpty: false),
+            (x, p) => { var (v, i) = x[0].MaxWithIndices(p.Dim, p.KeepDim); return [v, i]; },
+            (x, p) => { var (v, i) = x[0].max(p.Dim, p.KeepDim); return [v, i]; }),
+        Op.CreateMany("MinWithIndices(dim, keepDim)", OverDim(Values.Mixed, allowEmpty: false),
+            (x, p) => { var (v, i) = x[0].MinWithIndices(p.Dim, p.KeepDim); return [v, i]; },
+            (x, p) => { var (v, i) = x[0].min(p.Dim, p.KeepDim); return [v, i]; }),
+
         // A stable sort in both, so tied values keep their order and the indices agree.
         Op.CreateMany("Sort(dim, descending)", OverDim(Values.Mixed),
             (x, p) => { var (v, i) = x[0].Sort(p.Dim, descending: p.KeepDim); return [v, i]; },

@@ -17,6 +17,28 @@ internal sealed class Gather(int dim, Tensor index) : UnaryFunction
         Tensor.Zeros(_inputShape, grad.DType).ScatterAdd(dim, index, grad);
 }
 
+/// <summary>
+/// The elements of x at chosen indices along dim, returned with those indices as one node of two
+/// outputs, as torch.sort, torch.topk and torch.max(dim) return them: the values' gradient goes back
+/// to the positions they were taken from; the indices (Int64) are not differentiable.
+/// </summary>
+internal sealed class Selection(string name, int dim, Tensor indices) : MultiOutputFunction
+{
+    int[] _inputShape = [];
+
+    public override string Name => name + "Backward";
+
+    protected override Tensor[] Forward(Context ctx, Tensor[] inputs)
+    {
+        var x = inputs[0];
+        _inputShape = x.Layout.Shape;
+        return [x.Backend.Gather(x, dim, indices), indices];
+    }
+
+    protected override Tensor?[] Backward(Context ctx, Tensor?[] grads) =>
+        [grads[0] is { } g ? Tensor.Zeros(_inputShape, g.DType).ScatterAdd(dim, indices, g) : null];
+}
+
 internal sealed class ScatterAdd(int dim, Tensor index) : BinaryFunction
 {
     int[] _srcShape = [];
