@@ -1,7 +1,8 @@
+using MetaGrad.NN;
 namespace MetaGrad.Backends;
 
 /// <summary>Elementwise functions of one tensor.</summary>
-public enum UnaryOp
+internal enum UnaryOp
 {
     Neg, Abs, Sign, Square, Relu,
     Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Erf, Reciprocal,
@@ -9,7 +10,7 @@ public enum UnaryOp
 }
 
 /// <summary>Elementwise functions of two tensors, broadcast.</summary>
-public enum BinaryOp
+internal enum BinaryOp
 {
     Add, Sub, Mul, Div, Pow, Maximum, Minimum,
     /// <summary>a where b &gt; 0, else 0: ReLU's backward (grad, output) in one pass (PyTorch's threshold_backward).</summary>
@@ -17,13 +18,13 @@ public enum BinaryOp
 }
 
 /// <summary>Elementwise comparisons giving Bool.</summary>
-public enum CompareOp { Eq, Ne, Lt, Le, Gt, Ge }
+internal enum CompareOp { Eq, Ne, Lt, Le, Gt, Ge }
 
 /// <summary>Elementwise logic on Bool tensors.</summary>
-public enum LogicalOp { And, Or, Xor }
+internal enum LogicalOp { And, Or, Xor }
 
 /// <summary>Reductions over a set of dims.</summary>
-public enum ReduceOp { Sum, Prod, Max, Min }
+internal enum ReduceOp { Sum, Prod, Max, Min }
 
 /// <summary>
 /// The seam between tensors and raw numbers: every kernel a device must provide. Kernels take and
@@ -31,7 +32,7 @@ public enum ReduceOp { Sum, Prod, Max, Min }
 /// layer above (the Functions). A GPU backend implements this interface and nothing else changes.
 /// Unless said otherwise, results are new contiguous tensors and inputs are any strided layout.
 /// </summary>
-public interface IBackend
+internal interface IBackend
 {
     /// <summary>Uninitialised (zeroed on the CPU) storage for a contiguous tensor.</summary>
     Tensor Empty(int[] shape, DType dtype);
@@ -140,9 +141,6 @@ public interface IBackend
     Tensor Multinomial(Tensor probs, int samples, bool replacement, Generator gen);
 }
 
-/// <summary>The step rule of a recurrent layer; gates in PyTorch's order (LSTM i, f, g, o; GRU r, z, n).</summary>
-public enum RecurrentKind { RnnTanh, RnnRelu, Lstm, Gru }
-
 /// <summary>
 /// What <see cref="IBackend.RecurrentForward"/> computed. States is [rows + N, H] ([rows + 2N, H] for
 /// the LSTM): each row's output h, then the final h of every sequence, then the final c. The rest is
@@ -150,12 +148,12 @@ public enum RecurrentKind { RnnTanh, RnnRelu, Lstm, Gru }
 /// GRU r, z, n and W_hn·h + b_hn), Previous the state h each row started from, Cells (LSTM) the
 /// c each row started from and tanh of the c it ended with.
 /// </summary>
-public sealed record RecurrentTrace(Tensor States, Tensor? Gates, Tensor? Previous, Tensor? Cells);
+internal sealed record RecurrentTrace(Tensor States, Tensor? Gates, Tensor? Previous, Tensor? Cells);
 
 /// <summary>The gradients of <see cref="IBackend.RecurrentBackward"/>, one per input of the forward.</summary>
-public sealed record RecurrentGradients(Tensor Input, Tensor H0, Tensor? C0, Tensor WeightHh, Tensor? BiasHh, Tensor? BiasIh);
+internal sealed record RecurrentGradients(Tensor Input, Tensor H0, Tensor? C0, Tensor WeightHh, Tensor? BiasHh, Tensor? BiasIh);
 
 /// <summary>The scalars of one Adam step (see <see cref="IBackend.AdamUpdate"/>).</summary>
-public readonly record struct AdamCoefficients(
+internal readonly record struct AdamCoefficients(
     double Lr, double Beta1, double Beta2, double Eps, double WeightDecay, bool Decoupled, bool Maximize,
     double BiasCorrection1, double BiasCorrection2Sqrt);

@@ -1,3 +1,4 @@
+using MetaGrad.NN;
 using MetaGrad.Backends;
 
 namespace MetaGrad.Functions;
@@ -13,36 +14,30 @@ namespace MetaGrad.Functions;
 /// <see cref="Composite"/> is the same computation in tensor operations: the backward falls back to
 /// it when the backward itself is recorded (higher-order gradients), and tests hold the two equal.
 /// </summary>
-internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool reverse, bool hasBiasIh) : MultiOutputFunction
+internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool reverse, RecurrentLayout layout) : MultiOutputFunction
 {
     int[][] _outputShapes = [];
-    /// <summary>How many H-sized gate blocks the weights hold (LSTM i, f, g, o; GRU r, z, n).</summary>
-    public static int Gates(RecurrentKind kind) => kind switch { RecurrentKind.Lstm => 4, RecurrentKind.Gru => 3, _ => 1 };
 
     /// <summary>One direction's outputs of every row and final states, recorded as one node.</summary>
     public static RecurrentOutputs Run(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh, int[] batchSizes, bool reverse,
         Tensor? biasIh = null)
     {
-        var list = new List<Tensor>(6) { gi, h0 };
-        if (kind == RecurrentKind.Lstm) list.Add(c0!);
-        list.Add(weightHh);
-        if (biasHh is not null) list.Add(biasHh);
-        if (biasIh is not null) list.Add(biasIh);
-        Tensor[] inputs = [.. list];
+        var layout = new RecurrentLayout(kind == RecurrentKind.Lstm, biasHh is not null, biasIh is not null);
+        var inputs = layout.Flatten(gi, h0, c0, weightHh, biasHh, biasIh)!;
         // The kernel reads every operand as one element type; PyTorch refuses a mismatch the same way.
-        if (!gi.DType.IsFloatingPoint() || inputs.Any(t => t.DType != gi.DType))
-            throw new ArgumentException($"{kind}: input and parameters must share one floating dtype, got input {gi.DType} and {string.Join(", ", inputs.Skip(1).Select(t => t.DType).Distinct())}; convert the input with To() or the module's parameters");
-        var outputs = new RecurrentLayer(kind, batchSizes, reverse, biasIh is not null).Apply(inputs);
-        return new RecurrentOutputs(outputs[0], outputs[1], kind == RecurrentKind.Lstm ? outputs[2] : null);
+        if (!gi.DType.IsFloatingPoint() || inputs.Any(t => t!.DType != gi.DType))
+            throw new ArgumentException($"{kind}: input and parameters must share one floating dtype, got input {gi.DType} and {string.Join(", ", inputs.Skip(1).Select(t => t!.DType).Distinct())}; convert the input with To() or the module's parameters");
+        var outputs = new RecurrentLayer(kind, batchSizes, reverse, layout).Apply(inputs!);
+        return new RecurrentOutputs(outputs[0], outputs[1], layout.HasC0 ? outputs[2] : null);
     }
 
     protected override Tensor[] Forward(Context ctx, Tensor[] inputs)
     {
-        var (gi, h0, c0, weight, bias, biasIh) = Unpack(inputs);
+        var (gi, h0, c0, weight, bias, biasIh) = layout.Read(inputs);
         bool trace = ctx.NeedsInputGrad.Any(x => x);
         var result = gi.Backend.RecurrentForward(kind, gi, h0, c0, weight, bias, biasIh, batchSizes, reverse, trace);
-        // The inputs are kept for the recorded (higher-order) fallback, then the trace in a fixed order.
-        if (trace) ctx.Save([.. inputs, result.States, .. new[] { result.Gates, result.Previous, result.Cells }.OfType<Tensor>()]);
+        // The inputs are kept for the recorded (higher-order) fallback, then the trace.
+        if (trace) ctx.Save([.. inputs, .. Traced(result)]);
         int rows = gi.Shape[0], n = h0.Shape[0];
         Tensor[] outputs = kind == RecurrentKind.Lstm
             ? [result.States.Narrow(0, 0, rows), result.States.Narrow(0, rows, n), result.States.Narrow(0, rows + n, n)]
@@ -60,26 +55,27 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
         var inputs = new Tensor[ctx.NeedsInputGrad.Count];
         for (int i = 0; i < inputs.Length; i++) inputs[i] = saved[i];
         if (Autograd.IsGradEnabled) return RecordedBackward(ctx, inputs, grad);
-        int at = inputs.Length;
-        var trace = kind switch
-        {
-            RecurrentKind.Lstm => new RecurrentTrace(saved[at], saved[at + 1], saved[at + 2], saved[at + 3]),
-            RecurrentKind.Gru => new RecurrentTrace(saved[at], saved[at + 1], saved[at + 2], null),
-            _ => new RecurrentTrace(saved[at], null, saved[at + 1], null),
-        };
-        return FusedBackward(ctx, inputs, trace, grad);
+        return FusedBackward(ctx, inputs, Untraced(kind, saved, inputs.Length), grad);
+    }
+
+    // The trace saved after the inputs, and read back: States, then Gates (not for the plain RNN),
+    // Previous, then Cells (LSTM only).
+    static Tensor[] Traced(RecurrentTrace t) => [t.States, .. new[] { t.Gates, t.Previous, t.Cells }.OfType<Tensor>()];
+
+    static RecurrentTrace Untraced(RecurrentKind kind, SavedTensors saved, int at)
+    {
+        var states = saved[at++];
+        var gates = kind is RecurrentKind.Lstm or RecurrentKind.Gru ? saved[at++] : null;
+        var previous = saved[at++];
+        var cells = kind == RecurrentKind.Lstm ? saved[at] : null;
+        return new RecurrentTrace(states, gates, previous, cells);
     }
 
     Tensor?[] FusedBackward(Context ctx, Tensor[] inputs, RecurrentTrace trace, Tensor grad)
     {
-        var (_, _, _, weight, biasHh, _) = Unpack(inputs);
-        var g = grad.Backend.RecurrentBackward(kind, trace, grad, weight, batchSizes, reverse, hasBiasIh && ctx.NeedsInputGrad[^1]);
-        // In the order of the inputs (see Run).
-        var all = new List<Tensor?>(6) { g.Input, g.H0 };
-        if (kind == RecurrentKind.Lstm) all.Add(g.C0);
-        all.Add(g.WeightHh);
-        if (biasHh is not null) all.Add(g.BiasHh);
-        if (hasBiasIh) all.Add(g.BiasIh);
+        var weight = layout.Read(inputs).WeightHh;
+        var g = grad.Backend.RecurrentBackward(kind, trace, grad, weight, batchSizes, reverse, layout.HasBiasIh && ctx.NeedsInputGrad[^1]);
+        var all = layout.Flatten(g.Input, g.H0, g.C0, g.WeightHh, g.BiasHh, g.BiasIh);
         var result = new Tensor?[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) result[i] = ctx.NeedsInputGrad[i] ? all[i] : null;
         return result;
@@ -89,21 +85,13 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     // graph recorded: slower, but every derivative of it is exact, however high the order.
     Tensor?[] RecordedBackward(Context ctx, Tensor[] inputs, Tensor grad)
     {
-        var (gi, h0, c0, weight, bias, biasIh) = Unpack(inputs);
+        var (gi, h0, c0, weight, bias, biasIh) = layout.Read(inputs);
         var states = Composite(kind, gi, h0, c0, weight, bias, batchSizes, reverse, biasIh).Stacked();
         var wanted = Enumerable.Range(0, inputs.Length).Where(i => ctx.NeedsInputGrad[i]).ToArray();
         var grads = Autograd.Grad([states], [.. wanted.Select(i => inputs[i])], [grad], createGraph: true, allowUnused: true);
         var result = new Tensor?[inputs.Length];
         for (int k = 0; k < wanted.Length; k++) result[wanted[k]] = grads[k];
         return result;
-    }
-
-    (Tensor Gi, Tensor H0, Tensor? C0, Tensor WeightHh, Tensor? BiasHh, Tensor? BiasIh) Unpack(Tensor[] inputs)
-    {
-        int at = kind == RecurrentKind.Lstm ? 3 : 2;
-        bool hasBiasHh = inputs.Length - (at + 1) - (hasBiasIh ? 1 : 0) == 1;
-        return (inputs[0], inputs[1], kind == RecurrentKind.Lstm ? inputs[2] : null, inputs[at], hasBiasHh ? inputs[at + 1] : null,
-            hasBiasIh ? inputs[^1] : null);
     }
 
     /// <summary>
@@ -171,4 +159,34 @@ internal readonly record struct RecurrentOutputs(Tensor Output, Tensor H, Tensor
 {
     /// <summary>[rows + N(+N), H]: the backend's States layout, for comparing two forms of the layer.</summary>
     public Tensor Stacked() => Tensor.Cat([Output, H, .. C is null ? Array.Empty<Tensor>() : [C]], 0);
+}
+
+/// <summary>
+/// Which optional inputs a recurrent layer's node has (c0 for the LSTM, b_hh, b_ih), so that its flat
+/// list of inputs (gi, h0, c0, W_hh, b_hh, b_ih, the absent ones left out), and of their gradients,
+/// is written and read by name in one place rather than by counting.
+/// </summary>
+internal readonly record struct RecurrentLayout(bool HasC0, bool HasBiasHh, bool HasBiasIh)
+{
+    /// <summary>The present entries in input order (gradients too: a present entry may be null).</summary>
+    public Tensor?[] Flatten(Tensor? gi, Tensor? h0, Tensor? c0, Tensor? weightHh, Tensor? biasHh, Tensor? biasIh)
+    {
+        var list = new List<Tensor?>(6) { gi, h0 };
+        if (HasC0) list.Add(c0);
+        list.Add(weightHh);
+        if (HasBiasHh) list.Add(biasHh);
+        if (HasBiasIh) list.Add(biasIh);
+        return [.. list];
+    }
+
+    /// <summary>The inputs by name from a list that <see cref="Flatten"/> laid out.</summary>
+    public (Tensor Gi, Tensor H0, Tensor? C0, Tensor WeightHh, Tensor? BiasHh, Tensor? BiasIh) Read(IReadOnlyList<Tensor> inputs)
+    {
+        int at = 2;
+        var c0 = HasC0 ? inputs[at++] : null;
+        var weightHh = inputs[at++];
+        var biasHh = HasBiasHh ? inputs[at++] : null;
+        var biasIh = HasBiasIh ? inputs[at] : null;
+        return (inputs[0], inputs[1], c0, weightHh, biasHh, biasIh);
+    }
 }

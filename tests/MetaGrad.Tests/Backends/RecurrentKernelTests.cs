@@ -1,3 +1,4 @@
+using MetaGrad.NN;
 using MetaGrad.Backends;
 using MetaGrad.Functions;
 
@@ -19,7 +20,7 @@ public class RecurrentKernelTests
     static Tensor[] Inputs(RecurrentKind kind, int[] batchSizes, DType dtype, bool bias = true, ulong seed = 1)
     {
         var g = new Generator(seed);
-        int width = RecurrentLayer.Gates(kind) * H, rows = batchSizes.Sum();
+        int width = RecurrentKinds.Gates(kind) * H, rows = batchSizes.Sum();
         Tensor Random(params int[] shape) => (Tensor.Randn(shape, dtype, generator: g) * 0.8).Detach().RequiresGrad_();
         var inputs = new List<Tensor> { Random(rows, width), Random(N, H) };
         if (kind == RecurrentKind.Lstm) inputs.Add(Random(N, H));
@@ -108,7 +109,7 @@ public class RecurrentKernelTests
         // Enough work that each thread runs its own share of the 16 sequences (lengths 32 down to 1).
         const int n = 16, hidden = 128;
         var sizes = Enumerable.Range(0, 32).Select(t => n - t / 2).ToArray();
-        int width = RecurrentLayer.Gates(kind) * hidden;
+        int width = RecurrentKinds.Gates(kind) * hidden;
         Assert.Equal(Math.Min(2, MetaGrad.Backends.Cpu.Threading.NumThreads),
             MetaGrad.Backends.Cpu.CpuBackend.BatchParts(n, n, width, hidden, sizes.Length));
         var g = new Generator(21);

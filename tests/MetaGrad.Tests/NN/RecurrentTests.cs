@@ -213,7 +213,7 @@ public class RecurrentTests
     public void Cell_GradientsMatchFiniteDifferences(string kind)
     {
         var cellKind = kind == "gru" ? RecurrentKind.Gru : RecurrentConventions.RnnKind(kind);
-        int g = RecurrentLayer.Gates(cellKind) * 3;
+        int g = RecurrentKinds.Gates(cellKind) * 3;
         // Input, state, then every weight and bias: f = h' (the fused step's final state; its output
         // rows get no gradient) for a batch of 2, input 4, hidden 3.
         Check.Gradients(a => RecurrentLayer.Run(cellKind, Functional.Linear(a[0], a[2], a[4]), a[1], null, a[3], a[5], [2], false).H,

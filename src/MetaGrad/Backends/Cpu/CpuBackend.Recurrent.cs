@@ -1,3 +1,4 @@
+using MetaGrad.NN;
 using System.Numerics;
 using System.Numerics.Tensors;
 

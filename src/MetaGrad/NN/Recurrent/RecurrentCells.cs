@@ -26,7 +26,7 @@ internal static class RecurrentConventions
         if (inputSize <= 0 || hiddenSize <= 0)
             throw new ArgumentException($"{kind}: input size and hidden size must be positive, got {inputSize} and {hiddenSize}");
         double bound = 1 / Math.Sqrt(hiddenSize);
-        int g = RecurrentLayer.Gates(kind) * hiddenSize;
+        int g = RecurrentKinds.Gates(kind) * hiddenSize;
         Parameter Uniform(params int[] shape) => new(Init.Uniform_(Tensor.Empty(shape, dtype), -bound, bound, generator));
         var weightIh = Uniform(g, inputSize);
         var weightHh = Uniform(g, hiddenSize);
