@@ -1,10 +1,9 @@
-using MetaGrad.Backends.Cpu;
-
 namespace MetaGrad;
 
 public partial class Tensor
 {
-    static Backends.IBackend Cpu => CpuBackend.Instance;
+    // Tensors are made on the default device (the only one today); its backend allocates the storage.
+    static Backends.IBackend Cpu => Device.Cpu.Backend;
 
     static Tensor Leaf(Tensor t, bool requiresGrad) => requiresGrad ? t.RequiresGrad_() : t;
 

@@ -1,3 +1,4 @@
+using MetaGrad.Backends.Cpu;
 using System.Runtime.CompilerServices;
 
 namespace MetaGrad.Tests.Backends;
