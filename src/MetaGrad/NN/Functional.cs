@@ -43,7 +43,7 @@ public static partial class Functional
         -Softplus(-x, threshold: double.PositiveInfinity);
 
     /// <summary>log(1 + e^(βx))/β, linear where βx exceeds the threshold.</summary>
-    public static Tensor Softplus(Tensor x, double beta = 1, double threshold = 20) => new Functions.Softplus(beta, threshold).Apply(x);
+    public static Tensor Softplus(Tensor x, double beta = 1, double threshold = 20) => Functions.Ops.Softplus(x, beta, threshold);
 
     /// <summary>Hyperbolic tangent.</summary>
     public static Tensor Tanh(Tensor x) => x.Tanh();
@@ -67,7 +67,7 @@ public static partial class Functional
         // One fused node where the kernel applies (a floating dtype, a 2-D weight, a 1-D bias of
         // its rows); otherwise the composition gives PyTorch's broadcasting and errors.
         if (input.DType.IsFloatingPoint() && weight.NDim == 2 && (bias is null || (bias.NDim == 1 && bias.Shape[0] == weight.Shape[0])))
-            return Functions.LinearFunction.Apply(input, weight, bias);
+            return Functions.Ops.Linear(input, weight, bias);
         var y = input.Matmul(weight.T);
         return bias is null ? y : y + bias;
     }
@@ -95,7 +95,7 @@ public static partial class Functional
         Tensor rows;
         try
         {
-            rows = new Functions.EmbeddingLookup(ids, paddingIdx, sparse).Apply(weight);
+            rows = Functions.Ops.EmbeddingLookup(ids, weight, paddingIdx, sparse);
         }
         catch (ArgumentOutOfRangeException e) when (FirstOutside(ids, weight.Shape[0]) is long id)
         {
@@ -161,9 +161,9 @@ public static partial class Functional
             for (int d = 0; d < inner.Length; d++) l = l.Slice(d, starts[d], inner[d], 1);
             return l;
         }
-        var y = new Functions.EmbedIn(Region, shape, "Pad").Apply(x);
+        var y = Functions.Ops.Pad(x, Region, shape);
         if (value == 0) return y;
-        var inside = new Functions.EmbedIn(Region, shape, "Pad").Apply(Tensor.Ones(inner, x.DType));
+        var inside = Functions.Ops.Pad(Tensor.Ones(inner, x.DType), Region, shape);
         return y + (1.0 - inside) * value;
     }
 

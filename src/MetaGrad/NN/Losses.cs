@@ -65,7 +65,7 @@ public static class Losses
     public static Tensor BinaryCrossEntropy(Tensor input, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean)
     {
         SameShape("BinaryCrossEntropy", input, target);
-        var loss = new Functions.BinaryCrossEntropy().Apply(input, target);
+        var loss = Functions.Ops.BinaryCrossEntropy(input, target);
         if (weight is not null) loss = loss * weight;
         return Reduce(loss, reduction);
     }

@@ -63,9 +63,8 @@ public class Adam : Optimizer
         if (CanFuse(param, grad, expAvg, expAvgSq, maxExpAvgSq))
         {
             // One pass instead of about fifteen; bit-identical to the operations below.
-            param.Backend.AdamUpdate(param, grad, expAvg, expAvgSq, maxExpAvgSq, new Backends.AdamCoefficients(
+            Functions.Ops.AdamUpdate_(param, grad, expAvg, expAvgSq, maxExpAvgSq, new Backends.AdamCoefficients(
                 lr, beta1, beta2, eps, weightDecay, group.Bool("decoupled_weight_decay"), group.Bool("maximize"), biasCorrection1, biasCorrection2Sqrt));
-            foreach (var t in new[] { param, expAvg, expAvgSq, maxExpAvgSq }) t?.MarkWritten();
             return;
         }
         UpdateUnfused(param, grad, expAvg, expAvgSq, maxExpAvgSq, group, lr, eps, weightDecay, beta1, beta2, biasCorrection1, biasCorrection2Sqrt);

@@ -102,13 +102,7 @@ public abstract class Optimizer
         throw new NotSupportedException($"{Name} does not support sparse gradients (parameter {ShapeMath.Format(param.Layout.Shape)} has a RowSparseGradient from an embedding with sparse: true); use SGD, Adagrad or SparseAdam for it, or a dense embedding");
 
     /// <summary>target[rows] += values, in place, repeated rows adding up (an update of the rows a sparse gradient touched).</summary>
-    protected static void AddRows_(Tensor target, Tensor rows, Tensor values)
-    {
-        int rowSize = target.Layout.Shape.Length == 0 || target.Layout.Shape[0] == 0 ? 0 : target.Numel / target.Layout.Shape[0];
-        var positions = rows.Unsqueeze(1) * (double)rowSize + Tensor.Arange(rowSize, dtype: DType.Int64);
-        target.Backend.Put(target, positions, values.Reshape(rows.Shape[0], rowSize).To(target.DType), accumulate: true);
-        target.MarkWritten();
-    }
+    protected static void AddRows_(Tensor target, Tensor rows, Tensor values) => Functions.Ops.AddRows_(target, rows, values);
 
     /// <summary>What is wrong with a group's options, or null when they are valid.</summary>
     protected abstract string? Problem(ParamGroup group);

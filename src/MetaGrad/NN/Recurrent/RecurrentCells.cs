@@ -1,4 +1,3 @@
-using MetaGrad.Backends;
 using MetaGrad.Functions;
 
 namespace MetaGrad.NN;
@@ -89,7 +88,7 @@ public abstract class RecurrentCellBase<TOut> : Module<Tensor, TOut>
         RequireDType($"{name} ({Kind})", input, WeightIh);
         var gi = Functional.Linear(input, WeightIh, BiasIh);
         // One step of the fused layer: its final states (its output rows are h' again).
-        var step = RecurrentLayer.Run(Kind, gi, h0, c0, WeightHh, BiasHh, [input.Shape[0]], reverse: false);
+        var step = Ops.RecurrentLayer(Kind, gi, h0, c0, WeightHh, BiasHh, [input.Shape[0]], reverse: false);
         return (step.H, step.C);
     }
 

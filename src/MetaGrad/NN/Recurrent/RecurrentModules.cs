@@ -1,4 +1,3 @@
-using MetaGrad.Backends;
 using MetaGrad.Functions;
 
 namespace MetaGrad.NN;
@@ -126,7 +125,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
                 // The input half of every step in one product; b_ih joins it inside the layer's node.
                 var gi = Functional.Linear(data, weightIh);
                 // One direction of one layer is one fused node.
-                (outputs[dir], hn[k], var c) = RecurrentLayer.Run(Kind, gi, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, batchSizes, reverse: dir == 1, biasIh);
+                (outputs[dir], hn[k], var c) = Ops.RecurrentLayer(Kind, gi, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, batchSizes, reverse: dir == 1, biasIh);
                 if (cn is not null) cn[k] = c!;
             }
             data = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 1);
