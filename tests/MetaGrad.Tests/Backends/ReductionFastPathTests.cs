@@ -59,3 +59,19 @@ public class IndexAndRandomFastPathTests
         Assert.Equal(direct.ToArray<float>(), general.ToArray<float>());
     }
 }
+
+public class EmptyReductionTests
+{
+    [Fact]
+    public void SumOfAnEmptyViewPastItsStoragesEnd_IsZero()
+    {
+        // Found by the conformance suite at 200 cases: the gradient of a [1] leaf expanded to [0]
+        // is an empty view whose sum read a span past its storage (ArgumentOutOfRangeException).
+        var leaf = Tensor.From(new[] { 0.0 }, requiresGrad: true);
+        var a = Tensor.Zeros([0], DType.Float64, requiresGrad: true);
+        var y = Tensor.Stack([a, leaf.Expand(0)], 0);
+        var grads = Autograd.Grad([y], [a, leaf], [Tensor.Zeros([2, 0], DType.Float64)], allowUnused: true);
+        Assert.Equal([0.0], grads[1]!.ToArray<double>());
+        Assert.Equal(0.0, Tensor.Ones(3, 2)[.., 2..].Sum().Item<double>() + Tensor.Ones(3, 2)[3.., ..].Sum(0).Sum().Item<float>());
+    }
+}

@@ -82,6 +82,8 @@ internal sealed partial class CpuBackend
     static Tensor SumFloating<T>(Tensor x, int[] outShape) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var y = New<T>(outShape);
+        // Nothing to add: zeros. (An empty view's offset may lie past its storage, which a span refuses.)
+        if (x.Numel == 0) return y;
         var Y = Data<T>(y);
         var X = Data<T>(x);
         if (y.Numel == 1 && x.Layout.IsContiguous)
