@@ -256,14 +256,18 @@ public partial class Tensor
         int d = ShapeMath.Dim(dim, NDim, "Split");
         if (sizes.Sum() != Layout.Shape[d])
             throw new ArgumentException($"Split: split sizes {ShapeMath.Format(sizes)} must sum to the size {Layout.Shape[d]} of dim {d}");
-        var result = new Tensor[sizes.Length];
-        int start = 0;
-        for (int i = 0; i < sizes.Length; i++)
-        {
-            result[i] = Narrow(d, start, sizes[i]);
-            start += sizes[i];
-        }
-        return result;
+        if (sizes.Any(s => s < 0)) throw new ArgumentException($"Split: split sizes {ShapeMath.Format(sizes)} must not be negative");
+        var pieces = new Functions.Split(d, sizes).Apply(this);
+        foreach (var piece in pieces) piece.AsViewOf(this);
+        return pieces;
+    }
+
+    /// <summary>The slices along dim, each without that dim (torch.unbind): views from one node.</summary>
+    public Tensor[] Unbind(int dim = 0)
+    {
+        int d = ShapeMath.Dim(dim, NDim, "Unbind");
+        if (NDim == 0) throw new ArgumentException("Unbind: a 0-d tensor has no dim to unbind");
+        return [.. Split(Enumerable.Repeat(1, Layout.Shape[d]).ToArray(), d).Select(p => p.SqueezeDims([d]))];
     }
 
     /// <summary>

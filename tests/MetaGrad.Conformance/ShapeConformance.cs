@@ -181,6 +181,9 @@ public class ShapeConformance
                 from sizes in Composition(shape[Normal(dim, shape.Length)])
                 select (dim, sizes)),
             (x, p) => x[0].Split(p.sizes, p.dim), (x, p) => x[0].split(L(p.sizes), p.dim)),
+        Op.CreateMany("Unbind(dim)",
+            One(Gens.Shape(1, 4), shape => Gens.Dim(shape.Length)),
+            (x, dim) => x[0].Unbind(dim), (x, dim) => x[0].unbind(dim)),
         Op.CreateMany("Chunk(chunks, dim)",
             One(Gens.Shape(1, 4), shape => from dim in Gens.Dim(shape.Length) from chunks in Gen.Int[1, 5] select (dim, chunks)),
             (x, p) => x[0].Chunk(p.chunks, p.dim), (x, p) => x[0].chunk(p.chunks, p.dim)),

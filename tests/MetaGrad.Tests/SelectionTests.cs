@@ -60,3 +60,41 @@ public class SelectionTests
         Assert.True(Autograd.GradCheck(a => a[0].MaxWithIndices(0).Values.Pow(2).Sum() + a[0].Sort(1).Values[.., 0].Sum(),
             [Tensor.From(new[,] { { 0.3, -1.2, 2.0 }, { 1.1, 0.4, -0.7 } }, requiresGrad: true)]));
 }
+
+/// <summary>Split, Chunk and Unbind: views of one tensor from one node with an output per piece.</summary>
+public class SplitTests
+{
+    [Fact]
+    public void Split_GivesViewsFromOneNode_AndAnUnusedPieceGetsZeros()
+    {
+        var x = Tensor.From(new[] { 1.0, 2.0, 3.0, 4.0, 5.0, 6.0 }, requiresGrad: true);
+        var pieces = x.Split(2);
+        Assert.Equal(3, pieces.Length);
+        Assert.Same(pieces[0].GradFn, pieces[2].GradFn);
+        Assert.Equal("SplitBackward", pieces[1].GradFn!.Name);
+        Assert.Same(x.Storage, pieces[1].Storage);
+        (pieces[0] * 2.0 + pieces[2] * 3.0).Sum().Backward();
+        Assert.Equal([2.0, 2.0, 0.0, 0.0, 3.0, 3.0], x.Grad!.ToArray<double>());
+    }
+
+    [Fact]
+    public void APieceOfATensorThatRequiresGrad_IsAViewForInPlaceChecks()
+    {
+        var x = Tensor.Ones([4], DType.Float64, requiresGrad: true) * 1.0;
+        var piece = x.Chunk(2)[1];
+        Assert.Throws<NotSupportedException>(() => piece.Add_(1.0));
+    }
+
+    [Fact]
+    public void Unbind_DropsTheDimAndSendsEachGradientBack()
+    {
+        var x = Tensor.From(new[,] { { 1.0, 2.0 }, { 3.0, 4.0 }, { 5.0, 6.0 } }, requiresGrad: true);
+        var columns = x.Unbind(1);
+        Assert.Equal(2, columns.Length);
+        Assert.Equal([3], columns[0].Shape.ToArray());
+        Assert.Equal([2.0, 4.0, 6.0], columns[1].ToArray<double>());
+        (columns[1] * Tensor.From(new[] { 1.0, 10.0, 100.0 })).Sum().Backward();
+        Assert.Equal([0.0, 1.0, 0.0, 10.0, 0.0, 100.0], x.Grad!.ToArray<double>());
+        Assert.Contains("Unbind", Assert.Throws<ArgumentException>(() => Tensor.From(1.0).Unbind()).Message);
+    }
+}

@@ -104,6 +104,32 @@ internal sealed class Flip(int[] dims) : UnaryFunction
     protected override Tensor Backward(Context ctx, Tensor grad) => grad.Flip(dims);
 }
 
+/// <summary>
+/// Consecutive pieces of one dim as views, from one node with an output per piece (torch.split):
+/// the gradient is the pieces' gradients concatenated back, zeros for a piece that got none. The
+/// adjoint of <see cref="Cat"/>.
+/// </summary>
+internal sealed class Split(int dim, int[] sizes) : MultiOutputFunction
+{
+    int[][] _shapes = [];
+
+    protected override Tensor[] Forward(Context ctx, Tensor[] inputs)
+    {
+        var x = inputs[0];
+        var pieces = new Tensor[sizes.Length];
+        for (int i = 0, start = 0; i < sizes.Length; start += sizes[i++])
+            pieces[i] = new Tensor(x.Storage, x.Layout.Slice(dim, start, sizes[i], 1));
+        _shapes = [.. pieces.Select(p => p.Layout.Shape)];
+        return pieces;
+    }
+
+    protected override Tensor?[] Backward(Context ctx, Tensor?[] grads)
+    {
+        var dtype = grads.First(g => g is not null)!.DType;
+        return [Tensor.Cat([.. grads.Select((g, i) => g ?? Tensor.Zeros(_shapes[i], dtype))], dim)];
+    }
+}
+
 /// <summary>Concatenation along one dim; the gradient is cut back into the inputs' pieces.</summary>
 internal sealed class Cat(int dim) : NaryFunction
 {
