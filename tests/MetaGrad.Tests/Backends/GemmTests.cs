@@ -44,14 +44,14 @@ public class GemmTests
         var A = a.ToArray<double>();
         var bRows = b.ToArray<double>();            // B as stored: row stride n
         var bColumns = b.T.Contiguous().ToArray<double>();   // Bᵀ stored, B read through transposed strides
-        foreach (var packed in new[] { Gemm.Pack(k, n, bRows, 0, n, 1), Gemm.Pack(k, n, bColumns, 0, 1, k) })
+        foreach (var packed in new[] { Gemm.Pack(k, n, StridedMatrix.Of(bRows, 0, n, 1)), Gemm.Pack(k, n, StridedMatrix.Of(bColumns, 0, 1, k)) })
         {
             Assert.NotNull(packed);
             var c = new double[m * n];
             // Used twice: the panels are read, never consumed.
             for (int rep = 0; rep < 2; rep++)
             {
-                Gemm.Multiply(m, A, 0, k, 1, packed!, c, 0);
+                Gemm.Multiply(m, StridedMatrix.Of(A, 0, k, 1), packed!, c, 0);
                 Assert.True(Tensor.From(c, [m, n]).AllClose(reference, 1e-12, 1e-12), $"m={m} n={n} k={k}");
             }
         }
@@ -101,10 +101,10 @@ public class GemmTests
         foreach (var (B, bRow, bCol) in new[] { (b.ToArray<double>(), n, 1), (b.T.Contiguous().ToArray<double>(), 1, k) })
         {
             var split = new double[m * n];
-            Gemm.ColumnSplit(m, n, k, A, 0, k, 1, B, 0, bRow, bCol, split, 0);
+            Gemm.ColumnSplit(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, bRow, bCol), split, 0);
             Assert.True(Tensor.From(split, [m, n]).AllClose(reference, 1e-12, 1e-12), $"m={m} n={n} k={k} bCol={bCol}");
             var serial = new double[m * n];
-            Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, bRow, bCol, serial, 0, parallel: false);
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, bRow, bCol), serial, 0, parallel: false);
             Assert.Equal(serial, split);   // the same kernel calls per element, so the same bits
         }
     }
@@ -123,11 +123,11 @@ public class GemmTests
         foreach (bool parallel in new[] { false, true })
         {
             var expected = new float[m * n];
-            Gemm.Multiply(m, n, k, A, 0, k, 1, bColumns, 0, 1, k, expected, 0, parallel);
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(bColumns, 0, 1, k), expected, 0, parallel);
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++) expected[i * n + j] += bias[3 + j];
             var actual = new float[m * n];
-            Gemm.Multiply(m, n, k, A, 0, k, 1, bColumns, 0, 1, k, actual, 0, parallel, bias, 3);
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(bColumns, 0, 1, k), actual, 0, parallel, bias, 3);
             if (k <= 480) Assert.Equal(expected, actual);
             else Assert.True(Tensor.From(actual, [m, n]).AllClose(Tensor.From(expected, [m, n]), 1e-5, 1e-5 * Math.Sqrt(k)), $"m={m} n={n} k={k}");
         }
@@ -144,12 +144,12 @@ public class GemmTests
         var bias = Tensor.Randn([n], DType.Float64, generator: g).ToArray<double>();
         using var threads = ThreadScope.Of(3);
         var split = new double[m * n];
-        Gemm.ColumnSplit(m, n, k, A, 0, k, 1, B, 0, n, 1, split, 0, bias);
+        Gemm.ColumnSplit(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, n, 1), split, 0, bias);
         var serial = new double[m * n];
-        Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, n, 1, serial, 0, parallel: false, bias: bias);
+        Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, n, 1), serial, 0, parallel: false, bias: bias);
         Assert.Equal(serial, split);
         var plain = new double[m * n];
-        Gemm.Multiply(m, n, k, A, 0, k, 1, B, 0, n, 1, plain, 0, parallel: false);
+        Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, n, 1), plain, 0, parallel: false);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) Assert.Equal(plain[i * n + j] + bias[j], split[i * n + j], 1e-12);
     }
@@ -166,8 +166,8 @@ public class GemmTests
         foreach (var (bRow, bCol) in new[] { (n, 1), (1, k) })
         {
             float[] serial, parts;
-            using (ThreadScope.Of(1)) serial = Gemm.Pack(k, n, b, 0, bRow, bCol)!.Panels;
-            using (ThreadScope.Of(3)) parts = Gemm.Pack(k, n, b, 0, bRow, bCol)!.Panels;
+            using (ThreadScope.Of(1)) serial = Gemm.Pack(k, n, StridedMatrix.Of(b, 0, bRow, bCol))!.Panels;
+            using (ThreadScope.Of(3)) parts = Gemm.Pack(k, n, StridedMatrix.Of(b, 0, bRow, bCol))!.Panels;
             Assert.Equal(serial, parts);
         }
     }
@@ -187,11 +187,11 @@ public class GemmTests
         var aliased = b.ToArray<float>();                                            // row stride n
         var padded = Tensor.Cat([b, Tensor.Zeros([k, 8])], 1).ToArray<float>();   // row stride n + 8
         var expected = new float[m * n];
-        Gemm.Multiply(m, n, k, A, 0, k, 1, padded, 0, n + 8, 1, expected, 0, parallel: false);
+        Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(padded, 0, n + 8, 1), expected, 0, parallel: false);
         foreach (bool parallel in new[] { false, true })
         {
             var actual = new float[m * n];
-            Gemm.Multiply(m, n, k, A, 0, k, 1, aliased, 0, n, 1, actual, 0, parallel);
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(aliased, 0, n, 1), actual, 0, parallel);
             Assert.Equal(expected, actual);
         }
         var reference = CpuBackend.MatmulReference(Tensor.From(A, [m, k]), b);

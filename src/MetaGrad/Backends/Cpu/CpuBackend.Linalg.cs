@@ -31,8 +31,8 @@ internal sealed partial class CpuBackend
         var y = NewUninitialized<T>([m, n]);
         var (bias, biasAt) = b is null ? (null, 0) : Dense<T>(b);
         // The weight is read as Bᵀ through its strides: packing takes care of the layout.
-        Gemm.Multiply(m, n, k, Data<T>(x), x.Layout.Offset, x.Layout.Strides[0], x.Layout.Strides[1],
-            Data<T>(w), w.Layout.Offset, w.Layout.Strides[1], w.Layout.Strides[0], Data<T>(y), 0, bias: bias, biasOff: biasAt);
+        Gemm.Multiply(m, n, k, StridedMatrix.Of(Data<T>(x), x.Layout.Offset, x.Layout.Strides[0], x.Layout.Strides[1]),
+            StridedMatrix.Of(Data<T>(w), w.Layout.Offset, w.Layout.Strides[1], w.Layout.Strides[0]), Data<T>(y), 0, bias: bias, biasOff: biasAt);
         return y;
     }
 
@@ -62,7 +62,7 @@ internal sealed partial class CpuBackend
             int yo = t * n * m;
             if (!reference)
             {
-                Gemm.Multiply(n, m, k, A, pa[t], ar, ac, B, pb[t], br, bc, Y, yo);
+                Gemm.Multiply(n, m, k, StridedMatrix.Of(A, pa[t], ar, ac), StridedMatrix.Of(B, pb[t], br, bc), Y, yo);
                 continue;
             }
             // i-p-j order: the innermost loop streams a row of b and a row of the output.

@@ -73,7 +73,7 @@ internal sealed partial class CpuBackend
         var P = previous is null ? null : Data<T>(previous);
         var C = cells is null ? null : Data<T>(cells);
         // W_hhᵀ is the B of every step's product: packed once when there is more than one step.
-        var packed = order.Length > 1 ? Gemm.Pack(hidden, width, W, wAt, 1, hidden) : null;
+        var packed = order.Length > 1 ? Gemm.Pack(hidden, width, StridedMatrix.Of(W, wAt, 1, hidden)) : null;
         int parts = BatchParts(n, widest, width, hidden, order.Length);
 
         // Rows [lo, hi) of the batch through every step (see BatchParts).
@@ -91,8 +91,8 @@ internal sealed partial class CpuBackend
                 int stateAt = hAt + lo * hidden;
                 if (P is not null) S.AsSpan(stateAt, count * hidden).CopyTo(P.AsSpan((first + lo) * hidden));
                 // R = h·W_hhᵀ: W read through transposed strides, no copy.
-                if (packed is null) Gemm.Multiply(count, width, hidden, S, stateAt, hidden, 1, W, wAt, 1, hidden, R, 0, parallel: parts == 1);
-                else Gemm.Multiply(count, S, stateAt, hidden, 1, packed, R, 0, parallel: parts == 1);
+                if (packed is null) Gemm.Multiply(count, width, hidden, StridedMatrix.Of(S, stateAt, hidden, 1), StridedMatrix.Of(W, wAt, 1, hidden), R, 0, parallel: parts == 1);
+                else Gemm.Multiply(count, StridedMatrix.Of(S, stateAt, hidden, 1), packed, R, 0, parallel: parts == 1);
                 for (int k = 0; k < count; k++)
                 {
                     int r = lo + k;
@@ -185,7 +185,7 @@ internal sealed partial class CpuBackend
             dC = Data<T>(dc0);
             dS.AsSpan(dsAt + (rows + n) * hidden, n * hidden).CopyTo(dC);
         }
-        var packed = order.Length > 1 ? Gemm.Pack(width, hidden, W, wAt, hidden, 1) : null;
+        var packed = order.Length > 1 ? Gemm.Pack(width, hidden, StridedMatrix.Of(W, wAt, hidden, 1)) : null;
         int parts = BatchParts(n, widest, width, hidden, order.Length);
         // db_hh = Σ_rows dGh, summed by each part over its rows while they are in cache (a pass over
         // all of dGh afterwards ran on one thread), then over the parts.
@@ -233,8 +233,8 @@ internal sealed partial class CpuBackend
                 }
                 // dh_prev = dGates·W_hh (plus GRU's direct path z⊙dh', already in dh).
                 int gatesAt = (first + lo) * width;
-                if (packed is null) Gemm.Multiply(count, hidden, width, dGh, gatesAt, width, 1, W, wAt, hidden, 1, through, 0, parallel: parts == 1);
-                else Gemm.Multiply(count, dGh, gatesAt, width, 1, packed, through, 0, parallel: parts == 1);
+                if (packed is null) Gemm.Multiply(count, hidden, width, StridedMatrix.Of(dGh, gatesAt, width, 1), StridedMatrix.Of(W, wAt, hidden, 1), through, 0, parallel: parts == 1);
+                else Gemm.Multiply(count, StridedMatrix.Of(dGh, gatesAt, width, 1), packed, through, 0, parallel: parts == 1);
                 var dhRows = dH.AsSpan(lo * hidden, count * hidden);
                 if (gru) TensorPrimitives.Add(dhRows, through.AsSpan(0, count * hidden), dhRows);
                 else through.AsSpan(0, count * hidden).CopyTo(dhRows);
@@ -245,7 +245,7 @@ internal sealed partial class CpuBackend
 
         // dW_hh = Σ_rows dGhᵀ·h_prev, one product.
         var dWeight = NewUninitialized<T>([width, hidden]);
-        Gemm.Multiply(width, hidden, rows, dGh, 0, 1, width, P, trace.Previous!.Layout.Offset, hidden, 1, Data<T>(dWeight), 0);
+        Gemm.Multiply(width, hidden, rows, StridedMatrix.Of(dGh, 0, 1, width), StridedMatrix.Of(P, trace.Previous!.Layout.Offset, hidden, 1), Data<T>(dWeight), 0);
         var dBias = New<T>([width]);
         var dB = Data<T>(dBias).AsSpan(0, width);
         foreach (var part in biasParts) TensorPrimitives.Add(dB, part, dB);

@@ -73,12 +73,11 @@ internal static unsafe partial class Gemm
     /// tile is stored, while it is in L1 (no pass over C of its own), to the finished sum as
     /// PyTorch's addmm rounds it.
     /// </summary>
-    public static void Multiply<T>(int m, int n, int k,
-        T[] a, int aOff, int aRow, int aCol,
-        T[] b, int bOff, int bRow, int bCol,
+    public static void Multiply<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb,
         T[] c, int cOff, bool parallel = true, T[]? bias = null, int biasOff = 0) where T : unmanaged
     {
         if (m == 0 || n == 0) return;
+        int bCol = mb.ColumnStride;
         if (k == 0)
         {
             c.AsSpan(cOff, m * n).Clear();
@@ -88,7 +87,7 @@ internal static unsafe partial class Gemm
         long work = (long)m * n * k;
         if (work < SmallWork || !Vector256.IsHardwareAccelerated || (typeof(T) != typeof(float) && typeof(T) != typeof(double)))
         {
-            Direct(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff);
+            Direct(m, n, k, ma, mb, c, cOff);
             AddRows(m, n, c, cOff, bias, biasOff);
             return;
         }
@@ -99,20 +98,20 @@ internal static unsafe partial class Gemm
             // which pays from about 100³ (128³: 62-78 µs on one thread).
             int nr = NR<T>(), panels = (n + nr - 1) / nr;
             int parts = threads && work >= InPlaceParallelWork ? Math.Min(Threading.NumThreads, panels) : 1;
-            if (parts == 1) InPlace(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, c, cOff, n);
+            if (parts == 1) InPlace(m, n, k, ma, mb, c, cOff, n);
             else Threading.For(parts, part =>
             {
                 int first = part * panels / parts * nr, last = Math.Min(n, (part + 1) * panels / parts * nr);
-                InPlace(m, last - first, k, a, aOff, aRow, aCol, b, bOff + first, bRow, c, cOff + first, n);
+                InPlace(m, last - first, k, ma, mb.At(0, first), c, cOff + first, n);
             });
             AddRows(m, n, c, cOff, bias, biasOff);
             return;
         }
         if (threads && work >= ColumnSplitWork && (n + NR<T>() - 1) / NR<T>() >= 2 * Threading.NumThreads)
-            ColumnSplit(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, bias, biasOff);
+            ColumnSplit(m, n, k, ma, mb, c, cOff, bias, biasOff);
         else
             fixed (T* pBias = bias)
-                Blocked<T>(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, n, threads && work >= ParallelWork, bias is null ? null : pBias + biasOff);
+                Blocked<T>(m, n, k, ma, mb, null, c, cOff, n, threads && work >= ParallelWork, bias is null ? null : pBias + biasOff);
     }
 
     /// <summary>From this many multiply-adds the threads split the columns once for the whole product.</summary>
@@ -125,7 +124,7 @@ internal static unsafe partial class Gemm
     // training steps (MLP batch 256, LSTM: 50-270M multiply-adds) lost a step's time to a late
     // worker leaving its fixed half to wait for, where per-slice work items let the calling thread
     // take more. So only the largest split this way (bench/results/TUNING.md).
-    internal static void ColumnSplit<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol, T[] b, int bOff, int bRow, int bCol, T[] c, int cOff,
+    internal static void ColumnSplit<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb, T[] c, int cOff,
         T[]? bias = null, int biasOff = 0) where T : unmanaged
     {
         int nr = NR<T>(), panelsN = (n + nr - 1) / nr, parts = Threading.NumThreads;
@@ -135,7 +134,7 @@ internal static unsafe partial class Gemm
             Threading.For(parts, part =>
             {
                 int j0 = part * panelsN / parts * nr, j1 = Math.Min(n, (part + 1) * panelsN / parts * nr);
-                if (j1 > j0) Blocked<T>(m, j1 - j0, k, a, aOff, aRow, aCol, b, bOff + j0 * bCol, bRow, bCol, null, c, cOff + j0, n, parallel: false,
+                if (j1 > j0) Blocked<T>(m, j1 - j0, k, ma, mb.At(0, j0), null, c, cOff + j0, n, parallel: false,
                     at == 0 ? null : (T*)at + j0);
             });
         }
@@ -153,8 +152,11 @@ internal static unsafe partial class Gemm
     /// recurrent layer's weight, used at every step): each product then packs only its A. Null
     /// where the blocked path does not run (no Vector256, or not float/double).
     /// </summary>
-    public static PackedB<T>? Pack<T>(int k, int n, T[] b, int bOff, int bRow, int bCol) where T : unmanaged
+    public static PackedB<T>? Pack<T>(int k, int n, StridedMatrix<T> mb) where T : unmanaged
     {
+        T[] b = mb.Data;
+        int bOff = mb.Offset, bRow = mb.RowStride, bCol = mb.ColumnStride;
+
         if (!Vector256.IsHardwareAccelerated || (typeof(T) != typeof(float) && typeof(T) != typeof(double)) || k == 0 || n == 0) return null;
         int nr = NR<T>();
         long total = 0;
@@ -189,11 +191,11 @@ internal static unsafe partial class Gemm
     const long PackParallelElements = 1 << 17;
 
     /// <summary>C = A·B with B packed by <see cref="Pack"/>; A given by offset and strides, C contiguous [m, B.N].</summary>
-    public static void Multiply<T>(int m, T[] a, int aOff, int aRow, int aCol, PackedB<T> b, T[] c, int cOff, bool parallel = true) where T : unmanaged
+    public static void Multiply<T>(int m, StridedMatrix<T> ma, PackedB<T> b, T[] c, int cOff, bool parallel = true) where T : unmanaged
     {
         if (m == 0) return;
         fixed (T* pb = b.Panels)
-            Blocked<T>(m, b.N, b.K, a, aOff, aRow, aCol, null!, 0, 0, 0, pb, c, cOff, b.N,
+            Blocked<T>(m, b.N, b.K, ma, default, pb, c, cOff, b.N,
                 parallel: parallel && (long)m * b.N * b.K >= ParallelWork && Threading.NumThreads > 1);
     }
 
@@ -205,9 +207,14 @@ internal static unsafe partial class Gemm
     // A's row blocks for that slice are packed once; then the work items (a row block, or a piece
     // of its columns when there are too few row blocks to keep every thread busy) run the
     // micro-kernel over their panels. C's rows are ldc apart (n, or more for a range of columns).
-    static void Blocked<T>(int m, int n, int k, T[] a, int aOff, int aRow, int aCol,
-        T[] b, int bOff, int bRow, int bCol, T* packed, T[] c, int cOff, int ldc, bool parallel, T* bias = null) where T : unmanaged
+    static void Blocked<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb, T* packed, T[] c, int cOff, int ldc, bool parallel,
+        T* bias = null) where T : unmanaged
     {
+        T[] a = ma.Data;
+        int aOff = ma.Offset, aRow = ma.RowStride, aCol = ma.ColumnStride;
+        T[] b = mb.Data;
+        int bOff = mb.Offset, bRow = mb.RowStride, bCol = mb.ColumnStride;
+
         var biasAt = (IntPtr)bias;
         int mr = MR<T>(), nr = NR<T>();
         int blocksM = (m + MC - 1) / MC, panelsM = (m + mr - 1) / mr;
@@ -452,4 +459,20 @@ internal sealed class PackedB<T>(int k, int n, T[] panels) where T : unmanaged
         if (Panels.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(Panels);
         Panels = [];
     }
+}
+
+/// <summary>
+/// A matrix read through strides: element (i, j) at Data[Offset + i·RowStride + j·ColumnStride].
+/// A transposed operand is the same array with its strides swapped, so the GEMM needs no copy.
+/// </summary>
+internal readonly record struct StridedMatrix<T>(T[] Data, int Offset, int RowStride, int ColumnStride) where T : unmanaged
+{
+    /// <summary>The same matrix from element (row, column) on.</summary>
+    public StridedMatrix<T> At(int row, int column) => this with { Offset = Offset + row * RowStride + column * ColumnStride };
+}
+
+internal static class StridedMatrix
+{
+    /// <summary>A <see cref="StridedMatrix{T}"/> with T taken from the array.</summary>
+    public static StridedMatrix<T> Of<T>(T[] data, int offset, int rowStride, int columnStride) where T : unmanaged => new(data, offset, rowStride, columnStride);
 }
