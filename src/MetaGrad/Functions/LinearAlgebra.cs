@@ -16,7 +16,7 @@ internal sealed class Matmul : BinaryFunction
     // stored column by column (Linear's Wᵀ) gets its gradient computed transposed, (dYᵀ·A)ᵀ, so
     // that it comes out in the same layout, as PyTorch's mm_mat2_backward does: in row order
     // it reached W's .Grad as a transposed view, and cloning that was an element-by-element
-    // transpose, 5% of an MLP training step.
+    // transpose every step.
     protected override (Tensor?, Tensor?) Backward(Context ctx, Tensor grad)
     {
         var (a, b) = ctx.Saved;
@@ -31,8 +31,8 @@ internal sealed class Matmul : BinaryFunction
 }
 
 // y = x·Wᵀ + b as one node, as PyTorch's linear: the bias joins the product's tiles as they are
-// stored (an addition was a pass over the output and a tensor of its own: 0.6-0.8 ms of an LSTM
-// step's input projection), and an input of any rank is one product over all its rows (a
+// stored (an addition was a pass over the output and a tensor of its own), and an input of any
+// rank is one product over all its rows (a
 // broadcast matmul ran one product per leading index and summed as many weight gradients).
 internal sealed class LinearFunction(int[] inputShape) : NaryFunction
 {

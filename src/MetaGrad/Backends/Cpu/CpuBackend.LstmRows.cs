@@ -51,7 +51,7 @@ internal sealed partial class CpuBackend
 
     // The same row in one pass, eight hidden units at a time with every intermediate in registers:
     // the dozen passes above (a few hundred elements each, with a call and a trip to L1 apiece)
-    // were 12% of an LSTM training step. The same operations in the same order: bit-identical.
+    // were a tenth of an LSTM training step. The same operations in the same order: bit-identical.
     internal static void LstmRowFused(Span<float> r, ReadOnlySpan<float> bias, ReadOnlySpan<float> input, ReadOnlySpan<float> inputBias, Span<float> a,
         Span<float> c, Span<float> cPrev, Span<float> tanhC, Span<float> output)
     {

@@ -23,8 +23,8 @@ internal static unsafe partial class Gemm
                 {
                     // A transposed view (Wᵀ, or a gradient's dGᵀ in a weight gradient): the panel's six
                     // values at each step are contiguous, moved as one 8-wide load and store whose two
-                    // extra lanes the next step overwrites (the last step is copied alone). Value by
-                    // value it was 2.6% of an LSTM training step on 2 threads.
+                    // extra lanes the next step overwrites (the last step is copied alone), rather
+                    // than value by value.
                     nint p = 0, last = kc - 1, stride = colStride;
                     for (float* from = (float*)src, to = (float*)d; p < last; p++, from += stride, to += 6)
                         Vector256.Store(Vector256.Load(from), to);

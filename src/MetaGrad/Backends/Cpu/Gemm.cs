@@ -95,7 +95,7 @@ internal static unsafe partial class Gemm
         if (work < ParallelWork && bCol == 1 && k <= InPlaceDepth)
         {
             // Column panels split between threads: with no packing there is one hand-off in all,
-            // which pays from about 100³ (128³: 62-78 µs on one thread).
+            // which pays from about 100³ (InPlaceParallelWork).
             int nr = NR<T>(), panels = (n + nr - 1) / nr;
             int parts = threads && work >= InPlaceParallelWork ? Math.Min(Threading.NumThreads, panels) : 1;
             if (parts == 1) InPlace(m, n, k, ma, mb, c, cOff, n);
@@ -165,8 +165,8 @@ internal static unsafe partial class Gemm
         // and a fresh megabyte each time on the large-object heap drove full collections.
         var buffer = total >= BufferPool<T>.MinLength ? BufferPool<T>.Rent(checked((int)total), clear: false) : GC.AllocateUninitializedArray<T>(checked((int)total));
         // The slices in the order Blocked visits them: column blocks, then K slices within each;
-        // a large B in column ranges of whole panels, one per thread (it was packed serially
-        // before every recurrent layer's time loop, forwards and backwards: 0.4 ms of an LSTM step).
+        // a large B in column ranges of whole panels, one per thread (packed serially, it held up
+        // every recurrent layer's time loop, forwards and backwards).
         int parts = total >= PackParallelElements ? Math.Min(Threading.NumThreads, (n + nr - 1) / nr) : 1;
         Threading.For(parts, part =>
         {
@@ -353,7 +353,7 @@ internal static unsafe partial class Gemm
     }
 
     // A just-stored tile's rows += the bias row (its panel's 2 vectors): while the tile is in L1,
-    // and outside the kernel, whose loop a tenth argument slowed by 3-7% at 128³ (alternating runs).
+    // and outside the kernel, whose loop a tenth argument slowed measurably.
     // The same single rounding of sum + bias as an addition after the product.
     static void AddBias<T>(T* c, int ldc, int rows, T* bias) where T : unmanaged
     {
