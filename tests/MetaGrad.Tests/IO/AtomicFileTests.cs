@@ -11,7 +11,7 @@ namespace MetaGrad.Tests.IO;
 /// </summary>
 public class AtomicFileTests
 {
-    const int SigTerm = 15, SigInt = 2;
+    const int SigTerm = 15;
 
     [DllImport("libc", SetLastError = true)]
     static extern int kill(int pid, int sig);
@@ -60,18 +60,19 @@ public class AtomicFileTests
         Assert.Equal([2f, 2f, 2f], Safetensors.Load(target).Tensors["w"].ToArray<float>());
     }
 
-    [Theory]
-    [InlineData(SigTerm)]
-    [InlineData(SigInt)]
-    public void ASignalDuringASave_LetsTheSaveFinishBeforeTheProcessEnds(int signal)
+    // SIGINT, SIGQUIT and SIGHUP take the same handler, but only SIGTERM is sent here: a process
+    // started in the background by a non-interactive shell (as CI may run this) ignores SIGINT
+    // from birth, and .NET keeps it ignored, so the host would never end.
+    [Fact]
+    public void Sigterm_DuringASave_LetsTheSaveFinishBeforeTheProcessEnds()
     {
         using var dir = new TempFolder();
         var target = dir.File("checkpoint.bin");
         File.WriteAllText(target, "old");
         using var host = StartInsideASave("slow", target, 500);
-        Assert.Equal(0, kill(host.Id, signal));
+        Assert.Equal(0, kill(host.Id, SigTerm));
         WaitForExit(host);
-        if (signal == SigTerm) Assert.Equal(128 + SigTerm, host.ExitCode);   // ended by the signal, as without the hook
+        Assert.Equal(128 + SigTerm, host.ExitCode);   // ended by the signal, as without the hook
         Assert.Equal("new", File.ReadAllText(target));
         Assert.Empty(Temporaries(dir));
     }
