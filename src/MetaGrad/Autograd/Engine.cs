@@ -39,19 +39,8 @@ internal static class Engine
         }
     }
 
-    [ThreadStatic] static bool t_intoLeaves;
-
-    /// <summary>
-    /// Whether the running backward adds plain gradients into leaves (Backward without createGraph),
-    /// the one case where a sparse gradient may bypass the graph: Autograd.Grad and recorded
-    /// backwards need every gradient as a tensor.
-    /// </summary>
-    public static bool AccumulatesIntoLeaves => t_intoLeaves;
-
     public static void Run(Tensor[] roots, Tensor[] rootGrads, bool retainGraph, bool createGraph, Capture? capture)
     {
-        bool outer = t_intoLeaves;
-        t_intoLeaves = capture is null && !createGraph;
         // In anomaly mode the backward functions' results are checked as they return; the forward
         // check is off meanwhile, so that a NaN made inside a backward formula is reported by its node.
         int anomaly = Anomaly.t_mode;
@@ -62,7 +51,6 @@ internal static class Engine
         }
         finally
         {
-            t_intoLeaves = outer;
             Anomaly.t_mode = anomaly;
         }
     }
@@ -159,6 +147,13 @@ internal static class Engine
                     if (has) (outputs[k], any) = (Received(node, k, g!, capture), true);
                 }
                 if (any && runs) grads = ((MultiOutputFunction)node).BackwardAll(outputs);
+            }
+            if (node.SparseGrads is { } sparse)
+            {
+                node.SparseGrads = null;
+                grads ??= new Tensor?[node.Edges.Length];
+                for (int i = 0; i < sparse.Length; i++)
+                    if (sparse[i] is { } rows) grads[i] = Sparse(node.Edges[i], rows, createGraph, capture);
             }
             if (grads is not null)
             {
@@ -262,6 +257,19 @@ internal static class Engine
             grad = grad.SumTo(edge.Shape);
         }
         return grad.DType == edge.DType ? grad : grad.To(edge.DType);
+    }
+
+    // A gradient returned as rows: into a plain leaf's SparseGrad when Backward is filling leaves
+    // (null: delivered), else dense, for hooks, Autograd.Grad, a recorded backward or a non-leaf.
+    static Tensor? Sparse(Edge edge, RowSparseGradient rows, bool createGraph, Capture? capture)
+    {
+        if (edge.Leaf is { LeafHooks: null } leaf && capture is null && !createGraph)
+        {
+            var received = new RowSparseGradient(rows.Indices, rows.Values.Detach().Clone(), rows.Shape);   // the caller may reuse its gradient
+            leaf.SparseGrad = leaf.SparseGrad is { } earlier ? earlier.Add(received) : received;
+            return null;
+        }
+        return edge.IsNone ? null : Tensor.Zeros(rows.Shape, rows.Values.DType).IndexAdd(0, rows.Indices, rows.Values);
     }
 
     // A leaf's gradient: through its hooks, then captured (Autograd.Grad) or added to .Grad.

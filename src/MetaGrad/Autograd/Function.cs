@@ -17,6 +17,17 @@ public abstract class Function
     /// <summary>How many tensors the forward returned (one except for a <see cref="MultiOutputFunction"/>).</summary>
     internal int OutputCount = 1;
 
+    /// <summary>Gradients a backward returned as rows only, by input; the engine takes them right after it.</summary>
+    internal RowSparseGradient?[]? SparseGrads;
+
+    /// <summary>
+    /// Returns input <paramref name="input"/>'s gradient as rows only (an embedding's with sparse:
+    /// true), in place of a dense one: the engine decides where it goes, the rows themselves into a
+    /// plain leaf's <see cref="Tensor.SparseGrad"/>, a dense tensor wherever a tensor is needed.
+    /// </summary>
+    private protected void ReturnSparse(int input, RowSparseGradient gradient) =>
+        (SparseGrads ??= new RowSparseGradient?[Edges.Length])[input] = gradient;
+
     /// <summary>In anomaly mode, the user's call that created this node and its inputs' shapes.</summary>
     internal string? CreationTrace, CreationShapes;
 

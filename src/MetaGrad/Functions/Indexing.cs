@@ -172,20 +172,18 @@ internal sealed class IndexPut(Tensor positions) : BinaryFunction
 internal sealed class EmbeddingLookup(Tensor ids, int? paddingIdx, bool sparse = false) : UnaryFunction
 {
     int[] _weightShape = [];
-    Tensor? _weight;
 
     protected override Tensor Forward(Context ctx, Tensor weight)
     {
         _weightShape = weight.Layout.Shape;
-        if (sparse) _weight = weight;
         return weight.Backend.IndexSelect(weight, 0, ids);
     }
 
     protected override Tensor? Backward(Context ctx, Tensor grad)
     {
-        // Sparse: the looked-up rows go straight to the leaf's SparseGrad when Backward is filling
-        // leaves (hooks, Autograd.Grad and recorded backwards get the dense gradient as usual).
-        if (_weight is { IsLeafRequiringGrad: true, LeafHooks: null } weight && Engine.AccumulatesIntoLeaves)
+        // Sparse: the looked-up rows, handed to the engine, which gives them to a plain leaf as its
+        // SparseGrad and densifies them everywhere else (hooks, Autograd.Grad, recorded backwards).
+        if (sparse)
         {
             var (rows, values) = (ids.To(DType.Int64), grad);
             if (paddingIdx is int padding)
@@ -193,8 +191,7 @@ internal sealed class EmbeddingLookup(Tensor ids, int? paddingIdx, bool sparse =
                 var kept = (ids != (double)padding).Nonzero().Reshape(-1);
                 (rows, values) = (rows.IndexSelect(0, kept), values.IndexSelect(0, kept));
             }
-            var received = new RowSparseGradient(rows, values.Detach().Clone(), _weightShape);   // the engine may reuse grad
-            weight.SparseGrad = weight.SparseGrad is { } earlier ? earlier.Add(received) : received;
+            ReturnSparse(0, new RowSparseGradient(rows, values, _weightShape));
             return null;
         }
         if (paddingIdx is int pad) grad = grad.MaskedFill((ids == (double)pad).Unsqueeze(1), 0);

@@ -75,6 +75,25 @@ public class SparseGradientTests
         Assert.Null(sparse.Weight.SparseGrad);
     }
 
+    [Fact]
+    public void SparseEmbedding_WithAHookOrARecordedBackward_GetsTheDenseGradientFromTheEngine()
+    {
+        // The node returns rows; the engine alone decides: dense for a hooked leaf or under createGraph.
+        var (sparse, dense) = Pair();
+        Loss(dense, Ids).Backward();
+        Tensor? seen = null;
+        sparse.Weight.RegisterHook(g => { seen = g; return null; });
+        Loss(sparse, Ids).Backward();
+        Assert.True(seen!.AllClose(dense.Weight.Grad!, 0, 0));
+        Assert.True(sparse.Weight.Grad!.AllClose(dense.Weight.Grad!, 0, 0));
+        Assert.Null(sparse.Weight.SparseGrad);
+
+        var (recorded, _) = Pair();
+        Loss(recorded, Ids).Backward(createGraph: true);
+        Assert.True(recorded.Weight.Grad!.AllClose(dense.Weight.Grad!, 0, 0));
+        Assert.Null(recorded.Weight.SparseGrad);
+    }
+
     // Steps on different id sets, so some rows are untouched in some steps.
     static readonly Tensor[] Batches = [Ids, Tensor.From(new long[] { 5, 5, 3 }, [1, 3]), Tensor.From(new long[] { 0, 1 }, [2])];
 
