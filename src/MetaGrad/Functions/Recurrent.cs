@@ -24,9 +24,8 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     {
         var layout = new RecurrentLayout(kind == RecurrentKind.Lstm, biasHh is not null, biasIh is not null);
         var inputs = layout.Flatten(gi, h0, c0, weightHh, biasHh, biasIh)!;
-        // The kernel reads every operand as one element type; PyTorch refuses a mismatch the same way.
-        if (!gi.DType.IsFloatingPoint() || inputs.Any(t => t!.DType != gi.DType))
-            throw new ArgumentException($"{kind}: input and parameters must share one floating dtype, got input {gi.DType} and {string.Join(", ", inputs.Skip(1).Select(t => t!.DType).Distinct())}; convert the input with To() or the module's parameters");
+        // The kernel reads every operand as one element type: the modules checked it, naming themselves.
+        System.Diagnostics.Debug.Assert(gi.DType.IsFloatingPoint() && inputs.All(t => t!.DType == gi.DType), $"{kind}: operands of several dtypes");
         var outputs = new RecurrentLayer(kind, batchSizes, reverse, layout).Apply(inputs!);
         return new RecurrentOutputs(outputs[0], outputs[1], layout.HasC0 ? outputs[2] : null);
     }

@@ -80,4 +80,14 @@ public class StateOnErrorTests
         var ids = Tensor.From(new long[,] { { 1, 2 } });
         Assert.Contains("EmbeddingBag", Assert.Throws<ArgumentException>(() => bag.Forward(ids, null, Tensor.Ones([1, 2], DType.Float64))).Message);
     }
+
+    [Fact]
+    public void RecurrentLayers_CheckInputStatesAndParametersOnceNamingThemselves()
+    {
+        var lstm = new LSTM(3, 4, generator: new Generator(0));
+        var ex = Assert.Throws<ArgumentException>(() => lstm.Forward(Tensor.Zeros(5, 2, 3), (Tensor.Zeros([1, 2, 4], DType.Float64), Tensor.Zeros(1, 2, 4))));
+        Assert.Contains("LSTM (Lstm)", ex.Message);
+        var cell = new GRUCell(3, 4, generator: new Generator(0));
+        Assert.Contains("GRUCell", Assert.Throws<ArgumentException>(() => cell.Forward(Tensor.Zeros(2, 3), Tensor.Zeros([2, 4], DType.Float64))).Message);
+    }
 }

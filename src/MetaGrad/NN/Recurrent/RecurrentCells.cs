@@ -85,7 +85,7 @@ public abstract class RecurrentCellBase<TOut> : Module<Tensor, TOut>
         (input, unbatched) = RecurrentConventions.Batched(name, input, InputSize);
         var h0 = RecurrentConventions.State(name, h, unbatched, input, HiddenSize);
         var c0 = Kind == RecurrentKind.Lstm ? RecurrentConventions.State(name, c, unbatched, input, HiddenSize) : null;
-        RequireDType($"{name} ({Kind})", input, WeightIh);
+        RequireDType($"{name} ({Kind})", input, WeightIh, WeightHh, BiasIh, BiasHh, h0, c0);   // the one dtype check of a step
         var gi = Functional.Linear(input, WeightIh, BiasIh);
         // One step of the fused layer: its final states (its output rows are h' again).
         var step = Ops.RecurrentLayer(Kind, gi, h0, c0, WeightHh, BiasHh, [input.Shape[0]], reverse: false);

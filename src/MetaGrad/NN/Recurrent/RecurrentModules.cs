@@ -64,6 +64,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
     {
         if (input.NDim is not (2 or 3) || input.Shape[^1] != InputSize)
             throw new ArgumentException($"{GetType().Name}: expected input of shape [T, N, {InputSize}] (batch first: [N, T, {InputSize}]) or unbatched [T, {InputSize}], got {ShapeMath.Format(input.Shape.ToArray())}");
+        RequireSharedDType(input, h0, c0);
         bool unbatched = input.NDim == 2;
         if (unbatched) input = input.Unsqueeze(BatchFirst ? 0 : 1);
         if (BatchFirst) input = input.Transpose(0, 1);
@@ -87,6 +88,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
     {
         if (input.Data.NDim != 2 || input.Data.Shape[1] != InputSize)
             throw new ArgumentException($"{GetType().Name}: expected packed data of shape [rows, {InputSize}], got {ShapeMath.Format(input.Data.Shape.ToArray())}");
+        RequireSharedDType(input.Data, h0, c0);
         var batchSizes = input.BatchSizes.ToArray<long>().Select(b => (int)b).ToArray();
         int n = batchSizes.Length == 0 ? 0 : batchSizes[0];
         Tensor Sorted(Tensor s) => input.SortedIndices is null ? s : s.IndexSelect(1, input.SortedIndices);
@@ -98,6 +100,11 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
         var (data, hn, cn) = Run(input.Data, batchSizes, h, c);
         return (input with { Data = data }, Unsorted(hn), cn is null ? null : Unsorted(cn));
     }
+
+    // The one dtype check of a run: the input, the given states and every parameter share one
+    // floating dtype (the layers below, down to the kernel, rely on it).
+    void RequireSharedDType(Tensor input, Tensor? h0, Tensor? c0) =>
+        RequireDType($"{GetType().Name} ({Kind})", input, [.. _cells.SelectMany(c => new Tensor?[] { c.WeightIh, c.WeightHh, c.BiasIh, c.BiasHh }), h0, c0]);
 
     Tensor InitialState(Tensor? state, int n, bool unbatched, DType dtype, string what)
     {
@@ -121,7 +128,6 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
             {
                 int k = layer * Directions + dir;
                 var (weightIh, weightHh, biasIh, biasHh) = _cells[k];
-                RequireDType($"{GetType().Name} ({Kind})", data, weightIh);
                 // The input half of every step in one product; b_ih joins it inside the layer's node.
                 var gi = Functional.Linear(data, weightIh);
                 // One direction of one layer is one fused node.
