@@ -218,6 +218,16 @@ public abstract class MultiOutputFunction : Function
     internal override Tensor?[] BackwardAll(Tensor grad) => Backward(Ctx, [grad]);
 
     internal Tensor?[] BackwardAll(Tensor?[] grads) => Backward(Ctx, grads);
+
+    /// <summary>
+    /// The outputs' gradients concatenated along <paramref name="dim"/>, zeros of the output's shape
+    /// where one got none: the backward of outputs that are consecutive pieces of one tensor.
+    /// </summary>
+    protected static Tensor Concatenated(Tensor?[] grads, int[][] outputShapes, int dim)
+    {
+        var dtype = grads.First(g => g is not null)!.DType;
+        return Tensor.Cat([.. grads.Select((g, k) => g ?? Tensor.Zeros(outputShapes[k], dtype))], dim);
+    }
 }
 
 /// <summary>

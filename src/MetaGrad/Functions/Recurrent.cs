@@ -47,9 +47,8 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
 
     protected override Tensor?[] Backward(Context ctx, Tensor?[] grads)
     {
-        // The kernel takes the gradient of its States as one tensor: an output that got none is zeros.
-        var dtype = grads.First(g => g is not null)!.DType;
-        var grad = Tensor.Cat([.. grads.Select((g, k) => g ?? Tensor.Zeros(_outputShapes[k], dtype))], 0);
+        // The kernel takes the gradient of its States as one tensor.
+        var grad = Concatenated(grads, _outputShapes, 0);
         var saved = ctx.Saved;   // checks that no input or the output was changed in place since
         var inputs = new Tensor[ctx.NeedsInputGrad.Count];
         for (int i = 0; i < inputs.Length; i++) inputs[i] = saved[i];

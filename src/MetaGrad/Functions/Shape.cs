@@ -123,11 +123,7 @@ internal sealed class Split(int dim, int[] sizes) : MultiOutputFunction
         return pieces;
     }
 
-    protected override Tensor?[] Backward(Context ctx, Tensor?[] grads)
-    {
-        var dtype = grads.First(g => g is not null)!.DType;
-        return [Tensor.Cat([.. grads.Select((g, i) => g ?? Tensor.Zeros(_shapes[i], dtype))], dim)];
-    }
+    protected override Tensor?[] Backward(Context ctx, Tensor?[] grads) => [Concatenated(grads, _shapes, dim)];
 }
 
 /// <summary>Concatenation along one dim; the gradient is cut back into the inputs' pieces.</summary>
