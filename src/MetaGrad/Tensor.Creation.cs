@@ -80,7 +80,7 @@ public partial class Tensor
     /// <summary>A tensor filled with one value.</summary>
     public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, bool requiresGrad = false)
     {
-        var t = Cpu.Empty(CheckShape("Full", shape), dtype);
+        Tensor t = Cpu.Empty(CheckShape("Full", shape), dtype);
         Cpu.Fill(t, value);
         return Leaf(t, requiresGrad);
     }
@@ -135,7 +135,7 @@ public partial class Tensor
     /// <summary>Uniform samples in [0, 1).</summary>
     public static Tensor Rand(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null)
     {
-        var t = Cpu.Empty(CheckShape("Rand", shape), dtype);
+        Tensor t = Cpu.Empty(CheckShape("Rand", shape), dtype);
         Cpu.FillUniform(t, generator ?? Generator.Default, 0, 1);
         return Leaf(t, requiresGrad);
     }
@@ -145,7 +145,7 @@ public partial class Tensor
     /// <summary>Standard normal samples.</summary>
     public static Tensor Randn(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null)
     {
-        var t = Cpu.Empty(CheckShape("Randn", shape), dtype);
+        Tensor t = Cpu.Empty(CheckShape("Randn", shape), dtype);
         Cpu.FillNormal(t, generator ?? Generator.Default, 0, 1);
         return Leaf(t, requiresGrad);
     }
@@ -153,7 +153,7 @@ public partial class Tensor
     /// <summary>Uniform integers in [low, high), Int64 by default.</summary>
     public static Tensor RandInt(long low, long high, int[] shape, DType dtype = DType.Int64, Generator? generator = null)
     {
-        var t = Cpu.Empty(CheckShape("RandInt", shape), dtype);
+        Tensor t = Cpu.Empty(CheckShape("RandInt", shape), dtype);
         Cpu.FillRandInt(t, generator ?? Generator.Default, low, high);
         return t;
     }

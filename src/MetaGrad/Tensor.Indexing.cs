@@ -137,7 +137,7 @@ public partial class Tensor
                         for (int d = 0; d < m.NDim; d++)
                             if (m.Layout.Shape[d] != x.Layout.Shape[dim + d])
                                 throw new ArgumentException($"Index: the shape of the mask {ShapeMath.Format(t.Layout.Shape)} does not match the shape of the indexed tensor {ShapeMath.Format(x.Layout.Shape)} at index {dim + d}");
-                        var coords = Cpu.Nonzero(m);
+                        Tensor coords = Cpu.Nonzero(m);
                         for (int d = 0; d < m.NDim; d++) advanced.Add((dim + d, coords.Select(1, d)));
                         dim += m.NDim;
                     }

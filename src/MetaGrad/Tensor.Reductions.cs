@@ -30,7 +30,7 @@ public partial class Tensor
     {
         var d = ReduceDims(dims, "Sum");
         if (d.Length == 0) return DType.IsFloatingPoint() ? this + 0.0 : To(DType.Int64);
-        if (!DType.IsFloatingPoint()) return Backend.Reduce(Backends.ReduceOp.Sum, this, d).SqueezeIf(!keepDim, d);
+        if (!DType.IsFloatingPoint()) return ((Tensor)Backend.Reduce(Backends.ReduceOp.Sum, this, d)).SqueezeIf(!keepDim, d);
         return new Functions.Sum(d, keepDim).Apply(this);
     }
 
@@ -147,7 +147,7 @@ public partial class Tensor
     {
         int d = ShapeMath.Dim(dim, NDim, max ? "ArgMax" : "ArgMin");
         if (NDim == 0) return From(0L);
-        var y = Backend.ArgReduce(this, d, max);
+        Tensor y = Backend.ArgReduce(this, d, max);
         return keepDim ? y : y.SqueezeDims([d]);
     }
 
@@ -156,7 +156,7 @@ public partial class Tensor
     {
         int d = ShapeMath.Dim(dim, NDim, "Sort");
         if (NDim == 0) return (Clone(), From(0L));
-        var (_, indices) = Backend.Sort(Detach(), d, descending);
+        (_, Tensor indices) = Backend.Sort(Detach(), d, descending);
         return Select("Sort", d, indices);
     }
 
@@ -174,7 +174,7 @@ public partial class Tensor
         int size = NDim == 0 ? 1 : Layout.Shape[d];
         if (k < 0 || k > size) throw new ArgumentOutOfRangeException(nameof(k), $"TopK: k ({k}) is out of range for dimension {d} of size {size}");
         if (NDim == 0) return (Clone(), From(0L));
-        var (_, order) = Backend.Sort(Detach(), d, descending: largest);
+        (_, Tensor order) = Backend.Sort(Detach(), d, descending: largest);
         return Select("Topk", d, order.Narrow(d, 0, k).Contiguous());
     }
 

@@ -28,88 +28,107 @@ internal enum ReduceOp { Sum, Prod, Max, Min }
 
 /// <summary>
 /// The seam between tensors and raw numbers: every kernel a device must provide. Kernels take and
-/// return plain tensors, read only their storage and layout, and never see gradients: autograd is a
-/// layer above (the Functions). A GPU backend implements this interface and nothing else changes.
-/// Unless said otherwise, results are new contiguous tensors and inputs are any strided layout.
+/// return <see cref="RawTensor"/>s (storage and layout) and never see gradients: autograd is a
+/// layer above (the Functions). A GPU backend implements this interface (and, for speed,
+/// <see cref="IFusedKernels"/>) and nothing else changes. Unless said otherwise, results are new
+/// contiguous tensors and inputs are any strided layout.
 /// </summary>
 internal interface IBackend
 {
     /// <summary>Uninitialised (zeroed on the CPU) storage for a contiguous tensor.</summary>
-    Tensor Empty(int[] shape, DType dtype);
+    RawTensor Empty(int[] shape, DType dtype);
     /// <summary>Wraps a .NET array as a contiguous tensor (no copy).</summary>
-    Tensor FromArray<T>(T[] data, int[] shape) where T : unmanaged;
+    RawTensor FromArray<T>(T[] data, int[] shape) where T : unmanaged;
     /// <summary>The elements in row-major order as a new array of T (casting if needed).</summary>
-    T[] ToArray<T>(Tensor x) where T : unmanaged;
+    T[] ToArray<T>(RawTensor x) where T : unmanaged;
     /// <summary>Writes src (broadcast to dst's shape, cast to dst's dtype) into dst's strided view.</summary>
-    void Copy(Tensor dst, Tensor src);
+    void Copy(RawTensor dst, RawTensor src);
     /// <summary>A new contiguous tensor with x's values (x's buffer is never shared).</summary>
-    Tensor Clone(Tensor x);
+    RawTensor Clone(RawTensor x);
     /// <summary>Sets every element of dst's strided view to value.</summary>
-    void Fill(Tensor dst, double value);
+    void Fill(RawTensor dst, double value);
     /// <summary>A converted copy.</summary>
-    Tensor Cast(Tensor x, DType dtype);
+    RawTensor Cast(RawTensor x, DType dtype);
     /// <summary>start, start+step, ... below end.</summary>
-    Tensor Arange(double start, double end, double step, DType dtype);
+    RawTensor Arange(double start, double end, double step, DType dtype);
 
     /// <summary>f(x) elementwise.</summary>
-    Tensor Unary(UnaryOp op, Tensor x);
+    RawTensor Unary(UnaryOp op, RawTensor x);
     /// <summary>f(a, b) elementwise with broadcasting; a and b share a dtype.</summary>
-    Tensor Binary(BinaryOp op, Tensor a, Tensor b);
+    RawTensor Binary(BinaryOp op, RawTensor a, RawTensor b);
     /// <summary>dst = f(dst, other) in place, other broadcast to dst's shape; dst is contiguous and shares other's dtype.</summary>
-    void BinaryInPlace(BinaryOp op, Tensor dst, Tensor other);
+    void BinaryInPlace(BinaryOp op, RawTensor dst, RawTensor other);
     /// <summary>Comparison with broadcasting, giving Bool.</summary>
-    Tensor Compare(CompareOp op, Tensor a, Tensor b);
+    RawTensor Compare(CompareOp op, RawTensor a, RawTensor b);
     /// <summary>Logic on Bool tensors with broadcasting.</summary>
-    Tensor Logical(LogicalOp op, Tensor a, Tensor b);
+    RawTensor Logical(LogicalOp op, RawTensor a, RawTensor b);
     /// <summary>Logical not of a Bool tensor.</summary>
-    Tensor LogicalNot(Tensor x);
+    RawTensor LogicalNot(RawTensor x);
     /// <summary>cond ? a : b, all three broadcast; a and b share a dtype.</summary>
-    Tensor Where(Tensor cond, Tensor a, Tensor b);
+    RawTensor Where(RawTensor cond, RawTensor a, RawTensor b);
     /// <summary>min(max(x, lo), hi) with either bound optional.</summary>
-    Tensor Clamp(Tensor x, double? lo, double? hi);
+    RawTensor Clamp(RawTensor x, double? lo, double? hi);
 
     /// <summary>Reduction over dims (sorted, distinct); reduced dims are kept with size 1.</summary>
-    Tensor Reduce(ReduceOp op, Tensor x, int[] dims);
+    RawTensor Reduce(ReduceOp op, RawTensor x, int[] dims);
     /// <summary>Index of the first max (or min) along dim, kept with size 1; Int64.</summary>
-    Tensor ArgReduce(Tensor x, int dim, bool max);
+    RawTensor ArgReduce(RawTensor x, int dim, bool max);
     /// <summary>Sorted values and their Int64 indices along dim (stable).</summary>
-    (Tensor Values, Tensor Indices) Sort(Tensor x, int dim, bool descending);
+    (RawTensor Values, RawTensor Indices) Sort(RawTensor x, int dim, bool descending);
 
     /// <summary>Softmax (or log-softmax) along dim, in one pass per line, shifted by the line's max for stability.</summary>
-    Tensor Softmax(Tensor x, int dim, bool log);
+    RawTensor Softmax(RawTensor x, int dim, bool log);
 
     /// <summary>Batched matrix product: a [..., n, k] times b [..., k, m], batch dims broadcast.</summary>
-    Tensor Matmul(Tensor a, Tensor b);
+    RawTensor Matmul(RawTensor a, RawTensor b);
     /// <summary>
     /// input [m, in] times weightᵀ (weight [out, in]) plus bias [out] on every row, or none; float or
     /// double, one dtype. The bias is added to each finished sum, as a product then an addition round.
     /// </summary>
-    Tensor Linear(Tensor input, Tensor weight, Tensor? bias);
+    RawTensor Linear(RawTensor input, RawTensor weight, RawTensor? bias);
 
     /// <summary>out[i][j] = x[index[i][j]][j] along dim (torch.gather).</summary>
-    Tensor Gather(Tensor x, int dim, Tensor index);
+    RawTensor Gather(RawTensor x, int dim, RawTensor index);
     /// <summary>A copy of self with src added at index along dim (torch.scatter_add).</summary>
-    Tensor ScatterAdd(Tensor self, int dim, Tensor index, Tensor src);
+    RawTensor ScatterAdd(RawTensor self, int dim, RawTensor index, RawTensor src);
     /// <summary>The slices of x at the 1-D Int64 index along dim.</summary>
-    Tensor IndexSelect(Tensor x, int dim, Tensor index);
+    RawTensor IndexSelect(RawTensor x, int dim, RawTensor index);
     /// <summary>A copy of self with the slices of src added at index along dim.</summary>
-    Tensor IndexAdd(Tensor self, int dim, Tensor index, Tensor src);
+    RawTensor IndexAdd(RawTensor self, int dim, RawTensor index, RawTensor src);
     /// <summary>The elements of x where the broadcast mask is true, as 1-D.</summary>
-    Tensor MaskedSelect(Tensor x, Tensor mask);
+    RawTensor MaskedSelect(RawTensor x, RawTensor mask);
     /// <summary>A copy of self with the mask positions filled from src in order.</summary>
-    Tensor MaskedScatter(Tensor self, Tensor mask, Tensor src);
+    RawTensor MaskedScatter(RawTensor self, RawTensor mask, RawTensor src);
     /// <summary>The coordinates of non-zero (true) elements, Int64 [count, rank].</summary>
-    Tensor Nonzero(Tensor x);
+    RawTensor Nonzero(RawTensor x);
     /// <summary>Writes values at logical row-major positions of dst (its own strided layout), adding when accumulate.</summary>
-    void Put(Tensor dst, Tensor positions, Tensor values, bool accumulate);
+    void Put(RawTensor dst, RawTensor positions, RawTensor values, bool accumulate);
     /// <summary>Concatenation along dim of same-dtype tensors.</summary>
-    Tensor Cat(Tensor[] xs, int dim);
+    RawTensor Cat(RawTensor[] xs, int dim);
 
+    /// <summary>Fills dst with U(lo, hi).</summary>
+    void FillUniform(RawTensor dst, Generator gen, double lo, double hi);
+    /// <summary>Fills dst with N(mean, std²).</summary>
+    void FillNormal(RawTensor dst, Generator gen, double mean, double std);
+    /// <summary>Fills dst with integers in [lo, hi).</summary>
+    void FillRandInt(RawTensor dst, Generator gen, long lo, long hi);
+    /// <summary>Samples of category indices from rows of non-negative weights.</summary>
+    RawTensor Multinomial(RawTensor probs, int samples, bool replacement, Generator gen);
+}
+
+/// <summary>
+/// Kernels a backend may add for speed: each fuses what a sequence of <see cref="IBackend"/> calls
+/// already computes, and each has a tensor-operation reference that callers fall back to when the
+/// backend lacks this interface (Adam's unfused step, <c>RecurrentLayer.Composite</c>). A new
+/// backend can start without them and gain them one at a time, tested against the reference.
+/// </summary>
+internal interface IFusedKernels
+{
     /// <summary>
     /// One Adam step fused into a single pass over contiguous tensors of one floating dtype,
     /// giving exactly the values of the sequence of tensor operations it replaces.
     /// </summary>
-    void AdamUpdate(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, AdamCoefficients c);
+    void AdamUpdate(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c);
 
     /// <summary>
     /// One direction of a recurrent layer over every step, in the packed layout: step t owns the
@@ -120,7 +139,7 @@ internal interface IBackend
     /// by step, and the gates in one pass. With <paramref name="trace"/> it also keeps what
     /// <see cref="RecurrentBackward"/> needs.
     /// </summary>
-    RecurrentTrace RecurrentForward(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh, Tensor? biasIh,
+    RecurrentTrace RecurrentForward(RecurrentKind kind, RawTensor gi, RawTensor h0, RawTensor? c0, RawTensor weightHh, RawTensor? biasHh, RawTensor? biasIh,
         int[] batchSizes, bool reverse, bool trace);
 
     /// <summary>
@@ -128,32 +147,23 @@ internal interface IBackend
     /// States, the gradients of gi, h0, c0, W_hh and b_hh (the weight's in one product over all steps),
     /// and of b_ih with <paramref name="withBiasIh"/> (the sum of gi's gradient over the rows).
     /// </summary>
-    RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, Tensor gradStates, Tensor weightHh,
+    RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightHh,
         int[] batchSizes, bool reverse, bool withBiasIh);
-
-    /// <summary>Fills dst with U(lo, hi).</summary>
-    void FillUniform(Tensor dst, Generator gen, double lo, double hi);
-    /// <summary>Fills dst with N(mean, std²).</summary>
-    void FillNormal(Tensor dst, Generator gen, double mean, double std);
-    /// <summary>Fills dst with integers in [lo, hi).</summary>
-    void FillRandInt(Tensor dst, Generator gen, long lo, long hi);
-    /// <summary>Samples of category indices from rows of non-negative weights.</summary>
-    Tensor Multinomial(Tensor probs, int samples, bool replacement, Generator gen);
 }
 
 /// <summary>
-/// What <see cref="IBackend.RecurrentForward"/> computed. States is [rows + N, H] ([rows + 2N, H] for
+/// What <see cref="IFusedKernels.RecurrentForward"/> computed. States is [rows + N, H] ([rows + 2N, H] for
 /// the LSTM): each row's output h, then the final h of every sequence, then the final c. The rest is
 /// kept only when traced, for the backward: Gates holds the activated gates per row (LSTM i, f, g, o;
 /// GRU r, z, n and W_hn·h + b_hn), Previous the state h each row started from, Cells (LSTM) the
 /// c each row started from and tanh of the c it ended with.
 /// </summary>
-internal sealed record RecurrentTrace(Tensor States, Tensor? Gates, Tensor? Previous, Tensor? Cells);
+internal sealed record RecurrentTrace(RawTensor States, RawTensor? Gates, RawTensor? Previous, RawTensor? Cells);
 
-/// <summary>The gradients of <see cref="IBackend.RecurrentBackward"/>, one per input of the forward.</summary>
-internal sealed record RecurrentGradients(Tensor Input, Tensor H0, Tensor? C0, Tensor WeightHh, Tensor? BiasHh, Tensor? BiasIh);
+/// <summary>The gradients of <see cref="IFusedKernels.RecurrentBackward"/>, one per input of the forward.</summary>
+internal sealed record RecurrentGradients(RawTensor Input, RawTensor H0, RawTensor? C0, RawTensor WeightHh, RawTensor? BiasHh, RawTensor? BiasIh);
 
-/// <summary>The scalars of one Adam step (see <see cref="IBackend.AdamUpdate"/>).</summary>
+/// <summary>The scalars of one Adam step (see <see cref="IFusedKernels.AdamUpdate"/>).</summary>
 internal readonly record struct AdamCoefficients(
     double Lr, double Beta1, double Beta2, double Eps, double WeightDecay, bool Decoupled, bool Maximize,
     double BiasCorrection1, double BiasCorrection2Sqrt);

@@ -10,7 +10,7 @@ internal sealed class Relu : UnaryFunction
 {
     protected override Tensor Forward(Context ctx, Tensor x)
     {
-        var y = x.Backend.Unary(UnaryOp.Relu, x);
+        Tensor y = x.Backend.Unary(UnaryOp.Relu, x);
         ctx.Save(y);
         return y;
     }
@@ -34,7 +34,7 @@ internal sealed class Sigmoid : UnaryFunction
 {
     protected override Tensor Forward(Context ctx, Tensor x)
     {
-        var y = x.Backend.Unary(UnaryOp.Sigmoid, x);
+        Tensor y = x.Backend.Unary(UnaryOp.Sigmoid, x);
         ctx.Save(y);
         return y;
     }
@@ -51,7 +51,7 @@ internal sealed class Tanh : UnaryFunction
 {
     protected override Tensor Forward(Context ctx, Tensor x)
     {
-        var y = x.Backend.Unary(UnaryOp.Tanh, x);
+        Tensor y = x.Backend.Unary(UnaryOp.Tanh, x);
         ctx.Save(y);
         return y;
     }

@@ -76,7 +76,7 @@ internal sealed class Pow : BinaryFunction
 {
     protected override Tensor Forward(Context ctx, Tensor a, Tensor b)
     {
-        var y = a.Backend.Binary(BinaryOp.Pow, a, b);
+        Tensor y = a.Backend.Binary(BinaryOp.Pow, a, b);
         ctx.Save(a, b, y);
         return y;
     }
@@ -122,7 +122,7 @@ internal sealed class Exp : UnaryFunction
 {
     protected override Tensor Forward(Context ctx, Tensor x)
     {
-        var y = x.Backend.Unary(UnaryOp.Exp, x);
+        Tensor y = x.Backend.Unary(UnaryOp.Exp, x);
         ctx.Save(y);
         return y;
     }
@@ -156,7 +156,7 @@ internal sealed class Sqrt : UnaryFunction
 {
     protected override Tensor Forward(Context ctx, Tensor x)
     {
-        var y = x.Backend.Unary(UnaryOp.Sqrt, x);
+        Tensor y = x.Backend.Unary(UnaryOp.Sqrt, x);
         ctx.Save(y);
         return y;
     }

@@ -47,7 +47,7 @@ internal sealed class LinearFunction(int[] inputShape) : NaryFunction
         // The input itself is saved (not its rows, made here without a graph), so that a recorded
         // backward reaches it for higher-order gradients.
         ctx.Save(x, w);
-        var y = x.Backend.Linear(Rows(x), w, b);
+        Tensor y = x.Backend.Linear(Rows(x), w, b);
         return y.Reshape([.. inputShape[..^1], w.Shape[0]]);
     }
 

@@ -33,10 +33,13 @@ internal static class Ops
     /// <summary>log(1 + exp(βx)) / β, linear above the threshold.</summary>
     public static Tensor Softplus(Tensor x, double beta, double threshold) => new Softplus(beta, threshold).Apply(x);
 
-    /// <summary>One Adam or AdamW step on a parameter and its moments, in place, in one pass.</summary>
+    /// <summary>Whether the parameter's backend has the fused Adam step (else the optimizer runs it as tensor operations).</summary>
+    public static bool HasFusedAdam(Tensor param) => param.Backend is IFusedKernels;
+
+    /// <summary>One Adam or AdamW step on a parameter and its moments, in place, in one pass (see <see cref="HasFusedAdam"/>).</summary>
     public static void AdamUpdate_(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, AdamCoefficients coefficients)
     {
-        param.Backend.AdamUpdate(param, grad, expAvg, expAvgSq, maxExpAvgSq, coefficients);
+        ((IFusedKernels)param.Backend).AdamUpdate(param, grad, expAvg, expAvgSq, maxExpAvgSq, coefficients);
         foreach (var t in new[] { param, expAvg, expAvgSq, maxExpAvgSq }) t?.MarkWritten();
     }
 

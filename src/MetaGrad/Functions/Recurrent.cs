@@ -26,6 +26,8 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
         var inputs = layout.Flatten(gi, h0, c0, weightHh, biasHh, biasIh)!;
         // The kernel reads every operand as one element type: the modules checked it, naming themselves.
         System.Diagnostics.Debug.Assert(gi.DType.IsFloatingPoint() && inputs.All(t => t!.DType == gi.DType), $"{kind}: operands of several dtypes");
+        // A backend without the fused kernels runs the same equations as recorded tensor operations.
+        if (gi.Backend is not IFusedKernels) return Composite(kind, gi, h0, c0, weightHh, biasHh, batchSizes, reverse, biasIh);
         var outputs = new RecurrentLayer(kind, batchSizes, reverse, layout).Apply(inputs!);
         return new RecurrentOutputs(outputs[0], outputs[1], layout.HasC0 ? outputs[2] : null);
     }
@@ -34,13 +36,14 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     {
         var (gi, h0, c0, weight, bias, biasIh) = layout.Read(inputs);
         bool trace = ctx.NeedsInputGrad.Any(x => x);
-        var result = gi.Backend.RecurrentForward(kind, gi, h0, c0, weight, bias, biasIh, batchSizes, reverse, trace);
+        var result = ((IFusedKernels)gi.Backend).RecurrentForward(kind, gi, h0, c0, weight, bias, biasIh, batchSizes, reverse, trace);
         // The inputs are kept for the recorded (higher-order) fallback, then the trace.
         if (trace) ctx.Save([.. inputs, .. Traced(result)]);
         int rows = gi.Shape[0], n = h0.Shape[0];
+        Tensor states = result.States;
         Tensor[] outputs = kind == RecurrentKind.Lstm
-            ? [result.States.Narrow(0, 0, rows), result.States.Narrow(0, rows, n), result.States.Narrow(0, rows + n, n)]
-            : [result.States.Narrow(0, 0, rows), result.States.Narrow(0, rows, n)];
+            ? [states.Narrow(0, 0, rows), states.Narrow(0, rows, n), states.Narrow(0, rows + n, n)]
+            : [states.Narrow(0, 0, rows), states.Narrow(0, rows, n)];
         _outputShapes = [.. outputs.Select(o => o.Shape.ToArray())];
         return outputs;
     }
@@ -58,7 +61,8 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
 
     // The trace saved after the inputs, and read back: States, then Gates (not for the plain RNN),
     // Previous, then Cells (LSTM only).
-    static Tensor[] Traced(RecurrentTrace t) => [t.States, .. new[] { t.Gates, t.Previous, t.Cells }.OfType<Tensor>()];
+    static Tensor[] Traced(RecurrentTrace t) =>
+        [t.States, .. new[] { t.Gates, t.Previous, t.Cells }.Where(r => r is not null).Select(r => (Tensor)r!.Value)];
 
     static RecurrentTrace Untraced(RecurrentKind kind, SavedTensors saved, int at)
     {
@@ -72,7 +76,7 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     Tensor?[] FusedBackward(Context ctx, Tensor[] inputs, RecurrentTrace trace, Tensor grad)
     {
         var weight = layout.Read(inputs).WeightHh;
-        var g = grad.Backend.RecurrentBackward(kind, trace, grad, weight, batchSizes, reverse, layout.HasBiasIh && ctx.NeedsInputGrad[^1]);
+        var g = ((IFusedKernels)grad.Backend).RecurrentBackward(kind, trace, grad, weight, batchSizes, reverse, layout.HasBiasIh && ctx.NeedsInputGrad[^1]);
         var all = layout.Flatten(g.Input, g.H0, g.C0, g.WeightHh, g.BiasHh, g.BiasIh);
         var result = new Tensor?[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) result[i] = ctx.NeedsInputGrad[i] ? all[i] : null;

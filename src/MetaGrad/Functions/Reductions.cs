@@ -10,7 +10,7 @@ internal sealed class Sum(int[] dims, bool keepDim) : UnaryFunction
     protected override Tensor Forward(Context ctx, Tensor x)
     {
         _inputShape = x.Layout.Shape;
-        var y = x.Backend.Reduce(ReduceOp.Sum, x, dims);
+        Tensor y = x.Backend.Reduce(ReduceOp.Sum, x, dims);
         return keepDim ? y : y.SqueezeDims(dims);
     }
 
@@ -29,7 +29,7 @@ internal sealed class Extreme(int[] dims, bool keepDim, bool max) : UnaryFunctio
 
     protected override Tensor Forward(Context ctx, Tensor x)
     {
-        var y = x.Backend.Reduce(max ? ReduceOp.Max : ReduceOp.Min, x, dims);   // reduced dims kept as 1, to broadcast
+        Tensor y = x.Backend.Reduce(max ? ReduceOp.Max : ReduceOp.Min, x, dims);   // reduced dims kept as 1, to broadcast
         ctx.Save(x, y);
         return keepDim ? y : y.SqueezeDims(dims);
     }

@@ -27,7 +27,7 @@ internal sealed class EmbedIn(Func<Layout, Layout> view, int[] shape, string nam
 
     protected override Tensor Forward(Context ctx, Tensor x)
     {
-        var y = x.Backend.Empty(shape, x.DType);
+        Tensor y = x.Backend.Empty(shape, x.DType);
         x.Backend.Copy(new Tensor(y.Storage, view(y.Layout)), x);
         return y;
     }
@@ -134,7 +134,7 @@ internal sealed class Cat(int dim) : NaryFunction
     protected override Tensor Forward(Context ctx, Tensor[] inputs)
     {
         _sizes = inputs.Select(x => x.Layout.Shape[dim]).ToArray();
-        return inputs[0].Backend.Cat(inputs, dim);
+        return inputs[0].Backend.Cat(Array.ConvertAll(inputs, x => (Backends.RawTensor)x), dim);
     }
 
     protected override Tensor?[] Backward(Context ctx, Tensor grad)

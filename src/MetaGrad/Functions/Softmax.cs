@@ -12,7 +12,7 @@ internal sealed class Softmax(int dim) : UnaryFunction
 {
     protected override Tensor Forward(Context ctx, Tensor x)
     {
-        var y = x.Backend.Softmax(x, dim, log: false);
+        Tensor y = x.Backend.Softmax(x, dim, log: false);
         ctx.Save(y);
         return y;
     }
@@ -29,7 +29,7 @@ internal sealed class LogSoftmax(int dim) : UnaryFunction
 {
     protected override Tensor Forward(Context ctx, Tensor x)
     {
-        var y = x.Backend.Softmax(x, dim, log: true);
+        Tensor y = x.Backend.Softmax(x, dim, log: true);
         ctx.Save(y);
         return y;
     }

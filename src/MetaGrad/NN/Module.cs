@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text;
 
@@ -10,6 +11,8 @@ namespace MetaGrad.NN;
 /// <c>fc1</c>, <c>OutputLayer</c> becomes <c>output_layer</c>); buffers (running statistics) are
 /// registered by name with <see cref="RegisterBuffer"/>, and anything can be registered explicitly.
 /// </summary>
+// The trimmer (and NativeAOT) keeps the fields of every module class, which discovery reads.
+[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)]
 public abstract class Module
 {
     readonly List<(string Name, Parameter? Value)> _parameters = [];
@@ -59,7 +62,10 @@ public abstract class Module
     /// <summary>Reads a registered buffer (null when absent).</summary>
     protected Tensor? Buffer(string name) => _buffers.FirstOrDefault(b => b.Name == name).Value;
 
-    // Fields of type Parameter or Module anywhere in the class hierarchy, base class first, in declaration order.
+    // Fields of type Parameter or Module anywhere in the class hierarchy, base class first, in
+    // declaration order; read once per class. Every class in the chain derives from Module, whose
+    // annotation keeps its fields, but the analyzer cannot see that through BaseType.
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Module and all its subclasses keep their fields ([DynamicallyAccessedMembers] on Module)")]
     static FieldInfo[] DiscoverableFields(Type type) => FieldCache.GetOrAdd(type, t =>
     {
         var chain = new List<Type>();

@@ -74,7 +74,7 @@ public class Adam : Optimizer
     internal bool Fused { get; set; } = true;
 
     bool CanFuse(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq) =>
-        Fused && param.DType.IsFloatingPoint()
+        Fused && param.DType.IsFloatingPoint() && Functions.Ops.HasFusedAdam(param)
         && new[] { param, grad, expAvg, expAvgSq, maxExpAvgSq }.All(t => t is null || (t.IsContiguous && t.DType == param.DType && t.Numel == param.Numel));
 
     static void UpdateUnfused(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, ParamGroup group,

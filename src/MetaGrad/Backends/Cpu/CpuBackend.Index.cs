@@ -4,9 +4,9 @@ namespace MetaGrad.Backends.Cpu;
 
 internal sealed partial class CpuBackend
 {
-    static Tensor View(Tensor t, Layout layout) => new(t.Storage, layout);
+    static RawTensor View(RawTensor t, Layout layout) => new(t.Storage, layout);
 
-    static int[] IndexData(Tensor index, string op)
+    static int[] IndexData(RawTensor index, string op)
     {
         if (index.DType is not (DType.Int64 or DType.Int32))
             throw new ArgumentException($"{op}: expected an Int64 or Int32 index tensor, got {index.DType}");
@@ -22,7 +22,7 @@ internal sealed partial class CpuBackend
             throw new ArgumentOutOfRangeException(nameof(index), $"{op}: index {index} is out of bounds for dimension {dim} with size {size}");
     }
 
-    public Tensor Gather(Tensor x, int dim, Tensor index)
+    public RawTensor Gather(RawTensor x, int dim, RawTensor index)
     {
         CheckGatherShapes("Gather", x, dim, index);
         var idx = IndexData(index, "Gather");
@@ -42,7 +42,7 @@ internal sealed partial class CpuBackend
         return y;
     }
 
-    static void CheckGatherShapes(string op, Tensor x, int dim, Tensor index)
+    static void CheckGatherShapes(string op, RawTensor x, int dim, RawTensor index)
     {
         var xs = x.Layout.Shape;
         var ids = index.Layout.Shape;
@@ -64,7 +64,7 @@ internal sealed partial class CpuBackend
         return result;
     }
 
-    static void GatherOffsets(Tensor x, Tensor y, int[] offsets)
+    static void GatherOffsets(RawTensor x, RawTensor y, int[] offsets)
     {
         switch (x.DType)
         {
@@ -76,7 +76,7 @@ internal sealed partial class CpuBackend
         }
     }
 
-    static void Take<T>(Tensor x, Tensor y, int[] offsets) where T : unmanaged
+    static void Take<T>(RawTensor x, RawTensor y, int[] offsets) where T : unmanaged
     {
         var X = Data<T>(x);
         var Y = Data<T>(y);
@@ -84,7 +84,7 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>dst[offsets[k]] (+)= values[k] for a contiguous values tensor.</summary>
-    static void Scatter(Tensor dst, int[] offsets, Tensor values, bool accumulate)
+    static void Scatter(RawTensor dst, int[] offsets, RawTensor values, bool accumulate)
     {
         values = Instance.Cast(values, dst.DType);
         switch (dst.DType)
@@ -102,7 +102,7 @@ internal sealed partial class CpuBackend
         }
     }
 
-    static void ScatterTyped<T>(Tensor dst, int[] offsets, Tensor values, bool accumulate) where T : unmanaged, INumber<T>
+    static void ScatterTyped<T>(RawTensor dst, int[] offsets, RawTensor values, bool accumulate) where T : unmanaged, INumber<T>
     {
         var D = Data<T>(dst);
         var V = Data<T>(values);
@@ -110,7 +110,7 @@ internal sealed partial class CpuBackend
         else for (int k = 0; k < offsets.Length; k++) D[offsets[k]] = V[k];
     }
 
-    public Tensor ScatterAdd(Tensor self, int dim, Tensor index, Tensor src)
+    public RawTensor ScatterAdd(RawTensor self, int dim, RawTensor index, RawTensor src)
     {
         CheckGatherShapes("ScatterAdd", self, dim, index);
         var ids = index.Layout.Shape;
@@ -134,7 +134,7 @@ internal sealed partial class CpuBackend
         return y;
     }
 
-    public Tensor IndexSelect(Tensor x, int dim, Tensor index)
+    public RawTensor IndexSelect(RawTensor x, int dim, RawTensor index)
     {
         var idx = IndexData(index, "IndexSelect");
         var shape = (int[])x.Layout.Shape.Clone();
@@ -166,7 +166,7 @@ internal sealed partial class CpuBackend
         }
     }
 
-    public Tensor IndexAdd(Tensor self, int dim, Tensor index, Tensor src)
+    public RawTensor IndexAdd(RawTensor self, int dim, RawTensor index, RawTensor src)
     {
         var idx = IndexData(index, "IndexAdd");
         if (src.Layout.Shape[dim] != idx.Length)
@@ -182,7 +182,7 @@ internal sealed partial class CpuBackend
         return y;
     }
 
-    public Tensor MaskedSelect(Tensor x, Tensor mask)
+    public RawTensor MaskedSelect(RawTensor x, RawTensor mask)
     {
         var shape = ShapeMath.Broadcast("MaskedSelect", x.Layout.Shape, mask.Layout.Shape);
         var m = ToArray<bool>(View(mask, mask.Layout.Expand(shape)));
@@ -193,7 +193,7 @@ internal sealed partial class CpuBackend
         return y;
     }
 
-    public Tensor MaskedScatter(Tensor self, Tensor mask, Tensor src)
+    public RawTensor MaskedScatter(RawTensor self, RawTensor mask, RawTensor src)
     {
         var shape = self.Layout.Shape;
         ShapeMath.Broadcast("MaskedScatter", shape, mask.Layout.Shape);
@@ -207,7 +207,7 @@ internal sealed partial class CpuBackend
         return y;
     }
 
-    public Tensor Nonzero(Tensor x)
+    public RawTensor Nonzero(RawTensor x)
     {
         var m = ToArray<bool>(x);
         var shape = x.Layout.Shape;
@@ -228,7 +228,7 @@ internal sealed partial class CpuBackend
         return FromArray(coords.ToArray(), [count, shape.Length]);
     }
 
-    public void Put(Tensor dst, Tensor positions, Tensor values, bool accumulate)
+    public void Put(RawTensor dst, RawTensor positions, RawTensor values, bool accumulate)
     {
         var logical = IndexData(positions, "Put");
         var offsets = Positions(dst.Layout.Shape, StridedWalk.Of(dst));
@@ -238,7 +238,7 @@ internal sealed partial class CpuBackend
         Scatter(dst, storageOffsets, v, accumulate);
     }
 
-    public Tensor Cat(Tensor[] xs, int dim)
+    public RawTensor Cat(RawTensor[] xs, int dim)
     {
         var shape = (int[])xs[0].Layout.Shape.Clone();
         shape[dim] = xs.Sum(x => x.Layout.Shape[dim]);

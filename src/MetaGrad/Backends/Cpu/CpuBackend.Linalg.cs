@@ -4,7 +4,7 @@ namespace MetaGrad.Backends.Cpu;
 
 internal sealed partial class CpuBackend
 {
-    public Tensor Matmul(Tensor a, Tensor b)
+    public RawTensor Matmul(RawTensor a, RawTensor b)
     {
         RequireSameDType("Matmul", a, b);
         return a.DType switch
@@ -18,29 +18,29 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>The plain triple loop that the blocked GEMM is tested against.</summary>
-    public Tensor Linear(Tensor input, Tensor weight, Tensor? bias) => input.DType switch
+    public RawTensor Linear(RawTensor input, RawTensor weight, RawTensor? bias) => input.DType switch
     {
         DType.Float32 => LinearTyped<float>(input, weight, bias),
         DType.Float64 => LinearTyped<double>(input, weight, bias),
         _ => throw new ArgumentException($"Linear: expected a float32 or float64 input, got {input.DType}"),
     };
 
-    static Tensor LinearTyped<T>(Tensor x, Tensor w, Tensor? b) where T : unmanaged
+    static RawTensor LinearTyped<T>(RawTensor x, RawTensor w, RawTensor? b) where T : unmanaged
     {
         int m = x.Layout.Shape[0], k = x.Layout.Shape[1], n = w.Layout.Shape[0];
         var y = NewUninitialized<T>([m, n]);
-        var (bias, biasAt) = b is null ? (null, 0) : Dense<T>(b);
+        var (bias, biasAt) = b is null ? (null, 0) : Dense<T>(b.Value);
         // The weight is read as Bᵀ through its strides: packing takes care of the layout.
         Gemm.Multiply(m, n, k, StridedMatrix.Of(Data<T>(x), x.Layout.Offset, x.Layout.Strides[0], x.Layout.Strides[1]),
             StridedMatrix.Of(Data<T>(w), w.Layout.Offset, w.Layout.Strides[1], w.Layout.Strides[0]), Data<T>(y), 0, bias: bias, biasOff: biasAt);
         return y;
     }
 
-    internal static Tensor MatmulReference(Tensor a, Tensor b) => a.DType == DType.Float32
+    internal static RawTensor MatmulReference(RawTensor a, RawTensor b) => a.DType == DType.Float32
         ? MatmulTyped<float>(a, b, reference: true)
         : MatmulTyped<double>(a, b, reference: true);
 
-    static Tensor MatmulTyped<T>(Tensor a, Tensor b, bool reference) where T : unmanaged, INumber<T>
+    static RawTensor MatmulTyped<T>(RawTensor a, RawTensor b, bool reference) where T : unmanaged, INumber<T>
     {
         var sa = a.Layout.Shape;
         var sb = b.Layout.Shape;

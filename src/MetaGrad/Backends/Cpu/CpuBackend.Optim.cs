@@ -5,7 +5,7 @@ namespace MetaGrad.Backends.Cpu;
 
 internal sealed partial class CpuBackend
 {
-    public void AdamUpdate(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, AdamCoefficients c)
+    public void AdamUpdate(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c)
     {
         if (param.DType == DType.Float32) AdamTyped<float>(param, grad, expAvg, expAvgSq, maxExpAvgSq, c);
         else AdamTyped<double>(param, grad, expAvg, expAvgSq, maxExpAvgSq, c);
@@ -14,7 +14,7 @@ internal sealed partial class CpuBackend
     // Each constant is rounded to T first and each operation rounds in T, in the order of
     // Adam.Update's tensor operations, so the fused step is bit-identical to them (the JIT never
     // contracts a·b + c into a fused multiply-add).
-    static void AdamTyped<T>(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, AdamCoefficients c)
+    static void AdamTyped<T>(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = param.Numel;
@@ -34,7 +34,7 @@ internal sealed partial class CpuBackend
     /// <summary>From this many elements a parameter's update is split between threads (about 0.1 ms of work).</summary>
     const int AdamParallelElements = 1 << 16;
 
-    static void AdamRange<T>(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, AdamCoefficients c, int lo, int hi)
+    static void AdamRange<T>(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c, int lo, int hi)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = hi - lo;
@@ -42,7 +42,7 @@ internal sealed partial class CpuBackend
         var G = Data<T>(grad).AsSpan(grad.Layout.Offset + lo, n);
         var M = Data<T>(expAvg).AsSpan(expAvg.Layout.Offset + lo, n);
         var V = Data<T>(expAvgSq).AsSpan(expAvgSq.Layout.Offset + lo, n);
-        var X = maxExpAvgSq is null ? default : Data<T>(maxExpAvgSq).AsSpan(maxExpAvgSq.Layout.Offset + lo, n);
+        var X = maxExpAvgSq is null ? default : Data<T>(maxExpAvgSq.Value).AsSpan(maxExpAvgSq.Value.Layout.Offset + lo, n);
         bool ams = maxExpAvgSq is not null, decay = c.WeightDecay != 0;
         double w = 1 - c.Beta1;
         bool lerpForward = w < 0.5;

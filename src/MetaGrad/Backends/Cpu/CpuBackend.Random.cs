@@ -4,7 +4,7 @@ internal sealed partial class CpuBackend
 {
     // Values are drawn in row-major order of dst's shape, so a seed gives the same tensor whatever
     // its strides; the generator is locked once for the whole tensor, not once a value.
-    void FillDrawn(Tensor dst, Generator gen, Func<Generator, double> draw)
+    void FillDrawn(RawTensor dst, Generator gen, Func<Generator, double> draw)
     {
         var values = new double[dst.Numel];
         lock (gen.Sync)
@@ -12,7 +12,7 @@ internal sealed partial class CpuBackend
         Copy(dst, FromArray(values, dst.Layout.Shape));
     }
 
-    public void FillUniform(Tensor dst, Generator gen, double lo, double hi)
+    public void FillUniform(RawTensor dst, Generator gen, double lo, double hi)
     {
         double scale = hi - lo;
         // The common case (a fresh float32 tensor, e.g. a dropout mask) is drawn straight into place.
@@ -26,10 +26,10 @@ internal sealed partial class CpuBackend
         FillDrawn(dst, gen, g => lo + scale * g.DrawDouble());
     }
 
-    public void FillNormal(Tensor dst, Generator gen, double mean, double std) =>
+    public void FillNormal(RawTensor dst, Generator gen, double mean, double std) =>
         FillDrawn(dst, gen, g => mean + std * g.DrawNormal());
 
-    public void FillRandInt(Tensor dst, Generator gen, long lo, long hi)
+    public void FillRandInt(RawTensor dst, Generator gen, long lo, long hi)
     {
         if (hi <= lo) throw new ArgumentException($"RandInt: expected low < high, got low={lo}, high={hi}");
         var values = new long[dst.Numel];
@@ -38,7 +38,7 @@ internal sealed partial class CpuBackend
         Copy(dst, FromArray(values, dst.Layout.Shape));
     }
 
-    public Tensor Multinomial(Tensor probs, int samples, bool replacement, Generator gen)
+    public RawTensor Multinomial(RawTensor probs, int samples, bool replacement, Generator gen)
     {
         var shape = probs.Layout.Shape;
         if (shape.Length is not (1 or 2)) throw new ArgumentException($"Multinomial: probabilities must be 1-D or 2-D, got shape {ShapeMath.Format(shape)}");

@@ -11,19 +11,19 @@ namespace MetaGrad.Backends.Cpu;
 // gradient, and the weight's gradient is a single product over all steps at the end.
 internal sealed partial class CpuBackend
 {
-    public RecurrentTrace RecurrentForward(RecurrentKind kind, Tensor gi, Tensor h0, Tensor? c0, Tensor weightHh, Tensor? biasHh, Tensor? biasIh,
+    public RecurrentTrace RecurrentForward(RecurrentKind kind, RawTensor gi, RawTensor h0, RawTensor? c0, RawTensor weightHh, RawTensor? biasHh, RawTensor? biasIh,
         int[] batchSizes, bool reverse, bool trace) => gi.DType == DType.Float32
         ? RecurrentForwardTyped<float>(kind, gi, h0, c0, weightHh, biasHh, biasIh, batchSizes, reverse, trace)
         : RecurrentForwardTyped<double>(kind, gi, h0, c0, weightHh, biasHh, biasIh, batchSizes, reverse, trace);
 
-    public RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, Tensor gradStates, Tensor weightHh,
+    public RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightHh,
         int[] batchSizes, bool reverse, bool withBiasIh) => gradStates.DType == DType.Float32
         ? RecurrentBackwardTyped<float>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh)
         : RecurrentBackwardTyped<double>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh);
 
-    static (T[] Array, int Offset) Dense<T>(Tensor t) where T : unmanaged
+    static (T[] Array, int Offset) Dense<T>(RawTensor t) where T : unmanaged
     {
-        if (!t.IsContiguous) t = Contiguous(t);
+        if (!t.Layout.IsContiguous) t = Contiguous(t);
         return (Data<T>(t), t.Layout.Offset);
     }
 
@@ -38,7 +38,7 @@ internal sealed partial class CpuBackend
         return (offsets, order);
     }
 
-    static RecurrentTrace RecurrentForwardTyped<T>(RecurrentKind kind, Tensor giT, Tensor h0T, Tensor? c0T, Tensor weightT, Tensor? biasT, Tensor? biasIhT,
+    static RecurrentTrace RecurrentForwardTyped<T>(RecurrentKind kind, RawTensor giT, RawTensor h0T, RawTensor? c0T, RawTensor weightT, RawTensor? biasT, RawTensor? biasIhT,
         int[] batchSizes, bool reverse, bool trace) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = weightT.Layout.Shape[0], hidden = weightT.Layout.Shape[1], n = h0T.Layout.Shape[0];
@@ -54,24 +54,24 @@ internal sealed partial class CpuBackend
         H0.AsSpan(h0At, n * hidden).CopyTo(S.AsSpan(hAt));
         if (lstm)
         {
-            var (C0, c0At) = Dense<T>(c0T!);
+            var (C0, c0At) = Dense<T>(c0T!.Value);
             C0.AsSpan(c0At, n * hidden).CopyTo(S.AsSpan(cAt));
         }
         var (G, gAt) = Dense<T>(giT);
         var (W, wAt) = Dense<T>(weightT);
-        var (B, bAt) = biasT is null ? (null, 0) : Dense<T>(biasT);
+        var (B, bAt) = biasT is null ? (null, 0) : Dense<T>(biasT.Value);
         // b_ih joins each row of gi here (gi + b_ih, then added to the recurrent half, the order of
         // PyTorch's (x·W_ihᵀ + b_ih) + (h·W_hhᵀ + b_hh)): its gradient is then a sum this layer's
         // backward already makes, where a bias in the input product cost a pass over gi's gradient.
-        var (BI, biAt) = biasIhT is null ? (null, 0) : Dense<T>(biasIhT);
+        var (BI, biAt) = biasIhT is null ? (null, 0) : Dense<T>(biasIhT.Value);
 
         // GRU keeps W_hn·h + b_hn beside its three gates: the reset gate's gradient needs it.
         int gateWidth = gru ? 4 * hidden : width;
-        Tensor? gates = trace && (lstm || gru) ? NewUninitialized<T>([rows, gateWidth]) : null;
-        Tensor? previous = trace ? NewUninitialized<T>([rows, hidden]) : null;
-        Tensor? cells = trace && lstm ? NewUninitialized<T>([rows, 2 * hidden]) : null;
-        var P = previous is null ? null : Data<T>(previous);
-        var C = cells is null ? null : Data<T>(cells);
+        RawTensor? gates = trace && (lstm || gru) ? NewUninitialized<T>([rows, gateWidth]) : default(RawTensor?);
+        RawTensor? previous = trace ? NewUninitialized<T>([rows, hidden]) : default(RawTensor?);
+        RawTensor? cells = trace && lstm ? NewUninitialized<T>([rows, 2 * hidden]) : default(RawTensor?);
+        var P = previous is null ? null : Data<T>(previous.Value);
+        var C = cells is null ? null : Data<T>(cells.Value);
         // W_hhᵀ is the B of every step's product: packed once when there is more than one step.
         var packed = order.Length > 1 ? Gemm.Pack(hidden, width, StridedMatrix.Of(W, wAt, 1, hidden)) : null;
         int parts = BatchParts(n, widest, width, hidden, order.Length);
@@ -80,7 +80,7 @@ internal sealed partial class CpuBackend
         void Run(int part)
         {
             var (lo, hi) = PartRows(n, parts, part);
-            var A = gates is null ? new T[gateWidth] : Data<T>(gates);
+            var A = gates is null ? new T[gateWidth] : Data<T>(gates.Value);
             var R = new T[Math.Max(0, Math.Min(hi, widest) - lo) * width];
             var scratch = new T[hidden];
             var inputs = BI is null || lstm ? null : new T[width];
@@ -150,7 +150,7 @@ internal sealed partial class CpuBackend
         return new RecurrentTrace(states, gates, previous, cells);
     }
 
-    static RecurrentGradients RecurrentBackwardTyped<T>(RecurrentKind kind, RecurrentTrace trace, Tensor gradStates, Tensor weightT,
+    static RecurrentGradients RecurrentBackwardTyped<T>(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightT,
         int[] batchSizes, bool reverse, bool withBiasIh) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = weightT.Layout.Shape[0], hidden = weightT.Layout.Shape[1];
@@ -162,9 +162,9 @@ internal sealed partial class CpuBackend
         var (dS, dsAt) = Dense<T>(gradStates);
         var S = Data<T>(trace.States);
         var (W, wAt) = Dense<T>(weightT);
-        var A = trace.Gates is null ? null : Data<T>(trace.Gates);
-        var P = Data<T>(trace.Previous!);
-        var C = trace.Cells is null ? null : Data<T>(trace.Cells);
+        var A = trace.Gates is null ? null : Data<T>(trace.Gates.Value);
+        var P = Data<T>(trace.Previous!.Value);
+        var C = trace.Cells is null ? null : Data<T>(trace.Cells.Value);
         int gateWidth = gru ? 4 * hidden : width;
 
         // dGh is the gradient of the gates' recurrent half; the input half's is the same except
@@ -177,12 +177,12 @@ internal sealed partial class CpuBackend
         var dh0 = NewUninitialized<T>([n, hidden]);
         var dH = Data<T>(dh0);
         dS.AsSpan(dsAt + rows * hidden, n * hidden).CopyTo(dH);
-        Tensor? dc0 = null;
+        RawTensor? dc0 = null;
         T[]? dC = null;
         if (lstm)
         {
             dc0 = NewUninitialized<T>([n, hidden]);
-            dC = Data<T>(dc0);
+            dC = Data<T>(dc0.Value);
             dS.AsSpan(dsAt + (rows + n) * hidden, n * hidden).CopyTo(dC);
         }
         var packed = order.Length > 1 ? Gemm.Pack(width, hidden, StridedMatrix.Of(W, wAt, hidden, 1)) : null;
@@ -245,15 +245,15 @@ internal sealed partial class CpuBackend
 
         // dW_hh = Σ_rows dGhᵀ·h_prev, one product.
         var dWeight = NewUninitialized<T>([width, hidden]);
-        Gemm.Multiply(width, hidden, rows, StridedMatrix.Of(dGh, 0, 1, width), StridedMatrix.Of(P, trace.Previous!.Layout.Offset, hidden, 1), Data<T>(dWeight), 0);
+        Gemm.Multiply(width, hidden, rows, StridedMatrix.Of(dGh, 0, 1, width), StridedMatrix.Of(P, trace.Previous!.Value.Layout.Offset, hidden, 1), Data<T>(dWeight), 0);
         var dBias = New<T>([width]);
         var dB = Data<T>(dBias).AsSpan(0, width);
         foreach (var part in biasParts) TensorPrimitives.Add(dB, part, dB);
-        Tensor? dBiasIh = null;
+        RawTensor? dBiasIh = null;
         if (withBiasIh)
         {
             dBiasIh = New<T>([width]);
-            var dBI = Data<T>(dBiasIh).AsSpan(0, width);
+            var dBI = Data<T>(dBiasIh.Value).AsSpan(0, width);
             if (inputBiasParts is null) dB.CopyTo(dBI);
             else foreach (var part in inputBiasParts) TensorPrimitives.Add(dBI, part, dBI);
         }

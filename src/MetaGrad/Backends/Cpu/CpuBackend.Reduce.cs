@@ -4,7 +4,7 @@ namespace MetaGrad.Backends.Cpu;
 
 internal sealed partial class CpuBackend
 {
-    public Tensor Reduce(ReduceOp op, Tensor x, int[] dims)
+    public RawTensor Reduce(ReduceOp op, RawTensor x, int[] dims)
     {
         var outShape = (int[])x.Layout.Shape.Clone();
         foreach (var d in dims) outShape[d] = 1;
@@ -53,7 +53,7 @@ internal sealed partial class CpuBackend
     }
 
     // Float sums accumulate in double: a float32 running sum over a million elements would lose digits.
-    static Tensor Accumulate<T, TAcc>(Tensor x, int[] outShape, bool product)
+    static RawTensor Accumulate<T, TAcc>(RawTensor x, int[] outShape, bool product)
         where T : unmanaged, INumber<T> where TAcc : unmanaged, INumber<TAcc>
     {
         var y = New<TAcc>(outShape);
@@ -79,7 +79,7 @@ internal sealed partial class CpuBackend
     /// (each chunk in SIMD lanes, the chunks in double) so long float32 sums keep their digits; a
     /// run along a kept dim adds a whole row of inputs to a row of outputs at once.
     /// </summary>
-    static Tensor SumFloating<T>(Tensor x, int[] outShape) where T : unmanaged, IFloatingPointIeee754<T>
+    static RawTensor SumFloating<T>(RawTensor x, int[] outShape) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var y = New<T>(outShape);
         // Nothing to add: zeros. (An empty view's offset may lie past its storage, which a span refuses.)
@@ -137,7 +137,7 @@ internal sealed partial class CpuBackend
     }
 
     // Max and min propagate NaN, as torch.amax does.
-    static Tensor Extreme<T>(Tensor x, int[] outShape, bool max) where T : unmanaged, INumber<T>
+    static RawTensor Extreme<T>(RawTensor x, int[] outShape, bool max) where T : unmanaged, INumber<T>
     {
         var y = New<T>(outShape);
         var Y = Data<T>(y);
@@ -178,7 +178,7 @@ internal sealed partial class CpuBackend
             }
     }
 
-    public Tensor ArgReduce(Tensor x, int dim, bool max)
+    public RawTensor ArgReduce(RawTensor x, int dim, bool max)
     {
         if (x.Layout.Shape[dim] == 0)
             throw new ArgumentException($"{(max ? "ArgMax" : "ArgMin")}: cannot take the index of an extreme over an empty dimension {dim} of shape {ShapeMath.Format(x.Layout.Shape)}");
@@ -187,7 +187,7 @@ internal sealed partial class CpuBackend
     }
 
     // The first index of the extreme wins; NaN counts as the extreme, as in PyTorch.
-    static Tensor ArgReduceTyped<T>(Tensor x, int dim, bool max) where T : unmanaged, INumber<T>
+    static RawTensor ArgReduceTyped<T>(RawTensor x, int dim, bool max) where T : unmanaged, INumber<T>
     {
         var shape = x.Layout.Shape;
         var outShape = (int[])shape.Clone();
@@ -210,7 +210,7 @@ internal sealed partial class CpuBackend
         return y;
     }
 
-    public (Tensor Values, Tensor Indices) Sort(Tensor x, int dim, bool descending)
+    public (RawTensor Values, RawTensor Indices) Sort(RawTensor x, int dim, bool descending)
     {
         var keys = x.DType is DType.Float32 or DType.Float64 ? Cast(x, DType.Float64) : Cast(x, DType.Int64);
         var indices = keys.DType == DType.Float64 ? SortIndices<double>(keys, dim, descending) : SortIndices<long>(keys, dim, descending);
@@ -218,7 +218,7 @@ internal sealed partial class CpuBackend
     }
 
     // A stable sort (ties keep their order) with NaN above every number, as torch.sort(stable=True).
-    static Tensor SortIndices<T>(Tensor x, int dim, bool descending) where T : unmanaged, INumber<T>
+    static RawTensor SortIndices<T>(RawTensor x, int dim, bool descending) where T : unmanaged, INumber<T>
     {
         var shape = x.Layout.Shape;
         var y = New<long>(shape);

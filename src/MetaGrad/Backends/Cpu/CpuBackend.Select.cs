@@ -3,7 +3,7 @@ namespace MetaGrad.Backends.Cpu;
 // Choosing between values elementwise: Where picks by a condition, Clamp between bounds.
 internal sealed partial class CpuBackend
 {
-    public Tensor Where(Tensor cond, Tensor a, Tensor b)
+    public RawTensor Where(RawTensor cond, RawTensor a, RawTensor b)
     {
         RequireSameDType("Where", a, b);
         cond = cond.DType == DType.Bool ? cond : Cast(cond, DType.Bool);
@@ -17,7 +17,7 @@ internal sealed partial class CpuBackend
         };
     }
 
-    static Tensor WhereTyped<T>(Tensor cond, Tensor a, Tensor b) where T : unmanaged
+    static RawTensor WhereTyped<T>(RawTensor cond, RawTensor a, RawTensor b) where T : unmanaged
     {
         var shape = ShapeMath.Broadcast("Where", ShapeMath.Broadcast("Where", cond.Layout.Shape, a.Layout.Shape), b.Layout.Shape);
         var y = New<T>(shape);
@@ -35,7 +35,7 @@ internal sealed partial class CpuBackend
         return y;
     }
 
-    public Tensor Clamp(Tensor x, double? lo, double? hi)
+    public RawTensor Clamp(RawTensor x, double? lo, double? hi)
     {
         var y = x;
         if (lo is double l) y = Binary(BinaryOp.Maximum, y, Cast(FromArray(new[] { l }, []), x.DType));

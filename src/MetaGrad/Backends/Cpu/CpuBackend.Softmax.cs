@@ -5,7 +5,7 @@ namespace MetaGrad.Backends.Cpu;
 
 internal sealed partial class CpuBackend
 {
-    public Tensor Softmax(Tensor x, int dim, bool log) => x.DType switch
+    public RawTensor Softmax(RawTensor x, int dim, bool log) => x.DType switch
     {
         DType.Float32 => SoftmaxTyped<float>(x, dim, log),
         DType.Float64 => SoftmaxTyped<double>(x, dim, log),
@@ -14,14 +14,14 @@ internal sealed partial class CpuBackend
 
     // Lines along the last dim are contiguous runs: each is shifted by its max, exponentiated and
     // normalised with vector operations. Another dim is moved last first (a copy), then moved back.
-    static Tensor SoftmaxTyped<T>(Tensor x, int dim, bool log) where T : unmanaged, IFloatingPointIeee754<T>
+    static RawTensor SoftmaxTyped<T>(RawTensor x, int dim, bool log) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rank = x.Layout.Rank;
         if (rank == 0) return Instance.Cast(Instance.FromArray(new[] { log ? 0.0 : 1.0 }, []), x.DType);
         int last = rank - 1;
         var perm = Enumerable.Range(0, rank).ToArray();
         (perm[dim], perm[last]) = (perm[last], perm[dim]);
-        var moved = dim == last ? x : new Tensor(x.Storage, x.Layout.Permute(perm));
+        var moved = dim == last ? x : new RawTensor(x.Storage, x.Layout.Permute(perm));
         var src = moved.Layout.IsContiguous ? moved : Contiguous(moved);
         var y = NewUninitialized<T>(src.Layout.Shape);
         var X = Data<T>(src).AsSpan(src.Layout.Offset, y.Numel);
@@ -47,6 +47,6 @@ internal sealed partial class CpuBackend
                 TensorPrimitives.Divide(output, TensorPrimitives.Sum(output), output);
             }
         }
-        return dim == last ? y : Contiguous(new Tensor(y.Storage, y.Layout.Permute(perm)));
+        return dim == last ? y : Contiguous(new RawTensor(y.Storage, y.Layout.Permute(perm)));
     }
 }

@@ -6,20 +6,20 @@ namespace MetaGrad.Backends.Cpu;
 /// The reference CPU backend: plain strided loops over managed arrays, generic over the element
 /// type. These loops are the oracle that later vectorised fast paths are tested against.
 /// </summary>
-internal sealed partial class CpuBackend : IBackend
+internal sealed partial class CpuBackend : IBackend, IFusedKernels
 {
     public static readonly CpuBackend Instance = new();
 
-    static T[] Data<T>(Tensor t) where T : unmanaged => ((CpuStorage<T>)t.Storage).Data;
+    static T[] Data<T>(RawTensor t) where T : unmanaged => ((CpuStorage<T>)t.Storage).Data;
 
-    static Tensor New<T>(int[] shape) where T : unmanaged =>
+    static RawTensor New<T>(int[] shape) where T : unmanaged =>
         new(CpuStorage<T>.Rent(ShapeMath.Numel(shape), clear: true), Layout.Contiguous(shape));
 
     // For outputs that the kernel overwrites completely: skipping the zeroing saves a pass over memory.
-    static Tensor NewUninitialized<T>(int[] shape) where T : unmanaged =>
+    static RawTensor NewUninitialized<T>(int[] shape) where T : unmanaged =>
         new(CpuStorage<T>.Rent(ShapeMath.Numel(shape), clear: false), Layout.Contiguous(shape));
 
-    public Tensor Empty(int[] shape, DType dtype) => dtype switch
+    public RawTensor Empty(int[] shape, DType dtype) => dtype switch
     {
         DType.Float32 => New<float>(shape),
         DType.Float64 => New<double>(shape),
@@ -28,14 +28,14 @@ internal sealed partial class CpuBackend : IBackend
         _ => New<bool>(shape),
     };
 
-    public Tensor FromArray<T>(T[] data, int[] shape) where T : unmanaged
+    public RawTensor FromArray<T>(T[] data, int[] shape) where T : unmanaged
     {
         if (data.Length != ShapeMath.Numel(shape))
             throw new ArgumentException($"Tensor.From: {data.Length} elements cannot fill shape {ShapeMath.Format(shape)}");
         return new(new CpuStorage<T>(data), Layout.Contiguous(shape));
     }
 
-    public T[] ToArray<T>(Tensor x) where T : unmanaged
+    public T[] ToArray<T>(RawTensor x) where T : unmanaged
     {
         // A fresh array the caller owns: the kernel's buffer may be a rented one.
         var c = Cast(x, DTypeOf<T>.Value);
@@ -43,7 +43,7 @@ internal sealed partial class CpuBackend : IBackend
     }
 
     /// <summary>A fresh contiguous copy (always a copy, even of a contiguous input).</summary>
-    static Tensor Contiguous(Tensor x) => TransposedFloatMatrices(x) ? ContiguousTransposed(x) : x.DType switch
+    static RawTensor Contiguous(RawTensor x) => TransposedFloatMatrices(x) ? ContiguousTransposed(x) : x.DType switch
     {
         DType.Float32 => Map1<float, float, IdentityOp<float>>(x),
         DType.Float64 => Map1<double, double, IdentityOp<double>>(x),
@@ -52,7 +52,7 @@ internal sealed partial class CpuBackend : IBackend
         _ => Map1<bool, bool, IdentityOp<bool>>(x),
     };
 
-    public Tensor Cast(Tensor x, DType dtype) => dtype switch
+    public RawTensor Cast(RawTensor x, DType dtype) => dtype switch
     {
         DType.Float32 => CastTo<float>(x),
         DType.Float64 => CastTo<double>(x),
@@ -61,7 +61,7 @@ internal sealed partial class CpuBackend : IBackend
         _ => CastTo<bool>(x),
     };
 
-    static Tensor CastTo<TOut>(Tensor x) where TOut : unmanaged => x.DType switch
+    static RawTensor CastTo<TOut>(RawTensor x) where TOut : unmanaged => x.DType switch
     {
         DType.Float32 => Map1<float, TOut, CastOp<float, TOut>>(x),
         DType.Float64 => Map1<double, TOut, CastOp<double, TOut>>(x),
@@ -70,7 +70,7 @@ internal sealed partial class CpuBackend : IBackend
         _ => Map1<bool, TOut, CastOp<bool, TOut>>(x),
     };
 
-    public void Copy(Tensor dst, Tensor src)
+    public void Copy(RawTensor dst, RawTensor src)
     {
         if (src.DType != dst.DType) src = Cast(src, dst.DType);
         ShapeMath.Broadcast("copy", dst.Layout.Shape, src.Layout.Shape);
@@ -84,7 +84,7 @@ internal sealed partial class CpuBackend : IBackend
         }
     }
 
-    static void CopyStrided<T>(Tensor dst, Tensor src) where T : unmanaged
+    static void CopyStrided<T>(RawTensor dst, RawTensor src) where T : unmanaged
     {
         var D = Data<T>(dst);
         var S = Data<T>(src);
@@ -104,12 +104,12 @@ internal sealed partial class CpuBackend : IBackend
         }
     }
 
-    public Tensor Clone(Tensor x) => Contiguous(x);
+    public RawTensor Clone(RawTensor x) => Contiguous(x);
 
     // A float matrix stored column by column (x.T of a row-major matrix), or a batch of them along
     // one leading dim: copied in 8×8 register transposes (Transpose) rather than element by
     // element through the strided walk, each element of which read a new cache line.
-    static bool TransposedFloatMatrices(Tensor x)
+    static bool TransposedFloatMatrices(RawTensor x)
     {
         var (shape, strides) = (x.Layout.Shape, x.Layout.Strides);
         int rank = shape.Length;
@@ -118,7 +118,7 @@ internal sealed partial class CpuBackend : IBackend
             && (rank == 2 || strides[0] >= 0);
     }
 
-    static unsafe Tensor ContiguousTransposed(Tensor x)
+    static unsafe RawTensor ContiguousTransposed(RawTensor x)
     {
         var (shape, strides) = (x.Layout.Shape, x.Layout.Strides);
         int rank = shape.Length, rows = shape[rank - 2], cols = shape[rank - 1];
@@ -131,7 +131,7 @@ internal sealed partial class CpuBackend : IBackend
         return y;
     }
 
-    public void Fill(Tensor dst, double value)
+    public void Fill(RawTensor dst, double value)
     {
         // A contiguous float tensor (ones_like for a backward's seed, zeros) filled in place; the
         // general path builds a scalar tensor, casts it and broadcasts it through a strided walk.
@@ -149,7 +149,7 @@ internal sealed partial class CpuBackend : IBackend
         Copy(dst, scalar);
     }
 
-    public Tensor Arange(double start, double end, double step, DType dtype)
+    public RawTensor Arange(double start, double end, double step, DType dtype)
     {
         if (step == 0) throw new ArgumentException("Arange: step must be nonzero");
         if ((end - start) / step < 0) throw new ArgumentException($"Arange: upper bound and larger bound inconsistent with step sign (start {start}, end {end}, step {step})");
@@ -160,7 +160,7 @@ internal sealed partial class CpuBackend : IBackend
     }
 
     /// <summary>y = f(x) elementwise into a new contiguous tensor.</summary>
-    internal static Tensor Map1<TIn, TOut, TOp>(Tensor x) where TIn : unmanaged where TOut : unmanaged where TOp : IMap1<TIn, TOut>
+    internal static RawTensor Map1<TIn, TOut, TOp>(RawTensor x) where TIn : unmanaged where TOut : unmanaged where TOp : IMap1<TIn, TOut>
     {
         var shape = x.Layout.Shape;
         var y = NewUninitialized<TOut>(shape);
@@ -194,7 +194,7 @@ internal sealed partial class CpuBackend : IBackend
     /// <summary>y = f(a, b) elementwise with broadcasting into a new contiguous tensor.</summary>
     /// <remarks>With <paramref name="into"/> (contiguous, of the broadcast shape) the result is written there:
     /// an in-place update when it is <paramref name="a"/> itself.</remarks>
-    internal static Tensor Map2<TA, TB, TOut, TOp>(string op, Tensor a, Tensor b, Tensor? into = null)
+    internal static RawTensor Map2<TA, TB, TOut, TOp>(string op, RawTensor a, RawTensor b, RawTensor? into = null)
         where TA : unmanaged where TB : unmanaged where TOut : unmanaged where TOp : IMap2<TA, TB, TOut>
     {
         var shape = SameShape(a.Layout.Shape, b.Layout.Shape) ? a.Layout.Shape : ShapeMath.Broadcast(op, a.Layout.Shape, b.Layout.Shape);
@@ -256,7 +256,7 @@ internal sealed partial class CpuBackend : IBackend
 
     static bool SameShape(int[] a, int[] b) => a.AsSpan().SequenceEqual(b);
 
-    static bool SingleValue(Tensor t)
+    static bool SingleValue(RawTensor t)
     {
         if (t.Numel == 1) return true;
         foreach (int stride in t.Layout.Strides)
@@ -308,7 +308,7 @@ internal sealed partial class CpuBackend : IBackend
         });
     }
 
-    public Tensor Unary(UnaryOp op, Tensor x) => x.DType switch
+    public RawTensor Unary(UnaryOp op, RawTensor x) => x.DType switch
     {
         DType.Float32 => UnaryFloat<float>(op, x),
         DType.Float64 => UnaryFloat<double>(op, x),
@@ -317,7 +317,7 @@ internal sealed partial class CpuBackend : IBackend
         _ => throw new ArgumentException($"{op}: not supported for Bool tensors"),
     };
 
-    static Tensor UnaryInteger<T>(UnaryOp op, Tensor x) where T : unmanaged, IBinaryInteger<T> => op switch
+    static RawTensor UnaryInteger<T>(UnaryOp op, RawTensor x) where T : unmanaged, IBinaryInteger<T> => op switch
     {
         UnaryOp.Neg => Map1<T, T, NegOp<T>>(x),
         UnaryOp.Abs => Map1<T, T, AbsOp<T>>(x),
@@ -328,7 +328,7 @@ internal sealed partial class CpuBackend : IBackend
         _ => throw new ArgumentException($"{op}: not supported for integer tensors ({x.DType}); convert with To(DType.Float32) first"),
     };
 
-    static Tensor UnaryFloat<T>(UnaryOp op, Tensor x) where T : unmanaged, IFloatingPointIeee754<T> => op switch
+    static RawTensor UnaryFloat<T>(UnaryOp op, RawTensor x) where T : unmanaged, IFloatingPointIeee754<T> => op switch
     {
         UnaryOp.Neg => Map1<T, T, NegOp<T>>(x),
         UnaryOp.Abs => Map1<T, T, AbsOp<T>>(x),
@@ -354,16 +354,16 @@ internal sealed partial class CpuBackend : IBackend
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
-    public Tensor Binary(BinaryOp op, Tensor a, Tensor b) => BinaryTo(op, a, b, null);
+    public RawTensor Binary(BinaryOp op, RawTensor a, RawTensor b) => BinaryTo(op, a, b, null);
 
-    public void BinaryInPlace(BinaryOp op, Tensor dst, Tensor other)
+    public void BinaryInPlace(BinaryOp op, RawTensor dst, RawTensor other)
     {
         if (!dst.Layout.IsContiguous) throw new ArgumentException($"{op}: an in-place kernel needs a contiguous destination");
         ShapeMath.Broadcast(op.ToString(), dst.Layout.Shape, other.Layout.Shape);
         BinaryTo(op, dst, other, dst);
     }
 
-    static Tensor BinaryTo(BinaryOp op, Tensor a, Tensor b, Tensor? into)
+    static RawTensor BinaryTo(BinaryOp op, RawTensor a, RawTensor b, RawTensor? into)
     {
         if (a.DType != b.DType) RequireSameDType(op.ToString(), a, b);   // the name only on the error path: ToString boxes
         return a.DType switch
@@ -377,7 +377,7 @@ internal sealed partial class CpuBackend : IBackend
     }
 
     // Null for Pow, whose float and integer forms differ.
-    static Tensor? BinaryNumeric<T>(BinaryOp op, Tensor a, Tensor b, Tensor? into) where T : unmanaged, INumber<T> => op switch
+    static RawTensor? BinaryNumeric<T>(BinaryOp op, RawTensor a, RawTensor b, RawTensor? into) where T : unmanaged, INumber<T> => op switch
     {
         BinaryOp.Add => Map2<T, T, T, AddOp<T>>("Add", a, b, into),
         BinaryOp.Sub => Map2<T, T, T, SubOp<T>>("Sub", a, b, into),
@@ -386,10 +386,10 @@ internal sealed partial class CpuBackend : IBackend
         BinaryOp.Maximum => Map2<T, T, T, MaximumOp<T>>("Maximum", a, b, into),
         BinaryOp.Minimum => Map2<T, T, T, MinimumOp<T>>("Minimum", a, b, into),
         BinaryOp.ThresholdBackward => Map2<T, T, T, ThresholdBackwardOp<T>>("ThresholdBackward", a, b, into),
-        _ => null,
+        _ => default(RawTensor?),
     };
 
-    public Tensor Compare(CompareOp op, Tensor a, Tensor b)
+    public RawTensor Compare(CompareOp op, RawTensor a, RawTensor b)
     {
         if (a.DType != b.DType) RequireSameDType(op.ToString(), a, b);
         return a.DType switch
@@ -402,7 +402,7 @@ internal sealed partial class CpuBackend : IBackend
         };
     }
 
-    static Tensor CompareTyped<T>(CompareOp op, Tensor a, Tensor b) where T : unmanaged, INumber<T> => op switch
+    static RawTensor CompareTyped<T>(CompareOp op, RawTensor a, RawTensor b) where T : unmanaged, INumber<T> => op switch
     {
         CompareOp.Eq => Map2<T, T, bool, EqOp<T>>("Eq", a, b),
         CompareOp.Ne => Map2<T, T, bool, NeOp<T>>("Ne", a, b),
@@ -412,7 +412,7 @@ internal sealed partial class CpuBackend : IBackend
         _ => Map2<T, T, bool, GeOp<T>>("Ge", a, b),
     };
 
-    public Tensor Logical(LogicalOp op, Tensor a, Tensor b)
+    public RawTensor Logical(LogicalOp op, RawTensor a, RawTensor b)
     {
         a = Cast(a, DType.Bool);
         b = Cast(b, DType.Bool);
@@ -424,9 +424,9 @@ internal sealed partial class CpuBackend : IBackend
         };
     }
 
-    public Tensor LogicalNot(Tensor x) => Map1<bool, bool, NotOp>(Cast(x, DType.Bool));
+    public RawTensor LogicalNot(RawTensor x) => Map1<bool, bool, NotOp>(Cast(x, DType.Bool));
 
-    static void RequireSameDType(string op, Tensor a, Tensor b)
+    static void RequireSameDType(string op, RawTensor a, RawTensor b)
     {
         if (a.DType != b.DType) throw new ArgumentException($"{op}: kernel operands must share a dtype, got {a.DType} and {b.DType}");
     }

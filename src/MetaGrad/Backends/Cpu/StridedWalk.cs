@@ -72,11 +72,11 @@ internal sealed class StridedWalk
     }
 
     /// <summary>Operand strides of a tensor seen through a broadcast to <paramref name="shape"/>.</summary>
-    public static (int[] Strides, int Offset) Broadcast(Tensor t, int[] shape)
+    public static (int[] Strides, int Offset) Broadcast(RawTensor t, int[] shape)
     {
         var l = t.Layout.Expand(shape);
         return (l.Strides, l.Offset);
     }
 
-    public static (int[] Strides, int Offset) Of(Tensor t) => (t.Layout.Strides, t.Layout.Offset);
+    public static (int[] Strides, int Offset) Of(RawTensor t) => (t.Layout.Strides, t.Layout.Offset);
 }
