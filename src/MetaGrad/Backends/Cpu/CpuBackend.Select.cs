@@ -37,9 +37,11 @@ internal sealed partial class CpuBackend
 
     public RawTensor Clamp(RawTensor x, double? lo, double? hi)
     {
+        // Always a new tensor, even with no bound: the result must not alias the input.
+        if (lo is null && hi is null) return Contiguous(x);
         var y = x;
         if (lo is double l) y = Binary(BinaryOp.Maximum, y, Cast(FromArray(new[] { l }, []), x.DType));
         if (hi is double h) y = Binary(BinaryOp.Minimum, y, Cast(FromArray(new[] { h }, []), x.DType));
-        return ReferenceEquals(y, x) ? Contiguous(x) : y;
+        return y;
     }
 }
