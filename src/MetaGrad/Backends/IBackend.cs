@@ -103,6 +103,13 @@ internal interface IBackend
     RawTensor Nonzero(RawTensor x);
     /// <summary>Writes values at logical row-major positions of dst (its own strided layout), adding when accumulate.</summary>
     void Put(RawTensor dst, RawTensor positions, RawTensor values, bool accumulate);
+    /// <summary>
+    /// The sliding windows of images x [N, C, H, W] as columns [N, C·kh·kw, L] (L window positions,
+    /// row-major), zero where a window overhangs the padding (torch.nn.functional.unfold).
+    /// </summary>
+    RawTensor Im2Col(RawTensor x, Windows2d windows);
+    /// <summary>The adjoint of <see cref="Im2Col"/>: columns summed back into images [N, C, height, width] (fold).</summary>
+    RawTensor Col2Im(RawTensor cols, int height, int width, Windows2d windows);
     /// <summary>Concatenation along dim of same-dtype tensors.</summary>
     RawTensor Cat(RawTensor[] xs, int dim);
 

@@ -141,9 +141,9 @@ public static partial class Functional
     /// </summary>
     public static Tensor Pad(Tensor input, int[] pad, double value = 0, string mode = "constant")
     {
-        if (mode != "constant") throw new NotSupportedException($"Pad: only mode \"constant\" is implemented, got \"{mode}\"");
         if (pad.Length % 2 != 0 || pad.Length / 2 > input.NDim)
             throw new ArgumentException($"Pad: padding length must be even and at most twice the number of dims ({input.NDim}), got {pad.Length}");
+        if (mode != "constant") return PadByIndex(input, pad, mode);
         var x = input;
         var shape = input.Shape.ToArray();
         var starts = new int[input.NDim];
@@ -163,8 +163,40 @@ public static partial class Functional
         }
         var y = Functions.Ops.Pad(x, Region, shape);
         if (value == 0) return y;
-        var inside = Functions.Ops.Pad(Tensor.Ones(inner, x.DType), Region, shape);
-        return y + (1.0 - inside) * value;
+        // A choice, not arithmetic: y + (1 - inside)·value would give 0·inf = NaN inside for an infinite value.
+        var inside = Functions.Ops.Pad(Tensor.Ones(inner, DType.Bool), Region, shape);
+        return Tensor.Where(inside, y, Tensor.Scalar(value, x.DType));
+    }
+
+    // reflect, replicate and circular pick, for each padded position, an input position along the
+    // dim: an index select, whose gradient adds back into the picked positions.
+    static Tensor PadByIndex(Tensor input, int[] pad, string mode)
+    {
+        if (mode is not ("reflect" or "replicate" or "circular"))
+            throw new ArgumentException($"Pad: mode must be \"constant\", \"reflect\", \"replicate\" or \"circular\", got \"{mode}\"");
+        var x = input;
+        for (int i = 0; i < pad.Length / 2; i++)
+        {
+            int d = input.NDim - 1 - i, before = pad[2 * i], after = pad[2 * i + 1], size = input.Shape[d];
+            if (before < 0 || after < 0)
+                throw new ArgumentException($"Pad: mode \"{mode}\" takes non-negative padding, got ({before}, {after}) for dim {d}");
+            if (mode == "reflect" ? before >= size || after >= size : mode == "circular" ? before > size || after > size : size == 0)
+                throw new ArgumentException($"Pad: padding ({before}, {after}) of mode \"{mode}\" is too large for dim {d} of size {size} of input shape {ShapeMath.Format(input.Shape.ToArray())}");
+            if (before == 0 && after == 0) continue;
+            var index = new long[size + before + after];
+            for (int j = 0; j < index.Length; j++)
+            {
+                int at = j - before;
+                index[j] = mode switch
+                {
+                    "reflect" => at < 0 ? -at : at >= size ? 2 * (size - 1) - at : at,
+                    "replicate" => Math.Clamp(at, 0, size - 1),
+                    _ => ((at % size) + size) % size,
+                };
+            }
+            x = x.IndexSelect(d, Tensor.From(index, [index.Length]));
+        }
+        return x;
     }
 
     /// <summary>(x - mean) / √(var + eps) over the trailing normalizedShape dims, then weight and bias.</summary>

@@ -42,24 +42,25 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// Batch normalisation over [N, C] or [N, C, L] inputs (torch.nn.BatchNorm1d): batch statistics
-/// in training, with running estimates (unbiased variance, exponential moving average with
-/// momentum) used in eval.
+/// Batch normalisation over the channel dim 1 (torch.nn.BatchNorm1d/2d/3d): batch statistics over
+/// every other dim in training, with running estimates (unbiased variance, exponential moving
+/// average with momentum, or a cumulative average when momentum is null) used in eval.
 /// </summary>
-public sealed class BatchNorm1d : Module<Tensor, Tensor>
+public abstract class BatchNorm : Module<Tensor, Tensor>
 {
     readonly int _features;
     readonly double _eps;
     readonly double? _momentum;
+    readonly string _name, _expected;
+    readonly int[] _ranks;
     /// <summary>Scale γ, initialised to ones.</summary>
     public readonly Parameter? Weight;
     /// <summary>Shift β, initialised to zeros.</summary>
     public readonly Parameter? Bias;
 
-    /// <summary>A batch norm; momentum null means a cumulative average, as in PyTorch.</summary>
-    public BatchNorm1d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
+    private protected BatchNorm(string name, int[] ranks, string expected, int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats)
     {
-        (_features, _eps, _momentum) = (numFeatures, eps, momentum);
+        (_name, _ranks, _expected, _features, _eps, _momentum) = (name, ranks, expected, numFeatures, eps, momentum);
         if (affine)
         {
             Weight = new Parameter(Tensor.Ones(numFeatures));
@@ -83,18 +84,18 @@ public sealed class BatchNorm1d : Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        if (input.NDim is not (2 or 3) || input.Shape[1] != _features)
-            throw new ArgumentException($"BatchNorm1d: expected a 2-D or 3-D input [N, {_features}(, L)], got shape {ShapeMath.Format(input.Shape.ToArray())}");
-        RequireDType("BatchNorm1d", input, Weight, Bias, RunningMean, RunningVar);
-        var dims = input.NDim == 2 ? new[] { 0 } : [0, 2];
-        var shape = input.NDim == 2 ? new[] { 1, _features } : [1, _features, 1];
+        if (!_ranks.Contains(input.NDim) || input.Shape[1] != _features)
+            throw new ArgumentException($"{_name}: expected {string.Format(_expected, _features)}, got shape {ShapeMath.Format(input.Shape.ToArray())}");
+        RequireDType(_name, input, Weight, Bias, RunningMean, RunningVar);
+        var dims = Enumerable.Range(0, input.NDim).Where(d => d != 1).ToArray();
+        var shape = Enumerable.Range(0, input.NDim).Select(d => d == 1 ? _features : 1).ToArray();
         bool useBatch = Training || RunningMean is null;
         Tensor mean, variance;
         if (useBatch)
         {
             int count = dims.Aggregate(1, (n, d) => n * input.Shape[d]);
             if (Training && count <= 1)
-                throw new ArgumentException($"BatchNorm1d: expected more than 1 value per channel when training, got input of shape {ShapeMath.Format(input.Shape.ToArray())}");
+                throw new ArgumentException($"{_name}: expected more than 1 value per channel when training, got input of shape {ShapeMath.Format(input.Shape.ToArray())}");
             mean = input.Mean(dims, keepDim: true);
             variance = input.Var(dims, correction: 0, keepDim: true);
             if (Training && RunningMean is not null) UpdateRunningStatistics(mean, variance, count);
@@ -123,3 +124,15 @@ public sealed class BatchNorm1d : Module<Tensor, Tensor>
     /// <inheritdoc/>
     protected override string ExtraRepr() => FormattableString.Invariant($"{_features}, eps={_eps}, momentum={(_momentum is double m ? m.ToString(System.Globalization.CultureInfo.InvariantCulture) : "None")}, affine={Py(Weight is not null)}, track_running_stats={Py(RunningMean is not null)}");
 }
+
+/// <summary>Batch normalisation of [N, C] or [N, C, L] (torch.nn.BatchNorm1d).</summary>
+public sealed class BatchNorm1d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
+    : BatchNorm("BatchNorm1d", [2, 3], "a 2-D or 3-D input [N, {0}(, L)]", numFeatures, eps, momentum, affine, trackRunningStats);
+
+/// <summary>Batch normalisation of images [N, C, H, W] (torch.nn.BatchNorm2d).</summary>
+public sealed class BatchNorm2d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
+    : BatchNorm("BatchNorm2d", [4], "a 4-D input [N, {0}, H, W]", numFeatures, eps, momentum, affine, trackRunningStats);
+
+/// <summary>Batch normalisation of volumes [N, C, D, H, W] (torch.nn.BatchNorm3d).</summary>
+public sealed class BatchNorm3d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
+    : BatchNorm("BatchNorm3d", [5], "a 5-D input [N, {0}, D, H, W]", numFeatures, eps, momentum, affine, trackRunningStats);

@@ -53,14 +53,16 @@ public abstract class Op
     /// <summary>An operation written once against both libraries over generated inputs and arguments.</summary>
     /// <param name="expect">What libtorch is expected to do with the generated calls.</param>
     /// <param name="op">With <see cref="Expect.Agree"/>: the name MetaGrad's error messages must carry (default: <paramref name="name"/>).</param>
+    /// <param name="oracle">The float dtype libtorch computes in, when not the case's own (see <see cref="Runner.Run"/>).</param>
     public static Op<P> Create<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases,
-        Func<Tensor[], P, Tensor> metaGrad, Func<torch.Tensor[], P, torch.Tensor> torch, Expect expect = Expect.Valid, string? op = null) =>
-        new(name, cases, (x, p) => [metaGrad(x, p)], (x, p) => [torch(x, p)], expect, op);
+        Func<Tensor[], P, Tensor> metaGrad, Func<torch.Tensor[], P, torch.Tensor> torch, Expect expect = Expect.Valid, string? op = null,
+        DType? oracle = null) =>
+        new(name, cases, (x, p) => [metaGrad(x, p)], (x, p) => [torch(x, p)], expect, op, oracle);
 
     /// <summary>An operation with several outputs (Sort's values and indices, Split's pieces).</summary>
     public static Op<P> CreateMany<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases,
-        Func<Tensor[], P, Tensor[]> metaGrad, Func<torch.Tensor[], P, torch.Tensor[]> torch, Expect expect = Expect.Valid) =>
-        new(name, cases, metaGrad, torch, expect);
+        Func<Tensor[], P, Tensor[]> metaGrad, Func<torch.Tensor[], P, torch.Tensor[]> torch, Expect expect = Expect.Valid, DType? oracle = null) =>
+        new(name, cases, metaGrad, torch, expect, oracle: oracle);
 
     /// <summary>
     /// Invalid calls: libtorch must reject every generated case, and MetaGrad must throw too with a
@@ -101,7 +103,7 @@ public abstract class Op
 /// <summary>An operation with arguments of type <typeparamref name="P"/>, and the loop that checks it.</summary>
 public sealed class Op<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases,
     Func<Tensor[], P, Tensor[]> metaGrad, Func<torch.Tensor[], P, torch.Tensor[]> torch,
-    Expect expect = Expect.Valid, string? errorNames = null) : Op
+    Expect expect = Expect.Valid, string? errorNames = null, DType? oracle = null) : Op
 {
     /// <inheritdoc/>
     public override string Name => name;
@@ -143,7 +145,7 @@ public sealed class Op<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases,
     public void Run(Case<P> c)
     {
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
-            Runner.Run(name, c.Inputs, c.WeightSeed, dtype, x => metaGrad(x, c.Args), x => torch(x, c.Args), expect, errorNames ?? name);
+            Runner.Run(name, c.Inputs, c.WeightSeed, dtype, x => metaGrad(x, c.Args), x => torch(x, c.Args), expect, errorNames ?? name, oracle);
     }
 
     // Lets CsCheck search, from the failing seed, for a smaller case that fails too, and reports both.

@@ -1,0 +1,113 @@
+using System.Numerics;
+
+namespace MetaGrad.Backends.Cpu;
+
+// im2col and its adjoint col2im: a convolution becomes one matrix product over the columns, and a
+// pooling a reduction over them. Each (image, channel) plane is one job: it reads (im2col) or
+// writes (col2im) only its own kernel-sized band of rows, so planes run in parallel without locks.
+internal sealed partial class CpuBackend
+{
+    public RawTensor Im2Col(RawTensor x, Windows2d g) => x.DType switch
+    {
+        DType.Float32 => Im2ColTyped<float>(x, g),
+        DType.Float64 => Im2ColTyped<double>(x, g),
+        _ => throw new ArgumentException($"Unfold: expected a floating input, got {x.DType}"),
+    };
+
+    public RawTensor Col2Im(RawTensor cols, int height, int width, Windows2d g) => cols.DType switch
+    {
+        DType.Float32 => Col2ImTyped<float>(cols, height, width, g),
+        DType.Float64 => Col2ImTyped<double>(cols, height, width, g),
+        _ => throw new ArgumentException($"Fold: expected a floating input, got {cols.DType}"),
+    };
+
+    static RawTensor Im2ColTyped<T>(RawTensor x, Windows2d g) where T : unmanaged, INumber<T>
+    {
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        int oh = g.OutH(h), ow = g.OutW(w), positions = oh * ow;
+        var (X, xAt) = Dense<T>(x);
+        var y = NewUninitialized<T>([n, c * g.Size, positions]);
+        var Y = Data<T>(y);
+        Threading.For(Planes(n * c, (long)g.Size * positions), job =>
+        {
+            foreach (int plane in PlaneRange(job, n * c, (long)g.Size * positions))
+            {
+                var image = X.AsSpan(xAt + plane * h * w, h * w);
+                for (int ki = 0; ki < g.KernelH; ki++)
+                    for (int kj = 0; kj < g.KernelW; kj++)
+                    {
+                        var row = Y.AsSpan((plane * g.Size + ki * g.KernelW + kj) * positions, positions);
+                        var (lo, hi) = Inside(w, ow, kj * g.DilationW - g.PadW, g.StrideW);
+                        for (int oy = 0; oy < oh; oy++)
+                        {
+                            var line = row.Slice(oy * ow, ow);
+                            int iy = oy * g.StrideH - g.PadH + ki * g.DilationH;
+                            if (iy < 0 || iy >= h || lo >= hi) { line.Clear(); continue; }
+                            line[..lo].Clear();
+                            line[hi..].Clear();
+                            int ix = lo * g.StrideW - g.PadW + kj * g.DilationW;
+                            var src = image.Slice(iy * w);
+                            if (g.StrideW == 1) src.Slice(ix, hi - lo).CopyTo(line[lo..hi]);
+                            else for (int ox = lo; ox < hi; ox++, ix += g.StrideW) line[ox] = src[ix];
+                        }
+                    }
+            }
+        });
+        return y;
+    }
+
+    static RawTensor Col2ImTyped<T>(RawTensor cols, int h, int w, Windows2d g) where T : unmanaged, INumber<T>
+    {
+        int n = cols.Shape[0], c = cols.Shape[1] / g.Size;
+        int oh = g.OutH(h), ow = g.OutW(w), positions = oh * ow;
+        var (C, cAt) = Dense<T>(cols);
+        var y = New<T>([n, c, h, w]);
+        var Y = Data<T>(y);
+        Threading.For(Planes(n * c, (long)g.Size * positions), job =>
+        {
+            foreach (int plane in PlaneRange(job, n * c, (long)g.Size * positions))
+            {
+                var image = Y.AsSpan(plane * h * w, h * w);
+                for (int ki = 0; ki < g.KernelH; ki++)
+                    for (int kj = 0; kj < g.KernelW; kj++)
+                    {
+                        var row = C.AsSpan(cAt + (plane * g.Size + ki * g.KernelW + kj) * positions, positions);
+                        var (lo, hi) = Inside(w, ow, kj * g.DilationW - g.PadW, g.StrideW);
+                        if (lo >= hi) continue;
+                        for (int oy = 0; oy < oh; oy++)
+                        {
+                            int iy = oy * g.StrideH - g.PadH + ki * g.DilationH;
+                            if (iy < 0 || iy >= h) continue;
+                            var line = row.Slice(oy * ow, ow);
+                            var dst = image.Slice(iy * w);
+                            int ix = lo * g.StrideW - g.PadW + kj * g.DilationW;
+                            if (g.StrideW == 1) System.Numerics.Tensors.TensorPrimitives.Add(dst.Slice(ix, hi - lo), line[lo..hi], dst.Slice(ix, hi - lo));
+                            else for (int ox = lo; ox < hi; ox++, ix += g.StrideW) dst[ix] += line[ox];
+                        }
+                    }
+            }
+        });
+        return y;
+    }
+
+    // The window positions [lo, hi) whose column ox·stride + shift falls inside [0, size).
+    static (int Lo, int Hi) Inside(int size, int positions, int shift, int stride)
+    {
+        int lo = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
+        int hi = size - shift <= 0 ? 0 : Math.Min(positions, (size - shift - 1) / stride + 1);
+        return (Math.Min(lo, hi), hi);
+    }
+
+    // Planes split into one job per thread once the work is worth handing out.
+    const long PlaneWork = 1 << 15;
+
+    static int Planes(int planes, long perPlane) =>
+        planes * perPlane < PlaneWork ? 1 : Math.Min(planes, Threading.NumThreads);
+
+    static IEnumerable<int> PlaneRange(int job, int planes, long perPlane)
+    {
+        int jobs = Planes(planes, perPlane);
+        int lo = (int)((long)planes * job / jobs), hi = (int)((long)planes * (job + 1) / jobs);
+        for (int p = lo; p < hi; p++) yield return p;
+    }
+}

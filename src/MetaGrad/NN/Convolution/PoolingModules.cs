@@ -1,0 +1,83 @@
+namespace MetaGrad.NN;
+
+/// <summary>Max over each window of [N, C, H, W] (torch.nn.MaxPool2d); stride defaults to the kernel size.</summary>
+public sealed class MaxPool2d(Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null, bool ceilMode = false) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.MaxPool2d(input, kernelSize, stride, padding, dilation, ceilMode);
+
+    /// <summary>The pooled values and the flat index of each max in its input plane (return_indices = True).</summary>
+    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input) => Functional.MaxPool2dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        $"kernel_size={Pool(kernelSize)}, stride={Pool(stride ?? kernelSize)}, padding={Pool(padding ?? 0)}, dilation={Pool(dilation ?? 1)}, ceil_mode={Py(ceilMode)}";
+
+    // PyTorch prints a pooling size given as one int as that int.
+    internal static string Pool(Size2 s) => s.H == s.W ? $"{s.H}" : s.ToString();
+}
+
+/// <summary>Max over each window of [N, C, L] (torch.nn.MaxPool1d).</summary>
+public sealed class MaxPool1d(int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.MaxPool1d(input, kernelSize, stride, padding, dilation, ceilMode);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding}, dilation={dilation}, ceil_mode={Py(ceilMode)}";
+}
+
+/// <summary>Puts pooled maxima back at their indices (torch.nn.MaxUnpool2d).</summary>
+public sealed class MaxUnpool2d(Size2 kernelSize, Size2? stride = null, Size2? padding = null) : Module<Tensor, Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input, Tensor indices) => Functional.MaxUnpool2d(input, indices, kernelSize, stride, padding);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding ?? 0}";
+}
+
+/// <summary>Mean over each window of [N, C, H, W] (torch.nn.AvgPool2d).</summary>
+public sealed class AvgPool2d(Size2 kernelSize, Size2? stride = null, Size2? padding = null, bool ceilMode = false, bool countIncludePad = true,
+    int? divisorOverride = null) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.AvgPool2d(input, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        $"kernel_size={MaxPool2d.Pool(kernelSize)}, stride={MaxPool2d.Pool(stride ?? kernelSize)}, padding={MaxPool2d.Pool(padding ?? 0)}";
+}
+
+/// <summary>Mean over each window of [N, C, L] (torch.nn.AvgPool1d).</summary>
+public sealed class AvgPool1d(int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.AvgPool1d(input, kernelSize, stride, padding, ceilMode, countIncludePad);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"kernel_size=({kernelSize},), stride=({stride ?? kernelSize},), padding=({padding},)";
+}
+
+/// <summary>Mean pooling to a fixed output size (torch.nn.AdaptiveAvgPool2d); (1, 1) is global average pooling.</summary>
+public sealed class AdaptiveAvgPool2d(Size2 outputSize) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.AdaptiveAvgPool2d(input, outputSize);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"output_size={MaxPool2d.Pool(outputSize)}";
+}
+
+/// <summary>Mean pooling of sequences to a fixed length (torch.nn.AdaptiveAvgPool1d).</summary>
+public sealed class AdaptiveAvgPool1d(int outputSize) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.AdaptiveAvgPool1d(input, outputSize);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"output_size={outputSize}";
+}
+
+/// <summary>Max pooling to a fixed output size (torch.nn.AdaptiveMaxPool2d).</summary>
+public sealed class AdaptiveMaxPool2d(Size2 outputSize) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.AdaptiveMaxPool2d(input, outputSize);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"output_size={MaxPool2d.Pool(outputSize)}";
+}
