@@ -6,6 +6,7 @@ using MetaGrad.Examples;
 var root = new RootCommand("MetaGrad's examples. With no example named, trains the MNIST classifier.");
 MnistExample.Configure(root);
 root.Subcommands.Add(MnistExample.Configure(new Command("mnist", "Train an MLP on the shipped MNIST digits (the default)")));
+root.Subcommands.Add(MnistExample.Configure(new Command("lenet", "Train LeNet-5, a convolutional network, on the shipped MNIST digits"), model: "lenet"));
 root.Subcommands.Add(LinearRegression.Command());
 root.Subcommands.Add(LogisticRegression.Command());
 root.Subcommands.Add(SoftmaxRegression.Command());

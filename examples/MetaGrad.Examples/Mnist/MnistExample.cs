@@ -25,11 +25,13 @@ public static class MnistExample
         ("--lr-decay", s => s.LrDecay), ("--seed", s => s.Seed),
     ];
 
-    /// <summary>Adds the MNIST options to <paramref name="command"/> and makes training its action.</summary>
-    public static Command Configure(Command command)
+    /// <summary>Adds the MNIST options to <paramref name="command"/> and makes training <paramref name="model"/> ("mlp" or "lenet") its action.</summary>
+    public static Command Configure(Command command, string model = "mlp")
     {
-        var defaults = new MnistSettings();
-        var epochs = new Option<int>("--epochs") { Description = "Epochs in total (a resumed run counts those already done)", DefaultValueFactory = _ => 10 };
+        // LeNet overfits 8,000 digits under Adam (97.9% held out at best); SGD with momentum and a
+        // slower decay holds 98.0-98.2% from epoch 7 on (seed 0).
+        var defaults = model == "lenet" ? new MnistSettings { Model = model, Optimizer = "sgd", LrDecay = 0.85 } : new MnistSettings { Model = model };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs in total (a resumed run counts those already done)", DefaultValueFactory = _ => model == "lenet" ? 12 : 10 };
         var batchSize = new Option<int>("--batch-size") { Description = "Images per batch", DefaultValueFactory = _ => defaults.BatchSize };
         var lr = new Option<double?>("--lr") { Description = "Starting learning rate [default: 3e-3 for adam and adamw, 1e-3 for rmsprop, 0.05 for sgd]" };
         var lrDecay = new Option<double>("--lr-decay") { Description = "Learning-rate factor applied after each epoch", DefaultValueFactory = _ => defaults.LrDecay };
@@ -37,7 +39,7 @@ public static class MnistExample
         optimizer.AcceptOnlyFromAmong([.. MnistTrainer.Optimizers]);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial weights, the shuffling and the dropout", DefaultValueFactory = _ => defaults.Seed };
         var data = new Option<string?>("--data") { Description = "Folder of the MNIST IDX files [default: the shipped data/mnist-mini]" };
-        var output = new Option<string>("--out") { Description = "Folder for the checkpoint and the plot", DefaultValueFactory = _ => Path.Combine("out", "mnist") };
+        var output = new Option<string>("--out") { Description = "Folder for the checkpoint and the plot", DefaultValueFactory = _ => Path.Combine("out", model == "mlp" ? "mnist" : model) };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out, with its settings" };
         var progress = new Option<ProgressStyle>("--progress") { Description = "Auto: a live bar in a terminal, else plain lines; Lines: plain lines; None: epoch lines only", DefaultValueFactory = _ => ProgressStyle.Auto };
 
@@ -97,6 +99,11 @@ public static class MnistExample
                 Console.Error.WriteLine($"--resume continues with the checkpoint's settings, which {string.Join(", ", contradicted)} would change: drop {(contradicted.Count == 1 ? "it" : "them")}, or train anew without --resume");
                 return 1;
             }
+            if (trainer.Settings.Model != options.Settings.Model)
+            {
+                Console.Error.WriteLine($"--resume: the checkpoint at {checkpoint} is of the {trainer.Settings.Model} model, not {options.Settings.Model}; give another --out");
+                return 1;
+            }
             Console.WriteLine($"Resumed from {checkpoint} after epoch {trainer.Epoch}.");
         }
         else trainer = new MnistTrainer(data, options.Settings);
@@ -108,8 +115,9 @@ public static class MnistExample
         }
         var s = trainer.Settings;
         double lr = s.Lr ?? MnistTrainer.DefaultLr(s.Optimizer);
-        Console.WriteLine(Invariant($"MNIST MLP 784-{s.Hidden1}-{s.Hidden2}-10 on {data.TrainLabels.Shape[0]:N0} training and {data.TestLabels.Shape[0]:N0} test digits"));
-        Console.WriteLine(Invariant($"{s.Optimizer} lr {lr} (x{s.LrDecay} per epoch), batch {s.BatchSize}, dropout {s.Dropout}, seed {s.Seed}"));
+        string name = s.Model == "lenet" ? "LeNet-5 (conv 6@5x5, pool, conv 16@5x5, pool, 120-84-10)" : $"MLP 784-{s.Hidden1}-{s.Hidden2}-10";
+        Console.WriteLine(Invariant($"MNIST {name} on {data.TrainLabels.Shape[0]:N0} training and {data.TestLabels.Shape[0]:N0} test digits"));
+        Console.WriteLine(Invariant($"{s.Optimizer} lr {lr} (x{s.LrDecay} per epoch), batch {s.BatchSize}{(s.Model == "mlp" ? $", dropout {s.Dropout}" : "")}, seed {s.Seed}"));
         while (trainer.Epoch < options.Epochs)
         {
             var r = EpochProgress.Run(trainer, $"epoch {trainer.Epoch + 1}/{options.Epochs}", options.Progress);
@@ -120,6 +128,13 @@ public static class MnistExample
         {
             LearningCurves.SavePng(trainer.History, curves);
             Console.WriteLine($"Saved {checkpoint} and {curves}");
+            if (trainer.Model is LeNet lenet)
+            {
+                string filters = Path.Combine(options.Out, "filters.png"), mistakes = Path.Combine(options.Out, "misclassified.png");
+                ModelPictures.SaveFilters(lenet.FirstFilters, filters);
+                ModelPictures.SaveMisclassified(trainer.Model, data.TestImages, data.TestLabels, mistakes);
+                Console.WriteLine($"Saved {filters} and {mistakes}");
+            }
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
         {

@@ -6,9 +6,11 @@ using MetaGrad.Optim;
 
 namespace MetaGrad.Examples;
 
-/// <summary>What a run is: the model's size, the optimizer and its learning rate, the batch size and the seed.</summary>
+/// <summary>What a run is: the model and its size, the optimizer and its learning rate, the batch size and the seed.</summary>
 public sealed record MnistSettings
 {
+    /// <summary>"mlp" (<see cref="MnistMlp"/>) or "lenet" (<see cref="LeNet"/>).</summary>
+    public string Model { get; init; } = "mlp";
     public int BatchSize { get; init; } = 64;
     public string Optimizer { get; init; } = "adam";
     /// <summary>The starting learning rate; null takes the optimizer's usual one (<see cref="MnistTrainer.DefaultLr"/>).</summary>
@@ -32,7 +34,7 @@ public readonly record struct BatchProgress(int Batch, int Batches, double Loss,
 }
 
 /// <summary>
-/// Trains <see cref="MnistMlp"/> one epoch at a time and keeps everything a resumed run needs: the
+/// Trains <see cref="MnistMlp"/> or <see cref="LeNet"/> one epoch at a time and keeps everything a resumed run needs: the
 /// model, the optimizer's buffers, the scheduler, the random generator (shuffling, dropout) and
 /// the history. <see cref="Save"/> then <see cref="Resume"/> continues exactly where training
 /// stopped: the same batches, the same dropout masks, the same bits.
@@ -43,7 +45,7 @@ public sealed class MnistTrainer
 
     readonly MnistData _data;
     readonly Generator _generator;
-    readonly MnistMlp _model;
+    readonly Module<Tensor, Tensor> _model;
     readonly Optimizer _optimizer;
     readonly StepLR _scheduler;
 
@@ -52,7 +54,12 @@ public sealed class MnistTrainer
         _data = data;
         Settings = settings;
         _generator = new Generator(settings.Seed);
-        _model = new MnistMlp(_generator, settings.Hidden1, settings.Hidden2, settings.Dropout);
+        _model = settings.Model switch
+        {
+            "mlp" => new MnistMlp(_generator, settings.Hidden1, settings.Hidden2, settings.Dropout),
+            "lenet" => new LeNet(_generator),
+            _ => throw new ArgumentException($"unknown model '{settings.Model}'; choose mlp or lenet"),
+        };
         _optimizer = MakeOptimizer(settings.Optimizer, _model.Parameters(), settings.Lr ?? DefaultLr(settings.Optimizer));
         _scheduler = new StepLR(_optimizer, stepSize: 1, gamma: settings.LrDecay);
     }
@@ -65,7 +72,7 @@ public sealed class MnistTrainer
     /// <summary>One entry per completed epoch.</summary>
     public List<EpochResult> History { get; } = [];
 
-    public MnistMlp Model => _model;
+    public Module<Tensor, Tensor> Model => _model;
 
     public Optimizer Optimizer => _optimizer;
 

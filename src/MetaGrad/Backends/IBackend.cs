@@ -110,6 +110,12 @@ internal interface IBackend
     RawTensor Im2Col(RawTensor x, Windows2d windows);
     /// <summary>The adjoint of <see cref="Im2Col"/>: columns summed back into images [N, C, height, width] (fold).</summary>
     RawTensor Col2Im(RawTensor cols, int height, int width, Windows2d windows);
+    /// <summary>
+    /// For each window of images x [N, C, H, W] (padding never wins), the flat index h·W + w of its
+    /// max within its plane, Int64 [N, C, outH, outW]: the first max in row-major order, or the last
+    /// NaN (PyTorch's rule). <c>AnyEmpty</c> says some window held no pixel at all (dilation past the padding).
+    /// </summary>
+    (RawTensor Indices, bool AnyEmpty) MaxPoolIndices(RawTensor x, Windows2d windows, int outH, int outW);
     /// <summary>Concatenation along dim of same-dtype tensors.</summary>
     RawTensor Cat(RawTensor[] xs, int dim);
 

@@ -82,6 +82,35 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void MaxPool2d_AWindowOfPaddingAlone_IsMinusInfinityAtPyTorchsIndex()
+    {
+        // Width 1, kernel (1, 2), dilation 2, padding (0, 1): the window's columns are -1 and 1, both
+        // padding. PyTorch gives -inf and the index of the first column at or past 0 by the
+        // dilation's steps (column 1, past the edge); the gradient reaches no pixel.
+        var x = Tensor.From(new[] { 5.0, 6 }, [1, 1, 2, 1]).RequiresGrad_();
+        var (values, indices) = F.MaxPool2dWithIndices(x, (1, 2), stride: 1, padding: (0, 1), dilation: (1, 2));
+        Check.Values([double.NegativeInfinity, double.NegativeInfinity], values);
+        Assert.Equal([1L, 2], indices.ToArray<long>());
+        F.MaxPool2d(x, (1, 2), stride: 1, padding: (0, 1), dilation: (1, 2)).Exp().Sum().Backward();
+        Check.Values([0.0, 0], x.Grad!);
+    }
+
+    [Fact]
+    public void GatherAndScatterAddAlongContiguousRows_EqualTheGeneralPath()
+    {
+        // The fast path takes contiguous operands gathered along the last dim; a transposed copy of
+        // the same values goes the general way.
+        var x = Check.Input([3, 4, 7], 12).Detach();
+        var index = Tensor.From(new long[] { 6, 0, 0, 3, 5, 1, 2, 2, 4, 6, 6, 0 }, [3, 4, 1]).Expand(3, 4, 5).Contiguous();
+        var strided = x.Transpose(0, 1).Contiguous().Transpose(0, 1);
+        Assert.False(strided.IsContiguous);
+        Check.Values(strided.Gather(2, index).ToArray<double>(), x.Gather(2, index));
+        var src = Check.Input([3, 4, 5], 13).Detach();
+        Check.Values(strided.ScatterAdd(2, index, src).ToArray<double>(), x.ScatterAdd(2, index, src));
+        Assert.Contains("out of bounds", Assert.Throws<ArgumentOutOfRangeException>(() => x.Gather(2, index + 7L)).Message);
+    }
+
+    [Fact]
     public void AvgPool2d_CountIncludePadAndCeilMode()
     {
         var x = Range(1, 1, 3, 3);

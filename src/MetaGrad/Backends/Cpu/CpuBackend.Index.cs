@@ -25,6 +25,8 @@ internal sealed partial class CpuBackend
     public RawTensor Gather(RawTensor x, int dim, RawTensor index)
     {
         CheckGatherShapes("Gather", x, dim, index);
+        if (AlongContiguousRows(x, dim, index, null))
+            return x.DType == DType.Float32 ? GatherRows<float>(x, index) : GatherRows<double>(x, index);
         var idx = IndexData(index, "Gather");
         var y = Empty(index.Layout.Shape, x.DType);
         // Walk the index shape; the source is x with its gathered dim pinned, moved by idx * stride.
@@ -117,6 +119,8 @@ internal sealed partial class CpuBackend
         for (int d = 0; d < ids.Length; d++)
             if (ids[d] > src.Layout.Shape[d])
                 throw new ArgumentException($"ScatterAdd: size {ids[d]} of index {ShapeMath.Format(ids)} exceeds size {src.Layout.Shape[d]} of src {ShapeMath.Format(src.Layout.Shape)} at dimension {d}");
+        if (AlongContiguousRows(self, dim, index, src))
+            return self.DType == DType.Float32 ? ScatterAddRows<float>(self, index, src) : ScatterAddRows<double>(self, index, src);
         var idx = IndexData(index, "ScatterAdd");
         var y = Contiguous(self);
         var pinned = (int[])y.Layout.Strides.Clone();
@@ -131,6 +135,49 @@ internal sealed partial class CpuBackend
         // The src elements that pair with the index are its leading sub-block of the index's shape.
         var srcBlock = Contiguous(View(src, new Layout(ids, src.Layout.Strides, src.Layout.Offset)));
         Scatter(y, positions, srcBlock, accumulate: true);
+        return y;
+    }
+
+    // Along the last dim of contiguous float operands whose other dims match (max pooling's gather
+    // and its gradient): row r of the index reads from, or adds into, row r of x, with no table of
+    // element offsets, which the general path builds and which cost it most of its time.
+    static bool AlongContiguousRows(RawTensor x, int dim, RawTensor index, RawTensor? src) =>
+        dim == x.Rank - 1 && x.DType is DType.Float32 or DType.Float64 && index.DType == DType.Int64
+        && x.Layout.IsContiguous && index.Layout.IsContiguous
+        && x.Shape.AsSpan(0, dim).SequenceEqual(index.Shape.AsSpan(0, dim))
+        && (src is not { } s || (s.DType == x.DType && s.Layout.IsContiguous && s.Shape.AsSpan().SequenceEqual(index.Shape)));
+
+    static RawTensor GatherRows<T>(RawTensor x, RawTensor index) where T : unmanaged
+    {
+        int width = x.Shape[^1], picks = index.Shape[^1], rows = picks == 0 ? 0 : index.Numel / picks;
+        var (X, xAt) = (Data<T>(x), x.Layout.Offset);
+        var (I, iAt) = (Data<long>(index), index.Layout.Offset);
+        var y = NewUninitialized<T>(index.Shape);
+        var Y = Data<T>(y);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < picks; j++)
+            {
+                long k = I[iAt + r * picks + j];
+                if ((ulong)k >= (ulong)width) CheckIndex("Gather", k, width, x.Rank - 1);
+                Y[r * picks + j] = X[xAt + r * width + (int)k];
+            }
+        return y;
+    }
+
+    static RawTensor ScatterAddRows<T>(RawTensor self, RawTensor index, RawTensor src) where T : unmanaged, INumber<T>
+    {
+        int width = self.Shape[^1], picks = index.Shape[^1], rows = picks == 0 ? 0 : index.Numel / picks;
+        var (I, iAt) = (Data<long>(index), index.Layout.Offset);
+        var (S, sAt) = (Data<T>(src), src.Layout.Offset);
+        var y = Contiguous(self);
+        var Y = Data<T>(y);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < picks; j++)
+            {
+                long k = I[iAt + r * picks + j];
+                if ((ulong)k >= (ulong)width) CheckIndex("ScatterAdd", k, width, self.Rank - 1);
+                Y[r * width + (int)k] += S[sAt + r * picks + j];
+            }
         return y;
     }
 

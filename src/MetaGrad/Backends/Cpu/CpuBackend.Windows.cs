@@ -90,6 +90,52 @@ internal sealed partial class CpuBackend
         return y;
     }
 
+    public (RawTensor Indices, bool AnyEmpty) MaxPoolIndices(RawTensor x, Windows2d g, int outH, int outW) => x.DType switch
+    {
+        DType.Float32 => MaxPoolIndicesTyped<float>(x, g, outH, outW),
+        DType.Float64 => MaxPoolIndicesTyped<double>(x, g, outH, outW),
+        _ => throw new ArgumentException($"MaxPool2d: expected a floating input, got {x.DType}"),
+    };
+
+    static (RawTensor, bool) MaxPoolIndicesTyped<T>(RawTensor x, Windows2d g, int oh, int ow) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        var (X, xAt) = Dense<T>(x);
+        var indices = NewUninitialized<long>([n, c, oh, ow]);
+        var I = Data<long>(indices);
+        int empty = 0;
+        Threading.For(Planes(n * c, (long)g.Size * oh * ow), job =>
+        {
+            foreach (int plane in PlaneRange(job, n * c, (long)g.Size * oh * ow))
+            {
+                var image = X.AsSpan(xAt + plane * h * w, h * w);
+                var output = I.AsSpan(plane * oh * ow, oh * ow);
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        int hs = oy * g.StrideH - g.PadH, ws = ox * g.StrideW - g.PadW;
+                        long best = -1;
+                        T max = T.NegativeInfinity;
+                        for (int ki = 0; ki < g.KernelH; ki++)
+                        {
+                            int iy = hs + ki * g.DilationH;
+                            if ((uint)iy >= (uint)h) continue;
+                            for (int kj = 0; kj < g.KernelW; kj++)
+                            {
+                                int ix = ws + kj * g.DilationW;
+                                if ((uint)ix >= (uint)w) continue;
+                                T v = image[iy * w + ix];
+                                if (best < 0 || v > max || T.IsNaN(v)) (best, max) = (iy * w + ix, v);
+                            }
+                        }
+                        if (best < 0) Interlocked.Exchange(ref empty, 1);
+                        output[oy * ow + ox] = best;
+                    }
+            }
+        });
+        return (indices, empty != 0);
+    }
+
     // The window positions [lo, hi) whose column ox·stride + shift falls inside [0, size).
     static (int Lo, int Hi) Inside(int size, int positions, int shift, int stride)
     {

@@ -131,9 +131,19 @@ public static partial class Functional
             return (v.Squeeze(0), i?.Squeeze(0));
         }
         RequireRank(op, input, 4, "[N, C, H, W] or [C, H, W]");
-        // Padding is -inf, so it never wins a window.
         var (x, g, oh, ow) = PoolWindows(op, input, k, s, p, d, ceilMode, double.NegativeInfinity);
         int n = x.Shape[0], c = x.Shape[1];
+        // The kernel finds each window's winner; the values are a gather of the input at them, whose
+        // gradient (a scatter-add, whose own gradient is a gather) puts each output's gradient on its winner.
+        var (winners, anyEmpty) = input.Backend.MaxPoolIndices(input, Windows(op, k, d, p, s), oh, ow);
+        if (!anyEmpty)
+        {
+            Tensor indices = winners;
+            var pooled = input.Flatten(2).Gather(2, indices.Flatten(2)).Reshape(n, c, oh, ow);
+            return (pooled, withIndices ? indices : null);
+        }
+        // A window of padding alone (dilation past the padding) has no pixel to gather: windows over
+        // the input padded with -inf, which never wins where there is anything else.
         var (values, window) = new Functions.Unfold(g).Apply(x).Reshape(n, c, g.Size, oh * ow).MaxWithIndices(2);
         values = values.Reshape(n, c, oh, ow);
         if (!withIndices) return (values, null);

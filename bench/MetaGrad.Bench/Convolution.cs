@@ -1,0 +1,126 @@
+using MetaGrad.NN;
+using MetaGrad.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
+using MG = MetaGrad;
+using F = MetaGrad.NN.Functional;
+
+namespace MetaGrad.Bench;
+
+/// <summary>Convolutional workloads: LeNet-5's training step, one 3×3 layer, a ResNet basic block.</summary>
+static class Convolution
+{
+    public static IEnumerable<Workload> Workloads()
+    {
+        foreach (var threads in new[] { 1, 2 }) yield return LeNetStep(threads);
+        foreach (var threads in new[] { 1, 2 }) yield return Conv3x3(threads);
+        yield return BasicBlockStep(2);
+    }
+
+    // LeNet-5 on 28×28 (padding 2 on the first convolution, as for MNIST), batch 64, SGD.
+    static Workload LeNetStep(int threads)
+    {
+        const int batch = 64;
+        var g = new MG.Generator(3);
+        var model = new Sequential(
+            new Conv2d(1, 6, 5, padding: 2, generator: g), new ReLU(), new MaxPool2d(2),
+            new Conv2d(6, 16, 5, generator: g), new ReLU(), new MaxPool2d(2), new Flatten(),
+            new Linear(16 * 5 * 5, 120, generator: g), new ReLU(), new Linear(120, 84, generator: g), new ReLU(), new Linear(84, 10, generator: g));
+        var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+        var x = MG.Tensor.Randn([batch, 1, 28, 28], generator: g);
+        var y = MG.Tensor.RandInt(0, 10, [batch], generator: g);
+
+        var tmodel = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding: 2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10));
+        var toptimizer = optim.SGD(tmodel.parameters(), 0.01, momentum: 0.9);
+        var tx = torch.randn(batch, 1, 28, 28);
+        var ty = torch.randint(0, 10, new long[] { batch });
+        var loss = nn.CrossEntropyLoss();
+
+        return new Workload($"LeNet-5 SGD step, batch {batch}",
+            () =>
+            {
+                optimizer.ZeroGrad();
+                Losses.CrossEntropy(model.Forward(x), y).Backward();
+                optimizer.Step();
+            },
+            () =>
+            {
+                using var scope = torch.NewDisposeScope();
+                toptimizer.zero_grad();
+                loss.forward(tmodel.forward(tx), ty).backward();
+                toptimizer.step();
+            },
+            // Multiply-adds of the two convolutions and three linears, forward; backward twice that.
+            Flops: 6.0 * batch * (28 * 28 * 6 * 25 + 10 * 10 * 16 * 6 * 25 + 400 * 120 + 120 * 84 + 84 * 10), Threads: threads);
+    }
+
+    // A 3×3 convolution 64→64 on 32×32 with padding 1, batch 32: forward and backward of input and weight.
+    static Workload Conv3x3(int threads)
+    {
+        const int batch = 32, channels = 64, size = 32;
+        var g = new MG.Generator(4);
+        var conv = new Conv2d(channels, channels, 3, padding: 1, generator: g);
+        var x = MG.Tensor.Randn([batch, channels, size, size], generator: g).RequiresGrad_();
+        var tconv = nn.Conv2d(channels, channels, 3, padding: 1);
+        var tx = torch.randn(batch, channels, size, size, requires_grad: true);
+
+        return new Workload($"conv 3×3 64→64, 32×32, batch {batch}, forward + backward",
+            () =>
+            {
+                conv.ZeroGrad();
+                x.Grad = null;
+                conv.Forward(x).Sum().Backward();
+            },
+            () =>
+            {
+                using var scope = torch.NewDisposeScope();
+                tconv.zero_grad();
+                tx.grad?.zero_();
+                tconv.forward(tx).sum().backward();
+            },
+            Flops: 6.0 * batch * size * size * channels * channels * 9, Threads: threads);
+    }
+
+    // conv-BN-ReLU-conv-BN + skip, ReLU, batch 32, 64 channels, 32×32, SGD.
+    static Workload BasicBlockStep(int threads)
+    {
+        const int batch = 32, channels = 64, size = 32;
+        var g = new MG.Generator(5);
+        var conv1 = new Conv2d(channels, channels, 3, padding: 1, bias: false, generator: g);
+        var bn1 = new BatchNorm2d(channels);
+        var conv2 = new Conv2d(channels, channels, 3, padding: 1, bias: false, generator: g);
+        var bn2 = new BatchNorm2d(channels);
+        var parameters = new Module[] { conv1, bn1, conv2, bn2 }.SelectMany(m => m.Parameters()).ToList();
+        var optimizer = new SGD(parameters, lr: 0.01, momentum: 0.9);
+        var x = MG.Tensor.Randn([batch, channels, size, size], generator: g);
+
+        var tconv1 = nn.Conv2d(channels, channels, 3, padding: 1, bias: false);
+        var tbn1 = nn.BatchNorm2d(channels);
+        var tconv2 = nn.Conv2d(channels, channels, 3, padding: 1, bias: false);
+        var tbn2 = nn.BatchNorm2d(channels);
+        var tparameters = tconv1.parameters().Concat(tbn1.parameters()).Concat(tconv2.parameters()).Concat(tbn2.parameters());
+        var toptimizer = optim.SGD(tparameters, 0.01, momentum: 0.9);
+        var tx = torch.randn(batch, channels, size, size);
+
+        return new Workload($"ResNet basic block SGD step, 64 channels, 32×32, batch {batch}",
+            () =>
+            {
+                optimizer.ZeroGrad();
+                var h = F.Relu(bn1.Forward(conv1.Forward(x)));
+                F.Relu(bn2.Forward(conv2.Forward(h)) + x).Mean().Backward();
+                optimizer.Step();
+            },
+            () =>
+            {
+                using var scope = torch.NewDisposeScope();
+                toptimizer.zero_grad();
+                var h = torch.nn.functional.relu(tbn1.forward(tconv1.forward(tx)));
+                torch.nn.functional.relu(tbn2.forward(tconv2.forward(h)) + tx).mean().backward();
+                toptimizer.step();
+            },
+            Flops: 2 * 6.0 * batch * size * size * channels * channels * 9, Threads: threads);
+    }
+}
