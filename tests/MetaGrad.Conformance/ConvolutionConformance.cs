@@ -166,6 +166,44 @@ public class ConvolutionConformance
         Create("AdaptiveMaxPool2d", Images(Geometries(), distinct: true),
             (x, g) => F.AdaptiveMaxPool2d(x[0], (g.Kh, g.Kw)),
             (x, g) => TF.adaptive_max_pool2d(x[0], L(g.Kh, g.Kw))),
+        Create("GroupNorm",
+            from groups in Gen.Int[1, 3]
+            from per in Gen.Int[1, 2]
+            from g in Geometries()
+            from x in Gens.Floats([2, groups * per, g.H, g.W], expand: false)
+            from w in Gens.Floats([groups * per], expand: false)
+            from b in Gens.Floats([groups * per], expand: false)
+            select (new[] { x, w, b }, groups),
+            (x, groups) => F.GroupNorm(x[0], groups, x[1], x[2]),
+            (x, groups) => TF.group_norm(x[0], groups, x[1], x[2])),
+        Create("InstanceNorm", Images(Geometries().Where(g => g.H * g.W > 1)),
+            (x, _) => F.InstanceNorm(x[0]),
+            (x, _) => TF.instance_norm(x[0])),
+        Create("PixelShuffle",
+            from r in Gen.Int[1, 3]
+            from g in Geometries()
+            from x in Gens.Floats([2, 2 * r * r, g.H, g.W], expand: false)
+            select (new[] { x }, r),
+            (x, r) => F.PixelShuffle(x[0], r),
+            (x, r) => TF.pixel_shuffle(x[0], r)),
+        Create("PixelUnshuffle",
+            from r in Gen.Int[1, 3]
+            from g in Geometries()
+            from x in Gens.Floats([2, 2, g.H * r, g.W * r], expand: false)
+            select (new[] { x }, r),
+            (x, r) => F.PixelUnshuffle(x[0], r),
+            (x, r) => TF.pixel_unshuffle(x[0], r)),
+        // Whole scale factors only: for a fractional one TorchSharp's interpolate mapped positions by
+        // in/out sizes, where PyTorch (recompute_scale_factor None) and MetaGrad map by 1/scale_factor.
+        .. new[] { ("nearest", torch.InterpolationMode.Nearest, (bool?)null), ("bilinear", torch.InterpolationMode.Bilinear, false), ("bilinear", torch.InterpolationMode.Bilinear, true) }.SelectMany(m => new[]
+        {
+            Create($"Interpolate({m.Item1}, align corners {m.Item3}, size)", Images(Geometries()),
+                (x, g) => F.Interpolate(x[0], size: [g.Kh + g.Sh, g.Kw + 2 * g.Sw], mode: m.Item1, alignCorners: m.Item3),
+                (x, g) => TF.interpolate(x[0], size: [g.Kh + g.Sh, g.Kw + 2 * g.Sw], mode: m.Item2, align_corners: m.Item3)),
+            Create($"Interpolate({m.Item1}, align corners {m.Item3}, scale factor)", Images(Geometries()),
+                (x, g) => F.Interpolate(x[0], scaleFactor: [g.Sh, g.Sw + 1.0], mode: m.Item1, alignCorners: m.Item3),
+                (x, g) => TF.interpolate(x[0], scale_factor: [g.Sh, g.Sw + 1.0], mode: m.Item2, align_corners: m.Item3)),
+        }),
         .. new[] { ("reflect", TorchSharp.PaddingModes.Reflect), ("replicate", TorchSharp.PaddingModes.Replicate), ("circular", TorchSharp.PaddingModes.Circular) }.Select(m =>
             Create($"Pad({m.Item1})",
                 from g in Geometries()

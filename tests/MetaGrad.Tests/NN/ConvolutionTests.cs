@@ -122,6 +122,34 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void Dropout2d_ZeroesWholeChannelsAndScalesTheRest()
+    {
+        var x = Tensor.Ones([8, 16, 3, 3]);
+        var y = F.Dropout2d(x, 0.5, generator: new Generator(4));
+        var perChannel = y.Reshape(8 * 16, 9);
+        // Every channel is all zeros or all 2 (= 1 / (1 - p)), and both kinds occur.
+        var sums = perChannel.Sum([1]).ToArray<float>();
+        Assert.All(sums, v => Assert.True(v == 0 || v == 18, $"channel sum {v}"));
+        Assert.Contains(0f, sums);
+        Assert.Contains(18f, sums);
+        Assert.Same(x, F.Dropout2d(x, 0.5, training: false));
+    }
+
+    [Fact]
+    public void Interpolate_NearestAndBilinear()
+    {
+        var x = Tensor.From(new[] { 1.0, 2.0 }, [1, 1, 1, 2]);
+        Check.Values([1.0, 1, 2, 2], F.Interpolate(x, scaleFactor: [1, 2]));
+        // Corners aligned: 0 and 1 at the ends, evenly between; centres aligned: PyTorch's (dst + ½)·scale − ½, clamped at 0.
+        var ramp = Tensor.From(new[] { 0.0, 1.0 }, [1, 1, 1, 2]);
+        Check.Values([0.0, 0.5, 1], F.Interpolate(ramp, size: [1, 3], mode: "bilinear", alignCorners: true));
+        Check.Values([0.0, 0.25, 0.75, 1], F.Interpolate(ramp, size: [1, 4], mode: "bilinear"));
+        var shuffled = F.PixelShuffle(Range(1, 4, 1, 1), 2);
+        Check.Values([1.0, 2, 3, 4], shuffled);
+        Check.Values([1.0, 2, 3, 4], F.PixelUnshuffle(shuffled, 2));
+    }
+
+    [Fact]
     public void Pad_ReflectReplicateCircular()
     {
         var x = Tensor.From(new[] { 1.0, 2, 3 }, [1, 1, 3]);
