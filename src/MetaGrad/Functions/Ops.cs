@@ -27,6 +27,18 @@ internal static class Ops
     /// <summary>x placed in a zero tensor of <paramref name="shape"/> at the view <paramref name="region"/> picks out.</summary>
     public static Tensor Pad(Tensor x, Func<Layout, Layout> region, int[] shape) => new EmbedIn(region, shape, "Pad").Apply(x);
 
+    /// <summary>
+    /// Batch normalisation with the batch's statistics over every dim but 1, as one node; also the
+    /// batch mean and biased variance (broadcastable) for running statistics.
+    /// </summary>
+    public static (Tensor Output, Tensor Mean, Tensor Variance) BatchNormTraining(Tensor input, Tensor? weight, Tensor? bias, double eps)
+    {
+        var dims = Enumerable.Range(0, input.NDim).Where(d => d != 1).ToArray();
+        var node = new BatchNormTraining(dims, eps);
+        var y = weight is null ? node.Apply(input) : node.Apply(input, weight, bias!);
+        return (y, node.Mean, node.Variance);
+    }
+
     /// <summary>-(y·log x + (1 - y)·log(1 - x)) elementwise, each log clamped at -100.</summary>
     public static Tensor BinaryCrossEntropy(Tensor input, Tensor target) => new BinaryCrossEntropy().Apply(input, target);
 

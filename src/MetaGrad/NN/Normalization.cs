@@ -89,23 +89,16 @@ public abstract class BatchNorm : Module<Tensor, Tensor>
         RequireDType(_name, input, Weight, Bias, RunningMean, RunningVar);
         var dims = Enumerable.Range(0, input.NDim).Where(d => d != 1).ToArray();
         var shape = Enumerable.Range(0, input.NDim).Select(d => d == 1 ? _features : 1).ToArray();
-        bool useBatch = Training || RunningMean is null;
-        Tensor mean, variance;
-        if (useBatch)
+        if (Training || RunningMean is null)
         {
             int count = dims.Aggregate(1, (n, d) => n * input.Shape[d]);
             if (Training && count <= 1)
                 throw new ArgumentException($"{_name}: expected more than 1 value per channel when training, got input of shape {ShapeMath.Format(input.Shape.ToArray())}");
-            mean = input.Mean(dims, keepDim: true);
-            variance = input.Var(dims, correction: 0, keepDim: true);
+            var (output, mean, variance) = Functions.Ops.BatchNormTraining(input, Weight, Bias, _eps);
             if (Training && RunningMean is not null) UpdateRunningStatistics(mean, variance, count);
+            return output;
         }
-        else
-        {
-            mean = RunningMean!.Reshape(shape);
-            variance = RunningVar!.Reshape(shape);
-        }
-        var y = (input - mean) / (variance + _eps).Sqrt();
+        var y = (input - RunningMean.Reshape(shape)) / (RunningVar!.Reshape(shape) + _eps).Sqrt();
         if (Weight is not null) y = y * Weight.Reshape(shape) + Bias!.Reshape(shape);
         return y;
     }

@@ -4,6 +4,9 @@ using System.Runtime.CompilerServices;
 namespace MetaGrad.Tests.Backends;
 
 /// <summary>The caching allocator recycles large buffers of dead tensors and never leaks stale values.</summary>
+// Alone: the pool is process-wide, and a test running beside this one could rent the very buffer it
+// waits for (it failed once in a full run, after more tests of 1 MiB tensors joined the suite).
+[Collection(ProcessWideState.Name)]
 public class BufferPoolTests
 {
     const int Large = 1 << 18;   // 1 MiB of floats: pooled (the pool takes 128 KiB and more)

@@ -222,6 +222,22 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void BatchNorm2d_FusedNodeHasFiniteDifferenceGradients_OfFirstAndSecondOrder()
+    {
+        var x = Check.Input([3, 2, 2, 3], 14);
+        var w = Check.Input([2], 15);
+        var b = Check.Input([2], 16);
+        Check.Gradients(t => Functions.Ops.BatchNormTraining(t[0], t[1], t[2], 1e-5).Output, x, w, b);
+        Check.Gradients(t => Functions.Ops.BatchNormTraining(t[0], null, null, 1e-5).Output, x);
+        Check.Gradients(t =>
+        {
+            var y = Functions.Ops.BatchNormTraining(t[0], t[1], t[2], 1e-5).Output;
+            var gx = Autograd.Grad([(y * y * y).Sum()], [t[0]], createGraph: true)[0]!;
+            return (gx * gx).Sum();
+        }, x, w, b);
+    }
+
+    [Fact]
     public void BatchNorm2d_NormalisesEachChannelOverBatchAndSpace()
     {
         var bn = new BatchNorm2d(2, momentum: null);

@@ -65,7 +65,16 @@ internal static class BufferPool<T> where T : unmanaged
         long bytes = (long)array.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         lock (s_free)
         {
-            if (s_pooledBytes + bytes > MaxPooledBytes) return;
+            if (bytes > MaxPooledBytes) return;
+            if (s_pooledBytes + bytes > MaxPooledBytes)
+            {
+                // Full: the buffers kept are of sizes that stopped coming back (an earlier model, a
+                // finished phase), or the current ones would have been taken. Dropping them all
+                // makes room for the sizes in use now; refusing newcomers instead left a long
+                // process with a pool of dead sizes that never served again.
+                s_free.Clear();
+                s_pooledBytes = 0;
+            }
             if (!s_free.TryGetValue(array.Length, out var stack)) s_free[array.Length] = stack = new Stack<T[]>();
             stack.Push(array);
             s_pooledBytes += bytes;
