@@ -37,24 +37,10 @@ static class Convolution
         var toptimizer = optim.SGD(tmodel.parameters(), 0.01, momentum: 0.9);
         var tx = torch.randn(batch, 1, 28, 28);
         var ty = torch.randint(0, 10, new long[] { batch });
-        var loss = nn.CrossEntropyLoss();
 
-        return new Workload($"LeNet-5 SGD step, batch {batch}",
-            () =>
-            {
-                optimizer.ZeroGrad();
-                Losses.CrossEntropy(model.Forward(x), y).Backward();
-                optimizer.Step();
-            },
-            () =>
-            {
-                using var scope = torch.NewDisposeScope();
-                toptimizer.zero_grad();
-                loss.forward(tmodel.forward(tx), ty).backward();
-                toptimizer.step();
-            },
-            // Multiply-adds of the two convolutions and three linears, forward; backward twice that.
-            Flops: 6.0 * batch * (28 * 28 * 6 * 25 + 10 * 10 * 16 * 6 * 25 + 400 * 120 + 120 * 84 + 84 * 10), Threads: threads);
+        // Multiply-adds of the two convolutions and three linears, forward; backward twice that.
+        return Training.ClassifierStep($"LeNet-5 SGD step, batch {batch}", model, optimizer, x, y, tmodel, toptimizer, tx, ty,
+            6.0 * batch * (28 * 28 * 6 * 25 + 10 * 10 * 16 * 6 * 25 + 400 * 120 + 120 * 84 + 84 * 10), threads);
     }
 
     // A 3×3 convolution 64→64 on 32×32 with padding 1, batch 32: forward and backward of input and weight.

@@ -70,9 +70,17 @@ static class Training
         var toptimizer = optim.Adam(tmodel.parameters(), lr: 1e-3);
         var tx = torch.randn(batch, 784);
         var ty = torch.randint(0, 10, new long[] { batch });
-        var loss = nn.CrossEntropyLoss();
 
-        return new Workload($"MLP 784-256-128-10 Adam step, batch {batch}",
+        return ClassifierStep($"MLP 784-256-128-10 Adam step, batch {batch}", model, optimizer, x, y, tmodel, toptimizer, tx, ty,
+            6.0 * batch * (784 * 256 + 256 * 128 + 128 * 10), threads);
+    }
+
+    /// <summary>One cross-entropy training step of a classifier in each engine: zero, forward, backward, update.</summary>
+    public static Workload ClassifierStep(string name, Module<MG.Tensor, MG.Tensor> model, Optimizer optimizer, MG.Tensor x, MG.Tensor y,
+        nn.Module<torch.Tensor, torch.Tensor> tmodel, optim.Optimizer toptimizer, torch.Tensor tx, torch.Tensor ty, double flops, int threads)
+    {
+        var loss = nn.CrossEntropyLoss();
+        return new Workload(name,
             () =>
             {
                 optimizer.ZeroGrad();
@@ -86,6 +94,6 @@ static class Training
                 loss.forward(tmodel.forward(tx), ty).backward();
                 toptimizer.step();
             },
-            Flops: 6.0 * batch * (784 * 256 + 256 * 128 + 128 * 10), Threads: threads);
+            Flops: flops, Threads: threads);
     }
 }

@@ -59,6 +59,19 @@ public abstract class Module
                 throw new ArgumentException($"{module}: input of dtype {input.DType} and parameters of dtype {t.DType} must share one floating dtype; convert the input with To() or the module's parameters");
     }
 
+    /// <summary>
+    /// A per-channel scale (ones) and shift (zeros) registered as "weight" and "bias", as the
+    /// normalisation layers have them, or both null (names reserved) without affine.
+    /// </summary>
+    private protected (Parameter? Weight, Parameter? Bias) AffineParameters(int features, bool affine)
+    {
+        var weight = affine ? new Parameter(Tensor.Ones(features)) : null;
+        var bias = affine ? new Parameter(Tensor.Zeros(features)) : null;
+        RegisterParameter("weight", weight);
+        RegisterParameter("bias", bias);
+        return (weight, bias);
+    }
+
     /// <summary>Reads a registered buffer (null when absent).</summary>
     protected Tensor? Buffer(string name) => _buffers.FirstOrDefault(b => b.Name == name).Value;
 

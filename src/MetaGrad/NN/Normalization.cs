@@ -61,13 +61,7 @@ public abstract class BatchNorm : Module<Tensor, Tensor>
     private protected BatchNorm(string name, int[] ranks, string expected, int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats)
     {
         (_name, _ranks, _expected, _features, _eps, _momentum) = (name, ranks, expected, numFeatures, eps, momentum);
-        if (affine)
-        {
-            Weight = new Parameter(Tensor.Ones(numFeatures));
-            Bias = new Parameter(Tensor.Zeros(numFeatures));
-        }
-        RegisterParameter("weight", Weight);
-        RegisterParameter("bias", Bias);
+        (Weight, Bias) = AffineParameters(numFeatures, affine);
         if (trackRunningStats)
         {
             RegisterBuffer("running_mean", Tensor.Zeros(numFeatures));

@@ -16,13 +16,7 @@ public sealed class GroupNorm : Module<Tensor, Tensor>
         if (numGroups <= 0 || numChannels % numGroups != 0)
             throw new ArgumentException($"GroupNorm: num_channels ({numChannels}) must be divisible by num_groups ({numGroups})");
         (_groups, _channels, _eps) = (numGroups, numChannels, eps);
-        if (affine)
-        {
-            Weight = new Parameter(Tensor.Ones(numChannels));
-            Bias = new Parameter(Tensor.Zeros(numChannels));
-        }
-        RegisterParameter("weight", Weight);
-        RegisterParameter("bias", Bias);
+        (Weight, Bias) = AffineParameters(numChannels, affine);
     }
 
     /// <inheritdoc/>
@@ -57,13 +51,7 @@ public abstract class InstanceNorm : Module<Tensor, Tensor>
         if (trackRunningStats)
             throw new NotSupportedException($"{name}: track_running_stats = True is not implemented; instance statistics are used in training and eval");
         (_name, _rank, _features, _eps) = (name, rank, numFeatures, eps);
-        if (affine)
-        {
-            Weight = new Parameter(Tensor.Ones(numFeatures));
-            Bias = new Parameter(Tensor.Zeros(numFeatures));
-        }
-        RegisterParameter("weight", Weight);
-        RegisterParameter("bias", Bias);
+        (Weight, Bias) = AffineParameters(numFeatures, affine);
     }
 
     /// <inheritdoc/>
