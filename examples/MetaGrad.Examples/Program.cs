@@ -7,6 +7,7 @@ var root = new RootCommand("MetaGrad's examples. With no example named, trains t
 MnistExample.Configure(root);
 root.Subcommands.Add(MnistExample.Configure(new Command("mnist", "Train an MLP on the shipped MNIST digits (the default)")));
 root.Subcommands.Add(MnistExample.Configure(new Command("lenet", "Train LeNet-5, a convolutional network, on the shipped MNIST digits"), model: "lenet"));
+root.Subcommands.Add(MnistExample.Configure(new Command("resnet", "Train a small ResNet with augmented digits on the shipped MNIST digits"), model: "resnet"));
 root.Subcommands.Add(LinearRegression.Command());
 root.Subcommands.Add(LogisticRegression.Command());
 root.Subcommands.Add(SoftmaxRegression.Command());

@@ -9,8 +9,10 @@ namespace MetaGrad.Examples;
 /// <summary>What a run is: the model and its size, the optimizer and its learning rate, the batch size and the seed.</summary>
 public sealed record MnistSettings
 {
-    /// <summary>"mlp" (<see cref="MnistMlp"/>) or "lenet" (<see cref="LeNet"/>).</summary>
+    /// <summary>"mlp" (<see cref="MnistMlp"/>), "lenet" (<see cref="LeNet"/>) or "resnet" (<see cref="MnistResNet"/>).</summary>
     public string Model { get; init; } = "mlp";
+    /// <summary>Random rotations and shifts of each training batch (<see cref="DigitAugmentation"/>).</summary>
+    public bool Augment { get; init; }
     public int BatchSize { get; init; } = 64;
     public string Optimizer { get; init; } = "adam";
     /// <summary>The starting learning rate; null takes the optimizer's usual one (<see cref="MnistTrainer.DefaultLr"/>).</summary>
@@ -34,7 +36,7 @@ public readonly record struct BatchProgress(int Batch, int Batches, double Loss,
 }
 
 /// <summary>
-/// Trains <see cref="MnistMlp"/> or <see cref="LeNet"/> one epoch at a time and keeps everything a resumed run needs: the
+/// Trains <see cref="MnistMlp"/>, <see cref="LeNet"/> or <see cref="MnistResNet"/> one epoch at a time and keeps everything a resumed run needs: the
 /// model, the optimizer's buffers, the scheduler, the random generator (shuffling, dropout) and
 /// the history. <see cref="Save"/> then <see cref="Resume"/> continues exactly where training
 /// stopped: the same batches, the same dropout masks, the same bits.
@@ -58,7 +60,8 @@ public sealed class MnistTrainer
         {
             "mlp" => new MnistMlp(_generator, settings.Hidden1, settings.Hidden2, settings.Dropout),
             "lenet" => new LeNet(_generator),
-            _ => throw new ArgumentException($"unknown model '{settings.Model}'; choose mlp or lenet"),
+            "resnet" => new MnistResNet(_generator),
+            _ => throw new ArgumentException($"unknown model '{settings.Model}'; choose mlp, lenet or resnet"),
         };
         _optimizer = MakeOptimizer(settings.Optimizer, _model.Parameters(), settings.Lr ?? DefaultLr(settings.Optimizer));
         _scheduler = new StepLR(_optimizer, stepSize: 1, gamma: settings.LrDecay);
@@ -106,6 +109,7 @@ public sealed class MnistTrainer
         {
             var index = Tensor.From(positions, [positions.Length]);
             var images = _data.TrainImages.IndexSelect(0, index);
+            if (Settings.Augment) images = DigitAugmentation.Apply(images, _generator);
             var labels = _data.TrainLabels.IndexSelect(0, index);
 
             var logits = _model.Forward(images);
