@@ -33,10 +33,10 @@ public static class MnistExample
         var defaults = model switch
         {
             "lenet" => new MnistSettings { Model = model, Optimizer = "sgd", LrDecay = 0.85 },
-            "resnet" => new MnistSettings { Model = model, Optimizer = "adam", LrDecay = 0.8, Augment = true },
+            "resnet" => new MnistSettings { Model = model, Optimizer = "adam", LrDecay = 0.85, Augment = true },
             _ => new MnistSettings { Model = model },
         };
-        var epochs = new Option<int>("--epochs") { Description = "Epochs in total (a resumed run counts those already done)", DefaultValueFactory = _ => model switch { "lenet" => 12, "resnet" => 10, _ => 10 } };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs in total (a resumed run counts those already done)", DefaultValueFactory = _ => model switch { "lenet" => 12, "resnet" => 15, _ => 10 } };
         var batchSize = new Option<int>("--batch-size") { Description = "Images per batch", DefaultValueFactory = _ => defaults.BatchSize };
         var lr = new Option<double?>("--lr") { Description = "Starting learning rate [default: 3e-3 for adam and adamw, 1e-3 for rmsprop, 0.05 for sgd]" };
         var lrDecay = new Option<double>("--lr-decay") { Description = "Learning-rate factor applied after each epoch", DefaultValueFactory = _ => defaults.LrDecay };
