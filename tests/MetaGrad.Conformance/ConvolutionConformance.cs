@@ -125,6 +125,22 @@ public class ConvolutionConformance
         Create("ConvTranspose1d", ConvTransposeCases,
             (x, a) => F.ConvTranspose1d(x[0][.., .., 0], x[1][.., .., 0], Bias(x, a), a.G.Sw, a.G.Pw, 0, a.Groups, a.G.Dw),
             (x, a) => TF.conv_transpose1d(x[0][.., .., 0], x[1][.., .., 0], Bias(x, a), a.G.Sw, a.G.Pw, 0, a.G.Dw, a.Groups)),
+        Create("Conv3d",
+            from g in Geometries()
+            from kd in Gen.Int[1, 3]
+            from sd in Gen.Int[1, 2]
+            from pd in Gen.Int[0, 1]
+            from dd in Gen.Int[1, 2]
+            from ed in Gen.Int[0, 2]
+            let depth = Math.Max(1, dd * (kd - 1) + 1 - 2 * pd + ed)
+            from groups in Gen.Int[1, 2]
+            from bias in Gen.Bool
+            from x in Gens.Floats([1, groups * 2, depth, g.H, g.W], expand: false)
+            from w in Gens.Floats([groups * 2, 2, kd, g.Kh, g.Kw], expand: false)
+            from b in Gens.Floats([groups * 2], expand: false)
+            select (bias ? new[] { x, w, b } : [x, w], (G: g, Kd: kd, Sd: sd, Pd: pd, Dd: dd, Groups: groups, Bias: bias)),
+            (x, a) => F.Conv3d(x[0], x[1], a.Bias ? x[2] : null, (a.Sd, a.G.Sh, a.G.Sw), (a.Pd, a.G.Ph, a.G.Pw), (a.Dd, a.G.Dh, a.G.Dw), a.Groups),
+            (x, a) => TF.conv3d(x[0], x[1], a.Bias ? x[2] : null, [a.Sd, a.G.Sh, a.G.Sw], [a.Pd, a.G.Ph, a.G.Pw], [a.Dd, a.G.Dh, a.G.Dw], a.Groups)),
         Create("Unfold", Images(Geometries()),
             (x, g) => F.Unfold(x[0], (g.Kh, g.Kw), (g.Dh, g.Dw), (g.Ph, g.Pw), (g.Sh, g.Sw)),
             (x, g) => TF.unfold(x[0], (g.Kh, g.Kw), (g.Dh, g.Dw), (g.Ph, g.Pw), (g.Sh, g.Sw))),

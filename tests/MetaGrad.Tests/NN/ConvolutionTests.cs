@@ -172,6 +172,20 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void Conv3d_IsASumOfConv2dOverDepth_AndHasFiniteDifferenceGradients()
+    {
+        // A kernel one deep and one pixel wide of 1s: the output is the sum over channels of the input.
+        var x = Range(1, 2, 2, 1, 2);
+        Check.Values([1.0 + 5, 2 + 6, 3 + 7, 4 + 8], F.Conv3d(x, Tensor.Ones([1, 2, 1, 1, 1], DType.Float64)));
+        // Depth 3 with a kernel 2 deep of 1s and stride 1: adjacent depth planes added.
+        Check.Values([1.0 + 2, 2 + 3], F.Conv3d(Range(1, 1, 3, 1, 1), Tensor.Ones([1, 1, 2, 1, 1], DType.Float64)));
+        Check.Gradients(t => F.Conv3d(t[0], t[1], t[2], stride: (2, 1, 2), padding: (1, 1, 0), dilation: (1, 2, 1)),
+            Check.Input([2, 2, 4, 5, 4], 17), Check.Input([3, 2, 2, 2, 3], 18), Check.Input([3], 19));
+        Check.Gradients(t => F.Conv3d(t[0], t[1], samePadding: true), Check.Input([1, 2, 3, 3, 3], 20), Check.Input([2, 2, 2, 3, 2], 21));
+        Assert.Equal("Conv3d(2, 4, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=(1, 1, 1))", new Conv3d(2, 4, 3, padding: 1).ToString());
+    }
+
+    [Fact]
     public void Pooling_HasFiniteDifferenceGradients()
     {
         var x = Check.Input([2, 3, 5, 7], 9);

@@ -182,3 +182,43 @@ public sealed class ConvTranspose1d : ConvModule
         $"{InChannels}, {OutChannels}, kernel_size=({_kernel},), stride=({_stride},)" + (_padding != 0 ? $", padding=({_padding},)" : "")
         + (_outputPadding != 0 ? $", output_padding=({_outputPadding},)" : "") + (Bias is null ? ", bias=False" : "");
 }
+
+/// <summary>3-D convolution over [N, C, D, H, W] (torch.nn.Conv3d).</summary>
+public sealed class Conv3d : ConvModule
+{
+    readonly Size3 _kernel, _stride, _padding, _dilation;
+    readonly bool _same;
+
+    /// <summary>A 3-D convolution with <paramref name="padding"/> zeros per side and dim.</summary>
+    public Conv3d(int inChannels, int outChannels, Size3 kernelSize, Size3? stride = null, Size3? padding = null, Size3? dilation = null,
+        int groups = 1, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+        : base("Conv3d", inChannels, outChannels, [kernelSize.D, kernelSize.H, kernelSize.W], groups, bias, transposed: false, dtype, generator) =>
+        (_kernel, _stride, _padding, _dilation) = (kernelSize, stride ?? 1, padding ?? 0, dilation ?? 1);
+
+    /// <summary>A 3-D convolution with padding "same" (stride 1) or "valid".</summary>
+    public Conv3d(int inChannels, int outChannels, Size3 kernelSize, string padding, Size3? dilation = null, int groups = 1, bool bias = true,
+        DType dtype = DType.Float32, Generator? generator = null)
+        : this(inChannels, outChannels, kernelSize, null, null, dilation, groups, bias, dtype, generator) =>
+        _same = padding switch
+        {
+            "same" => true,
+            "valid" => false,
+            _ => throw new ArgumentException($"Conv3d: invalid padding string \"{padding}\", expected \"same\" or \"valid\""),
+        };
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) =>
+        Functional.Conv3d(Checked(input, 3), Weight, Bias, _stride, _padding, _dilation, Groups, _same);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr()
+    {
+        var s = $"{InChannels}, {OutChannels}, kernel_size={_kernel}, stride={_stride}";
+        if (_same) s += ", padding=same";
+        else if (_padding != new Size3(0, 0, 0)) s += $", padding={_padding}";
+        if (_dilation != new Size3(1, 1, 1)) s += $", dilation={_dilation}";
+        if (Groups != 1) s += $", groups={Groups}";
+        if (Bias is null) s += ", bias=False";
+        return s;
+    }
+}

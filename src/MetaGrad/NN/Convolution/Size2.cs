@@ -45,3 +45,16 @@ public readonly struct Padding2
     /// <inheritdoc/>
     public override string ToString() => Same ? "same" : Size.ToString();
 }
+
+/// <summary>A size per spatial dim of a 3-D operation (depth, height, width): <c>3</c> for all or <c>(1, 3, 3)</c>.</summary>
+public readonly record struct Size3(int D, int H, int W)
+{
+    /// <summary>The same size for depth, height and width.</summary>
+    public static implicit operator Size3(int size) => new(size, size, size);
+
+    /// <summary>Depth, height, then width.</summary>
+    public static implicit operator Size3((int D, int H, int W) size) => new(size.D, size.H, size.W);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"({D}, {H}, {W})";
+}
