@@ -14,14 +14,14 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
     public readonly Parameter? Bias;
 
     /// <summary>A layer norm over the trailing dims of the given shape.</summary>
-    public LayerNorm(int[] normalizedShape, double eps = 1e-5, bool elementwiseAffine = true, bool bias = true)
+    public LayerNorm(int[] normalizedShape, double eps = 1e-5, bool elementwiseAffine = true, bool bias = true, DType dtype = DType.Float32)
     {
         _shape = normalizedShape;
         _eps = eps;
         if (elementwiseAffine)
         {
-            Weight = new Parameter(Tensor.Ones(normalizedShape));
-            if (bias) Bias = new Parameter(Tensor.Zeros(normalizedShape));
+            Weight = new Parameter(Tensor.Ones(normalizedShape, dtype));
+            if (bias) Bias = new Parameter(Tensor.Zeros(normalizedShape, dtype));
         }
         RegisterParameter("weight", Weight);
         RegisterParameter("bias", Bias);
@@ -123,3 +123,34 @@ public sealed class BatchNorm2d(int numFeatures, double eps = 1e-5, double? mome
 /// <summary>Batch normalisation of volumes [N, C, D, H, W] (torch.nn.BatchNorm3d).</summary>
 public sealed class BatchNorm3d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
     : BatchNorm("BatchNorm3d", [5], "a 5-D input [N, {0}, D, H, W]", numFeatures, eps, momentum, affine, trackRunningStats);
+
+/// <summary>
+/// Root-mean-square normalisation over the trailing <c>normalizedShape</c> dims (torch.nn.RMSNorm):
+/// x / √(mean(x²) + eps) · weight, with no centring and no bias. eps defaults to the input dtype's
+/// machine epsilon, as PyTorch's.
+/// </summary>
+public sealed class RMSNorm : Module<Tensor, Tensor>
+{
+    readonly int[] _shape;
+    readonly double? _eps;
+    /// <summary>Scale, initialised to ones (null without elementwise affine).</summary>
+    public readonly Parameter? Weight;
+
+    /// <summary>An RMS norm over the trailing dims of the given shape.</summary>
+    public RMSNorm(int[] normalizedShape, double? eps = null, bool elementwiseAffine = true, DType dtype = DType.Float32)
+    {
+        (_shape, _eps) = (normalizedShape, eps);
+        if (elementwiseAffine) Weight = new Parameter(Tensor.Ones(normalizedShape, dtype));
+        RegisterParameter("weight", Weight);
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        RequireDType("RMSNorm", input, Weight);
+        return Functional.RmsNorm(input, _shape, Weight, _eps);
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => FormattableString.Invariant($"({string.Join(", ", _shape)},), eps={(_eps is double e ? e.ToString(System.Globalization.CultureInfo.InvariantCulture) : "None")}, elementwise_affine={Py(Weight is not null)}");
+}

@@ -1,0 +1,182 @@
+namespace MetaGrad.NN;
+
+/// <summary>
+/// Multi-head attention (torch.nn.MultiheadAttention): query, key and value projected, split into
+/// heads, attended with scaled dot products, the heads joined and projected out. Parameters are
+/// PyTorch's: <c>in_proj_weight</c> [3E, E] (or <c>q_proj_weight</c>, <c>k_proj_weight</c>,
+/// <c>v_proj_weight</c> when the key or value size differs from E), <c>in_proj_bias</c> [3E],
+/// <c>bias_k</c>/<c>bias_v</c> [1, 1, E] with addBiasKv, and <c>out_proj</c> (a Linear).
+/// Sequences are [L, N, E] (or [N, L, E] with batchFirst, or unbatched [L, E]).
+/// </summary>
+public sealed class MultiheadAttention : Module
+{
+    readonly int _embed, _heads, _kdim, _vdim;
+    readonly double _dropout;
+    readonly bool _batchFirst, _addZeroAttn;
+    readonly Generator? _generator;
+    /// <summary>[3E, E] when key and value have the query's size, else null.</summary>
+    public readonly Parameter? InProjWeight;
+    /// <summary>[E, E], [E, kdim], [E, vdim] when key or value sizes differ, else null.</summary>
+    public readonly Parameter? QProjWeight, KProjWeight, VProjWeight;
+    /// <summary>[3E] (null without bias).</summary>
+    public readonly Parameter? InProjBias;
+    /// <summary>[1, 1, E], appended to keys and values (null without addBiasKv).</summary>
+    public readonly Parameter? BiasK, BiasV;
+    /// <summary>The output projection E → E.</summary>
+    public readonly Linear OutProj;
+
+    /// <summary>
+    /// Attention of <paramref name="numHeads"/> heads of embedDim / numHeads each; PyTorch's
+    /// initialisation (Xavier-uniform projections, zero biases, Xavier-normal bias_k/bias_v).
+    /// </summary>
+    public MultiheadAttention(int embedDim, int numHeads, double dropout = 0, bool bias = true, bool addBiasKv = false, bool addZeroAttn = false,
+        int? kdim = null, int? vdim = null, bool batchFirst = false, DType dtype = DType.Float32, Generator? generator = null)
+    {
+        if (embedDim <= 0 || numHeads <= 0 || embedDim % numHeads != 0)
+            throw new ArgumentException($"MultiheadAttention: embed_dim ({embedDim}) must be divisible by num_heads ({numHeads})");
+        (_embed, _heads, _kdim, _vdim, _dropout, _batchFirst, _addZeroAttn, _generator) =
+            (embedDim, numHeads, kdim ?? embedDim, vdim ?? embedDim, dropout, batchFirst, addZeroAttn, generator);
+        if (_kdim == embedDim && _vdim == embedDim)
+            InProjWeight = new Parameter(Init.XavierUniform_(Tensor.Empty([3 * embedDim, embedDim], dtype), generator: generator));
+        else
+        {
+            QProjWeight = new Parameter(Init.XavierUniform_(Tensor.Empty([embedDim, embedDim], dtype), generator: generator));
+            KProjWeight = new Parameter(Init.XavierUniform_(Tensor.Empty([embedDim, _kdim], dtype), generator: generator));
+            VProjWeight = new Parameter(Init.XavierUniform_(Tensor.Empty([embedDim, _vdim], dtype), generator: generator));
+        }
+        RegisterParameter("in_proj_weight", InProjWeight);
+        RegisterParameter("q_proj_weight", QProjWeight);
+        RegisterParameter("k_proj_weight", KProjWeight);
+        RegisterParameter("v_proj_weight", VProjWeight);
+        if (bias) InProjBias = new Parameter(Tensor.Zeros([3 * embedDim], dtype));
+        RegisterParameter("in_proj_bias", InProjBias);
+        if (addBiasKv)
+        {
+            BiasK = new Parameter(Init.XavierNormal_(Tensor.Empty([1, 1, embedDim], dtype), generator: generator));
+            BiasV = new Parameter(Init.XavierNormal_(Tensor.Empty([1, 1, embedDim], dtype), generator: generator));
+        }
+        RegisterParameter("bias_k", BiasK);
+        RegisterParameter("bias_v", BiasV);
+        OutProj = new Linear(embedDim, embedDim, bias, dtype, generator);
+        if (bias) Init.Zeros_(OutProj.Bias!);
+        RegisterModule("out_proj", OutProj);
+    }
+
+    /// <summary>
+    /// The attended output [L, N, E] (batch layout as constructed) and, with <paramref name="needWeights"/>,
+    /// the attention weights [N, L, S] averaged over heads (or [N, H, L, S] without
+    /// <paramref name="averageAttnWeights"/>). A Bool <paramref name="keyPaddingMask"/> [N, S] or
+    /// <paramref name="attnMask"/> ([L, S] or [N·H, L, S]) marks with true what may NOT be attended
+    /// (PyTorch's convention here, the opposite of ScaledDotProductAttention's); a floating one is
+    /// added to the scores. <paramref name="isCausal"/> is a hint that attnMask is the causal mask,
+    /// which must then be given, as in PyTorch.
+    /// </summary>
+    public (Tensor Output, Tensor? Weights) Forward(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null, bool needWeights = true,
+        Tensor? attnMask = null, bool averageAttnWeights = true, bool isCausal = false)
+    {
+        if (isCausal && attnMask is null)
+            throw new ArgumentException("MultiheadAttention: isCausal is a hint that attnMask is the causal mask; pass the mask too (Transformer.GenerateSquareSubsequentMask)");
+        bool unbatched = query.NDim == 2;
+        if (unbatched)
+        {
+            if (key.NDim != 2 || value.NDim != 2)
+                throw new ArgumentException($"MultiheadAttention: an unbatched query [L, E] needs unbatched key and value, got {Shape(key)} and {Shape(value)}");
+            var (o, w) = Forward(Batch(query), Batch(key), Batch(value), keyPaddingMask?.Unsqueeze(0), needWeights, attnMask, averageAttnWeights);
+            return (Unbatch(o), w?.Squeeze(0));
+        }
+        if (query.NDim != 3 || key.NDim != 3 || value.NDim != 3)
+            throw new ArgumentException($"MultiheadAttention: expected 3-D query, key and value, got {Shape(query)}, {Shape(key)} and {Shape(value)}");
+        RequireDType("MultiheadAttention", query, InProjWeight ?? QProjWeight, OutProj.Weight);
+        if (_batchFirst) (query, key, value) = (query.Transpose(0, 1), key.Transpose(0, 1), value.Transpose(0, 1));
+        int l = query.Shape[0], n = query.Shape[1], s = key.Shape[0], hd = _embed / _heads;
+        if (query.Shape[2] != _embed || key.Shape[2] != _kdim || value.Shape[2] != _vdim || key.Shape[1] != n || value.Shape[1] != n || value.Shape[0] != s)
+            throw new ArgumentException($"MultiheadAttention: query {Shape(query)}, key {Shape(key)} and value {Shape(value)} (sequence-first) do not fit embed_dim {_embed}, kdim {_kdim}, vdim {_vdim}");
+
+        var (q, k, v) = Project(query, key, value);                                        // [L, N, E], [S, N, E], [S, N, E]
+        var mask = Mask("attn_mask", attnMask, l, s, n, query.DType);
+        var padding = keyPaddingMask is null ? null : PaddingMask(keyPaddingMask, n, s, query.DType);
+        if (BiasK is not null)
+        {
+            k = Tensor.Cat([k, BiasK.Expand(1, n, _embed)], 0);
+            v = Tensor.Cat([v, BiasV!.Expand(1, n, _embed)], 0);
+            mask = mask is null ? null : Functional.Pad(mask, [0, 1]);
+            padding = padding is null ? null : Functional.Pad(padding, [0, 1]);
+            s++;
+        }
+        // Heads: [L, N, E] → [N·H, L, hd].
+        q = q.Reshape(l, n * _heads, hd).Transpose(0, 1);
+        k = k.Reshape(s, n * _heads, hd).Transpose(0, 1);
+        v = v.Reshape(s, n * _heads, hd).Transpose(0, 1);
+        if (_addZeroAttn)
+        {
+            k = Tensor.Cat([k, Tensor.Zeros([n * _heads, 1, hd], k.DType)], 1);
+            v = Tensor.Cat([v, Tensor.Zeros([n * _heads, 1, hd], v.DType)], 1);
+            mask = mask is null ? null : Functional.Pad(mask, [0, 1]);
+            padding = padding is null ? null : Functional.Pad(padding, [0, 1]);
+            s++;
+        }
+        // One additive mask [N·H or 1, L, S]: the attention mask plus each sample's padding, repeated per head.
+        if (padding is not null)
+        {
+            var perHead = padding.Reshape(n, 1, 1, s).Expand(n, _heads, 1, s).Reshape(n * _heads, 1, s);
+            mask = mask is null ? perHead : mask + perHead;
+        }
+
+        var scores = q.Matmul(k.Transpose(1, 2)) * (1 / Math.Sqrt(hd));
+        if (mask is not null) scores = scores + mask;
+        var weights = Functional.SafeSoftmax(scores);                                        // [N·H, L, S]
+        var attended = Functional.Dropout(weights, _dropout, Training, _generator).Matmul(v); // [N·H, L, hd]
+        var output = OutProj.Forward(attended.Transpose(0, 1).Reshape(l, n, _embed));
+        if (_batchFirst) output = output.Transpose(0, 1);
+        if (!needWeights) return (output, null);
+        var perHeadWeights = weights.Reshape(n, _heads, l, s);
+        return (output, averageAttnWeights ? perHeadWeights.Mean([1]) : perHeadWeights);
+    }
+
+    // q = query·W_qᵀ + b_q and likewise, from the packed in_proj_weight or the three separate weights.
+    (Tensor Q, Tensor K, Tensor V) Project(Tensor query, Tensor key, Tensor value)
+    {
+        var (bq, bk, bv) = InProjBias is null ? (null, null, null)
+            : (InProjBias.Narrow(0, 0, _embed), InProjBias.Narrow(0, _embed, _embed), InProjBias.Narrow(0, 2 * _embed, _embed));
+        if (InProjWeight is not null)
+            return (Functional.Linear(query, InProjWeight.Narrow(0, 0, _embed), bq),
+                Functional.Linear(key, InProjWeight.Narrow(0, _embed, _embed), bk),
+                Functional.Linear(value, InProjWeight.Narrow(0, 2 * _embed, _embed), bv));
+        return (Functional.Linear(query, QProjWeight!, bq), Functional.Linear(key, KProjWeight!, bk), Functional.Linear(value, VProjWeight!, bv));
+    }
+
+    // attn_mask [L, S] or [N·H, L, S] as an additive float mask (true → -inf).
+    Tensor? Mask(string name, Tensor? mask, int l, int s, int n, DType dtype)
+    {
+        if (mask is null) return null;
+        bool fits = mask.NDim == 2 ? mask.Shape[0] == l && mask.Shape[1] == s
+            : mask.NDim == 3 && mask.Shape[0] == n * _heads && mask.Shape[1] == l && mask.Shape[2] == s;
+        if (!fits)
+            throw new ArgumentException($"MultiheadAttention: {name} of shape {Shape(mask)} should be [{l}, {s}] or [{n * _heads}, {l}, {s}]");
+        return Additive(name, mask, dtype);
+    }
+
+    static Tensor PaddingMask(Tensor mask, int n, int s, DType dtype)
+    {
+        if (mask.NDim != 2 || mask.Shape[0] != n || mask.Shape[1] != s)
+            throw new ArgumentException($"MultiheadAttention: key_padding_mask of shape {Shape(mask)} should be [{n}, {s}]");
+        return Additive("key_padding_mask", mask, dtype);
+    }
+
+    static Tensor Additive(string name, Tensor mask, DType dtype)
+    {
+        if (mask.DType == DType.Bool) return Tensor.Zeros(mask.Shape.ToArray(), dtype).MaskedFill(mask, double.NegativeInfinity);
+        if (!mask.DType.IsFloatingPoint())
+            throw new ArgumentException($"MultiheadAttention: {name} must be Bool or floating, got {mask.DType}");
+        return mask.To(dtype);
+    }
+
+    Tensor Batch(Tensor x) => x.Unsqueeze(_batchFirst ? 0 : 1);
+
+    Tensor Unbatch(Tensor x) => x.Squeeze(_batchFirst ? 0 : 1);
+
+    static string Shape(Tensor t) => ShapeMath.Format(t.Shape.ToArray());
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => "";
+}
