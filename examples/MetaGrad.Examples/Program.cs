@@ -16,6 +16,7 @@ root.Subcommands.Add(Feedforward.Command());
 root.Subcommands.Add(Regularization.Command());
 root.Subcommands.Add(LrSchedulerDemo.Command());
 root.Subcommands.Add(PoetryExample.Command());
+root.Subcommands.Add(PoetryExample.GptCommand());
 root.Subcommands.Add(NnlmExample.Command());
 root.Subcommands.Add(SkipGramExample.Command());
 root.Subcommands.Add(CbowExample.Command());

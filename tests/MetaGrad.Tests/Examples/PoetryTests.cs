@@ -30,6 +30,18 @@ public class PoetryTests
     }
 
     [Fact]
+    public void Gpt_HeldOutPerplexityFalls_AndTopKVersesHaveTheRequestedLength()
+    {
+        var corpus = TangCorpus.Load(TangCorpus.FindShipped());
+        var quick = PoetryExample.GptDefaults with { Epochs = 2, Hidden = 32, Heads = 2, SeqLen = 24, BatchSize = 16, Lr = 3e-3, Dropout = 0.1, MaxPoems = 80, TopK = 5 };
+        var result = PoetryExample.Train(corpus, quick);
+        Assert.InRange(result.InitialPerplexity, 0.5 * result.VocabularySize, 2.0 * result.VocabularySize);
+        Assert.True(result.Perplexities[^1] < 0.4 * result.InitialPerplexity,
+            $"held-out perplexity went from {result.InitialPerplexity:F0} to {string.Join(", ", result.Perplexities.Select(p => p.ToString("F0")))}");
+        Assert.All(result.SevenCharVerses, v => Assert.Matches(@"^\p{Lo}{7}，\p{Lo}{7}。$", v));
+    }
+
+    [Fact]
     public void TangCorpus_KeepsVersesOnly()
     {
         var corpus = TangCorpus.Load(TangCorpus.FindShipped());
