@@ -63,6 +63,7 @@ foreach (var n in new[] { 1 << 20, 1 << 24 })
 
 foreach (var row in Training.Workloads(quick)) workloads.Add(row);
 foreach (var row in Convolution.Workloads()) workloads.Add(row);
+foreach (var row in Attention.Workloads()) workloads.Add(row);
 
 var results = new List<Result>();
 foreach (var w in workloads.Where(w => only is null || w.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
