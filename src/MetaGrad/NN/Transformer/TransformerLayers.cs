@@ -13,17 +13,51 @@ internal sealed record TransformerLayerConfig(int DModel, int NHead, int DimFeed
 }
 
 /// <summary>
+/// What the encoder and decoder layers share: their configuration, attention (which keeps no
+/// weights: the layer's attention modules are its own fields, in PyTorch's order), the
+/// feed-forward block and dropout.
+/// </summary>
+public abstract class TransformerLayer : Module
+{
+    internal readonly TransformerLayerConfig Config;
+    private protected readonly Generator? LayerGenerator;
+
+    private protected TransformerLayer(TransformerLayerConfig config, Generator? generator) => (Config, LayerGenerator) = (config, generator);
+
+    private protected MultiheadAttention NewAttention() =>
+        new(Config.DModel, Config.NHead, Config.Dropout, Config.Bias, batchFirst: Config.BatchFirst, dtype: Config.DType, generator: LayerGenerator);
+
+    private protected Linear NewLinear(int inFeatures, int outFeatures) => new(inFeatures, outFeatures, Config.Bias, Config.DType, LayerGenerator);
+
+    private protected LayerNorm NewNorm() => new([Config.DModel], Config.LayerNormEps, bias: Config.Bias, dtype: Config.DType);
+
+    // x attending to keys and values kv (x itself for self-attention), then dropout.
+    private protected Tensor Attend(MultiheadAttention attention, Tensor x, Tensor kv, Tensor? mask, Tensor? padding, bool isCausal) =>
+        Drop(attention.Forward(x, kv, kv, padding, needWeights: false, attnMask: mask, isCausal: isCausal).Output);
+
+    private protected Tensor FeedForward(Linear linear1, Linear linear2, Tensor x) => Drop(linear2.Forward(Drop(Config.Activation(linear1.Forward(x)))));
+
+    private protected Tensor Drop(Tensor x) => Functional.Dropout(x, Config.Dropout, Training, LayerGenerator);
+
+    // A new layer of the same configuration and the same parameter values (PyTorch's deep copy).
+    private protected T Copied<T>(Func<TransformerLayerConfig, Generator?, T> make) where T : TransformerLayer
+    {
+        var copy = make(Config, LayerGenerator);
+        copy.LoadStateDict(StateDict());
+        return copy;
+    }
+}
+
+/// <summary>
 /// Self-attention then a feed-forward network, each with a residual connection and LayerNorm
 /// (after by default, before with normFirst), as torch.nn.TransformerEncoderLayer, with its
 /// parameter names (self_attn, linear1, linear2, norm1, norm2).
 /// </summary>
-public sealed class TransformerEncoderLayer : Module
+public sealed class TransformerEncoderLayer : TransformerLayer
 {
-    internal readonly TransformerLayerConfig Config;
     readonly MultiheadAttention SelfAttn;
     readonly Linear Linear1, Linear2;
     readonly LayerNorm Norm1, Norm2;
-    readonly Generator? _generator;
 
     /// <summary>A layer of model width dModel and nhead heads; activation "relu" or "gelu".</summary>
     public TransformerEncoderLayer(int dModel, int nhead, int dimFeedforward = 2048, double dropout = 0.1, string activation = "relu",
@@ -36,14 +70,13 @@ public sealed class TransformerEncoderLayer : Module
         double layerNormEps = 1e-5, bool batchFirst = false, bool normFirst = false, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
         : this(new TransformerLayerConfig(dModel, nhead, dimFeedforward, dropout, activation, "custom", layerNormEps, batchFirst, normFirst, bias, dtype), generator) { }
 
-    internal TransformerEncoderLayer(TransformerLayerConfig c, Generator? generator)
+    internal TransformerEncoderLayer(TransformerLayerConfig c, Generator? generator) : base(c, generator)
     {
-        (Config, _generator) = (c, generator);
-        SelfAttn = new MultiheadAttention(c.DModel, c.NHead, c.Dropout, c.Bias, batchFirst: c.BatchFirst, dtype: c.DType, generator: generator);
-        Linear1 = new Linear(c.DModel, c.DimFeedforward, c.Bias, c.DType, generator);
-        Linear2 = new Linear(c.DimFeedforward, c.DModel, c.Bias, c.DType, generator);
-        Norm1 = new LayerNorm([c.DModel], c.LayerNormEps, bias: c.Bias, dtype: c.DType);
-        Norm2 = new LayerNorm([c.DModel], c.LayerNormEps, bias: c.Bias, dtype: c.DType);
+        SelfAttn = NewAttention();
+        Linear1 = NewLinear(c.DModel, c.DimFeedforward);
+        Linear2 = NewLinear(c.DimFeedforward, c.DModel);
+        Norm1 = NewNorm();
+        Norm2 = NewNorm();
     }
 
     /// <summary>
@@ -55,27 +88,15 @@ public sealed class TransformerEncoderLayer : Module
         var x = src;
         if (Config.NormFirst)
         {
-            x = x + SelfAttention(Norm1.Forward(x), srcMask, srcKeyPaddingMask, isCausal);
-            return x + FeedForward(Norm2.Forward(x));
+            var h = Norm1.Forward(x);
+            x = x + Attend(SelfAttn, h, h, srcMask, srcKeyPaddingMask, isCausal);
+            return x + FeedForward(Linear1, Linear2, Norm2.Forward(x));
         }
-        x = Norm1.Forward(x + SelfAttention(x, srcMask, srcKeyPaddingMask, isCausal));
-        return Norm2.Forward(x + FeedForward(x));
+        x = Norm1.Forward(x + Attend(SelfAttn, x, x, srcMask, srcKeyPaddingMask, isCausal));
+        return Norm2.Forward(x + FeedForward(Linear1, Linear2, x));
     }
 
-    Tensor SelfAttention(Tensor x, Tensor? mask, Tensor? padding, bool isCausal) =>
-        Drop(SelfAttn.Forward(x, x, x, padding, needWeights: false, attnMask: mask, isCausal: isCausal).Output);
-
-    Tensor FeedForward(Tensor x) => Drop(Linear2.Forward(Drop(Config.Activation(Linear1.Forward(x)))));
-
-    Tensor Drop(Tensor x) => Functional.Dropout(x, Config.Dropout, Training, _generator);
-
-    /// <summary>A new layer of the same configuration and the same parameter values.</summary>
-    internal TransformerEncoderLayer Copy()
-    {
-        var copy = new TransformerEncoderLayer(Config, _generator);
-        copy.LoadStateDict(StateDict());
-        return copy;
-    }
+    internal TransformerEncoderLayer Copy() => Copied((c, g) => new TransformerEncoderLayer(c, g));
 }
 
 /// <summary>
@@ -83,13 +104,11 @@ public sealed class TransformerEncoderLayer : Module
 /// network, each with a residual connection and LayerNorm (torch.nn.TransformerDecoderLayer:
 /// self_attn, multihead_attn, linear1, linear2, norm1, norm2, norm3).
 /// </summary>
-public sealed class TransformerDecoderLayer : Module
+public sealed class TransformerDecoderLayer : TransformerLayer
 {
-    internal readonly TransformerLayerConfig Config;
     readonly MultiheadAttention SelfAttn, MultiheadAttn;
     readonly Linear Linear1, Linear2;
     readonly LayerNorm Norm1, Norm2, Norm3;
-    readonly Generator? _generator;
 
     /// <summary>A layer of model width dModel and nhead heads; activation "relu" or "gelu".</summary>
     public TransformerDecoderLayer(int dModel, int nhead, int dimFeedforward = 2048, double dropout = 0.1, string activation = "relu",
@@ -97,16 +116,15 @@ public sealed class TransformerDecoderLayer : Module
         : this(new TransformerLayerConfig(dModel, nhead, dimFeedforward, dropout, TransformerLayerConfig.ActivationOf(activation), activation, layerNormEps,
             batchFirst, normFirst, bias, dtype), generator) { }
 
-    internal TransformerDecoderLayer(TransformerLayerConfig c, Generator? generator)
+    internal TransformerDecoderLayer(TransformerLayerConfig c, Generator? generator) : base(c, generator)
     {
-        (Config, _generator) = (c, generator);
-        SelfAttn = new MultiheadAttention(c.DModel, c.NHead, c.Dropout, c.Bias, batchFirst: c.BatchFirst, dtype: c.DType, generator: generator);
-        MultiheadAttn = new MultiheadAttention(c.DModel, c.NHead, c.Dropout, c.Bias, batchFirst: c.BatchFirst, dtype: c.DType, generator: generator);
-        Linear1 = new Linear(c.DModel, c.DimFeedforward, c.Bias, c.DType, generator);
-        Linear2 = new Linear(c.DimFeedforward, c.DModel, c.Bias, c.DType, generator);
-        Norm1 = new LayerNorm([c.DModel], c.LayerNormEps, bias: c.Bias, dtype: c.DType);
-        Norm2 = new LayerNorm([c.DModel], c.LayerNormEps, bias: c.Bias, dtype: c.DType);
-        Norm3 = new LayerNorm([c.DModel], c.LayerNormEps, bias: c.Bias, dtype: c.DType);
+        SelfAttn = NewAttention();
+        MultiheadAttn = NewAttention();
+        Linear1 = NewLinear(c.DModel, c.DimFeedforward);
+        Linear2 = NewLinear(c.DimFeedforward, c.DModel);
+        Norm1 = NewNorm();
+        Norm2 = NewNorm();
+        Norm3 = NewNorm();
     }
 
     /// <summary>The layer applied to tgt, attending to memory (the encoder's output).</summary>
@@ -116,32 +134,17 @@ public sealed class TransformerDecoderLayer : Module
         var x = tgt;
         if (Config.NormFirst)
         {
-            x = x + SelfAttention(Norm1.Forward(x), tgtMask, tgtKeyPaddingMask, tgtIsCausal);
-            x = x + MemoryAttention(Norm2.Forward(x), memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal);
-            return x + FeedForward(Norm3.Forward(x));
+            var h = Norm1.Forward(x);
+            x = x + Attend(SelfAttn, h, h, tgtMask, tgtKeyPaddingMask, tgtIsCausal);
+            x = x + Attend(MultiheadAttn, Norm2.Forward(x), memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal);
+            return x + FeedForward(Linear1, Linear2, Norm3.Forward(x));
         }
-        x = Norm1.Forward(x + SelfAttention(x, tgtMask, tgtKeyPaddingMask, tgtIsCausal));
-        x = Norm2.Forward(x + MemoryAttention(x, memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal));
-        return Norm3.Forward(x + FeedForward(x));
+        x = Norm1.Forward(x + Attend(SelfAttn, x, x, tgtMask, tgtKeyPaddingMask, tgtIsCausal));
+        x = Norm2.Forward(x + Attend(MultiheadAttn, x, memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal));
+        return Norm3.Forward(x + FeedForward(Linear1, Linear2, x));
     }
 
-    Tensor SelfAttention(Tensor x, Tensor? mask, Tensor? padding, bool isCausal) =>
-        Drop(SelfAttn.Forward(x, x, x, padding, needWeights: false, attnMask: mask, isCausal: isCausal).Output);
-
-    Tensor MemoryAttention(Tensor x, Tensor memory, Tensor? mask, Tensor? padding, bool isCausal) =>
-        Drop(MultiheadAttn.Forward(x, memory, memory, padding, needWeights: false, attnMask: mask, isCausal: isCausal).Output);
-
-    Tensor FeedForward(Tensor x) => Drop(Linear2.Forward(Drop(Config.Activation(Linear1.Forward(x)))));
-
-    Tensor Drop(Tensor x) => Functional.Dropout(x, Config.Dropout, Training, _generator);
-
-    /// <summary>A new layer of the same configuration and the same parameter values.</summary>
-    internal TransformerDecoderLayer Copy()
-    {
-        var copy = new TransformerDecoderLayer(Config, _generator);
-        copy.LoadStateDict(StateDict());
-        return copy;
-    }
+    internal TransformerDecoderLayer Copy() => Copied((c, g) => new TransformerDecoderLayer(c, g));
 }
 
 /// <summary>
