@@ -8,7 +8,7 @@ namespace MetaGrad.Examples;
 /// before), a final LayerNorm and a linear head over the characters. (Tying the head to the token
 /// embedding, as GPT-2 does, was tried: held-out perplexity 524 at best against 462 untied.)
 /// </summary>
-internal sealed class CharGpt : Module, ICharModel
+public sealed class CharGpt : Module, ICharModel
 {
     readonly Embedding TokenEmbedding, PositionEmbedding;
     readonly ModuleList<TransformerEncoderLayer> Blocks;
@@ -45,17 +45,44 @@ internal sealed class CharGpt : Module, ICharModel
         return Head.Forward(Norm.Forward(x)).Reshape(-1, Head.Weight.Shape[0]);
     }
 
-    /// <summary>Verses sampled a character at a time, the model re-reading the last context's worth of characters each time.</summary>
+    /// <summary>
+    /// Verses sampled a character at a time with a key/value cache per layer: each step runs the new
+    /// character only. When the context is full, the caches are rebuilt from its second half.
+    /// </summary>
     public string[] Verses(TangCorpus corpus, int chars, int lines, double temperature, int? topK, Generator generator)
     {
         using var _ = Autograd.NoGrad();
+        Eval();
+        var caches = NewCaches();
         var text = new List<long>();
         return VerseWriter.Write(corpus, chars, lines, temperature, topK, generator, id =>
         {
             text.Add(id);
-            var window = text.Skip(Math.Max(0, text.Count - _context)).ToArray();
-            var logits = Forward(Tensor.From(window, [1, window.Length]));
-            return logits[^1..];
+            if (caches[0].Length < _context) return CachedStep(caches, id);
+            foreach (var cache in caches) cache.Clear();
+            Tensor logits = null!;
+            foreach (var recent in text.Skip(text.Count - _context / 2)) logits = CachedStep(caches, recent);
+            return logits;
         });
+    }
+
+    /// <summary>The next-character logits [1, V] after each of <paramref name="ids"/>, fed one at a time through the caches.</summary>
+    public Tensor[] CachedLogits(long[] ids)
+    {
+        using var _ = Autograd.NoGrad();
+        Eval();
+        var caches = NewCaches();
+        return [.. ids.Select(id => CachedStep(caches, id))];
+    }
+
+    KeyValueCache[] NewCaches() => [.. Enumerable.Range(0, Blocks.Count).Select(_ => new KeyValueCache())];
+
+    // One new character at the next position, through every layer's cache.
+    Tensor CachedStep(KeyValueCache[] caches, long id)
+    {
+        long position = caches[0].Length;
+        var x = TokenEmbedding.Forward(Tensor.From(new[] { id }, [1, 1])) + PositionEmbedding.Forward(Tensor.From(new[] { position }, [1]));
+        for (int i = 0; i < caches.Length; i++) x = Blocks[i].ForwardCached(x, caches[i]);
+        return Head.Forward(Norm.Forward(x)).Reshape(1, -1);
     }
 }

@@ -240,7 +240,7 @@ public static class PoetryExample
 }
 
 /// <summary>A next-character model the poetry examples train and sample from.</summary>
-internal interface ICharModel
+public interface ICharModel
 {
     IEnumerable<Tensor> Parameters();
 

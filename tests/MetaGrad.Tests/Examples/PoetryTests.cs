@@ -42,6 +42,19 @@ public class PoetryTests
     }
 
     [Fact]
+    public void Gpt_KeyValueCache_GivesTheFullPassLogitsAtEveryPosition()
+    {
+        {
+            var model = new CharGpt(vocabulary: 30, width: 16, layers: 2, heads: 4, context: 12, dropout: 0.1, new Generator(5));
+            long[] ids = [3, 7, 7, 1, 29, 0, 4, 11, 5];
+            var full = model.Forward(Tensor.From(ids, [1, ids.Length]));            // eval: no dropout
+            var cached = model.CachedLogits(ids);
+            for (int p = 0; p < ids.Length; p++)
+                Assert.True(cached[p].AllClose(full[p..(p + 1)], 1e-5, 1e-5), $"position {p}: the cached step differs from the full pass");
+        }
+    }
+
+    [Fact]
     public void TangCorpus_KeepsVersesOnly()
     {
         var corpus = TangCorpus.Load(TangCorpus.FindShipped());

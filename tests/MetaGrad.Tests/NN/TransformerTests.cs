@@ -74,6 +74,25 @@ public class TransformerTests
         Check.Gradients(t => decoder.Forward(t[0], t[1], mask), Check.Input([3, 2, 4], 9), Check.Input([2, 2, 4], 10));
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void EncoderLayer_ForwardCached_MatchesTheCausalFullPass(bool normFirst, bool batchFirst)
+    {
+        var layer = new TransformerEncoderLayer(8, 2, dimFeedforward: 12, dropout: 0, normFirst: normFirst, batchFirst: batchFirst, dtype: DType.Float64, generator: new Generator(12));
+        var x = Randn(13, 5, 2, 8);                                          // [T, N, E]
+        var input = batchFirst ? x.Transpose(0, 1) : x;
+        var full = layer.Forward(input, Transformer.GenerateSquareSubsequentMask(5, DType.Float64), isCausal: true);
+        var cache = new KeyValueCache();
+        for (int t = 0; t < 5; t++)
+        {
+            var step = batchFirst ? input[.., t..(t + 1)] : input[t..(t + 1)];
+            var expected = batchFirst ? full[.., t..(t + 1)] : full[t..(t + 1)];
+            Assert.True(layer.ForwardCached(step, cache).AllClose(expected, 1e-12, 1e-12), $"step {t}");
+        }
+        Assert.Equal(5, cache.Length);
+    }
+
     [Fact]
     public void Transformer_HasPyTorchsNames_AndItsLayersStartAsCopies()
     {

@@ -133,6 +133,32 @@ public sealed class MultiheadAttention : Module
         return (output, averageAttnWeights ? perHeadWeights.Mean([1]) : perHeadWeights);
     }
 
+    /// <summary>
+    /// Attention of new query positions to everything seen so far, for generation one step at a
+    /// time: the new key and value positions are projected and appended to <paramref name="cache"/>,
+    /// and the query attends to the whole cache (no mask: a step's queries are the latest positions,
+    /// and a cache holds only earlier or equal ones). Each step projects only the new positions,
+    /// so generating T tokens costs O(T) projections per step instead of re-running the prefix.
+    /// Batch layout as constructed; no dropout, weights, bias_k/bias_v or zero attention.
+    /// </summary>
+    public Tensor ForwardCached(Tensor query, Tensor key, Tensor value, KeyValueCache cache)
+    {
+        if (BiasK is not null || _addZeroAttn)
+            throw new NotSupportedException("MultiheadAttention.ForwardCached: addBiasKv and addZeroAttn are not supported with a cache");
+        if (query.NDim != 3 || key.NDim != 3 || value.NDim != 3)
+            throw new ArgumentException($"MultiheadAttention.ForwardCached: expected 3-D query, key and value, got {Shape(query)}, {Shape(key)} and {Shape(value)}");
+        if (_batchFirst) (query, key, value) = (query.Transpose(0, 1), key.Transpose(0, 1), value.Transpose(0, 1));
+        var (q, k, v) = Project(query, key, value);                                        // sequence-first
+        cache.Append(k, v);
+        int l = q.Shape[0], n = q.Shape[1], s = cache.Length, hd = _embed / _heads;
+        var heads = q.Reshape(l, n * _heads, hd).Transpose(0, 1);
+        var keys = cache.Keys!.Reshape(s, n * _heads, hd).Transpose(0, 1);
+        var values = cache.Values!.Reshape(s, n * _heads, hd).Transpose(0, 1);
+        var weights = (heads.Matmul(keys.Transpose(1, 2)) * (1 / Math.Sqrt(hd))).Softmax(-1);
+        var output = OutProj.Forward(weights.Matmul(values).Transpose(0, 1).Reshape(l, n, _embed));
+        return _batchFirst ? output.Transpose(0, 1) : output;
+    }
+
     // q = query·W_qᵀ + b_q and likewise, from the packed in_proj_weight or the three separate weights.
     (Tensor Q, Tensor K, Tensor V) Project(Tensor query, Tensor key, Tensor value)
     {
@@ -179,4 +205,26 @@ public sealed class MultiheadAttention : Module
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => "";
+}
+
+/// <summary>
+/// The projected keys and values of the positions an attention has seen, sequence-first [S, N, E],
+/// for <see cref="MultiheadAttention.ForwardCached"/>: one per attention, kept across generation steps.
+/// </summary>
+public sealed class KeyValueCache
+{
+    internal Tensor? Keys { get; private set; }
+    internal Tensor? Values { get; private set; }
+
+    /// <summary>Positions held.</summary>
+    public int Length => Keys?.Shape[0] ?? 0;
+
+    internal void Append(Tensor keys, Tensor values)
+    {
+        Keys = Keys is null ? keys : Tensor.Cat([Keys, keys], 0);
+        Values = Values is null ? values : Tensor.Cat([Values, values], 0);
+    }
+
+    /// <summary>Forgets every position (a new sequence).</summary>
+    public void Clear() => (Keys, Values) = (null, null);
 }

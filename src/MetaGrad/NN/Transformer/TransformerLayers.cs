@@ -96,6 +96,24 @@ public sealed class TransformerEncoderLayer : TransformerLayer
         return Norm2.Forward(x + FeedForward(Linear1, Linear2, x));
     }
 
+    /// <summary>
+    /// The layer on new positions only, their self-attention reading the earlier positions' keys and
+    /// values from <paramref name="cache"/> (and adding theirs): with a causal model, the same outputs
+    /// as <see cref="Forward"/> on the whole sequence gives at these positions. For generation, in eval mode.
+    /// </summary>
+    public Tensor ForwardCached(Tensor src, KeyValueCache cache)
+    {
+        var x = src;
+        if (Config.NormFirst)
+        {
+            var h = Norm1.Forward(x);
+            x = x + SelfAttn.ForwardCached(h, h, h, cache);
+            return x + FeedForward(Linear1, Linear2, Norm2.Forward(x));
+        }
+        x = Norm1.Forward(x + SelfAttn.ForwardCached(x, x, x, cache));
+        return Norm2.Forward(x + FeedForward(Linear1, Linear2, x));
+    }
+
     internal TransformerEncoderLayer Copy() => Copied((c, g) => new TransformerEncoderLayer(c, g));
 }
 
