@@ -22,4 +22,5 @@ root.Subcommands.Add(SkipGramExample.Command());
 root.Subcommands.Add(CbowExample.Command());
 root.Subcommands.Add(GloveExample.Command());
 root.Subcommands.Add(DatesExample.Command());
+root.Subcommands.Add(NumbersExample.Command());
 return root.Parse(args).Invoke();
