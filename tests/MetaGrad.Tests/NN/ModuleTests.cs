@@ -27,7 +27,8 @@ public class ModuleTests
         var a = new Mlp();
         var b = new Mlp();
         var x = Tensor.Randn(5, 4);
-        Assert.False(a.Forward(x).AllClose(b.Forward(x)));
+        // Compared by weights, not outputs: the last ReLU can zero both models' outputs (it did, once in a full run).
+        Assert.False(a.StateDict()["fc1.weight"].AllClose(b.StateDict()["fc1.weight"]));
         var (missing, unexpected) = b.LoadStateDict(a.StateDict());
         Assert.Empty(missing);
         Assert.Empty(unexpected);
