@@ -21,11 +21,14 @@ public sealed record NumbersSettings
     public int BatchSize { get; init; } = 64;
     public double Lr { get; init; } = 1e-3;
     public double Dropout { get; init; } = 0.1;
+    public int BeamWidth { get; init; } = 4;
+    /// <summary>Held-out numbers also decoded by beam search (each a search of its own, so fewer).</summary>
+    public int BeamSize { get; init; } = 200;
     public ulong Seed { get; init; } = 0;
 }
 
 /// <summary>What training gives back: the held-out exact-match accuracy and corpus BLEU of greedy decoding, some translations, the time.</summary>
-public sealed record NumbersResult(double ExactMatch, double Bleu, (int Number, string Source, string Target, string Output)[] Samples, double[] EpochLosses, double Seconds);
+public sealed record NumbersResult(double ExactMatch, double Bleu, double BeamExactMatch, (int Number, string Source, string Target, string Output)[] Samples, double[] EpochLosses, double Seconds);
 
 /// <summary>
 /// A word-level Transformer encoder–decoder (torch.nn.Transformer's shape, batch first) translating
@@ -104,9 +107,17 @@ public static class NumbersExample
         var targets = testNumbers.Select(NumberWords.Chinese).ToArray();
         double exact = decoded.Zip(targets).Count(p => p.First == p.Second) / (double)targets.Length;
         double bleu = Metrics.Bleu([.. decoded.Select(Characters)], [.. targets.Select(t => (IReadOnlyList<IReadOnlyList<string>>)[Characters(t)])]);
-        log?.Invoke(Invariant($"held out: exact match {100 * exact:F2}%, corpus BLEU {100 * bleu:F2}  ({clock.Elapsed.TotalSeconds:F1} s)"));
+        log?.Invoke(Invariant($"held out, greedy: exact match {100 * exact:F2}%, corpus BLEU {100 * bleu:F2}  ({clock.Elapsed.TotalSeconds:F1} s)"));
+        int beamCount = Math.Min(settings.BeamSize, testNumbers.Length), beamRight = 0;
+        for (int i = 0; i < beamCount; i++)
+        {
+            var best = model.Beam(Batch([testNumbers[i]], sourceIds, targetIds).Source, settings.BeamWidth, MaxOutput);
+            if (new string([.. best.Select(id => id >= 3 ? characters[(int)id - 3] : '?')]) == targets[i]) beamRight++;
+        }
+        double beamExact = beamCount == 0 ? 0 : beamRight / (double)beamCount;
+        log?.Invoke(Invariant($"held out, beam of {settings.BeamWidth} on the first {beamCount}: exact match {100 * beamExact:F2}%  ({clock.Elapsed.TotalSeconds:F1} s)"));
         var samples = testNumbers.Take(6).Select((n, i) => (n, NumberWords.English(n), targets[i], decoded[i])).ToArray();
-        return new NumbersResult(exact, bleu, samples, [.. losses], clock.Elapsed.TotalSeconds);
+        return new NumbersResult(exact, bleu, beamExact, samples, [.. losses], clock.Elapsed.TotalSeconds);
     }
 
     static IReadOnlyList<string> Characters(string text) => [.. text.Select(c => c.ToString())];
@@ -156,6 +167,27 @@ public static class NumbersExample
             var y = Transformer.Forward(Embed(SourceEmbedding, source), Embed(TargetEmbedding, target), tgtMask: causal,
                 srcKeyPaddingMask: sourcePadding, tgtKeyPaddingMask: target == (double)Pad, memoryKeyPaddingMask: sourcePadding, tgtIsCausal: true);
             return Output.Forward(y);
+        }
+
+        /// <summary>
+        /// Beam search (the dates example's <see cref="BeamSearch"/>) for one source [1, S]: a hypothesis's
+        /// state is its target so far, and each step runs the decoder on every live one at once.
+        /// </summary>
+        public long[] Beam(Tensor source, int width, int maxLength)
+        {
+            using var _ = Autograd.NoGrad();
+            Eval();
+            long[][] initial = [[]];
+            (float[][], long[][]) Step(long[][] prefixes, long[] last)
+            {
+                var rows = prefixes.Select((p, i) => (long[])[.. p, last[i]]).ToArray();
+                var target = Tensor.From(rows.SelectMany(r => r).ToArray(), [rows.Length, rows[0].Length]);
+                var logits = Forward(source.Expand(rows.Length, source.Shape[1]), target)[.., ^1].LogSoftmax(-1).ToArray<float>();
+                int vocabulary = logits.Length / rows.Length;
+                return ([.. Enumerable.Range(0, rows.Length).Select(i => logits.AsSpan(i * vocabulary, vocabulary).ToArray())], rows);
+            }
+            var best = BeamSearch.Search(initial, Start, End, width, maxLength, Step, (states, parents) => [.. parents.Select(p => states[p])]);
+            return best[0].Tokens;
         }
 
         /// <summary>Greedy decoding of a whole batch at once, each step re-reading the target so far.</summary>

@@ -115,6 +115,26 @@ public class TranslationTests(ITestOutputHelper output)
         Assert.Equal(greedy.LogProbability, widthOne[0].LogProbability, 9);
     }
 
+    [Fact]
+    public void BeamSearch_UnlikelyEarlyEndsDoNotStopTheSearch()
+    {
+        // Until three tokens are written the end token is very unlikely (e^-20) yet ranks second, so
+        // each of the first steps finishes one hopeless hypothesis; after three 1s it is almost sure.
+        // Counting those ends towards the beam's width would stop after two steps with a score of -20.
+        static (float[][], string[]) Step(string[] texts, long[] last)
+        {
+            var next = texts.Zip(last, (text, t) => t == 3 ? text : text + (char)('0' + t)).ToArray();
+            return ([.. next.Select(text => text.Length < 3
+                ? new[] { -20f, -1e-6f, -25f }
+                : new[] { -1e-6f, -20f, -25f })], next);
+        }
+        var best = BeamSearch.Search(Root, 3, 0, beamWidth: 2, maxLength: 6, Step, Rows);
+        Assert.Equal([1L, 1L, 1L], best[0].Tokens);
+        Assert.True(best[0].Finished);
+        Assert.Equal(-4e-6, best[0].LogProbability, 5);
+        Assert.Contains(best, h => h.Tokens.Length == 0 && Math.Abs(h.LogProbability + 20) < 1e-4);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
