@@ -1,11 +1,37 @@
+using System.Runtime.Intrinsics;
 using MetaGrad.Backends.Cpu;
+using Xunit.Abstractions;
 
 namespace MetaGrad.Tests.Backends;
 
 /// <summary>The blocked GEMM held equal to the reference triple loop.</summary>
 [Collection(ProcessWideState.Name)]   // sets or reads the process-wide thread count
-public class GemmTests
+public class GemmTests(ITestOutputHelper output)
 {
+    /// <summary>
+    /// Each micro-kernel this machine can run, selected in turn: the 256-bit one always, the 512-bit
+    /// one where AVX-512 is accelerated (where it is not, the test says so in its output).
+    /// </summary>
+    IEnumerable<string> EachKernel()
+    {
+        bool saved = Gemm.UseVector512;
+        try
+        {
+            Gemm.UseVector512 = false;
+            yield return "256-bit kernel";
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Gemm.UseVector512 = true;
+                yield return "512-bit kernel";
+            }
+            else output.WriteLine("Vector512 is not accelerated on this machine: only the 256-bit kernel was tested.");
+        }
+        finally
+        {
+            Gemm.UseVector512 = saved;
+        }
+    }
+
     public static TheoryData<int, int, int> Sizes => new()
     {
         { 1, 1, 1 }, { 5, 7, 3 }, { 6, 16, 8 }, { 7, 17, 9 }, { 33, 31, 35 }, { 97, 130, 257 }, { 200, 530, 70 }, { 13, 1025, 300 },
@@ -16,43 +42,51 @@ public class GemmTests
         { 2, 64, 300 }, { 4, 48, 200 }, { 8, 40, 120 }, { 10, 70, 64 }, { 11, 20, 200 }, { 14, 33, 90 }, { 15, 37, 100 }, { 16, 100, 256 },
         // and packed: 32 (6·4 + 4 + 4), 100 and 104 (a 96-row block, then 4 and 4 + 4), 2 and 15 with K in slices
         { 32, 1024, 256 }, { 100, 40, 600 }, { 104, 96, 700 }, { 2, 3000, 700 }, { 15, 600, 600 },
+        // 512-bit panels of 32 columns: one and a half, two and a partial, K of 321 (256 + 65 in two slices)
+        { 40, 48, 321 }, { 64, 80, 320 }, { 120, 4070, 40 },
     };
 
     [Theory, MemberData(nameof(Sizes))]
     public void Float32_MatchesReference_ContiguousAndTransposed(int m, int n, int k)
     {
-        var g = new Generator((ulong)(m * 31 + n * 7 + k));
-        var a = Tensor.Randn([m, k], generator: g);
-        var b = Tensor.Randn([k, n], generator: g);
-        var aT = Tensor.Randn([k, m], generator: g).T;    // a transposed view: column stride != 1
-        var bT = Tensor.Randn([n, k], generator: g).T;
-        foreach (var (x, y) in new[] { (a, b), (aT, b), (a, bT), (aT, bT) })
+        foreach (var kernel in EachKernel())
         {
-            var fast = x.Matmul(y);
-            var reference = CpuBackend.MatmulReference(x, y);
-            Assert.True(fast.AllClose(reference, 1e-4, 1e-4 * Math.Sqrt(k)), $"m={m} n={n} k={k}");
+            var g = new Generator((ulong)(m * 31 + n * 7 + k));
+            var a = Tensor.Randn([m, k], generator: g);
+            var b = Tensor.Randn([k, n], generator: g);
+            var aT = Tensor.Randn([k, m], generator: g).T;    // a transposed view: column stride != 1
+            var bT = Tensor.Randn([n, k], generator: g).T;
+            foreach (var (x, y) in new[] { (a, b), (aT, b), (a, bT), (aT, bT) })
+            {
+                var fast = x.Matmul(y);
+                var reference = CpuBackend.MatmulReference(x, y);
+                Assert.True(fast.AllClose(reference, 1e-4, 1e-4 * Math.Sqrt(k)), $"{kernel}: m={m} n={n} k={k}");
+            }
         }
     }
 
     [Theory, MemberData(nameof(Sizes))]
     public void PrePackedB_MatchesReference_PlainAndTransposed(int m, int n, int k)
     {
-        var g = new Generator((ulong)(m * 3 + n + k));
-        var a = Tensor.Randn([m, k], DType.Float64, generator: g);
-        var b = Tensor.Randn([k, n], DType.Float64, generator: g);
-        var reference = CpuBackend.MatmulReference(a, b);
-        var A = a.ToArray<double>();
-        var bRows = b.ToArray<double>();            // B as stored: row stride n
-        var bColumns = b.T.Contiguous().ToArray<double>();   // Bᵀ stored, B read through transposed strides
-        foreach (var packed in new[] { Gemm.Pack(k, n, StridedMatrix.Of(bRows, 0, n, 1)), Gemm.Pack(k, n, StridedMatrix.Of(bColumns, 0, 1, k)) })
+        foreach (var kernel in EachKernel())
         {
-            Assert.NotNull(packed);
-            var c = new double[m * n];
-            // Used twice: the panels are read, never consumed.
-            for (int rep = 0; rep < 2; rep++)
+            var g = new Generator((ulong)(m * 3 + n + k));
+            var a = Tensor.Randn([m, k], DType.Float64, generator: g);
+            var b = Tensor.Randn([k, n], DType.Float64, generator: g);
+            var reference = CpuBackend.MatmulReference(a, b);
+            var A = a.ToArray<double>();
+            var bRows = b.ToArray<double>();            // B as stored: row stride n
+            var bColumns = b.T.Contiguous().ToArray<double>();   // Bᵀ stored, B read through transposed strides
+            foreach (var packed in new[] { Gemm.Pack(k, n, StridedMatrix.Of(bRows, 0, n, 1)), Gemm.Pack(k, n, StridedMatrix.Of(bColumns, 0, 1, k)) })
             {
-                Gemm.Multiply(m, StridedMatrix.Of(A, 0, k, 1), packed!, c, 0);
-                Assert.True(Tensor.From(c, [m, n]).AllClose(reference, 1e-12, 1e-12), $"m={m} n={n} k={k}");
+                Assert.NotNull(packed);
+                var c = new double[m * n];
+                // Used twice: the panels are read, never consumed.
+                for (int rep = 0; rep < 2; rep++)
+                {
+                    Gemm.Multiply(m, StridedMatrix.Of(A, 0, k, 1), packed!, c, 0);
+                    Assert.True(Tensor.From(c, [m, n]).AllClose(reference, 1e-12, 1e-12), $"{kernel}: m={m} n={n} k={k}");
+                }
             }
         }
     }
@@ -60,29 +94,72 @@ public class GemmTests
     [Theory, MemberData(nameof(Sizes))]
     public void Float64_MatchesReference(int m, int n, int k)
     {
-        var g = new Generator((ulong)(m + n + k));
-        var a = Tensor.Randn([m, k], DType.Float64, generator: g);
-        var b = Tensor.Randn([n, k], DType.Float64, generator: g).T;
-        Assert.True(a.Matmul(b).AllClose(CpuBackend.MatmulReference(a, b), 1e-12, 1e-12));
+        foreach (var kernel in EachKernel())
+        {
+            var g = new Generator((ulong)(m + n + k));
+            var a = Tensor.Randn([m, k], DType.Float64, generator: g);
+            var b = Tensor.Randn([n, k], DType.Float64, generator: g).T;
+            Assert.True(a.Matmul(b).AllClose(CpuBackend.MatmulReference(a, b), 1e-12, 1e-12));
+        }
+    }
+
+    // Within a K slice every element of C is the same chain of fused multiply-adds, in the same
+    // order, in both kernels, so where K is one slice for both they agree to the bit. Each slice's
+    // sum is then added to C, so slices of other depths (the 512-bit kernel's are shallower) round
+    // differently: there only closeness can be asked.
+    [Theory, MemberData(nameof(Sizes))]
+    public void Vector512Kernel_GivesTheBitsOfThe256BitKernel(int m, int n, int k)
+    {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            output.WriteLine("Vector512 is not accelerated on this machine: the 512-bit kernel cannot run here.");
+            return;
+        }
+        var g = new Generator((ulong)(m * 7 + n * 5 + k));
+        var A = Tensor.Randn([m, k], generator: g).ToArray<float>();
+        var bT = Tensor.Randn([n, k], generator: g).ToArray<float>();
+        var results = new List<float[]>();
+        bool oneSlice = true;
+        foreach (var kernel in EachKernel())
+        {
+            oneSlice &= Gemm.IsOneSlice<float>(k);
+            foreach (bool parallel in new[] { false, true })
+            {
+                var c = new float[m * n];
+                Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(bT, 0, 1, k), c, 0, parallel);
+                results.Add(c);
+            }
+        }
+        Assert.Equal(4, results.Count);
+        Assert.Equal(results[0], results[1]);
+        Assert.Equal(results[2], results[3]);
+        if (oneSlice) Assert.Equal(results[0], results[2]);
+        else Assert.True(Tensor.From(results[2], [m, n]).AllClose(Tensor.From(results[0], [m, n]), 1e-5, 1e-5 * Math.Sqrt(k)));
     }
 
     [Fact]
     public void Batched_WithBroadcastAndSlicedOperands_MatchesReference()
     {
-        var g = new Generator(4);
-        var a = Tensor.Randn([3, 1, 40, 50], generator: g)[.., .., TensorIndex.Slice(0, null, 2)];  // rows stepped
-        var b = Tensor.Randn([4, 50, 33], generator: g);
-        Assert.True(a.Matmul(b).AllClose(CpuBackend.MatmulReference(a, b), 1e-4, 1e-4));
+        foreach (var kernel in EachKernel())
+        {
+            var g = new Generator(4);
+            var a = Tensor.Randn([3, 1, 40, 50], generator: g)[.., .., TensorIndex.Slice(0, null, 2)];  // rows stepped
+            var b = Tensor.Randn([4, 50, 33], generator: g);
+            Assert.True(a.Matmul(b).AllClose(CpuBackend.MatmulReference(a, b), 1e-4, 1e-4));
+        }
     }
 
     [Fact]
     public void OneThread_AndMany_GiveTheSameResult()
     {
-        var g = new Generator(5);
-        var a = Tensor.Randn([300, 200], generator: g);
-        var b = Tensor.Randn([200, 700], generator: g);
-        var parallel = a.Matmul(b).ToArray<float>();
-        using (ThreadScope.Of(1)) Assert.Equal(parallel, a.Matmul(b).ToArray<float>());
+        foreach (var kernel in EachKernel())
+        {
+            var g = new Generator(5);
+            var a = Tensor.Randn([300, 200], generator: g);
+            var b = Tensor.Randn([200, 700], generator: g);
+            var parallel = a.Matmul(b).ToArray<float>();
+            using (ThreadScope.Of(1)) Assert.Equal(parallel, a.Matmul(b).ToArray<float>());
+        }
     }
     // The split used for the largest products (over a billion multiply-adds), on sizes a reference
     // loop can check: every thread's column range, B plain and transposed, K in several slices.
@@ -92,44 +169,50 @@ public class GemmTests
     [InlineData(200, 4100, 70)]
     public void ColumnSplit_MatchesReference_AndTheSerialProduct(int m, int n, int k)
     {
-        var g = new Generator((ulong)(m + n + k));
-        var a = Tensor.Randn([m, k], DType.Float64, generator: g);
-        var b = Tensor.Randn([k, n], DType.Float64, generator: g);
-        var reference = CpuBackend.MatmulReference(a, b);
-        var A = a.ToArray<double>();
-        using var threads = ThreadScope.Of(3);   // uneven ranges of column panels
-        foreach (var (B, bRow, bCol) in new[] { (b.ToArray<double>(), n, 1), (b.T.Contiguous().ToArray<double>(), 1, k) })
+        foreach (var kernel in EachKernel())
         {
-            var split = new double[m * n];
-            Gemm.ColumnSplit(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, bRow, bCol), split, 0);
-            Assert.True(Tensor.From(split, [m, n]).AllClose(reference, 1e-12, 1e-12), $"m={m} n={n} k={k} bCol={bCol}");
-            var serial = new double[m * n];
-            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, bRow, bCol), serial, 0, parallel: false);
-            Assert.Equal(serial, split);   // the same kernel calls per element, so the same bits
+            var g = new Generator((ulong)(m + n + k));
+            var a = Tensor.Randn([m, k], DType.Float64, generator: g);
+            var b = Tensor.Randn([k, n], DType.Float64, generator: g);
+            var reference = CpuBackend.MatmulReference(a, b);
+            var A = a.ToArray<double>();
+            using var threads = ThreadScope.Of(3);   // uneven ranges of column panels
+            foreach (var (B, bRow, bCol) in new[] { (b.ToArray<double>(), n, 1), (b.T.Contiguous().ToArray<double>(), 1, k) })
+            {
+                var split = new double[m * n];
+                Gemm.ColumnSplit(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, bRow, bCol), split, 0);
+                Assert.True(Tensor.From(split, [m, n]).AllClose(reference, 1e-12, 1e-12), $"{kernel}: m={m} n={n} k={k} bCol={bCol}");
+                var serial = new double[m * n];
+                Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, bRow, bCol), serial, 0, parallel: false);
+                Assert.Equal(serial, split);   // the same kernel calls per element, so the same bits
+            }
         }
     }
 
-    // The bias joins the tile as it is stored: over one K slice (K up to 480) that is the sum of
+    // The bias joins the tile as it is stored: over one K slice (K up to 480, or 320 with the 512-bit kernel) that is the sum of
     // products, then + bias, exactly as a product followed by an addition rounds; over several
     // slices it joins the first slice's sums, so only closeness can be asked.
     [Theory, MemberData(nameof(Sizes))]
     [InlineData(7, 19, 0)]
     public void WithBias_EqualsTheProductPlusTheBias(int m, int n, int k)
     {
-        var g = new Generator((ulong)(m * 5 + n * 3 + k));
-        var A = Tensor.Randn([m, k], generator: g).ToArray<float>();
-        var bColumns = Tensor.Randn([n, k], generator: g).ToArray<float>();   // Linear's weight, read as Bᵀ
-        var bias = Tensor.Randn([n + 3], generator: g).ToArray<float>();      // used from offset 3
-        foreach (bool parallel in new[] { false, true })
+        foreach (var kernel in EachKernel())
         {
-            var expected = new float[m * n];
-            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(bColumns, 0, 1, k), expected, 0, parallel);
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++) expected[i * n + j] += bias[3 + j];
-            var actual = new float[m * n];
-            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(bColumns, 0, 1, k), actual, 0, parallel, bias, 3);
-            if (k <= 480) Assert.Equal(expected, actual);
-            else Assert.True(Tensor.From(actual, [m, n]).AllClose(Tensor.From(expected, [m, n]), 1e-5, 1e-5 * Math.Sqrt(k)), $"m={m} n={n} k={k}");
+            var g = new Generator((ulong)(m * 5 + n * 3 + k));
+            var A = Tensor.Randn([m, k], generator: g).ToArray<float>();
+            var bColumns = Tensor.Randn([n, k], generator: g).ToArray<float>();   // Linear's weight, read as Bᵀ
+            var bias = Tensor.Randn([n + 3], generator: g).ToArray<float>();      // used from offset 3
+            foreach (bool parallel in new[] { false, true })
+            {
+                var expected = new float[m * n];
+                Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(bColumns, 0, 1, k), expected, 0, parallel);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) expected[i * n + j] += bias[3 + j];
+                var actual = new float[m * n];
+                Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(bColumns, 0, 1, k), actual, 0, parallel, bias, 3);
+                if (Gemm.IsOneSlice<float>(k)) Assert.Equal(expected, actual);
+                else Assert.True(Tensor.From(actual, [m, n]).AllClose(Tensor.From(expected, [m, n]), 1e-5, 1e-5 * Math.Sqrt(k)), $"{kernel}: m={m} n={n} k={k}");
+            }
         }
     }
 
@@ -138,20 +221,23 @@ public class GemmTests
     [InlineData(16, 100, 900)]
     public void ColumnSplit_WithBias_EqualsTheSerialProduct(int m, int n, int k)
     {
-        var g = new Generator((ulong)(m + n + k));
-        var A = Tensor.Randn([m, k], DType.Float64, generator: g).ToArray<double>();
-        var B = Tensor.Randn([k, n], DType.Float64, generator: g).ToArray<double>();
-        var bias = Tensor.Randn([n], DType.Float64, generator: g).ToArray<double>();
-        using var threads = ThreadScope.Of(3);
-        var split = new double[m * n];
-        Gemm.ColumnSplit(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, n, 1), split, 0, bias);
-        var serial = new double[m * n];
-        Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, n, 1), serial, 0, parallel: false, bias: bias);
-        Assert.Equal(serial, split);
-        var plain = new double[m * n];
-        Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, n, 1), plain, 0, parallel: false);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) Assert.Equal(plain[i * n + j] + bias[j], split[i * n + j], 1e-12);
+        foreach (var kernel in EachKernel())
+        {
+            var g = new Generator((ulong)(m + n + k));
+            var A = Tensor.Randn([m, k], DType.Float64, generator: g).ToArray<double>();
+            var B = Tensor.Randn([k, n], DType.Float64, generator: g).ToArray<double>();
+            var bias = Tensor.Randn([n], DType.Float64, generator: g).ToArray<double>();
+            using var threads = ThreadScope.Of(3);
+            var split = new double[m * n];
+            Gemm.ColumnSplit(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, n, 1), split, 0, bias);
+            var serial = new double[m * n];
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, n, 1), serial, 0, parallel: false, bias: bias);
+            Assert.Equal(serial, split);
+            var plain = new double[m * n];
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, n, 1), plain, 0, parallel: false);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) Assert.Equal(plain[i * n + j] + bias[j], split[i * n + j], 1e-12);
+        }
     }
 
     // A large B is packed in column ranges, one per thread: the panels must be those of the serial packing.
@@ -161,14 +247,17 @@ public class GemmTests
     [InlineData(1024, 250)]   // a partial last panel
     public void Pack_InThreadParts_EqualsTheSerialPacking(int k, int n)
     {
-        var g = new Generator((ulong)(k + n));
-        var b = Tensor.Randn([k, n], generator: g).ToArray<float>();
-        foreach (var (bRow, bCol) in new[] { (n, 1), (1, k) })
+        foreach (var kernel in EachKernel())
         {
-            float[] serial, parts;
-            using (ThreadScope.Of(1)) serial = Gemm.Pack(k, n, StridedMatrix.Of(b, 0, bRow, bCol))!.Panels;
-            using (ThreadScope.Of(3)) parts = Gemm.Pack(k, n, StridedMatrix.Of(b, 0, bRow, bCol))!.Panels;
-            Assert.Equal(serial, parts);
+            var g = new Generator((ulong)(k + n));
+            var b = Tensor.Randn([k, n], generator: g).ToArray<float>();
+            foreach (var (bRow, bCol) in new[] { (n, 1), (1, k) })
+            {
+                float[] serial, parts;
+                using (ThreadScope.Of(1)) serial = Gemm.Pack(k, n, StridedMatrix.Of(b, 0, bRow, bCol))!.Panels.ToArray();
+                using (ThreadScope.Of(3)) parts = Gemm.Pack(k, n, StridedMatrix.Of(b, 0, bRow, bCol))!.Panels.ToArray();
+                Assert.Equal(serial, parts);
+            }
         }
     }
 
@@ -181,20 +270,23 @@ public class GemmTests
     [InlineData(97, 64, 300)]
     public void AliasingRowStride_CopiedPanels_EqualTheInPlaceProduct(int m, int n, int k)
     {
-        var g = new Generator((ulong)(m + n + k));
-        var A = Tensor.Randn([m, k], generator: g).ToArray<float>();
-        var b = Tensor.Randn([k, n], generator: g);
-        var aliased = b.ToArray<float>();                                            // row stride n
-        var padded = Tensor.Cat([b, Tensor.Zeros([k, 8])], 1).ToArray<float>();   // row stride n + 8
-        var expected = new float[m * n];
-        Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(padded, 0, n + 8, 1), expected, 0, parallel: false);
-        foreach (bool parallel in new[] { false, true })
+        foreach (var kernel in EachKernel())
         {
-            var actual = new float[m * n];
-            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(aliased, 0, n, 1), actual, 0, parallel);
-            Assert.Equal(expected, actual);
+            var g = new Generator((ulong)(m + n + k));
+            var A = Tensor.Randn([m, k], generator: g).ToArray<float>();
+            var b = Tensor.Randn([k, n], generator: g);
+            var aliased = b.ToArray<float>();                                            // row stride n
+            var padded = Tensor.Cat([b, Tensor.Zeros([k, 8])], 1).ToArray<float>();   // row stride n + 8
+            var expected = new float[m * n];
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(padded, 0, n + 8, 1), expected, 0, parallel: false);
+            foreach (bool parallel in new[] { false, true })
+            {
+                var actual = new float[m * n];
+                Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(aliased, 0, n, 1), actual, 0, parallel);
+                Assert.Equal(expected, actual);
+            }
+            var reference = CpuBackend.MatmulReference(Tensor.From(A, [m, k]), b);
+            Assert.True(Tensor.From(expected, [m, n]).AllClose(reference, 1e-4, 1e-4 * Math.Sqrt(k)));
         }
-        var reference = CpuBackend.MatmulReference(Tensor.From(A, [m, k]), b);
-        Assert.True(Tensor.From(expected, [m, n]).AllClose(reference, 1e-4, 1e-4 * Math.Sqrt(k)));
     }
 }

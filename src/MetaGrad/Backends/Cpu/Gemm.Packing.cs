@@ -72,7 +72,7 @@ internal static unsafe partial class Gemm
                 int cols = Math.Min(nr, nc - j);
                 int done = 0;
                 if (cols == nr && rowStride == 1 && typeof(T) == typeof(float) && Transpose.IsAccelerated)
-                    done = PackTransposed((float*)d, (float*)(ps + off + j * colStride), colStride, kc);
+                    done = PackTransposed((float*)d, (float*)(ps + off + j * colStride), colStride, kc, nr);
                 for (int s = 0; s < nr; s++)
                 {
                     if (s >= cols)
@@ -87,17 +87,17 @@ internal static unsafe partial class Gemm
         }
     }
 
-    // A whole 16-column panel of a transposed B (its columns contiguous, colStride apart), eight
+    // A whole nr-column panel of a transposed B (its columns contiguous, colStride apart), eight
     // steps at a time: eight columns' next eight values are eight loads, transposed in registers
-    // into the panel's eight rows of those columns (one 8×8 block per half panel). Element by
+    // into the panel's eight rows of those columns (one 8×8 block per eight columns). Element by
     // element it was a scalar load and store each, most of the time of x·Wᵀ at batch 64.
     // Returns how many steps it packed (a multiple of 8); the caller packs the rest.
-    static int PackTransposed(float* d, float* b, int colStride, int kc)
+    static int PackTransposed(float* d, float* b, int colStride, int kc, int nr)
     {
         int p = 0;
         for (; p + 8 <= kc; p += 8)
-            for (int half = 0; half < 16; half += 8)
-                Transpose.Block8x8(b + half * colStride + p, colStride, d + p * 16 + half, 16);
+            for (int eighth = 0; eighth < nr; eighth += 8)
+                Transpose.Block8x8(b + eighth * colStride + p, colStride, d + p * nr + eighth, nr);
         return p;
     }
 
@@ -113,10 +113,8 @@ internal static unsafe partial class Gemm
             T* src = b + p * rowStride;
             T* dst = d + p * nr;
             for (int jp = 0; jp < full; jp++, src += nr, dst += panel)
-            {
-                Vector256.Load(src).Store(dst);
-                Vector256.Load(src + w).Store(dst + w);
-            }
+                for (int v = 0; v < nr; v += w)
+                    Vector256.Load(src + v).Store(dst + v);
             if (rest == 0) continue;
             int s = 0;
             for (; s < rest; s++) dst[s] = src[s];

@@ -33,19 +33,18 @@ internal static unsafe partial class Gemm
     // costs more than it saves; the micro-kernel reads B's rows and A's elements where they are.
     // Only the partial panels at
     // the edges are copied, zero-padded, so that every tile runs the full kernel.
-    static void InPlace<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb, T[] c, int cOff, int ldc) where T : unmanaged
+    static void InPlace<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb, T[] c, int cOff, int ldc, int nr) where T : unmanaged
     {
         T[] a = ma.Data;
         int aOff = ma.Offset, aRow = ma.RowStride, aCol = ma.ColumnStride;
         T[] b = mb.Data;
         int bOff = mb.Offset, bRow = mb.RowStride;   // columns contiguous (the caller checked)
 
-        int nr = NR<T>();
         int fullCols = n / nr * nr;
         // Only the last row panel can be partial: it is the one copied.
         int last = LastPanel(m), lastHeight = Height(m, last);
         bool partialRows = m - last < lastHeight;
-        T* tile = stackalloc T[6 * 16];
+        T* tile = stackalloc T[6 * MaxNR];
         T* edgeA = stackalloc T[partialRows ? lastHeight * k : 0];
         T* edgeB = stackalloc T[n > fullCols ? nr * k : 0];
         // Copying pays where the panel is reused by many row panels (16+; at 16 rows it lost).
@@ -72,10 +71,10 @@ internal static unsafe partial class Gemm
                     T* panelA = whole ? pa + aOff + i * aRow : edgeA;
                     int lda = whole ? aRow : 1, step = whole ? aCol : h;
                     T* dst = pc + cOff + i * ldc + j;
-                    if (whole && cols == nr) Kernel(h, k, panelA, lda, step, panelB, ldb, dst, ldc, accumulate: false);
+                    if (whole && cols == nr) Kernel(h, nr, k, panelA, lda, step, panelB, ldb, dst, ldc, accumulate: false);
                     else
                     {
-                        Kernel(h, k, panelA, lda, step, panelB, ldb, tile, nr, accumulate: false);
+                        Kernel(h, nr, k, panelA, lda, step, panelB, ldb, tile, nr, accumulate: false);
                         for (int r = 0; r < rows; r++)
                             for (int s2 = 0; s2 < cols; s2++) dst[r * ldc + s2] = tile[r * nr + s2];
                     }

@@ -18,20 +18,29 @@ internal static unsafe partial class Gemm
 {
     // K slice: a KC×NR panel of B (24 KB; 30 KB for a last slice that took in the remainder) stays
     // in L1 and an MC×KC block of A in L2; deeper slices send the C tile to memory fewer times
-    // (384 against 256: bench/results/TUNING.md).
+    // (384 against 256: bench/results/TUNING.md). The 512-bit kernel's panels are twice as wide,
+    // so its slices are shallower (KC512) for the same share of L1.
     const int KC = 384;
+    const int KC512 = 256;
     const int MC = 96;    // rows per tile: a multiple of 6, so that only a product's last block has 4-row panels
     // Columns per tile: B's packed slice (KC×NC, up to 8 MB of float) stays in L3 and A is packed once per
     // K slice, as BLIS sets it for AVX2; 512 packed A again for every 512 columns, which cost up to
-    // a seventh at 2 threads (bench/results/TUNING.md).
-    const int NC = 4080;
+    // a seventh at 2 threads (bench/results/TUNING.md). Rounded down to whole panels of each width.
+    static int NC(int nr) => 4080 / nr * nr;
 
     /// <summary>
-    /// The depth of the K slice starting at p0: KC, except that a remainder of up to a quarter more
-    /// joins the last slice rather than make a thin one of its own (K = 784 was 384 + 384 + 16, a
-    /// whole pass over C and two hand-offs between threads for 16 steps of depth).
+    /// The depth of the K slice starting at p0: KC (for panels nr wide), except that a remainder of
+    /// up to a quarter more joins the last slice rather than make a thin one of its own (K = 784 was
+    /// 384 + 384 + 16, a whole pass over C and two hand-offs between threads for 16 steps of depth).
     /// </summary>
-    static int Depth(int k, int p0) => k - p0 <= KC + KC / 4 ? k - p0 : KC;
+    static int Depth<T>(int k, int p0, int nr) where T : unmanaged
+    {
+        int kc = nr > Vector256<T>.Count * 2 ? KC512 : KC;
+        return k - p0 <= kc + kc / 4 ? k - p0 : kc;
+    }
+
+    /// <summary>Whether a product of depth k runs in one K slice with the kernel in use (a bias then joins the finished sums).</summary>
+    internal static bool IsOneSlice<T>(int k) where T : unmanaged => Depth<T>(k, 0, NR<T>()) == k;
 
     /// <summary>Below this many multiply-adds the packing costs more than it saves: use a direct loop.</summary>
     const long SmallWork = 32 * 32 * 32;
@@ -63,7 +72,21 @@ internal static unsafe partial class Gemm
         return i;
     }
 
-    static int NR<T>() => Vector256<T>.Count * 2;
+    /// <summary>
+    /// Whether the micro-kernel uses 512-bit vectors (AVX-512: twice the multiply-adds per
+    /// instruction of the 256-bit kernel, which runs elsewhere). Within a K slice both compute each
+    /// element of C as the same chain of fused multiply-adds, so a product of one slice gives the
+    /// same bits in both; the 512-bit kernel's slices are shallower, so deeper products round
+    /// differently. Tests switch it off to cover the 256-bit kernel on an AVX-512 machine. Read
+    /// once per product.
+    /// </summary>
+    internal static bool UseVector512 { get; set; } = Vector512.IsHardwareAccelerated;
+
+    /// <summary>The widest panel any kernel uses (the 512-bit kernel's, for float), for scratch tiles.</summary>
+    const int MaxNR = 32;
+
+    /// <summary>Columns per panel: two vectors of the kernel in use.</summary>
+    static int NR<T>() where T : unmanaged => UseVector512 ? Vector512<T>.Count * 2 : Vector256<T>.Count * 2;
 
     /// <summary>
     /// C[i, j] = Σ_p A[i, p]·B[p, j] (+ bias[j]) for i &lt; m, j &lt; n, p &lt; k, with A and B given by
@@ -92,26 +115,27 @@ internal static unsafe partial class Gemm
             return;
         }
         bool threads = parallel && Threading.NumThreads > 1;
+        int nr = NR<T>();
         if (work < ParallelWork && bCol == 1 && k <= InPlaceDepth)
         {
             // Column panels split between threads: with no packing there is one hand-off in all,
             // which pays from about 100³ (InPlaceParallelWork).
-            int nr = NR<T>(), panels = (n + nr - 1) / nr;
+            int panels = (n + nr - 1) / nr;
             int parts = threads && work >= InPlaceParallelWork ? Math.Min(Threading.NumThreads, panels) : 1;
-            if (parts == 1) InPlace(m, n, k, ma, mb, c, cOff, n);
+            if (parts == 1) InPlace(m, n, k, ma, mb, c, cOff, n, nr);
             else Threading.For(parts, part =>
             {
                 int first = part * panels / parts * nr, last = Math.Min(n, (part + 1) * panels / parts * nr);
-                InPlace(m, last - first, k, ma, mb.At(0, first), c, cOff + first, n);
+                InPlace(m, last - first, k, ma, mb.At(0, first), c, cOff + first, n, nr);
             });
             AddRows(m, n, c, cOff, bias, biasOff);
             return;
         }
-        if (threads && work >= ColumnSplitWork && (n + NR<T>() - 1) / NR<T>() >= 2 * Threading.NumThreads)
-            ColumnSplit(m, n, k, ma, mb, c, cOff, bias, biasOff);
+        if (threads && work >= ColumnSplitWork && (n + nr - 1) / nr >= 2 * Threading.NumThreads)
+            ColumnSplit(m, n, k, ma, mb, c, cOff, bias, biasOff, nr);
         else
             fixed (T* pBias = bias)
-                Blocked<T>(m, n, k, ma, mb, null, c, cOff, n, threads && work >= ParallelWork, bias is null ? null : pBias + biasOff);
+                Blocked<T>(m, n, k, ma, mb, null, nr, c, cOff, n, threads && work >= ParallelWork, bias is null ? null : pBias + biasOff);
     }
 
     /// <summary>From this many multiply-adds the threads split the columns once for the whole product.</summary>
@@ -125,16 +149,17 @@ internal static unsafe partial class Gemm
     // worker leaving its fixed half to wait for, where per-slice work items let the calling thread
     // take more. So only the largest split this way (bench/results/TUNING.md).
     internal static void ColumnSplit<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb, T[] c, int cOff,
-        T[]? bias = null, int biasOff = 0) where T : unmanaged
+        T[]? bias = null, int biasOff = 0, int nr = 0) where T : unmanaged
     {
-        int nr = NR<T>(), panelsN = (n + nr - 1) / nr, parts = Threading.NumThreads;
+        if (nr == 0) nr = NR<T>();
+        int panelsN = (n + nr - 1) / nr, parts = Threading.NumThreads;
         fixed (T* pBias = bias)
         {
             var at = bias is null ? 0 : (IntPtr)(pBias + biasOff);
             Threading.For(parts, part =>
             {
                 int j0 = part * panelsN / parts * nr, j1 = Math.Min(n, (part + 1) * panelsN / parts * nr);
-                if (j1 > j0) Blocked<T>(m, j1 - j0, k, ma, mb.At(0, j0), null, c, cOff + j0, n, parallel: false,
+                if (j1 > j0) Blocked<T>(m, j1 - j0, k, ma, mb.At(0, j0), null, nr, c, cOff + j0, n, parallel: false,
                     at == 0 ? null : (T*)at + j0);
             });
         }
@@ -158,12 +183,17 @@ internal static unsafe partial class Gemm
         int bOff = mb.Offset, bRow = mb.RowStride, bCol = mb.ColumnStride;
 
         if (!Vector256.IsHardwareAccelerated || (typeof(T) != typeof(float) && typeof(T) != typeof(double)) || k == 0 || n == 0) return null;
-        int nr = NR<T>();
+        int nr = NR<T>(), nc0 = NC(nr);
         long total = 0;
-        for (int j0 = 0; j0 < n; j0 += NC) total += (long)(Math.Min(NC, n - j0) + nr - 1) / nr * nr * k;
+        for (int j0 = 0; j0 < n; j0 += nc0) total += (long)(Math.Min(nc0, n - j0) + nr - 1) / nr * nr * k;
         // From the tensor pool: a recurrent layer packs its weight at every forward and backward,
         // and a fresh megabyte each time on the large-object heap drove full collections.
-        var buffer = total >= BufferPool<T>.MinLength ? BufferPool<T>.Rent(checked((int)total), clear: false) : GC.AllocateUninitializedArray<T>(checked((int)total));
+        // 64 bytes to spare, so the panels can start on a cache line (see Scratch). Pooled buffers
+        // are on the large-object heap and small ones pinned, so that boundary stays where it is.
+        int length = checked((int)total + 64 / sizeof(T));
+        var buffer = length >= BufferPool<T>.MinLength ? BufferPool<T>.Rent(length, clear: false) : GC.AllocateUninitializedArray<T>(length, pinned: true);
+        int origin;
+        fixed (T* start = buffer) origin = (int)((64 - ((nint)start & 63)) & 63) / sizeof(T);
         // The slices in the order Blocked visits them: column blocks, then K slices within each;
         // a large B in column ranges of whole panels, one per thread (packed serially, it held up
         // every recurrent layer's time loop, forwards and backwards).
@@ -171,20 +201,20 @@ internal static unsafe partial class Gemm
         Threading.For(parts, part =>
         {
             int at = 0;
-            for (int j0 = 0; j0 < n; j0 += NC)
+            for (int j0 = 0; j0 < n; j0 += nc0)
             {
-                int nc = Math.Min(NC, n - j0), panels = (nc + nr - 1) / nr;
+                int nc = Math.Min(nc0, n - j0), panels = (nc + nr - 1) / nr;
                 int first = part * panels / parts, last = (part + 1) * panels / parts;
                 int cols = Math.Min(last * nr, nc) - first * nr;
                 for (int p0 = 0, kc; p0 < k; p0 += kc)
                 {
-                    kc = Depth(k, p0);
-                    if (cols > 0) PackB(buffer.AsSpan(at + first * nr * kc, (last - first) * nr * kc), b, bOff + p0 * bRow + (j0 + first * nr) * bCol, bRow, bCol, cols, kc, nr);
+                    kc = Depth<T>(k, p0, nr);
+                    if (cols > 0) PackB(buffer.AsSpan(origin + at + first * nr * kc, (last - first) * nr * kc), b, bOff + p0 * bRow + (j0 + first * nr) * bCol, bRow, bCol, cols, kc, nr);
                     at += panels * nr * kc;
                 }
             }
         });
-        return new PackedB<T>(k, n, buffer);
+        return new PackedB<T>(k, n, nr, buffer, origin, (int)total);
     }
 
     /// <summary>From this many packed elements <see cref="Pack"/> splits the work between threads.</summary>
@@ -194,8 +224,8 @@ internal static unsafe partial class Gemm
     public static void Multiply<T>(int m, StridedMatrix<T> ma, PackedB<T> b, T[] c, int cOff, bool parallel = true) where T : unmanaged
     {
         if (m == 0) return;
-        fixed (T* pb = b.Panels)
-            Blocked<T>(m, b.N, b.K, ma, default, pb, c, cOff, b.N,
+        fixed (T* pb = b.Buffer)
+            Blocked<T>(m, b.N, b.K, ma, default, pb + b.Origin, b.NR, c, cOff, b.N,
                 parallel: parallel && (long)m * b.N * b.K >= ParallelWork && Threading.NumThreads > 1);
     }
 
@@ -207,7 +237,7 @@ internal static unsafe partial class Gemm
     // A's row blocks for that slice are packed once; then the work items (a row block, or a piece
     // of its columns when there are too few row blocks to keep every thread busy) run the
     // micro-kernel over their panels. C's rows are ldc apart (n, or more for a range of columns).
-    static void Blocked<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb, T* packed, T[] c, int cOff, int ldc, bool parallel,
+    static void Blocked<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb, T* packed, int nr, T[] c, int cOff, int ldc, bool parallel,
         T* bias = null) where T : unmanaged
     {
         T[] a = ma.Data;
@@ -216,7 +246,7 @@ internal static unsafe partial class Gemm
         int bOff = mb.Offset, bRow = mb.RowStride, bCol = mb.ColumnStride;
 
         var biasAt = (IntPtr)bias;
-        int mr = MR<T>(), nr = NR<T>();
+        int mr = MR<T>(), nc0 = NC(nr);
         int blocksM = (m + MC - 1) / MC, panelsM = (m + mr - 1) / mr;
         int threads = parallel ? Threading.NumThreads : 1;
         // An A with contiguous rows whose blocks stay in L2 is read in place by the kernel: packing
@@ -227,14 +257,14 @@ internal static unsafe partial class Gemm
         try
         {
             int packedAt = 0;
-            for (int j0 = 0; j0 < n; j0 += NC)
+            for (int j0 = 0; j0 < n; j0 += nc0)
             {
-                int nc = Math.Min(NC, n - j0), panelsN = (nc + nr - 1) / nr;
+                int nc = Math.Min(nc0, n - j0), panelsN = (nc + nr - 1) / nr;
                 // Enough work items (about four per thread) that an uneven split costs little at the end.
                 int pieces = parallel ? Math.Clamp((4 * threads + blocksM - 1) / blocksM, 1, panelsN) : 1;
                 for (int p0 = 0, kc; p0 < k; p0 += kc)
                 {
-                    kc = Depth(k, p0);
+                    kc = Depth<T>(k, p0, nr);
                     var packA = Scratch<T>(ref sharedA, panelsM * mr * kc);
                     var pa = (IntPtr)Unsafe.AsPointer(ref packA[0]);
                     IntPtr pb = packed is not null ? (IntPtr)(packed + packedAt) : (IntPtr)Unsafe.AsPointer(ref Scratch<T>(ref sharedB, panelsN * nr * kc)[0]);
@@ -270,7 +300,7 @@ internal static unsafe partial class Gemm
                         int i0 = ib * MC, mc = Math.Min(MC, m - i0);
                         int firstPanel = piece * panelsN / pieces, lastPanel = (piece + 1) * panelsN / pieces;
                         fixed (T* pc = c, pA = a)
-                            Panels((T*)pb, (T*)pa + i0 * kc, directA ? pA + aOff + i0 * aRow + p0 : null, aRow,
+                            Panels((T*)pb, nr, (T*)pa + i0 * kc, directA ? pA + aOff + i0 * aRow + p0 : null, aRow,
                                 pc + cOff + i0 * ldc + j0, ldc, mc, nc, kc, firstPanel, lastPanel, accumulate, (T*)sliceBias);
                     }
                     int items = blocksM * pieces;
@@ -298,11 +328,10 @@ internal static unsafe partial class Gemm
     // Whole row panels come from A itself when directA is given (row r at directA + r·aRow),
     // else, like a partial last panel always, from the packed block. A bias (the block's nc
     // values, or null) is added to every row of a tile that is written, not accumulated.
-    static void Panels<T>(T* packB, T* packA, T* directA, int aRow, T* c, int ldc, int mc, int nc, int kc, int firstPanel, int lastPanel, bool accumulate,
+    static void Panels<T>(T* packB, int nr, T* packA, T* directA, int aRow, T* c, int ldc, int mc, int nc, int kc, int firstPanel, int lastPanel, bool accumulate,
         T* bias = null) where T : unmanaged
     {
-        int nr = NR<T>();
-        T* edge = stackalloc T[6 * 16];
+        T* edge = stackalloc T[6 * MaxNR];
         for (int jp = firstPanel; jp < lastPanel; jp++)
         {
             int cols = Math.Min(nr, nc - jp * nr);
@@ -318,14 +347,14 @@ internal static unsafe partial class Gemm
                 T* panelBias = bias == null ? null : bias + jp * nr;
                 if (whole && cols == nr)
                 {
-                    Kernel(h, kc, panelA, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
-                    if (panelBias != null) AddBias(dst, ldc, h, panelBias);
+                    Kernel(h, nr, kc, panelA, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
+                    if (panelBias != null) AddBias(dst, ldc, h, nr, panelBias);
                 }
                 else
                 {
                     // Edge tile: compute the whole panel's block into scratch, then copy what fits
                     // (the bias too: past the last column there is none to read).
-                    Kernel(h, kc, panelA, lda, step, packB + jp * nr * kc, nr, edge, nr, accumulate: false);
+                    Kernel(h, nr, kc, panelA, lda, step, packB + jp * nr * kc, nr, edge, nr, accumulate: false);
                     for (int r = 0; r < rows; r++)
                         for (int s = 0; s < cols; s++)
                             dst[r * ldc + s] = accumulate ? Add(dst[r * ldc + s], edge[r * nr + s])
@@ -335,36 +364,40 @@ internal static unsafe partial class Gemm
         }
     }
 
+    // A pinned buffer, the span starting on a 64-byte boundary: a 512-bit load from a panel that
+    // is not aligned to a cache line touches two lines, halving the loads the kernel can issue.
     static Span<T> Scratch<T>(ref byte[]? buffer, int count) where T : unmanaged
     {
-        int bytes = count * sizeof(T);
+        int bytes = count * sizeof(T) + 64;
         if (buffer is null || buffer.Length < bytes) buffer = GC.AllocateUninitializedArray<byte>(bytes, pinned: true);
-        return new Span<T>(Unsafe.AsPointer(ref buffer[0]), count);
+        byte* start = (byte*)Unsafe.AsPointer(ref buffer[0]);
+        return new Span<T>(start + ((64 - ((nint)start & 63)) & 63), count);
     }
 
     static T Add<T>(T x, T y) where T : unmanaged =>
         typeof(T) == typeof(float) ? (T)(object)((float)(object)x + (float)(object)y) : (T)(object)((double)(object)x + (double)(object)y);
 
-    // The micro-kernel for a panel of `rows` (6 or 4) rows.
-    static void Kernel<T>(int rows, int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
+    // The micro-kernel for a panel of `rows` (6 or 4) rows and nr columns (two vectors of 256 or 512 bits).
+    static void Kernel<T>(int rows, int nr, int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
     {
-        if (rows == 6) Kernel<T, SixRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate);
-        else Kernel<T, FourRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate);
+        if (nr == Vector256<T>.Count * 2)
+        {
+            if (rows == 6) Kernel<T, SixRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate);
+            else Kernel<T, FourRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate);
+        }
+        else if (rows == 6) Kernel512<T, SixRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate);
+        else Kernel512<T, FourRows>(kc, a, lda, aStep, b, ldb, c, ldc, accumulate);
     }
 
-    // A just-stored tile's rows += the bias row (its panel's 2 vectors): while the tile is in L1,
+    // A just-stored tile's rows += the bias row (its panel's nr values): while the tile is in L1,
     // and outside the kernel, whose loop a tenth argument slowed measurably.
     // The same single rounding of sum + bias as an addition after the product.
-    static void AddBias<T>(T* c, int ldc, int rows, T* bias) where T : unmanaged
+    static void AddBias<T>(T* c, int ldc, int rows, int nr, T* bias) where T : unmanaged
     {
         int w = Vector256<T>.Count;
-        var b0 = Vector256.Load(bias);
-        var b1 = Vector256.Load(bias + w);
         for (int r = 0; r < rows; r++, c += ldc)
-        {
-            (Vector256.Load(c) + b0).Store(c);
-            (Vector256.Load(c + w) + b1).Store(c + w);
-        }
+            for (int s = 0; s < nr; s += w)
+                (Vector256.Load(c + s) + Vector256.Load(bias + s)).Store(c + s);
     }
 
     interface IPanelRows { static abstract bool Six { get; } }
@@ -425,6 +458,74 @@ internal static unsafe partial class Gemm
         Store(c + 5 * ldc, c50, c51, w, accumulate);
     }
 
+    // The same micro-kernel with 512-bit vectors: 6 rows × 2 vectors of 16 floats (8 doubles),
+    // twice the columns per multiply-add; 12 accumulators still cover the latency of two FMA pipes.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Kernel512<T, TRows>(int kc, T* a, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate)
+        where T : unmanaged where TRows : struct, IPanelRows
+    {
+        var c00 = Vector512<T>.Zero; var c01 = Vector512<T>.Zero;
+        var c10 = Vector512<T>.Zero; var c11 = Vector512<T>.Zero;
+        var c20 = Vector512<T>.Zero; var c21 = Vector512<T>.Zero;
+        var c30 = Vector512<T>.Zero; var c31 = Vector512<T>.Zero;
+        var c40 = Vector512<T>.Zero; var c41 = Vector512<T>.Zero;
+        var c50 = Vector512<T>.Zero; var c51 = Vector512<T>.Zero;
+        int w = Vector512<T>.Count;
+        T* a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
+        nint step = aStep, rowB = ldb, depth = kc;
+        if (accumulate)
+        {
+            int rows = TRows.Six ? 6 : 4;
+            for (int r = 0; r < rows; r++)
+            {
+                Sse.Prefetch0(c + r * ldc);
+                Sse.Prefetch0(c + r * ldc + 2 * w - 1);
+            }
+        }
+        for (nint p = 0, at = 0; p < depth; p++, at += step)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var x = Vector512.Create(a[at]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector512.Create(a1[at]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector512.Create(a2[at]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector512.Create(a3[at]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            if (TRows.Six)
+            {
+                x = Vector512.Create(a4[at]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                x = Vector512.Create(a5[at]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            }
+            b += rowB;
+        }
+        Store(c, c00, c01, w, accumulate);
+        Store(c + ldc, c10, c11, w, accumulate);
+        Store(c + 2 * ldc, c20, c21, w, accumulate);
+        Store(c + 3 * ldc, c30, c31, w, accumulate);
+        if (!TRows.Six) return;
+        Store(c + 4 * ldc, c40, c41, w, accumulate);
+        Store(c + 5 * ldc, c50, c51, w, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<T> Fma<T>(Vector512<T> x, Vector512<T> y, Vector512<T> z) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
+        return Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store<T>(T* row, Vector512<T> v0, Vector512<T> v1, int w, bool accumulate) where T : unmanaged
+    {
+        if (accumulate)
+        {
+            v0 += Vector512.Load(row);
+            v1 += Vector512.Load(row + w);
+        }
+        v0.Store(row);
+        v1.Store(row + w);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<T> Fma<T>(Vector256<T> x, Vector256<T> y, Vector256<T> z) where T : unmanaged
     {
@@ -447,17 +548,24 @@ internal static unsafe partial class Gemm
 }
 
 /// <summary>The panels of a B packed once by <see cref="Gemm.Pack"/>, in a buffer rented from the tensor pool.</summary>
-internal sealed class PackedB<T>(int k, int n, T[] panels) where T : unmanaged
+internal sealed class PackedB<T>(int k, int n, int nr, T[] buffer, int origin, int length) where T : unmanaged
 {
     public int K { get; } = k;
     public int N { get; } = n;
-    public T[] Panels { get; private set; } = panels;
+    /// <summary>The width of its panels: the kernel that packed them is the one that reads them.</summary>
+    public int NR { get; } = nr;
+    /// <summary>The buffer the panels are in, from <see cref="Origin"/> on (an element on a 64-byte boundary when packed).</summary>
+    public T[] Buffer { get; private set; } = buffer;
+    public int Origin { get; } = origin;
+    /// <summary>The panels themselves.</summary>
+    public ReadOnlySpan<T> Panels => Buffer.AsSpan(Origin, length);
 
     /// <summary>Gives the buffer back to the pool; the panels must not be used after (one left unreleased is only garbage).</summary>
     public void Release()
     {
-        if (Panels.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(Panels);
-        Panels = [];
+        if (Buffer.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(Buffer);
+        Buffer = [];
+        length = 0;
     }
 }
 
