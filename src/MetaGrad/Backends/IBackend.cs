@@ -162,7 +162,24 @@ internal interface IFusedKernels
     /// </summary>
     RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightHh,
         int[] batchSizes, bool reverse, bool withBiasIh);
+
+    /// <summary>
+    /// softmax(scale·q·kᵀ)·v for contiguous q [B, L, E], k [B, S, E], v [B, S, Ev] of one floating
+    /// dtype, S ≥ 1, optionally under the causal mask (query i sees keys j ≤ i), without forming
+    /// the [L, S] weights: the output [B, L, Ev] and each query row's log Σ exp of its scaled
+    /// scores [B, L], which is all <see cref="AttentionBackward"/> needs besides the inputs.
+    /// </summary>
+    AttentionResult AttentionForward(RawTensor q, RawTensor k, RawTensor v, bool causal, double scale);
+
+    /// <summary>The gradients of q, k and v for <see cref="AttentionForward"/>, from the output's gradient [B, L, Ev] (contiguous).</summary>
+    AttentionGradients AttentionBackward(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, double scale);
 }
+
+/// <summary>What <see cref="IFusedKernels.AttentionForward"/> computed: the output [B, L, Ev] and the log-sum-exp of each query row's scores [B, L].</summary>
+internal readonly record struct AttentionResult(RawTensor Output, RawTensor LogSumExp);
+
+/// <summary>The gradients of <see cref="IFusedKernels.AttentionBackward"/>: of q, k and v.</summary>
+internal readonly record struct AttentionGradients(RawTensor Query, RawTensor Key, RawTensor Value);
 
 /// <summary>
 /// What <see cref="IFusedKernels.RecurrentForward"/> computed. States is [rows + N, H] ([rows + 2N, H] for

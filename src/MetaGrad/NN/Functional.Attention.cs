@@ -22,8 +22,12 @@ public static partial class Functional
         if (isCausal && attnMask is not null)
             throw new ArgumentException("ScaledDotProductAttention: pass either an attention mask or isCausal, not both (as PyTorch)");
         int l = query.Shape[^2], s = key.Shape[^2];
+        double factor = scale ?? 1 / Math.Sqrt(query.Shape[^1]);
+        // Without a mask of its own or dropout, one fused node that never forms the [L, S] weights.
+        if (attnMask is null && dropoutP == 0 && Functions.FusedAttention.Covers(query, key, value))
+            return Functions.FusedAttention.Run(query, key, value, isCausal, factor);
 
-        var scores = query.Matmul(key.Transpose(-2, -1)) * (scale ?? 1 / Math.Sqrt(query.Shape[^1]));
+        var scores = query.Matmul(key.Transpose(-2, -1)) * factor;
         var masked = isCausal || attnMask is not null;
         if (isCausal) attnMask = Tensor.Arange(l).Unsqueeze(1) >= Tensor.Arange(s);   // the lower triangle, diagonal included
         if (attnMask is not null)

@@ -63,4 +63,32 @@ public class AttentionConformanceTests
         for (int i = 0; i < inputs.Length; i++)
             AssertClose(theirInputs[i].grad!, inputs[i].Grad!, rtol, atol, $"{what}: gradient of {names[i]}");
     }
+
+    // The fused kernel's tiles (64 queries × 64 keys) cut every way: partial tiles, several key
+    // blocks per row, the causal mask with more queries than keys and fewer.
+    [Theory]
+    [InlineData(DType.Float32, 130, 150, false)]
+    [InlineData(DType.Float32, 130, 150, true)]
+    [InlineData(DType.Float32, 200, 70, true)]
+    [InlineData(DType.Float64, 130, 150, false)]
+    [InlineData(DType.Float64, 130, 150, true)]
+    [InlineData(DType.Float64, 200, 70, true)]
+    public void ScaledDotProductAttention_FusedTiles(DType dtype, int l, int s, bool causal)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (rtol, atol) = dtype == DType.Float64 ? (1e-10, 1e-12) : (1e-4, 1e-5);
+        var inputs = new[] { Randn(1, dtype, 2, 2, l, 16) * 2, Randn(2, dtype, 2, 2, s, 16), Randn(3, dtype, 2, 2, s, 24) }
+            .Select(t => t.Detach().RequiresGrad_()).ToArray();
+        var theirInputs = inputs.Select(t => ToTorch(t).requires_grad_()).ToArray();
+        var y = Functional.ScaledDotProductAttention(inputs[0], inputs[1], inputs[2], isCausal: causal);
+        var ty = torch.nn.functional.scaled_dot_product_attention(theirInputs[0], theirInputs[1], theirInputs[2], null, 0.0, causal);
+        string what = $"fused SDPA {dtype} L {l} S {s} causal {causal}";
+        AssertClose(ty, y, rtol, atol, $"{what}: output");
+        var upstream = Randn(99, dtype, y.Shape.ToArray());
+        (y * upstream).Sum().Backward();
+        (ty * ToTorch(upstream)).sum().backward();
+        string[] names = ["query", "key", "value"];
+        for (int i = 0; i < 3; i++)
+            AssertClose(theirInputs[i].grad!, inputs[i].Grad!, rtol, atol, $"{what}: gradient of {names[i]}");
+    }
 }

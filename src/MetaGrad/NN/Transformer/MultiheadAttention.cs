@@ -122,6 +122,16 @@ public sealed class MultiheadAttention : Module
             mask = mask is null ? perHead : mask + perHead;
         }
 
+        // Without weights to return, padding or dropout, and with no mask or only the causal one,
+        // the fused kernel never forms the [N·H, L, S] scores (as PyTorch's fast path, which also
+        // takes isCausal on trust).
+        bool causalOnly = isCausal && l == s && BiasK is null && !_addZeroAttn;
+        if (!needWeights && padding is null && (mask is null || causalOnly) && (_dropout == 0 || !Training))
+        {
+            var fused = Functional.ScaledDotProductAttention(q, k, v, isCausal: mask is not null);   // [N·H, L, hd]
+            var projected = OutProj.Forward(fused.Transpose(0, 1).Reshape(l, n, _embed));
+            return (_batchFirst ? projected.Transpose(0, 1) : projected, null);
+        }
         var scores = q.Matmul(k.Transpose(1, 2)) * (1 / Math.Sqrt(hd));
         if (mask is not null) scores = scores + mask;
         var weights = Functional.SafeSoftmax(scores);                                        // [N·H, L, S]

@@ -1,0 +1,189 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace MetaGrad.Backends.Cpu;
+
+// Attention without the score matrix (FlashAttention's idea, Dao et al. 2022, on the CPU): the
+// keys are visited in blocks, each block's scores live only in a tile, and the softmax is made
+// online — every query row keeps its running maximum m and sum l of exp(score − m), and whatever
+// was accumulated is rescaled by exp(m_old − m_new) when a later block raises the maximum. Memory
+// is O(T·d) (the output and one log-sum-exp per row) instead of the T×T weights, and the backward
+// recomputes each tile's probabilities from that log-sum-exp instead of reading them back.
+internal sealed partial class CpuBackend
+{
+    /// <summary>Query rows per tile: 64 rows of scores, their output accumulators and statistics stay in L1/L2.</summary>
+    const int AttentionRows = 64;
+    /// <summary>Keys per block.</summary>
+    const int AttentionKeys = 64;
+
+    public AttentionResult AttentionForward(RawTensor q, RawTensor k, RawTensor v, bool causal, double scale) => q.DType switch
+    {
+        DType.Float32 => AttentionForwardTyped<float>(q, k, v, causal, (float)scale),
+        DType.Float64 => AttentionForwardTyped<double>(q, k, v, causal, scale),
+        _ => throw new ArgumentException($"ScaledDotProductAttention: expected floating tensors, got {q.DType}"),
+    };
+
+    public AttentionGradients AttentionBackward(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, double scale) =>
+        q.DType switch
+        {
+            DType.Float32 => AttentionBackwardTyped<float>(q, k, v, forward, gradOutput, causal, (float)scale),
+            DType.Float64 => AttentionBackwardTyped<double>(q, k, v, forward, gradOutput, causal, scale),
+            _ => throw new ArgumentException($"ScaledDotProductAttention: expected floating tensors, got {q.DType}"),
+        };
+
+    /// <summary>
+    /// How many keys query row i of a block sees among the block's keys [j0, j0 + cols): all of them,
+    /// or under the causal mask (PyTorch's top-left alignment: query i sees keys j ≤ i) those up to i.
+    /// </summary>
+    static int VisibleKeys(bool causal, int i, int j0, int cols) => causal ? Math.Clamp(i - j0 + 1, 0, cols) : cols;
+
+    // Work items are (batch entry, block of query rows); each runs its key blocks alone.
+    static AttentionResult AttentionForwardTyped<T>(RawTensor q, RawTensor k, RawTensor v, bool causal, T scale)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int batch = q.Shape[0], l = q.Shape[1], e = q.Shape[2], s = k.Shape[1], ev = v.Shape[2];
+        var output = NewUninitialized<T>([batch, l, ev]);
+        var logSumExp = NewUninitialized<T>([batch, l]);
+        T[] Q = Data<T>(q), K = Data<T>(k), V = Data<T>(v), O = Data<T>(output), Lse = Data<T>(logSumExp);
+        int qOff = q.Layout.Offset, kOff = k.Layout.Offset, vOff = v.Layout.Offset;
+        int blocks = (l + AttentionRows - 1) / AttentionRows;
+        Threading.For(batch * blocks, item =>
+        {
+            int b = item / blocks, i0 = item % blocks * AttentionRows, rows = Math.Min(AttentionRows, l - i0);
+            var scratch = AttentionScratch<T>.Rent(AttentionRows * AttentionKeys + 2 * AttentionRows * ev + 3 * AttentionRows);
+            var tile = scratch.AsSpan(0, AttentionRows * AttentionKeys);
+            var acc = scratch.AsSpan(tile.Length, rows * ev);
+            var product = scratch.AsSpan(tile.Length + AttentionRows * ev, rows * ev);
+            var stats = scratch.AsSpan(tile.Length + 2 * AttentionRows * ev, 3 * AttentionRows);
+            Span<T> max = stats[..rows], sum = stats.Slice(AttentionRows, rows), rescale = stats.Slice(2 * AttentionRows, rows);
+            acc.Clear();
+            max.Fill(T.NegativeInfinity);
+            sum.Clear();
+            var qBlock = StridedMatrix.Of(Q, qOff + (b * l + i0) * e, e, 1);
+            int keys = causal ? Math.Min(s, i0 + rows) : s;
+            for (int j0 = 0; j0 < keys; j0 += AttentionKeys)
+            {
+                int cols = Math.Min(AttentionKeys, keys - j0);
+                // Scores of the tile: Q_i·K_jᵀ, K read through transposed strides.
+                Gemm.Multiply(rows, cols, e, qBlock, StridedMatrix.Of(K, kOff + (b * s + j0) * e, 1, e), scratch, 0, parallel: false);
+                for (int r = 0; r < rows; r++)
+                {
+                    var row = tile.Slice(r * cols, cols);
+                    int visible = VisibleKeys(causal, i0 + r, j0, cols);
+                    if (visible == 0)
+                    {
+                        row.Clear();
+                        rescale[r] = T.One;
+                        continue;
+                    }
+                    var seen = row[..visible];
+                    TensorPrimitives.Multiply(seen, scale, seen);
+                    T next = T.Max(max[r], TensorPrimitives.Max<T>(seen));
+                    TensorPrimitives.Subtract(seen, next, seen);
+                    FloatMath.Exp<T>(seen, seen);
+                    row[visible..].Clear();
+                    rescale[r] = T.Exp(max[r] - next);   // 0 for the first block seen: m was -inf
+                    sum[r] = sum[r] * rescale[r] + TensorPrimitives.Sum<T>(seen);
+                    max[r] = next;
+                }
+                Gemm.Multiply(rows, ev, cols, StridedMatrix.Of(scratch, 0, cols, 1), StridedMatrix.Of(V, vOff + (b * s + j0) * ev, ev, 1),
+                    scratch, tile.Length + AttentionRows * ev, parallel: false);
+                for (int r = 0; r < rows; r++)
+                {
+                    var accRow = acc.Slice(r * ev, ev);
+                    TensorPrimitives.MultiplyAdd(accRow, rescale[r], product.Slice(r * ev, ev), accRow);
+                }
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                TensorPrimitives.Divide(acc.Slice(r * ev, ev), sum[r], O.AsSpan((b * l + i0 + r) * ev, ev));
+                Lse[b * l + i0 + r] = max[r] + T.Log(sum[r]);
+            }
+        });
+        return new AttentionResult(output, logSumExp);
+    }
+
+    // Work items are batch entries, each owning its slices of dQ, dK and dV (no two threads add to
+    // the same rows). For each key block, every query block that sees it: the tile's probabilities
+    // P = exp(scale·Q_i·K_jᵀ − lse_i) again, then dV_j += Pᵀ·dO_i, dP = dO_i·V_jᵀ,
+    // dS = P ∘ (dP − D_i)·scale with D_i = Σ dO_i ∘ O_i per row, dQ_i += dS·K_j, dK_j += dSᵀ·Q_i.
+    static AttentionGradients AttentionBackwardTyped<T>(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, T scale)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int batch = q.Shape[0], l = q.Shape[1], e = q.Shape[2], s = k.Shape[1], ev = v.Shape[2];
+        var dq = New<T>([batch, l, e]);
+        var dk = New<T>([batch, s, e]);
+        var dv = New<T>([batch, s, ev]);
+        T[] Q = Data<T>(q), K = Data<T>(k), V = Data<T>(v), O = Data<T>(forward.Output), Lse = Data<T>(forward.LogSumExp), dO = Data<T>(gradOutput);
+        T[] dQ = Data<T>(dq), dK = Data<T>(dk), dV = Data<T>(dv);
+        int qOff = q.Layout.Offset, kOff = k.Layout.Offset, vOff = v.Layout.Offset, oOff = forward.Output.Layout.Offset,
+            lseOff = forward.LogSumExp.Layout.Offset, gOff = gradOutput.Layout.Offset;
+        int width = Math.Max(e, ev);
+        Threading.For(batch, b =>
+        {
+            // D_i for every row of this entry, then the tiles: P and dS [rows, cols], one product of
+            // up to [AttentionKeys, width] or [AttentionRows, width] to add in.
+            var scratch = AttentionScratch<T>.Rent(l + 2 * AttentionRows * AttentionKeys + Math.Max(AttentionRows, AttentionKeys) * width);
+            var delta = scratch.AsSpan(0, l);
+            int pAt = l, dsAt = pAt + AttentionRows * AttentionKeys, productAt = dsAt + AttentionRows * AttentionKeys;
+            for (int i = 0; i < l; i++)
+                delta[i] = TensorPrimitives.Dot<T>(dO.AsSpan(gOff + (b * l + i) * ev, ev), O.AsSpan(oOff + (b * l + i) * ev, ev));
+            for (int j0 = 0; j0 < s; j0 += AttentionKeys)
+            {
+                int cols = Math.Min(AttentionKeys, s - j0);
+                var kBlock = StridedMatrix.Of(K, kOff + (b * s + j0) * e, e, 1);
+                int first = causal ? j0 / AttentionRows * AttentionRows : 0;   // earlier queries see none of these keys
+                for (int i0 = first; i0 < l; i0 += AttentionRows)
+                {
+                    int rows = Math.Min(AttentionRows, l - i0);
+                    var qBlock = StridedMatrix.Of(Q, qOff + (b * l + i0) * e, e, 1);
+                    var gBlock = StridedMatrix.Of(dO, gOff + (b * l + i0) * ev, ev, 1);
+                    var p = scratch.AsSpan(pAt, rows * cols);
+                    var ds = scratch.AsSpan(dsAt, rows * cols);
+                    Gemm.Multiply(rows, cols, e, qBlock, StridedMatrix.Of(K, kOff + (b * s + j0) * e, 1, e), scratch, pAt, parallel: false);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        var row = p.Slice(r * cols, cols);
+                        int visible = VisibleKeys(causal, i0 + r, j0, cols);
+                        var seen = row[..visible];
+                        TensorPrimitives.Multiply(seen, scale, seen);
+                        TensorPrimitives.Subtract(seen, Lse[lseOff + b * l + i0 + r], seen);
+                        FloatMath.Exp<T>(seen, seen);
+                        row[visible..].Clear();
+                    }
+                    // dV_j += Pᵀ·dO_i (P read through transposed strides)
+                    Gemm.Multiply(cols, ev, rows, StridedMatrix.Of(scratch, pAt, 1, cols), gBlock, scratch, productAt, parallel: false);
+                    TensorPrimitives.Add(dV.AsSpan((b * s + j0) * ev, cols * ev), scratch.AsSpan(productAt, cols * ev), dV.AsSpan((b * s + j0) * ev, cols * ev));
+                    // dP = dO_i·V_jᵀ, then dS = P ∘ (dP − D_i)·scale
+                    Gemm.Multiply(rows, cols, ev, gBlock, StridedMatrix.Of(V, vOff + (b * s + j0) * ev, 1, ev), scratch, dsAt, parallel: false);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        var dsRow = ds.Slice(r * cols, cols);
+                        TensorPrimitives.Subtract(dsRow, delta[i0 + r], dsRow);
+                        TensorPrimitives.Multiply(dsRow, p.Slice(r * cols, cols), dsRow);
+                        TensorPrimitives.Multiply(dsRow, scale, dsRow);
+                    }
+                    // dQ_i += dS·K_j
+                    Gemm.Multiply(rows, e, cols, StridedMatrix.Of(scratch, dsAt, cols, 1), kBlock, scratch, productAt, parallel: false);
+                    TensorPrimitives.Add(dQ.AsSpan((b * l + i0) * e, rows * e), scratch.AsSpan(productAt, rows * e), dQ.AsSpan((b * l + i0) * e, rows * e));
+                    // dK_j += dSᵀ·Q_i
+                    Gemm.Multiply(cols, e, rows, StridedMatrix.Of(scratch, dsAt, 1, cols), qBlock, scratch, productAt, parallel: false);
+                    TensorPrimitives.Add(dK.AsSpan((b * s + j0) * e, cols * e), scratch.AsSpan(productAt, cols * e), dK.AsSpan((b * s + j0) * e, cols * e));
+                }
+            }
+        });
+        return new AttentionGradients(dq, dk, dv);
+    }
+
+    /// <summary>Tiles and statistics of attention's work items, one buffer per thread, reused across calls.</summary>
+    static class AttentionScratch<T> where T : unmanaged
+    {
+        [ThreadStatic] static T[]? t_buffer;
+
+        public static T[] Rent(int length)
+        {
+            if (t_buffer is null || t_buffer.Length < length) t_buffer = new T[length];
+            return t_buffer;
+        }
+    }
+}
