@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using MetaGrad.Data;
+using MetaGrad.IO;
 using MetaGrad.NN;
 using MetaGrad.Optim;
 
@@ -34,6 +35,10 @@ public sealed record PoetrySettings
     public int HoldOutEvery { get; init; } = 10;
     /// <summary>Train and evaluate on the first this-many poems only (null: all), for quick runs.</summary>
     public int? MaxPoems { get; init; }
+    /// <summary>gpt only: weights loaded (safetensors, PyTorch's names) before training; with 0 epochs the model is only measured and sampled.</summary>
+    public string? LoadPath { get; init; }
+    /// <summary>gpt only: where the trained weights are saved as safetensors, with PyTorch's names.</summary>
+    public string? SavePath { get; init; }
 }
 
 /// <summary>What training gives back: held-out perplexity before training and after each epoch, and sampled verses.</summary>
@@ -80,13 +85,15 @@ public static class PoetryExample
         var data = new Option<string?>("--data") { Description = "The tang300.txt file [default: the shipped data/tang300/tang300.txt]" };
         var layers = new Option<int>("--layers") { Description = "Transformer layers", DefaultValueFactory = _ => d.Layers };
         var dropout = new Option<double>("--dropout") { Description = "Dropout after the embeddings, in attention and in the feed-forward layers", DefaultValueFactory = _ => d.Dropout };
+        var save = new Option<string?>("--save") { Description = "Save the trained weights here (safetensors, PyTorch's parameter names)", DefaultValueFactory = _ => Path.Combine("out", "gpt", "gpt.safetensors") };
+        var load = new Option<string?>("--load") { Description = "Start from weights saved by --save (with --epochs 0: measure and sample only)" };
         OptionRules.Positive(epochs, hidden, seqLen, batchSize, layers);
         OptionRules.Positive(lr, temperature);
         OptionRules.Require(dropout, v => v is >= 0 and < 1, "--dropout must be in [0, 1)");
         var command = new Command("gpt", "A character-level decoder-only Transformer on Tang poems: held-out perplexity beside the LSTM's, then new verses (top-k sampling)")
-            { epochs, hidden, seqLen, batchSize, lr, temperature, seed, data, layers, dropout };
+            { epochs, hidden, seqLen, batchSize, lr, temperature, seed, data, layers, dropout, save, load };
         return WithAction(command, d, epochs, hidden, seqLen, batchSize, lr, temperature, seed, data,
-            parse => d with { Layers = parse.GetValue(layers), Dropout = parse.GetValue(dropout) });
+            parse => d with { Layers = parse.GetValue(layers), Dropout = parse.GetValue(dropout), SavePath = parse.GetValue(save), LoadPath = parse.GetValue(load) });
     }
 
     /// <summary>
@@ -139,6 +146,13 @@ public static class PoetryExample
         ICharModel model = settings.Model == "gpt"
             ? new CharGpt(vocabulary, settings.Hidden, settings.Layers, settings.Heads, seqLen, settings.Dropout, generator)
             : new CharLstm(vocabulary, settings.Embedding, settings.Hidden, settings.Dropout, generator);
+        if (settings.LoadPath is not null)
+        {
+            // Strict: every name and shape must match the model these settings build.
+            if (model is not Module module) throw new ArgumentException("--load: only the gpt model saves and loads its weights");
+            module.LoadStateDict(Safetensors.Load(settings.LoadPath).Tensors);
+            log?.Invoke($"weights loaded from {settings.LoadPath}");
+        }
         var parameters = model.Parameters().ToList();
         var optimizer = new Adam(parameters, settings.Lr);
         log?.Invoke(Invariant($"{poems.Count - heldOutPoems.Count} training poems ({train.Length:N0} characters), {heldOutPoems.Count} held out ({heldOut.Length:N0}), {vocabulary:N0} distinct characters"));
@@ -173,6 +187,17 @@ public static class PoetryExample
             log?.Invoke(Invariant($"epoch {epoch,2}/{settings.Epochs}  train perplexity (with dropout) {Math.Exp(lossSum / batches),7:F1}  held-out perplexity {perplexities[^1],7:F1}  {seconds[^1]:F1} s"));
         }
 
+        if (settings.SavePath is not null && model is CharGpt gpt)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.SavePath))!);
+            Safetensors.Save(settings.SavePath, gpt.StateDict(), new Dictionary<string, string>
+            {
+                ["vocabulary"] = vocabulary.ToString(CultureInfo.InvariantCulture), ["width"] = settings.Hidden.ToString(CultureInfo.InvariantCulture),
+                ["layers"] = settings.Layers.ToString(CultureInfo.InvariantCulture), ["heads"] = settings.Heads.ToString(CultureInfo.InvariantCulture),
+                ["context"] = seqLen.ToString(CultureInfo.InvariantCulture),
+            });
+            log?.Invoke($"weights saved to {settings.SavePath}");
+        }
         var sampler = new Generator(settings.Seed + 1);
         return new PoetryResult(vocabulary, initial, [.. perplexities], [.. seconds],
             model.Verses(corpus, 5, 4, settings.Temperature, settings.TopK, sampler), model.Verses(corpus, 7, 4, settings.Temperature, settings.TopK, sampler));
