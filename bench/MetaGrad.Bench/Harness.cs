@@ -107,20 +107,26 @@ static class Harness
         _ => (b / (1 << 20)).ToString("F1", CultureInfo.InvariantCulture) + " MiB",
     };
 
-    public static string Markdown(IReadOnlyList<Result> results, string header)
+    public static string Markdown(IReadOnlyList<Result> results, string header, double peakPerCore)
     {
         var sb = new StringBuilder(header).Append("\n\n");
         sb.Append("| workload | threads | MetaGrad | libtorch | ratio (libtorch / MetaGrad) | MetaGrad rate | libtorch rate | MetaGrad alloc/rep | MetaGrad GC % |\n");
         sb.Append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         foreach (var r in results)
-            sb.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Threads} | {Duration(r.MetaGradSeconds)} | {Duration(r.TorchSeconds)} | {r.Ratio:F2} | {Rate(r, r.MetaGradSeconds)} | {Rate(r, r.TorchSeconds)} | {Bytes(r.AllocatedBytes)} | {r.GcPercent:F1} |\n");
+        {
+            string share = r.Name.StartsWith("sgemm", StringComparison.Ordinal) && peakPerCore > 0
+                ? string.Create(CultureInfo.InvariantCulture, $" ({100 * r.Flops / r.MetaGradSeconds / 1e9 / (peakPerCore * r.Threads):F0}% of peak)") : "";
+            sb.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Threads} | {Duration(r.MetaGradSeconds)} | {Duration(r.TorchSeconds)} | {r.Ratio:F2} | {Rate(r, r.MetaGradSeconds)}{share} | {Rate(r, r.TorchSeconds)} | {Bytes(r.AllocatedBytes)} | {r.GcPercent:F1} |\n");
+        }
         return sb.ToString();
     }
 
-    public static string Json(IReadOnlyList<Result> results, string machine) => JsonSerializer.Serialize(new
+    public static string Json(IReadOnlyList<Result> results, string machine, int vectorBits, double peakPerCore) => JsonSerializer.Serialize(new
     {
         date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         machine,
+        vector_bits = vectorBits,
+        fma_peak_gflops_per_core = peakPerCore,
         results = results.Select(r => new
         {
             r.Name, r.Threads, metagrad_seconds = r.MetaGradSeconds, libtorch_seconds = r.TorchSeconds, ratio = r.Ratio,

@@ -73,10 +73,13 @@ foreach (var w in workloads.Where(w => only is null || w.Name.Contains(only, Str
     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Name} ({r.Threads} threads): ratio {r.Ratio:F2}"));
 }
 
-string machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, libtorch 2.10 (TorchSharp 0.107.0)";
-string header = $"Benchmarks of {DateTime.UtcNow:yyyy-MM-dd} on {machine}; medians of {samples} alternating samples{(quick ? " (--quick)" : "")}. Ratio above 1: MetaGrad is faster.";
-var markdown = Harness.Markdown(results, header);
+double peak = Peak.FmaGflopsPerCore();
+string machine = $"{Peak.CpuModel()}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, libtorch 2.10 (TorchSharp 0.107.0)";
+string header = $"Benchmarks of {DateTime.UtcNow:yyyy-MM-dd} on {machine}; {Peak.VectorBits}-bit vectors, fp32 FMA peak measured at " +
+    string.Create(CultureInfo.InvariantCulture, $"{peak:F0} GFLOP/s per core") +
+    $"; medians of {samples} alternating samples{(quick ? " (--quick)" : "")}. Ratio above 1: MetaGrad is faster. GEMM rows give MetaGrad's share of that peak (per thread).";
+var markdown = Harness.Markdown(results, header, peak);
 Console.WriteLine(markdown);
 Directory.CreateDirectory(outDir);
 File.WriteAllText(Path.Combine(outDir, "latest.md"), markdown);
-File.WriteAllText(Path.Combine(outDir, "latest.json"), Harness.Json(results, machine));
+File.WriteAllText(Path.Combine(outDir, "latest.json"), Harness.Json(results, machine, Peak.VectorBits, peak));

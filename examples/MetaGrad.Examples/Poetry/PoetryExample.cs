@@ -35,6 +35,8 @@ public sealed record PoetrySettings
     public int HoldOutEvery { get; init; } = 10;
     /// <summary>Train and evaluate on the first this-many poems only (null: all), for quick runs.</summary>
     public int? MaxPoems { get; init; }
+    /// <summary>Decoupled weight decay (AdamW) when above 0, else plain Adam.</summary>
+    public double WeightDecay { get; init; }
     /// <summary>gpt only: weights loaded (safetensors, PyTorch's names) before training; with 0 epochs the model is only measured and sampled.</summary>
     public string? LoadPath { get; init; }
     /// <summary>gpt only: where the trained weights are saved as safetensors, with PyTorch's names.</summary>
@@ -86,14 +88,18 @@ public static class PoetryExample
         var layers = new Option<int>("--layers") { Description = "Transformer layers", DefaultValueFactory = _ => d.Layers };
         var dropout = new Option<double>("--dropout") { Description = "Dropout after the embeddings, in attention and in the feed-forward layers", DefaultValueFactory = _ => d.Dropout };
         var save = new Option<string?>("--save") { Description = "Save the trained weights here (safetensors, PyTorch's parameter names)", DefaultValueFactory = _ => Path.Combine("out", "gpt", "gpt.safetensors") };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW's decoupled weight decay (0: Adam)", DefaultValueFactory = _ => d.WeightDecay };
         var load = new Option<string?>("--load") { Description = "Start from weights saved by --save (with --epochs 0: measure and sample only)" };
-        OptionRules.Positive(epochs, hidden, seqLen, batchSize, layers);
+        OptionRules.Positive(hidden, seqLen, batchSize, layers);
         OptionRules.Positive(lr, temperature);
+        OptionRules.Require(epochs, v => v >= 0, "--epochs must be 0 or more (0: only measure and sample, with --load)");
         OptionRules.Require(dropout, v => v is >= 0 and < 1, "--dropout must be in [0, 1)");
+        OptionRules.Require(weightDecay, v => v >= 0, "--weight-decay must be 0 or more");
         var command = new Command("gpt", "A character-level decoder-only Transformer on Tang poems: held-out perplexity beside the LSTM's, then new verses (top-k sampling)")
-            { epochs, hidden, seqLen, batchSize, lr, temperature, seed, data, layers, dropout, save, load };
+            { epochs, hidden, seqLen, batchSize, lr, temperature, seed, data, layers, dropout, weightDecay, save, load };
         return WithAction(command, d, epochs, hidden, seqLen, batchSize, lr, temperature, seed, data,
-            parse => d with { Layers = parse.GetValue(layers), Dropout = parse.GetValue(dropout), SavePath = parse.GetValue(save), LoadPath = parse.GetValue(load) });
+            parse => d with { Layers = parse.GetValue(layers), Dropout = parse.GetValue(dropout), SavePath = parse.GetValue(save), LoadPath = parse.GetValue(load),
+                WeightDecay = parse.GetValue(weightDecay) });
     }
 
     /// <summary>
@@ -154,7 +160,7 @@ public static class PoetryExample
             log?.Invoke($"weights loaded from {settings.LoadPath}");
         }
         var parameters = model.Parameters().ToList();
-        var optimizer = new Adam(parameters, settings.Lr);
+        Optimizer optimizer = settings.WeightDecay > 0 ? new AdamW(parameters, settings.Lr, weightDecay: settings.WeightDecay) : new Adam(parameters, settings.Lr);
         log?.Invoke(Invariant($"{poems.Count - heldOutPoems.Count} training poems ({train.Length:N0} characters), {heldOutPoems.Count} held out ({heldOut.Length:N0}), {vocabulary:N0} distinct characters"));
         log?.Invoke(settings.Model == "gpt"
             ? Invariant($"Transformer: {settings.Layers} layers of width {settings.Hidden}, {settings.Heads} heads, context {seqLen}, batch {settings.BatchSize}, Adam lr {settings.Lr}, clip {settings.MaxGradNorm}, dropout {settings.Dropout}, seed {settings.Seed}")

@@ -102,3 +102,26 @@ public class FusedAttentionTests
         Assert.False(RanFused(Functional.ScaledDotProductAttention(q, k[.., ..1], v[.., ..1])));
     }
 }
+
+/// <summary>MultiheadAttention's fused path (no weights asked, no padding, no dropout, none or the causal mask) gives the composed path's output.</summary>
+public class MultiheadAttentionFusedPathTests
+{
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    public void WithoutWeights_EqualsTheComposedPath(bool causal, bool batchFirst)
+    {
+        var g = new Generator(12);
+        var attention = new MultiheadAttention(32, 4, batchFirst: batchFirst, dtype: DType.Float64, generator: g);
+        attention.Eval();
+        var x = Tensor.Randn(batchFirst ? [3, 70, 32] : [70, 3, 32], DType.Float64, generator: g);
+        var mask = causal ? Transformer.GenerateSquareSubsequentMask(70, DType.Float64) : null;
+        var (fused, none) = attention.Forward(x, x, x, needWeights: false, attnMask: mask, isCausal: causal);
+        var (composed, weights) = attention.Forward(x, x, x, needWeights: true, attnMask: mask, isCausal: causal);
+        Assert.Null(none);
+        Assert.NotNull(weights);
+        Assert.True(fused.AllClose(composed, 1e-12, 1e-12));
+    }
+}
