@@ -108,6 +108,41 @@ public class TransformerTests
         Assert.Equal([3, 2, 8], y.Shape.ToArray());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DecoderLayer_ItsPublicSubModulesInPyTorchsOrder_GiveItsForward(bool normFirst)
+    {
+        // What an example relies on to read the cross-attention's weights: the layer is exactly its
+        // sub-modules, called as torch.nn.TransformerDecoderLayer calls them (dropout 0, relu).
+        var layer = new TransformerDecoderLayer(8, 2, dimFeedforward: 12, dropout: 0, batchFirst: true, normFirst: normFirst, dtype: DType.Float64, generator: new Generator(14));
+        var x = Randn(15, 2, 4, 8);
+        var memory = Randn(16, 2, 5, 8);
+        var causal = Transformer.GenerateSquareSubsequentMask(4, DType.Float64);
+        var padding = Tensor.From(new[] { false, false, false, true, true, false, false, false, false, false }, [2, 5]);
+        var expected = layer.Forward(x, memory, causal, memoryKeyPaddingMask: padding, tgtIsCausal: true);
+
+        Tensor SelfAttention(Tensor h) => layer.SelfAttn.Forward(h, h, h, needWeights: false, attnMask: causal, isCausal: true).Output;
+        Tensor FeedForward(Tensor h) => layer.Linear2.Forward(F.Relu(layer.Linear1.Forward(h)));
+        var query = normFirst ? layer.Norm2.Forward(x + SelfAttention(layer.Norm1.Forward(x))) : layer.Norm1.Forward(x + SelfAttention(x));
+        var (attended, weights) = layer.MultiheadAttn.Forward(query, memory, memory, padding, averageAttnWeights: false);
+        Tensor y;
+        if (normFirst)
+        {
+            var h = x + SelfAttention(layer.Norm1.Forward(x)) + attended;
+            y = h + FeedForward(layer.Norm3.Forward(h));
+        }
+        else
+        {
+            var h = layer.Norm2.Forward(query + attended);
+            y = layer.Norm3.Forward(h + FeedForward(h));
+        }
+        Assert.True(y.AllClose(expected, 1e-12, 1e-12));
+        Check.Shape([2, 2, 4, 5], weights!);                                 // [N, H, T, S]
+        Assert.True(weights!.Sum(3).AllClose(Tensor.Ones([2, 2, 4], DType.Float64), 1e-12, 1e-12));
+        Assert.Equal(0.0, weights[0, .., .., 3..].Abs().Sum().Item<double>());   // padding is never read
+    }
+
     [Fact]
     public void SinusoidalPositionalEncoding_AlternatesSinesAndCosines()
     {

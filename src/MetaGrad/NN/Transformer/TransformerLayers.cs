@@ -124,9 +124,18 @@ public sealed class TransformerEncoderLayer : TransformerLayer
 /// </summary>
 public sealed class TransformerDecoderLayer : TransformerLayer
 {
-    readonly MultiheadAttention SelfAttn, MultiheadAttn;
-    readonly Linear Linear1, Linear2;
-    readonly LayerNorm Norm1, Norm2, Norm3;
+    // Public, as PyTorch's attributes are, so that a model can be taken apart where the layer's
+    // Forward gives too little: the cross-attention's weights, which Forward drops, come from
+    // calling multihead_attn with needWeights on the output of the self-attention block.
+
+    /// <summary>The target's self-attention (self_attn).</summary>
+    public readonly MultiheadAttention SelfAttn;
+    /// <summary>The attention over the encoder's memory (multihead_attn).</summary>
+    public readonly MultiheadAttention MultiheadAttn;
+    /// <summary>The feed-forward network, dModel → dimFeedforward → dModel (linear1, linear2).</summary>
+    public readonly Linear Linear1, Linear2;
+    /// <summary>The norms after (or, with normFirst, before) the self-attention, the cross-attention and the feed-forward network (norm1, norm2, norm3).</summary>
+    public readonly LayerNorm Norm1, Norm2, Norm3;
 
     /// <summary>A layer of model width dModel and nhead heads; activation "relu" or "gelu".</summary>
     public TransformerDecoderLayer(int dModel, int nhead, int dimFeedforward = 2048, double dropout = 0.1, string activation = "relu",
@@ -194,8 +203,10 @@ public sealed class TransformerEncoder : Module
 /// <summary>A stack of numLayers copies of a decoder layer and an optional final norm (torch.nn.TransformerDecoder).</summary>
 public sealed class TransformerDecoder : Module
 {
-    readonly ModuleList<TransformerDecoderLayer> Layers;
-    readonly LayerNorm? Norm;
+    /// <summary>The layers, in order (layers).</summary>
+    public readonly ModuleList<TransformerDecoderLayer> Layers;
+    /// <summary>The final norm (norm), or null.</summary>
+    public readonly LayerNorm? Norm;
 
     /// <summary>numLayers copies of <paramref name="decoderLayer"/>, then <paramref name="norm"/> when given.</summary>
     public TransformerDecoder(TransformerDecoderLayer decoderLayer, int numLayers, LayerNorm? norm = null)
@@ -221,8 +232,10 @@ public sealed class TransformerDecoder : Module
 /// </summary>
 public sealed class Transformer : Module
 {
-    readonly TransformerEncoder Encoder;
-    readonly TransformerDecoder Decoder;
+    /// <summary>The encoder stack (encoder): run on its own, it gives the memory once for many decoding steps.</summary>
+    public readonly TransformerEncoder Encoder;
+    /// <summary>The decoder stack (decoder).</summary>
+    public readonly TransformerDecoder Decoder;
 
     /// <summary>PyTorch's defaults: dModel 512, 8 heads, 6 + 6 layers, feed-forward 2048, dropout 0.1.</summary>
     public Transformer(int dModel = 512, int nhead = 8, int numEncoderLayers = 6, int numDecoderLayers = 6, int dimFeedforward = 2048, double dropout = 0.1,
