@@ -59,6 +59,34 @@ public static class BeamSearch
         return [.. finished.OrderByDescending(h => h.LogProbability)];
     }
 
+    /// <summary>
+    /// Greedy decoding of <paramref name="n"/> sequences at once: <paramref name="step"/> takes the
+    /// last tokens [N] (the start token first) and gives the log-probabilities [N, V] of the next.
+    /// The batch steps together until every sequence has ended or after <paramref name="maxLength"/>
+    /// tokens; a sequence that has ended keeps stepping, but nothing more is kept of it.
+    /// Returns each output (its end token included, when it ended) and its summed log-probability.
+    /// </summary>
+    public static (long[][] Outputs, double[] LogProbabilities) GreedyBatch(int n, long start, long end, int maxLength, Func<Tensor, Tensor> step)
+    {
+        var previous = Tensor.Full([n], start, DType.Int64);
+        var outputs = Enumerable.Range(0, n).Select(_ => new List<long>()).ToArray();
+        var scores = new double[n];
+        for (int t = 0; t < maxLength && outputs.Any(o => o.Count == 0 || o[^1] != end); t++)
+        {
+            var logProbabilities = step(previous);
+            previous = logProbabilities.ArgMax(1);
+            var best = previous.ToArray<long>();
+            var bestScores = logProbabilities.Gather(1, previous.Unsqueeze(1)).ToArray<float>();
+            for (int i = 0; i < n; i++)
+                if (outputs[i].Count == 0 || outputs[i][^1] != end)
+                {
+                    outputs[i].Add(best[i]);
+                    scores[i] += bestScores[i];
+                }
+        }
+        return ([.. outputs.Select(o => o.ToArray())], scores);
+    }
+
     /// <summary>Greedy decoding: the most probable token at every step, until the end token or <paramref name="maxLength"/> tokens.</summary>
     public static Hypothesis Greedy<TState>(TState initial, long start, long end, int maxLength, DecodeStep<TState> step)
     {

@@ -15,9 +15,6 @@ public sealed record EncodedSource(Tensor Keys, Tensor ProjectedKeys, Tensor Mas
         new(Keys.IndexSelect(0, rows), ProjectedKeys.IndexSelect(0, rows), Mask.IndexSelect(0, rows), Hidden.IndexSelect(0, rows));
 }
 
-/// <summary>A greedy translation of a batch: the output ids [N, T] (end token included, then padding), each output's summed log-probability, and the attention weights [N, T, S].</summary>
-public sealed record GreedyTranslation(long[][] Outputs, double[] LogProbabilities, Tensor Weights);
-
 /// <summary>
 /// An attentional encoder-decoder at the character level (Bahdanau, Cho and Bengio 2015): a
 /// bidirectional GRU reads the embedded source (packed, so the backward direction starts at each
@@ -27,7 +24,7 @@ public sealed record GreedyTranslation(long[][] Outputs, double[] LogProbabiliti
 /// the previous character's embedding with that context; the output layer scores the next
 /// character from the new state, the context and the previous character.
 /// </summary>
-public sealed class DateTranslator : Module
+public sealed class DateTranslator : Module, ISequenceTranslator
 {
     readonly Embedding _sourceEmbedding;
     readonly GRU _encoder;
@@ -90,29 +87,16 @@ public sealed class DateTranslator : Module
     public GreedyTranslation Greedy(Tensor source, int[] lengths, int maxLength)
     {
         using var _ = Autograd.NoGrad();
-        int n = source.Shape[0];
         var encoded = Encode(source, lengths);
         var hidden = encoded.Hidden;
-        var previous = Tensor.Full([n], CharVocabulary.Start, DType.Int64);
-        var outputs = Enumerable.Range(0, n).Select(_ => new List<long>()).ToArray();
-        var scores = new double[n];
         var weights = new List<Tensor>();
-        for (int t = 0; t < maxLength && outputs.Any(o => o.Count == 0 || o[^1] != CharVocabulary.End); t++)
+        var (outputs, scores) = BeamSearch.GreedyBatch(source.Shape[0], CharVocabulary.Start, CharVocabulary.End, maxLength, previous =>
         {
             (var logits, hidden, var w) = Step(encoded, hidden, previous);
             weights.Add(w);
-            var logProbabilities = logits.LogSoftmax(1);
-            previous = logProbabilities.ArgMax(1);
-            var best = previous.ToArray<long>();
-            var bestScores = logProbabilities.Gather(1, previous.Unsqueeze(1)).ToArray<float>();
-            for (int i = 0; i < n; i++)
-                if (outputs[i].Count == 0 || outputs[i][^1] != CharVocabulary.End)
-                {
-                    outputs[i].Add(best[i]);
-                    scores[i] += bestScores[i];
-                }
-        }
-        return new GreedyTranslation([.. outputs.Select(o => o.ToArray())], scores, Tensor.Stack([.. weights], 1));
+            return logits.LogSoftmax(1);
+        });
+        return new GreedyTranslation(outputs, scores, Tensor.Stack([.. weights], 1));
     }
 
     /// <summary>

@@ -39,6 +39,7 @@ public sealed record NumbersResult(double ExactMatch, double Bleu, double BeamEx
 public static class NumbersExample
 {
     const int Pad = 0, Start = 1, End = 2, MaxOutput = 12;   // 九万九千九百九十九 is 9 characters, plus the end
+    const int MaxPositions = 32;                               // the longest source has 9 words
 
     public static Command Command()
     {
@@ -73,7 +74,8 @@ public static class NumbersExample
         var testNumbers = Enumerable.Range(0, 100_000).Where(HeldOut).OrderBy(_ => random.Next()).Take(settings.HeldOutSize).ToArray();
 
         var generator = new Generator(settings.Seed);
-        var model = new NumberTranslator(words.Count + 1, characters.Count + 3, settings, generator);
+        var model = new TransformerTranslator(words.Count + 1, characters.Count + 3, Pad, Start, End,
+            new TransformerShape(settings.Width, settings.Heads, settings.Layers, settings.Dropout, MaxPositions), generator);
         var optimizer = new Adam(model.Parameters(), settings.Lr);
         log?.Invoke(Invariant($"{trainNumbers.Length:N0} training numbers, {testNumbers.Length:N0} held out; {words.Count} source words, {characters.Count} target characters"));
         log?.Invoke(Invariant($"Transformer width {settings.Width}, {settings.Heads} heads, {settings.Layers}+{settings.Layers} layers, Adam lr {settings.Lr}, {settings.PairsPerEpoch:N0} pairs an epoch"));
@@ -102,7 +104,7 @@ public static class NumbersExample
             log?.Invoke(Invariant($"epoch {epoch,2}/{settings.Epochs}  loss {losses[^1]:F4}  {epochClock.Elapsed.TotalSeconds:F1} s"));
         }
 
-        var outputs = model.Greedy(Batch(testNumbers, sourceIds, targetIds).Source, MaxOutput);
+        var (outputs, _) = model.Greedy(Batch(testNumbers, sourceIds, targetIds).Source, MaxOutput);
         var decoded = outputs.Select(ids => new string([.. ids.TakeWhile(id => id != End).Select(id => id >= 3 ? characters[(int)id - 3] : '?')])).ToArray();
         var targets = testNumbers.Select(NumberWords.Chinese).ToArray();
         double exact = decoded.Zip(targets).Count(p => p.First == p.Second) / (double)targets.Length;
@@ -111,7 +113,7 @@ public static class NumbersExample
         int beamCount = Math.Min(settings.BeamSize, testNumbers.Length), beamRight = 0;
         for (int i = 0; i < beamCount; i++)
         {
-            var best = model.Beam(Batch([testNumbers[i]], sourceIds, targetIds).Source, settings.BeamWidth, MaxOutput);
+            var best = model.Beam(Batch([testNumbers[i]], sourceIds, targetIds).Source, settings.BeamWidth, MaxOutput)[0].Tokens;
             if (new string([.. best.Select(id => id >= 3 ? characters[(int)id - 3] : '?')]) == targets[i]) beamRight++;
         }
         double beamExact = beamCount == 0 ? 0 : beamRight / (double)beamCount;
@@ -139,71 +141,4 @@ public static class NumbersExample
     }
 
     static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>Embeddings with sinusoidal positions, an encoder–decoder Transformer, and a linear layer over the target characters.</summary>
-    sealed class NumberTranslator : Module
-    {
-        readonly Embedding SourceEmbedding, TargetEmbedding;
-        readonly Transformer Transformer;
-        readonly Linear Output;
-        readonly Tensor _positions;
-
-        public NumberTranslator(int sourceVocabulary, int targetVocabulary, NumbersSettings s, Generator generator)
-        {
-            SourceEmbedding = new Embedding(sourceVocabulary, s.Width, paddingIdx: Pad, generator: generator);
-            TargetEmbedding = new Embedding(targetVocabulary, s.Width, paddingIdx: Pad, generator: generator);
-            Transformer = new Transformer(s.Width, s.Heads, s.Layers, s.Layers, 4 * s.Width, s.Dropout, batchFirst: true, generator: generator);
-            Output = new Linear(s.Width, targetVocabulary, generator: generator);
-            _positions = Functional.SinusoidalPositionalEncoding(32, s.Width);
-        }
-
-        Tensor Embed(Embedding table, Tensor ids) => table.Forward(ids) + _positions[..ids.Shape[1]];
-
-        /// <summary>Logits [N, T, V] for every target position, the source's padding masked and the target causal.</summary>
-        public Tensor Forward(Tensor source, Tensor target)
-        {
-            var sourcePadding = source == (double)Pad;
-            var causal = Transformer.GenerateSquareSubsequentMask(target.Shape[1]);
-            var y = Transformer.Forward(Embed(SourceEmbedding, source), Embed(TargetEmbedding, target), tgtMask: causal,
-                srcKeyPaddingMask: sourcePadding, tgtKeyPaddingMask: target == (double)Pad, memoryKeyPaddingMask: sourcePadding, tgtIsCausal: true);
-            return Output.Forward(y);
-        }
-
-        /// <summary>
-        /// Beam search (the dates example's <see cref="BeamSearch"/>) for one source [1, S]: a hypothesis's
-        /// state is its target so far, and each step runs the decoder on every live one at once.
-        /// </summary>
-        public long[] Beam(Tensor source, int width, int maxLength)
-        {
-            using var _ = Autograd.NoGrad();
-            Eval();
-            long[][] initial = [[]];
-            (float[][], long[][]) Step(long[][] prefixes, long[] last)
-            {
-                var rows = prefixes.Select((p, i) => (long[])[.. p, last[i]]).ToArray();
-                var target = Tensor.From(rows.SelectMany(r => r).ToArray(), [rows.Length, rows[0].Length]);
-                var logits = Forward(source.Expand(rows.Length, source.Shape[1]), target)[.., ^1].LogSoftmax(-1).ToArray<float>();
-                int vocabulary = logits.Length / rows.Length;
-                return ([.. Enumerable.Range(0, rows.Length).Select(i => logits.AsSpan(i * vocabulary, vocabulary).ToArray())], rows);
-            }
-            var best = BeamSearch.Search(initial, Start, End, width, maxLength, Step, (states, parents) => [.. parents.Select(p => states[p])]);
-            return best[0].Tokens;
-        }
-
-        /// <summary>Greedy decoding of a whole batch at once, each step re-reading the target so far.</summary>
-        public long[][] Greedy(Tensor source, int maxLength)
-        {
-            using var _ = Autograd.NoGrad();
-            Eval();
-            int n = source.Shape[0];
-            var target = Tensor.Full([n, 1], Start, DType.Int64);
-            for (int step = 0; step < maxLength; step++)
-            {
-                var next = Forward(source, target)[.., ^1].ArgMax(-1).Unsqueeze(1);
-                target = Tensor.Cat([target, next], 1);
-            }
-            var ids = target[.., 1..].ToArray<long>();
-            return [.. Enumerable.Range(0, n).Select(i => ids.AsSpan(i * maxLength, maxLength).ToArray())];
-        }
-    }
 }
