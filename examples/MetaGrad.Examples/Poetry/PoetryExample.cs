@@ -37,6 +37,8 @@ public sealed record PoetrySettings
     public int? MaxPoems { get; init; }
     /// <summary>Decoupled weight decay (AdamW) when above 0, else plain Adam.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Cosine annealing of the learning rate over the epochs, down to a tenth (else constant).</summary>
+    public bool Cosine { get; init; }
     /// <summary>gpt only: weights loaded (safetensors, PyTorch's names) before training; with 0 epochs the model is only measured and sampled.</summary>
     public string? LoadPath { get; init; }
     /// <summary>gpt only: where the trained weights are saved as safetensors, with PyTorch's names.</summary>
@@ -88,6 +90,7 @@ public static class PoetryExample
         var layers = new Option<int>("--layers") { Description = "Transformer layers", DefaultValueFactory = _ => d.Layers };
         var dropout = new Option<double>("--dropout") { Description = "Dropout after the embeddings, in attention and in the feed-forward layers", DefaultValueFactory = _ => d.Dropout };
         var save = new Option<string?>("--save") { Description = "Save the trained weights here (safetensors, PyTorch's parameter names)", DefaultValueFactory = _ => Path.Combine("out", "gpt", "gpt.safetensors") };
+        var cosine = new Option<bool>("--cosine") { Description = "Anneal the learning rate along a cosine to a tenth over the epochs", DefaultValueFactory = _ => d.Cosine };
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW's decoupled weight decay (0: Adam)", DefaultValueFactory = _ => d.WeightDecay };
         var load = new Option<string?>("--load") { Description = "Start from weights saved by --save (with --epochs 0: measure and sample only)" };
         OptionRules.Positive(hidden, seqLen, batchSize, layers);
@@ -96,10 +99,10 @@ public static class PoetryExample
         OptionRules.Require(dropout, v => v is >= 0 and < 1, "--dropout must be in [0, 1)");
         OptionRules.Require(weightDecay, v => v >= 0, "--weight-decay must be 0 or more");
         var command = new Command("gpt", "A character-level decoder-only Transformer on Tang poems: held-out perplexity beside the LSTM's, then new verses (top-k sampling)")
-            { epochs, hidden, seqLen, batchSize, lr, temperature, seed, data, layers, dropout, weightDecay, save, load };
+            { epochs, hidden, seqLen, batchSize, lr, temperature, seed, data, layers, dropout, weightDecay, cosine, save, load };
         return WithAction(command, d, epochs, hidden, seqLen, batchSize, lr, temperature, seed, data,
             parse => d with { Layers = parse.GetValue(layers), Dropout = parse.GetValue(dropout), SavePath = parse.GetValue(save), LoadPath = parse.GetValue(load),
-                WeightDecay = parse.GetValue(weightDecay) });
+                WeightDecay = parse.GetValue(weightDecay), Cosine = parse.GetValue(cosine) });
     }
 
     /// <summary>
@@ -161,6 +164,7 @@ public static class PoetryExample
         }
         var parameters = model.Parameters().ToList();
         Optimizer optimizer = settings.WeightDecay > 0 ? new AdamW(parameters, settings.Lr, weightDecay: settings.WeightDecay) : new Adam(parameters, settings.Lr);
+        var schedule = settings.Cosine && settings.Epochs > 0 ? new CosineAnnealingLR(optimizer, settings.Epochs, etaMin: settings.Lr / 10) : null;
         log?.Invoke(Invariant($"{poems.Count - heldOutPoems.Count} training poems ({train.Length:N0} characters), {heldOutPoems.Count} held out ({heldOut.Length:N0}), {vocabulary:N0} distinct characters"));
         log?.Invoke(settings.Model == "gpt"
             ? Invariant($"Transformer: {settings.Layers} layers of width {settings.Hidden}, {settings.Heads} heads, context {seqLen}, batch {settings.BatchSize}, Adam lr {settings.Lr}, clip {settings.MaxGradNorm}, dropout {settings.Dropout}, seed {settings.Seed}")
@@ -188,6 +192,7 @@ public static class PoetryExample
                 lossSum += loss.Item<float>();
                 batches++;
             }
+            schedule?.Step();
             perplexities.Add(Perplexity(model, heldOut, seqLen));
             seconds.Add(clock.Elapsed.TotalSeconds);
             log?.Invoke(Invariant($"epoch {epoch,2}/{settings.Epochs}  train perplexity (with dropout) {Math.Exp(lossSum / batches),7:F1}  held-out perplexity {perplexities[^1],7:F1}  {seconds[^1]:F1} s"));
