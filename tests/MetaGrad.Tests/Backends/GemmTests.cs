@@ -149,6 +149,24 @@ public class GemmTests(ITestOutputHelper output)
         }
     }
 
+    // A batch of products shared out whole between the threads (as a convolution's per-sample
+    // products are) gives the bits of the products run one after another on one thread.
+    [Theory]
+    [InlineData(4, 64, 1024, 576)]   // a 3×3 convolution's per-sample product, 64 channels
+    [InlineData(64, 6, 784, 25)]     // LeNet's first layer: each product too small to split
+    [InlineData(5, 30, 200, 90)]     // more products than twice the threads, unevenly shared
+    public void BatchedProducts_SharedBetweenThreads_EqualTheSerialOnes(int batch, int m, int n, int k)
+    {
+        var g = new Generator((ulong)(batch + m + n + k));
+        var w = Tensor.Randn([m, k], generator: g);
+        var cols = Tensor.Randn([batch, k, n], generator: g);
+        float[] serial, shared;
+        using (ThreadScope.Of(1)) serial = w.Matmul(cols).ToArray<float>();
+        using (ThreadScope.Of(2)) shared = w.Matmul(cols).ToArray<float>();
+        Assert.Equal(serial, shared);
+        Assert.True(Tensor.From(shared, [batch, m, n]).AllClose(CpuBackend.MatmulReference(w.Expand(batch, m, k), cols), 1e-4, 1e-4 * Math.Sqrt(k)));
+    }
+
     [Fact]
     public void OneThread_AndMany_GiveTheSameResult()
     {

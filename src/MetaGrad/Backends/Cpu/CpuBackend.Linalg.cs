@@ -36,6 +36,19 @@ internal sealed partial class CpuBackend
         return y;
     }
 
+    /// <summary>
+    /// Whether a batch of products runs as whole products per thread rather than one after another,
+    /// each split between the threads: when there is work enough for the threads in all, the batch
+    /// divides evenly among them (or is long enough that an uneven share hardly matters), and no
+    /// product is so large that splitting its columns for the whole product pays (Gemm.ColumnSplit).
+    /// </summary>
+    static bool AcrossBatch(int count, long work)
+    {
+        int threads = Threading.NumThreads;
+        return threads > 1 && count >= threads && work * count >= Gemm.ParallelWork && work < 256L * 1024 * 1024
+            && (count % threads == 0 || count >= 4 * threads);
+    }
+
     internal static RawTensor MatmulReference(RawTensor a, RawTensor b) => a.DType == DType.Float32
         ? MatmulTyped<float>(a, b, reference: true)
         : MatmulTyped<double>(a, b, reference: true);
@@ -57,6 +70,19 @@ internal sealed partial class CpuBackend
         var pa = Positions(batch, (aBatch.Strides, aBatch.Offset));
         var pb = Positions(batch, (bBatch.Strides, bBatch.Offset));
         int ar = a.Layout.Strides[^2], ac = a.Layout.Strides[^1], br = b.Layout.Strides[^2], bc = b.Layout.Strides[^1];
+        if (!reference && AcrossBatch(pa.Length, (long)n * m * k))
+        {
+            // Whole products per thread: a convolution's per-sample products (im2col) each split
+            // between the threads spent a hand-off per K slice on each, and LeNet's, too small to
+            // split, ran on one thread only.
+            int parts = Threading.NumThreads;
+            Threading.For(parts, part =>
+            {
+                for (int t = part * pa.Length / parts; t < (part + 1) * pa.Length / parts; t++)
+                    Gemm.Multiply(n, m, k, StridedMatrix.Of(A, pa[t], ar, ac), StridedMatrix.Of(B, pb[t], br, bc), Y, t * n * m, parallel: false);
+            });
+            return y;
+        }
         for (int t = 0; t < pa.Length; t++)
         {
             int yo = t * n * m;
