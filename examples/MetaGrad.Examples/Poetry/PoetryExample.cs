@@ -107,11 +107,13 @@ public static class PoetryExample
 
     /// <summary>
     /// The gpt command's settings: 2 layers of width 256 and 4 heads over 48 characters, top-8 sampling.
-    /// Held-out perplexity is lowest near epoch 13 (435; width 128 at lr 2e-3: 462; tied embeddings: 524).
+    /// AdamW's weight decay 0.1 with dropout 0.3 brought held-out perplexity to 412 at epoch 12 (Adam with
+    /// dropout 0.4: 435 at 13; decay 0.3 and 18 epochs: 426 at 13; annealing the rate along a cosine
+    /// to a tenth: 418-438; width 128 at lr 2e-3: 462; tied embeddings: 524).
     /// </summary>
     public static PoetrySettings GptDefaults { get; } = new()
     {
-        Model = "gpt", Hidden = 256, Layers = 2, Heads = 4, SeqLen = 48, Dropout = 0.4, Lr = 7e-4, Epochs = 13, TopK = 8,
+        Model = "gpt", Hidden = 256, Layers = 2, Heads = 4, SeqLen = 48, Dropout = 0.3, WeightDecay = 0.1, Lr = 7e-4, Epochs = 12, TopK = 8,
     };
 
     static Command WithAction(Command command, PoetrySettings d, Option<int> epochs, Option<int> hidden, Option<int> seqLen, Option<int> batchSize,
