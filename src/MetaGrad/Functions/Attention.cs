@@ -58,10 +58,6 @@ internal sealed class FusedAttention(bool causal, double scale) : NaryFunction
     }
 
     /// <summary>softmax(scale·q·kᵀ (causal: −∞ above the diagonal))·v in recorded tensor operations.</summary>
-    public static Tensor Composed(Tensor q, Tensor k, Tensor v, bool causal, double scale)
-    {
-        var scores = q.Matmul(k.Transpose(-2, -1)) * scale;
-        if (causal) scores = scores.MaskedFill(!(Tensor.Arange(q.Shape[^2]).Unsqueeze(1) >= Tensor.Arange(k.Shape[^2])), double.NegativeInfinity);
-        return scores.Softmax(-1).Matmul(v);
-    }
+    public static Tensor Composed(Tensor q, Tensor k, Tensor v, bool causal, double scale) =>
+        NN.Functional.ComposedAttention(q, k, v, null, 0, causal, scale, null);
 }

@@ -21,13 +21,22 @@ public static partial class Functional
             throw new ArgumentException($"ScaledDotProductAttention: key has {key.Shape[^2]} positions but value has {value.Shape[^2]}");
         if (isCausal && attnMask is not null)
             throw new ArgumentException("ScaledDotProductAttention: pass either an attention mask or isCausal, not both (as PyTorch)");
-        int l = query.Shape[^2], s = key.Shape[^2];
         double factor = scale ?? 1 / Math.Sqrt(query.Shape[^1]);
         // Without a mask of its own or dropout, one fused node that never forms the [L, S] weights.
         if (attnMask is null && dropoutP == 0 && Functions.FusedAttention.Covers(query, key, value))
             return Functions.FusedAttention.Run(query, key, value, isCausal, factor);
+        return ComposedAttention(query, key, value, attnMask, dropoutP, isCausal, factor, generator);
+    }
 
-        var scores = query.Matmul(key.Transpose(-2, -1)) * factor;
+    /// <summary>
+    /// Scaled dot-product attention in recorded tensor operations, for any mask, dropout and
+    /// broadcasting: the reference the fused node is tested against, and its recorded backward.
+    /// </summary>
+    internal static Tensor ComposedAttention(Tensor query, Tensor key, Tensor value, Tensor? attnMask, double dropoutP, bool isCausal, double scale,
+        Generator? generator)
+    {
+        int l = query.Shape[^2], s = key.Shape[^2];
+        var scores = query.Matmul(key.Transpose(-2, -1)) * scale;
         var masked = isCausal || attnMask is not null;
         if (isCausal) attnMask = Tensor.Arange(l).Unsqueeze(1) >= Tensor.Arange(s);   // the lower triangle, diagonal included
         if (attnMask is not null)

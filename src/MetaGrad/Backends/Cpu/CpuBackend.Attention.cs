@@ -37,6 +37,16 @@ internal sealed partial class CpuBackend
     /// </summary>
     static int VisibleKeys(bool causal, int i, int j0, int cols) => causal ? Math.Clamp(i - j0 + 1, 0, cols) : cols;
 
+    // A tile row's probabilities: exp(score − shift) over the keys the row sees, zero past them.
+    // The forward shifts by the running maximum, the backward by the saved log-sum-exp.
+    static void ExpShifted<T>(Span<T> row, int visible, T shift) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var seen = row[..visible];
+        TensorPrimitives.Subtract(seen, shift, seen);
+        FloatMath.Exp<T>(seen, seen);
+        row[visible..].Clear();
+    }
+
     // Work items are (batch entry, block of query rows); each runs its key blocks alone.
     static AttentionResult AttentionForwardTyped<T>(RawTensor q, RawTensor k, RawTensor v, bool causal, T scale)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -79,9 +89,7 @@ internal sealed partial class CpuBackend
                     var seen = row[..visible];
                     TensorPrimitives.Multiply(seen, scale, seen);
                     T next = T.Max(max[r], TensorPrimitives.Max<T>(seen));
-                    TensorPrimitives.Subtract(seen, next, seen);
-                    FloatMath.Exp<T>(seen, seen);
-                    row[visible..].Clear();
+                    ExpShifted(row, visible, next);
                     rescale[r] = T.Exp(max[r] - next);   // 0 for the first block seen: m was -inf
                     sum[r] = sum[r] * rescale[r] + TensorPrimitives.Sum<T>(seen);
                     max[r] = next;
@@ -145,11 +153,8 @@ internal sealed partial class CpuBackend
                     {
                         var row = p.Slice(r * cols, cols);
                         int visible = VisibleKeys(causal, i0 + r, j0, cols);
-                        var seen = row[..visible];
-                        TensorPrimitives.Multiply(seen, scale, seen);
-                        TensorPrimitives.Subtract(seen, Lse[lseOff + b * l + i0 + r], seen);
-                        FloatMath.Exp<T>(seen, seen);
-                        row[visible..].Clear();
+                        TensorPrimitives.Multiply(row[..visible], scale, row[..visible]);
+                        ExpShifted(row, visible, Lse[lseOff + b * l + i0 + r]);
                     }
                     // dV_j += Pᵀ·dO_i (P read through transposed strides)
                     Gemm.Multiply(cols, ev, rows, StridedMatrix.Of(scratch, pAt, 1, cols), gBlock, scratch, productAt, parallel: false);

@@ -126,20 +126,21 @@ public sealed class MultiheadAttention : Module
         // the fused kernel never forms the [N·H, L, S] scores (as PyTorch's fast path, which also
         // takes isCausal on trust).
         bool causalOnly = isCausal && l == s && BiasK is null && !_addZeroAttn;
+        Tensor attended;                                                                     // [N·H, L, hd]
+        Tensor? weights = null;                                                              // [N·H, L, S]
         if (!needWeights && padding is null && (mask is null || causalOnly) && (_dropout == 0 || !Training))
+            attended = Functional.ScaledDotProductAttention(q, k, v, isCausal: mask is not null);
+        else
         {
-            var fused = Functional.ScaledDotProductAttention(q, k, v, isCausal: mask is not null);   // [N·H, L, hd]
-            var projected = OutProj.Forward(fused.Transpose(0, 1).Reshape(l, n, _embed));
-            return (_batchFirst ? projected.Transpose(0, 1) : projected, null);
+            var scores = q.Matmul(k.Transpose(1, 2)) * (1 / Math.Sqrt(hd));
+            if (mask is not null) scores = scores + mask;
+            weights = Functional.SafeSoftmax(scores);
+            attended = Functional.Dropout(weights, _dropout, Training, _generator).Matmul(v);
         }
-        var scores = q.Matmul(k.Transpose(1, 2)) * (1 / Math.Sqrt(hd));
-        if (mask is not null) scores = scores + mask;
-        var weights = Functional.SafeSoftmax(scores);                                        // [N·H, L, S]
-        var attended = Functional.Dropout(weights, _dropout, Training, _generator).Matmul(v); // [N·H, L, hd]
         var output = OutProj.Forward(attended.Transpose(0, 1).Reshape(l, n, _embed));
         if (_batchFirst) output = output.Transpose(0, 1);
         if (!needWeights) return (output, null);
-        var perHeadWeights = weights.Reshape(n, _heads, l, s);
+        var perHeadWeights = weights!.Reshape(n, _heads, l, s);
         return (output, averageAttnWeights ? perHeadWeights.Mean([1]) : perHeadWeights);
     }
 
