@@ -173,7 +173,20 @@ internal interface IFusedKernels
 
     /// <summary>The gradients of q, k and v for <see cref="AttentionForward"/>, from the output's gradient [B, L, Ev] (contiguous).</summary>
     AttentionGradients AttentionBackward(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, double scale);
+
+    /// <summary>
+    /// A 2-D convolution (cross-correlation) of x [N, C, H, W] with weight [O, C, kh, kw] (one group,
+    /// zero padding as the windows say), plus bias [O] when given: [N, O, oh, ow], as
+    /// W·unfold(x) + b, without storing unfold's columns.
+    /// </summary>
+    RawTensor Conv2dForward(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d windows);
+
+    /// <summary>The gradients asked for (of x, weight, bias) of <see cref="Conv2dForward"/>, from the output's gradient [N, O, oh, ow].</summary>
+    ConvGradients Conv2dBackward(RawTensor x, RawTensor weight, RawTensor gradOutput, Windows2d windows, bool needInput, bool needWeight, bool needBias);
 }
+
+/// <summary>The gradients of <see cref="IFusedKernels.Conv2dBackward"/>: null where not asked for.</summary>
+internal readonly record struct ConvGradients(RawTensor? Input, RawTensor? Weight, RawTensor? Bias);
 
 /// <summary>What <see cref="IFusedKernels.AttentionForward"/> computed: the output [B, L, Ev] and the log-sum-exp of each query row's scores [B, L].</summary>
 internal readonly record struct AttentionResult(RawTensor Output, RawTensor LogSumExp);

@@ -32,25 +32,8 @@ internal sealed partial class CpuBackend
         {
             foreach (int plane in PlaneRange(job, n * c, (long)g.Size * positions))
             {
-                var image = X.AsSpan(xAt + plane * h * w, h * w);
-                for (int ki = 0; ki < g.KernelH; ki++)
-                    for (int kj = 0; kj < g.KernelW; kj++)
-                    {
-                        var row = Y.AsSpan((plane * g.Size + ki * g.KernelW + kj) * positions, positions);
-                        var (lo, hi) = Inside(w, ow, kj * g.DilationW - g.PadW, g.StrideW);
-                        for (int oy = 0; oy < oh; oy++)
-                        {
-                            var line = row.Slice(oy * ow, ow);
-                            int iy = oy * g.StrideH - g.PadH + ki * g.DilationH;
-                            if (iy < 0 || iy >= h || lo >= hi) { line.Clear(); continue; }
-                            line[..lo].Clear();
-                            line[hi..].Clear();
-                            int ix = lo * g.StrideW - g.PadW + kj * g.DilationW;
-                            var src = image.Slice(iy * w);
-                            if (g.StrideW == 1) src.Slice(ix, hi - lo).CopyTo(line[lo..hi]);
-                            else for (int ox = lo; ox < hi; ox++, ix += g.StrideW) line[ox] = src[ix];
-                        }
-                    }
+                var image = new SampleImage<T>(X, xAt + plane * h * w, h, w);
+                for (int p = 0; p < g.Size; p++) WindowRow(Y.AsSpan((plane * g.Size + p) * positions, positions), image, g, ow, p, 0);
             }
         });
         return y;
@@ -66,28 +49,32 @@ internal sealed partial class CpuBackend
         Threading.For(Planes(n * c, (long)g.Size * positions), job =>
         {
             foreach (int plane in PlaneRange(job, n * c, (long)g.Size * positions))
-            {
-                var image = Y.AsSpan(plane * h * w, h * w);
-                for (int ki = 0; ki < g.KernelH; ki++)
-                    for (int kj = 0; kj < g.KernelW; kj++)
-                    {
-                        var row = C.AsSpan(cAt + (plane * g.Size + ki * g.KernelW + kj) * positions, positions);
-                        var (lo, hi) = Inside(w, ow, kj * g.DilationW - g.PadW, g.StrideW);
-                        if (lo >= hi) continue;
-                        for (int oy = 0; oy < oh; oy++)
-                        {
-                            int iy = oy * g.StrideH - g.PadH + ki * g.DilationH;
-                            if (iy < 0 || iy >= h) continue;
-                            var line = row.Slice(oy * ow, ow);
-                            var dst = image.Slice(iy * w);
-                            int ix = lo * g.StrideW - g.PadW + kj * g.DilationW;
-                            if (g.StrideW == 1) System.Numerics.Tensors.TensorPrimitives.Add(dst.Slice(ix, hi - lo), line[lo..hi], dst.Slice(ix, hi - lo));
-                            else for (int ox = lo; ox < hi; ox++, ix += g.StrideW) dst[ix] += line[ox];
-                        }
-                    }
-            }
+                FoldPlane(C.AsSpan(cAt + plane * g.Size * positions, g.Size * positions), Y.AsSpan(plane * h * w, h * w), h, w, g);
         });
         return y;
+    }
+
+    // One plane's columns [kh·kw, oh·ow] added into its image [h, w] (which overlapping windows share).
+    static void FoldPlane<T>(ReadOnlySpan<T> cols, Span<T> image, int h, int w, Windows2d g) where T : unmanaged, INumber<T>
+    {
+        int oh = g.OutH(h), ow = g.OutW(w), positions = oh * ow;
+        for (int ki = 0; ki < g.KernelH; ki++)
+            for (int kj = 0; kj < g.KernelW; kj++)
+            {
+                var row = cols.Slice((ki * g.KernelW + kj) * positions, positions);
+                var (lo, hi) = Inside(w, ow, kj * g.DilationW - g.PadW, g.StrideW);
+                if (lo >= hi) continue;
+                for (int oy = 0; oy < oh; oy++)
+                {
+                    int iy = oy * g.StrideH - g.PadH + ki * g.DilationH;
+                    if (iy < 0 || iy >= h) continue;
+                    var line = row.Slice(oy * ow, ow);
+                    var dst = image.Slice(iy * w);
+                    int ix = lo * g.StrideW - g.PadW + kj * g.DilationW;
+                    if (g.StrideW == 1) System.Numerics.Tensors.TensorPrimitives.Add(dst.Slice(ix, hi - lo), line[lo..hi], dst.Slice(ix, hi - lo));
+                    else for (int ox = lo; ox < hi; ox++, ix += g.StrideW) dst[ix] += line[ox];
+                }
+            }
     }
 
     public (RawTensor Indices, bool AnyEmpty) MaxPoolIndices(RawTensor x, Windows2d g, int outH, int outW) => x.DType switch

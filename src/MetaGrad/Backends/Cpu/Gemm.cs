@@ -177,11 +177,24 @@ internal static unsafe partial class Gemm
     /// recurrent layer's weight, used at every step): each product then packs only its A. Null
     /// where the blocked path does not run (no Vector256, or not float/double).
     /// </summary>
-    public static PackedB<T>? Pack<T>(int k, int n, StridedMatrix<T> mb) where T : unmanaged
-    {
-        T[] b = mb.Data;
-        int bOff = mb.Offset, bRow = mb.RowStride, bCol = mb.ColumnStride;
+    public static PackedB<T>? Pack<T>(int k, int n, StridedMatrix<T> mb) where T : unmanaged =>
+        Pack<T>(k, n, (dst, p0, kc, j0, cols, nr) =>
+            PackB(dst, mb.Data, mb.Offset + p0 * mb.RowStride + j0 * mb.ColumnStride, mb.RowStride, mb.ColumnStride, cols, kc, nr));
 
+    /// <summary>
+    /// Writes the panels of rows [p0, p0 + kc) and columns [j0, j0 + cols) of a B into dst: for each
+    /// panel of nr columns, kc rows of nr values side by side (zero past the last column).
+    /// </summary>
+    public delegate void PanelWriter<T>(Span<T> dst, int p0, int kc, int j0, int cols, int nr) where T : unmanaged;
+
+    /// <summary>
+    /// A B that is not a matrix in memory (a convolution's image windows) packed by its own writer
+    /// into the panels <see cref="Multiply{T}(int, StridedMatrix{T}, PackedB{T}, T[], int, bool, bool)"/>
+    /// reads, so the column matrix is never stored whole. With <paramref name="parallel"/> false it
+    /// stays on the calling thread (a caller already split the work).
+    /// </summary>
+    public static PackedB<T>? Pack<T>(int k, int n, PanelWriter<T> write, bool parallel = true) where T : unmanaged
+    {
         if (!Vector256.IsHardwareAccelerated || (typeof(T) != typeof(float) && typeof(T) != typeof(double)) || k == 0 || n == 0) return null;
         int nr = NR<T>(), nc0 = NC(nr);
         long total = 0;
@@ -197,7 +210,7 @@ internal static unsafe partial class Gemm
         // The slices in the order Blocked visits them: column blocks, then K slices within each;
         // a large B in column ranges of whole panels, one per thread (packed serially, it held up
         // every recurrent layer's time loop, forwards and backwards).
-        int parts = total >= PackParallelElements ? Math.Min(Threading.NumThreads, (n + nr - 1) / nr) : 1;
+        int parts = parallel && total >= PackParallelElements ? Math.Min(Threading.NumThreads, (n + nr - 1) / nr) : 1;
         Threading.For(parts, part =>
         {
             int at = 0;
@@ -209,7 +222,7 @@ internal static unsafe partial class Gemm
                 for (int p0 = 0, kc; p0 < k; p0 += kc)
                 {
                     kc = Depth<T>(k, p0, nr);
-                    if (cols > 0) PackB(buffer.AsSpan(origin + at + first * nr * kc, (last - first) * nr * kc), b, bOff + p0 * bRow + (j0 + first * nr) * bCol, bRow, bCol, cols, kc, nr);
+                    if (cols > 0) write(buffer.AsSpan(origin + at + first * nr * kc, (last - first) * nr * kc), p0, kc, j0 + first * nr, cols, nr);
                     at += panels * nr * kc;
                 }
             }
@@ -217,16 +230,19 @@ internal static unsafe partial class Gemm
         return new PackedB<T>(k, n, nr, buffer, origin, (int)total);
     }
 
-    /// <summary>From this many packed elements <see cref="Pack"/> splits the work between threads.</summary>
+    /// <summary>From this many packed elements <see cref="Pack{T}(int, int, PanelWriter{T}, bool)"/> splits the work between threads.</summary>
     const long PackParallelElements = 1 << 17;
 
-    /// <summary>C = A·B with B packed by <see cref="Pack"/>; A given by offset and strides, C contiguous [m, B.N].</summary>
-    public static void Multiply<T>(int m, StridedMatrix<T> ma, PackedB<T> b, T[] c, int cOff, bool parallel = true) where T : unmanaged
+    /// <summary>
+    /// C = A·B (or C += A·B with <paramref name="accumulate"/>) with B packed by <see cref="Pack{T}(int, int, PanelWriter{T}, bool)"/>;
+    /// A given by offset and strides, C contiguous [m, B.N].
+    /// </summary>
+    public static void Multiply<T>(int m, StridedMatrix<T> ma, PackedB<T> b, T[] c, int cOff, bool parallel = true, bool accumulate = false) where T : unmanaged
     {
         if (m == 0) return;
         fixed (T* pb = b.Buffer)
             Blocked<T>(m, b.N, b.K, ma, default, pb + b.Origin, b.NR, c, cOff, b.N,
-                parallel: parallel && (long)m * b.N * b.K >= ParallelWork && Threading.NumThreads > 1);
+                parallel: parallel && (long)m * b.N * b.K >= ParallelWork && Threading.NumThreads > 1, addToC: accumulate);
     }
 
     // Packing buffers, shared by the threads of one call and kept per calling thread, so that
@@ -238,7 +254,7 @@ internal static unsafe partial class Gemm
     // of its columns when there are too few row blocks to keep every thread busy) run the
     // micro-kernel over their panels. C's rows are ldc apart (n, or more for a range of columns).
     static void Blocked<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb, T* packed, int nr, T[] c, int cOff, int ldc, bool parallel,
-        T* bias = null) where T : unmanaged
+        T* bias = null, bool addToC = false) where T : unmanaged
     {
         T[] a = ma.Data;
         int aOff = ma.Offset, aRow = ma.RowStride, aCol = ma.ColumnStride;
@@ -278,7 +294,7 @@ internal static unsafe partial class Gemm
                         int cols = Math.Min(last * nr, nc) - first * nr;
                         PackB(new Span<T>((T*)pb + first * nr * kc, (last - first) * nr * kc), b, bOff + p0 * bRow + (j0 + first * nr) * bCol, bRow, bCol, cols, kc, nr);
                     }
-                    bool accumulate = p0 > 0;
+                    bool accumulate = p0 > 0 || addToC;
                     // The bias joins the first slice's sums; later slices add to those.
                     IntPtr sliceBias = accumulate || biasAt == 0 ? 0 : (IntPtr)((T*)biasAt + j0);
                     void PackBlock(int ib)
@@ -547,7 +563,7 @@ internal static unsafe partial class Gemm
     }
 }
 
-/// <summary>The panels of a B packed once by <see cref="Gemm.Pack"/>, in a buffer rented from the tensor pool.</summary>
+/// <summary>The panels of a B packed once by <see cref="Gemm.Pack{T}(int, int, Gemm.PanelWriter{T}, bool)"/>, in a buffer rented from the tensor pool.</summary>
 internal sealed class PackedB<T>(int k, int n, int nr, T[] buffer, int origin, int length) where T : unmanaged
 {
     public int K { get; } = k;

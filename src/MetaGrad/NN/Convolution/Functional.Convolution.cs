@@ -47,7 +47,19 @@ public static partial class Functional
         var (x, g) = Padded("Conv2d", input, (kh, kw), stride ?? 1, padding ?? 0, dilation ?? 1);
         RequireWindowsFit("Conv2d", x, g);
 
-        int n = x.Shape[0], k = weight.Shape[1] * g.Size, oh = g.OutH(x.Shape[2]), ow = g.OutW(x.Shape[3]);
+        if (Functions.FusedConv2d.Covers(x, weight, bias, groups))
+            return new Functions.FusedConv2d(g).Apply(bias is null ? [x, weight] : [x, weight, bias]);
+        return ComposedConv2d(x, weight, bias, g, groups);
+    }
+
+    /// <summary>
+    /// <see cref="Conv2d"/> of validated arguments as recorded tensor operations: one matrix product
+    /// over <see cref="Unfold"/>'s columns (per group). The fused node's backward falls back to it
+    /// when its own backward is recorded; tests hold the two equal.
+    /// </summary>
+    internal static Tensor ComposedConv2d(Tensor x, Tensor weight, Tensor? bias, Windows2d g, int groups)
+    {
+        int n = x.Shape[0], outChannels = weight.Shape[0], k = weight.Shape[1] * g.Size, oh = g.OutH(x.Shape[2]), ow = g.OutW(x.Shape[3]);
         var cols = new Functions.Unfold(g).Apply(x);                        // [N, C·kh·kw, L]
         var y = groups == 1
             ? weight.Reshape(outChannels, k).Matmul(cols)                    // [N, O, L]

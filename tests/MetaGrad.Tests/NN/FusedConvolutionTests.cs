@@ -1,0 +1,118 @@
+using System.Runtime.Intrinsics;
+using MetaGrad.Backends.Cpu;
+using MetaGrad.Functions;
+using MetaGrad.NN;
+
+namespace MetaGrad.Tests.NN;
+
+/// <summary>
+/// The implicit-GEMM convolution (the GEMM's B panels written straight from the image, never the
+/// column matrix) held equal to the composed form it replaces (Unfold and a matrix product), on
+/// shapes that cut its panels and slices every way: batch 1 (threads share each sample's products)
+/// and batches split between threads, panels that span output rows, padding and strides whose
+/// windows read outside the image, several K slices and column blocks, and both input-gradient
+/// paths (a convolution with the flipped kernel at stride 1, Wᵀ·dy folded back otherwise).
+/// </summary>
+public class FusedConvolutionTests
+{
+    // n, c, o, h, w, kernel (h, w), stride (h, w), padding (h, w), dilation (h, w)
+    public static TheoryData<int, int, int, int, int, (int, int), (int, int), (int, int), (int, int)> Shapes => new()
+    {
+        { 1, 1, 1, 5, 5, (3, 3), (1, 1), (0, 0), (1, 1) },
+        { 2, 3, 4, 7, 9, (3, 2), (1, 1), (1, 1), (1, 1) },
+        { 3, 5, 6, 11, 10, (3, 3), (2, 2), (1, 1), (1, 1) },      // strided: the input gradient folds Wᵀ·dy back
+        { 4, 2, 3, 9, 8, (3, 3), (1, 1), (2, 2), (2, 2) },        // dilated, stride 1: the flipped-kernel convolution
+        { 2, 4, 5, 6, 6, (2, 2), (1, 1), (3, 2), (1, 1) },        // padding past the kernel: no adjoint convolution
+        { 5, 16, 40, 20, 37, (3, 3), (1, 1), (1, 1), (1, 1) },    // panels across output rows, rows of A in 6s and 4s
+        { 2, 64, 8, 6, 5, (5, 5), (1, 1), (2, 2), (1, 1) },       // K = 1600: several K slices forwards
+        { 3, 3, 7, 40, 40, (3, 3), (1, 1), (1, 1), (1, 1) },      // 1600 positions: several K slices of the weight's gradient
+        { 1, 2, 3, 70, 70, (3, 3), (1, 1), (1, 1), (1, 1) },      // 4900 positions: two column blocks
+        { 3, 4, 5, 13, 12, (3, 2), (2, 1), (0, 1), (1, 2) },      // stride and dilation differing by dim
+        { 2, 3, 2, 9, 9, (1, 1), (3, 3), (0, 0), (1, 1) },        // stride past the kernel: pixels no window reads
+    };
+
+    static bool RanFused(Tensor y) => y.GradFn is FusedConv2d;
+
+    [Theory, MemberData(nameof(Shapes))]
+    public void ValuesAndGradients_EqualTheComposedForm_Float64(int n, int c, int o, int h, int w, (int, int) kernel, (int, int) stride, (int, int) padding, (int, int) dilation) =>
+        Compare(n, c, o, h, w, kernel, stride, padding, dilation, DType.Float64, 1e-11);
+
+    [Theory, MemberData(nameof(Shapes))]
+    public void ValuesAndGradients_EqualTheComposedForm_Float32(int n, int c, int o, int h, int w, (int, int) kernel, (int, int) stride, (int, int) padding, (int, int) dilation)
+    {
+        bool saved = Gemm.UseVector512;
+        try
+        {
+            foreach (bool wide in Vector512.IsHardwareAccelerated ? new[] { false, true } : [false])
+            {
+                Gemm.UseVector512 = wide;
+                Compare(n, c, o, h, w, kernel, stride, padding, dilation, DType.Float32, 1e-4);
+            }
+        }
+        finally
+        {
+            Gemm.UseVector512 = saved;
+        }
+    }
+
+    static void Compare(int n, int c, int o, int h, int w, (int, int) kernel, (int, int) stride, (int, int) padding, (int, int) dilation, DType dtype, double tolerance)
+    {
+        var g = new Generator((ulong)(n * 1000 + c * 100 + o * 10 + h + w));
+        // The input as a transposed view: the kernel reads it dense either way.
+        var x = Tensor.Randn([n, c, w, h], dtype, generator: g).Transpose(2, 3).RequiresGrad_();
+        var weight = Tensor.Randn([o, c, kernel.Item1, kernel.Item2], dtype, generator: g).RequiresGrad_();
+        var bias = Tensor.Randn([o], dtype, generator: g).RequiresGrad_();
+        var fused = Functional.Conv2d(x, weight, bias, stride, padding, dilation);
+        Assert.True(RanFused(fused));
+        var windows = new MetaGrad.Backends.Windows2d(kernel.Item1, kernel.Item2, dilation.Item1, dilation.Item2, padding.Item1, padding.Item2, stride.Item1, stride.Item2);
+        var composed = Functional.ComposedConv2d(x, weight, bias, windows, groups: 1);
+        Assert.Equal(composed.Shape.ToArray(), fused.Shape.ToArray());
+        Assert.True(fused.AllClose(composed, tolerance, tolerance), "output");
+        var gradOutput = Tensor.Randn(fused.Shape.ToArray(), dtype, generator: g);
+        var fusedGrads = Autograd.Grad([fused], [x, weight, bias], [gradOutput]);
+        var composedGrads = Autograd.Grad([composed], [x, weight, bias], [gradOutput]);
+        string[] names = ["input", "weight", "bias"];
+        for (int i = 0; i < 3; i++)
+            Assert.True(fusedGrads[i]!.AllClose(composedGrads[i]!, tolerance, tolerance), $"grad of {names[i]}");
+    }
+
+    [Fact]
+    public void OnlyTheGradientsAskedFor_AreComputed_AndEqualTheComposedForm()
+    {
+        var g = new Generator(3);
+        var x = Tensor.Randn([3, 2, 6, 7], DType.Float64, generator: g);
+        var weight = Tensor.Randn([4, 2, 3, 3], DType.Float64, generator: g).RequiresGrad_();
+        var bias = Tensor.Randn([4], DType.Float64, generator: g);
+        var y = Functional.Conv2d(x, weight, bias, padding: 1);
+        var expected = Functional.ComposedConv2d(x, weight, bias, new MetaGrad.Backends.Windows2d(3, 3, 1, 1, 1, 1, 1, 1), 1);
+        var gradOutput = Tensor.Randn(y.Shape.ToArray(), DType.Float64, generator: g);
+        Assert.True(Autograd.Grad([y], [weight], [gradOutput])[0]!.AllClose(Autograd.Grad([expected], [weight], [gradOutput])[0]!, 1e-12, 1e-12));
+    }
+
+    [Fact]
+    public void Gradients_AgainstFiniteDifferences()
+    {
+        Check.Gradients(t => Functional.Conv2d(t[0], t[1], t[2], padding: 1), Check.Input([2, 3, 5, 6], 1), Check.Input([4, 3, 3, 3], 2), Check.Input([4], 3));
+        Check.Gradients(t => Functional.Conv2d(t[0], t[1], t[2], stride: 2, dilation: (1, 2)), Check.Input([3, 2, 7, 8], 4), Check.Input([3, 2, 2, 3], 5), Check.Input([3], 6));
+    }
+
+    // createGraph: the backward falls back to the composed form's graph, so a gradient penalty works.
+    [Fact]
+    public void SecondDerivatives_EqualTheComposedForm()
+    {
+        var g = new Generator(5);
+        var x = Tensor.Randn([2, 3, 6, 5], DType.Float64, generator: g).RequiresGrad_();
+        var weight = Tensor.Randn([4, 3, 3, 3], DType.Float64, generator: g).RequiresGrad_();
+        var bias = Tensor.Randn([4], DType.Float64, generator: g).RequiresGrad_();
+        var windows = new MetaGrad.Backends.Windows2d(3, 3, 1, 1, 1, 1, 1, 1);
+        Tensor Penalty(Tensor y)
+        {
+            var gx = Autograd.Grad([y.Tanh().Sum()], [x], createGraph: true)[0]!;
+            return gx.Square().Sum();
+        }
+        var fused = Autograd.Grad([Penalty(Functional.Conv2d(x, weight, bias, padding: 1))], [x, weight, bias], allowUnused: true);
+        var composed = Autograd.Grad([Penalty(Functional.ComposedConv2d(x, weight, bias, windows, 1))], [x, weight, bias], allowUnused: true);
+        for (int i = 0; i < 2; i++) Assert.True(fused[i]!.AllClose(composed[i]!, 1e-10, 1e-10));
+        Assert.True(fused[2]!.AllClose(composed[2]!, 1e-10, 1e-10));
+    }
+}
