@@ -91,6 +91,29 @@ public class GemmTests(ITestOutputHelper output)
         }
     }
 
+    // A B given by its panel writer (a convolution's windows) is multiplied slice by slice, and
+    // with accumulate the product adds to what C holds (a weight gradient summed over samples).
+    [Theory, MemberData(nameof(Sizes))]
+    public void WrittenB_MatchesReference_AndAccumulates(int m, int n, int k)
+    {
+        foreach (var kernel in EachKernel())
+        {
+            var g = new Generator((ulong)(m * 5 + n * 3 + k));
+            var a = Tensor.Randn([m, k], DType.Float64, generator: g);
+            var b = Tensor.Randn([n, k], DType.Float64, generator: g).T;
+            var start = Tensor.Randn([m, n], DType.Float64, generator: g);
+            var reference = CpuBackend.MatmulReference(a, b);
+            var A = a.ToArray<double>();
+            var writer = Gemm.PanelsOf(StridedMatrix.Of(b.T.Contiguous().ToArray<double>(), 0, 1, k));
+            var c = new double[m * n];
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), writer, c, 0);
+            Assert.True(Tensor.From(c, [m, n]).AllClose(reference, 1e-12, 1e-12), $"{kernel}: m={m} n={n} k={k}");
+            c = start.ToArray<double>();
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), writer, c, 0, accumulate: true);
+            Assert.True(Tensor.From(c, [m, n]).AllClose(reference + start, 1e-12, 1e-12), $"{kernel}, accumulating: m={m} n={n} k={k}");
+        }
+    }
+
     [Theory, MemberData(nameof(Sizes))]
     public void Float64_MatchesReference(int m, int n, int k)
     {

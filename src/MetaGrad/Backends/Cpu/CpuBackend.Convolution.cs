@@ -1,19 +1,21 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace MetaGrad.Backends.Cpu;
 
 // A 2-D convolution as implicit GEMM: per sample, y = W·cols with W [O, C·kh·kw] and cols the
-// image's windows [C·kh·kw, L], but cols is never stored. The GEMM packs its B operand into
-// panels anyway, so the panels are written straight from the image (Gemm.Pack with a panel
-// writer): one pass over an L2/L3-resident buffer per sample, where im2col wrote the whole batch's
-// column matrix to memory (75 MB for a 3×3 layer of 64 channels on 32×32 at batch 32) and the
-// GEMM read it back to pack it. The weight's gradient packs colsᵀ the same way; the input's
-// gradient of a stride-1 convolution is itself a convolution (of the output's gradient with the
-// flipped, transposed kernel), and otherwise Wᵀ·dY per sample folded back with col2im.
+// image's windows [C·kh·kw, L], but cols is never stored whole. The GEMM packs its B operand into
+// panels anyway, so the panels are written straight from the image, slice by slice, into the
+// GEMM's own L2-sized scratch (Gemm.Multiply with a panel writer), where im2col wrote the whole
+// batch's column matrix to memory (75 MB for a 3×3 layer of 64 channels on 32×32 at batch 32) and
+// the GEMM read it back to pack it. The weight's gradient, dWᵀ = cols·dyᵀ, makes cols a chunk of
+// positions at a time, small enough for the kernel to read in place as its A. The input's gradient
+// of a stride-1 convolution is itself a convolution (of the output's gradient with the flipped,
+// transposed kernel); otherwise Wᵀ·dy per sample is folded back with col2im.
 // Threads take whole samples when there are enough of them, else share each sample's products.
-internal sealed partial class CpuBackend
+internal sealed unsafe partial class CpuBackend
 {
     public RawTensor Conv2dForward(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d g) => x.DType switch
     {
@@ -55,17 +57,14 @@ internal sealed partial class CpuBackend
     {
         int oh = g.OutH(h), ow = g.OutW(w), l = oh * ow, k = c * g.Size;
         var weight = StridedMatrix.Of(W, wAt, k, 1);
+        var windows = WindowsOf(g, c, h, w, ow);
         EachSample(n, (long)o * k * l, (sample, parallel) =>
         {
             var image = new SampleImage<T>(X, xAt + sample * c * h * w, h, w);
             int yAt = sample * o * l;
-            var packed = Gemm.Pack<T>(k, l, (dst, p0, kc, j0, cols, nr) => WindowPanels(dst, image, g, ow, p0, kc, j0, cols, nr), parallel);
-            if (packed is null) Gemm.Multiply(o, l, k, weight, StridedMatrix.Of(Columns(image, g, oh, ow, k), 0, l, 1), Y, yAt, parallel);
-            else
-            {
-                Gemm.Multiply(o, weight, packed, Y, yAt, parallel);
-                packed.Release();
-            }
+            if (Gemm.WritesPanels<T>())
+                Gemm.Multiply(o, l, k, weight, (dst, p0, kc, j0, cols, nr) => WindowPanels(dst, image, g, windows.AsSpan(p0, kc), ow, j0, cols, nr), Y, yAt, parallel);
+            else Gemm.Multiply(o, l, k, weight, StridedMatrix.Of(Columns(image, g, windows, ow, l), 0, l, 1), Y, yAt, parallel);
             if (B is null) return;
             for (int r = 0; r < o; r++)
             {
@@ -88,40 +87,55 @@ internal sealed partial class CpuBackend
         RawTensor? gradWeight = null, gradBias = null;
         if (wantWeight || wantBias)
         {
-            // Each thread sums its own samples' products into its own [O, K] (and [O]) partial;
-            // the partials are added at the end.
+            // Each thread sums its own samples' products into its own dWᵀ [K, O] (and [O])
+            // partial; the partials are added at the end.
             int parts = Parts(n, (long)o * k * l);
             var weightSums = wantWeight ? new T[parts][] : null;
             var biasSums = wantBias ? new T[parts][] : null;
+            var windows = WindowsOf(g, c, h, w, ow);
+            // Positions per chunk: the chunk's columns [K, chunk] are read in place by the kernel
+            // (Gemm.DirectAElements) in one K slice.
+            int chunk = (int)Math.Clamp(Gemm.DirectAElements / k, 8, 256);
             Threading.For(parts, part =>
             {
                 bool parallel = parts == 1;
-                T[]? dw = wantWeight ? weightSums![part] = new T[o * k] : null;
+                T[]? dwT = wantWeight ? weightSums![part] = new T[k * o] : null;
                 T[]? db = wantBias ? biasSums![part] = new T[o] : null;
-                for (int sample = part * n / parts, first = sample; sample < (part + 1) * n / parts; sample++)
+                var cols = dwT is null ? null : BufferPool<T>.Rent(k * chunk, clear: false);
+                bool first = true;
+                for (int sample = part * n / parts; sample < (part + 1) * n / parts; sample++)
                 {
                     int dyAt = dAt + sample * o * l;
                     if (db is not null)
                         for (int r = 0; r < o; r++) db[r] += TensorPrimitives.Sum<T>(D.AsSpan(dyAt + r * l, l));
-                    if (dw is null) continue;
+                    if (dwT is null) continue;
                     var image = new SampleImage<T>(X, xAt + sample * c * h * w, h, w);
-                    var gradY = StridedMatrix.Of(D, dyAt, l, 1);
-                    var packed = Gemm.Pack<T>(l, k, (dst, p0, kc, j0, cols, nr) => WindowColumnPanels(dst, image, g, ow, p0, kc, j0, cols, nr), parallel);
-                    if (packed is null)
+                    for (int l0 = 0; l0 < l; l0 += chunk, first = false)
                     {
-                        var product = new T[o * k];
-                        Gemm.Multiply(o, k, l, gradY, StridedMatrix.Of(Columns(image, g, oh, ow, k), 0, 1, l), product, 0, parallel);
-                        TensorPrimitives.Add(dw, product, dw);
-                        continue;
+                        int positions = Math.Min(chunk, l - l0);
+                        WindowRows(cols!, positions, image, g, windows, ow, l0);
+                        // dWᵀ += cols[:, chunk]·dy[:, chunk]ᵀ
+                        var gradYT = StridedMatrix.Of(D, dyAt + l0, 1, l);
+                        if (Gemm.WritesPanels<T>())
+                            Gemm.Multiply(k, o, positions, StridedMatrix.Of(cols!, 0, positions, 1), Gemm.PanelsOf(gradYT), dwT, 0, parallel, accumulate: !first);
+                        else
+                        {
+                            var product = new T[k * o];
+                            Gemm.Multiply(k, o, positions, StridedMatrix.Of(cols!, 0, positions, 1), gradYT, product, 0, parallel);
+                            TensorPrimitives.Add(dwT, product, dwT);
+                        }
                     }
-                    Gemm.Multiply(o, gradY, packed, dw, 0, parallel, accumulate: sample > first);
-                    packed.Release();
                 }
+                if (cols is not null) BufferPool<T>.Return(cols);
             });
             if (wantWeight)
             {
                 var dw = NewUninitialized<T>([.. weight.Shape]);
-                Sum(weightSums!, Data<T>(dw).AsSpan(0, o * k));
+                var sum = new T[k * o];
+                Sum(weightSums!, sum);
+                var DW = Data<T>(dw);
+                for (int p = 0; p < k; p++)
+                    for (int r = 0; r < o; r++) DW[r * k + p] = sum[p * o + r];
                 gradWeight = dw;
             }
             if (wantBias)
@@ -194,143 +208,139 @@ internal sealed partial class CpuBackend
         });
     }
 
-    [ThreadStatic] static object? t_windowScratch;
+    /// <summary>
+    /// Row p = (channel, ki, kj) of an image's window columns, decoded once per call (three integer
+    /// divisions, which per value copied cost more than the copy): where output row oy reads
+    /// (iy = oy·strideH + RowShift), where output column ox reads (ix = ox·strideW + ColumnShift),
+    /// and the output columns [Lo, Hi) whose ix falls inside the image.
+    /// </summary>
+    readonly record struct WindowOf(int Plane, int RowShift, int ColumnShift, int Lo, int Hi);
 
-    static Span<T> WindowScratch<T>(int length) where T : unmanaged
-    {
-        if (t_windowScratch is not T[] buffer || buffer.Length < length) t_windowScratch = buffer = new T[Math.Max(length, 4096)];
-        return buffer.AsSpan(0, length);
-    }
+    /// <summary>A run of window positions along one output row: Length positions from (Oy, Ox), At values into the destination row.</summary>
+    readonly record struct Run(int Oy, int Ox, int Length, int At);
 
-    // Panels of cols (rows p = (channel, ki, kj), columns the window positions), one panel at a
-    // time and written front to back: a panel's nr positions are a few runs along output rows,
-    // found once, and each row p copies those runs out of its image row. (Row by row, each row's
-    // nr-value pieces went to panels kc·nr apart, strides that share cache sets: the packing took
-    // as long as the product.)
-    static unsafe void WindowPanels<T>(Span<T> dst, SampleImage<T> image, Windows2d g, int ow, int p0, int kc, int j0, int cols, int nr) where T : unmanaged
+    static WindowOf[] WindowsOf(Windows2d g, int channels, int h, int w, int ow)
     {
-        Span<(int Oy, int Ox, int Length)> runs = stackalloc (int, int, int)[nr];
-        // The rows' windows, decoded once for all panels (three integer divisions each).
-        Span<WindowOf> windows = kc <= 512 ? stackalloc WindowOf[kc] : new WindowOf[kc];
-        for (int p = 0; p < kc; p++) windows[p] = new WindowOf(g, image.W, ow, p0 + p);
-        for (int q = 0, jq = j0; jq < j0 + cols; q++, jq += nr)
+        var windows = new WindowOf[channels * g.Size];
+        for (int p = 0; p < windows.Length; p++)
         {
-            int count = Math.Min(nr, j0 + cols - jq), found = 0;
-            for (int j = jq; j < jq + count; found++)
-            {
-                int oy = Math.DivRem(j, ow, out int ox), length = Math.Min(ow - ox, jq + count - j);
-                runs[found] = (oy, ox, length);
-                j += length;
-            }
-            fixed (T* panel = dst.Slice(q * kc * nr, kc * nr), planes = image.Data)
-                for (int p = 0; p < kc; p++)
-                {
-                    T* line = panel + p * nr;
-                    ref readonly var window = ref windows[p];
-                    T* plane = planes + image.Offset + window.Channel * image.H * image.W;
-                    for (int r = 0, at = 0; r < found; at += runs[r].Length, r++)
-                        window.Fill(line + at, runs[r].Length, plane, image.H, runs[r].Oy, runs[r].Ox);
-                    for (int i = count; i < nr; i++) line[i] = default;
-                }
+            int channel = Math.DivRem(p, g.Size, out int r), ki = Math.DivRem(r, g.KernelW, out int kj);
+            int columnShift = kj * g.DilationW - g.PadW;
+            var (lo, hi) = Inside(w, ow, columnShift, g.StrideW);
+            windows[p] = new WindowOf(channel * h * w, ki * g.DilationH - g.PadH, columnShift, lo, hi);
         }
+        return windows;
     }
 
-    // Panels of colsᵀ (rows the window positions, columns p): nr rows of cols over the positions
-    // [l0, l0 + kc) are made side by side, then transposed into the panel.
-    static unsafe void WindowColumnPanels<T>(Span<T> dst, SampleImage<T> image, Windows2d g, int ow, int l0, int kc, int j0, int cols, int nr) where T : unmanaged
+    // The runs covering positions [j0, j0 + count), into runs; returns how many.
+    static int Runs(int j0, int count, int ow, Span<Run> runs)
     {
-        var block = WindowScratch<T>(nr * kc);
-        for (int q = 0; q * nr < cols; q++)
+        int found = 0;
+        for (int j = j0; j < j0 + count; found++)
         {
-            int first = j0 + q * nr, count = Math.Min(nr, cols - q * nr);
-            for (int s = 0; s < nr; s++)
-            {
-                var row = block.Slice(s * kc, kc);
-                if (s < count) WindowRow(row, image, g, ow, first + s, l0);
-                else row.Clear();
-            }
-            var panel = dst.Slice(q * kc * nr, kc * nr);
-            if (typeof(T) == typeof(float) && Transpose.IsAccelerated)
-                fixed (T* from = block, to = panel) Transpose.ColumnsToRows((float*)from, kc, (float*)to, kc, nr);
-            else
-                for (int p = 0; p < kc; p++)
-                    for (int s = 0; s < nr; s++) panel[p * nr + s] = block[s * kc + p];
-        }
-    }
-
-    // line[i] = cols[p, j0 + i]: row p = (channel, ki, kj) of the image's windows, from position j0
-    // on, one run along an output row at a time.
-    static void WindowRow<T>(Span<T> line, SampleImage<T> image, Windows2d g, int ow, int p, int j0) where T : unmanaged
-    {
-        var window = new WindowOf(g, image.W, ow, p);
-        var plane = image.Plane(window.Channel);
-        for (int j = j0, end = j0 + line.Length; j < end;)
-        {
-            int oy = Math.DivRem(j, ow, out int ox), length = Math.Min(ow - ox, end - j);
-            window.Fill(line.Slice(j - j0, length), plane, image.H, oy, ox);
+            int oy = Math.DivRem(j, ow, out int ox), length = Math.Min(ow - ox, j0 + count - j);
+            runs[found] = new Run(oy, ox, length, j - j0);
             j += length;
         }
+        return found;
     }
 
-    /// <summary>Row p = (channel, ki, kj) of the windows' columns: what its runs along output rows read.</summary>
-    readonly unsafe struct WindowOf
+    // Row p of dst (rowStride apart) = window p's values at the runs' positions, for each window given.
+    static void FillWindows<T>(T* dst, int rowStride, ReadOnlySpan<WindowOf> windows, ReadOnlySpan<Run> runs, SampleImage<T> image, Windows2d g) where T : unmanaged
     {
-        readonly Windows2d _g;
-        readonly int _w, _ki, _kj, _lo, _hi;
-        public readonly int Channel;
-
-        public WindowOf(Windows2d g, int w, int ow, int p)
+        fixed (T* data = image.Data)
         {
-            (_g, _w) = (g, w);
-            Channel = Math.DivRem(p, g.Size, out int r);
-            _ki = Math.DivRem(r, g.KernelW, out _kj);
-            (_lo, _hi) = Inside(w, ow, _kj * g.DilationW - g.PadW, g.StrideW);
-        }
-
-        // run[i] = the value window (oy, ox + i) reads, zero where that is padding.
-        public void Fill<T>(Span<T> run, ReadOnlySpan<T> plane, int h, int oy, int ox) where T : unmanaged
-        {
-            fixed (T* to = run, from = plane) Fill(to, run.Length, from, h, oy, ox);
-        }
-
-        // Through pointers: a panel's runs are short (often one vector or two), where span slicing,
-        // Clear and CopyTo calls cost more than the copy.
-        public void Fill<T>(T* run, int length, T* plane, int h, int oy, int ox) where T : unmanaged
-        {
-            int iy = oy * _g.StrideH - _g.PadH + _ki * _g.DilationH;
-            int a = Math.Max(ox, _lo), b = Math.Min(ox + length, _hi);
-            if ((uint)iy >= (uint)h || a >= b)
+            T* planes = data + image.Offset;
+            for (int p = 0; p < windows.Length; p++, dst += rowStride)
             {
-                Zero(run, length);
-                return;
+                ref readonly var window = ref windows[p];
+                foreach (ref readonly var run in runs)
+                    FillRun(dst + run.At, window, run, planes, image.H, image.W, g);
             }
-            if (a > ox) Zero(run, a - ox);
-            if (b < ox + length) Zero(run + (b - ox), ox + length - b);
-            T* src = plane + iy * _w + a * _g.StrideW - _g.PadW + _kj * _g.DilationW;
-            T* dst = run + (a - ox);
-            if (_g.StrideW == 1) Copy(dst, src, b - a);
-            else for (int i = 0; i < b - a; i++) dst[i] = src[i * _g.StrideW];
-        }
-
-        static void Copy<T>(T* dst, T* src, int count) where T : unmanaged
-        {
-            byte* d = (byte*)dst, s = (byte*)src;
-            nint bytes = count * sizeof(T), i = 0, v = Vector256<byte>.Count;
-            for (; i + v <= bytes; i += v) Vector256.Store(Vector256.Load(s + i), d + i);
-            for (; i < bytes; i += sizeof(T)) *(T*)(d + i) = *(T*)(s + i);
-        }
-
-        static void Zero<T>(T* dst, int count) where T : unmanaged
-        {
-            for (int i = 0; i < count; i++) dst[i] = default;
         }
     }
 
-    // One sample's whole column matrix [k, oh·ow], for a machine without the packed GEMM.
-    static T[] Columns<T>(SampleImage<T> image, Windows2d g, int oh, int ow, int k) where T : unmanaged
+    // One run of a window's values, zero where it reads padding. Most runs lie inside the image:
+    // one copy of contiguous values.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void FillRun<T>(T* to, in WindowOf window, in Run run, T* planes, int h, int w, Windows2d g) where T : unmanaged
     {
-        var cols = new T[k * oh * ow];
-        for (int p = 0; p < k; p++) WindowRow(cols.AsSpan(p * oh * ow, oh * ow), image, g, ow, p, 0);
+        int iy = run.Oy * g.StrideH + window.RowShift, ox = run.Ox, length = run.Length;
+        T* row = planes + window.Plane + iy * w;
+        if ((uint)iy < (uint)h && ox >= window.Lo && ox + length <= window.Hi && g.StrideW == 1)
+        {
+            Copy(to, row + ox + window.ColumnShift, length);
+            return;
+        }
+        int a = Math.Max(ox, window.Lo), b = Math.Min(ox + length, window.Hi);
+        if ((uint)iy >= (uint)h || a >= b)
+        {
+            new Span<T>(to, length).Clear();
+            return;
+        }
+        // Padding at a run's ends is a value or two: cleared in place, not by a call.
+        for (int i = 0; i < a - ox; i++) to[i] = default;
+        for (int i = b - ox; i < length; i++) to[i] = default;
+        T* src = row + a * g.StrideW + window.ColumnShift;
+        if (g.StrideW == 1) Copy(to + (a - ox), src, b - a);
+        else for (int i = 0; i < b - a; i++) to[a - ox + i] = src[i * g.StrideW];
+    }
+
+    // Whole vectors, the last one ending at the run's end (overlapping the one before, so a run
+    // cut short by padding takes no scalar tail); short runs value by value.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Copy<T>(T* dst, T* src, int count) where T : unmanaged
+    {
+        byte* d = (byte*)dst, s = (byte*)src;
+        nint bytes = count * sizeof(T), v = Vector256<byte>.Count;
+        if (bytes < v)
+        {
+            for (int i = 0; i < count; i++) dst[i] = src[i];
+            return;
+        }
+        if (Vector512.IsHardwareAccelerated && bytes >= 2 * v)
+        {
+            nint wide = 2 * v;
+            for (nint i = 0; i < bytes - wide; i += wide) Vector512.Store(Vector512.Load(s + i), d + i);
+            Vector512.Store(Vector512.Load(s + bytes - wide), d + bytes - wide);
+            return;
+        }
+        for (nint i = 0; i < bytes - v; i += v) Vector256.Store(Vector256.Load(s + i), d + i);
+        Vector256.Store(Vector256.Load(s + bytes - v), d + bytes - v);
+    }
+
+    // Panels of cols (rows the windows given, columns the positions [j0, j0 + cols)), one panel
+    // at a time, written front to back: a panel's nr positions are a few runs along output rows,
+    // found once, that every row copies out of its image row. (Row by row, each row's nr-value
+    // pieces went to panels kc·nr apart, strides that share cache sets.)
+    static void WindowPanels<T>(Span<T> dst, SampleImage<T> image, Windows2d g, ReadOnlySpan<WindowOf> windows, int ow, int j0, int cols, int nr) where T : unmanaged
+    {
+        Span<Run> runs = stackalloc Run[nr];
+        int kc = windows.Length;
+        fixed (T* start = dst)
+            for (int q = 0, jq = j0; jq < j0 + cols; q++, jq += nr)
+            {
+                int count = Math.Min(nr, j0 + cols - jq);
+                T* panel = start + q * kc * nr;
+                FillWindows(panel, nr, windows, runs[..Runs(jq, count, ow, runs)], image, g);
+                if (count < nr)
+                    for (int p = 0; p < kc; p++) new Span<T>(panel + p * nr + count, nr - count).Clear();
+            }
+    }
+
+    // cols[:, l0 .. l0 + positions) of a sample into rows of `positions` values, the first of them at cols[0].
+    static void WindowRows<T>(T[] cols, int positions, SampleImage<T> image, Windows2d g, WindowOf[] windows, int ow, int l0) where T : unmanaged
+    {
+        int most = positions / ow + 2;
+        Span<Run> runs = most <= 256 ? stackalloc Run[most] : new Run[most];
+        fixed (T* dst = cols) FillWindows(dst, positions, windows, runs[..Runs(l0, positions, ow, runs)], image, g);
+    }
+
+    // One sample's whole column matrix [k, l], for a machine without the packed GEMM, and for im2col.
+    static T[] Columns<T>(SampleImage<T> image, Windows2d g, WindowOf[] windows, int ow, int l) where T : unmanaged
+    {
+        var cols = new T[windows.Length * l];
+        WindowRows(cols, l, image, g, windows, ow, 0);
         return cols;
     }
 }

@@ -5,7 +5,7 @@ namespace MetaGrad.Backends.Cpu;
 // im2col and its adjoint col2im: a convolution becomes one matrix product over the columns, and a
 // pooling a reduction over them. Each (image, channel) plane is one job: it reads (im2col) or
 // writes (col2im) only its own kernel-sized band of rows, so planes run in parallel without locks.
-internal sealed partial class CpuBackend
+internal sealed unsafe partial class CpuBackend
 {
     public RawTensor Im2Col(RawTensor x, Windows2d g) => x.DType switch
     {
@@ -28,13 +28,12 @@ internal sealed partial class CpuBackend
         var (X, xAt) = Dense<T>(x);
         var y = NewUninitialized<T>([n, c * g.Size, positions]);
         var Y = Data<T>(y);
+        var windows = WindowsOf(g, 1, h, w, ow);
         Threading.For(Planes(n * c, (long)g.Size * positions), job =>
         {
             foreach (int plane in PlaneRange(job, n * c, (long)g.Size * positions))
-            {
-                var image = new SampleImage<T>(X, xAt + plane * h * w, h, w);
-                for (int p = 0; p < g.Size; p++) WindowRow(Y.AsSpan((plane * g.Size + p) * positions, positions), image, g, ow, p, 0);
-            }
+                fixed (T* dst = Y)
+                    FillWindows(dst + plane * g.Size * positions, positions, windows, PlaneRuns(oh, ow), new SampleImage<T>(X, xAt + plane * h * w, h, w), g);
         });
         return y;
     }
@@ -53,6 +52,9 @@ internal sealed partial class CpuBackend
         });
         return y;
     }
+
+    // The runs of a whole plane of window positions: one per output row.
+    static Run[] PlaneRuns(int oh, int ow) => [.. Enumerable.Range(0, oh).Select(oy => new Run(oy, 0, ow, oy * ow))];
 
     // One plane's columns [kh·kw, oh·ow] added into its image [h, w] (which overlapping windows share).
     static void FoldPlane<T>(ReadOnlySpan<T> cols, Span<T> image, int h, int w, Windows2d g) where T : unmanaged, INumber<T>

@@ -170,16 +170,18 @@ internal static unsafe partial class Gemm
     /// float: a 96-row block of it still fits L2); a larger A read in place loses to packing
     /// (bench/results/TUNING.md).
     /// </summary>
-    const long DirectAElements = 256 * 1024;
+    internal const long DirectAElements = 256 * 1024;
 
     /// <summary>
     /// B [k, n] packed once into the panels the micro-kernel reads, for many products with it (a
     /// recurrent layer's weight, used at every step): each product then packs only its A. Null
     /// where the blocked path does not run (no Vector256, or not float/double).
     /// </summary>
-    public static PackedB<T>? Pack<T>(int k, int n, StridedMatrix<T> mb) where T : unmanaged =>
-        Pack<T>(k, n, (dst, p0, kc, j0, cols, nr) =>
-            PackB(dst, mb.Data, mb.Offset + p0 * mb.RowStride + j0 * mb.ColumnStride, mb.RowStride, mb.ColumnStride, cols, kc, nr));
+    public static PackedB<T>? Pack<T>(int k, int n, StridedMatrix<T> mb) where T : unmanaged => Pack<T>(k, n, PanelsOf(mb));
+
+    /// <summary>The panel writer of a B in memory: its strided packing, for a product that takes a writer.</summary>
+    public static PanelWriter<T> PanelsOf<T>(StridedMatrix<T> mb) where T : unmanaged => (dst, p0, kc, j0, cols, nr) =>
+        PackB(dst, mb.Data, mb.Offset + p0 * mb.RowStride + j0 * mb.ColumnStride, mb.RowStride, mb.ColumnStride, cols, kc, nr);
 
     /// <summary>
     /// Writes the panels of rows [p0, p0 + kc) and columns [j0, j0 + cols) of a B into dst: for each
@@ -230,6 +232,35 @@ internal static unsafe partial class Gemm
         return new PackedB<T>(k, n, nr, buffer, origin, (int)total);
     }
 
+    /// <summary>
+    /// C = A·B (or C += A·B with <paramref name="accumulate"/>) for a B that is not a matrix in memory
+    /// (a convolution's image windows): its panels are written by <paramref name="write"/> slice by
+    /// slice into the same scratch a strided B is packed into, so the whole B is never stored. A
+    /// given by offset and strides, C contiguous [m, n]; with <paramref name="parallel"/> false it
+    /// stays on the calling thread.
+    /// </summary>
+    public static void Multiply<T>(int m, int n, int k, StridedMatrix<T> ma, PanelWriter<T> write, T[] c, int cOff, bool parallel = true, bool accumulate = false)
+        where T : unmanaged
+    {
+        if (m == 0 || n == 0 || k == 0) throw new ArgumentException($"Gemm: a written B needs a non-empty product, got {m}x{k} times {k}x{n}");
+        if (!Vector256.IsHardwareAccelerated || (typeof(T) != typeof(float) && typeof(T) != typeof(double)))
+            throw new NotSupportedException("Gemm: a written B needs the packed kernels (Vector256, float or double)");
+        Blocked<T>(m, n, k, ma, default, null, NR<T>(), c, cOff, n,
+            parallel: parallel && (long)m * n * k >= ParallelWork && Threading.NumThreads > 1, addToC: accumulate, writer: write);
+    }
+
+    /// <summary>
+    /// Columns per tile for a written B: a K slice of 64 KB (float, 256 deep) per 64 columns, so
+    /// that the slice just written is still in L2 when the kernel reads it. A strided B's tiles are
+    /// wide because A is packed again for each one; a written B's products (a convolution's) read
+    /// a small A in place.
+    /// </summary>
+    static int WrittenNC(int nr) => Math.Max(nr, 256 / nr * nr);
+
+    /// <summary>Whether <see cref="Multiply{T}(int, int, int, StridedMatrix{T}, PanelWriter{T}, T[], int, bool, bool)"/> runs here: it needs the packed kernels.</summary>
+    public static bool WritesPanels<T>() where T : unmanaged =>
+        Vector256.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+
     /// <summary>From this many packed elements <see cref="Pack{T}(int, int, PanelWriter{T}, bool)"/> splits the work between threads.</summary>
     const long PackParallelElements = 1 << 17;
 
@@ -254,7 +285,7 @@ internal static unsafe partial class Gemm
     // of its columns when there are too few row blocks to keep every thread busy) run the
     // micro-kernel over their panels. C's rows are ldc apart (n, or more for a range of columns).
     static void Blocked<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb, T* packed, int nr, T[] c, int cOff, int ldc, bool parallel,
-        T* bias = null, bool addToC = false) where T : unmanaged
+        T* bias = null, bool addToC = false, PanelWriter<T>? writer = null) where T : unmanaged
     {
         T[] a = ma.Data;
         int aOff = ma.Offset, aRow = ma.RowStride, aCol = ma.ColumnStride;
@@ -262,7 +293,7 @@ internal static unsafe partial class Gemm
         int bOff = mb.Offset, bRow = mb.RowStride, bCol = mb.ColumnStride;
 
         var biasAt = (IntPtr)bias;
-        int mr = MR<T>(), nc0 = NC(nr);
+        int mr = MR<T>(), nc0 = writer is null ? NC(nr) : WrittenNC(nr);
         int blocksM = (m + MC - 1) / MC, panelsM = (m + mr - 1) / mr;
         int threads = parallel ? Threading.NumThreads : 1;
         // An A with contiguous rows whose blocks stay in L2 is read in place by the kernel: packing
@@ -292,7 +323,9 @@ internal static unsafe partial class Gemm
                     {
                         int first = part * panelsN / partsB, last = (part + 1) * panelsN / partsB;
                         int cols = Math.Min(last * nr, nc) - first * nr;
-                        PackB(new Span<T>((T*)pb + first * nr * kc, (last - first) * nr * kc), b, bOff + p0 * bRow + (j0 + first * nr) * bCol, bRow, bCol, cols, kc, nr);
+                        var dst = new Span<T>((T*)pb + first * nr * kc, (last - first) * nr * kc);
+                        if (writer is not null) writer(dst, p0, kc, j0 + first * nr, cols, nr);
+                        else PackB(dst, b, bOff + p0 * bRow + (j0 + first * nr) * bCol, bRow, bCol, cols, kc, nr);
                     }
                     bool accumulate = p0 > 0 || addToC;
                     // The bias joins the first slice's sums; later slices add to those.
