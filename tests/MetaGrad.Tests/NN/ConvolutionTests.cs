@@ -81,6 +81,28 @@ public class ConvolutionTests
         Check.Values([1.0, 0, 0, 0], x.Grad!);
     }
 
+    // Float windows inside the image are compared eight at a time (gathers and masks); float64 runs
+    // the scalar loop. Both pick the same winners, ties to the first and NaN over any number,
+    // on rows wide enough for whole vectors, an overlapping last one, and scalar edges.
+    [Theory]
+    [InlineData(2, 2, 2, 2, 0, 0, 1, 1, 28, 28)]
+    [InlineData(3, 3, 1, 1, 1, 1, 1, 1, 9, 21)]
+    [InlineData(3, 3, 2, 2, 1, 1, 2, 2, 13, 40)]
+    [InlineData(2, 3, 1, 2, 0, 1, 1, 1, 7, 35)]
+    public void MaxPool2d_VectorWindows_PickTheScalarLoopsWinners(int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int h, int w)
+    {
+        var g = new Generator(11);
+        // Few levels, so that windows often tie; a few NaNs.
+        var x = (Tensor.Rand([2, 3, h, w], DType.Float64, generator: g) * 4).Floor();
+        var flat = x.ToArray<double>();
+        for (int i = 0; i < flat.Length; i += 37) flat[i] = double.NaN;
+        x = Tensor.From(flat, [2, 3, h, w]);
+        var (values64, indices64) = F.MaxPool2dWithIndices(x, (kh, kw), (sh, sw), (ph, pw), (dh, dw));
+        var (values32, indices32) = F.MaxPool2dWithIndices(x.To(DType.Float32), (kh, kw), (sh, sw), (ph, pw), (dh, dw));
+        Assert.Equal(indices64.ToArray<long>(), indices32.ToArray<long>());
+        Assert.Equal(values64.ToArray<double>(), values32.To(DType.Float64).ToArray<double>());
+    }
+
     [Fact]
     public void MaxPool2d_AWindowOfPaddingAlone_IsMinusInfinityAtPyTorchsIndex()
     {

@@ -158,12 +158,16 @@ internal sealed unsafe partial class CpuBackend
     // padded by d·(k − 1) − p, with the kernel flipped and its channels swapped (W'[c, o, i, j] =
     // W[o, c, kh − 1 − i, kw − 1 − j]): the same implicit GEMM as the forward. Otherwise each
     // sample's column gradient Wᵀ·dy is folded back into the image (col2im) from a scratch buffer.
+    // The convolution writes O·kh·kw panel rows per input position and col2im C·kh·kw column
+    // rows, each then read back again: so the convolution only where O is below twice C (a layer
+    // that widens, such as LeNet's 6 → 16, folds back: its adjoint convolution packed mostly
+    // padding for a 6-row product).
     static RawTensor InputGradient<T>(T[] D, int dAt, int n, int c, int h, int w, T[] W, int wAt, int o, Windows2d g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = g.OutH(h), ow = g.OutW(w), l = oh * ow, k = c * g.Size;
         int padH = g.DilationH * (g.KernelH - 1) - g.PadH, padW = g.DilationW * (g.KernelW - 1) - g.PadW;
-        if (g.StrideH == 1 && g.StrideW == 1 && padH >= 0 && padW >= 0)
+        if (g.StrideH == 1 && g.StrideW == 1 && padH >= 0 && padW >= 0 && o <= 2 * c)
         {
             var flipped = new T[c * o * g.Size];
             for (int co = 0; co < o; co++)
