@@ -73,13 +73,11 @@ internal static unsafe partial class Gemm
                 int done = 0;
                 if (cols == nr && rowStride == 1 && typeof(T) == typeof(float) && Transpose.IsAccelerated)
                     done = PackTransposed((float*)d, (float*)(ps + off + j * colStride), colStride, kc, nr);
-                for (int s = 0; s < nr; s++)
+                // A partial panel (a narrow B: the 6 or 16 channels of a small convolution's weight
+                // gradient) is cleared whole at once, rather than its missing columns value by value.
+                if (cols < nr) new Span<T>(d, kc * nr).Clear();
+                for (int s = 0; s < cols; s++)
                 {
-                    if (s >= cols)
-                    {
-                        for (int p = 0; p < kc; p++) d[p * nr + s] = default;
-                        continue;
-                    }
                     T* column = ps + off + (j + s) * colStride;
                     for (int p = done; p < kc; p++) d[p * nr + s] = column[p * rowStride];
                 }
