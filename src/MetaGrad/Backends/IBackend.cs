@@ -181,9 +181,24 @@ internal interface IFusedKernels
     /// </summary>
     RawTensor Conv2dForward(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d windows);
 
+    /// <summary>
+    /// Batch normalisation with the batch's statistics of x [N, C, ...] (floating) over every dim
+    /// but 1: y = (x − μ)/√(σ² + eps)·γ + β per channel (γ and β [C] optional, together).
+    /// </summary>
+    BatchNormStatistics BatchNormForward(RawTensor x, RawTensor? weight, RawTensor? bias, double eps);
+
+    /// <summary>The gradients of <see cref="BatchNormForward"/> from the output's gradient: of x when <paramref name="input"/>, of γ and β when <paramref name="affine"/>.</summary>
+    BatchNormGradients BatchNormBackward(RawTensor x, RawTensor? weight, BatchNormStatistics forward, RawTensor grad, bool input, bool affine);
+
     /// <summary>The gradients asked for (of x, weight, bias) of <see cref="Conv2dForward"/>, from the output's gradient [N, O, oh, ow].</summary>
     ConvGradients Conv2dBackward(RawTensor x, RawTensor weight, RawTensor gradOutput, Windows2d windows, bool needInput, bool needWeight, bool needBias);
 }
+
+/// <summary>What <see cref="IFusedKernels.BatchNormForward"/> computed: the output, and per channel [C] the batch mean, biased variance and 1/√(variance + eps).</summary>
+internal readonly record struct BatchNormStatistics(RawTensor Output, RawTensor Mean, RawTensor Variance, RawTensor InvStd);
+
+/// <summary>The gradients of <see cref="IFusedKernels.BatchNormBackward"/>: of x, and of γ and β [C]; null where not asked for.</summary>
+internal readonly record struct BatchNormGradients(RawTensor? Input, RawTensor? Weight, RawTensor? Bias);
 
 /// <summary>The gradients of <see cref="IFusedKernels.Conv2dBackward"/>: null where not asked for.</summary>
 internal readonly record struct ConvGradients(RawTensor? Input, RawTensor? Weight, RawTensor? Bias);

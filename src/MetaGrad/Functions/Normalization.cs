@@ -1,3 +1,5 @@
+using MetaGrad.Backends;
+
 namespace MetaGrad.Functions;
 
 /// <summary>
@@ -20,9 +22,23 @@ internal sealed class BatchNormTraining(int[] dims, double eps) : NaryFunction
     /// <summary>The batch's biased variance, shaped to broadcast against x.</summary>
     public Tensor Variance { get; private set; } = null!;
 
+    BatchNormStatistics? _fused;
+
     protected override Tensor Forward(Context ctx, Tensor[] inputs)
     {
         var x = inputs[0];
+        if (x.Backend is IFusedKernels kernels && inputs.All(t => t.Backend == x.Backend))
+        {
+            // The backend's kernel: two passes for the statistics, one for the output.
+            var fused = kernels.BatchNormForward(x, inputs.Length > 1 ? inputs[1] : null, inputs.Length > 1 ? inputs[2] : null, eps);
+            _fused = fused;
+            _channelShape = [.. Enumerable.Range(0, x.NDim).Select(d => d == 1 ? x.Shape[1] : 1)];
+            Mean = ((Tensor)fused.Mean).Reshape(_channelShape);
+            Variance = ((Tensor)fused.Variance).Reshape(_channelShape);
+            _invStd = ((Tensor)fused.InvStd).Reshape(_channelShape);
+            ctx.Save(inputs);
+            return fused.Output;
+        }
         Mean = x.Mean(dims, keepDim: true);
         Variance = x.Var(dims, correction: 0, keepDim: true);
         _invStd = (Variance + eps).Rsqrt();
@@ -40,6 +56,13 @@ internal sealed class BatchNormTraining(int[] dims, double eps) : NaryFunction
         var inputs = Enumerable.Range(0, ctx.NeedsInputGrad.Count).Select(i => saved[i]).ToArray();
         if (Autograd.IsGradEnabled) return Recorded(inputs, grad, ctx.NeedsInputGrad);
         var x = inputs[0];
+        if (_fused is { } forward && grad.Backend is IFusedKernels kernels)
+        {
+            var g = kernels.BatchNormBackward(x, inputs.Length > 1 ? inputs[1] : null, forward, grad, ctx.NeedsInputGrad[0],
+                affine: inputs.Length > 1 && (ctx.NeedsInputGrad[1] || ctx.NeedsInputGrad[2]));
+            if (inputs.Length == 1) return [g.Input];
+            return [g.Input, ctx.NeedsInputGrad[1] ? g.Weight : null, ctx.NeedsInputGrad[2] ? g.Bias : null];
+        }
         double count = x.Numel / (double)Math.Max(Mean.Numel, 1);
         var normalized = (x - Mean) * _invStd;
         var dBias = grad.Sum(dims, keepDim: true);

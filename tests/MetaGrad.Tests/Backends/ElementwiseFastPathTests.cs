@@ -117,6 +117,21 @@ public class ElementwiseFastPathTests
         }
     }
 
+    // A mean's gradient reaches the ReLU as one value expanded to the shape: the vector path selects it.
+    [Theory, MemberData(nameof(Lengths))]
+    public void ReluBackward_OfAnExpandedGradient_SelectsItWhereTheInputIsPositive(int length)
+    {
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var x = Tensor.Randn([3, length], dtype, generator: new Generator((ulong)length + 70));
+            x[0, 0] = 0.0;
+            var a = x.Detach().RequiresGrad_();
+            a.Relu().Mean().Backward();
+            var expected = (x > 0.0).To(dtype) / (3.0 * length);
+            Assert.True(a.Grad!.AllClose(expected, 0, 0), $"{dtype} length {length}");
+        }
+    }
+
     static readonly (string Name, Func<Tensor, Tensor, Tensor> F)[] Binary =
     [
         ("add", (a, b) => a + b), ("sub", (a, b) => a - b), ("mul", (a, b) => a * b), ("div", (a, b) => a / b),

@@ -157,6 +157,18 @@ internal struct ThresholdBackwardOp<T> : IMap2<T, T, T> where T : INumber<T>
         for (; i < y.Length; i++) y[i] = Apply(grad[i], output[i]);
         return true;
     }
+
+    // One gradient for every element (a mean's or sum's, expanded): the comparison selects it.
+    public static bool ApplySpan(T grad, ReadOnlySpan<T> output, Span<T> y)
+    {
+        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported) return false;
+        int i = 0, width = Vector256<T>.Count;
+        var value = Vector256.Create(grad);
+        for (; i <= y.Length - width; i += width)
+            (Vector256.GreaterThan(Vector256.Create(output.Slice(i, width)), Vector256<T>.Zero) & value).CopyTo(y.Slice(i, width));
+        for (; i < y.Length; i++) y[i] = Apply(grad, output[i]);
+        return true;
+    }
 }
 internal struct PowFloatOp<T> : IMap2<T, T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T a, T b) => T.Pow(a, b); }
 internal struct PowIntOp<T> : IMap2<T, T, T> where T : IBinaryInteger<T>
