@@ -31,11 +31,8 @@ internal sealed unsafe partial class CpuBackend
         _ => throw new ArgumentException($"Conv2d: expected floating tensors, got {x.DType}"),
     };
 
-    /// <summary>One sample's planes [C, H, W] inside a dense batch.</summary>
-    readonly record struct SampleImage<T>(T[] Data, int Offset, int H, int W) where T : unmanaged
-    {
-        public ReadOnlySpan<T> Plane(int channel) => Data.AsSpan(Offset + channel * H * W, H * W);
-    }
+    /// <summary>One sample's planes [C, H, W] inside a dense batch, from Data[Offset] on.</summary>
+    readonly record struct SampleImage<T>(T[] Data, int Offset, int H, int W) where T : unmanaged;
 
     static RawTensor Conv2dForwardTyped<T>(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d g) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -189,13 +189,8 @@ internal static unsafe partial class Gemm
     /// </summary>
     public delegate void PanelWriter<T>(Span<T> dst, int p0, int kc, int j0, int cols, int nr) where T : unmanaged;
 
-    /// <summary>
-    /// A B that is not a matrix in memory (a convolution's image windows) packed by its own writer
-    /// into the panels <see cref="Multiply{T}(int, StridedMatrix{T}, PackedB{T}, T[], int, bool, bool)"/>
-    /// reads, so the column matrix is never stored whole. With <paramref name="parallel"/> false it
-    /// stays on the calling thread (a caller already split the work).
-    /// </summary>
-    public static PackedB<T>? Pack<T>(int k, int n, PanelWriter<T> write, bool parallel = true) where T : unmanaged
+    // The packing loop of Pack, for any panel writer.
+    static PackedB<T>? Pack<T>(int k, int n, PanelWriter<T> write) where T : unmanaged
     {
         if (!Vector256.IsHardwareAccelerated || (typeof(T) != typeof(float) && typeof(T) != typeof(double)) || k == 0 || n == 0) return null;
         int nr = NR<T>(), nc0 = NC(nr);
@@ -212,7 +207,7 @@ internal static unsafe partial class Gemm
         // The slices in the order Blocked visits them: column blocks, then K slices within each;
         // a large B in column ranges of whole panels, one per thread (packed serially, it held up
         // every recurrent layer's time loop, forwards and backwards).
-        int parts = parallel && total >= PackParallelElements ? Math.Min(Threading.NumThreads, (n + nr - 1) / nr) : 1;
+        int parts = total >= PackParallelElements ? Math.Min(Threading.NumThreads, (n + nr - 1) / nr) : 1;
         Threading.For(parts, part =>
         {
             int at = 0;
@@ -261,19 +256,16 @@ internal static unsafe partial class Gemm
     public static bool WritesPanels<T>() where T : unmanaged =>
         Vector256.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
 
-    /// <summary>From this many packed elements <see cref="Pack{T}(int, int, PanelWriter{T}, bool)"/> splits the work between threads.</summary>
+    /// <summary>From this many packed elements <see cref="Pack{T}(int, int, StridedMatrix{T})"/> splits the work between threads.</summary>
     const long PackParallelElements = 1 << 17;
 
-    /// <summary>
-    /// C = A·B (or C += A·B with <paramref name="accumulate"/>) with B packed by <see cref="Pack{T}(int, int, PanelWriter{T}, bool)"/>;
-    /// A given by offset and strides, C contiguous [m, B.N].
-    /// </summary>
-    public static void Multiply<T>(int m, StridedMatrix<T> ma, PackedB<T> b, T[] c, int cOff, bool parallel = true, bool accumulate = false) where T : unmanaged
+    /// <summary>C = A·B with B packed by <see cref="Pack{T}(int, int, StridedMatrix{T})"/>; A given by offset and strides, C contiguous [m, B.N].</summary>
+    public static void Multiply<T>(int m, StridedMatrix<T> ma, PackedB<T> b, T[] c, int cOff, bool parallel = true) where T : unmanaged
     {
         if (m == 0) return;
         fixed (T* pb = b.Buffer)
             Blocked<T>(m, b.N, b.K, ma, default, pb + b.Origin, b.NR, c, cOff, b.N,
-                parallel: parallel && (long)m * b.N * b.K >= ParallelWork && Threading.NumThreads > 1, addToC: accumulate);
+                parallel: parallel && (long)m * b.N * b.K >= ParallelWork && Threading.NumThreads > 1);
     }
 
     // Packing buffers, shared by the threads of one call and kept per calling thread, so that
@@ -596,7 +588,7 @@ internal static unsafe partial class Gemm
     }
 }
 
-/// <summary>The panels of a B packed once by <see cref="Gemm.Pack{T}(int, int, Gemm.PanelWriter{T}, bool)"/>, in a buffer rented from the tensor pool.</summary>
+/// <summary>The panels of a B packed once by <see cref="Gemm.Pack{T}(int, int, StridedMatrix{T})"/>, in a buffer rented from the tensor pool.</summary>
 internal sealed class PackedB<T>(int k, int n, int nr, T[] buffer, int origin, int length) where T : unmanaged
 {
     public int K { get; } = k;
