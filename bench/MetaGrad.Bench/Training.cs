@@ -16,6 +16,50 @@ static class Training
                 yield return MlpStep(batch, threads);
         foreach (var threads in new[] { 1, 2 })
             yield return LstmStep(threads);
+        foreach (var threads in new[] { 1, 2 })
+        {
+            yield return HiddenStateStep("GRU", threads);
+            yield return HiddenStateStep("RNN", threads);
+        }
+    }
+
+    // The LSTM row's workload for the recurrent layers with a hidden state only: a GRU (three
+    // gates) or a tanh RNN (one), the linear classifier on the last output, cross-entropy, Adam.
+    static Workload HiddenStateStep(string kind, int threads)
+    {
+        const int steps = 32, batch = 32, input = 128, hidden = 256, classes = 10;
+        var g = new MG.Generator(2);
+        HiddenStateRecurrentModule layer = kind == "GRU" ? new GRU(input, hidden, generator: g) : new RNN(input, hidden, generator: g);
+        var head = new Linear(hidden, classes, generator: g);
+        var optimizer = new Adam(layer.Parameters().Concat(head.Parameters()), lr: 1e-3);
+        var x = MG.Tensor.Randn([steps, batch, input], generator: g);
+        var y = MG.Tensor.RandInt(0, classes, [batch], generator: g);
+
+        nn.Module<torch.Tensor, torch.Tensor?, (torch.Tensor, torch.Tensor)> tlayer = kind == "GRU" ? nn.GRU(input, hidden) : nn.RNN(input, hidden);
+        var thead = nn.Linear(hidden, classes);
+        var toptimizer = optim.Adam(tlayer.parameters().Concat(thead.parameters()), lr: 1e-3);
+        var tx = torch.randn(steps, batch, input);
+        var ty = torch.randint(0, classes, new long[] { batch });
+        var loss = nn.CrossEntropyLoss();
+        int gates = kind == "GRU" ? 3 : 1;
+
+        return new Workload($"{kind} 128→256, {steps} steps, batch {batch}, + linear, Adam step",
+            () =>
+            {
+                optimizer.ZeroGrad();
+                var (output, _) = layer.Forward(x);
+                Losses.CrossEntropy(head.Forward(output[^1]), y).Backward();
+                optimizer.Step();
+            },
+            () =>
+            {
+                using var scope = torch.NewDisposeScope();
+                toptimizer.zero_grad();
+                var (output, _) = tlayer.forward(tx, null);
+                loss.forward(thead.forward(output[-1]), ty).backward();
+                toptimizer.step();
+            },
+            Flops: 6.0 * steps * batch * (input + hidden) * gates * hidden, Threads: threads);
     }
 
     // LSTM 128→256 over 32 steps of a batch of 32, a linear classifier on the last output,
