@@ -93,12 +93,15 @@ internal sealed unsafe partial class CpuBackend
             // Positions per chunk: the chunk's columns [K, chunk] are read in place by the kernel
             // (Gemm.DirectAElements) in one K slice.
             int chunk = (int)Math.Clamp(Gemm.DirectAElements / k, 8, 256);
+            // With fewer output channels than a panel is wide (LeNet's 6 and 16), dyᵀ as B would be
+            // mostly zero padding; the other orientation, dW = dy·colsᵀ, pads the K·kh·kw side instead.
+            bool narrow = Gemm.WritesPanels<T>() && o < Gemm.PanelWidth<T>();
             Threading.For(parts, part =>
             {
                 bool parallel = parts == 1;
                 T[]? dwT = wantWeight ? weightSums![part] = new T[k * o] : null;
                 T[]? db = wantBias ? biasSums![part] = new T[o] : null;
-                var cols = dwT is null ? null : BufferPool<T>.Rent(k * chunk, clear: false);
+                var cols = dwT is null || narrow ? null : BufferPool<T>.Rent(k * chunk, clear: false);
                 bool first = true;
                 for (int sample = part * n / parts; sample < (part + 1) * n / parts; sample++)
                 {
@@ -107,6 +110,15 @@ internal sealed unsafe partial class CpuBackend
                         for (int r = 0; r < o; r++) db[r] += TensorPrimitives.Sum<T>(D.AsSpan(dyAt + r * l, l));
                     if (dwT is null) continue;
                     var image = new SampleImage<T>(X, xAt + sample * c * h * w, h, w);
+                    if (narrow)
+                    {
+                        // dW += dy·colsᵀ, colsᵀ's panels written by transposing blocks of window rows.
+                        Gemm.Multiply(o, k, l, StridedMatrix.Of(D, dyAt, l, 1),
+                            (dst, l0, kc, j0, count, nr) => TransposedWindowPanels(dst, image, g, windows.AsSpan(j0, count), ow, l0, kc, nr), dwT, 0, parallel,
+                            accumulate: !first);
+                        first = false;
+                        continue;
+                    }
                     for (int l0 = 0; l0 < l; l0 += chunk, first = false)
                     {
                         int positions = Math.Min(chunk, l - l0);
@@ -131,8 +143,10 @@ internal sealed unsafe partial class CpuBackend
                 var sum = new T[k * o];
                 Sum(weightSums!, sum);
                 var DW = Data<T>(dw);
-                for (int p = 0; p < k; p++)
-                    for (int r = 0; r < o; r++) DW[r * k + p] = sum[p * o + r];
+                if (narrow) sum.CopyTo(DW, 0);
+                else
+                    for (int p = 0; p < k; p++)
+                        for (int r = 0; r < o; r++) DW[r * k + p] = sum[p * o + r];
                 gradWeight = dw;
             }
             if (wantBias)
@@ -326,6 +340,29 @@ internal sealed unsafe partial class CpuBackend
                 FillWindows(panel, nr, windows, runs[..Runs(jq, count, ow, runs)], image, g);
                 if (count < nr)
                     for (int p = 0; p < kc; p++) new Span<T>(panel + p * nr + count, nr - count).Clear();
+            }
+    }
+
+    // Panels of colsᵀ (rows the positions [l0, l0 + kc), columns the windows given): for each
+    // panel, its nr window rows over those positions side by side, then transposed into the panel.
+    static void TransposedWindowPanels<T>(Span<T> dst, SampleImage<T> image, Windows2d g, ReadOnlySpan<WindowOf> windows, int ow, int l0, int kc, int nr)
+        where T : unmanaged
+    {
+        int most = kc / ow + 2;
+        Span<Run> runs = most <= 256 ? stackalloc Run[most] : new Run[most];
+        runs = runs[..Runs(l0, kc, ow, runs)];
+        var block = RunScratch<T>(nr * kc);
+        fixed (T* rows = block, panels = dst)
+            for (int q = 0; q * nr < windows.Length; q++)
+            {
+                int count = Math.Min(nr, windows.Length - q * nr);
+                FillWindows(rows, kc, windows.Slice(q * nr, count), runs, image, g);
+                if (count < nr) block[(count * kc)..].Clear();
+                T* panel = panels + q * kc * nr;
+                if (typeof(T) == typeof(float) && Transpose.IsAccelerated) Transpose.ColumnsToRows((float*)rows, kc, (float*)panel, kc, nr);
+                else
+                    for (int p = 0; p < kc; p++)
+                        for (int s = 0; s < nr; s++) panel[p * nr + s] = rows[s * kc + p];
             }
     }
 

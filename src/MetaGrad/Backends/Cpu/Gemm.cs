@@ -88,6 +88,9 @@ internal static unsafe partial class Gemm
     /// <summary>Columns per panel: two vectors of the kernel in use.</summary>
     static int NR<T>() where T : unmanaged => UseVector512 ? Vector512<T>.Count * 2 : Vector256<T>.Count * 2;
 
+    /// <summary>How many columns of B a panel holds with the kernel in use (a narrower B is padded to it).</summary>
+    internal static int PanelWidth<T>() where T : unmanaged => NR<T>();
+
     /// <summary>
     /// C[i, j] = Σ_p A[i, p]·B[p, j] (+ bias[j]) for i &lt; m, j &lt; n, p &lt; k, with A and B given by
     /// offset and (row, column) strides and C contiguous with row length n (overwritten). With
