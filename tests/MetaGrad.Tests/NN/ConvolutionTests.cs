@@ -83,12 +83,15 @@ public class ConvolutionTests
 
     // Float windows inside the image are compared eight at a time (gathers and masks); float64 runs
     // the scalar loop. Both pick the same winners, ties to the first and NaN over any number,
-    // on rows wide enough for whole vectors, an overlapping last one, and scalar edges.
+    // on rows wide enough for whole vectors, an overlapping last one, and scalar edges, and on
+    // rows too short for eight, taken across rows.
     [Theory]
     [InlineData(2, 2, 2, 2, 0, 0, 1, 1, 28, 28)]
     [InlineData(3, 3, 1, 1, 1, 1, 1, 1, 9, 21)]
     [InlineData(3, 3, 2, 2, 1, 1, 2, 2, 13, 40)]
     [InlineData(2, 3, 1, 2, 0, 1, 1, 1, 7, 35)]
+    [InlineData(2, 2, 2, 2, 0, 0, 1, 1, 10, 10)]      // rows of 5: eight windows at a time across rows
+    [InlineData(3, 2, 2, 3, 0, 0, 1, 2, 11, 9)]
     public void MaxPool2d_VectorWindows_PickTheScalarLoopsWinners(int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int h, int w)
     {
         var g = new Generator(11);

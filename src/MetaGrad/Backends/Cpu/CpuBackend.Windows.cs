@@ -97,12 +97,31 @@ internal sealed unsafe partial class CpuBackend
         int empty = 0;
         // The output columns whose windows lie inside the image's width.
         var inside = Inside(w - (g.KernelW - 1) * g.DilationW, ow, -g.PadW, g.StrideW);
+        bool narrowInside = typeof(T) == typeof(float) && Avx2.IsSupported && ow < 8 && oh * ow >= 8 && g.PadH == 0 && g.PadW == 0
+            && inside.Lo == 0 && inside.Hi == ow && (oh - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH < h;
         Threading.For(Planes(n * c, (long)g.Size * oh * ow), job =>
         {
             foreach (int plane in PlaneRange(job, n * c, (long)g.Size * oh * ow))
             {
                 var image = X.AsSpan(xAt + plane * h * w, h * w);
                 var output = I.AsSpan(plane * oh * ow, oh * ow);
+                if (narrowInside)
+                {
+                    // Rows too short for eight windows, but every window inside: eight at a time
+                    // in output order, across rows (LeNet's second pool, 10×10 → 5×5).
+                    fixed (T* from = image)
+                    fixed (long* to = output)
+                        for (int q = 0; q < oh * ow; q += 8)
+                        {
+                            int at = Math.Min(q, oh * ow - 8);
+                            var starts = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) + Vector256.Create(at);
+                            var rows = Vector256.Create(
+                                (at) / ow, (at + 1) / ow, (at + 2) / ow, (at + 3) / ow, (at + 4) / ow, (at + 5) / ow, (at + 6) / ow, (at + 7) / ow);
+                            var columns = starts - rows * ow;
+                            ArgMaxInside8((float*)from, w, rows * (g.StrideH * w) + columns * g.StrideW, g, to + at);
+                        }
+                    continue;
+                }
                 for (int oy = 0; oy < oh; oy++)
                 {
                     int hs = oy * g.StrideH - g.PadH;
@@ -114,7 +133,8 @@ internal sealed unsafe partial class CpuBackend
                             for (int ox = inside.Lo; ox < inside.Hi; ox += 8)
                             {
                                 int at = Math.Min(ox, inside.Hi - 8);   // the last eight overlap the ones before
-                                ArgMaxInside8((float*)from, w, hs * w + at * g.StrideW - g.PadW, g, to + oy * ow + at);
+                                ArgMaxInside8((float*)from, w, Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * g.StrideW + Vector256.Create(hs * w + at * g.StrideW - g.PadW), g,
+                                    to + oy * ow + at);
                             }
                     for (int ox = 0; ox < ow; ox++)
                     {
@@ -145,12 +165,11 @@ internal sealed unsafe partial class CpuBackend
     }
 
     // The index of each of eight windows' maximum (the first, or the last NaN, as the scalar loop
-    // picks), for windows side by side along an output row inside the image: their values gathered
-    // eight at a time, the winners chosen by masks (a branch per value, on random data, mispredicted
-    // often enough to be most of a 2×2 pool's time).
-    static void ArgMaxInside8(float* image, int w, int start, Windows2d g, long* output)
+    // picks), for windows inside the image whose first values are at the eight lanes: their values
+    // gathered eight at a time, the winners chosen by masks (a branch per value, on random data,
+    // mispredicted often enough to be most of a 2×2 pool's time).
+    static void ArgMaxInside8(float* image, int w, Vector256<int> lanes, Windows2d g, long* output)
     {
-        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * g.StrideW + Vector256.Create(start);
         var best = lanes;
         var max = Avx2.GatherVector256(image, lanes, 4);
         for (int ki = 0; ki < g.KernelH; ki++)
