@@ -11,9 +11,13 @@ namespace MetaGrad.Functions;
 /// </summary>
 internal sealed class FusedConv2d(Windows2d windows) : NaryFunction
 {
-    /// <summary>Whether the fused node can run this call: a backend with the kernel, one group, all on one backend.</summary>
+    /// <summary>
+    /// Whether the fused node can run this call: a backend with the kernel, one group, all on one
+    /// backend, and a product to compute (no channels in or out leaves the composed form's zeros).
+    /// </summary>
     public static bool Covers(Tensor input, Tensor weight, Tensor? bias, int groups) =>
-        groups == 1 && input.Backend is IFusedKernels && weight.Backend == input.Backend && (bias is null || bias.Backend == input.Backend);
+        groups == 1 && input.Backend is IFusedKernels && weight.Backend == input.Backend && (bias is null || bias.Backend == input.Backend)
+        && weight.Numel > 0;
 
     protected override Tensor Forward(Context ctx, Tensor[] inputs)
     {

@@ -89,6 +89,15 @@ public class FusedConvolutionTests
         Assert.True(Autograd.Grad([y], [weight], [gradOutput])[0]!.AllClose(Autograd.Grad([expected], [weight], [gradOutput])[0]!, 1e-12, 1e-12));
     }
 
+    // No input channels: nothing to multiply, the composed form's output is the bias everywhere.
+    [Fact]
+    public void NoInputChannels_GivesTheBias()
+    {
+        var y = Functional.Conv2d(Tensor.Zeros([2, 0, 5, 5]), Tensor.Zeros([3, 0, 3, 3]), Tensor.From(new float[] { 1, 2, 3 }, [3]), padding: 1);
+        Assert.Equal([2, 3, 5, 5], y.Shape.ToArray());
+        Assert.True(y.AllClose(Tensor.From(new float[] { 1, 2, 3 }, [3]).Reshape(1, 3, 1, 1).Expand(2, 3, 5, 5), 0, 0));
+    }
+
     [Fact]
     public void Gradients_AgainstFiniteDifferences()
     {

@@ -33,15 +33,6 @@ internal sealed partial class CpuBackend
         return (x.Shape[0], x.Shape[1], s);
     }
 
-    [ThreadStatic] static object? t_runScratch;
-
-    // A thread's buffer for one run of a channel (the centred values), reused across calls.
-    static Span<T> RunScratch<T>(int length) where T : unmanaged
-    {
-        if (t_runScratch is not T[] buffer || buffer.Length < length) t_runScratch = buffer = new T[Math.Max(length, 1024)];
-        return buffer.AsSpan(0, length);
-    }
-
     static void EachChannel(int c, long total, Action<int> body)
     {
         int parts = total >= ParallelElements && Threading.NumThreads > 1 ? Math.Min(c, Threading.NumThreads) : 1;

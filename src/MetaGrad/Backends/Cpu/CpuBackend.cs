@@ -12,6 +12,16 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
 
     static T[] Data<T>(RawTensor t) where T : unmanaged => ((CpuStorage<T>)t.Storage).Data;
 
+    [ThreadStatic] static object? t_runScratch;
+
+    // A thread's small working buffer, reused across calls (a batch-norm channel's centred run, a
+    // convolution's block of window rows): kernels that need one per call would allocate it each time.
+    static Span<T> RunScratch<T>(int length) where T : unmanaged
+    {
+        if (t_runScratch is not T[] buffer || buffer.Length < length) t_runScratch = buffer = new T[Math.Max(length, 1024)];
+        return buffer.AsSpan(0, length);
+    }
+
     static RawTensor New<T>(int[] shape) where T : unmanaged =>
         new(CpuStorage<T>.Rent(ShapeMath.Numel(shape), clear: true), Layout.Contiguous(shape));
 
