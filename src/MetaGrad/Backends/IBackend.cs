@@ -33,7 +33,7 @@ internal enum ReduceOp { Sum, Prod, Max, Min }
 /// <see cref="IFusedKernels"/>) and nothing else changes. Unless said otherwise, results are new
 /// contiguous tensors and inputs are any strided layout.
 /// </summary>
-internal interface IBackend
+internal partial interface IBackend
 {
     /// <summary>Uninitialised (zeroed on the CPU) storage for a contiguous tensor.</summary>
     RawTensor Empty(int[] shape, DType dtype);
