@@ -72,10 +72,32 @@ public partial class Tensor
     public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false) =>
         Leaf(Cpu.Empty(CheckShape("Zeros", shape), dtype), requiresGrad);
 
+    // Sizes as separate arguments followed by options, as a PyTorch user writes them
+    // (torch.zeros(32, 10, requires_grad=True)); more than four dims take an array.
+    /// <summary>A tensor of zeros, sizes given one by one.</summary>
+    public static Tensor Zeros(int size0, DType dtype = DType.Float32, bool requiresGrad = false) => Zeros([size0], dtype, requiresGrad);
+    /// <summary>A tensor of zeros, sizes given one by one.</summary>
+    public static Tensor Zeros(int size0, int size1, DType dtype = DType.Float32, bool requiresGrad = false) => Zeros([size0, size1], dtype, requiresGrad);
+    /// <summary>A tensor of zeros, sizes given one by one.</summary>
+    public static Tensor Zeros(int size0, int size1, int size2, DType dtype = DType.Float32, bool requiresGrad = false) => Zeros([size0, size1, size2], dtype, requiresGrad);
+    /// <summary>A tensor of zeros, sizes given one by one.</summary>
+    public static Tensor Zeros(int size0, int size1, int size2, int size3, DType dtype = DType.Float32, bool requiresGrad = false) => Zeros([size0, size1, size2, size3], dtype, requiresGrad);
+
     /// <summary>A tensor of ones.</summary>
     public static Tensor Ones(params int[] shape) => Ones(shape, DType.Float32);
     /// <summary>A tensor of ones.</summary>
     public static Tensor Ones(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false) => Full(shape, 1, dtype, requiresGrad);
+
+    // Sizes as separate arguments followed by options, as a PyTorch user writes them
+    // (torch.ones(32, 10, requires_grad=True)); more than four dims take an array.
+    /// <summary>A tensor of ones, sizes given one by one.</summary>
+    public static Tensor Ones(int size0, DType dtype = DType.Float32, bool requiresGrad = false) => Ones([size0], dtype, requiresGrad);
+    /// <summary>A tensor of ones, sizes given one by one.</summary>
+    public static Tensor Ones(int size0, int size1, DType dtype = DType.Float32, bool requiresGrad = false) => Ones([size0, size1], dtype, requiresGrad);
+    /// <summary>A tensor of ones, sizes given one by one.</summary>
+    public static Tensor Ones(int size0, int size1, int size2, DType dtype = DType.Float32, bool requiresGrad = false) => Ones([size0, size1, size2], dtype, requiresGrad);
+    /// <summary>A tensor of ones, sizes given one by one.</summary>
+    public static Tensor Ones(int size0, int size1, int size2, int size3, DType dtype = DType.Float32, bool requiresGrad = false) => Ones([size0, size1, size2, size3], dtype, requiresGrad);
 
     /// <summary>A tensor filled with one value.</summary>
     public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, bool requiresGrad = false)
@@ -140,6 +162,19 @@ public partial class Tensor
         return Leaf(t, requiresGrad);
     }
 
+    /// <summary>Uniform samples in [0, 1), sizes given one by one (torch.rand(32, 10, requires_grad=True)).</summary>
+    public static Tensor Rand(int size0, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+        Rand([size0], dtype, requiresGrad, generator);
+    /// <summary>Uniform samples in [0, 1), sizes given one by one.</summary>
+    public static Tensor Rand(int size0, int size1, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+        Rand([size0, size1], dtype, requiresGrad, generator);
+    /// <summary>Uniform samples in [0, 1), sizes given one by one.</summary>
+    public static Tensor Rand(int size0, int size1, int size2, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+        Rand([size0, size1, size2], dtype, requiresGrad, generator);
+    /// <summary>Uniform samples in [0, 1), sizes given one by one.</summary>
+    public static Tensor Rand(int size0, int size1, int size2, int size3, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+        Rand([size0, size1, size2, size3], dtype, requiresGrad, generator);
+
     /// <summary>Standard normal samples.</summary>
     public static Tensor Randn(params int[] shape) => Randn(shape, DType.Float32);
     /// <summary>Standard normal samples.</summary>
@@ -149,6 +184,19 @@ public partial class Tensor
         Cpu.FillNormal(t, generator ?? Generator.Default, 0, 1);
         return Leaf(t, requiresGrad);
     }
+
+    /// <summary>Standard normal samples, sizes given one by one (torch.randn(32, 10, requires_grad=True)).</summary>
+    public static Tensor Randn(int size0, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+        Randn([size0], dtype, requiresGrad, generator);
+    /// <summary>Standard normal samples, sizes given one by one.</summary>
+    public static Tensor Randn(int size0, int size1, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+        Randn([size0, size1], dtype, requiresGrad, generator);
+    /// <summary>Standard normal samples, sizes given one by one.</summary>
+    public static Tensor Randn(int size0, int size1, int size2, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+        Randn([size0, size1, size2], dtype, requiresGrad, generator);
+    /// <summary>Standard normal samples, sizes given one by one.</summary>
+    public static Tensor Randn(int size0, int size1, int size2, int size3, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+        Randn([size0, size1, size2, size3], dtype, requiresGrad, generator);
 
     /// <summary>Uniform integers in [low, high), Int64 by default.</summary>
     public static Tensor RandInt(long low, long high, int[] shape, DType dtype = DType.Int64, Generator? generator = null)
@@ -177,6 +225,12 @@ public partial class Tensor
         if (Numel != 1) throw new InvalidOperationException($"Item: a tensor with {Numel} elements (shape {ShapeMath.Format(Layout.Shape)}) cannot be converted to a scalar");
         return Backend.ToArray<T>(this)[0];
     }
+
+    /// <summary>
+    /// The single element of a one-element tensor as a double, as PyTorch's <c>x.item()</c> gives
+    /// a Python number (an Int64 beyond 2⁵³ loses digits: use <see cref="Item{T}"/> for it).
+    /// </summary>
+    public double Item() => Item<double>();
 
     /// <summary>The elements in row-major order, converted to T.</summary>
     public T[] ToArray<T>() where T : unmanaged => Backend.ToArray<T>(this);

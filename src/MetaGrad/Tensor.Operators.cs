@@ -233,6 +233,9 @@ public partial class Tensor
     /// <summary>True when any element is true (or non-zero).</summary>
     public bool Any() => Backend.ToArray<bool>(this).Any(b => b);
 
+    /// <summary>torch.allclose(a, b): true when both have the same shape and all elements of a are within rtol·|b| + atol of b.</summary>
+    public static bool AllClose(Tensor a, Tensor b, double rtol = 1e-5, double atol = 1e-8) => a.AllClose(b, rtol, atol);
+
     /// <summary>True when both tensors have the same shape and all elements within rtol·|other| + atol.</summary>
     public bool AllClose(Tensor other, double rtol = 1e-5, double atol = 1e-8)
     {

@@ -14,7 +14,7 @@ public partial class Tensor
     internal readonly Storage Storage;
     internal readonly Layout Layout;
     bool _requiresGrad;
-    ReadOnlyCollection<int>? _shape;
+    TensorShape? _shape;
 
     internal Tensor(Storage storage, Layout layout)
     {
@@ -24,8 +24,8 @@ public partial class Tensor
 
     internal IBackend Backend => Storage.Device.Backend;
 
-    /// <summary>The size of each dimension.</summary>
-    public IReadOnlyList<int> Shape => _shape ??= Array.AsReadOnly(Layout.Shape);
+    /// <summary>The size of each dimension (prints as <c>[2, 3]</c>).</summary>
+    public TensorShape Shape => _shape ??= new TensorShape(Layout.Shape);
 
     /// <summary>Elements to skip in storage per step along each dimension.</summary>
     public IReadOnlyList<int> Strides => Array.AsReadOnly(Layout.Strides);
@@ -41,6 +41,9 @@ public partial class Tensor
 
     /// <summary>The size of one dimension (negative counts from the end).</summary>
     public int Size(int dim) => Layout.Shape[ShapeMath.Dim(dim, NDim, "Size")];
+
+    /// <summary>The size of each dimension: PyTorch's <c>x.size()</c>, the same as <see cref="Shape"/>.</summary>
+    public TensorShape Size() => Shape;
 
     /// <summary>Element type.</summary>
     public DType DType => Storage.DType;

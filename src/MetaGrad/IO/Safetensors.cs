@@ -6,8 +6,30 @@ using System.Text.Json;
 
 namespace MetaGrad.IO;
 
-/// <summary>The tensors and the free-form string metadata of a safetensors file.</summary>
-public sealed record SafetensorsContent(IReadOnlyDictionary<string, Tensor> Tensors, IReadOnlyDictionary<string, string> Metadata);
+/// <summary>
+/// The tensors and the free-form string metadata of a safetensors file. It is itself the
+/// dictionary of tensors by name, so <c>model.LoadStateDict(Safetensors.Load(path))</c> works as
+/// <c>model.load_state_dict(safetensors.torch.load_file(path))</c> does.
+/// </summary>
+public sealed record SafetensorsContent(IReadOnlyDictionary<string, Tensor> Tensors, IReadOnlyDictionary<string, string> Metadata)
+    : IReadOnlyDictionary<string, Tensor>
+{
+    /// <inheritdoc/>
+    public Tensor this[string key] => Tensors[key];
+    /// <inheritdoc/>
+    public IEnumerable<string> Keys => Tensors.Keys;
+    /// <inheritdoc/>
+    public IEnumerable<Tensor> Values => Tensors.Values;
+    /// <inheritdoc/>
+    public int Count => Tensors.Count;
+    /// <inheritdoc/>
+    public bool ContainsKey(string key) => Tensors.ContainsKey(key);
+    /// <inheritdoc/>
+    public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out Tensor value) => Tensors.TryGetValue(key, out value);
+    /// <inheritdoc/>
+    public IEnumerator<KeyValuePair<string, Tensor>> GetEnumerator() => Tensors.GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
 
 /// <summary>
 /// The safetensors format (Hugging Face's, read and written by PyTorch users through the

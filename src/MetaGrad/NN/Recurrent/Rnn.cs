@@ -29,6 +29,17 @@ public static class Rnn
     }
 
     /// <summary>
+    /// <see cref="PackPaddedSequence(Tensor, IReadOnlyList{int}, bool, bool)"/> with the lengths as a
+    /// 1-d integer tensor, as PyTorch takes them (and as <c>PadPackedSequence</c> returns them).
+    /// </summary>
+    public static PackedSequence PackPaddedSequence(Tensor input, Tensor lengths, bool batchFirst = false, bool enforceSorted = true)
+    {
+        if (lengths.NDim != 1 || lengths.DType is not (DType.Int64 or DType.Int32))
+            throw new ArgumentException($"PackPaddedSequence: expected the lengths as a 1-d Int64 or Int32 tensor, got {lengths.DType} of shape {lengths.Shape}");
+        return PackPaddedSequence(input, lengths.ToArray<long>().Select(l => (int)l).ToArray(), batchFirst, enforceSorted);
+    }
+
+    /// <summary>
     /// Packs a padded batch [T, N, *] ([N, T, *] batch first) whose sequence i has lengths[i] steps.
     /// With enforceSorted the lengths must be decreasing; otherwise the batch is sorted longest first
     /// (a stable sort) and the permutation kept in the result so it can be undone.
