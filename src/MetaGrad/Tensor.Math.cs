@@ -109,10 +109,13 @@ public partial class Tensor
         return new Functions.Remainder(floored).Apply(x, y);
     }
 
-    /// <summary>Elementwise this + weight·(end − this), all three broadcast; one floating dtype throughout, as torch.lerp asks.</summary>
+    /// <summary>Elementwise this + weight·(end − this), all three broadcast; one floating dtype throughout (but for a 0-d weight), as torch.lerp asks.</summary>
     public Tensor Lerp(Tensor end, Tensor weight)
     {
+        // libtorch lets a 0-d weight of another floating dtype through, converted.
+        if (weight.NDim == 0 && weight.DType.IsFloatingPoint()) weight = weight.To(DType);
         CheckLerp(end, weight.DType, "weight");
+        ShapeMath.Broadcast("Lerp", ShapeMath.Broadcast("Lerp", Layout.Shape, end.Layout.Shape), weight.Layout.Shape);
         var diff = end - this;
         // PyTorch's two forms: from this for small weights, from end for the others, so that weight 1 gives end exactly.
         return Where(weight.Abs() < 0.5, this + weight * diff, end - diff * (1.0 - weight));
@@ -129,6 +132,7 @@ public partial class Tensor
 
     void CheckLerp(Tensor end, DType weight, string weightName)
     {
+        ShapeMath.Broadcast("Lerp", Layout.Shape, end.Layout.Shape);
         if (!DType.IsFloatingPoint()) throw new ArgumentException($"Lerp: expected floating tensors, got {DType}");
         if (end.DType != DType) throw new ArgumentException($"Lerp: expected dtype {DType} for `end` but got dtype {end.DType}");
         if (weight != DType) throw new ArgumentException($"Lerp: expected dtype {DType} for `{weightName}` but got dtype {weight}");
@@ -137,8 +141,7 @@ public partial class Tensor
     /// <summary>this + value·tensor1·tensor2 elementwise, all three broadcast and promoted together.</summary>
     public Tensor Addcmul(Tensor tensor1, Tensor tensor2, double value = 1)
     {
-        var dt = ResultType(this, tensor1, tensor2);
-        var (t1, t2) = (tensor1.To(dt), tensor2.To(dt));
+        var (t1, t2, dt) = Fused("Addcmul", tensor1, tensor2);
         return To(dt) + (value == 1 ? t1 : t1 * value) * t2;
     }
 
@@ -147,9 +150,16 @@ public partial class Tensor
     {
         if (!tensor1.DType.IsFloatingPoint() && !tensor2.DType.IsFloatingPoint())
             throw new ArgumentException($"Addcdiv: integer division with addcdiv is not supported (tensor1 {tensor1.DType}, tensor2 {tensor2.DType}); convert one to a floating dtype");
-        var dt = ResultType(this, tensor1, tensor2);
-        var (t1, t2) = (tensor1.To(dt), tensor2.To(dt));
+        var (t1, t2, dt) = Fused("Addcdiv", tensor1, tensor2);
         return To(dt) + (value == 1 ? t1 : t1 * value) / t2;
+    }
+
+    // Addcmul's and Addcdiv's operands, checked to broadcast and promoted to their common dtype.
+    (Tensor, Tensor, DType) Fused(string op, Tensor tensor1, Tensor tensor2)
+    {
+        ShapeMath.Broadcast(op, ShapeMath.Broadcast(op, Layout.Shape, tensor1.Layout.Shape), tensor2.Layout.Shape);
+        var dt = ResultType(this, tensor1, tensor2);
+        return (tensor1.To(dt), tensor2.To(dt), dt);
     }
 
     // PyTorch's result_type over three operands: tensors with dims decide within a category, 0-d
@@ -199,17 +209,18 @@ public partial class Tensor
 
     /// <summary>
     /// Elementwise |this − other| ≤ atol + rtol·|other|, or equal (so equal infinities are close);
-    /// NaNs are close to each other only with <paramref name="equalNan"/>. other broadcasts to this
-    /// tensor's shape, and both must have one dtype, as libtorch's isclose asks. Gives Bool.
+    /// NaNs are close to each other only with <paramref name="equalNan"/> (and then other may only
+    /// broadcast to this tensor's shape, as in libtorch). Both must have one dtype. Gives Bool.
     /// </summary>
     public Tensor IsClose(Tensor other, double rtol = 1e-5, double atol = 1e-8, bool equalNan = false)
     {
         if (DType != other.DType) throw new ArgumentException($"IsClose: expected both tensors to have the same dtype, but got {DType} and {other.DType}");
         if (rtol < 0) throw new ArgumentException($"IsClose: rtol must be greater than or equal to zero, but got {rtol}");
         if (atol < 0) throw new ArgumentException($"IsClose: atol must be greater than or equal to zero, but got {atol}");
-        // libtorch computes into a result of self's shape: other may broadcast to it, not beyond.
+        // With equalNan libtorch ands the NaN masks in place into one of self's shape: other may
+        // broadcast to it, not beyond.
         var shape = ShapeMath.Broadcast("IsClose", Layout.Shape, other.Layout.Shape);
-        if (!shape.SequenceEqual(Layout.Shape))
+        if (equalNan && DType.IsFloatingPoint() && !shape.SequenceEqual(Layout.Shape))
             throw new ArgumentException($"IsClose: output with shape {ShapeMath.Format(Layout.Shape)} doesn't match the broadcast shape {ShapeMath.Format(shape)}");
         using var _ = Autograd.NoGrad();
         var close = Eq(other);
