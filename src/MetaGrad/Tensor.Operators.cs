@@ -101,7 +101,7 @@ public partial class Tensor
     public Tensor Reciprocal() => 1.0 / this;
 
     /// <summary>Elementwise sign (-1, 0, 1); zero gradient, as in PyTorch.</summary>
-    public Tensor Sign() => StepOf("Sign", UnaryOp.Sign);
+    public Tensor Sign() => DType == DType.Bool ? Clone() : StepOf("Sign", UnaryOp.Sign);   // a Bool's sign is itself, as in PyTorch
     /// <summary>Elementwise floor (zero gradient).</summary>
     public Tensor Floor() => StepOf("Floor", UnaryOp.Floor);
     /// <summary>Elementwise ceiling (zero gradient).</summary>

@@ -85,6 +85,26 @@ public class ElementMathConformance
         Op.Unary("Round(decimals)", Gen.Double[-500, 500], Gen.Int[-2, 3], (x, d) => x.Round(d), (x, d) => x.round(d)),
         Op.Unary("Round(decimals) at halves", Values.Quarters.Select(v => v / 10), Gen.Const(1), (x, d) => x.Round(d), (x, d) => x.round(d)),
 
+        // Integer operands of floating functions compute in Float32, as a Python int would.
+        Op.Create("Log2, Exp2, Atan, Logit of Int64 give Float32",
+            from shape in Gens.Shape()
+            from a in Gens.Indices(shape, 1, 5)
+            select (new[] { a }, 0),
+            (x, _) => Tensor.Stack([x[0].Log2(), x[0].Exp2(), x[0].Atan(), x[0].Logit()]),
+            (x, _) => torch.stack([x[0].log2(), x[0].exp2(), x[0].atan(), x[0].logit()])),
+        Op.Create("Atan2, Copysign, Xlogy of Int64 tensors give Float32",
+            from shapes in Gens.BroadcastPair()
+            from a in Gens.Indices(shapes.A, -3, 3)
+            from b in Gens.Indices(shapes.B, -3, 3)
+            select (new[] { a, b }, 0),
+            (x, _) => Tensor.Stack([x[0].Atan2(x[1]), x[0].Copysign(x[1]), x[0].Xlogy(x[1])]),
+            (x, _) => torch.stack([x[0].atan2(x[1]), x[0].copysign(x[1]), x[0].xlogy(x[1])])),
+        Op.Create("Remainder(Int64 tensor, float number) gives Float32",
+            from shape in Gens.Shape()
+            from a in Gens.Indices(shape, -7, 7)
+            from s in Gen.OneOf(Gen.Const(2.5), Gen.Const(-1.5))
+            select (new[] { a }, s),
+            (x, s) => x[0].Remainder(s), (x, s) => x[0].remainder(s)),
         Op.Binary("Atan2", Values.Normal, Values.Normal, (a, b) => a.Atan2(b), (a, b) => a.atan2(b)),
         Op.Binary("Hypot", Values.Normal, Values.Normal, (a, b) => a.Hypot(b), (a, b) => a.hypot(b)),
         Op.Binary("Copysign", Values.Mixed, Values.Mixed, (a, b) => a.Copysign(b), (a, b) => a.copysign(b)),

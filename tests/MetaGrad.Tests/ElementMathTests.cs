@@ -109,6 +109,7 @@ public class ElementMathTests
         Check.Values([-2.0, -0.0, 0.0, 2.0], x.Detach().Round());      // half to even
         Check.Values([-1.0, -0.0, 0.0, 2.0], x.Detach().Trunc());
         Check.Values([-0.5, -0.5, 0.5, 0.5], x.Detach().Frac());
+        Assert.Equal([true, false], Tensor.From(new[] { true, false }, [2]).Sign().ToArray<bool>());
     }
 
     [Fact]
