@@ -114,7 +114,7 @@ public partial class Tensor
     {
         // libtorch lets a 0-d weight of another floating dtype through, converted.
         if (weight.NDim == 0 && weight.DType.IsFloatingPoint()) weight = weight.To(DType);
-        CheckLerp(end, weight.DType, "weight");
+        CheckLerp(end, weight.DType);
         ShapeMath.Broadcast("Lerp", ShapeMath.Broadcast("Lerp", Layout.Shape, end.Layout.Shape), weight.Layout.Shape);
         var diff = end - this;
         // PyTorch's two forms: from this for small weights, from end for the others, so that weight 1 gives end exactly.
@@ -124,18 +124,18 @@ public partial class Tensor
     /// <summary>Elementwise this + weight·(end − this) for a number weight.</summary>
     public Tensor Lerp(Tensor end, double weight)
     {
-        CheckLerp(end, DType, "weight");
+        CheckLerp(end, DType);
+        ShapeMath.Broadcast("Lerp", Layout.Shape, end.Layout.Shape);
         var diff = end - this;
         var w = Scalar(weight, DType);
         return Math.Abs(weight) < 0.5 ? this + w * diff : end - diff * (1.0 - w);
     }
 
-    void CheckLerp(Tensor end, DType weight, string weightName)
+    void CheckLerp(Tensor end, DType weight)
     {
-        ShapeMath.Broadcast("Lerp", Layout.Shape, end.Layout.Shape);
         if (!DType.IsFloatingPoint()) throw new ArgumentException($"Lerp: expected floating tensors, got {DType}");
         if (end.DType != DType) throw new ArgumentException($"Lerp: expected dtype {DType} for `end` but got dtype {end.DType}");
-        if (weight != DType) throw new ArgumentException($"Lerp: expected dtype {DType} for `{weightName}` but got dtype {weight}");
+        if (weight != DType) throw new ArgumentException($"Lerp: expected dtype {DType} for `weight` but got dtype {weight}");
     }
 
     /// <summary>this + value·tensor1·tensor2 elementwise, all three broadcast and promoted together.</summary>
@@ -189,7 +189,7 @@ public partial class Tensor
         if (!DType.IsFloatingPoint()) return Clone();
         double hi = posinf ?? (DType == DType.Float32 ? float.MaxValue : double.MaxValue);
         double lo = neginf ?? (DType == DType.Float32 ? float.MinValue : double.MinValue);
-        var replacement = Where(IsNaN(), Scalar(nan, DType), Where(Detach() > 0.0, Scalar(hi, DType), Scalar(lo, DType)));
+        var replacement = Where(IsNaN(), Scalar(nan, DType), Where(this > 0.0, Scalar(hi, DType), Scalar(lo, DType)));
         return Where(IsFinite(), this, replacement);
     }
 
