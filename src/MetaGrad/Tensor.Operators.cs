@@ -100,14 +100,14 @@ public partial class Tensor
     /// <summary>Elementwise 1/x.</summary>
     public Tensor Reciprocal() => 1.0 / this;
 
-    /// <summary>Elementwise sign (-1, 0, 1); its gradient is zero, so the result is outside the graph.</summary>
-    public Tensor Sign() => Backend.Unary(UnaryOp.Sign, this);
-    /// <summary>Elementwise floor (zero gradient, result outside the graph).</summary>
-    public Tensor Floor() => Backend.Unary(UnaryOp.Floor, this);
-    /// <summary>Elementwise ceiling (zero gradient, result outside the graph).</summary>
-    public Tensor Ceil() => Backend.Unary(UnaryOp.Ceil, this);
-    /// <summary>Elementwise rounding half to even (zero gradient, result outside the graph).</summary>
-    public Tensor Round() => Backend.Unary(UnaryOp.Round, this);
+    /// <summary>Elementwise sign (-1, 0, 1); zero gradient, as in PyTorch.</summary>
+    public Tensor Sign() => DType == DType.Bool ? Clone() : StepOf("Sign", UnaryOp.Sign);   // a Bool's sign is itself, as in PyTorch
+    /// <summary>Elementwise floor (zero gradient).</summary>
+    public Tensor Floor() => StepOf("Floor", UnaryOp.Floor);
+    /// <summary>Elementwise ceiling (zero gradient).</summary>
+    public Tensor Ceil() => StepOf("Ceil", UnaryOp.Ceil);
+    /// <summary>Elementwise rounding half to even (zero gradient).</summary>
+    public Tensor Round() => StepOf("Round", UnaryOp.Round);
 
     /// <summary>Limits every element to [min, max]; either bound may be omitted.</summary>
     public Tensor Clamp(double? min = null, double? max = null)

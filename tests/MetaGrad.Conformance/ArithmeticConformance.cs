@@ -78,7 +78,7 @@ public class ArithmeticConformance
         Op.Unary("To(Int64)", Values.Normal, x => x.To(DType.Int64), x => x.to_type(torch.ScalarType.Int64)),
         Op.Unary("To(Bool)", Values.Mixed, x => x.To(DType.Bool), x => x.to_type(torch.ScalarType.Bool)),
 
-        // Zero-gradient functions; MetaGrad leaves their results outside the graph (see the README).
+        // Zero-gradient functions on halves (their gradients: ElementMathConformance).
         Op.Create("Sign, Floor, Ceil, Round", Halves(), (x, _) => Tensor.Stack([x[0].Sign(), x[0].Floor(), x[0].Ceil(), x[0].Round()]),
             (x, _) => torch.stack([x[0].sign(), x[0].floor(), x[0].ceil(), x[0].round()])),
 

@@ -63,8 +63,27 @@ internal struct LogOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
     public static T Apply(T x) => T.Log(x);
     public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Log(x, y); return true; }
 }
-internal struct Log1pOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.LogP1(x); }
-internal struct Expm1Op<T> : IMap1<T, T> where T : IFloatingPointIeee754<T> { public static T Apply(T x) => T.ExpM1(x); }
+// .NET's LogP1 and ExpM1 are Log(1 + x) and Exp(x) - 1, which lose the digits of a small x (PyTorch
+// uses C's log1p and expm1). Kahan's corrections: the rounding of u = 1 + x (or u = eˣ) is undone
+// by the ratio x / (u − 1) (or (u − 1) / log u), exact to a few ulps.
+internal struct Log1pOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+{
+    public static T Apply(T x)
+    {
+        T u = T.One + x;
+        return u == T.One ? x : T.IsPositiveInfinity(u) ? u : T.Log(u) * (x / (u - T.One));
+    }
+}
+internal struct Expm1Op<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+{
+    public static T Apply(T x)
+    {
+        T u = T.Exp(x);
+        if (u == T.One) return x;
+        T um1 = u - T.One;
+        return um1 == -T.One ? -T.One : T.IsPositiveInfinity(u) ? u : um1 * (x / T.Log(u));
+    }
+}
 internal struct SqrtOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 {
     public static T Apply(T x) => T.Sqrt(x);
@@ -189,8 +208,9 @@ internal struct PowIntOp<T> : IMap2<T, T, T> where T : IBinaryInteger<T>
     }
 }
 
-internal struct EqOp<T> : IMap2<T, T, bool> where T : IEquatable<T> { public static bool Apply(T a, T b) => a.Equals(b) && !IsNaN(a); static bool IsNaN(T a) => !a.Equals(a); }
-internal struct NeOp<T> : IMap2<T, T, bool> where T : IEquatable<T> { public static bool Apply(T a, T b) => !EqOp<T>.Apply(a, b); }
+// The operators, not Equals: .NET's double.NaN.Equals(double.NaN) is true, IEEE's NaN == NaN false (as in PyTorch).
+internal struct EqOp<T> : IMap2<T, T, bool> where T : INumber<T> { public static bool Apply(T a, T b) => a == b; }
+internal struct NeOp<T> : IMap2<T, T, bool> where T : INumber<T> { public static bool Apply(T a, T b) => a != b; }
 internal struct LtOp<T> : IMap2<T, T, bool> where T : INumber<T> { public static bool Apply(T a, T b) => a < b; }
 internal struct LeOp<T> : IMap2<T, T, bool> where T : INumber<T> { public static bool Apply(T a, T b) => a <= b; }
 internal struct GtOp<T> : IMap2<T, T, bool> where T : INumber<T> { public static bool Apply(T a, T b) => a > b; }
