@@ -178,37 +178,45 @@ public partial class Tensor
 
     // In place: the out-of-place operation written back into this tensor, recorded by autograd as
     // the arithmetic ones are (see InPlace): the version counter moves, and this tensor takes over
-    // the new node as its history.
+    // the new node as its history. A refusal names the in-place operation the user called.
+    Tensor Written(string op, Tensor? other, Func<Tensor, Tensor> compute) => InPlace(op, other, self =>
+    {
+        string outOfPlace = op.TrimEnd('_') + ":";
+        string Named(string message) => op + (message.StartsWith(outOfPlace) ? message[(outOfPlace.Length - 1)..] : ": " + message);
+        try { return compute(self); }
+        catch (ArgumentOutOfRangeException e) { throw new ArgumentOutOfRangeException(Named(e.Message), e); }
+        catch (ArgumentException e) { throw new ArgumentException(Named(e.Message), e); }
+    });
 
     /// <summary>Sets value where the mask (broadcast to this tensor's shape) is true, in place (torch.masked_fill_).</summary>
-    public Tensor MaskedFill_(Tensor mask, double value) => InPlace("MaskedFill_", null, self => self.MaskedFill(mask, value));
+    public Tensor MaskedFill_(Tensor mask, double value) => Written("MaskedFill_", null, self => self.MaskedFill(mask, value));
 
     /// <summary>Replaces the masked elements by source's leading elements, in place (torch.masked_scatter_).</summary>
-    public Tensor MaskedScatter_(Tensor mask, Tensor source) => InPlace("MaskedScatter_", source, self => self.MaskedScatter(mask, source));
+    public Tensor MaskedScatter_(Tensor mask, Tensor source) => Written("MaskedScatter_", source, self => self.MaskedScatter(mask, source));
 
     /// <summary>Adds src at index along dim, in place (torch.scatter_add_).</summary>
-    public Tensor ScatterAdd_(int dim, Tensor index, Tensor src) => InPlace("ScatterAdd_", src, self => self.ScatterAdd(dim, index, src));
+    public Tensor ScatterAdd_(int dim, Tensor index, Tensor src) => Written("ScatterAdd_", src, self => self.ScatterAdd(dim, index, src));
 
     /// <summary>Writes src at index along dim, in place (torch.scatter_).</summary>
-    public Tensor Scatter_(int dim, Tensor index, Tensor src) => InPlace("Scatter_", src, self => self.Scatter(dim, index, src));
+    public Tensor Scatter_(int dim, Tensor index, Tensor src) => Written("Scatter_", src, self => self.Scatter(dim, index, src));
 
     /// <summary>Writes value at index along dim, in place (torch.scatter_ with a value).</summary>
-    public Tensor Scatter_(int dim, Tensor index, double value) => InPlace("Scatter_", null, self => self.Scatter(dim, index, value));
+    public Tensor Scatter_(int dim, Tensor index, double value) => Written("Scatter_", null, self => self.Scatter(dim, index, value));
 
     /// <summary>Combines src into index along dim by reduce, in place (torch.scatter_reduce_).</summary>
     public Tensor ScatterReduce_(int dim, Tensor index, Tensor src, ScatterReduction reduce, bool includeSelf = true) =>
-        InPlace("ScatterReduce_", src, self => self.ScatterReduce(dim, index, src, reduce, includeSelf));
+        Written("ScatterReduce_", src, self => self.ScatterReduce(dim, index, src, reduce, includeSelf));
 
     /// <summary>Adds the slices of src at the 1-D index along dim, in place (torch.index_add_).</summary>
-    public Tensor IndexAdd_(int dim, Tensor index, Tensor src) => InPlace("IndexAdd_", src, self => self.IndexAdd(dim, index, src));
+    public Tensor IndexAdd_(int dim, Tensor index, Tensor src) => Written("IndexAdd_", src, self => self.IndexAdd(dim, index, src));
 
     /// <summary>Writes the slices of source at the 1-D index along dim, in place (torch.index_copy_).</summary>
-    public Tensor IndexCopy_(int dim, Tensor index, Tensor source) => InPlace("IndexCopy_", source, self => self.IndexCopy(dim, index, source));
+    public Tensor IndexCopy_(int dim, Tensor index, Tensor source) => Written("IndexCopy_", source, self => self.IndexCopy(dim, index, source));
 
     /// <summary>Sets the slices at index along dim to value, in place (torch.index_fill_).</summary>
-    public Tensor IndexFill_(int dim, Tensor index, double value) => InPlace("IndexFill_", null, self => self.IndexFill(dim, index, value));
+    public Tensor IndexFill_(int dim, Tensor index, double value) => Written("IndexFill_", null, self => self.IndexFill(dim, index, value));
 
     /// <summary>Writes (or adds) values at the elements this[indices] selects, in place (torch.index_put_).</summary>
     public Tensor IndexPut_(Tensor[] indices, Tensor values, bool accumulate = false) =>
-        InPlace("IndexPut_", values, self => self.IndexPut(indices, values, accumulate));
+        Written("IndexPut_", values, self => self.IndexPut(indices, values, accumulate));
 }

@@ -231,5 +231,8 @@ public class ScatterTests
         plain.MaskedFill_(mask, 0).ScatterAdd_(0, L(1), D(10.0));
         Check.Values([0, 12, 3, 0], plain);
         Assert.Throws<ArgumentException>(() => D(1, 2).MaskedFill_(Tensor.From(new[] { true, false }, [2, 1]), 0));
+        // A refusal names the in-place operation called, not the out-of-place one it runs.
+        Assert.StartsWith("ScatterAdd_: index 5", Assert.Throws<ArgumentOutOfRangeException>(() => D(1, 2).ScatterAdd_(0, L(5), D(1.0))).Message);
+        Assert.StartsWith("IndexCopy_: ", Assert.Throws<ArgumentException>(() => D(1, 2).IndexCopy_(0, L(0), D(1.0).Float())).Message);
     }
 }
