@@ -10,11 +10,11 @@ namespace MetaGrad.Conformance;
 /// </summary>
 public class RearrangeConformance
 {
-    static long[] L(IEnumerable<int> v) => v.Select(d => (long)d).ToArray();
+    internal static long[] L(IEnumerable<int> v) => v.Select(d => (long)d).ToArray();
 
-    static int Normal(int dim, int rank) => dim < 0 ? dim + Math.Max(rank, 1) : dim;
+    internal static int Normal(int dim, int rank) => dim < 0 ? dim + Math.Max(rank, 1) : dim;
 
-    static Gen<(TensorSpec[], P)> One<P>(Gen<int[]> shapes, Func<int[], Gen<P>> args) =>
+    internal static Gen<(TensorSpec[], P)> One<P>(Gen<int[]> shapes, Func<int[], Gen<P>> args) =>
         from shape in shapes
         from x in Gens.Floats(shape)
         from p in args(shape)

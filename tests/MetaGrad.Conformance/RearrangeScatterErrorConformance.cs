@@ -11,15 +11,11 @@ namespace MetaGrad.Conformance;
 /// </summary>
 public class RearrangeScatterErrorConformance
 {
-    static long[] L(IEnumerable<int> v) => v.Select(d => (long)d).ToArray();
+    static long[] L(IEnumerable<int> v) => RearrangeConformance.L(v);
 
-    static int Normal(int dim, int rank) => dim < 0 ? dim + Math.Max(rank, 1) : dim;
+    static int Normal(int dim, int rank) => RearrangeConformance.Normal(dim, rank);
 
-    static Gen<(TensorSpec[], P)> One<P>(Gen<int[]> shapes, Func<int[], Gen<P>> args) =>
-        from shape in shapes
-        from x in Gens.Floats(shape)
-        from p in args(shape)
-        select (new[] { x }, p);
+    static Gen<(TensorSpec[], P)> One<P>(Gen<int[]> shapes, Func<int[], Gen<P>> args) => RearrangeConformance.One(shapes, args);
 
     // A self of rank ≥ 1 with no empty dim, a dim, and a [1, ..., 1] Int64 index holding `entry(size)` (libtorch checks entries it visits).
     static Gen<(TensorSpec[], int)> BadEntry(Func<int, Gen<int>> entry, bool withSrc) =>

@@ -68,6 +68,16 @@ public class ScatterConformance
         from index in DistinctAlong([count], 0, shape[d])
         select (dim, d, count, index);
 
+    // A self of rank ≥ 1, a dim (D: normalised) and a 1-D index of Count entries along it, repeats allowed.
+    static Gen<(TensorSpec Self, int[] Shape, int Dim, int D, int Count, TensorSpec Index)> RepeatingIndexAlong() =>
+        from shape in Gens.Shape(1, 4)
+        from self in Gens.Floats(shape)
+        from dim in Gens.Dim(shape.Length)
+        let d = Normal(dim, shape.Length)
+        from count in shape[d] == 0 ? Gen.Const(0) : Gen.Int[0, 4]
+        from index in Gens.Indices([count], 0, shape[d] - 1)
+        select (self, shape, dim, d, count, index);
+
     static Gen<(TensorSpec[], int)> IndexCopyCases() =>
         from shape in Gens.Shape(1, 4)
         from self in Gens.Floats(shape)
@@ -246,27 +256,17 @@ public class ScatterConformance
         Op.Create("Scatter_(dim, index, src)", ScatterCases(distinct: true),
             (x, d) => x[0].Clone().Scatter_(d, x[1], x[2]), (x, d) => x[0].clone().scatter_(d, x[1], x[2])),
         Op.Create("IndexAdd_(dim, index, src)",
-            from shape in Gens.Shape(1, 4)
-            from self in Gens.Floats(shape)
-            from dim in Gens.Dim(shape.Length)
-            let d = Normal(dim, shape.Length)
-            from count in shape[d] == 0 ? Gen.Const(0) : Gen.Int[0, 4]
-            from index in Gens.Indices([count], 0, shape[d] - 1)
-            from src in Gens.Floats(shape.Select((s, i) => i == d ? count : s).ToArray())
-            select (new[] { self, index, src }, dim),
+            from a in RepeatingIndexAlong()
+            from src in Gens.Floats(a.Shape.Select((s, i) => i == a.D ? a.Count : s).ToArray())
+            select (new[] { a.Self, a.Index, src }, a.Dim),
             (x, d) => x[0].Clone().IndexAdd_(d, x[1], x[2]), (x, d) => x[0].clone().index_add_(d, x[1], x[2], 1)),
         Op.Create("IndexCopy_(dim, index, source)", IndexCopyCases(),
             (x, d) => x[0].Clone().IndexCopy_(d, x[1], x[2]), (x, d) => x[0].clone().index_copy_(d, x[1], x[2])),
         Op.Create("IndexFill_(dim, index, value)",
-            from shape in Gens.Shape(1, 4)
-            from x in Gens.Floats(shape)
-            from dim in Gens.Dim(shape.Length)
-            let d = Normal(dim, shape.Length)
-            from count in shape[d] == 0 ? Gen.Const(0) : Gen.Int[0, 4]
-            from index in Gens.Indices([count], 0, shape[d] - 1)
+            from a in RepeatingIndexAlong()
             from value in Gen.Double[-3, 3]
-            select (new[] { x, index }, (dim, value)),
-            (x, p) => x[0].Clone().IndexFill_(p.dim, x[1], p.value), (x, p) => x[0].clone().index_fill_(p.dim, x[1], p.value)),
+            select (new[] { a.Self, a.Index }, (a.Dim, value)),
+            (x, p) => x[0].Clone().IndexFill_(p.Dim, x[1], p.value), (x, p) => x[0].clone().index_fill_(p.Dim, x[1], p.value)),
         Op.Create("IndexPut_(indices, values, accumulate: true)", AccumulateCases(),
             (x, _) => x[0].Clone().IndexPut_(x[1..^1], x[^1], accumulate: true), (x, _) => TorchIndexPut(x, accumulate: true)),
         Op.Create("MaskedScatter_(mask, source)", MaskedScatterCases(inPlace: true),
