@@ -101,8 +101,9 @@ public partial class Tensor
         var x = this;
         for (int i = 0; i < ds.Length; i++)
         {
-            int d = ds[i], n = x.NDim == 0 ? 1 : x.Layout.Shape[d];
-            if (n == 0 || x.NDim == 0) continue;
+            if (x.NDim == 0) continue;   // one element: nothing moves
+            int d = ds[i], n = x.Layout.Shape[d];
+            if (n == 0) continue;
             int s = (int)(((long)shifts[i] % n + n) % n);
             // The last s elements move to the front: two slices, joined in the other order.
             if (s != 0) x = Cat([x.Narrow(d, n - s, s), x.Narrow(d, 0, n - s)], d);

@@ -92,6 +92,9 @@ public class ScatterTests
             Check.Gradients(x => x[0].ScatterReduce(0, index, x[1], reduce, includeSelf), In(3, 4), Check.Input([2, 4], 21));
             // A larger src (only its leading block lands) and a dim written negative.
             Check.Gradients(x => x[0].ScatterReduce(-2, index, x[1], reduce, includeSelf), In(3, 4), Check.Input([3, 5], 22));
+            // Twice: the backward is written in differentiable operations.
+            Check.Gradients(x => Autograd.Grad(x[0].ScatterReduce(0, index, x[1], reduce, includeSelf).Square().Sum(), x[0], createGraph: true),
+                In(3, 4), Check.Input([2, 4], 23));
         }
     }
 
