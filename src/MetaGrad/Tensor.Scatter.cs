@@ -17,9 +17,9 @@ public enum ScatterReduction
 
 // Writing by index. Each operation finds the logical positions it writes by indexing a tensor of
 // positions (Positions) the way it indexes this one, then writes with one of two Functions: IndexPut
-// (overwrite: the gradient reads back at the positions) or ScatterReduce (combine). Accumulating
-// writes are a ScatterAdd or IndexAdd on the flattened tensor. Reads by index are IndexSelect and
-// Gather on views, so every gradient comes from those.
+// (overwrite: the gradient reads back at the positions) or ScatterReduce (combine); IndexPut with
+// accumulate is a ScatterAdd on the flattened tensor. Reads by index (Take, TakeAlongDim) are
+// IndexSelect and Gather on views, so their gradients come from those.
 public partial class Tensor
 {
     // Each element's row-major position: indexing it as an operation indexes this tensor gives the
