@@ -163,7 +163,8 @@ public partial class Tensor
     /// <summary>
     /// How often each non-negative integer of a 1-D integer tensor occurs (torch.bincount): a result
     /// of length max(max(x) + 1, minlength), Int64; with <paramref name="weights"/> (x's shape) the sums
-    /// of the weights instead, in Float32 for Float32 weights and Float64 for any other. Not differentiable.
+    /// of the weights instead, in Float32 for Float32 weights and Float64 for any other (but Int64
+    /// zeros for an empty input, as in PyTorch). Not differentiable.
     /// </summary>
     public Tensor Bincount(Tensor? weights = null, int minlength = 0)
     {
@@ -172,6 +173,8 @@ public partial class Tensor
         if (minlength < 0) throw new ArgumentOutOfRangeException(nameof(minlength), $"Bincount: minlength should be >= 0, got {minlength}");
         if (weights is not null && (weights.NDim != 1 || weights.Layout.Shape[0] != Layout.Shape[0]))
             throw new ArgumentException($"Bincount: weights should be 1-d and have the same length as input (input shape {ShapeMath.Format(Layout.Shape)}, weights shape {ShapeMath.Format(weights.Layout.Shape)})");
+        // An empty input gives Int64 zeros even with weights, as libtorch's bincount does.
+        if (Numel == 0) return Zeros([minlength], DType.Int64);
         var values = ToArray<long>();
         long largest = -1;
         foreach (var v in values)

@@ -23,6 +23,13 @@ public class OrderStatisticTests
         Assert.Equal(new[] { false, false }, e.Any(1).ToArray<bool>());
         Assert.Equal(new[] { true, true }, e.All(1).ToArray<bool>());
         Assert.True(x.Any());   // the whole-tensor overloads still give a bool
+        // Several dims at once: [2, 2, 2] with a single non-zero at [1, 0, 1].
+        var cube = Tensor.Zeros([2, 2, 2], DType.Int64);
+        cube[1, 0, 1] = Tensor.From(7L);
+        Assert.Equal(new[] { false, true }, cube.Any([1, -1]).ToArray<bool>());
+        Check.Shape([2, 1, 1], cube.All([2, 1], keepDim: true));
+        Assert.Equal(new[] { true, false }, (cube == 0.0).All([1, 2]).ToArray<bool>());
+        Assert.False(cube.All([0, 1, 2]).Item<bool>());
     }
 
     [Fact]
