@@ -150,14 +150,28 @@ public partial class Tensor
     /// <summary>
     /// The distinct elements in ascending order (1-D), and on request, for each element the position
     /// of its value among them (the input's shape, Int64) and how often each occurs (Int64), as
-    /// torch.unique of the flattened tensor. The result is sorted whatever <paramref name="sorted"/>
-    /// says (PyTorch leaves the order unspecified when it is false). Not differentiable.
+    /// torch.unique. With <paramref name="dim"/>, the distinct slices along dim instead, in
+    /// lexicographic order, the inverse and counts being per slice. The result is sorted whatever
+    /// <paramref name="sorted"/> says (PyTorch leaves the order unspecified when it is false). Not differentiable.
     /// </summary>
-    public (Tensor Values, Tensor? Inverse, Tensor? Counts) Unique(bool sorted = true, bool returnInverse = false, bool returnCounts = false)
+    public (Tensor Values, Tensor? Inverse, Tensor? Counts) Unique(bool sorted = true, bool returnInverse = false, bool returnCounts = false, int? dim = null)
     {
-        var (values, inverse, counts) = Backend.Unique(this);
-        Tensor? inv = returnInverse ? (Tensor)inverse : null, count = returnCounts ? (Tensor)counts : null;
-        return (values, inv, count);
+        Tensor values, inverse, counts;
+        if (dim is int k && NDim > 0)
+        {
+            int d = ShapeMath.Dim(k, NDim, "Unique");
+            int n = Layout.Shape[d];
+            if (Numel == 0 && Layout.Shape.Where((_, j) => j != d).Any(s => s == 0))
+                throw new ArgumentException($"Unique: there are 0 sized dimensions, and they aren't selected (dim {d} of shape {ShapeMath.Format(Layout.Shape)}), so unique cannot be applied");
+            // Each slice along d as one row of a matrix [n, m].
+            var order = new[] { d }.Concat(Enumerable.Range(0, NDim).Where(j => j != d)).ToArray();
+            var rows = Detach().Permute(order).Reshape(n, n == 0 ? 0 : Numel / n);
+            Tensor first;
+            (first, inverse, counts) = Backend.UniqueRows(rows);
+            values = Detach().IndexSelect(d, first);
+        }
+        else (values, inverse, counts) = Backend.Unique(this);
+        return (values, returnInverse ? inverse : null, returnCounts ? counts : null);
     }
 
     /// <summary>

@@ -132,6 +132,15 @@ public class ScanConformance
             select (new[] { x }, 0),
             (x, _) => { var (v, i, c) = x[0].Unique(returnInverse: true, returnCounts: true); return [v, i!, c!]; },
             (x, _) => { var (v, i, c) = x[0].unique(true, true, true); return [v, i!, c!]; }),
+        // Few values (0 and 1) over short slices, so that repeated slices are common.
+        Op.CreateMany("Unique(returnInverse, returnCounts, dim)",
+            from shape in Gens.Shape(minRank: 1)
+            from x in Gen.OneOf(Gens.Indices(shape, 0, 1), Gens.Floats(shape, Gen.Int[0, 1].Select(i => (double)i), requiresGrad: false))
+            from dim in Gens.Dim(shape.Length)
+            where shape.Where((s, j) => j != (dim < 0 ? dim + shape.Length : dim)).All(s => s > 0)   // else refused (ScanErrorConformance)
+            select (new[] { x }, dim),
+            (x, d) => { var (v, i, c) = x[0].Unique(returnInverse: true, returnCounts: true, dim: d); return [v, i!, c!]; },
+            (x, d) => { var (v, i, c) = x[0].unique(true, true, true, d); return [v, i!, c!]; }),
         Op.Create("Bincount(minlength)",
             from n in Gen.Int[0, 6]
             from x in Gens.Indices([n], 0, 5)

@@ -45,6 +45,13 @@ public class ScanErrorConformance
             from x in Gens.Floats(shape)
             select (new[] { x }, 0),
             (x, _) => x[0].Quantile(0.5), (x, _) => x[0].quantile(torch.tensor(0.5, x[0].dtype))),
+        Op.Throws("Unique along dim with another dim empty", "Unique",
+            from shape in Gens.Shape(2, 3)
+            from dim in Gens.Dim(shape.Length)
+            where shape.Where((s, j) => j != (dim < 0 ? dim + shape.Length : dim)).Any(s => s == 0)
+            from x in Gens.Indices(shape, 0, 2)
+            select (new[] { x }, dim),
+            (x, d) => x[0].Unique(dim: d).Values, (x, d) => x[0].unique(dim: d).output),
         Op.Throws("Bincount with a negative entry", "Bincount",
             from n in Gen.Int[1, 5]
             from x in Gens.Indices([n], -3, -1)

@@ -143,6 +143,14 @@ public class OrderStatisticTests
         Check.Shape([2, 3], inverse);
         Assert.Equal(new long[] { 2, 1, 3 }, counts!.ToArray<long>());
         Assert.Null(x.Unique().Inverse);
+        // Along dim 1 the columns [3, 2], [1, 1], [3, 3] become [1, 1], [3, 2], [3, 3] in lexicographic order.
+        var (columns, where, often) = x.Unique(returnInverse: true, returnCounts: true, dim: 1);
+        Assert.Equal(new long[] { 1, 3, 3, 1, 2, 3 }, columns.ToArray<long>());
+        Assert.Equal(new long[] { 1, 0, 2 }, where!.ToArray<long>());
+        Assert.Equal(new long[] { 1, 1, 1 }, often!.ToArray<long>());
+        var (rows, _, rowCounts) = Tensor.From(new long[] { 1, 2, 0, 5, 1, 2 }, [3, 2]).Unique(returnCounts: true, dim: 0);
+        Assert.Equal(new long[] { 0, 5, 1, 2 }, rows.ToArray<long>());
+        Assert.Equal(new long[] { 1, 2 }, rowCounts!.ToArray<long>());
     }
 
     [Fact]

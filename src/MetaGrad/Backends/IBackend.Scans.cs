@@ -33,6 +33,12 @@ internal partial interface IBackend
     (RawTensor Values, RawTensor Inverse, RawTensor Counts) Unique(RawTensor x);
 
     /// <summary>
+    /// The distinct rows of a matrix [n, m] in lexicographic order, each given by the index of its
+    /// first occurrence (Int64), with each row's position among them and how often each occurs.
+    /// </summary>
+    (RawTensor First, RawTensor Inverse, RawTensor Counts) UniqueRows(RawTensor rows);
+
+    /// <summary>
     /// Counts (or sums of weights) of the non-negative integers in 1-D x, length
     /// <paramref name="length"/> (at least max(x) + 1): Int64 without weights, else the weights'
     /// floating dtype.

@@ -91,6 +91,40 @@ internal sealed partial class CpuBackend
             new RawTensor(new CpuStorage<long>([.. counts]), Layout.Contiguous([counts.Count])));
     }
 
+    public (RawTensor First, RawTensor Inverse, RawTensor Counts) UniqueRows(RawTensor rows) =>
+        rows.DType is DType.Float32 or DType.Float64 ? UniqueRowsTyped<double>(Cast(rows, DType.Float64)) : UniqueRowsTyped<long>(Cast(rows, DType.Int64));
+
+    // The rows sorted lexicographically (stable, so each run starts with its first occurrence).
+    static (RawTensor, RawTensor, RawTensor) UniqueRowsTyped<T>(RawTensor rows) where T : unmanaged, INumber<T>
+    {
+        var flat = Data<T>(Contiguous(rows));
+        int n = rows.Layout.Shape[0], m = rows.Layout.Shape[1];
+        int CompareRows(int i, int j)
+        {
+            for (int k = 0; k < m; k++)
+            {
+                int c = CompareWithNaNLast(flat[i * m + k], flat[j * m + k]);
+                if (c != 0) return c;
+            }
+            return 0;
+        }
+        var order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        Array.Sort(order, (i, j) => CompareRows(i, j) is var c && c != 0 ? c : i.CompareTo(j));
+        var first = new List<long>();
+        var counts = new List<long>();
+        var inverse = new long[n];
+        for (int k = 0; k < n; k++)
+        {
+            if (k == 0 || CompareRows(order[k], order[k - 1]) != 0) { first.Add(order[k]); counts.Add(0); }
+            counts[^1]++;
+            inverse[order[k]] = first.Count - 1;
+        }
+        return (new RawTensor(new CpuStorage<long>([.. first]), Layout.Contiguous([first.Count])),
+            new RawTensor(new CpuStorage<long>(inverse), Layout.Contiguous([n])),
+            new RawTensor(new CpuStorage<long>([.. counts]), Layout.Contiguous([counts.Count])));
+    }
+
     public RawTensor Bincount(RawTensor x, RawTensor? weights, int length)
     {
         var bins = Data<long>(Cast(Contiguous(x), DType.Int64));
