@@ -10,13 +10,13 @@ public partial class Tensor
     /// The running sum along dim: y_j = x_0 + … + x_j (torch.cumsum). Integer and Bool tensors give
     /// Int64, as in PyTorch; a 0-d tensor is its own running sum.
     /// </summary>
-    public Tensor Cumsum(int dim) => Scan(dim, "Cumsum", d => new Functions.Cumsum(d));
+    public Tensor Cumsum(int dim) => Scan(dim, "Cumsum", ScanOp.Sum, d => new Functions.Cumsum(d));
 
     /// <summary>
     /// The running product along dim: y_j = x_0·…·x_j (torch.cumprod). Integer and Bool tensors give
     /// Int64. The gradient is exact where x holds zeros, as PyTorch's.
     /// </summary>
-    public Tensor Cumprod(int dim) => Scan(dim, "Cumprod", d => new Functions.Cumprod(d));
+    public Tensor Cumprod(int dim) => Scan(dim, "Cumprod", ScanOp.Prod, d => new Functions.Cumprod(d));
 
     /// <summary>
     /// The running log Σ exp along dim: y_j = log(e^x_0 + … + e^x_j) (torch.logcumsumexp), without
@@ -26,15 +26,15 @@ public partial class Tensor
     {
         if (!DType.IsFloatingPoint())
             throw new ArgumentException($"Logcumsumexp: expected a floating point input, got {DType}");
-        return Scan(dim, "Logcumsumexp", d => new Functions.Logcumsumexp(d));
+        return Scan(dim, "Logcumsumexp", ScanOp.LogSumExp, d => new Functions.Logcumsumexp(d));
     }
 
-    Tensor Scan(int dim, string op, Func<int, UnaryFunction> function)
+    Tensor Scan(int dim, string op, ScanOp kernel, Func<int, UnaryFunction> function)
     {
         int d = ShapeMath.Dim(dim, NDim, op);
         var integral = !DType.IsFloatingPoint();
         if (NDim == 0) return integral ? To(DType.Int64).Clone() : Clone();
-        if (integral) return Backend.Scan(op == "Cumsum" ? ScanOp.Sum : ScanOp.Prod, this, d);   // no gradient: outside the graph
+        if (integral) return Backend.Scan(kernel, this, d);   // no gradient: outside the graph
         return function(d).Apply(this);
     }
 

@@ -11,39 +11,36 @@ internal sealed partial class CpuBackend
         return keys.DType == DType.Float64 ? ModeIndicesTyped<double>(keys, dim) : ModeIndicesTyped<long>(keys, dim);
     }
 
-    // Each line's (value, index) pairs sorted by value, then stable on index; the longest run wins,
-    // the first (smallest value) of equally long runs, and a run answers with its last index, as
-    // PyTorch's CPU kernel does when its sort keeps ties in order.
+    // Each line in the stable sort's order: runs of equal values, each ending at its value's last
+    // occurrence. The longest run wins, the first (smallest value) of equally long runs, and a run
+    // answers with its last index, as PyTorch's CPU kernel does when its sort keeps ties in order.
     static RawTensor ModeIndicesTyped<T>(RawTensor x, int dim) where T : unmanaged, INumber<T>
     {
+        var order = SortIndices<T>(x, dim, descending: false);
         var shape = x.Layout.Shape;
         var outShape = (int[])shape.Clone();
         outShape[dim] = 1;
         var y = New<long>(outShape);
         var Y = Data<long>(y);
         var X = Data<T>(x);
-        int size = shape[dim], stride = x.Layout.Strides[dim];
-        var order = new int[size];
-        var keys = new T[size];
-        ForEachLine(shape, dim, [StridedWalk.Of(x), StridedWalk.Of(y)], off =>
+        var O = Data<long>(order);
+        int size = shape[dim], stride = x.Layout.Strides[dim], orderStride = order.Layout.Strides[dim];
+        ForEachLine(shape, dim, [StridedWalk.Of(x), StridedWalk.Of(order), StridedWalk.Of(y)], off =>
         {
-            for (int k = 0; k < size; k++) { order[k] = k; keys[k] = X[off[0] + k * stride]; }
-            Array.Sort(order, (i, j) =>
-            {
-                int c = CompareWithNaNLast(keys[i], keys[j]);
-                return c != 0 ? c : i.CompareTo(j);
-            });
-            int best = -1, bestCount = 0, run = 0;
+            long IndexAt(int k) => O[off[1] + k * orderStride];
+            T ValueAt(int k) => X[off[0] + (int)IndexAt(k) * stride];
+            long best = -1;
+            int bestCount = 0, run = 0;
             for (int k = 0; k < size; k++)
             {
                 run++;
-                if (k == size - 1 || CompareWithNaNLast(keys[order[k]], keys[order[k + 1]]) != 0)
+                if (k == size - 1 || CompareWithNaNLast(ValueAt(k), ValueAt(k + 1)) != 0)
                 {
-                    if (run > bestCount) { bestCount = run; best = order[k]; }
+                    if (run > bestCount) { bestCount = run; best = IndexAt(k); }
                     run = 0;
                 }
             }
-            Y[off[1]] = best;
+            Y[off[2]] = best;
         });
         return y;
     }
