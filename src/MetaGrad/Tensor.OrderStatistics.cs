@@ -110,6 +110,12 @@ public partial class Tensor
             if (!(q >= 0 && q <= 1)) throw new ArgumentOutOfRangeException(nameof(qs), $"Quantile: q values must be in the range [0, 1], got {q}");
         int d = dim is int k ? ShapeMath.Dim(k, NDim, "Quantile") : 0;
         var lines = dim is null ? Reshape(-1) : NDim == 0 ? Reshape(1) : this;
+        // The shape without the q dim: all dims kept as 1, or those of the input with d removed or kept.
+        int[] shape = dim is null
+            ? (keepDim ? Enumerable.Repeat(1, NDim).ToArray() : [])
+            : (keepDim ? lines.Layout.Shape.Select((s, j) => j == d ? 1 : s).ToArray() : lines.Layout.Shape.Where((_, j) => j != d).ToArray());
+        if (NDim == 0) shape = [];
+        if (qs.Length == 0) return Zeros([0, .. shape], DType);
         var sorted = lines.Sort(d).Values;
         int n = lines.Layout.Shape[d];
         var picked = new Tensor[qs.Length];
@@ -117,11 +123,6 @@ public partial class Tensor
         var y = Stack(picked, 0);   // [Q, ..., 1 at d + 1, ...]
         var nan = lines.NaNMask();
         if (nan.Any()) y = Where(nan.Any(d, keepDim: true), Full([], double.NaN, DType), y);
-        // The shape without the q dim: all dims kept as 1, or those of the input with d removed or kept.
-        int[] shape = dim is null
-            ? (keepDim ? Enumerable.Repeat(1, NDim).ToArray() : [])
-            : (keepDim ? lines.Layout.Shape.Select((s, j) => j == d ? 1 : s).ToArray() : lines.Layout.Shape.Where((_, j) => j != d).ToArray());
-        if (NDim == 0) shape = [];
         return scalarQ ? y.Reshape(shape) : y.Reshape([qs.Length, .. shape]);
     }
 

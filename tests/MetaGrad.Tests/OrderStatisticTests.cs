@@ -126,6 +126,7 @@ public class OrderStatisticTests
         Check.Shape([3, 2, 1], y);
         Check.Values([1, 10, 2, 20, 3, 30], y);
         Check.Shape([3, 1, 1], m.Quantile(q, keepDim: true));
+        Check.Shape([0, 2], m.Quantile(Tensor.Zeros([0], DType.Float64), dim: -1));   // no q: an empty result
         Assert.True(double.IsNaN(Tensor.From(new double[] { 1, double.NaN }, [2]).Quantile(0.5).Item<double>()));
         Assert.Throws<ArgumentOutOfRangeException>(() => x.Quantile(1.5));
         Assert.Throws<ArgumentException>(() => Tensor.Zeros(0).Quantile(0.5));
