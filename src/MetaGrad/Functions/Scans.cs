@@ -30,12 +30,13 @@ internal sealed class Cumprod(int dim) : UnaryFunction
     protected override Tensor Backward(Context ctx, Tensor grad)
     {
         var x = ctx.Saved[0];
-        var beforeFirst = Scans.FromEnd(grad * x.Cumprod(dim), dim, s => s.Cumsum(dim));
         var zero = x == 0.0;
-        if (!zero.Any()) return beforeFirst / x;
+        bool anyZero = zero.Any();
         // The masks below are right for the values but drop how the zeroed terms vary with x; when
         // the backward is itself recorded, the quadratic form keeps every term, as PyTorch does.
-        if (Autograd.IsGradEnabled) return OmittedProducts(x, grad);
+        if (anyZero && Autograd.IsGradEnabled) return OmittedProducts(x, grad);
+        var beforeFirst = Scans.FromEnd(grad * x.Cumprod(dim), dim, s => s.Cumsum(dim));
+        if (!anyZero) return beforeFirst / x;
         var zerosSoFar = zero.Cumsum(dim);
         var firstZero = zero & (zerosSoFar == 1.0);
         var ones = Tensor.OnesLike(x);
@@ -49,7 +50,7 @@ internal sealed class Cumprod(int dim) : UnaryFunction
     Tensor OmittedProducts(Tensor x, Tensor grad)
     {
         int n = x.Layout.Shape[dim];
-        var before = Scans.Exclusive(x, dim);
+        var before = Scans.ExclusiveCumprod(x, dim);
         var columns = new Tensor[n];
         for (int k = 0; k < n; k++)
         {
@@ -102,8 +103,8 @@ internal sealed class Prod(int dim, bool keepDim) : UnaryFunction
         var x = ctx.Saved[0];
         var g = keepDim ? grad : grad.UnsqueezeDims([dim], x.NDim);
         if (x.Layout.Shape[dim] == 0) return Tensor.ZerosLike(x);
-        var before = Scans.Exclusive(x, dim);
-        var after = Scans.FromEnd(x, dim, t => Scans.Exclusive(t, dim));
+        var before = Scans.ExclusiveCumprod(x, dim);
+        var after = Scans.FromEnd(x, dim, t => Scans.ExclusiveCumprod(t, dim));
         return before * after * g;
     }
 }
@@ -114,7 +115,7 @@ internal static class Scans
     public static Tensor FromEnd(Tensor x, int dim, Func<Tensor, Tensor> scan) => scan(x.Flip(dim)).Flip(dim);
 
     /// <summary>The running product of the elements strictly before each position (1 at the first).</summary>
-    public static Tensor Exclusive(Tensor x, int dim)
+    public static Tensor ExclusiveCumprod(Tensor x, int dim)
     {
         int n = x.Layout.Shape[dim];
         var shape = (int[])x.Layout.Shape.Clone();
