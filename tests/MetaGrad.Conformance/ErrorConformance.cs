@@ -20,7 +20,7 @@ public class ErrorConformance
         return Gen.OneOf(Gen.Int[r, r + 2], Gen.Int[-r - 3, -r - 1]);
     }
 
-    static Op<int> BadDimOp(string op, Func<Tensor, int, Tensor> metaGrad, Func<torch.Tensor, int, torch.Tensor> torch, int minRank = 0, int extraRank = 0, bool allowEmpty = true) =>
+    internal static Op<int> BadDimOp(string op, Func<Tensor, int, Tensor> metaGrad, Func<torch.Tensor, int, torch.Tensor> torch, int minRank = 0, int extraRank = 0, bool allowEmpty = true) =>
         Op.Throws($"{op} with a dim out of range", op,
             from shape in Gens.Shape(minRank, 3, allowEmpty)
             from x in Gens.Floats(shape)
