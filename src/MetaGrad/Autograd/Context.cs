@@ -26,6 +26,9 @@ public sealed class Context
         for (int i = 0; i < tensors.Length; i++) _versions[i] = tensors[i].Storage.Version;
     }
 
+    /// <summary>The saved tensors without the checks of <see cref="Saved"/> (empty once freed).</summary>
+    internal IReadOnlyList<Tensor> Peek() => _saved ?? [];
+
     /// <summary>The saved tensors; throws if the graph was freed or a saved tensor was changed in place since.</summary>
     public SavedTensors Saved
     {

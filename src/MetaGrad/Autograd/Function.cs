@@ -44,6 +44,9 @@ public abstract class Function
 
     internal void ReleaseSaved() => Ctx.Release();
 
+    /// <summary>The tensors this node saved for backward, as they are now (empty once freed): for drawing the graph, unchecked.</summary>
+    internal IReadOnlyList<Tensor> SavedForDrawing => Ctx.Peek();
+
     // Recording is split around the forward call (Begin, then forward with grad mode off, then
     // End) rather than taking the forward as a closure: this runs for every operation.
 
