@@ -3,7 +3,7 @@ using MetaGrad.Optim;
 namespace MetaGrad.Tests.Optim;
 
 /// <summary>
-/// Adamax, NAdam, RAdam and Rprop: a first step worked by hand from PyTorch's update rules, resuming
+/// Adamax, NAdam, RAdam, ASGD and Rprop: a first step worked by hand from PyTorch's update rules, resuming
 /// from a state dict bit for bit, and the option checks.
 /// </summary>
 public class OptimizerBreadthTests
@@ -64,13 +64,31 @@ public class OptimizerBreadthTests
         Check.Values([-0.16], p, 1e-15);
     }
 
-    public static TheoryData<string> Names => new() { "Adamax", "NAdam", "RAdam", "Rprop" };
+    [Fact]
+    public void ASGD_DecaysTheStepAndAveragesFromT0()
+    {
+        var p = Param(1);
+        var asgd = new ASGD([p], lr: 0.1, lambd: 0.5, alpha: 1, t0: 1);
+        StepWith(asgd, p, 2);   // θ·(1 - 0.5·0.1) - 0.1·2 = 0.75; ax = θ (μ = 1)
+        Check.Values([0.75], p);
+        Check.Values([0.75], asgd.StateOf(p)["ax"]);
+        Check.Values([0.1 / (1 + 0.5 * 0.1)], asgd.StateOf(p)["eta"]);
+        StepWith(asgd, p, 0);   // μ is 1 until t - t0 exceeds 1
+        double eta = 0.1 / 1.05, theta = 0.75 * (1 - 0.5 * eta);
+        Check.Values([theta], p);
+        Check.Values([theta], asgd.StateOf(p)["ax"]);
+        StepWith(asgd, p, 0);   // after step 3, μ = 1/(3 - t0) = 1/2: the average starts to lag
+        Check.Values([1.0 / 2], asgd.StateOf(p)["mu"]);
+    }
+
+    public static TheoryData<string> Names => new() { "Adamax", "NAdam", "RAdam", "Rprop", "ASGD" };
 
     static Optimizer Make(string name, Tensor p) => name switch
     {
         "Adamax" => new Adamax([p], lr: 0.05, weightDecay: 0.1),
         "NAdam" => new NAdam([p], lr: 0.05, weightDecay: 0.1),
         "RAdam" => new RAdam([p], lr: 0.05, betas: (0.9, 0.9), weightDecay: 0.1),
+        "ASGD" => new ASGD([p], lr: 0.05, lambd: 0.1, t0: 2, weightDecay: 0.1),
         _ => new Rprop([p], lr: 0.05, maximize: true),
     };
 
