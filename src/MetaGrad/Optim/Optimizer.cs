@@ -242,4 +242,15 @@ public abstract class Optimizer
 
     /// <summary>Whether a state entry other than "step" is a 0-d Float64 number rather than a buffer shaped like the parameter (NAdam's mu_product).</summary>
     protected virtual bool IsScalarState(string name) => false;
+
+    /// <summary>The checks of the Adam family (Adam, Adamax, NAdam, RAdam): lr, eps and weight_decay non-negative, both betas in [0, 1).</summary>
+    protected static string? AdamFamilyProblem(ParamGroup group)
+    {
+        var (beta1, beta2) = group.Pair("betas");
+        return NonNegative(group, "lr", "learning rate")
+            ?? NonNegative(group, "eps", "epsilon value")
+            ?? UnitInterval(beta1, "beta parameter at index 0", includeOne: false)
+            ?? UnitInterval(beta2, "beta parameter at index 1", includeOne: false)
+            ?? NonNegative(group, "weight_decay", "weight_decay value");
+    }
 }

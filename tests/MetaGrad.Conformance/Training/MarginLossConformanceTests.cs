@@ -1,6 +1,7 @@
 using MetaGrad.NN;
 using TorchSharp;
 using static MetaGrad.Conformance.Interop.TorchBridge;
+using static MetaGrad.Conformance.Training.LossConformanceTests;
 using TT = TorchSharp.torch.Tensor;
 using TF = TorchSharp.torch.nn.functional;
 
@@ -14,15 +15,6 @@ namespace MetaGrad.Conformance.Training;
 /// </summary>
 public class MarginLossConformanceTests
 {
-    static (double Rtol, double Atol) Tolerance(DType dtype) => dtype == DType.Float32 ? (1e-5, 1e-6) : (1e-12, 1e-14);
-
-    static torch.nn.Reduction TorchReduction(Reduction r) => r switch
-    {
-        Reduction.None => torch.nn.Reduction.None,
-        Reduction.Sum => torch.nn.Reduction.Sum,
-        _ => torch.nn.Reduction.Mean,
-    };
-
     // Exactly representable in float, should TorchSharp's float parameter ever be used.
     static readonly double GaussianEps = Math.Pow(2, -20);
 
