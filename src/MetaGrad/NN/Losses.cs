@@ -15,7 +15,7 @@ public enum Reduction
 /// The losses of torch.nn.functional, composed from primitives (so every one differentiates
 /// twice). Each names itself and the shapes when its inputs do not fit.
 /// </summary>
-public static class Losses
+public static partial class Losses
 {
     static Tensor Reduce(Tensor loss, Reduction reduction) => reduction switch
     {

@@ -38,15 +38,7 @@ public class Adam : Optimizer
     { }
 
     /// <inheritdoc/>
-    protected override string? Problem(ParamGroup g)
-    {
-        var (beta1, beta2) = g.Pair("betas");
-        return NonNegative(g, "lr", "learning rate")
-            ?? NonNegative(g, "eps", "epsilon value")
-            ?? UnitInterval(beta1, "beta parameter at index 0", includeOne: false)
-            ?? UnitInterval(beta2, "beta parameter at index 1", includeOne: false)
-            ?? NonNegative(g, "weight_decay", "weight_decay value");
-    }
+    protected override string? Problem(ParamGroup g) => AdamFamilyProblem(g);
 
     /// <inheritdoc/>
     protected override void Update(Tensor param, Tensor grad, Dictionary<string, Tensor> state, ParamGroup group)

@@ -226,10 +226,11 @@ public abstract class Optimizer
                 if (!byIndex.TryGetValue(index, out var p))
                     throw new ArgumentException($"{op}: key '{key}' refers to parameter {index}, which no parameter group lists");
                 string name = parts[2];
-                // Every buffer of these optimizers has its parameter's shape; only the step count differs.
-                if (name != "step" && !value.Shape.SequenceEqual(p.Shape))
+                // Every buffer has its parameter's shape; only the step count and scalar states differ.
+                bool scalar = name == "step" || IsScalarState(name);
+                if (!scalar && !value.Shape.SequenceEqual(p.Shape))
                     throw new ArgumentException($"{op}: '{key}' has shape {ShapeMath.Format(value.Shape)} but parameter {index} has shape {ShapeMath.Format(p.Shape)}");
-                var dtype = name == "step" ? DType.Float64 : p.DType;
+                var dtype = scalar ? DType.Float64 : p.DType;
                 if (!state.TryGetValue(p, out var s)) state[p] = s = [];
                 s[name] = value.Detach().To(dtype).Clone();
             }
@@ -237,5 +238,19 @@ public abstract class Optimizer
         for (int i = 0; i < merged.Length; i++)
             foreach (var (name, value) in merged[i].Options) _groups[i][name] = value;
         _state = state;
+    }
+
+    /// <summary>Whether a state entry other than "step" is a 0-d Float64 number rather than a buffer shaped like the parameter (NAdam's mu_product).</summary>
+    protected virtual bool IsScalarState(string name) => false;
+
+    /// <summary>The checks of the Adam family (Adam, Adamax, NAdam, RAdam): lr, eps and weight_decay non-negative, both betas in [0, 1).</summary>
+    protected static string? AdamFamilyProblem(ParamGroup group)
+    {
+        var (beta1, beta2) = group.Pair("betas");
+        return NonNegative(group, "lr", "learning rate")
+            ?? NonNegative(group, "eps", "epsilon value")
+            ?? UnitInterval(beta1, "beta parameter at index 0", includeOne: false)
+            ?? UnitInterval(beta2, "beta parameter at index 1", includeOne: false)
+            ?? NonNegative(group, "weight_decay", "weight_decay value");
     }
 }

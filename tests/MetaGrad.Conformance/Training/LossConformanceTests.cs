@@ -14,9 +14,9 @@ namespace MetaGrad.Conformance.Training;
 /// </summary>
 public class LossConformanceTests
 {
-    static (double Rtol, double Atol) Tolerance(DType dtype) => dtype == DType.Float32 ? (1e-5, 1e-6) : (1e-12, 1e-14);
+    internal static (double Rtol, double Atol) Tolerance(DType dtype) => dtype == DType.Float32 ? (1e-5, 1e-6) : (1e-12, 1e-14);
 
-    static torch.nn.Reduction TorchReduction(Reduction r) => r switch
+    internal static torch.nn.Reduction TorchReduction(Reduction r) => r switch
     {
         Reduction.None => torch.nn.Reduction.None,
         Reduction.Sum => torch.nn.Reduction.Sum,

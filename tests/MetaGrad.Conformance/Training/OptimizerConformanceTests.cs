@@ -19,14 +19,14 @@ public class OptimizerConformanceTests
     const int Steps = 8;
     const double SecondGroupLr = 0.003;
 
-    static readonly double[] StartA = [0.5, -1.25, 2.0, 0.0, -0.3, 1.7];
-    static readonly double[] StartB = [0.1, 0.2, -0.4];
+    internal static readonly double[] StartA = [0.5, -1.25, 2.0, 0.0, -0.3, 1.7];
+    internal static readonly double[] StartB = [0.1, 0.2, -0.4];
 
     /// <summary>
     /// ∇f at step t for f(θ) = Σ(θᵢ - 0.1·i)² plus a wobble in t (OptimizerCases.Gradient of the
     /// unit tests), computed from MetaGrad's θ and fed to both sides.
     /// </summary>
-    static double[] Gradient(double[] theta, int t) =>
+    internal static double[] Gradient(double[] theta, int t) =>
         theta.Select((x, i) => 2 * (x - 0.1 * i) + Math.Sin(0.9 * t + i)).ToArray();
 
     // (float32, float64) tolerances: float32 steps round differently in the two libraries
@@ -164,7 +164,7 @@ public class OptimizerConformanceTests
     /// A TorchSharp per-parameter state as PyTorch's (name → value): its public Tensor fields (the
     /// buffers, by PyTorch's names) and its step count.
     /// </summary>
-    static Dictionary<string, object> TorchState(object state)
+    internal static Dictionary<string, object> TorchState(object state)
     {
         var result = new Dictionary<string, object>();
         foreach (var f in state.GetType().GetFields(BindingFlags.Public | BindingFlags.Instance))

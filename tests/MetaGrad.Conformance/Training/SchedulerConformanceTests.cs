@@ -20,18 +20,18 @@ public class SchedulerConformanceTests
     const double Rtol = 1e-13;
 
     /// <summary>SGD on both sides with one group per lr.</summary>
-    static (Optimizer Ours, TorchOptimizer Theirs) Sgd(params double[] lrs)
+    internal static (Optimizer Ours, TorchOptimizer Theirs) Sgd(params double[] lrs)
     {
         var ours = new SGD(lrs.Select(lr => new ParamGroup([Tensor.Zeros([1], DType.Float64, requiresGrad: true)]) { ["lr"] = lr }), lr: lrs[0], momentum: 0.9);
         var theirs = torch.optim.SGD(lrs.Select(lr => new TS.SGD.ParamGroup([new TS.Parameter(torch.zeros(1))], new TS.SGD.Options { LearningRate = lr })), lrs[0], momentum: 0.9);
         return (ours, theirs);
     }
 
-    static double[] Lrs(Optimizer o) => o.ParamGroups.Select(g => g.Lr).ToArray();
-    static double[] Lrs(TorchOptimizer o) => o.ParamGroups.Select(g => g.LearningRate).ToArray();
+    internal static double[] Lrs(Optimizer o) => o.ParamGroups.Select(g => g.Lr).ToArray();
+    internal static double[] Lrs(TorchOptimizer o) => o.ParamGroups.Select(g => g.LearningRate).ToArray();
 
     /// <summary>Steps both schedules <paramref name="steps"/> times, comparing every group's lr after construction and each step.</summary>
-    static void AssertSameLrs(string what, Optimizer ours, TorchOptimizer theirs, Action stepOurs, Action stepTheirs, int steps,
+    internal static void AssertSameLrs(string what, Optimizer ours, TorchOptimizer theirs, Action stepOurs, Action stepTheirs, int steps,
         Func<double[]>? ourExtra = null, Func<double[]>? theirExtra = null)
     {
         for (int s = 0; s <= steps; s++)
@@ -130,9 +130,9 @@ public class SchedulerConformanceTests
         AssertSameLrs($"LinearLR({start}, {end}, {total})", o, t, ours.Step, theirs.step, 10);
     }
 
-    static double[] Momenta(Optimizer o) => o.ParamGroups.Select(g => g.Has("betas") ? g.Pair("betas").Item1 : g.Double("momentum")).ToArray();
+    internal static double[] Momenta(Optimizer o) => o.ParamGroups.Select(g => g.Has("betas") ? g.Pair("betas").Item1 : g.Double("momentum")).ToArray();
 
-    static double[] Momenta(TorchOptimizer o) => o.ParamGroups.Select(g => g switch
+    internal static double[] Momenta(TorchOptimizer o) => o.ParamGroups.Select(g => g switch
     {
         torch.optim.IBetas b => b.Betas.Item1,
         torch.optim.IMomentum m => m.Momentum,

@@ -113,4 +113,29 @@ public abstract class LRScheduler
     /// <summary>A saved value, or a clear error naming the scheduler and the missing key.</summary>
     protected double Saved(IReadOnlyDictionary<string, double> values, string key) =>
         values.TryGetValue(key, out var v) ? v : throw new ArgumentException($"{Name}.LoadStateDict: the state dict has no '{key}'");
+
+    // SequentialLR's hooks into the schedulers it runs (PyTorch's SequentialLR reaches into them the same way).
+
+    /// <summary>Takes the schedule back one epoch: SequentialLR undoes each scheduler's initial step this way.</summary>
+    internal void UndoStep() => LastEpoch--;
+
+    /// <summary>Runs the initial step again (SequentialLR's first scheduler, after the lrs are reset).</summary>
+    internal void RedoInitialStep() => InitialStep();
+
+    /// <summary>
+    /// PyTorch's step(0), which SequentialLR gives a scheduler at its milestone: the schedule restarts
+    /// at epoch 0 from the base lrs (PyTorch's closed form at epoch 0), or from the current lr for a
+    /// schedule that has no closed form and reads the current lr (<see cref="RestartsFromBaseLrs"/>).
+    /// </summary>
+    internal virtual void Restart()
+    {
+        if (RestartsFromBaseLrs)
+            for (int i = 0; i < BaseLrs.Count; i++) Optimizer.ParamGroups[i].Lr = BaseLrs[i];
+        StepCount++;
+        LastEpoch = 0;
+        SetLrs(GetLr());
+    }
+
+    /// <summary>Whether <see cref="Restart"/> starts from the base lrs (true unless the schedule is defined only relative to the current lr).</summary>
+    protected virtual bool RestartsFromBaseLrs => true;
 }
