@@ -11,8 +11,8 @@ public enum BleuSmoothing
     AddOne,
 }
 
-/// <summary>Scores for generated sequences.</summary>
-public static class Metrics
+/// <summary>Scores of predictions: BLEU for generated sequences (here), classification scores (Metrics.Classification.cs).</summary>
+public static partial class Metrics
 {
     /// <summary>
     /// Corpus BLEU (Papineni et al., 2002): the geometric mean of the modified n-gram precisions for
