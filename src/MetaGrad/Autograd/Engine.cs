@@ -134,7 +134,13 @@ internal static class Engine
                 if (buffers.Remove(node, out var grad))
                 {
                     grad = Received(node, 0, grad, capture);
-                    if (runs) grads = node.BackwardAll(grad);
+                    if (runs)
+                    {
+                        var profiler = Profiler.Active;
+                        profiler?.Begin(node.Name, "backward", null);
+                        grads = node.BackwardAll(grad);
+                        profiler?.End(node.Name);
+                    }
                 }
             }
             else
@@ -146,7 +152,13 @@ internal static class Engine
                     bool has = k == 0 ? buffers.Remove(node, out var g) : scratch.LaterOutputs.Remove(new(node, k), out g);
                     if (has) (outputs[k], any) = (Received(node, k, g!, capture), true);
                 }
-                if (any && runs) grads = ((MultiOutputFunction)node).BackwardAll(outputs);
+                if (any && runs)
+                {
+                    var profiler = Profiler.Active;
+                    profiler?.Begin(node.Name, "backward", null);
+                    grads = ((MultiOutputFunction)node).BackwardAll(outputs);
+                    profiler?.End(node.Name);
+                }
             }
             if (node.SparseGrads is { } sparse)
             {

@@ -37,6 +37,9 @@ public abstract class Function
     /// <summary>The name PyTorch would print for this node, e.g. MulBackward.</summary>
     public virtual string Name => GetType().Name + "Backward";
 
+    // The forward call's name in the profiler: the node's without "Backward".
+    string ForwardName => Name.EndsWith("Backward", StringComparison.Ordinal) ? Name[..^"Backward".Length] : Name;
+
     /// <summary>The nodes this one sends gradients to (null entries are inputs without gradient).</summary>
     public IReadOnlyList<Function?> NextFunctions => Edges.Select(e => e.Node).ToArray();
 
@@ -54,6 +57,7 @@ public abstract class Function
     private protected bool Begin(Tensor[] inputs)
     {
         Ctx.Owner = this;
+        Profiler.Active?.Begin(ForwardName, "forward", inputs);
         bool track = false;
         if (Autograd.IsGradEnabled)
             for (int i = 0; i < inputs.Length && !track; i++) track = inputs[i].RequiresGrad;
@@ -77,6 +81,7 @@ public abstract class Function
     /// <summary>Links the output to this node when tracking (and when it is of a floating dtype).</summary>
     private protected Tensor End(bool track, Tensor[] inputs, Tensor output)
     {
+        Profiler.Active?.End(ForwardName);
         int anomaly = Anomaly.t_mode;
         if (anomaly != Anomaly.Off) Anomaly.OnForward(anomaly, this, inputs, output, recorded: track && output.DType.IsFloatingPoint());
         if (!track || !output.DType.IsFloatingPoint()) return output;
@@ -87,6 +92,7 @@ public abstract class Function
     /// <summary>Links each floating output to this node, as output k, when tracking.</summary>
     private protected Tensor[] End(bool track, Tensor[] inputs, Tensor[] outputs)
     {
+        Profiler.Active?.End(ForwardName);
         OutputCount = outputs.Length;
         int anomaly = Anomaly.t_mode;
         bool linked = false;
