@@ -155,6 +155,15 @@ public class ModuleContainerTests
     }
 
     [Fact]
+    public void Sequential_RefusesToRunASubmoduleThatIsNotALayer()
+    {
+        var seq = new Sequential(new Scale(2));
+        seq.AddModule("scales", new ParameterList(new Parameter(Tensor.Ones(1))));
+        var e = Assert.Throws<InvalidOperationException>(() => seq.Forward(Tensor.From(1f)));
+        Assert.Contains("\"scales\" is a ParameterList, not a module from Tensor to Tensor", e.Message);
+    }
+
+    [Fact]
     public void Sequential_Named_KeepsItsNamesWhenAnEntryIsReplaced()
     {
         var seq = new Sequential(("fc", new Linear(2, 2)), ("act", new ReLU()));
