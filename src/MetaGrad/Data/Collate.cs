@@ -1,7 +1,7 @@
 namespace MetaGrad.Data;
 
 /// <summary>Functions that merge a list of items into one batch (PyTorch's collate_fn).</summary>
-public static class Collate
+public static partial class Collate
 {
     /// <summary>
     /// The default collate for rows of tensors: n items of k tensors become k tensors, each field

@@ -7,7 +7,7 @@ public enum FanMode { FanIn, FanOut }
 /// Weight initialisers (torch.nn.init). Each fills a tensor in place without recording a graph
 /// and returns it; the formulas and defaults are PyTorch's.
 /// </summary>
-public static class Init
+public static partial class Init
 {
     /// <summary>The recommended gain for a nonlinearity ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu", "conv*").</summary>
     public static double CalculateGain(string nonlinearity, double? param = null) => nonlinearity switch

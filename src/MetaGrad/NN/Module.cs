@@ -13,7 +13,7 @@ namespace MetaGrad.NN;
 /// </summary>
 // The trimmer (and NativeAOT) keeps the fields of every module class, which discovery reads.
 [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)]
-public abstract class Module
+public abstract partial class Module
 {
     readonly List<(string Name, Parameter? Value)> _parameters = [];
     readonly List<(string Name, Tensor? Value, bool Persistent)> _buffers = [];
@@ -25,10 +25,10 @@ public abstract class Module
     public bool Training { get; private set; } = true;
 
     /// <summary>Registers a parameter under a name (null reserves the name, as for a missing bias).</summary>
-    protected void RegisterParameter(string name, Parameter? parameter) => Set(_parameters, name, parameter);
+    public void RegisterParameter(string name, Parameter? parameter) => Set(_parameters, name, parameter);
 
     /// <summary>Registers a tensor that is state but not learned (running mean...). Persistent buffers go into the state dict.</summary>
-    protected void RegisterBuffer(string name, Tensor? buffer, bool persistent = true)
+    public void RegisterBuffer(string name, Tensor? buffer, bool persistent = true)
     {
         int i = _buffers.FindIndex(b => b.Name == name);
         if (i >= 0) _buffers[i] = (name, buffer, persistent);
@@ -36,7 +36,7 @@ public abstract class Module
     }
 
     /// <summary>Registers a submodule under a name.</summary>
-    protected void RegisterModule(string name, Module? module) => Set(_modules, name, module);
+    public void RegisterModule(string name, Module? module) => Set(_modules, name, module);
 
     static void Set<T>(List<(string, T?)> list, string name, T? value)
     {

@@ -4,7 +4,7 @@ namespace MetaGrad.NN.Utils;
 /// Padding and packing of variable-length sequences (torch.nn.utils.rnn). Every operation is made
 /// of differentiable tensor operations, so gradients flow from packed outputs back to the padded input.
 /// </summary>
-public static class Rnn
+public static partial class Rnn
 {
     /// <summary>
     /// Stacks sequences [L_i, *] into [L_max, N, *] ([N, L_max, *] batch first), filling the missing
