@@ -20,7 +20,15 @@ public partial class Tensor
     {
         Storage = storage;
         Layout = layout;
+        IsInference = Autograd.IsInferenceModeEnabled;
     }
+
+    /// <summary>
+    /// Whether this tensor was made in <see cref="Autograd.InferenceMode"/> (PyTorch's
+    /// is_inference()): such a tensor cannot be saved for backward, written in place or made to
+    /// require grad outside inference mode; <c>Clone()</c> outside gives a normal one.
+    /// </summary>
+    public bool IsInference { get; }
 
     internal IBackend Backend => Storage.Device.Backend;
 
@@ -92,6 +100,8 @@ public partial class Tensor
             }
             if (value && !DType.IsFloatingPoint())
                 throw new InvalidOperationException($"RequiresGrad: only tensors of floating point dtype can require gradients, got {DType}");
+            if (value && IsInference && !Autograd.IsInferenceModeEnabled)
+                throw new InvalidOperationException("RequiresGrad: setting it on an inference tensor outside InferenceMode is not allowed; Clone() it first");
             _requiresGrad = value;
         }
     }
@@ -150,6 +160,8 @@ public partial class Tensor
     // In-place writes on a leaf that requires grad would silently break the gradients of its users.
     internal void CheckInPlace(string op)
     {
+        if (IsInference && !Autograd.IsInferenceModeEnabled)
+            throw new InvalidOperationException($"{op}: an in-place update to an inference tensor outside InferenceMode is not allowed; Clone() it first");
         if (Autograd.IsGradEnabled && IsLeafRequiringGrad)
             throw new InvalidOperationException($"{op}: a leaf tensor that requires grad is being used in an in-place operation; wrap it in Autograd.NoGrad() (e.g. for initialisation or an optimizer step)");
     }

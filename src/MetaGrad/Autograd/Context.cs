@@ -21,6 +21,9 @@ public sealed class Context
     public void Save(params Tensor[] tensors)
     {
         if (!Recording) return;
+        foreach (var t in tensors)
+            if (t.IsInference)
+                throw new InvalidOperationException($"{Owner?.Name ?? "Backward"}: inference tensors cannot be saved for backward; Clone() the tensor outside InferenceMode to use it in autograd");
         _saved = tensors;
         _versions = new int[tensors.Length];
         for (int i = 0; i < tensors.Length; i++) _versions[i] = tensors[i].Storage.Version;

@@ -25,6 +25,34 @@ public static partial class Autograd
         return scope;
     }
 
+    [ThreadStatic] static bool t_inference;
+
+    /// <summary>Whether this thread is in <see cref="InferenceMode"/>.</summary>
+    public static bool IsInferenceModeEnabled => t_inference;
+
+    /// <summary>
+    /// torch.inference_mode: no graph is recorded (as <see cref="NoGrad"/>), and the tensors made
+    /// meanwhile are inference tensors (<see cref="Tensor.IsInference"/>), which autograd refuses
+    /// later, so a result computed for serving cannot leak into training unnoticed. (MetaGrad's
+    /// NoGrad already records nothing and keeps no views' history, so this is no faster here.)
+    /// </summary>
+    public static InferenceModeScope InferenceMode(bool enabled = true)
+    {
+        var scope = new InferenceModeScope(!t_disabled, t_inference);
+        t_inference = enabled;
+        if (enabled) t_disabled = true;
+        return scope;
+    }
+
+    /// <summary>Restores the grad and inference modes in force when it was created.</summary>
+    public readonly struct InferenceModeScope : IDisposable
+    {
+        readonly bool _gradEnabled, _inference;
+        internal InferenceModeScope(bool gradEnabled, bool inference) => (_gradEnabled, _inference) = (gradEnabled, inference);
+        /// <inheritdoc/>
+        public void Dispose() => (t_disabled, t_inference) = (!_gradEnabled, _inference);
+    }
+
     /// <summary>Restores the grad mode that was in force when it was created.</summary>
     public readonly struct GradModeScope : IDisposable
     {
