@@ -18,8 +18,9 @@ public sealed class Embedding : Module<Tensor, Tensor>
     /// Weights ~ N(0, 1) as in PyTorch; the row at <paramref name="paddingIdx"/> (negative counts
     /// from the end) starts at zero and never receives a gradient.
     /// </summary>
-    public Embedding(int numEmbeddings, int embeddingDim, int? paddingIdx = null, Generator? generator = null, bool sparse = false)
-        : this(Init.Normal_(Tensor.Empty(numEmbeddings, embeddingDim), generator: generator), paddingIdx, freeze: false, zeroPadding: true, sparse) { }
+    public Embedding(int numEmbeddings, int embeddingDim, int? paddingIdx = null, Generator? generator = null, bool sparse = false,
+        DType dtype = DType.Float32)
+        : this(Init.Normal_(Tensor.Empty([numEmbeddings, embeddingDim], dtype), generator: generator), paddingIdx, freeze: false, zeroPadding: true, sparse) { }
 
     Embedding(Tensor weight, int? paddingIdx, bool freeze, bool zeroPadding, bool sparse)
     {

@@ -60,12 +60,12 @@ public sealed class Bilinear : Module<Tensor, Tensor, Tensor>
     readonly int _in1, _in2, _out;
 
     /// <summary>A bilinear layer; weight and bias ~ U(-1/√in1, 1/√in1) as in PyTorch.</summary>
-    public Bilinear(int in1Features, int in2Features, int outFeatures, bool bias = true, Generator? generator = null)
+    public Bilinear(int in1Features, int in2Features, int outFeatures, bool bias = true, Generator? generator = null, DType dtype = DType.Float32)
     {
         (_in1, _in2, _out) = (in1Features, in2Features, outFeatures);
         double bound = 1 / Math.Sqrt(in1Features);
-        Weight = new Parameter(Init.Uniform_(Tensor.Empty(outFeatures, in1Features, in2Features), -bound, bound, generator));
-        if (bias) Bias = new Parameter(Init.Uniform_(Tensor.Empty(outFeatures), -bound, bound, generator));
+        Weight = new Parameter(Init.Uniform_(Tensor.Empty([outFeatures, in1Features, in2Features], dtype), -bound, bound, generator));
+        if (bias) Bias = new Parameter(Init.Uniform_(Tensor.Empty([outFeatures], dtype), -bound, bound, generator));
         RegisterParameter("weight", Weight);
         RegisterParameter("bias", Bias);
     }

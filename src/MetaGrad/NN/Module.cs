@@ -63,10 +63,10 @@ public abstract partial class Module
     /// A per-channel scale (ones) and shift (zeros) registered as "weight" and "bias", as the
     /// normalisation layers have them, or both null (names reserved) without affine.
     /// </summary>
-    private protected (Parameter? Weight, Parameter? Bias) AffineParameters(int features, bool affine)
+    private protected (Parameter? Weight, Parameter? Bias) AffineParameters(int features, bool affine, DType dtype = DType.Float32)
     {
-        var weight = affine ? new Parameter(Tensor.Ones(features)) : null;
-        var bias = affine ? new Parameter(Tensor.Zeros(features)) : null;
+        var weight = affine ? new Parameter(Tensor.Ones(features, dtype)) : null;
+        var bias = affine ? new Parameter(Tensor.Zeros(features, dtype)) : null;
         RegisterParameter("weight", weight);
         RegisterParameter("bias", bias);
         return (weight, bias);

@@ -58,14 +58,15 @@ public abstract class BatchNorm : Module<Tensor, Tensor>
     /// <summary>Shift β, initialised to zeros.</summary>
     public readonly Parameter? Bias;
 
-    private protected BatchNorm(string name, int[] ranks, string expected, int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats)
+    private protected BatchNorm(string name, int[] ranks, string expected, int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats,
+        DType dtype)
     {
         (_name, _ranks, _expected, _features, _eps, _momentum) = (name, ranks, expected, numFeatures, eps, momentum);
-        (Weight, Bias) = AffineParameters(numFeatures, affine);
+        (Weight, Bias) = AffineParameters(numFeatures, affine, dtype);
         if (trackRunningStats)
         {
-            RegisterBuffer("running_mean", Tensor.Zeros(numFeatures));
-            RegisterBuffer("running_var", Tensor.Ones(numFeatures));
+            RegisterBuffer("running_mean", Tensor.Zeros(numFeatures, dtype));
+            RegisterBuffer("running_var", Tensor.Ones(numFeatures, dtype));
             RegisterBuffer("num_batches_tracked", Tensor.From(0L));
         }
     }
@@ -113,16 +114,19 @@ public abstract class BatchNorm : Module<Tensor, Tensor>
 }
 
 /// <summary>Batch normalisation of [N, C] or [N, C, L] (torch.nn.BatchNorm1d).</summary>
-public sealed class BatchNorm1d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
-    : BatchNorm("BatchNorm1d", [2, 3], "a 2-D or 3-D input [N, {0}(, L)]", numFeatures, eps, momentum, affine, trackRunningStats);
+public sealed class BatchNorm1d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true,
+    DType dtype = DType.Float32)
+    : BatchNorm("BatchNorm1d", [2, 3], "a 2-D or 3-D input [N, {0}(, L)]", numFeatures, eps, momentum, affine, trackRunningStats, dtype);
 
 /// <summary>Batch normalisation of images [N, C, H, W] (torch.nn.BatchNorm2d).</summary>
-public sealed class BatchNorm2d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
-    : BatchNorm("BatchNorm2d", [4], "a 4-D input [N, {0}, H, W]", numFeatures, eps, momentum, affine, trackRunningStats);
+public sealed class BatchNorm2d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true,
+    DType dtype = DType.Float32)
+    : BatchNorm("BatchNorm2d", [4], "a 4-D input [N, {0}, H, W]", numFeatures, eps, momentum, affine, trackRunningStats, dtype);
 
 /// <summary>Batch normalisation of volumes [N, C, D, H, W] (torch.nn.BatchNorm3d).</summary>
-public sealed class BatchNorm3d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
-    : BatchNorm("BatchNorm3d", [5], "a 5-D input [N, {0}, D, H, W]", numFeatures, eps, momentum, affine, trackRunningStats);
+public sealed class BatchNorm3d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true,
+    DType dtype = DType.Float32)
+    : BatchNorm("BatchNorm3d", [5], "a 5-D input [N, {0}, D, H, W]", numFeatures, eps, momentum, affine, trackRunningStats, dtype);
 
 /// <summary>
 /// Root-mean-square normalisation over the trailing <c>normalizedShape</c> dims (torch.nn.RMSNorm):

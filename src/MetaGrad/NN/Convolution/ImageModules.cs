@@ -11,12 +11,12 @@ public sealed class GroupNorm : Module<Tensor, Tensor>
     public readonly Parameter? Bias;
 
     /// <summary>Normalises over <paramref name="numGroups"/> groups of <paramref name="numChannels"/> / numGroups channels.</summary>
-    public GroupNorm(int numGroups, int numChannels, double eps = 1e-5, bool affine = true)
+    public GroupNorm(int numGroups, int numChannels, double eps = 1e-5, bool affine = true, DType dtype = DType.Float32)
     {
         if (numGroups <= 0 || numChannels % numGroups != 0)
             throw new ArgumentException($"GroupNorm: num_channels ({numChannels}) must be divisible by num_groups ({numGroups})");
         (_groups, _channels, _eps) = (numGroups, numChannels, eps);
-        (Weight, Bias) = AffineParameters(numChannels, affine);
+        (Weight, Bias) = AffineParameters(numChannels, affine, dtype);
     }
 
     /// <inheritdoc/>
@@ -46,12 +46,12 @@ public abstract class InstanceNorm : Module<Tensor, Tensor>
     /// <summary>Shift per channel (null unless affine).</summary>
     public readonly Parameter? Bias;
 
-    private protected InstanceNorm(string name, int rank, int numFeatures, double eps, bool affine, bool trackRunningStats)
+    private protected InstanceNorm(string name, int rank, int numFeatures, double eps, bool affine, bool trackRunningStats, DType dtype)
     {
         if (trackRunningStats)
             throw new NotSupportedException($"{name}: track_running_stats = True is not implemented; instance statistics are used in training and eval");
         (_name, _rank, _features, _eps) = (name, rank, numFeatures, eps);
-        (Weight, Bias) = AffineParameters(numFeatures, affine);
+        (Weight, Bias) = AffineParameters(numFeatures, affine, dtype);
     }
 
     /// <inheritdoc/>
@@ -69,12 +69,14 @@ public abstract class InstanceNorm : Module<Tensor, Tensor>
 }
 
 /// <summary>Instance normalisation of [N, C, L] (torch.nn.InstanceNorm1d).</summary>
-public sealed class InstanceNorm1d(int numFeatures, double eps = 1e-5, bool affine = false, bool trackRunningStats = false)
-    : InstanceNorm("InstanceNorm1d", 3, numFeatures, eps, affine, trackRunningStats);
+public sealed class InstanceNorm1d(int numFeatures, double eps = 1e-5, bool affine = false, bool trackRunningStats = false,
+    DType dtype = DType.Float32)
+    : InstanceNorm("InstanceNorm1d", 3, numFeatures, eps, affine, trackRunningStats, dtype);
 
 /// <summary>Instance normalisation of [N, C, H, W] (torch.nn.InstanceNorm2d).</summary>
-public sealed class InstanceNorm2d(int numFeatures, double eps = 1e-5, bool affine = false, bool trackRunningStats = false)
-    : InstanceNorm("InstanceNorm2d", 4, numFeatures, eps, affine, trackRunningStats);
+public sealed class InstanceNorm2d(int numFeatures, double eps = 1e-5, bool affine = false, bool trackRunningStats = false,
+    DType dtype = DType.Float32)
+    : InstanceNorm("InstanceNorm2d", 4, numFeatures, eps, affine, trackRunningStats, dtype);
 
 /// <summary>Zeroes whole channels of [N, C, H, W] in training (torch.nn.Dropout2d).</summary>
 public sealed class Dropout2d(double p = 0.5, Generator? generator = null) : Module<Tensor, Tensor>
