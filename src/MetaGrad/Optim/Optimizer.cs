@@ -74,7 +74,7 @@ public abstract class Optimizer
     /// outside the graph. A closure, when given, is called first with grad enabled to recompute the
     /// loss; its result is returned.
     /// </summary>
-    public Tensor? Step(Func<Tensor>? closure = null)
+    public virtual Tensor? Step(Func<Tensor>? closure = null)
     {
         Tensor? loss = null;
         if (closure is not null)
@@ -227,6 +227,12 @@ public abstract class Optimizer
                     throw new ArgumentException($"{op}: key '{key}' refers to parameter {index}, which no parameter group lists");
                 string name = parts[2];
                 // Every buffer has its parameter's shape; only the step count and scalar states differ.
+                if (KeepsItsShape(name))
+                {
+                    if (!state.TryGetValue(p, out var own)) state[p] = own = [];
+                    own[name] = value.Detach().Clone();
+                    continue;
+                }
                 bool scalar = name == "step" || IsScalarState(name);
                 if (!scalar && !value.Shape.SequenceEqual(p.Shape))
                     throw new ArgumentException($"{op}: '{key}' has shape {ShapeMath.Format(value.Shape)} but parameter {index} has shape {ShapeMath.Format(p.Shape)}");
@@ -242,6 +248,9 @@ public abstract class Optimizer
 
     /// <summary>Whether a state entry other than "step" is a 0-d Float64 number rather than a buffer shaped like the parameter (NAdam's mu_product).</summary>
     protected virtual bool IsScalarState(string name) => false;
+
+    /// <summary>Whether a state entry has a shape and dtype of its own (LBFGS's history), loaded as saved.</summary>
+    protected virtual bool KeepsItsShape(string name) => false;
 
     /// <summary>The checks of the Adam family (Adam, Adamax, NAdam, RAdam): lr, eps and weight_decay non-negative, both betas in [0, 1).</summary>
     protected static string? AdamFamilyProblem(ParamGroup group)
