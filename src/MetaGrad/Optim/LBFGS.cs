@@ -1,7 +1,8 @@
 namespace MetaGrad.Optim;
 
 /// <summary>
-/// L-BFGS (torch.optim.LBFGS), without a line search: each <see cref="Step"/> runs up to max_iter
+/// L-BFGS (torch.optim.LBFGS), with a fixed step or PyTorch's strong-Wolfe line search
+/// (<see cref="StrongWolfe"/>): each <see cref="Step"/> runs up to max_iter
 /// quasi-Newton iterations on the closure's loss. The direction is −H·g, with H the inverse
 /// Hessian built from the last history_size pairs (s = the step taken, y = the change of
 /// gradient) by the two-loop recursion, scaled by yᵀs/yᵀy; a pair is kept only when yᵀs > 1e-10.
@@ -25,12 +26,14 @@ public sealed class LBFGS : Optimizer
     /// <param name="toleranceGrad">Stop when the gradient's largest element is at most this.</param>
     /// <param name="toleranceChange">Stop when the step, the loss's change or the directional derivative is below this.</param>
     /// <param name="historySize">How many (s, y) pairs the inverse Hessian keeps.</param>
+    /// <param name="strongWolfe">Choose each step length by a line search satisfying the strong Wolfe conditions (line_search_fn="strong_wolfe").</param>
     public LBFGS(IEnumerable<Tensor> parameters, double lr = 1, int maxIter = 20, int? maxEval = null, double toleranceGrad = 1e-7,
-        double toleranceChange = 1e-9, int historySize = 100)
+        double toleranceChange = 1e-9, int historySize = 100, bool strongWolfe = false)
         : base([new ParamGroup(parameters)], new Dictionary<string, object>
         {
             ["lr"] = lr, ["max_iter"] = (double)maxIter, ["max_eval"] = (double)(maxEval ?? maxIter * 5 / 4),
             ["tolerance_grad"] = toleranceGrad, ["tolerance_change"] = toleranceChange, ["history_size"] = (double)historySize,
+            ["strong_wolfe"] = strongWolfe,
         })
     { }
 
@@ -114,14 +117,32 @@ public sealed class LBFGS : Optimizer
             if (gtd > -toleranceChange) break;
 
             int evaluations = 0;
-            AddToParameters(parameters, d * t);
             bool optimal = false;
-            if (iteration != maxIter)
+            if (group.Bool("strong_wolfe"))
             {
-                loss = Evaluate().Item();
-                flatGrad = FlatGrad(parameters);
+                var start = parameters.Select(q => q.Clone()).ToArray();
+                (double, Tensor) Directional(double step)
+                {
+                    AddToParameters(parameters, d * step);
+                    double value = Evaluate().Item();
+                    var gradient = FlatGrad(parameters);
+                    for (int k = 0; k < parameters.Count; k++) parameters[k].Copy_(start[k]);
+                    return (value, gradient);
+                }
+                (loss, flatGrad, t, evaluations) = StrongWolfe.Search(Directional, t, d, loss, flatGrad, gtd, toleranceChange);
+                AddToParameters(parameters, d * t);
                 optimal = flatGrad.Abs().Max().Item() <= toleranceGrad;
-                evaluations = 1;
+            }
+            else
+            {
+                AddToParameters(parameters, d * t);
+                if (iteration != maxIter)
+                {
+                    loss = Evaluate().Item();
+                    flatGrad = FlatGrad(parameters);
+                    optimal = flatGrad.Abs().Max().Item() <= toleranceGrad;
+                    evaluations = 1;
+                }
             }
             currentEvals += evaluations;
             SetNumber("func_evals", Number("func_evals") + evaluations);

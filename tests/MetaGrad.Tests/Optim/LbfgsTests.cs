@@ -52,6 +52,25 @@ public class LbfgsTests
     }
 
     [Fact]
+    public void StrongWolfe_SolvesRosenbrock()
+    {
+        // f(x, y) = (1 − x)² + 100·(y − x²)²: a curved valley a fixed step cannot follow.
+        var xy = Tensor.From(new double[] { -1.5, 2 }, [2]).RequiresGrad_();
+        var optimizer = new LBFGS([xy], maxIter: 20, strongWolfe: true);
+        Tensor Closure()
+        {
+            optimizer.ZeroGrad();
+            var (x, y) = (xy[0], xy[1]);
+            var loss = (1 - x).Square() + 100 * (y - x.Square()).Square();
+            loss.Backward();
+            return loss;
+        }
+        for (int i = 0; i < 10; i++) optimizer.Step(Closure);
+        Assert.True(xy.AllClose(Tensor.From(new double[] { 1, 1 }, [2]), 0, 1e-5), $"ended at {xy}");
+        Assert.True(Closure().Item() < 1e-10);
+    }
+
+    [Fact]
     public void Step_NeedsAClosure()
     {
         var (_, optimizer, _) = Problem();
