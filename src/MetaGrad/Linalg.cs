@@ -72,7 +72,15 @@ public static class Linalg
             return x.Abs().Min(d, keepDim);
         }
         if (ord == 0) return x.Abs().Sign().Sum(d, keepDim);      // a count whose gradient is 0, as libtorch's
-        if (ord < 0) return x.Abs().Pow(ord).Sum(d, keepDim).Pow(1 / ord);
+        if (ord < 0)
+        {
+            // A zero element makes the norm 0 (|0|^ord = ∞); route it through 1 so that no ∞ or NaN
+            // reaches the gradient, which is then 0, as libtorch's.
+            var a = x.Abs();
+            var isZero = a == 0.0;
+            var y = Tensor.Where(isZero, Tensor.OnesLike(a), a).Pow(ord).Sum(d, keepDim).Pow(1 / ord);
+            return Tensor.Where(isZero.Any(d, keepDim), Tensor.ZerosLike(y), y);
+        }
         return x.Norm(ord, d, keepDim);
     }
 

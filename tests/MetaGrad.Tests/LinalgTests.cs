@@ -207,6 +207,11 @@ public class LinalgTests
         Check.Gradients(x => Linalg.VectorNorm(x[0], 3, [1], keepDim: true), In(3, 4));
         Check.Gradients(x => Linalg.VectorNorm(x[0], -1.5, [0]), In(3, 4));
         Check.Gradients(x => Linalg.VectorNorm(x[0], double.NegativeInfinity, [-1]), In(3, 4));
+        var withZero = T([0, 2, 1, 2], 2, 2).RequiresGrad_();                       // a zero makes a negative-ord norm 0, gradient 0
+        var norms = Linalg.VectorNorm(withZero, -1, [1]);
+        Close(T([0, 2.0 / 3], 2), norms, 1e-14);
+        norms.Sum().Backward();
+        Close(T([0, 0, 4.0 / 9, 1.0 / 9], 2, 2), withZero.Grad!, 1e-14);
         Check.Gradients(x => Linalg.MatrixNorm(x[0]), In(2, 3, 4));
         Check.Gradients(x => Linalg.MatrixNorm(x[0], 1), In(2, 3, 4));
         Check.Gradients(x => Linalg.MatrixNorm(x[0], double.NegativeInfinity, [0, 2]), In(2, 3, 4));

@@ -1,0 +1,170 @@
+using CsCheck;
+using MetaGrad.Conformance.Harness;
+using torch = TorchSharp.torch;
+
+namespace MetaGrad.Conformance;
+
+/// <summary>
+/// torch.linalg: inverses, solves, determinants, Cholesky, norms, QR, eigh, SVD, pinv and lstsq,
+/// values and gradients, on generated matrices made well conditioned inside the call (X + c·I with
+/// c above any off-diagonal row sum, X·Xᵀ + n·I), so the gradient also runs through that shift.
+/// Decompositions are compared through quantities that do not depend on the arbitrary signs of
+/// their vectors (|Q|, |R|, |V|, |U|, |Vh| and the values), whose gradients are defined. libtorch
+/// computes in float64 (MetaGrad factorizes in double whatever the dtype), so float32 results are
+/// held to float32's tolerance of the exact answer.
+/// </summary>
+public class LinalgConformance
+{
+    // Diagonal dominance: |x| ≤ 3, so 3n + 1 on the diagonal outweighs any row of n - 1 others.
+    static Tensor Shifted(Tensor x) => x + Tensor.Eye(x.Shape[^1], dtype: x.DType) * (3.0 * x.Shape[^1] + 1);
+    static torch.Tensor Shifted(torch.Tensor x) => x + torch.eye(x.shape[^1], dtype: x.dtype) * (3.0 * x.shape[^1] + 1);
+    static Tensor Spd(Tensor x) => x.Matmul(x.MT) + Tensor.Eye(x.Shape[^1], dtype: x.DType) * x.Shape[^1];
+    static torch.Tensor Spd(torch.Tensor x) => x.matmul(x.mT) + torch.eye(x.shape[^1], dtype: x.dtype) * x.shape[^1];
+
+    // Values without the exact zeros, ties and simple fractions Values.Normal favours, in layouts
+    // that never repeat an element: matrices of full rank with distinct singular values, where the
+    // decompositions' gradients are defined (a rank-deficient one has no unique gradient to compare).
+    static readonly Gen<double> Generic = Gen.UInt.Select(u => -3 + 6 * (unchecked(u * 2654435761u) / 4294967296.0));
+
+    static Gen<TensorSpec> Full(int[] shape) => Gens.Floats(shape, Generic, expand: false);
+
+    static long[]? L(int[]? dims) => dims?.Select(d => (long)d).ToArray();
+
+    static Gen<(TensorSpec[], int)> Squares(Gen<int> size, bool allowEmpty = true) =>
+        from batch in Gens.Shape(0, 2, allowEmpty)
+        from n in size
+        from x in Full([.. batch, n, n])
+        select (new[] { x }, 0);
+
+    static Gen<(TensorSpec[], int)> Matrices(int maxRank = 2) =>
+        from batch in Gens.Shape(0, maxRank)
+        from m in Gens.NonEmptySize
+        from n in Gens.NonEmptySize
+        from x in Full([.. batch, m, n])
+        select (new[] { x }, 0);
+
+    static readonly Gen<double> VectorOrds = Gen.OneOf(Gen.Const(2.0), Gen.Const(1.0), Gen.Const(3.0), Gen.Const(0.0),
+        Gen.Const(-1.5), Gen.Const(double.PositiveInfinity), Gen.Const(double.NegativeInfinity));
+
+    static readonly Gen<double> MatrixOrds = Gen.OneOf(Gen.Const(1.0), Gen.Const(-1.0), Gen.Const(2.0), Gen.Const(-2.0),
+        Gen.Const(double.PositiveInfinity), Gen.Const(double.NegativeInfinity));
+
+    static Op<P> Create<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases, Func<Tensor[], P, Tensor> metaGrad, Func<torch.Tensor[], P, torch.Tensor> torch) =>
+        Op.Create(name, cases, metaGrad, torch, oracle: DType.Float64);
+
+    static Op<P> CreateMany<P>(string name, Gen<(TensorSpec[] Inputs, P Args)> cases, Func<Tensor[], P, Tensor[]> metaGrad, Func<torch.Tensor[], P, torch.Tensor[]> torch) =>
+        Op.CreateMany(name, cases, metaGrad, torch, oracle: DType.Float64);
+
+    static readonly OpTable Ops =
+    [
+        Create("Inv", Squares(Gens.Size), (x, _) => Linalg.Inv(Shifted(x[0])), (x, _) => torch.linalg.inv(Shifted(x[0]))),
+        Create("Solve(matrix B, broadcast batches)",
+            from batches in Gens.BroadcastPair(0, 2)
+            from n in Gens.Size
+            from k in Gens.Size
+            from a in Gens.Floats([.. batches.A, n, n])
+            from b in Gens.Floats([.. batches.B, n, k])
+            select (new[] { a, b }, 0),
+            (x, _) => Linalg.Solve(Shifted(x[0]), x[1]), (x, _) => torch.linalg.solve(Shifted(x[0]), x[1])),
+        Create("Solve(vector B)",
+            from batch in Gens.Shape(0, 2)
+            from n in Gens.Size
+            from batched in Gen.Bool
+            from a in Gens.Floats([.. batch, n, n])
+            from b in Gens.Floats(batched ? [.. batch, n] : [n])
+            select (new[] { a, b }, 0),
+            (x, _) => Linalg.Solve(Shifted(x[0]), x[1]), (x, _) => torch.linalg.solve(Shifted(x[0]), x[1])),
+        Create("Det", Squares(Gens.Size), (x, _) => Linalg.Det(Shifted(x[0])), (x, _) => torch.linalg.det(Shifted(x[0]))),
+        // Without the shift: any matrix; near-singular ones are rare among ±3 values of up to 4×4.
+        Create("Det(unshifted)", Squares(Gen.Int[1, 3]), (x, _) => Linalg.Det(x[0] * 0.5), (x, _) => torch.linalg.det(x[0] * 0.5)),
+        CreateMany("Slogdet", Squares(Gens.Size),
+            (x, _) => { var (s, l) = Linalg.Slogdet(Shifted(x[0]) * -1.0); return [s, l]; },
+            (x, _) => { var (s, l) = torch.linalg.slogdet(Shifted(x[0]) * -1.0); return [s, l]; }),
+        Create("Cholesky", Squares(Gens.Size), (x, _) => Linalg.Cholesky(Spd(x[0])), (x, _) => torch.linalg.cholesky(Spd(x[0]))),
+        Create("Cholesky(upper)", Squares(Gens.Size), (x, _) => Linalg.Cholesky(Spd(x[0]), upper: true), (x, _) => torch.linalg.cholesky(Spd(x[0])).mT),
+        Create("VectorNorm(ord, dims, keepDim)",
+            from shape in Gens.Shape(1, 3, allowEmpty: false)
+            from x in Gens.Floats(shape)
+            from ord in VectorOrds
+            from all in Gen.Bool
+            from dims in Gens.DimList(shape.Length)
+            from keepDim in Gen.Bool
+            select (new[] { x }, (ord, Dims: all ? null : dims, keepDim)),
+            (x, p) => Linalg.VectorNorm(x[0], p.ord, p.Dims, p.keepDim),
+            (x, p) => torch.linalg.vector_norm(x[0], p.ord, L(p.Dims), p.keepDim)),
+        Create("MatrixNorm(ord, keepDim)",
+            from c in Matrices()
+            from ord in MatrixOrds
+            from keepDim in Gen.Bool
+            select (c.Item1, (ord, keepDim)),
+            (x, p) => Linalg.MatrixNorm(x[0], p.ord, null, p.keepDim),
+            (x, p) => torch.linalg.matrix_norm(x[0], p.ord, null, p.keepDim)),
+        Create("MatrixNorm(fro or nuc, dims, keepDim)",
+            from shape in Gens.Shape(2, 4, allowEmpty: false)
+            from x in Full(shape)
+            from nuc in Gen.Bool
+            from d0 in Gens.Dim(shape.Length)
+            from shift in Gen.Int[1, shape.Length - 1]
+            from keepDim in Gen.Bool
+            select (new[] { x }, (Ord: nuc ? "nuc" : "fro", Dims: new[] { d0, (d0 + shape.Length + shift) % shape.Length }, keepDim)),
+            (x, p) => Linalg.MatrixNorm(x[0], p.Ord, p.Dims, p.keepDim),
+            (x, p) => torch.linalg.matrix_norm(x[0], p.Ord, L(p.Dims), p.keepDim)),
+        Create("Norm(ord over a 1-D or 2-D input)",
+            from rank in Gen.Int[1, 2]
+            from shape in Gens.Shape(rank, rank, allowEmpty: false)
+            from x in rank == 1 ? Gens.Floats(shape) : Full(shape)
+            from ord in rank == 1 ? VectorOrds : MatrixOrds
+            select (new[] { x }, ord),
+            (x, ord) => Linalg.Norm(x[0], ord), (x, ord) => torch.linalg.norm(x[0], ord)),
+        Create("Norm(no ord)", from shape in Gens.Shape(0, 3) from x in Gens.Floats(shape) select (new[] { x }, 0),
+            (x, _) => Linalg.Norm(x[0]), (x, _) => torch.linalg.norm(x[0])),
+        CreateMany("QR(reduced) as |Q|, |R|", Matrices(),
+            (x, _) => { var (q, r) = Linalg.QR(x[0]); return [q.Abs(), r.Abs()]; },
+            (x, _) => { var (q, r) = torch.linalg.qr(x[0]); return [q.abs(), r.abs()]; }),
+        CreateMany("QR(complete, wide) as |Q|, |R|",
+            from batch in Gens.Shape(0, 1)
+            from m in Gens.NonEmptySize
+            from extra in Gen.Int[0, 2]
+            from x in Full([.. batch, m, m + extra])
+            select (new[] { x }, 0),
+            (x, _) => { var (q, r) = Linalg.QR(x[0], "complete"); return [q.Abs(), r.Abs()]; },
+            (x, _) => { var (q, r) = torch.linalg.qr(x[0], torch.linalg.QRMode.Complete); return [q.abs(), r.abs()]; }),
+        CreateMany("Eigh as values, |vectors|", Squares(Gens.NonEmptySize),
+            (x, _) => { var (l, v) = Linalg.Eigh(x[0] + x[0].MT); return [l, v.Abs()]; },
+            (x, _) => { var (l, v) = torch.linalg.eigh(x[0] + x[0].mT); return [l, v.abs()]; }),
+        Create("Eigvalsh(lower triangle only)", Squares(Gens.Size), (x, _) => Linalg.Eigvalsh(x[0]), (x, _) => torch.linalg.eigvalsh(x[0])),
+        CreateMany("SVD(reduced) as |U|, S, |Vh|", Matrices(),
+            (x, _) => { var (u, s, vh) = Linalg.SVD(x[0], fullMatrices: false); return [u.Abs(), s, vh.Abs()]; },
+            (x, _) => { var (u, s, vh) = torch.linalg.svd(x[0], fullMatrices: false); return [u.abs(), s, vh.abs()]; }),
+        Create("Svdvals", Matrices(), (x, _) => Linalg.Svdvals(x[0]), (x, _) => torch.linalg.svdvals(x[0])),
+        Create("Pinv", Matrices(), (x, _) => Linalg.Pinv(x[0]), (x, _) => torch.linalg.pinv(x[0])),
+        Create("Lstsq(solution)",
+            from batch in Gens.Shape(0, 1)
+            from m in Gens.NonEmptySize
+            from n in Gens.NonEmptySize
+            from k in Gens.NonEmptySize
+            from a in Full([.. batch, m, n])
+            from b in Full([.. batch, m, k])
+            select (new[] { a, b }, 0),
+            (x, _) => Linalg.Lstsq(x[0], x[1]), (x, _) => torch.linalg.lstsq(x[0], x[1]).Solution),
+
+        Op.Throws("Inv of a singular matrix", "linalg.inv", Squares(Gens.NonEmptySize, allowEmpty: false), (x, _) => Linalg.Inv(x[0] * 0.0), (x, _) => torch.linalg.inv(x[0] * 0.0)),
+        Op.Throws("Solve with a singular matrix", "linalg.solve", Squares(Gens.NonEmptySize, allowEmpty: false),
+            (x, _) => Linalg.Solve(x[0] * 0.0, x[0]), (x, _) => torch.linalg.solve(x[0] * 0.0, x[0])),
+        Op.Throws("Cholesky of a negative-definite matrix", "linalg.cholesky", Squares(Gens.NonEmptySize, allowEmpty: false),
+            (x, _) => Linalg.Cholesky(-Spd(x[0])), (x, _) => torch.linalg.cholesky(-Spd(x[0]))),
+        Op.Throws("Inv of a non-square matrix", "linalg.inv",
+            from m in Gens.NonEmptySize from extra in Gen.Int[1, 2] from x in Gens.Floats([m, m + extra]) select (new[] { x }, 0),
+            (x, _) => Linalg.Inv(x[0]), (x, _) => torch.linalg.inv(x[0])),
+        Op.Throws("Det of a vector", "linalg.det", from n in Gens.NonEmptySize from x in Gens.Floats([n]) select (new[] { x }, 0),
+            (x, _) => Linalg.Det(x[0]), (x, _) => torch.linalg.det(x[0])),
+        Op.Throws("Solve with mismatched rows", "linalg.solve",
+            from n in Gens.NonEmptySize from a in Gens.Floats([n, n]) from b in Gens.Floats([n + 1, 2]) select (new[] { a, b }, 0),
+            (x, _) => Linalg.Solve(x[0], x[1]), (x, _) => torch.linalg.solve(x[0], x[1])),
+    ];
+
+    public static TheoryData<string> Names => Ops.Names;
+
+    [Theory, MemberData(nameof(Names))]
+    public void MatchesLibTorch(string op) => Ops[op].Check();
+}
