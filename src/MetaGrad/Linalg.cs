@@ -183,19 +183,33 @@ public static class Linalg
 
     /// <summary>
     /// The singular value decomposition A = U·diag(S)·Vh of [..., m, n] by one-sided Jacobi
-    /// (torch.linalg.svd), S descending, k = min(m, n). Only the reduced form is computed
-    /// (fullMatrices: true is refused for non-square matrices, where it differs). Vector signs are
-    /// arbitrary; the vectors' gradient assumes distinct non-zero singular values.
+    /// (torch.linalg.svd), S descending, k = min(m, n): U [..., m, k] and Vh [..., k, n] with
+    /// fullMatrices false; with true (the default, as torch's) U is [..., m, m] and Vh [..., n, n],
+    /// the extra vectors any orthonormal basis of the complement, without gradient. Vector signs
+    /// are arbitrary; the vectors' gradient assumes distinct non-zero singular values.
     /// </summary>
     public static (Tensor U, Tensor S, Tensor Vh) SVD(Tensor a, bool fullMatrices = true)
     {
         const string op = "linalg.svd";
         Floating(op, a);
         AtLeastMatrix(op, a);
-        if (fullMatrices && a.Shape[^1] != a.Shape[^2])
-            throw new NotSupportedException($"{op}: full_matrices=True is not implemented for non-square input (shape {ShapeMath.Format(a.Layout.Shape)}); pass fullMatrices: false");
         var outputs = new SingularValueDecomposition().Apply(a);
-        return (outputs[0], outputs[1], outputs[2]);
+        var (u, s, vh) = (outputs[0], outputs[1], outputs[2]);
+        int m = a.Shape[^2], n = a.Shape[^1];
+        if (!fullMatrices || m == n) return (u, s, vh);
+        // The full form adds an orthonormal basis of the complement to U (tall) or Vh (wide): the
+        // last columns of a complete QR of the reduced vectors. Like libtorch, no gradient reaches
+        // through those extra vectors (they are not unique).
+        if (m > n) return (Tensor.Cat([u, Complement(u)], -1), s, vh);
+        return (u, s, Tensor.Cat([vh, Complement(vh.MT).MT], -2));
+    }
+
+    // Columns completing the orthonormal columns of q [..., m, k] to a basis of m dims.
+    static Tensor Complement(Tensor q)
+    {
+        using var _ = Autograd.NoGrad();
+        var (full, _) = QR(q.Detach(), "complete");
+        return full.Narrow(-1, q.Shape[^1], q.Shape[^2] - q.Shape[^1]);
     }
 
     /// <summary>The singular values of [..., m, n], descending (torch.linalg.svdvals).</summary>

@@ -77,6 +77,14 @@ public class LinalgConformance
         Create("Det", Squares(Gens.Size), (x, _) => Linalg.Det(Shifted(x[0])), (x, _) => torch.linalg.det(Shifted(x[0]))),
         // Without the shift: any matrix; near-singular ones are rare among ±3 values of up to 4×4.
         Create("Det(unshifted)", Squares(Gen.Int[1, 3]), (x, _) => Linalg.Det(x[0] * 0.5), (x, _) => torch.linalg.det(x[0] * 0.5)),
+        // Singular: the gradient is the cofactor matrix, which libtorch takes from the SVD too.
+        Create("Det(a repeated row)",
+            from batch in Gens.Shape(0, 2)
+            from n in Gen.Int[2, 4]
+            from x in Full([.. batch, n - 1, n])
+            select (new[] { x }, 0),
+            (x, _) => Linalg.Det(Tensor.Cat([x[0], x[0].Narrow(-2, 0, 1)], -2)),
+            (x, _) => torch.linalg.det(torch.cat([x[0], x[0].narrow(-2, 0, 1)], -2))),
         CreateMany("Slogdet", Squares(Gens.Size),
             (x, _) => { var (s, l) = Linalg.Slogdet(Shifted(x[0]) * -1.0); return [s, l]; },
             (x, _) => { var (s, l) = torch.linalg.slogdet(Shifted(x[0]) * -1.0); return [s, l]; }),
@@ -136,6 +144,19 @@ public class LinalgConformance
         CreateMany("SVD(reduced) as |U|, S, |Vh|", Matrices(),
             (x, _) => { var (u, s, vh) = Linalg.SVD(x[0], fullMatrices: false); return [u.Abs(), s, vh.Abs()]; },
             (x, _) => { var (u, s, vh) = torch.linalg.svd(x[0], fullMatrices: false); return [u.abs(), s, vh.abs()]; }),
+        CreateMany("SVD(full) as S, |U|, |Vh| of the first min(m, n) vectors", Matrices(),
+            (x, _) =>
+            {
+                var (u, s, vh) = Linalg.SVD(x[0]);
+                int k = s.Shape[^1];
+                return [s, u.Narrow(-1, 0, k).Abs(), vh.Narrow(-2, 0, k).Abs()];
+            },
+            (x, _) =>
+            {
+                var (u, s, vh) = torch.linalg.svd(x[0]);
+                long k = s.shape[^1];
+                return [s, u.narrow(-1, 0, k).abs(), vh.narrow(-2, 0, k).abs()];
+            }),
         Create("Svdvals", Matrices(), (x, _) => Linalg.Svdvals(x[0]), (x, _) => torch.linalg.svdvals(x[0])),
         Create("Pinv", Matrices(), (x, _) => Linalg.Pinv(x[0]), (x, _) => torch.linalg.pinv(x[0])),
         Create("Lstsq(solution)",

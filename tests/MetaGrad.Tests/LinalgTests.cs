@@ -158,7 +158,12 @@ public class LinalgTests
         Close(T([3, 2, 0], 3), Linalg.Svdvals(T([0, 0, 0, 0, -3, 0, 2, 0, 0], 3, 3)), 1e-15);
         var (u0, _, _) = Linalg.SVD(T([0, 0, 0, 0, 1, 0], 3, 2), fullMatrices: false);  // rank 1: U completed
         Close(Eye(2), u0.MT.Matmul(u0), 1e-14);
-        Assert.Throws<NotSupportedException>(() => Linalg.SVD(In(2, 3)));
+        var (uf, sf, vhf) = Linalg.SVD(a);                                          // full matrices
+        Check.Shape([2, m, m], uf);
+        Check.Shape([2, n, n], vhf);
+        Close(Eye(m).Expand(2, m, m), uf.MT.Matmul(uf), 1e-12);
+        Close(Eye(n).Expand(2, n, n), vhf.Matmul(vhf.MT), 1e-12);
+        Close(a, (uf.Narrow(-1, 0, k) * sf.Unsqueeze(-2)).Matmul(vhf.Narrow(-2, 0, k)), 1e-12);
     }
 
     [Fact]
@@ -198,6 +203,19 @@ public class LinalgTests
         Check.Gradients(x => Linalg.Slogdet(x[0]).LogAbsDet, In(2, 4, 4));
         Check.Gradients(x => Linalg.Cholesky(Spd(x[0])), In(2, 4, 4));
         Check.Gradients(x => Linalg.Cholesky(Spd(x[0]), upper: true), In(3, 3));
+    }
+
+    [Fact]
+    public void Det_OfASingularMatrix_HasTheCofactorsAsGradient()
+    {
+        var a = T([1, 2, 2, 4], 2, 2).RequiresGrad_();
+        Linalg.Det(a).Backward();
+        Close(T([4, -2, -2, 1], 2, 2), a.Grad!, 1e-12);                             // ∂(ad − bc) = [d, −c; −b, a]
+        var rank1 = T([1, 2, 3, 2, 4, 6, -1, -2, -3], 3, 3).RequiresGrad_();        // rank n − 2: every cofactor is 0
+        Linalg.Det(rank1).Backward();
+        Close(Tensor.Zeros([3, 3], DType.Float64), rank1.Grad!, 1e-12);
+        // A repeated row in each matrix of a batch: the cofactors, checked by finite differences.
+        Check.Gradients(x => Linalg.Det(Tensor.Cat([x[0], x[0].Narrow(-2, 0, 1)], -2)), In(2, 2, 3));
     }
 
     [Fact]

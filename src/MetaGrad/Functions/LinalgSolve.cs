@@ -63,11 +63,29 @@ internal sealed class Determinant : UnaryFunction
         return det;
     }
 
-    // ∂det/∂A = det·A⁻ᵀ (Jacobi's formula); it needs A invertible.
+    // ∂det/∂A is the cofactor matrix: det·A⁻ᵀ (Jacobi's formula) where A is invertible. A batch
+    // holding a singular matrix takes it from the SVD instead, as libtorch does: with A = U·S·Vh,
+    // cof(A) = det(U)·det(Vh)·U·diag(Π_{j≠i} s_j)·Vh, which stays finite at a zero singular value.
     protected override Tensor Backward(Context ctx, Tensor grad)
     {
         var (a, det) = ctx.Saved;
-        return (grad * det).Unsqueeze(-1).Unsqueeze(-1) * Linalg.Inv(a).MT;
+        bool singular = (det == 0.0).To(det.DType).Sum().Item() > 0;
+        if (!singular) return (grad * det).Unsqueeze(-1).Unsqueeze(-1) * Linalg.Inv(a).MT;
+        var (u, s, vh) = Linalg.SVD(a, fullMatrices: false);
+        var scale = (grad * Linalg.Det(u) * Linalg.Det(vh)).Unsqueeze(-1);
+        return (u * (scale * ProductsOfOthers(s)).Unsqueeze(-2)).Matmul(vh);
+    }
+
+    // Π_{j≠i} s_j along the last dim without dividing (s may hold zeros): the running product
+    // before i times the running product after i.
+    static Tensor ProductsOfOthers(Tensor s)
+    {
+        int n = s.Shape[^1];
+        if (n == 0) return s;
+        var one = Tensor.OnesLike(s.Narrow(-1, 0, 1));
+        var before = Tensor.Cat([one, s.Narrow(-1, 0, n - 1).Cumprod(-1)], -1);
+        var after = Tensor.Cat([s.Narrow(-1, 1, n - 1).Flip(-1).Cumprod(-1).Flip(-1), one], -1);
+        return before * after;
     }
 }
 
