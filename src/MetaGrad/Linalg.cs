@@ -7,7 +7,7 @@ namespace MetaGrad;
 /// matrices [..., m, n], float32 and float64, each differentiable (and differentiable again).
 /// Factorizations run in double whatever the dtype. Errors are worded as libtorch's.
 /// </summary>
-public static class Linalg
+public static partial class Linalg
 {
     /// <summary>The inverse of square matrices [..., n, n] (torch.linalg.inv); a singular matrix throws.</summary>
     public static Tensor Inv(Tensor a) => new Inverse().Apply(Square("linalg.inv", a));
@@ -229,8 +229,7 @@ public static class Linalg
         Floating("linalg.pinv", a);
         AtLeastMatrix("linalg.pinv", a);
         var (u, s, vh) = SVD(a, fullMatrices: false);
-        double eps = a.DType == DType.Float32 ? MathF.BitIncrement(1f) - 1f : Math.BitIncrement(1.0) - 1.0;   // machine ε
-        double tolerance = rtol ?? eps * Math.Max(a.Shape[^1], a.Shape[^2]);
+        double tolerance = rtol ?? Epsilon(a.DType) * Math.Max(a.Shape[^1], a.Shape[^2]);
         if (s.Shape[^1] == 0) return vh.MT.Matmul(u.MT);
         var cutoff = s.Max([-1], keepDim: true).Detach() * tolerance;
         var kept = s > cutoff;

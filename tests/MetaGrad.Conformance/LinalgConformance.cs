@@ -168,6 +168,62 @@ public class LinalgConformance
             from b in Full([.. batch, m, k])
             select (new[] { a, b }, 0),
             (x, _) => Linalg.Lstsq(x[0], x[1]), (x, _) => torch.linalg.lstsq(x[0], x[1]).Solution),
+        Create("SolveTriangular(upper, left, unitriangular)",
+            from batch in Gens.Shape(0, 2)
+            from n in Gens.Size
+            from k in Gens.Size
+            from left in Gen.Bool
+            from a in Gens.Floats([.. batch, n, n])
+            from b in Gens.Floats(left ? [.. batch, n, k] : [.. batch, k, n])
+            from upper in Gen.Bool
+            from unit in Gen.Bool
+            select (new[] { a, b }, (upper, left, unit)),
+            (x, p) => Linalg.SolveTriangular(Shifted(x[0]), x[1], p.upper, p.left, p.unit),
+            (x, p) => torch.linalg.solve_triangular(Shifted(x[0]), x[1], p.upper, p.left, p.unit)),
+        Create("MatrixPower(n)",
+            from batch in Gens.Shape(0, 2)
+            from size in Gens.Size
+            from x in Gens.Floats([.. batch, size, size])
+            from n in Gen.Int[-3, 4]
+            select (new[] { x }, n),
+            (x, n) => Linalg.MatrixPower(Shifted(x[0]) * 0.1, n),
+            (x, n) => (Shifted(x[0]) * 0.1).matrix_power(n)),
+        Create("MultiDot(vector ends)",
+            from dims in Gens.Sequence(Enumerable.Repeat(Gens.NonEmptySize, 5))
+            from rowFirst in Gen.Bool
+            from columnLast in Gen.Bool
+            from a in Gens.Floats(rowFirst ? [dims[0]] : [dims[4], dims[0]])
+            from b in Gens.Floats([dims[0], dims[1]])
+            from c in Gens.Floats([dims[1], dims[2]])
+            from d in Gens.Floats(columnLast ? [dims[2]] : [dims[2], dims[3]])
+            select (new[] { a, b, c, d }, 0),
+            (x, _) => Linalg.MultiDot(x), (x, _) => torch.linalg.multi_dot(x)),
+        Create("Vecdot(dim)",
+            from shapes in Gens.BroadcastPair(0, 2)
+            from n in Gens.Size
+            from x in Gens.Floats([.. shapes.A, n])
+            from y in Gens.Floats([.. shapes.B, n])              // libtorch does not broadcast the summed dim
+            select (new[] { x, y }, -1),
+            (x, d) => Linalg.Vecdot(x[0], x[1], d), (x, d) => torch.linalg.vecdot(x[0], x[1], d)),
+        Create("Cross(dim)",
+            from batch in Gens.Shape(0, 2)
+            from at in Gen.Int[0, batch.Length]
+            from x in Gens.Floats([.. batch[..at], 3, .. batch[at..]])
+            from y in Gens.Floats([.. batch[..at], 3, .. batch[at..]])
+            select (new[] { x, y }, at),
+            (x, d) => Linalg.Cross(x[0], x[1], d), (x, d) => torch.linalg.cross(x[0], x[1], d)),
+        Create("MatrixRank", Matrices(),
+            (x, _) => Linalg.MatrixRank(Tensor.Cat([x[0], x[0].Narrow(-1, 0, 1)], -1)),
+            (x, _) => torch.linalg.matrix_rank(torch.cat([x[0], x[0].narrow(-1, 0, 1)], -1))),
+        Create("Cond(p)",
+            from c in Squares(Gens.NonEmptySize, allowEmpty: false)
+            from p in Gen.OneOf(Gen.Const((double?)null), Gen.Const<double?>(2), Gen.Const<double?>(-2), Gen.Const<double?>(1), Gen.Const<double?>(double.PositiveInfinity))
+            select (c.Item1, p),
+            // libtorch's backward of cond with p = 1 or ∞ aborts the process (DIFFERENCES.md): the
+            // reference for those is its own definition, ‖A‖·‖A⁻¹‖.
+            (x, p) => Linalg.Cond(Shifted(x[0]), p),
+            (x, p) => p is null ? torch.linalg.cond(Shifted(x[0])) : p is 2 or -2 ? torch.linalg.cond(Shifted(x[0]), p.Value)
+                : torch.linalg.matrix_norm(Shifted(x[0]), p.Value) * torch.linalg.matrix_norm(torch.linalg.inv(Shifted(x[0])), p.Value)),
 
         Op.Throws("Inv of a singular matrix", "linalg.inv", Squares(Gens.NonEmptySize, allowEmpty: false), (x, _) => Linalg.Inv(x[0] * 0.0), (x, _) => torch.linalg.inv(x[0] * 0.0)),
         Op.Throws("Solve with a singular matrix", "linalg.solve", Squares(Gens.NonEmptySize, allowEmpty: false),

@@ -219,6 +219,32 @@ public class LinalgTests
     }
 
     [Fact]
+    public void Products_ByHand()
+    {
+        var lower = T([2, 0, 1, 4], 2, 2);
+        Close(T([1, 1], 2, 1), Linalg.SolveTriangular(lower, T([2, 5], 2, 1), upper: false));
+        Close(T([1, 1], 2, 1), Linalg.SolveTriangular(T([2, 99, 1, 4], 2, 2), T([2, 5], 2, 1), upper: false));   // the other triangle is ignored
+        Close(T([2, 3], 2, 1), Linalg.SolveTriangular(lower, T([2, 5], 2, 1), upper: false, unitriangular: true));
+        Close(T([0.5, 1], 1, 2), Linalg.SolveTriangular(lower, T([2, 4], 1, 2), upper: false, left: false));   // X·A = B
+        var a = T([1, 1, 0, 1], 2, 2);
+        Close(T([1, 5, 0, 1], 2, 2), Linalg.MatrixPower(a, 5));
+        Close(T([1, -3, 0, 1], 2, 2), Linalg.MatrixPower(a, -3));
+        Close(Eye(2), Linalg.MatrixPower(a, 0));
+        Close(T([18], []), Linalg.MultiDot(T([1, 2], 2), Eye(2), T([4, 3, 2, 1], 2, 2), T([1, 2], 2)));   // [1,2]·[[4,3],[2,1]]·[1,2] = [8,5]·[1,2] = 18
+        Close(T([0, 0, 1], 3), Linalg.Cross(T([1, 0, 0], 3), T([0, 1, 0], 3)));
+        Close(T([11], []), Linalg.Vecdot(T([1, 2], 2), T([3, 4], 2)));
+        Assert.Equal(1L, Linalg.MatrixRank(T([1, 2, 2, 4], 2, 2)).Item<long>());
+        Assert.Equal(2L, Linalg.MatrixRank(T([1, 2, 2, 5], 2, 2)).Item<long>());
+        Assert.Equal(2.0, Linalg.Cond(T([2, 0, 0, 1], 2, 2)).Item(), 12);
+        Assert.Equal(2.0, Linalg.Cond(T([2, 0, 0, 1], 2, 2), 1).Item(), 12);
+        Check.Gradients(x => Linalg.SolveTriangular(Shifted(x[0]), x[1], upper: true, left: false), In(3, 3), In(2, 3));
+        Check.Gradients(x => Linalg.MatrixPower(x[0] * 0.3, -2), In(3, 3));
+        Check.Gradients(x => Linalg.MultiDot(x[0], x[1], x[2]), In(2), In(2, 4), In(4, 3));
+        Check.Gradients(x => Linalg.Cross(x[0], x[1], 0), In(3, 2), In(3, 2));
+        Check.Gradients(x => Linalg.Cond(x[0]), In(3, 3));
+    }
+
+    [Fact]
     public void Gradients_Norms()
     {
         Check.Gradients(x => Linalg.VectorNorm(x[0]), In(3, 4));
