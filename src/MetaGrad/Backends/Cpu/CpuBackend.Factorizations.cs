@@ -97,10 +97,10 @@ internal sealed partial class CpuBackend
             for (int i = k + 1; i < n; i++)
                 if (Math.Abs(m[i * n + k]) > best) (p, best) = (i, Math.Abs(m[i * n + k]));
             pivots[k] = p;
-            if (best == 0 || double.IsNaN(m[p * n + k]))
+            if (best == 0)
             {
-                if (info == 0 && best == 0) info = k + 1;
-                if (best == 0) continue;
+                if (info == 0) info = k + 1;
+                continue;
             }
             if (p != k)
             {
@@ -148,10 +148,9 @@ internal sealed partial class CpuBackend
     {
         var (v, count) = Matrices(a);
         int m = a.Layout.Shape[^2], n = a.Layout.Shape[^1], k = Math.Min(m, n), qCols = complete ? m : k;
+        int rRows = complete ? m : k;                      // complete: R has m rows, zero below the first k
         var q = new double[count * m * qCols];
-        var r = new double[count * k * n];
-        if (complete) r = new double[count * m * n];
-        int rRows = complete ? m : k;
+        var r = new double[count * rRows * n];
         var u = new double[m];
         var reflectors = new double[k * m];
         var taus = new double[k];
