@@ -28,6 +28,26 @@ public class LinalgConformance
 
     static Gen<TensorSpec> Full(int[] shape) => Gens.Floats(shape, Generic, expand: false);
 
+    // The identity of A [rows..., cols...] seen as a matrix of its first ind dims, in A's shape.
+    static Tensor Identity(Tensor a, int ind)
+    {
+        int rows = a.Shape.Take(ind).Aggregate(1, (p, s) => p * s);
+        return Tensor.Eye(rows, dtype: a.DType).Reshape(a.Shape.ToArray());
+    }
+
+    static torch.Tensor Identity(torch.Tensor a, int ind)
+    {
+        long rows = a.shape.Take(ind).Aggregate(1L, (p, s) => p * s);
+        return torch.eye(rows, dtype: a.dtype).reshape(a.shape);
+    }
+
+    // 20·I for A [2, 3, 6] (or [6, 2, 3], whose dim 0 moves to the end), so that A is well conditioned.
+    static Tensor Shift(Tensor a, bool moved) =>
+        moved ? Tensor.Eye(6, dtype: a.DType).Reshape(2, 3, 6).Permute(2, 0, 1) * 20.0 : Tensor.Eye(6, dtype: a.DType).Reshape(2, 3, 6) * 20.0;
+
+    static torch.Tensor Shift(torch.Tensor a, bool moved) =>
+        moved ? torch.eye(6, dtype: a.dtype).reshape(2, 3, 6).permute(2, 0, 1) * 20.0 : torch.eye(6, dtype: a.dtype).reshape(2, 3, 6) * 20.0;
+
     static long[]? L(int[]? dims) => dims?.Select(d => (long)d).ToArray();
 
     static Gen<(TensorSpec[], int)> Squares(Gen<int> size, bool allowEmpty = true) =>
@@ -224,6 +244,26 @@ public class LinalgConformance
             (x, p) => Linalg.Cond(Shifted(x[0]), p),
             (x, p) => p is null ? torch.linalg.cond(Shifted(x[0])) : p is 2 or -2 ? torch.linalg.cond(Shifted(x[0]), p.Value)
                 : torch.linalg.matrix_norm(Shifted(x[0]), p.Value) * torch.linalg.matrix_norm(torch.linalg.inv(Shifted(x[0])), p.Value)),
+        Create("TensorInv(ind)",
+            from split in Gen.OneOf(Gen.Const((new[] { 2, 3 }, new[] { 6 })), Gen.Const((new[] { 4 }, new[] { 2, 2 })), Gen.Const((new[] { 2, 2 }, new[] { 2, 2 })))
+            from x in Full([.. split.Item1, .. split.Item2])
+            select (new[] { x }, split.Item1.Length),
+            (x, ind) => Linalg.TensorInv(x[0] + Identity(x[0], ind) * 20.0, ind),
+            (x, ind) => torch.linalg.tensorinv(x[0] + Identity(x[0], ind) * 20.0, ind)),
+        Create("TensorSolve(dims)",
+            from moved in Gen.Bool
+            from a in Full(moved ? [6, 2, 3] : [2, 3, 6])
+            from b in Full([2, 3])
+            select (new[] { a, b }, moved ? new long[] { 0 } : null),
+            (x, dims) => Linalg.TensorSolve(x[0] + Shift(x[0], dims is not null), x[1], dims is null ? null : [0]),
+            (x, dims) => torch.linalg.tensorsolve(x[0] + Shift(x[0], dims is not null), x[1], dims ?? [])),   // TorchSharp 0.107 throws on null dims
+        Create("Vander(N)",
+            from shape in Gens.Shape(1, 3, allowEmpty: false)
+            from x in Gens.Floats(shape)
+            from n in Gen.OneOf(Gen.Const((int?)null), Gen.Int[2, 5].Select(v => (int?)v))
+            where n is not null || shape[^1] > 1
+            select (new[] { x }, n),
+            (x, n) => Linalg.Vander(x[0], n), (x, n) => torch.linalg.vander(x[0], n)),
 
         Op.Throws("Inv of a singular matrix", "linalg.inv", Squares(Gens.NonEmptySize, allowEmpty: false), (x, _) => Linalg.Inv(x[0] * 0.0), (x, _) => torch.linalg.inv(x[0] * 0.0)),
         Op.Throws("Solve with a singular matrix", "linalg.solve", Squares(Gens.NonEmptySize, allowEmpty: false),

@@ -245,6 +245,25 @@ public class LinalgTests
     }
 
     [Fact]
+    public void TensorInvSolveAndVander_ByHand()
+    {
+        var a = Shifted(In(6, 6)).Detach().Reshape(2, 3, 6);
+        var inverse = Linalg.TensorInv(a);
+        Check.Shape([6, 2, 3], inverse);
+        Close(Eye(6), inverse.Reshape(6, 6).Matmul(a.Reshape(6, 6)), 1e-12);
+        var b = In(2, 3).Detach();
+        var x = Linalg.TensorSolve(a, b);
+        Check.Shape([6], x);
+        Close(b, a.Reshape(6, 6).Matmul(x).Reshape(2, 3), 1e-12);
+        Close(x, Linalg.TensorSolve(a.Permute(2, 0, 1), b, [0]), 1e-12);              // dim 0 moved back to the end
+        Close(T([1, 2, 4, 8, 1, 0, 0, 0, 1, -3, 9, -27], 3, 4), Linalg.Vander(T([2, 0, -3], 3), 4));
+        Check.Shape([2, 3, 3], Linalg.Vander(In(2, 3)));
+        Check.Gradients(x => Linalg.Vander(x[0], 3), In(2, 3));
+        Check.Gradients(x => Linalg.TensorInv(x[0].Reshape(2, 2, 4) + Eye(4).Reshape(2, 2, 4) * 8.0, 2), In(4, 4));
+        Assert.Contains("prod(self.shape[ind:]) == prod(self.shape[:ind])", Assert.Throws<ArgumentException>(() => Linalg.TensorInv(In(2, 3, 4))).Message);
+    }
+
+    [Fact]
     public void Gradients_Norms()
     {
         Check.Gradients(x => Linalg.VectorNorm(x[0]), In(3, 4));
