@@ -17,8 +17,7 @@ public static partial class Linalg
             throw new ArgumentException($"{op}: The input tensor B must have at least 2 dimensions.");
         var t = upper ? a.Triu(unitriangular ? 1 : 0) : a.Tril(unitriangular ? -1 : 0);
         if (unitriangular) t = t + Tensor.Eye(a.Shape[^1], dtype: a.DType);
-        // X·A = B is Aᵀ·Xᵀ = Bᵀ.
-        return left ? Solve(t, b) : Solve(t.MT, b.MT).MT;
+        return Solve(t, b, left);
     }
 
     /// <summary>

@@ -13,6 +13,45 @@ public static partial class Linalg
     public static Tensor Inv(Tensor a) => new Inverse().Apply(Square("linalg.inv", a));
 
     /// <summary>
+    /// The inverse without the error (torch.linalg.inv_ex): Info [...] (Int32) is 0 for an inverted
+    /// matrix, else the 1-based index of the first zero pivot (the inverse is then meaningless).
+    /// With checkErrors a singular matrix throws, as <see cref="Inv"/>.
+    /// </summary>
+    public static (Tensor Inverse, Tensor Info) InvEx(Tensor a, bool checkErrors = false)
+    {
+        var f = new Inverse(checkErrors);
+        var inverse = f.Apply(Square("linalg.inv_ex", a));
+        return (inverse, InfoTensor(f.Info, a));
+    }
+
+    /// <summary>
+    /// The Cholesky factor without the error (torch.linalg.cholesky_ex): Info [...] (Int32) is 0, or
+    /// the order of the first leading minor that is not positive-definite (L is then incomplete).
+    /// </summary>
+    public static (Tensor L, Tensor Info) CholeskyEx(Tensor a, bool upper = false, bool checkErrors = false)
+    {
+        var f = new CholeskyFactor(checkErrors);
+        var l = f.Apply(Square("linalg.cholesky_ex", a));
+        return (upper ? l.MT : l, InfoTensor(f.Info, a));
+    }
+
+    static Tensor InfoTensor(int[] info, Tensor a) => Tensor.From(info, a.Shape.Take(a.NDim - 2).ToArray());
+
+    /// <summary>
+    /// X with A·X = B (torch.linalg.solve), A [..., n, n], or X·A = B when <paramref name="left"/> is
+    /// false. B is a batch of matrices [..., n, k], or of vectors when it is 1-D or has A's shape
+    /// without its last dim; batch dims broadcast. A singular A throws.
+    /// </summary>
+    public static Tensor Solve(Tensor a, Tensor b, bool left)
+    {
+        if (left) return Solve(a, b);
+        Square("linalg.solve", a);
+        if (b.NDim < 2)
+            throw new ArgumentException($"linalg.solve: Vector broadcasting of the left hand side is not supported for left=False. In this case linalg.solve is equivalent to B / A.squeeze(-1)");
+        return Solve(a.MT, b.MT).MT;   // X·A = B is Aᵀ·Xᵀ = Bᵀ
+    }
+
+    /// <summary>
     /// X with A·X = B (torch.linalg.solve), A [..., n, n]. B is a batch of matrices [..., n, k], or
     /// of vectors when it is 1-D or has A's shape without its last dim; batch dims broadcast. A
     /// singular A throws.

@@ -94,6 +94,25 @@ public class LinalgConformance
             from b in Gens.Floats(batched ? [.. batch, n] : [n])
             select (new[] { a, b }, 0),
             (x, _) => Linalg.Solve(Shifted(x[0]), x[1]), (x, _) => torch.linalg.solve(Shifted(x[0]), x[1])),
+        Create("Solve(left: false)",
+            from batch in Gens.Shape(0, 2)
+            from n in Gens.Size
+            from k in Gens.Size
+            from a in Gens.Floats([.. batch, n, n])
+            from b in Gens.Floats([.. batch, k, n])
+            select (new[] { a, b }, 0),
+            (x, _) => Linalg.Solve(Shifted(x[0]), x[1], left: false), (x, _) => torch.linalg.solve(Shifted(x[0]), x[1], left: false)),
+        CreateMany("InvEx", Squares(Gens.Size),
+            (x, _) => { var (inverse, info) = Linalg.InvEx(Shifted(x[0])); return [inverse, info]; },
+            // TorchSharp 0.107's inv_ex does not return libtorch's inverse (DIFFERENCES.md): the
+            // reference is inv, with info 0 for these invertible matrices.
+            (x, _) => { var a = Shifted(x[0]); return [torch.linalg.inv(a), torch.zeros(a.shape[..^2], torch.int32)]; }),
+        CreateMany("CholeskyEx(upper)",
+            from c in Squares(Gens.Size)
+            from upper in Gen.Bool
+            select (c.Item1, upper),
+            (x, upper) => { var (l, info) = Linalg.CholeskyEx(Spd(x[0]), upper); return [l, info]; },
+            (x, upper) => { var (l, info) = torch.linalg.cholesky_ex(Spd(x[0])); return [upper ? l.mT : l, info]; }),
         Create("Det", Squares(Gens.Size), (x, _) => Linalg.Det(Shifted(x[0])), (x, _) => torch.linalg.det(Shifted(x[0]))),
         // Without the shift: any matrix; near-singular ones are rare among ±3 values of up to 4×4.
         Create("Det(unshifted)", Squares(Gen.Int[1, 3]), (x, _) => Linalg.Det(x[0] * 0.5), (x, _) => torch.linalg.det(x[0] * 0.5)),

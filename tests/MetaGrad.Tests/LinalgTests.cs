@@ -69,6 +69,23 @@ public class LinalgTests
     }
 
     [Fact]
+    public void InvExAndCholeskyEx_ReportInsteadOfThrowing()
+    {
+        var batch = Tensor.Stack([T([4, 7, 2, 6], 2, 2), T([1, 2, 2, 4], 2, 2)]);
+        var (inverse, info) = Linalg.InvEx(batch);
+        Assert.Equal(DType.Int32, info.DType);
+        Assert.Equal([0, 2], info.ToArray<int>());
+        Close(T([0.6, -0.7, -0.2, 0.4], 2, 2), inverse.Narrow(0, 0, 1).Squeeze(0));
+        Assert.Throws<ArgumentException>(() => Linalg.InvEx(batch, checkErrors: true));
+        var (l, choleskyInfo) = Linalg.CholeskyEx(T([4, 2, 2, 3, 1, 2, 2, 1], 2, 2, 2));
+        Assert.Equal([0, 2], choleskyInfo.ToArray<int>());
+        Close(T([2, 0, 1, Math.Sqrt(2)], 2, 2), l.Narrow(0, 0, 1).Squeeze(0));
+        var s = T([3, 1, 1, 2], 2, 2);
+        Close(T([2, 3], 1, 2), Linalg.Solve(s, T([9, 8], 1, 2), left: false), 1e-12);   // [2, 3]·A = [9, 8]
+        Check.Gradients(x => Linalg.Solve(Shifted(x[0]), x[1], left: false), In(3, 3), In(2, 3));
+    }
+
+    [Fact]
     public void Cholesky_ByHand_AndNamesTheFirstIndefiniteMinor()
     {
         var l = Linalg.Cholesky(T([4, 2, 2, 3], 2, 2));

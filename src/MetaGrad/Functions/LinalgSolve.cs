@@ -4,15 +4,22 @@ namespace MetaGrad.Functions;
 // products, inverses and solves of tensors, so each gradient differentiates again. The public
 // checks (square, floating, batch broadcast) live in Linalg; singular inputs are reported here.
 
-/// <summary>A⁻¹ of square matrices [..., n, n] (torch.linalg.inv).</summary>
-internal sealed class Inverse : UnaryFunction
+/// <summary>
+/// A⁻¹ of square matrices [..., n, n] (torch.linalg.inv); with check false a singular matrix does
+/// not throw and <see cref="Info"/> says which failed (torch.linalg.inv_ex).
+/// </summary>
+internal sealed class Inverse(bool check = true) : UnaryFunction
 {
     public override string Name => "LinalgInvExBackward0";
+
+    /// <summary>Per matrix of the batch: 0, or the 1-based index of its first zero pivot.</summary>
+    public int[] Info { get; private set; } = [];
 
     protected override Tensor Forward(Context ctx, Tensor a)
     {
         var (raw, info) = a.Backend.LuSolve(a, null);
-        Singular.ThrowIfAny("linalg.inv", info, a,
+        Info = info;
+        if (check) Singular.ThrowIfAny("linalg.inv", info, a,
             k => $"The diagonal element {k} is zero, the inversion could not be completed because the input matrix is singular.");
         Tensor y = raw;
         ctx.Save(y);
@@ -112,15 +119,22 @@ internal sealed class SignLogDeterminant : MultiOutputFunction
     }
 }
 
-/// <summary>The lower Cholesky factor L of symmetric positive-definite matrices (torch.linalg.cholesky).</summary>
-internal sealed class CholeskyFactor : UnaryFunction
+/// <summary>
+/// The lower Cholesky factor L of symmetric positive-definite matrices (torch.linalg.cholesky); with
+/// check false a failure does not throw and <see cref="Info"/> says where (torch.linalg.cholesky_ex).
+/// </summary>
+internal sealed class CholeskyFactor(bool check = true) : UnaryFunction
 {
     public override string Name => "LinalgCholeskyExBackward0";
+
+    /// <summary>Per matrix of the batch: 0, or the order of its first leading minor that is not positive-definite.</summary>
+    public int[] Info { get; private set; } = [];
 
     protected override Tensor Forward(Context ctx, Tensor a)
     {
         var (raw, info) = a.Backend.Cholesky(a);
-        Singular.ThrowIfAny("linalg.cholesky", info, a, k =>
+        Info = info;
+        if (check) Singular.ThrowIfAny("linalg.cholesky", info, a, k =>
             $"The factorization could not be completed because the input is not positive-definite (the leading minor of order {k} is not positive-definite).");
         Tensor l = raw;
         ctx.Save(l);
