@@ -81,3 +81,14 @@ public sealed class MultiLabelMarginLoss(Reduction reduction = Reduction.Mean) :
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input, Tensor target) => Losses.MultilabelMarginLoss(input, target, reduction);
 }
+
+/// <summary>
+/// The CTC loss (torch.nn.CTCLoss) of log-probabilities [T, N, C] against unaligned targets; see
+/// <see cref="Losses.CtcLoss"/>.
+/// </summary>
+public sealed class CTCLoss(int blank = 0, Reduction reduction = Reduction.Mean, bool zeroInfinity = false) : Module
+{
+    /// <summary>The loss of <paramref name="logProbs"/> against <paramref name="targets"/> with their lengths.</summary>
+    public Tensor Forward(Tensor logProbs, Tensor targets, Tensor inputLengths, Tensor targetLengths) =>
+        Losses.CtcLoss(logProbs, targets, inputLengths, targetLengths, blank, reduction, zeroInfinity);
+}
