@@ -23,4 +23,5 @@ root.Subcommands.Add(CbowExample.Command());
 root.Subcommands.Add(GloveExample.Command());
 root.Subcommands.Add(DatesExample.Command());
 root.Subcommands.Add(NumbersExample.Command());
+root.Subcommands.Add(SeeingInside.Command());
 return root.Parse(args).Invoke();

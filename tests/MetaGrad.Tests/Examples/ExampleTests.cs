@@ -74,4 +74,19 @@ public class ExampleTests
         Assert.Equal(0.1, lrs["OneCycle"].Max(), 12);
         Assert.Equal(lrs["Noam"].Max(), lrs["Noam"][5]);       // warm-up ends at step 5
     }
+
+    [Fact]
+    public void SeeingInside_DrawsEachGraph_AndProfilesTheStep()
+    {
+        var graphs = SeeingInside.Graphs().ToDictionary(g => g.Name, g => g.Dot);
+        Assert.Equal(["max-with-a-tie", "slice", "reshape", "transpose", "mlp"], graphs.Keys);
+        Assert.Contains("MaxBackward", graphs["max-with-a-tie"]);
+        Assert.Contains("SliceBackward", graphs["slice"]);
+        Assert.Contains("ReshapeBackward", graphs["reshape"]);
+        Assert.Contains("PermuteBackward", graphs["transpose"]);
+        Assert.Contains("\"0.weight\\n[8, 4] Float32\"", graphs["mlp"]);
+        var profiler = SeeingInside.ProfileSteps();
+        Assert.Equal(10, profiler.Events.Count(e => e.Name == "LinearBackward"));   // two layers, five steps
+        Assert.Matches(@"LinearBackward\s+backward\s+10\s", profiler.Table(top: 100));
+    }
 }

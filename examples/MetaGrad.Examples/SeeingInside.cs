@@ -1,0 +1,79 @@
+using System.CommandLine;
+using MetaGrad.NN;
+
+namespace MetaGrad.Examples;
+
+/// <summary>
+/// The seed articles' pictures of computation graphs, drawn from MetaGrad's own: Max with a tie,
+/// a slice, a reshape and a transpose, and a small MLP's training step, written as Graphviz DOT
+/// (and rendered to SVG where Graphviz's dot is installed); then the same step under the profiler.
+/// </summary>
+public static class SeeingInside
+{
+    public static Command Command()
+    {
+        var output = new Option<string>("--out") { Description = "Folder for the .dot (and .svg) files", DefaultValueFactory = _ => Path.Combine("out", "graphs") };
+        var command = new Command("graphs", "Draw the backward graphs of the seed's examples and of an MLP step, and profile the step") { output };
+        command.SetAction(parse => Run(parse.GetValue(output)!));
+        return command;
+    }
+
+    /// <summary>The graphs by name, as DOT text.</summary>
+    public static IReadOnlyList<(string Name, string Dot)> Graphs()
+    {
+        var x = Tensor.From(new float[] { 1, 3, 3, 2 }, [4]).RequiresGrad_();
+        var m = Tensor.Arange(0, 6, 1).Reshape(2, 3).RequiresGrad_();
+        var mlp = Mlp();
+        var input = Tensor.Randn([8, 4], generator: new Generator(1));
+        var labels = Tensor.From(new long[] { 0, 1, 2, 0, 1, 2, 0, 1 }, [8]);
+        return
+        [
+            ("max-with-a-tie", Autograd.ToDot((x * 2).Max())),
+            ("slice", Autograd.ToDot(m[.., 1..3].Sum())),
+            ("reshape", Autograd.ToDot((m.Reshape(3, 2) * 2).Sum())),
+            ("transpose", Autograd.ToDot(m.T.Matmul(m).Sum())),
+            ("mlp", Autograd.ToDot(Losses.CrossEntropy(mlp.Forward(input), labels), mlp.NamedParameters())),
+        ];
+    }
+
+    static Sequential Mlp() => new(new Linear(4, 8, generator: new Generator(2)), new ReLU(), new Linear(8, 3, generator: new Generator(3)));
+
+    /// <summary>Profiles five training steps of the MLP.</summary>
+    public static Profiler ProfileSteps()
+    {
+        var mlp = Mlp();
+        var optimizer = new MetaGrad.Optim.SGD(mlp.Parameters(), lr: 0.1);
+        var input = Tensor.Randn([64, 4], generator: new Generator(4));
+        var labels = Tensor.RandInt(0, 3, [64], generator: new Generator(5));
+        using var profiler = Profiler.Record();
+        for (int step = 0; step < 5; step++)
+        {
+            optimizer.ZeroGrad();
+            Losses.CrossEntropy(mlp.Forward(input), labels).Backward();
+            optimizer.Step();
+        }
+        return profiler;
+    }
+
+    public static void Run(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        foreach (var (name, dot) in Graphs())
+        {
+            string path = Path.Combine(folder, name + ".dot");
+            File.WriteAllText(path, dot);
+            try
+            {
+                Autograd.RenderDot(dot, Path.ChangeExtension(path, ".svg"));
+                Console.WriteLine($"wrote {path} and {Path.ChangeExtension(path, ".svg")}");
+            }
+            catch (InvalidOperationException e) when (e.Message.Contains("not found"))
+            {
+                Console.WriteLine($"wrote {path} (install Graphviz to render it: apt-get install graphviz)");
+            }
+        }
+        Console.WriteLine();
+        Console.WriteLine("Five SGD steps of the MLP, profiled:");
+        Console.Write(ProfileSteps().Table(top: 12));
+    }
+}
