@@ -101,6 +101,15 @@ public class IndexingConformance
         from index in Gens.Indices([count], 0, size - 1)
         select (dim, d, count, index);
 
+    // A tensor, a Bool mask that broadcasts to it and a fill value (MaskedFill, and ScatterConformance's MaskedFill_).
+    internal static readonly Gen<(TensorSpec[], double)> MaskedFillCases =
+        from shape in Gens.Shape()
+        from x in Gens.Floats(shape)
+        from maskShape in Gens.Broadcastable(shape)
+        from mask in Gens.Mask(maskShape)
+        from value in Gen.Double[-3, 3]
+        select (new[] { x, mask }, value);
+
     static readonly OpTable Ops =
     [
         Op.Create("Index(ints, slices, None, ellipsis, ranges)", BasicCases(), Index, Index),
@@ -165,13 +174,7 @@ public class IndexingConformance
             from mask in Gens.Mask(shapes.B)
             select (new[] { x, mask }, 0),
             (x, _) => x[0].MaskedSelect(x[1]), (x, _) => x[0].masked_select(x[1])),
-        Op.Create("MaskedFill(mask, value)",
-            from shape in Gens.Shape()
-            from x in Gens.Floats(shape)
-            from maskShape in Gens.Broadcastable(shape)
-            from mask in Gens.Mask(maskShape)
-            from value in Gen.Double[-3, 3]
-            select (new[] { x, mask }, value),
+        Op.Create("MaskedFill(mask, value)", MaskedFillCases,
             (x, v) => x[0].MaskedFill(x[1], v), (x, v) => x[0].masked_fill(x[1], v)),
         Op.Create("Where(condition, a, b)",
             from full in Gens.Shape()

@@ -243,13 +243,7 @@ public class ScatterConformance
 
         // In place on a clone (a leaf that requires grad refuses in-place writes): the clone takes
         // over the new node as its history, and gradients reach the original and the operands.
-        Op.Create("MaskedFill_(mask, value)",
-            from shape in Gens.Shape()
-            from x in Gens.Floats(shape)
-            from maskShape in Gens.Broadcastable(shape)
-            from mask in Gens.Mask(maskShape)
-            from value in Gen.Double[-3, 3]
-            select (new[] { x, mask }, value),
+        Op.Create("MaskedFill_(mask, value)", IndexingConformance.MaskedFillCases,
             (x, v) => x[0].Clone().MaskedFill_(x[1], v), (x, v) => x[0].clone().masked_fill_(x[1], v)),
         Op.Create("ScatterAdd_(dim, index, src)", ScatterCases(distinct: false),
             (x, d) => x[0].Clone().ScatterAdd_(d, x[1], x[2]), (x, d) => x[0].clone().scatter_add_(d, x[1], x[2])),

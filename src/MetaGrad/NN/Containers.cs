@@ -74,7 +74,8 @@ public sealed class Sequential : Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        foreach (var entry in RegisteredModules.ToList()) input = Layer(entry).Forward(input);
+        // By index, not a copy of the list per call: a layer appended meanwhile still runs, as in PyTorch.
+        for (int i = 0; i < RegisteredModules.Count; i++) input = Layer(RegisteredModules[i]).Forward(input);
         return input;
     }
 }

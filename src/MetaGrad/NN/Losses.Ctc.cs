@@ -32,7 +32,7 @@ public static partial class Losses
         if (blank < 0 || blank >= classes) throw new ArgumentException($"CtcLoss: blank must be in [0, {classes}), got {blank}");
         var inLengths = Lengths("input", inputLengths, n);
         var tgLengths = Lengths("target", targetLengths, n);
-        var labels = Labels(targets, tgLengths, n, batched);
+        var labels = Labels(targets, tgLengths, n);
         for (int b = 0; b < n; b++)
         {
             if (inLengths[b] < 0 || inLengths[b] > steps)
@@ -98,7 +98,7 @@ public static partial class Losses
     }
 
     // Each sequence's labels, from padded rows [N, S] or one concatenated 1-D tensor.
-    static long[][] Labels(Tensor targets, int[] targetLengths, int n, bool batched)
+    static long[][] Labels(Tensor targets, int[] targetLengths, int n)
     {
         if (targets.DType is not (DType.Int64 or DType.Int32) || targets.NDim is not (1 or 2) || (targets.NDim == 2 && targets.Size(0) != n))
             throw new ArgumentException($"CtcLoss: expected targets [N, S] or concatenated 1-D, of Int64 or Int32 labels, got {targets.DType} of shape {targets.Shape}");
