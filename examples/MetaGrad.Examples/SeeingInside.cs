@@ -55,6 +55,9 @@ public static class SeeingInside
         return profiler;
     }
 
+    /// <summary>The lenet example's model summarised on a batch of 64 digits, as torchinfo would.</summary>
+    public static ModelSummary LeNetSummary() => ModelSummary.Of(new LeNet(new Generator(0)), Tensor.Zeros(64, 1, 28, 28));
+
     public static void Run(string folder)
     {
         Directory.CreateDirectory(folder);
@@ -75,5 +78,8 @@ public static class SeeingInside
         Console.WriteLine();
         Console.WriteLine("Five SGD steps of the MLP, profiled:");
         Console.Write(ProfileSteps().Table(top: 12));
+        Console.WriteLine();
+        Console.WriteLine("The lenet example's model on a batch of 64 digits:");
+        Console.WriteLine(LeNetSummary());
     }
 }

@@ -29,10 +29,10 @@ public sealed class LeNet : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor images)
     {
         var x = images.Reshape(-1, 1, 28, 28);
-        x = Functional.MaxPool2d(Conv1.Forward(x).Relu(), 2);
-        x = Functional.MaxPool2d(Conv2.Forward(x).Relu(), 2);
-        x = Fc1.Forward(x.Flatten(1)).Relu();
-        x = Fc2.Forward(x).Relu();
-        return Fc3.Forward(x);
+        x = Functional.MaxPool2d(Conv1.Call(x).Relu(), 2);
+        x = Functional.MaxPool2d(Conv2.Call(x).Relu(), 2);
+        x = Fc1.Call(x.Flatten(1)).Relu();
+        x = Fc2.Call(x).Relu();
+        return Fc3.Call(x);
     }
 }

@@ -26,9 +26,9 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 
     public override Tensor Forward(Tensor x)
     {
-        var h = Bn1.Forward(Conv1.Forward(x)).Relu();
-        h = Bn2.Forward(Conv2.Forward(h));
-        return (h + (Downsample?.Forward(x) ?? x)).Relu();
+        var h = Bn1.Call(Conv1.Call(x)).Relu();
+        h = Bn2.Call(Conv2.Call(h));
+        return (h + (Downsample?.Call(x) ?? x)).Relu();
     }
 }
 
@@ -56,9 +56,9 @@ public sealed class MnistResNet : Module<Tensor, Tensor>
     /// <summary>Images [N, 1, 28, 28] (or [N, 784]) to logits [N, 10].</summary>
     public override Tensor Forward(Tensor images)
     {
-        var x = Bn1.Forward(Conv1.Forward(images.Reshape(-1, 1, 28, 28))).Relu();
-        x = Layer3.Forward(Layer2.Forward(Layer1.Forward(x)));
-        return Fc.Forward(Functional.AdaptiveAvgPool2d(x, 1).Flatten(1));
+        var x = Bn1.Call(Conv1.Call(images.Reshape(-1, 1, 28, 28))).Relu();
+        x = Layer3.Call(Layer2.Call(Layer1.Call(x)));
+        return Fc.Call(Functional.AdaptiveAvgPool2d(x, 1).Flatten(1));
     }
 }
 

@@ -69,14 +69,14 @@ public sealed class BahdanauAttention : SequenceAttention
     }
 
     /// <summary>W_k k + b, [B, S, hidden].</summary>
-    public override Tensor ProjectKeys(Tensor keys) => KeyLayer.Forward(keys);
+    public override Tensor ProjectKeys(Tensor keys) => KeyLayer.Call(keys);
 
     /// <inheritdoc/>
     protected override Tensor Scores(Tensor queries, Tensor projectedKeys)
     {
         // [B, L, 1, H] + [B, 1, S, H]: every query against every position.
-        var hidden = (QueryLayer.Forward(queries).Unsqueeze(2) + projectedKeys.Unsqueeze(1)).Tanh();
-        return Energy.Forward(hidden).Squeeze(-1);
+        var hidden = (QueryLayer.Call(queries).Unsqueeze(2) + projectedKeys.Unsqueeze(1)).Tanh();
+        return Energy.Call(hidden).Squeeze(-1);
     }
 }
 
@@ -104,7 +104,7 @@ public sealed class LuongAttention : SequenceAttention
     }
 
     /// <summary>W k, [B, S, Dq], for "general"; the keys themselves for "dot".</summary>
-    public override Tensor ProjectKeys(Tensor keys) => KeyProjection is null ? keys : KeyProjection.Forward(keys);
+    public override Tensor ProjectKeys(Tensor keys) => KeyProjection is null ? keys : KeyProjection.Call(keys);
 
     /// <inheritdoc/>
     protected override Tensor Scores(Tensor queries, Tensor projectedKeys) => queries.Matmul(projectedKeys.Transpose(1, 2));

@@ -75,7 +75,7 @@ public sealed class Sequential : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor input)
     {
         // By index, not a copy of the list per call: a layer appended meanwhile still runs, as in PyTorch.
-        for (int i = 0; i < RegisteredModules.Count; i++) input = Layer(RegisteredModules[i]).Forward(input);
+        for (int i = 0; i < RegisteredModules.Count; i++) input = Layer(RegisteredModules[i]).Call(input);
         return input;
     }
 }

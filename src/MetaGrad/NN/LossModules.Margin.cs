@@ -6,8 +6,9 @@ public abstract class Module<TIn1, TIn2, TIn3, TOut> : Module
     /// <summary>Computes the output.</summary>
     public abstract TOut Forward(TIn1 input1, TIn2 input2, TIn3 input3);
 
-    /// <summary>Same as Forward, convenient as a delegate.</summary>
-    public TOut Call(TIn1 input1, TIn2 input2, TIn3 input3) => Forward(input1, input2, input3);
+    /// <summary>Forward inside the module's hooks (PyTorch's <c>module(a, b, c)</c>); hooks see the inputs as a tuple.</summary>
+    public TOut Call(TIn1 input1, TIn2 input2, TIn3 input3) =>
+        HasHooks ? CallWithHooks((input1, input2, input3), p => Forward(p.Item1, p.Item2, p.Item3)) : Forward(input1, input2, input3);
 }
 
 /// <summary>max(0, -y·(x1 - x2) + margin) (torch.nn.MarginRankingLoss).</summary>

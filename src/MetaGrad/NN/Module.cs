@@ -259,14 +259,21 @@ public abstract partial class Module
     protected static string Py(bool b) => b ? "True" : "False";
 }
 
-/// <summary>A module with one input (the usual case): call it with <see cref="Forward"/> or <see cref="Call"/>.</summary>
+/// <summary>
+/// A module with one input (the usual case). <see cref="Call"/> is PyTorch's <c>module(x)</c>: it
+/// runs the module's hooks around <see cref="Forward"/>, which is what a subclass overrides and
+/// what PyTorch's <c>module.forward(x)</c> is (no hooks).
+/// </summary>
 public abstract class Module<TIn, TOut> : Module
 {
     /// <summary>Computes the output.</summary>
     public abstract TOut Forward(TIn input);
 
-    /// <summary>Same as Forward; convenient as a delegate (<c>Func&lt;TIn, TOut&gt; f = model.Call;</c>).</summary>
-    public TOut Call(TIn input) => Forward(input);
+    /// <summary>
+    /// Forward inside the module's hooks (PyTorch's <c>module(x)</c>); the containers call their
+    /// layers this way. Convenient as a delegate (<c>Func&lt;TIn, TOut&gt; f = model.Call;</c>).
+    /// </summary>
+    public TOut Call(TIn input) => HasHooks ? CallWithHooks(input, Forward) : Forward(input);
 }
 
 /// <summary>A module with two inputs (Bilinear, losses).</summary>
@@ -275,6 +282,7 @@ public abstract class Module<TIn1, TIn2, TOut> : Module
     /// <summary>Computes the output.</summary>
     public abstract TOut Forward(TIn1 input1, TIn2 input2);
 
-    /// <summary>Same as Forward, convenient as a delegate.</summary>
-    public TOut Call(TIn1 input1, TIn2 input2) => Forward(input1, input2);
+    /// <summary>Forward inside the module's hooks (PyTorch's <c>module(a, b)</c>); hooks see the inputs as a tuple.</summary>
+    public TOut Call(TIn1 input1, TIn2 input2) =>
+        HasHooks ? CallWithHooks((input1, input2), p => Forward(p.Item1, p.Item2)) : Forward(input1, input2);
 }

@@ -88,5 +88,10 @@ public class ExampleTests
         var profiler = SeeingInside.ProfileSteps();
         Assert.Equal(10, profiler.Events.Count(e => e.Name == "LinearBackward"));   // two layers, five steps
         Assert.Matches(@"LinearBackward\s+backward\s+10\s", profiler.Table(top: 100));
+        // LeNet with padding 2: 156 + 2,416 + 48,120 + 10,164 + 850 parameters.
+        var summary = SeeingInside.LeNetSummary();
+        Assert.Equal(61_706, summary.TotalParameters);
+        Assert.Equal(["", "conv1", "conv2", "fc1", "fc2", "fc3"], summary.Rows.Select(r => r.Name));
+        Assert.Equal("[64, 6, 28, 28]", summary.Rows[1].OutputShape);
     }
 }

@@ -13,10 +13,12 @@ public abstract class ConvModule : Module<Tensor, Tensor>
     public readonly Parameter? Bias;
     private protected readonly int InChannels, OutChannels, Groups;
     private protected readonly string Name;
+    /// <summary>Whether this is a transposed convolution (weight [in, out / groups, kernel...]).</summary>
+    public bool IsTransposed { get; }
 
     private protected ConvModule(string name, int inChannels, int outChannels, int[] kernel, int groups, bool bias, bool transposed, DType dtype, Generator? generator)
     {
-        (Name, InChannels, OutChannels, Groups) = (name, inChannels, outChannels, groups);
+        (Name, InChannels, OutChannels, Groups, IsTransposed) = (name, inChannels, outChannels, groups, transposed);
         if (inChannels <= 0 || outChannels <= 0 || kernel.Any(k => k <= 0))
             throw new ArgumentException($"{name}: channels and kernel size must be positive, got in_channels = {inChannels}, out_channels = {outChannels}, kernel_size = ({string.Join(", ", kernel)})");
         if (groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)

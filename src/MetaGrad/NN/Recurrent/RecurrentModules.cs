@@ -7,7 +7,7 @@ namespace MetaGrad.NN;
 /// weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} with a "_reverse" suffix for the
 /// backward direction, so PyTorch state dicts load as they are.
 /// </summary>
-public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>
+public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>, IRecurrentLayer
 {
     readonly List<(Parameter WeightIh, Parameter WeightHh, Parameter? BiasIh, Parameter? BiasHh)> _cells = [];
     private protected readonly RecurrentKind Kind;
@@ -214,4 +214,11 @@ public sealed class GRU : HiddenStateRecurrentModule
     public GRU(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false,
         double dropout = 0, bool bidirectional = false, DType dtype = DType.Float32, Generator? generator = null)
         : base(RecurrentKind.Gru, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
+}
+
+/// <summary>What the model summary needs of a recurrent layer whatever its output type.</summary>
+internal interface IRecurrentLayer
+{
+    /// <summary>Features of the input.</summary>
+    int InputSize { get; }
 }

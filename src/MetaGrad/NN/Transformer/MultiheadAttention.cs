@@ -63,6 +63,25 @@ public sealed class MultiheadAttention : Module
     }
 
     /// <summary>
+    /// The multiply-adds of the input projections and of the attention itself (scores and weighted
+    /// sum) for these inputs, for the model summary; the output projection is its own Linear.
+    /// </summary>
+    internal long MultAdds(Tensor query, Tensor key, Tensor value)
+    {
+        long queries = query.Numel / _embed, keys = key.Numel / _kdim;
+        long perBatch = query.NDim == 3 ? query.Shape[_batchFirst ? 0 : 1] : 1;
+        long l = queries / perBatch, s = keys / perBatch;
+        return queries * _embed * _embed + keys * _kdim * _embed + keys * _vdim * _embed + 2 * perBatch * l * s * _embed;
+    }
+
+    /// <summary>Forward inside the module's hooks (PyTorch's <c>attn(query, key, value, ...)</c>); hooks see (query, key, value).</summary>
+    public (Tensor Output, Tensor? Weights) Call(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null, bool needWeights = true,
+        Tensor? attnMask = null, bool averageAttnWeights = true, bool isCausal = false) =>
+        HasHooks
+            ? CallWithHooks((query, key, value), p => Forward(p.Item1, p.Item2, p.Item3, keyPaddingMask, needWeights, attnMask, averageAttnWeights, isCausal))
+            : Forward(query, key, value, keyPaddingMask, needWeights, attnMask, averageAttnWeights, isCausal);
+
+    /// <summary>
     /// The attended output [L, N, E] (batch layout as constructed) and, with <paramref name="needWeights"/>,
     /// the attention weights [N, L, S] averaged over heads (or [N, H, L, S] without
     /// <paramref name="averageAttnWeights"/>). A Bool <paramref name="keyPaddingMask"/> [N, S] or
@@ -137,7 +156,7 @@ public sealed class MultiheadAttention : Module
             weights = Functional.SafeSoftmax(scores);
             attended = Functional.Dropout(weights, _dropout, Training, _generator).Matmul(v);
         }
-        var output = OutProj.Forward(attended.Transpose(0, 1).Reshape(l, n, _embed));
+        var output = OutProj.Call(attended.Transpose(0, 1).Reshape(l, n, _embed));
         if (_batchFirst) output = output.Transpose(0, 1);
         if (!needWeights) return (output, null);
         var perHeadWeights = weights!.Reshape(n, _heads, l, s);
@@ -166,7 +185,7 @@ public sealed class MultiheadAttention : Module
         var keys = cache.Keys!.Reshape(s, n * _heads, hd).Transpose(0, 1);
         var values = cache.Values!.Reshape(s, n * _heads, hd).Transpose(0, 1);
         var weights = (heads.Matmul(keys.Transpose(1, 2)) * (1 / Math.Sqrt(hd))).Softmax(-1);
-        var output = OutProj.Forward(weights.Matmul(values).Transpose(0, 1).Reshape(l, n, _embed));
+        var output = OutProj.Call(weights.Matmul(values).Transpose(0, 1).Reshape(l, n, _embed));
         return _batchFirst ? output.Transpose(0, 1) : output;
     }
 

@@ -33,9 +33,9 @@ public abstract class TransformerLayer : Module
 
     // x attending to keys and values kv (x itself for self-attention), then dropout.
     private protected Tensor Attend(MultiheadAttention attention, Tensor x, Tensor kv, Tensor? mask, Tensor? padding, bool isCausal) =>
-        Drop(attention.Forward(x, kv, kv, padding, needWeights: false, attnMask: mask, isCausal: isCausal).Output);
+        Drop(attention.Call(x, kv, kv, padding, needWeights: false, attnMask: mask, isCausal: isCausal).Output);
 
-    private protected Tensor FeedForward(Linear linear1, Linear linear2, Tensor x) => Drop(linear2.Forward(Drop(Config.Activation(linear1.Forward(x)))));
+    private protected Tensor FeedForward(Linear linear1, Linear linear2, Tensor x) => Drop(linear2.Call(Drop(Config.Activation(linear1.Call(x)))));
 
     private protected Tensor Drop(Tensor x) => Functional.Dropout(x, Config.Dropout, Training, LayerGenerator);
 
@@ -79,6 +79,10 @@ public sealed class TransformerEncoderLayer : TransformerLayer
         Norm2 = NewNorm();
     }
 
+    /// <summary>Forward inside the layer's hooks (PyTorch's <c>layer(src, ...)</c>); hooks see src.</summary>
+    public Tensor Call(Tensor src, Tensor? srcMask = null, Tensor? srcKeyPaddingMask = null, bool isCausal = false) =>
+        HasHooks ? CallWithHooks(src, x => Forward(x, srcMask, srcKeyPaddingMask, isCausal)) : Forward(src, srcMask, srcKeyPaddingMask, isCausal);
+
     /// <summary>
     /// The layer applied to src; srcMask and srcKeyPaddingMask as <see cref="MultiheadAttention.Forward"/>'s
     /// attnMask and keyPaddingMask.
@@ -88,12 +92,12 @@ public sealed class TransformerEncoderLayer : TransformerLayer
         var x = src;
         if (Config.NormFirst)
         {
-            var h = Norm1.Forward(x);
+            var h = Norm1.Call(x);
             x = x + Attend(SelfAttn, h, h, srcMask, srcKeyPaddingMask, isCausal);
-            return x + FeedForward(Linear1, Linear2, Norm2.Forward(x));
+            return x + FeedForward(Linear1, Linear2, Norm2.Call(x));
         }
-        x = Norm1.Forward(x + Attend(SelfAttn, x, x, srcMask, srcKeyPaddingMask, isCausal));
-        return Norm2.Forward(x + FeedForward(Linear1, Linear2, x));
+        x = Norm1.Call(x + Attend(SelfAttn, x, x, srcMask, srcKeyPaddingMask, isCausal));
+        return Norm2.Call(x + FeedForward(Linear1, Linear2, x));
     }
 
     /// <summary>
@@ -106,12 +110,12 @@ public sealed class TransformerEncoderLayer : TransformerLayer
         var x = src;
         if (Config.NormFirst)
         {
-            var h = Norm1.Forward(x);
+            var h = Norm1.Call(x);
             x = x + SelfAttn.ForwardCached(h, h, h, cache);
-            return x + FeedForward(Linear1, Linear2, Norm2.Forward(x));
+            return x + FeedForward(Linear1, Linear2, Norm2.Call(x));
         }
-        x = Norm1.Forward(x + SelfAttn.ForwardCached(x, x, x, cache));
-        return Norm2.Forward(x + FeedForward(Linear1, Linear2, x));
+        x = Norm1.Call(x + SelfAttn.ForwardCached(x, x, x, cache));
+        return Norm2.Call(x + FeedForward(Linear1, Linear2, x));
     }
 
     internal TransformerEncoderLayer Copy() => Copied((c, g) => new TransformerEncoderLayer(c, g));
@@ -154,6 +158,13 @@ public sealed class TransformerDecoderLayer : TransformerLayer
         Norm3 = NewNorm();
     }
 
+    /// <summary>Forward inside the module's hooks (PyTorch's <c>module(tgt, memory, ...)</c>); hooks see (tgt, memory).</summary>
+    public Tensor Call(Tensor tgt, Tensor memory, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? tgtKeyPaddingMask = null,
+        Tensor? memoryKeyPaddingMask = null, bool tgtIsCausal = false, bool memoryIsCausal = false) =>
+        HasHooks
+            ? CallWithHooks((tgt, memory), p => Forward(p.Item1, p.Item2, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal))
+            : Forward(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal);
+
     /// <summary>The layer applied to tgt, attending to memory (the encoder's output).</summary>
     public Tensor Forward(Tensor tgt, Tensor memory, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? tgtKeyPaddingMask = null,
         Tensor? memoryKeyPaddingMask = null, bool tgtIsCausal = false, bool memoryIsCausal = false)
@@ -161,14 +172,14 @@ public sealed class TransformerDecoderLayer : TransformerLayer
         var x = tgt;
         if (Config.NormFirst)
         {
-            var h = Norm1.Forward(x);
+            var h = Norm1.Call(x);
             x = x + Attend(SelfAttn, h, h, tgtMask, tgtKeyPaddingMask, tgtIsCausal);
-            x = x + Attend(MultiheadAttn, Norm2.Forward(x), memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal);
-            return x + FeedForward(Linear1, Linear2, Norm3.Forward(x));
+            x = x + Attend(MultiheadAttn, Norm2.Call(x), memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal);
+            return x + FeedForward(Linear1, Linear2, Norm3.Call(x));
         }
-        x = Norm1.Forward(x + Attend(SelfAttn, x, x, tgtMask, tgtKeyPaddingMask, tgtIsCausal));
-        x = Norm2.Forward(x + Attend(MultiheadAttn, x, memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal));
-        return Norm3.Forward(x + FeedForward(Linear1, Linear2, x));
+        x = Norm1.Call(x + Attend(SelfAttn, x, x, tgtMask, tgtKeyPaddingMask, tgtIsCausal));
+        x = Norm2.Call(x + Attend(MultiheadAttn, x, memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal));
+        return Norm3.Call(x + FeedForward(Linear1, Linear2, x));
     }
 
     internal TransformerDecoderLayer Copy() => Copied((c, g) => new TransformerDecoderLayer(c, g));
@@ -191,12 +202,16 @@ public sealed class TransformerEncoder : Module
         Norm = norm;
     }
 
+    /// <summary>Forward inside the stack's hooks (PyTorch's <c>encoder(src, ...)</c>); hooks see src.</summary>
+    public Tensor Call(Tensor src, Tensor? mask = null, Tensor? srcKeyPaddingMask = null, bool isCausal = false) =>
+        HasHooks ? CallWithHooks(src, x => Forward(x, mask, srcKeyPaddingMask, isCausal)) : Forward(src, mask, srcKeyPaddingMask, isCausal);
+
     /// <summary>src through every layer, then the norm.</summary>
     public Tensor Forward(Tensor src, Tensor? mask = null, Tensor? srcKeyPaddingMask = null, bool isCausal = false)
     {
         var x = src;
-        foreach (var layer in Layers) x = layer.Forward(x, mask, srcKeyPaddingMask, isCausal);
-        return Norm?.Forward(x) ?? x;
+        foreach (var layer in Layers) x = layer.Call(x, mask, srcKeyPaddingMask, isCausal);
+        return Norm?.Call(x) ?? x;
     }
 }
 
@@ -216,13 +231,20 @@ public sealed class TransformerDecoder : Module
         Norm = norm;
     }
 
+    /// <summary>Forward inside the module's hooks (PyTorch's <c>module(tgt, memory, ...)</c>); hooks see (tgt, memory).</summary>
+    public Tensor Call(Tensor tgt, Tensor memory, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? tgtKeyPaddingMask = null,
+        Tensor? memoryKeyPaddingMask = null, bool tgtIsCausal = false, bool memoryIsCausal = false) =>
+        HasHooks
+            ? CallWithHooks((tgt, memory), p => Forward(p.Item1, p.Item2, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal))
+            : Forward(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal);
+
     /// <summary>tgt through every layer, each attending to memory, then the norm.</summary>
     public Tensor Forward(Tensor tgt, Tensor memory, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? tgtKeyPaddingMask = null,
         Tensor? memoryKeyPaddingMask = null, bool tgtIsCausal = false, bool memoryIsCausal = false)
     {
         var x = tgt;
-        foreach (var layer in Layers) x = layer.Forward(x, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal);
-        return Norm?.Forward(x) ?? x;
+        foreach (var layer in Layers) x = layer.Call(x, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal);
+        return Norm?.Call(x) ?? x;
     }
 }
 
@@ -248,12 +270,19 @@ public sealed class Transformer : Module
         Decoder = new TransformerDecoder(new TransformerDecoderLayer(config, generator), numDecoderLayers, new LayerNorm([dModel], layerNormEps, bias: bias, dtype: dtype));
     }
 
+    /// <summary>Forward inside the model's hooks (PyTorch's <c>model(src, tgt, ...)</c>); hooks see (src, tgt).</summary>
+    public Tensor Call(Tensor src, Tensor tgt, Tensor? srcMask = null, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? srcKeyPaddingMask = null,
+        Tensor? tgtKeyPaddingMask = null, Tensor? memoryKeyPaddingMask = null, bool srcIsCausal = false, bool tgtIsCausal = false, bool memoryIsCausal = false) =>
+        HasHooks
+            ? CallWithHooks((src, tgt), p => Forward(p.Item1, p.Item2, srcMask, tgtMask, memoryMask, srcKeyPaddingMask, tgtKeyPaddingMask, memoryKeyPaddingMask, srcIsCausal, tgtIsCausal, memoryIsCausal))
+            : Forward(src, tgt, srcMask, tgtMask, memoryMask, srcKeyPaddingMask, tgtKeyPaddingMask, memoryKeyPaddingMask, srcIsCausal, tgtIsCausal, memoryIsCausal);
+
     /// <summary>The decoder's output for tgt, attending to the encoding of src.</summary>
     public Tensor Forward(Tensor src, Tensor tgt, Tensor? srcMask = null, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? srcKeyPaddingMask = null,
         Tensor? tgtKeyPaddingMask = null, Tensor? memoryKeyPaddingMask = null, bool srcIsCausal = false, bool tgtIsCausal = false, bool memoryIsCausal = false)
     {
-        var memory = Encoder.Forward(src, srcMask, srcKeyPaddingMask, srcIsCausal);
-        return Decoder.Forward(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal);
+        var memory = Encoder.Call(src, srcMask, srcKeyPaddingMask, srcIsCausal);
+        return Decoder.Call(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal);
     }
 
     /// <summary>

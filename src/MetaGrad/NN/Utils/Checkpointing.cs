@@ -38,7 +38,7 @@ public static class Checkpointing
             int first = s * count / segments, last = (s + 1) * count / segments;
             Tensor Run(Tensor t)
             {
-                for (int i = first; i < last; i++) t = layers[i].Forward(t);
+                for (int i = first; i < last; i++) t = layers[i].Call(t);
                 return t;
             }
             x = s == segments - 1 ? Run(x) : Checkpoint(Run, x);
