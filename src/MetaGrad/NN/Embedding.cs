@@ -45,7 +45,9 @@ public sealed class Embedding : Module<Tensor, Tensor>
     }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.Embedding(input, Weight, _paddingIdx, Sparse);
+    public override Tensor Forward(Tensor input) => Functional.Embedding(input, Value(Weight), _paddingIdx, Sparse);
+
+    private protected override bool ReadsParameterValues => true;
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"{Weight.Shape[0]}, {Weight.Shape[1]}" + (_paddingIdx is int p ? $", padding_idx={p}" : "") + (Sparse ? ", sparse=True" : "");

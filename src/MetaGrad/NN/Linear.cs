@@ -44,7 +44,9 @@ public sealed class Linear : Module<Tensor, Tensor>
     }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.Linear(input, Weight, Bias);
+    public override Tensor Forward(Tensor input) => Functional.Linear(input, Value(Weight), Value(Bias));
+
+    private protected override bool ReadsParameterValues => true;
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"in_features={_in}, out_features={_out}, bias={Py(Bias is not null)}";
@@ -81,11 +83,14 @@ public sealed class Bilinear : Module<Tensor, Tensor, Tensor>
         var x1 = input1.Reshape(-1, _in1);
         var x2 = input2.Reshape(-1, _in2);
         // [B, 1, 1, in1] @ [out, in1, in2] -> [B, out, 1, in2], then a dot with x2 over in2.
-        var left = x1.Unsqueeze(1).Unsqueeze(2).Matmul(Weight).Squeeze(2);
+        var left = x1.Unsqueeze(1).Unsqueeze(2).Matmul(Value(Weight)).Squeeze(2);
         var y = (left * x2.Unsqueeze(1)).Sum(-1);
-        if (Bias is not null) y = y + Bias;
+        if (Bias is not null) y = y + Value(Bias);
         return y.Reshape([.. lead, _out]);
     }
+
+    /// <inheritdoc/>
+    private protected override bool ReadsParameterValues => true;
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"in1_features={_in1}, in2_features={_in2}, out_features={_out}, bias={Py(Bias is not null)}";

@@ -45,6 +45,8 @@ public abstract class ConvModule : Module<Tensor, Tensor>
         return input;
     }
 
+    private protected override bool ReadsParameterValues => true;
+
     private protected static string Tuple(params int[] values) => $"({string.Join(", ", values)})";
 }
 
@@ -74,12 +76,12 @@ public sealed class Conv2d : ConvModule
     public override Tensor Forward(Tensor input)
     {
         Checked(input, 2);
-        if (_paddingMode == "zeros") return Functional.Conv2d(input, Weight, Bias, _stride, _padding, _dilation, Groups);
+        if (_paddingMode == "zeros") return Functional.Conv2d(input, Value(Weight), Value(Bias), _stride, _padding, _dilation, Groups);
         // Other modes pad first, then convolve with none, as PyTorch does.
         int totalH = _dilation.H * (_kernel.H - 1), totalW = _dilation.W * (_kernel.W - 1);
         var p = _padding.Size;
         int[] pad = _padding.Same ? [totalW / 2, totalW - totalW / 2, totalH / 2, totalH - totalH / 2] : [p.W, p.W, p.H, p.H];
-        return Functional.Conv2d(Functional.Pad(input, pad, mode: _paddingMode), Weight, Bias, _stride, 0, _dilation, Groups);
+        return Functional.Conv2d(Functional.Pad(input, pad, mode: _paddingMode), Value(Weight), Value(Bias), _stride, 0, _dilation, Groups);
     }
 
     /// <inheritdoc/>
@@ -116,10 +118,10 @@ public sealed class Conv1d : ConvModule
     public override Tensor Forward(Tensor input)
     {
         Checked(input, 1);
-        if (_paddingMode == "zeros") return Functional.Conv1d(input, Weight, Bias, _stride, _padding, _dilation, Groups);
+        if (_paddingMode == "zeros") return Functional.Conv1d(input, Value(Weight), Value(Bias), _stride, _padding, _dilation, Groups);
         int total = _dilation * (_kernel - 1);
         int[] pad = _padding.Same ? [total / 2, total - total / 2] : [_padding.Size.W, _padding.Size.W];
-        return Functional.Conv1d(Functional.Pad(input, pad, mode: _paddingMode), Weight, Bias, _stride, 0, _dilation, Groups);
+        return Functional.Conv1d(Functional.Pad(input, pad, mode: _paddingMode), Value(Weight), Value(Bias), _stride, 0, _dilation, Groups);
     }
 
     /// <inheritdoc/>
@@ -149,7 +151,7 @@ public sealed class ConvTranspose2d : ConvModule
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) =>
-        Functional.ConvTranspose2d(Checked(input, 2), Weight, Bias, _stride, _padding, _outputPadding, Groups, _dilation);
+        Functional.ConvTranspose2d(Checked(input, 2), Value(Weight), Value(Bias), _stride, _padding, _outputPadding, Groups, _dilation);
 
     /// <inheritdoc/>
     protected override string ExtraRepr()
@@ -177,7 +179,7 @@ public sealed class ConvTranspose1d : ConvModule
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) =>
-        Functional.ConvTranspose1d(Checked(input, 1), Weight, Bias, _stride, _padding, _outputPadding, Groups, _dilation);
+        Functional.ConvTranspose1d(Checked(input, 1), Value(Weight), Value(Bias), _stride, _padding, _outputPadding, Groups, _dilation);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>
@@ -210,7 +212,7 @@ public sealed class Conv3d : ConvModule
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) =>
-        Functional.Conv3d(Checked(input, 3), Weight, Bias, _stride, _padding, _dilation, Groups, _same);
+        Functional.Conv3d(Checked(input, 3), Value(Weight), Value(Bias), _stride, _padding, _dilation, Groups, _same);
 
     /// <inheritdoc/>
     protected override string ExtraRepr()
