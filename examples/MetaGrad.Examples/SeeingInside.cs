@@ -55,6 +55,41 @@ public static class SeeingInside
         return profiler;
     }
 
+    /// <summary>
+    /// What activation checkpointing buys on a deep MLP (Linear + ReLU pairs): the bytes the graph
+    /// keeps for backward after the forward, and the median time of a training step, plain and
+    /// with <paramref name="segments"/> checkpointed segments (the last one runs plainly).
+    /// </summary>
+    public static (long PlainBytes, long CheckpointedBytes, double PlainMs, double CheckpointedMs) CheckpointingMemory(
+        int layers, int width, int batch, int segments, int steps)
+    {
+        var generator = new Generator(0);
+        var modules = new List<Module<Tensor, Tensor>>();
+        for (int i = 0; i < layers; i++) { modules.Add(new Linear(width, width, generator: generator)); modules.Add(new ReLU()); }
+        var model = new Sequential([.. modules]);
+        var x = Tensor.Randn([batch, width], generator: generator);
+        (long Bytes, double Ms) Measure(Func<Tensor> forward)
+        {
+            long bytes = 0;
+            var times = new List<double>();
+            for (int s = 0; s < steps; s++)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var y = forward();
+                bytes = Autograd.SavedTensorBytes(y);
+                var loss = y.Square().Mean();
+                loss.Backward();
+                model.ZeroGrad();
+                times.Add(clock.Elapsed.TotalMilliseconds);
+            }
+            times.Sort();
+            return (bytes, times[times.Count / 2]);
+        }
+        var plain = Measure(() => model.Call(x));
+        var checkpointed = Measure(() => MetaGrad.NN.Utils.Checkpointing.CheckpointSequential(model, segments, x));
+        return (plain.Bytes, checkpointed.Bytes, plain.Ms, checkpointed.Ms);
+    }
+
     /// <summary>The lenet example's model summarised on a batch of 64 digits, as torchinfo would.</summary>
     public static ModelSummary LeNetSummary() => ModelSummary.Of(new LeNet(new Generator(0)), Tensor.Zeros(64, 1, 28, 28));
 
@@ -81,5 +116,11 @@ public static class SeeingInside
         Console.WriteLine();
         Console.WriteLine("The lenet example's model on a batch of 64 digits:");
         Console.WriteLine(LeNetSummary());
+        Console.WriteLine();
+        const int layers = 24, width = 512, batch = 256, segments = 5;
+        var (plainBytes, checkpointedBytes, plainMs, checkpointedMs) = CheckpointingMemory(layers, width, batch, segments, steps: 5);
+        Console.WriteLine($"Activation checkpointing, {layers} Linear({width}, {width}) + ReLU layers, batch {batch}, {segments} segments (median of 5 steps):");
+        Console.WriteLine($"  kept for backward: {plainBytes / 1e6:F1} MB plain, {checkpointedBytes / 1e6:F1} MB checkpointed");
+        Console.WriteLine($"  step time:         {plainMs:F0} ms plain, {checkpointedMs:F0} ms checkpointed (one forward more)");
     }
 }

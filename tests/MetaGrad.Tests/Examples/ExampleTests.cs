@@ -93,5 +93,11 @@ public class ExampleTests
         Assert.Equal(61_706, summary.TotalParameters);
         Assert.Equal(["", "conv1", "conv2", "fc1", "fc2", "fc3"], summary.Rows.Select(r => r.Name));
         Assert.Equal("[64, 6, 28, 28]", summary.Rows[1].OutputShape);
+        // 6 layers of width 8, batch 4 (128 bytes a tensor), 3 segments: plain keeps the input and
+        // six ReLU outputs; checkpointed, two segment inputs, then the last segment's input and its
+        // two ReLU outputs.
+        var memory = SeeingInside.CheckpointingMemory(layers: 6, width: 8, batch: 4, segments: 3, steps: 1);
+        Assert.Equal(7 * 128, memory.PlainBytes);
+        Assert.Equal(5 * 128, memory.CheckpointedBytes);
     }
 }

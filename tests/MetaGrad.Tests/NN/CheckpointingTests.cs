@@ -57,4 +57,40 @@ public class CheckpointingTests
         Assert.True(a.Grad!.AllClose(b.Exp(), 0, 0));
         Assert.Contains("segments", Assert.Throws<ArgumentException>(() => Checkpointing.CheckpointSequential(model, 9, x)).Message);
     }
+
+    [Fact]
+    public void SavedTensorBytes_CountWhatBackwardKeeps_AndCheckpointingKeepsLess()
+    {
+        // Eight Linear(4, 4) + ReLU pairs on a batch of 2 float32 rows (32 bytes a tensor). Plain:
+        // the input (saved by the first Linear) and each ReLU's output (saved by the ReLU and read
+        // by the next Linear: one storage), 9 tensors; the weights are parameters, not counted.
+        // Four segments: the three checkpointed ones keep only their inputs (3), the last runs
+        // plainly: its input and its two ReLU outputs (3).
+        var layers = new List<Module<Tensor, Tensor>>();
+        for (int i = 0; i < 8; i++) { layers.Add(new Linear(4, 4, generator: new Generator((ulong)i))); layers.Add(new ReLU()); }
+        var model = new Sequential([.. layers]);
+        var x = Tensor.Randn([2, 4], generator: new Generator(9));
+
+        Assert.Equal(9 * 32, Autograd.SavedTensorBytes(model.Call(x)));
+        Assert.Equal(6 * 32, Autograd.SavedTensorBytes(Checkpointing.CheckpointSequential(model, 4, x)));
+        Assert.Equal(0, Autograd.SavedTensorBytes(x));
+    }
+
+    [Fact]
+    public void CheckpointSequential_OnDataThatNeedsNoGradient_StillGivesEveryParameterItsGradient()
+    {
+        var x = Tensor.Randn([5, 6], generator: new Generator(4));     // data: no gradient wanted
+        Tensor[] Grads(Func<Sequential, Tensor> run)
+        {
+            var model = Mlp();
+            model.Eval();                                               // no dropout: plain and checkpointed draw nothing
+            run(model).Square().Sum().Backward();
+            return [.. model.Parameters().Select(p => p.Grad!)];
+        }
+        var plain = Grads(m => m.Call(x));
+        var checkpointed = Grads(m => Checkpointing.CheckpointSequential(m, 3, x));
+        Assert.Equal(plain.Length, checkpointed.Length);
+        for (int i = 0; i < plain.Length; i++)
+            Assert.True(checkpointed[i].AllClose(plain[i], 0, 0), $"parameter {i}");
+    }
 }

@@ -17,7 +17,7 @@ namespace MetaGrad.NN.Utils;
 public static class Checkpointing
 {
     /// <summary>Runs <paramref name="segment"/> on <paramref name="inputs"/> without keeping its activations; backward recomputes them.</summary>
-    public static Tensor Checkpoint(Func<Tensor[], Tensor> segment, Tensor[] inputs) => new CheckpointFunction(segment).Apply(inputs);
+    public static Tensor Checkpoint(Func<Tensor[], Tensor> segment, Tensor[] inputs) => new CheckpointFunction(segment, inputs.Length).Apply(inputs);
 
     /// <summary>Runs a one-input <paramref name="segment"/> (a module's Forward, a block of layers) under a checkpoint.</summary>
     public static Tensor Checkpoint(Func<Tensor, Tensor> segment, Tensor input) => Checkpoint((Tensor[] x) => segment(x[0]), [input]);
@@ -41,12 +41,18 @@ public static class Checkpointing
                 for (int i = first; i < last; i++) t = layers[i].Call(t);
                 return t;
             }
-            x = s == segments - 1 ? Run(x) : Checkpoint(Run, x);
+            // The segment's parameters join the node's inputs, so it is recorded even when x needs
+            // no gradient (a network's first segment, fed data): PyTorch's reentrant form would
+            // leave those parameters without gradients; its non-reentrant form gives them theirs.
+            var parameters = Enumerable.Range(first, last - first).SelectMany(i => layers[i].Parameters()).Where(p => p.RequiresGrad).ToArray<Tensor>();
+            x = s == segments - 1 ? Run(x) : new CheckpointFunction(t => Run(t[0]), dataInputs: 1).Apply([x, .. parameters]);
         }
         return x;
     }
 
-    sealed class CheckpointFunction(Func<Tensor[], Tensor> segment) : NaryFunction
+    // The first dataInputs inputs go to the segment; any after them are parameters it reads by
+    // itself, there only to record the node, their gradients accumulated by the inner backward.
+    sealed class CheckpointFunction(Func<Tensor[], Tensor> segment, int dataInputs) : NaryFunction
     {
         ulong[] _generatorState = [];
 
@@ -55,14 +61,14 @@ public static class Checkpointing
         protected override Tensor Forward(Context ctx, Tensor[] inputs)
         {
             _generatorState = Generator.Default.GetState();
-            ctx.Save(inputs);
-            return segment(inputs);
+            ctx.Save(inputs[..dataInputs]);
+            return segment(inputs[..dataInputs]);
         }
 
         protected override Tensor?[] Backward(Context ctx, Tensor grad)
         {
             var saved = ctx.Saved;
-            var inputs = new Tensor[ctx.NeedsInputGrad.Count];
+            var inputs = new Tensor[dataInputs];
             for (int i = 0; i < inputs.Length; i++)
             {
                 inputs[i] = saved[i].Detach();
@@ -80,7 +86,10 @@ public static class Checkpointing
             {
                 Generator.Default.SetState(now);
             }
-            return [.. inputs.Select((x, i) => ctx.NeedsInputGrad[i] ? x.Grad ?? Tensor.ZerosLike(x) : null)];
+            var grads = new Tensor?[ctx.NeedsInputGrad.Count];
+            for (int i = 0; i < dataInputs; i++)
+                if (ctx.NeedsInputGrad[i]) grads[i] = inputs[i].Grad ?? Tensor.ZerosLike(inputs[i]);
+            return grads;
         }
     }
 }
