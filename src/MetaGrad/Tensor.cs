@@ -11,8 +11,10 @@ namespace MetaGrad;
 /// </summary>
 public partial class Tensor
 {
-    internal readonly Storage Storage;
-    internal readonly Layout Layout;
+    // Not readonly for one purpose: Module.To converts a parameter in place, keeping the object that
+    // optimizers and user code hold (PyTorch's param.data = ...); see ReplaceData.
+    internal Storage Storage;
+    internal Layout Layout;
     bool _requiresGrad;
     TensorShape? _shape;
 
@@ -31,6 +33,19 @@ public partial class Tensor
     public bool IsInference { get; }
 
     internal IBackend Backend => Storage.Device.Backend;
+
+    /// <summary>
+    /// Makes this leaf hold <paramref name="source"/>'s elements, shape and dtype (PyTorch's
+    /// <c>t.data = source</c>), keeping its identity, gradient flag and hooks: how a module's
+    /// parameters change dtype in place. Only for leaves no recorded graph has saved.
+    /// </summary>
+    internal void ReplaceData(Tensor source)
+    {
+        if (GradFn is not null) throw new InvalidOperationException("ReplaceData: only a leaf's data can be replaced");
+        Storage = source.Storage;
+        Layout = source.Layout;
+        _shape = null;
+    }
 
     /// <summary>The size of each dimension (prints as <c>[2, 3]</c>).</summary>
     public TensorShape Shape => _shape ??= new TensorShape(Layout.Shape);

@@ -145,7 +145,13 @@ internal static class Reparametrizations
         r.Hook.Remove();
         // The original parameter object comes back (optimizers holding it keep working) with the
         // reparametrized value, as PyTorch's remove_* leaves the weight it computed last.
-        using (Autograd.NoGrad()) r.Original.Copy_(r.Current());
+        using (Autograd.NoGrad())
+        {
+            var current = r.Current();
+            // After Module.To the hidden original still has the old dtype: it takes the new one.
+            if (current.DType != r.Original.DType) r.Original.ReplaceData(current.Clone());
+            else r.Original.Copy_(current);
+        }
         module.SetComputed(r.Original, null);
         foreach (var registered in r.Registered) module.Unregister(registered);
         module.Unregister(name);
