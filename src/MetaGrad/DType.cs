@@ -64,7 +64,7 @@ public static class DTypes
     /// <summary>The dtype a Python scalar of this kind would give when combined with a tensor of dtype <paramref name="t"/>.</summary>
     public static DType WithScalar(DType t, bool scalarIsFloat, bool scalarIsBool = false)
     {
-        if (scalarIsFloat) return t.IsFloatingPoint() ? t : DType.Float32;
+        if (scalarIsFloat) return t.IsFloatingPoint() ? t : Tensor.DefaultDType;
         if (scalarIsBool) return t;
         return t == DType.Bool ? DType.Int64 : t;
     }

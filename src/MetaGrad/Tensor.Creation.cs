@@ -51,7 +51,7 @@ public partial class Tensor
         Leaf(Cpu.FromArray((T[])data.Clone(), ShapeMath.Infer("Tensor.From", shape, data.Length)), requiresGrad);
 
     /// <summary>A 0-d tensor of a given dtype.</summary>
-    public static Tensor Scalar(double value, DType dtype = DType.Float32) => dtype switch
+    public static Tensor Scalar(double value, DType? dtype = null) => (dtype ?? DefaultDType) switch
     {
         DType.Float32 => Cpu.FromArray(new[] { (float)value }, []),
         DType.Float64 => Cpu.FromArray(new[] { value }, []),
@@ -61,48 +61,48 @@ public partial class Tensor
     };
 
     /// <summary>Zeros (the CPU backend's memory is zeroed, so Empty equals Zeros there).</summary>
-    public static Tensor Empty(params int[] shape) => Empty(shape, DType.Float32);
+    public static Tensor Empty(params int[] shape) => Empty(shape, dtype: null);
     /// <summary>An uninitialised tensor (zeroed on the CPU).</summary>
-    public static Tensor Empty(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false) =>
-        Leaf(Cpu.Empty(CheckShape("Empty", shape), dtype), requiresGrad);
+    public static Tensor Empty(int[] shape, DType? dtype = null, bool requiresGrad = false) =>
+        Leaf(Cpu.Empty(CheckShape("Empty", shape), dtype ?? DefaultDType), requiresGrad);
 
     /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(params int[] shape) => Zeros(shape, DType.Float32);
+    public static Tensor Zeros(params int[] shape) => Zeros(shape, dtype: null);
     /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false) =>
-        Leaf(Cpu.Empty(CheckShape("Zeros", shape), dtype), requiresGrad);
+    public static Tensor Zeros(int[] shape, DType? dtype = null, bool requiresGrad = false) =>
+        Leaf(Cpu.Empty(CheckShape("Zeros", shape), dtype ?? DefaultDType), requiresGrad);
 
     // Sizes as separate arguments followed by options, as a PyTorch user writes them
     // (torch.zeros(32, 10, requires_grad=True)); more than four dims take an array.
     /// <summary>A tensor of zeros, sizes given one by one.</summary>
-    public static Tensor Zeros(int size0, DType dtype = DType.Float32, bool requiresGrad = false) => Zeros([size0], dtype, requiresGrad);
+    public static Tensor Zeros(int size0, DType? dtype = null, bool requiresGrad = false) => Zeros([size0], dtype, requiresGrad);
     /// <summary>A tensor of zeros, sizes given one by one.</summary>
-    public static Tensor Zeros(int size0, int size1, DType dtype = DType.Float32, bool requiresGrad = false) => Zeros([size0, size1], dtype, requiresGrad);
+    public static Tensor Zeros(int size0, int size1, DType? dtype = null, bool requiresGrad = false) => Zeros([size0, size1], dtype, requiresGrad);
     /// <summary>A tensor of zeros, sizes given one by one.</summary>
-    public static Tensor Zeros(int size0, int size1, int size2, DType dtype = DType.Float32, bool requiresGrad = false) => Zeros([size0, size1, size2], dtype, requiresGrad);
+    public static Tensor Zeros(int size0, int size1, int size2, DType? dtype = null, bool requiresGrad = false) => Zeros([size0, size1, size2], dtype, requiresGrad);
     /// <summary>A tensor of zeros, sizes given one by one.</summary>
-    public static Tensor Zeros(int size0, int size1, int size2, int size3, DType dtype = DType.Float32, bool requiresGrad = false) => Zeros([size0, size1, size2, size3], dtype, requiresGrad);
+    public static Tensor Zeros(int size0, int size1, int size2, int size3, DType? dtype = null, bool requiresGrad = false) => Zeros([size0, size1, size2, size3], dtype, requiresGrad);
 
     /// <summary>A tensor of ones.</summary>
-    public static Tensor Ones(params int[] shape) => Ones(shape, DType.Float32);
+    public static Tensor Ones(params int[] shape) => Ones(shape, dtype: null);
     /// <summary>A tensor of ones.</summary>
-    public static Tensor Ones(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false) => Full(shape, 1, dtype, requiresGrad);
+    public static Tensor Ones(int[] shape, DType? dtype = null, bool requiresGrad = false) => Full(shape, 1, dtype, requiresGrad);
 
     // Sizes as separate arguments followed by options, as a PyTorch user writes them
     // (torch.ones(32, 10, requires_grad=True)); more than four dims take an array.
     /// <summary>A tensor of ones, sizes given one by one.</summary>
-    public static Tensor Ones(int size0, DType dtype = DType.Float32, bool requiresGrad = false) => Ones([size0], dtype, requiresGrad);
+    public static Tensor Ones(int size0, DType? dtype = null, bool requiresGrad = false) => Ones([size0], dtype, requiresGrad);
     /// <summary>A tensor of ones, sizes given one by one.</summary>
-    public static Tensor Ones(int size0, int size1, DType dtype = DType.Float32, bool requiresGrad = false) => Ones([size0, size1], dtype, requiresGrad);
+    public static Tensor Ones(int size0, int size1, DType? dtype = null, bool requiresGrad = false) => Ones([size0, size1], dtype, requiresGrad);
     /// <summary>A tensor of ones, sizes given one by one.</summary>
-    public static Tensor Ones(int size0, int size1, int size2, DType dtype = DType.Float32, bool requiresGrad = false) => Ones([size0, size1, size2], dtype, requiresGrad);
+    public static Tensor Ones(int size0, int size1, int size2, DType? dtype = null, bool requiresGrad = false) => Ones([size0, size1, size2], dtype, requiresGrad);
     /// <summary>A tensor of ones, sizes given one by one.</summary>
-    public static Tensor Ones(int size0, int size1, int size2, int size3, DType dtype = DType.Float32, bool requiresGrad = false) => Ones([size0, size1, size2, size3], dtype, requiresGrad);
+    public static Tensor Ones(int size0, int size1, int size2, int size3, DType? dtype = null, bool requiresGrad = false) => Ones([size0, size1, size2, size3], dtype, requiresGrad);
 
     /// <summary>A tensor filled with one value.</summary>
-    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, bool requiresGrad = false)
+    public static Tensor Full(int[] shape, double value, DType? dtype = null, bool requiresGrad = false)
     {
-        Tensor t = Cpu.Empty(CheckShape("Full", shape), dtype);
+        Tensor t = Cpu.Empty(CheckShape("Full", shape), dtype ?? DefaultDType);
         Cpu.Fill(t, value);
         return Leaf(t, requiresGrad);
     }
@@ -118,29 +118,29 @@ public partial class Tensor
     /// <summary>0, 1, ..., end-1 as Int64 (as torch.arange with an integer bound).</summary>
     public static Tensor Arange(long end, DType dtype = DType.Int64, bool requiresGrad = false) => Arange(0, end, 1, dtype, requiresGrad);
     /// <summary>0, 1, ... below end as Float32.</summary>
-    public static Tensor Arange(double end, DType dtype = DType.Float32, bool requiresGrad = false) => Arange(0, end, 1, dtype, requiresGrad);
+    public static Tensor Arange(double end, DType? dtype = null, bool requiresGrad = false) => Arange(0, end, 1, dtype, requiresGrad);
     /// <summary>start, start+step, ... below end.</summary>
-    public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Float32, bool requiresGrad = false) =>
-        Leaf(Cpu.Arange(start, end, step, dtype), requiresGrad);
+    public static Tensor Arange(double start, double end, double step = 1, DType? dtype = null, bool requiresGrad = false) =>
+        Leaf(Cpu.Arange(start, end, step, dtype ?? DefaultDType), requiresGrad);
 
     /// <summary><paramref name="steps"/> evenly spaced values from start to end inclusive.</summary>
-    public static Tensor Linspace(double start, double end, int steps, DType dtype = DType.Float32, bool requiresGrad = false)
+    public static Tensor Linspace(double start, double end, int steps, DType? dtype = null, bool requiresGrad = false)
     {
         if (steps < 0) throw new ArgumentException($"Linspace: number of steps must be non-negative, got {steps}");
         var values = new double[steps];
         double step = steps > 1 ? (end - start) / (steps - 1) : 0;
         // Fill from both ends, as PyTorch does, so the last value is exactly end.
         for (int i = 0; i < steps; i++) values[i] = i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step;
-        return Leaf(Cpu.Cast(Cpu.FromArray(values, [steps]), dtype), requiresGrad);
+        return Leaf(Cpu.Cast(Cpu.FromArray(values, [steps]), dtype ?? DefaultDType), requiresGrad);
     }
 
     /// <summary>An n×m matrix with ones on the diagonal.</summary>
-    public static Tensor Eye(int n, int? m = null, DType dtype = DType.Float32, bool requiresGrad = false)
+    public static Tensor Eye(int n, int? m = null, DType? dtype = null, bool requiresGrad = false)
     {
         int cols = m ?? n;
         var values = new double[n * cols];
         for (int i = 0; i < Math.Min(n, cols); i++) values[i * cols + i] = 1;
-        return Leaf(Cpu.Cast(Cpu.FromArray(values, [n, cols]), dtype), requiresGrad);
+        return Leaf(Cpu.Cast(Cpu.FromArray(values, [n, cols]), dtype ?? DefaultDType), requiresGrad);
     }
 
     /// <summary>Sets how many threads the CPU kernels may use (torch.set_num_threads).</summary>
@@ -153,49 +153,49 @@ public partial class Tensor
     public static void ManualSeed(ulong seed) => Generator.Default.ManualSeed(seed);
 
     /// <summary>Uniform samples in [0, 1).</summary>
-    public static Tensor Rand(params int[] shape) => Rand(shape, DType.Float32);
+    public static Tensor Rand(params int[] shape) => Rand(shape, dtype: null);
     /// <summary>Uniform samples in [0, 1).</summary>
-    public static Tensor Rand(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null)
+    public static Tensor Rand(int[] shape, DType? dtype = null, bool requiresGrad = false, Generator? generator = null)
     {
-        Tensor t = Cpu.Empty(CheckShape("Rand", shape), dtype);
+        Tensor t = Cpu.Empty(CheckShape("Rand", shape), dtype ?? DefaultDType);
         Cpu.FillUniform(t, generator ?? Generator.Default, 0, 1);
         return Leaf(t, requiresGrad);
     }
 
     /// <summary>Uniform samples in [0, 1), sizes given one by one (torch.rand(32, 10, requires_grad=True)).</summary>
-    public static Tensor Rand(int size0, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+    public static Tensor Rand(int size0, DType? dtype = null, bool requiresGrad = false, Generator? generator = null) =>
         Rand([size0], dtype, requiresGrad, generator);
     /// <summary>Uniform samples in [0, 1), sizes given one by one.</summary>
-    public static Tensor Rand(int size0, int size1, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+    public static Tensor Rand(int size0, int size1, DType? dtype = null, bool requiresGrad = false, Generator? generator = null) =>
         Rand([size0, size1], dtype, requiresGrad, generator);
     /// <summary>Uniform samples in [0, 1), sizes given one by one.</summary>
-    public static Tensor Rand(int size0, int size1, int size2, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+    public static Tensor Rand(int size0, int size1, int size2, DType? dtype = null, bool requiresGrad = false, Generator? generator = null) =>
         Rand([size0, size1, size2], dtype, requiresGrad, generator);
     /// <summary>Uniform samples in [0, 1), sizes given one by one.</summary>
-    public static Tensor Rand(int size0, int size1, int size2, int size3, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+    public static Tensor Rand(int size0, int size1, int size2, int size3, DType? dtype = null, bool requiresGrad = false, Generator? generator = null) =>
         Rand([size0, size1, size2, size3], dtype, requiresGrad, generator);
 
     /// <summary>Standard normal samples.</summary>
-    public static Tensor Randn(params int[] shape) => Randn(shape, DType.Float32);
+    public static Tensor Randn(params int[] shape) => Randn(shape, dtype: null);
     /// <summary>Standard normal samples.</summary>
-    public static Tensor Randn(int[] shape, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null)
+    public static Tensor Randn(int[] shape, DType? dtype = null, bool requiresGrad = false, Generator? generator = null)
     {
-        Tensor t = Cpu.Empty(CheckShape("Randn", shape), dtype);
+        Tensor t = Cpu.Empty(CheckShape("Randn", shape), dtype ?? DefaultDType);
         Cpu.FillNormal(t, generator ?? Generator.Default, 0, 1);
         return Leaf(t, requiresGrad);
     }
 
     /// <summary>Standard normal samples, sizes given one by one (torch.randn(32, 10, requires_grad=True)).</summary>
-    public static Tensor Randn(int size0, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+    public static Tensor Randn(int size0, DType? dtype = null, bool requiresGrad = false, Generator? generator = null) =>
         Randn([size0], dtype, requiresGrad, generator);
     /// <summary>Standard normal samples, sizes given one by one.</summary>
-    public static Tensor Randn(int size0, int size1, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+    public static Tensor Randn(int size0, int size1, DType? dtype = null, bool requiresGrad = false, Generator? generator = null) =>
         Randn([size0, size1], dtype, requiresGrad, generator);
     /// <summary>Standard normal samples, sizes given one by one.</summary>
-    public static Tensor Randn(int size0, int size1, int size2, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+    public static Tensor Randn(int size0, int size1, int size2, DType? dtype = null, bool requiresGrad = false, Generator? generator = null) =>
         Randn([size0, size1, size2], dtype, requiresGrad, generator);
     /// <summary>Standard normal samples, sizes given one by one.</summary>
-    public static Tensor Randn(int size0, int size1, int size2, int size3, DType dtype = DType.Float32, bool requiresGrad = false, Generator? generator = null) =>
+    public static Tensor Randn(int size0, int size1, int size2, int size3, DType? dtype = null, bool requiresGrad = false, Generator? generator = null) =>
         Randn([size0, size1, size2, size3], dtype, requiresGrad, generator);
 
     /// <summary>Uniform integers in [low, high), Int64 by default.</summary>

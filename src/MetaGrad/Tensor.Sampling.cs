@@ -43,10 +43,10 @@ public partial class Tensor
     public static Tensor Normal(double mean, Tensor std, Generator? generator = null) => Normal(FullLike(std.Sampled("Normal"), mean), std, generator);
 
     /// <summary>torch.normal(mean, std, size): a tensor of <paramref name="size"/> normal samples.</summary>
-    public static Tensor Normal(double mean, double std, int[] size, DType dtype = DType.Float32, Generator? generator = null)
+    public static Tensor Normal(double mean, double std, int[] size, DType? dtype = null, Generator? generator = null)
     {
         if (!(std >= 0)) throw new ArgumentException($"Normal: expected std >= 0, got {std}");
-        Tensor t = Cpu.Empty(CheckShape("Normal", size), dtype);
+        Tensor t = Cpu.Empty(CheckShape("Normal", size), dtype ?? DefaultDType);
         Cpu.FillNormal(t, generator ?? Generator.Default, mean, std);
         return t;
     }
@@ -59,12 +59,12 @@ public partial class Tensor
         RandInt(low, high, t.Layout.Shape, dtype ?? t.DType, generator);
 
     /// <summary>torch.logspace: <paramref name="steps"/> values from base^start to base^end, evenly spaced in the exponent.</summary>
-    public static Tensor Logspace(double start, double end, int steps, double @base = 10, DType dtype = DType.Float32, bool requiresGrad = false)
+    public static Tensor Logspace(double start, double end, int steps, double @base = 10, DType? dtype = null, bool requiresGrad = false)
     {
         if (steps < 0) throw new ArgumentException($"Logspace: number of steps must be non-negative, got {steps}");
         var exponents = Linspace(start, end, steps, DType.Float64).ToArray<double>();
         var values = exponents.Select(e => Math.Pow(@base, e)).ToArray();
-        return Leaf(Cpu.Cast(Cpu.FromArray(values, [steps]), dtype), requiresGrad);
+        return Leaf(Cpu.Cast(Cpu.FromArray(values, [steps]), dtype ?? DefaultDType), requiresGrad);
     }
 
     // The parameters of a draw: a floating tensor, read without its graph.

@@ -12,7 +12,7 @@ public sealed class PReLU : Module<Tensor, Tensor>
     readonly int _numParameters;
 
     /// <summary>numParameters slopes (1, or the number of input channels), each starting at init.</summary>
-    public PReLU(int numParameters = 1, double init = 0.25, DType dtype = DType.Float32)
+    public PReLU(int numParameters = 1, double init = 0.25, DType? dtype = null)
     {
         if (numParameters < 1) throw new ArgumentOutOfRangeException(nameof(numParameters), $"PReLU: numParameters must be at least 1, got {numParameters}");
         _numParameters = numParameters;

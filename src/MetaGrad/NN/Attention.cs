@@ -61,7 +61,7 @@ public sealed class BahdanauAttention : SequenceAttention
     public readonly Linear Energy;
 
     /// <summary>Layers initialised as torch.nn.Linear; parameters query_layer.weight, key_layer.weight, key_layer.bias, energy.weight.</summary>
-    public BahdanauAttention(int querySize, int keySize, int hiddenSize, DType dtype = DType.Float32, Generator? generator = null)
+    public BahdanauAttention(int querySize, int keySize, int hiddenSize, DType? dtype = null, Generator? generator = null)
     {
         QueryLayer = new Linear(querySize, hiddenSize, bias: false, dtype, generator);
         KeyLayer = new Linear(keySize, hiddenSize, bias: true, dtype, generator);
@@ -91,7 +91,7 @@ public sealed class LuongAttention : SequenceAttention
     readonly string _method;
 
     /// <summary>method "dot" (no parameters) or "general" (key_projection.weight, initialised as torch.nn.Linear).</summary>
-    public LuongAttention(int querySize, int keySize, string method = "general", DType dtype = DType.Float32, Generator? generator = null)
+    public LuongAttention(int querySize, int keySize, string method = "general", DType? dtype = null, Generator? generator = null)
     {
         _method = method;
         if (method == "dot")

@@ -19,7 +19,7 @@ public sealed class Embedding : Module<Tensor, Tensor>
     /// from the end) starts at zero and never receives a gradient.
     /// </summary>
     public Embedding(int numEmbeddings, int embeddingDim, int? paddingIdx = null, Generator? generator = null, bool sparse = false,
-        DType dtype = DType.Float32)
+        DType? dtype = null)
         : this(Init.Normal_(Tensor.Empty([numEmbeddings, embeddingDim], dtype), generator: generator), paddingIdx, freeze: false, zeroPadding: true, sparse) { }
 
     Embedding(Tensor weight, int? paddingIdx, bool freeze, bool zeroPadding, bool sparse)

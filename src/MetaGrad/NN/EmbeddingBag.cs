@@ -114,7 +114,7 @@ public sealed class EmbeddingBag : Module<Tensor, Tensor>
 
     /// <summary>Weights ~ N(0, 1) as in PyTorch, the row at <paramref name="paddingIdx"/> zero.</summary>
     public EmbeddingBag(int numEmbeddings, int embeddingDim, string mode = "mean", bool includeLastOffset = false, int? paddingIdx = null,
-        DType dtype = DType.Float32, Generator? generator = null, bool sparse = false)
+        DType? dtype = null, Generator? generator = null, bool sparse = false)
     {
         Sparse = sparse;
         if (mode is not ("sum" or "mean" or "max")) throw new ArgumentException($"EmbeddingBag: mode must be \"sum\", \"mean\" or \"max\", got \"{mode}\"");

@@ -29,7 +29,7 @@ public sealed class Linear : Module<Tensor, Tensor>
     /// A linear layer. Weight ~ kaiming-uniform(a = √5), i.e. U(-1/√in, 1/√in), and the bias
     /// ~ U(-1/√in, 1/√in), as torch.nn.Linear.
     /// </summary>
-    public Linear(int inFeatures, int outFeatures, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+    public Linear(int inFeatures, int outFeatures, bool bias = true, DType? dtype = null, Generator? generator = null)
     {
         (_in, _out) = (inFeatures, outFeatures);
         Weight = new Parameter(Tensor.Empty([outFeatures, inFeatures], dtype));
@@ -62,7 +62,7 @@ public sealed class Bilinear : Module<Tensor, Tensor, Tensor>
     readonly int _in1, _in2, _out;
 
     /// <summary>A bilinear layer; weight and bias ~ U(-1/√in1, 1/√in1) as in PyTorch.</summary>
-    public Bilinear(int in1Features, int in2Features, int outFeatures, bool bias = true, Generator? generator = null, DType dtype = DType.Float32)
+    public Bilinear(int in1Features, int in2Features, int outFeatures, bool bias = true, Generator? generator = null, DType? dtype = null)
     {
         (_in1, _in2, _out) = (in1Features, in2Features, outFeatures);
         double bound = 1 / Math.Sqrt(in1Features);

@@ -63,7 +63,7 @@ public abstract partial class Module
     /// A per-channel scale (ones) and shift (zeros) registered as "weight" and "bias", as the
     /// normalisation layers have them, or both null (names reserved) without affine.
     /// </summary>
-    private protected (Parameter? Weight, Parameter? Bias) AffineParameters(int features, bool affine, DType dtype = DType.Float32)
+    private protected (Parameter? Weight, Parameter? Bias) AffineParameters(int features, bool affine, DType? dtype = null)
     {
         var weight = affine ? new Parameter(Tensor.Ones(features, dtype)) : null;
         var bias = affine ? new Parameter(Tensor.Zeros(features, dtype)) : null;

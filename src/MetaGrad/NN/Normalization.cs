@@ -14,7 +14,7 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
     public readonly Parameter? Bias;
 
     /// <summary>A layer norm over the trailing dims of the given shape.</summary>
-    public LayerNorm(int[] normalizedShape, double eps = 1e-5, bool elementwiseAffine = true, bool bias = true, DType dtype = DType.Float32)
+    public LayerNorm(int[] normalizedShape, double eps = 1e-5, bool elementwiseAffine = true, bool bias = true, DType? dtype = null)
     {
         _shape = normalizedShape;
         _eps = eps;
@@ -59,7 +59,7 @@ public abstract class BatchNorm : Module<Tensor, Tensor>
     public readonly Parameter? Bias;
 
     private protected BatchNorm(string name, int[] ranks, string expected, int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats,
-        DType dtype)
+        DType? dtype)
     {
         (_name, _ranks, _expected, _features, _eps, _momentum) = (name, ranks, expected, numFeatures, eps, momentum);
         (Weight, Bias) = AffineParameters(numFeatures, affine, dtype);
@@ -115,17 +115,17 @@ public abstract class BatchNorm : Module<Tensor, Tensor>
 
 /// <summary>Batch normalisation of [N, C] or [N, C, L] (torch.nn.BatchNorm1d).</summary>
 public sealed class BatchNorm1d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true,
-    DType dtype = DType.Float32)
+    DType? dtype = null)
     : BatchNorm("BatchNorm1d", [2, 3], "a 2-D or 3-D input [N, {0}(, L)]", numFeatures, eps, momentum, affine, trackRunningStats, dtype);
 
 /// <summary>Batch normalisation of images [N, C, H, W] (torch.nn.BatchNorm2d).</summary>
 public sealed class BatchNorm2d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true,
-    DType dtype = DType.Float32)
+    DType? dtype = null)
     : BatchNorm("BatchNorm2d", [4], "a 4-D input [N, {0}, H, W]", numFeatures, eps, momentum, affine, trackRunningStats, dtype);
 
 /// <summary>Batch normalisation of volumes [N, C, D, H, W] (torch.nn.BatchNorm3d).</summary>
 public sealed class BatchNorm3d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true,
-    DType dtype = DType.Float32)
+    DType? dtype = null)
     : BatchNorm("BatchNorm3d", [5], "a 5-D input [N, {0}, D, H, W]", numFeatures, eps, momentum, affine, trackRunningStats, dtype);
 
 /// <summary>
@@ -141,7 +141,7 @@ public sealed class RMSNorm : Module<Tensor, Tensor>
     public readonly Parameter? Weight;
 
     /// <summary>An RMS norm over the trailing dims of the given shape.</summary>
-    public RMSNorm(int[] normalizedShape, double? eps = null, bool elementwiseAffine = true, DType dtype = DType.Float32)
+    public RMSNorm(int[] normalizedShape, double? eps = null, bool elementwiseAffine = true, DType? dtype = null)
     {
         (_shape, _eps) = (normalizedShape, eps);
         if (elementwiseAffine) Weight = new Parameter(Tensor.Ones(normalizedShape, dtype));

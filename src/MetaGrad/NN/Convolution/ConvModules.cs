@@ -16,7 +16,7 @@ public abstract class ConvModule : Module<Tensor, Tensor>
     /// <summary>Whether this is a transposed convolution (weight [in, out / groups, kernel...]).</summary>
     public bool IsTransposed { get; }
 
-    private protected ConvModule(string name, int inChannels, int outChannels, int[] kernel, int groups, bool bias, bool transposed, DType dtype, Generator? generator)
+    private protected ConvModule(string name, int inChannels, int outChannels, int[] kernel, int groups, bool bias, bool transposed, DType? dtype, Generator? generator)
     {
         (Name, InChannels, OutChannels, Groups, IsTransposed) = (name, inChannels, outChannels, groups, transposed);
         if (inChannels <= 0 || outChannels <= 0 || kernel.Any(k => k <= 0))
@@ -62,7 +62,7 @@ public sealed class Conv2d : ConvModule
     /// <paramref name="paddingMode"/> "zeros", "reflect", "replicate" or "circular" says what the padding holds.
     /// </summary>
     public Conv2d(int inChannels, int outChannels, Size2 kernelSize, Size2? stride = null, Padding2? padding = null, Size2? dilation = null,
-        int groups = 1, bool bias = true, string paddingMode = "zeros", DType dtype = DType.Float32, Generator? generator = null)
+        int groups = 1, bool bias = true, string paddingMode = "zeros", DType? dtype = null, Generator? generator = null)
         : base("Conv2d", inChannels, outChannels, [kernelSize.H, kernelSize.W], groups, bias, transposed: false, dtype, generator)
     {
         (_kernel, _stride, _padding, _dilation, _paddingMode) = (kernelSize, stride ?? 1, padding ?? 0, dilation ?? 1, paddingMode);
@@ -106,7 +106,7 @@ public sealed class Conv1d : ConvModule
 
     /// <summary>A convolution over sequences; see <see cref="Conv2d"/> for the padding modes.</summary>
     public Conv1d(int inChannels, int outChannels, int kernelSize, int stride = 1, Padding2? padding = null, int dilation = 1,
-        int groups = 1, bool bias = true, string paddingMode = "zeros", DType dtype = DType.Float32, Generator? generator = null)
+        int groups = 1, bool bias = true, string paddingMode = "zeros", DType? dtype = null, Generator? generator = null)
         : base("Conv1d", inChannels, outChannels, [kernelSize], groups, bias, transposed: false, dtype, generator)
     {
         (_kernel, _stride, _padding, _dilation, _paddingMode) = (kernelSize, stride, padding ?? 0, dilation, paddingMode);
@@ -145,7 +145,7 @@ public sealed class ConvTranspose2d : ConvModule
 
     /// <summary>A transposed convolution; weight [in, out / groups, kh, kw].</summary>
     public ConvTranspose2d(int inChannels, int outChannels, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? outputPadding = null,
-        int groups = 1, bool bias = true, Size2? dilation = null, DType dtype = DType.Float32, Generator? generator = null)
+        int groups = 1, bool bias = true, Size2? dilation = null, DType? dtype = null, Generator? generator = null)
         : base("ConvTranspose2d", inChannels, outChannels, [kernelSize.H, kernelSize.W], groups, bias, transposed: true, dtype, generator) =>
         (_kernel, _stride, _padding, _outputPadding, _dilation) = (kernelSize, stride ?? 1, padding ?? 0, outputPadding ?? 0, dilation ?? 1);
 
@@ -173,7 +173,7 @@ public sealed class ConvTranspose1d : ConvModule
 
     /// <summary>A transposed convolution over sequences; weight [in, out / groups, k].</summary>
     public ConvTranspose1d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int outputPadding = 0,
-        int groups = 1, bool bias = true, int dilation = 1, DType dtype = DType.Float32, Generator? generator = null)
+        int groups = 1, bool bias = true, int dilation = 1, DType? dtype = null, Generator? generator = null)
         : base("ConvTranspose1d", inChannels, outChannels, [kernelSize], groups, bias, transposed: true, dtype, generator) =>
         (_kernel, _stride, _padding, _outputPadding, _dilation) = (kernelSize, stride, padding, outputPadding, dilation);
 
@@ -195,13 +195,13 @@ public sealed class Conv3d : ConvModule
 
     /// <summary>A 3-D convolution with <paramref name="padding"/> zeros per side and dim.</summary>
     public Conv3d(int inChannels, int outChannels, Size3 kernelSize, Size3? stride = null, Size3? padding = null, Size3? dilation = null,
-        int groups = 1, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+        int groups = 1, bool bias = true, DType? dtype = null, Generator? generator = null)
         : base("Conv3d", inChannels, outChannels, [kernelSize.D, kernelSize.H, kernelSize.W], groups, bias, transposed: false, dtype, generator) =>
         (_kernel, _stride, _padding, _dilation) = (kernelSize, stride ?? 1, padding ?? 0, dilation ?? 1);
 
     /// <summary>A 3-D convolution with padding "same" (stride 1) or "valid".</summary>
     public Conv3d(int inChannels, int outChannels, Size3 kernelSize, string padding, Size3? dilation = null, int groups = 1, bool bias = true,
-        DType dtype = DType.Float32, Generator? generator = null)
+        DType? dtype = null, Generator? generator = null)
         : this(inChannels, outChannels, kernelSize, null, null, dilation, groups, bias, dtype, generator) =>
         _same = padding switch
         {

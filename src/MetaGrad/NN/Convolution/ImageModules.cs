@@ -11,7 +11,7 @@ public sealed class GroupNorm : Module<Tensor, Tensor>
     public readonly Parameter? Bias;
 
     /// <summary>Normalises over <paramref name="numGroups"/> groups of <paramref name="numChannels"/> / numGroups channels.</summary>
-    public GroupNorm(int numGroups, int numChannels, double eps = 1e-5, bool affine = true, DType dtype = DType.Float32)
+    public GroupNorm(int numGroups, int numChannels, double eps = 1e-5, bool affine = true, DType? dtype = null)
     {
         if (numGroups <= 0 || numChannels % numGroups != 0)
             throw new ArgumentException($"GroupNorm: num_channels ({numChannels}) must be divisible by num_groups ({numGroups})");
@@ -46,7 +46,7 @@ public abstract class InstanceNorm : Module<Tensor, Tensor>
     /// <summary>Shift per channel (null unless affine).</summary>
     public readonly Parameter? Bias;
 
-    private protected InstanceNorm(string name, int rank, int numFeatures, double eps, bool affine, bool trackRunningStats, DType dtype)
+    private protected InstanceNorm(string name, int rank, int numFeatures, double eps, bool affine, bool trackRunningStats, DType? dtype)
     {
         if (trackRunningStats)
             throw new NotSupportedException($"{name}: track_running_stats = True is not implemented; instance statistics are used in training and eval");
@@ -70,12 +70,12 @@ public abstract class InstanceNorm : Module<Tensor, Tensor>
 
 /// <summary>Instance normalisation of [N, C, L] (torch.nn.InstanceNorm1d).</summary>
 public sealed class InstanceNorm1d(int numFeatures, double eps = 1e-5, bool affine = false, bool trackRunningStats = false,
-    DType dtype = DType.Float32)
+    DType? dtype = null)
     : InstanceNorm("InstanceNorm1d", 3, numFeatures, eps, affine, trackRunningStats, dtype);
 
 /// <summary>Instance normalisation of [N, C, H, W] (torch.nn.InstanceNorm2d).</summary>
 public sealed class InstanceNorm2d(int numFeatures, double eps = 1e-5, bool affine = false, bool trackRunningStats = false,
-    DType dtype = DType.Float32)
+    DType? dtype = null)
     : InstanceNorm("InstanceNorm2d", 4, numFeatures, eps, affine, trackRunningStats, dtype);
 
 /// <summary>Zeroes whole channels of [N, C, H, W] in training (torch.nn.Dropout2d).</summary>

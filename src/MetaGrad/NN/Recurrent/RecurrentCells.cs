@@ -20,7 +20,7 @@ internal static class RecurrentConventions
 
     /// <summary>Weights and biases of one cell, each ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
     public static (Parameter WeightIh, Parameter WeightHh, Parameter? BiasIh, Parameter? BiasHh) Create(
-        RecurrentKind kind, int inputSize, int hiddenSize, bool bias, DType dtype, Generator? generator)
+        RecurrentKind kind, int inputSize, int hiddenSize, bool bias, DType? dtype, Generator? generator)
     {
         if (inputSize <= 0 || hiddenSize <= 0)
             throw new ArgumentException($"{kind}: input size and hidden size must be positive, got {inputSize} and {hiddenSize}");
@@ -69,7 +69,7 @@ public abstract class RecurrentCellBase<TOut> : Module<Tensor, TOut>
     public int HiddenSize { get; }
     private protected readonly RecurrentKind Kind;
 
-    private protected RecurrentCellBase(RecurrentKind kind, int inputSize, int hiddenSize, bool bias, DType dtype, Generator? generator)
+    private protected RecurrentCellBase(RecurrentKind kind, int inputSize, int hiddenSize, bool bias, DType? dtype, Generator? generator)
     {
         (Kind, InputSize, HiddenSize) = (kind, inputSize, hiddenSize);
         (WeightIh, WeightHh, BiasIh, BiasHh) = RecurrentConventions.Create(kind, inputSize, hiddenSize, bias, dtype, generator);
@@ -101,7 +101,7 @@ public abstract class RecurrentCellBase<TOut> : Module<Tensor, TOut>
 public sealed class RNNCell : RecurrentCellBase<Tensor>
 {
     /// <summary>A cell with nonlinearity "tanh" or "relu".</summary>
-    public RNNCell(int inputSize, int hiddenSize, bool bias = true, string nonlinearity = "tanh", DType dtype = DType.Float32, Generator? generator = null)
+    public RNNCell(int inputSize, int hiddenSize, bool bias = true, string nonlinearity = "tanh", DType? dtype = null, Generator? generator = null)
         : base(RecurrentConventions.RnnKind(nonlinearity), inputSize, hiddenSize, bias, dtype, generator) { }
 
     /// <inheritdoc/>
@@ -119,7 +119,7 @@ public sealed class RNNCell : RecurrentCellBase<Tensor>
 public sealed class LSTMCell : RecurrentCellBase<(Tensor H, Tensor C)>
 {
     /// <summary>An LSTM cell.</summary>
-    public LSTMCell(int inputSize, int hiddenSize, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+    public LSTMCell(int inputSize, int hiddenSize, bool bias = true, DType? dtype = null, Generator? generator = null)
         : base(RecurrentKind.Lstm, inputSize, hiddenSize, bias, dtype, generator) { }
 
     /// <inheritdoc/>
@@ -137,7 +137,7 @@ public sealed class LSTMCell : RecurrentCellBase<(Tensor H, Tensor C)>
 public sealed class GRUCell : RecurrentCellBase<Tensor>
 {
     /// <summary>A GRU cell.</summary>
-    public GRUCell(int inputSize, int hiddenSize, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+    public GRUCell(int inputSize, int hiddenSize, bool bias = true, DType? dtype = null, Generator? generator = null)
         : base(RecurrentKind.Gru, inputSize, hiddenSize, bias, dtype, generator) { }
 
     /// <inheritdoc/>

@@ -32,7 +32,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>, IRecurrentLa
     readonly Generator? _generator;
 
     private protected RecurrentModule(RecurrentKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst,
-        double dropout, bool bidirectional, DType dtype, Generator? generator)
+        double dropout, bool bidirectional, DType? dtype, Generator? generator)
     {
         if (numLayers < 1) throw new ArgumentException($"{GetType().Name}: num_layers must be at least 1, got {numLayers}");
         if (dropout < 0 || dropout > 1) throw new ArgumentException($"{GetType().Name}: dropout should be a number in range [0, 1], got {dropout}");
@@ -151,7 +151,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>, IRecurrentLa
 public abstract class HiddenStateRecurrentModule : RecurrentModule<(Tensor Output, Tensor H)>
 {
     private protected HiddenStateRecurrentModule(RecurrentKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst,
-        double dropout, bool bidirectional, DType dtype, Generator? generator)
+        double dropout, bool bidirectional, DType? dtype, Generator? generator)
         : base(kind, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
 
     /// <inheritdoc/>
@@ -177,7 +177,7 @@ public sealed class RNN : HiddenStateRecurrentModule
 {
     /// <summary>An RNN; every weight and bias ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
     public RNN(int inputSize, int hiddenSize, int numLayers = 1, string nonlinearity = "tanh", bool bias = true, bool batchFirst = false,
-        double dropout = 0, bool bidirectional = false, DType dtype = DType.Float32, Generator? generator = null)
+        double dropout = 0, bool bidirectional = false, DType? dtype = null, Generator? generator = null)
         : base(RecurrentConventions.RnnKind(nonlinearity), inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
 }
 
@@ -186,7 +186,7 @@ public sealed class LSTM : RecurrentModule<(Tensor Output, (Tensor H, Tensor C) 
 {
     /// <summary>An LSTM; every weight and bias ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
     public LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false,
-        double dropout = 0, bool bidirectional = false, DType dtype = DType.Float32, Generator? generator = null)
+        double dropout = 0, bool bidirectional = false, DType? dtype = null, Generator? generator = null)
         : base(RecurrentKind.Lstm, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
 
     /// <inheritdoc/>
@@ -212,7 +212,7 @@ public sealed class GRU : HiddenStateRecurrentModule
 {
     /// <summary>A GRU; every weight and bias ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
     public GRU(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false,
-        double dropout = 0, bool bidirectional = false, DType dtype = DType.Float32, Generator? generator = null)
+        double dropout = 0, bool bidirectional = false, DType? dtype = null, Generator? generator = null)
         : base(RecurrentKind.Gru, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
 }
 

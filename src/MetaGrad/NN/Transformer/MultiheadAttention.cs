@@ -30,7 +30,7 @@ public sealed class MultiheadAttention : Module
     /// initialisation (Xavier-uniform projections, zero biases, Xavier-normal bias_k/bias_v).
     /// </summary>
     public MultiheadAttention(int embedDim, int numHeads, double dropout = 0, bool bias = true, bool addBiasKv = false, bool addZeroAttn = false,
-        int? kdim = null, int? vdim = null, bool batchFirst = false, DType dtype = DType.Float32, Generator? generator = null)
+        int? kdim = null, int? vdim = null, bool batchFirst = false, DType? dtype = null, Generator? generator = null)
     {
         if (embedDim <= 0 || numHeads <= 0 || embedDim % numHeads != 0)
             throw new ArgumentException($"MultiheadAttention: embed_dim ({embedDim}) must be divisible by num_heads ({numHeads})");

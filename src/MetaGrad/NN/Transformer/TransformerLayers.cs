@@ -61,14 +61,14 @@ public sealed class TransformerEncoderLayer : TransformerLayer
 
     /// <summary>A layer of model width dModel and nhead heads; activation "relu" or "gelu".</summary>
     public TransformerEncoderLayer(int dModel, int nhead, int dimFeedforward = 2048, double dropout = 0.1, string activation = "relu",
-        double layerNormEps = 1e-5, bool batchFirst = false, bool normFirst = false, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+        double layerNormEps = 1e-5, bool batchFirst = false, bool normFirst = false, bool bias = true, DType? dtype = null, Generator? generator = null)
         : this(new TransformerLayerConfig(dModel, nhead, dimFeedforward, dropout, TransformerLayerConfig.ActivationOf(activation), activation, layerNormEps,
-            batchFirst, normFirst, bias, dtype), generator) { }
+            batchFirst, normFirst, bias, dtype ?? Tensor.DefaultDType), generator) { }
 
     /// <summary>A layer with the feed-forward activation given as a function.</summary>
     public TransformerEncoderLayer(int dModel, int nhead, Func<Tensor, Tensor> activation, int dimFeedforward = 2048, double dropout = 0.1,
-        double layerNormEps = 1e-5, bool batchFirst = false, bool normFirst = false, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
-        : this(new TransformerLayerConfig(dModel, nhead, dimFeedforward, dropout, activation, "custom", layerNormEps, batchFirst, normFirst, bias, dtype), generator) { }
+        double layerNormEps = 1e-5, bool batchFirst = false, bool normFirst = false, bool bias = true, DType? dtype = null, Generator? generator = null)
+        : this(new TransformerLayerConfig(dModel, nhead, dimFeedforward, dropout, activation, "custom", layerNormEps, batchFirst, normFirst, bias, dtype ?? Tensor.DefaultDType), generator) { }
 
     internal TransformerEncoderLayer(TransformerLayerConfig c, Generator? generator) : base(c, generator)
     {
@@ -143,9 +143,9 @@ public sealed class TransformerDecoderLayer : TransformerLayer
 
     /// <summary>A layer of model width dModel and nhead heads; activation "relu" or "gelu".</summary>
     public TransformerDecoderLayer(int dModel, int nhead, int dimFeedforward = 2048, double dropout = 0.1, string activation = "relu",
-        double layerNormEps = 1e-5, bool batchFirst = false, bool normFirst = false, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+        double layerNormEps = 1e-5, bool batchFirst = false, bool normFirst = false, bool bias = true, DType? dtype = null, Generator? generator = null)
         : this(new TransformerLayerConfig(dModel, nhead, dimFeedforward, dropout, TransformerLayerConfig.ActivationOf(activation), activation, layerNormEps,
-            batchFirst, normFirst, bias, dtype), generator) { }
+            batchFirst, normFirst, bias, dtype ?? Tensor.DefaultDType), generator) { }
 
     internal TransformerDecoderLayer(TransformerLayerConfig c, Generator? generator) : base(c, generator)
     {
@@ -262,10 +262,10 @@ public sealed class Transformer : Module
     /// <summary>PyTorch's defaults: dModel 512, 8 heads, 6 + 6 layers, feed-forward 2048, dropout 0.1.</summary>
     public Transformer(int dModel = 512, int nhead = 8, int numEncoderLayers = 6, int numDecoderLayers = 6, int dimFeedforward = 2048, double dropout = 0.1,
         string activation = "relu", double layerNormEps = 1e-5, bool batchFirst = false, bool normFirst = false, bool bias = true,
-        DType dtype = DType.Float32, Generator? generator = null)
+        DType? dtype = null, Generator? generator = null)
     {
         var config = new TransformerLayerConfig(dModel, nhead, dimFeedforward, dropout, TransformerLayerConfig.ActivationOf(activation), activation,
-            layerNormEps, batchFirst, normFirst, bias, dtype);
+            layerNormEps, batchFirst, normFirst, bias, dtype ?? Tensor.DefaultDType);
         Encoder = new TransformerEncoder(new TransformerEncoderLayer(config, generator), numEncoderLayers, new LayerNorm([dModel], layerNormEps, bias: bias, dtype: dtype));
         Decoder = new TransformerDecoder(new TransformerDecoderLayer(config, generator), numDecoderLayers, new LayerNorm([dModel], layerNormEps, bias: bias, dtype: dtype));
     }
@@ -289,7 +289,7 @@ public sealed class Transformer : Module
     /// The causal mask [size, size] as PyTorch makes it: 0 on and below the diagonal, -inf above
     /// (a float mask, added to the scores).
     /// </summary>
-    public static Tensor GenerateSquareSubsequentMask(int size, DType dtype = DType.Float32)
+    public static Tensor GenerateSquareSubsequentMask(int size, DType? dtype = null)
     {
         var above = Tensor.Arange(size).Unsqueeze(1) < Tensor.Arange(size);
         return Tensor.Zeros([size, size], dtype).MaskedFill(above, double.NegativeInfinity);
@@ -316,7 +316,7 @@ public static partial class Functional
     /// The sinusoidal positional encoding of "Attention Is All You Need", [length, dModel]:
     /// sin(pos / 10000^(2i/dModel)) in column 2i, cos of the same in column 2i + 1.
     /// </summary>
-    public static Tensor SinusoidalPositionalEncoding(int length, int dModel, DType dtype = DType.Float32)
+    public static Tensor SinusoidalPositionalEncoding(int length, int dModel, DType? dtype = null)
     {
         var table = new double[length * dModel];
         for (int pos = 0; pos < length; pos++)
@@ -325,6 +325,6 @@ public static partial class Functional
                 double angle = pos / Math.Pow(10000, 2 * (i / 2) / (double)dModel);
                 table[pos * dModel + i] = i % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle);
             }
-        return Tensor.From(table, [length, dModel]).To(dtype);
+        return Tensor.From(table, [length, dModel]).To(dtype ?? Tensor.DefaultDType);
     }
 }
