@@ -101,4 +101,20 @@ public class SchedulerBreadthConformanceTests
         AssertSameLrs($"CyclicLR({mode}, {up}, {down}, {gamma}, momentum {cycleMomentum})", o, t, ours.Step, theirs.step, 24,
             () => Momenta(o), cycleMomentum ? PyTorchMomenta : Constant);
     }
+
+    // A custom amplitude policy replaces the mode: given the cycle (from 1) or the iteration.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void CyclicLRWithAScaleFunction(bool perCycle)
+    {
+        double[] baseLr = [0.01, 0.02], maxLr = [0.1, 0.3];
+        Func<double, double> scale = perCycle ? c => 1 / (1 + 0.5 * (c - 1)) : i => Math.Cos(i / 10.0);
+        var (o, t) = Sgd(0.1, 0.2);
+        var ours = new CyclicLR(o, baseLr, maxLr, 3, 2, cycleMomentum: false, scaleFn: scale,
+            scaleMode: perCycle ? CyclicScaleMode.Cycle : CyclicScaleMode.Iterations);
+        var theirs = Sched.CyclicLR(t, baseLr, maxLr, 3, 2, scale_fn: scale,
+            scale_mode: perCycle ? Sched.impl.CyclicLR.ScaleMode.Cycle : Sched.impl.CyclicLR.ScaleMode.Iterations, cycle_momentum: false);
+        AssertSameLrs($"CyclicLR(scaleFn per {(perCycle ? "cycle" : "iteration")})", o, t, ours.Step, theirs.step, 20);
+    }
 }

@@ -39,4 +39,6 @@ public sealed class ChainedScheduler : LRScheduler
 
     /// <inheritdoc/>
     protected override double[] GetLr() => CurrentLrs();
+
+    private protected override IReadOnlyList<LRScheduler> Nested => _schedulers;
 }

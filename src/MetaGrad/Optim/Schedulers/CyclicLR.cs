@@ -11,6 +11,15 @@ public enum CyclicMode
     ExpRange,
 }
 
+/// <summary>What a custom scale function of <see cref="CyclicLR"/> is given: the cycle number (from 1) or the iteration.</summary>
+public enum CyclicScaleMode
+{
+    /// <summary>scaleFn(cycle), cycle counted from 1.</summary>
+    Cycle,
+    /// <summary>scaleFn(iteration), the scheduler's last epoch.</summary>
+    Iterations,
+}
+
 /// <summary>
 /// The cyclical learning rate policy (Smith 2017; torch's CyclicLR), stepped once per batch: each
 /// group's lr climbs linearly from baseLr to maxLr over stepSizeUp steps and back over
@@ -24,14 +33,17 @@ public sealed class CyclicLR : LRScheduler
     readonly double[] _baseLrs, _maxLrs, _baseMomenta = [], _maxMomenta = [];
     readonly double _totalSize, _stepRatio, _gamma;
     readonly CyclicMode _mode;
+    readonly Func<double, double>? _scaleFn;
+    readonly CyclicScaleMode _scaleMode;
     readonly bool _cycleMomentum, _useBeta1;
 
     /// <summary>One range for every group; see the per-group overload for the arguments.</summary>
     public CyclicLR(Optimizer optimizer, double baseLr, double maxLr, int stepSizeUp = 2000, int? stepSizeDown = null,
         CyclicMode mode = CyclicMode.Triangular, double gamma = 1.0, bool cycleMomentum = true,
-        double baseMomentum = 0.8, double maxMomentum = 0.9, int lastEpoch = -1)
+        double baseMomentum = 0.8, double maxMomentum = 0.9, int lastEpoch = -1,
+        Func<double, double>? scaleFn = null, CyclicScaleMode scaleMode = CyclicScaleMode.Cycle)
         : this(optimizer, Repeat(optimizer, baseLr), Repeat(optimizer, maxLr), stepSizeUp, stepSizeDown, mode, gamma, cycleMomentum,
-            Repeat(optimizer, baseMomentum), Repeat(optimizer, maxMomentum), lastEpoch) { }
+            Repeat(optimizer, baseMomentum), Repeat(optimizer, maxMomentum), lastEpoch, scaleFn, scaleMode) { }
 
     /// <summary>A cycle with its own range per group.</summary>
     /// <param name="optimizer">The optimizer whose lrs (and momentum) are cycled.</param>
@@ -45,11 +57,15 @@ public sealed class CyclicLR : LRScheduler
     /// <param name="baseMomentum">The momentum at the lr's peak, per group.</param>
     /// <param name="maxMomentum">The momentum at the cycle's ends, per group.</param>
     /// <param name="lastEpoch">The last step taken, to resume; -1 starts the cycle.</param>
+    /// <param name="scaleFn">A custom amplitude policy, in place of <paramref name="mode"/>: the amplitude's scale for a cycle or an iteration.</param>
+    /// <param name="scaleMode">Whether <paramref name="scaleFn"/> is given the cycle number or the iteration.</param>
     public CyclicLR(Optimizer optimizer, double[] baseLr, double[] maxLr, int stepSizeUp = 2000, int? stepSizeDown = null,
         CyclicMode mode = CyclicMode.Triangular, double gamma = 1.0, bool cycleMomentum = true,
-        double[]? baseMomentum = null, double[]? maxMomentum = null, int lastEpoch = -1)
+        double[]? baseMomentum = null, double[]? maxMomentum = null, int lastEpoch = -1,
+        Func<double, double>? scaleFn = null, CyclicScaleMode scaleMode = CyclicScaleMode.Cycle)
         : base(StartAtBaseLr(optimizer, baseLr, lastEpoch), lastEpoch)
     {
+        (_scaleFn, _scaleMode) = (scaleFn, scaleMode);
         var groups = optimizer.ParamGroups;
         _baseLrs = PerGroup(optimizer, "baseLr", baseLr);
         _maxLrs = PerGroup(optimizer, "maxLr", maxLr);
@@ -95,8 +111,9 @@ public sealed class CyclicLR : LRScheduler
         else group["momentum"] = value;
     }
 
-    // The amplitude's scale: per cycle for the triangles, per iteration for exp_range.
-    double Scale(double cycle) => _mode switch
+    // The amplitude's scale: per cycle for the triangles, per iteration for exp_range; a custom
+    // function replaces the mode, as in PyTorch.
+    double Scale(double cycle) => _scaleFn is { } f ? f(_scaleMode == CyclicScaleMode.Cycle ? cycle : LastEpoch) : _mode switch
     {
         CyclicMode.Triangular => 1.0,
         CyclicMode.Triangular2 => 1 / Math.Pow(2.0, cycle - 1),

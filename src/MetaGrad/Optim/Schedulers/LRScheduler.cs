@@ -85,6 +85,7 @@ public abstract class LRScheduler
     {
         var state = new SchedulerStateDict { LastEpoch = LastEpoch, StepCount = StepCount, BaseLrs = BaseLrs.ToArray(), LastLr = _lastLr.ToArray() };
         SaveState(state.Values);
+        state.Schedulers = Nested?.Select(s => s.StateDict()).ToList();
         return state;
     }
 
@@ -97,12 +98,22 @@ public abstract class LRScheduler
         int groups = Optimizer.ParamGroups.Count;
         if (state.BaseLrs.Length != groups || state.LastLr.Length != groups)
             throw new ArgumentException($"{Name}.LoadStateDict: the state dict has {state.BaseLrs.Length} base lrs and {state.LastLr.Length} last lrs, but the optimizer has {groups} param groups");
+        if (Nested is { } nested)
+        {
+            // Checked before anything is loaded, so a refused load leaves every scheduler as it was.
+            if (state.Schedulers is null || state.Schedulers.Count != nested.Count)
+                throw new ArgumentException($"{Name}.LoadStateDict: the state dict holds {(state.Schedulers is null ? "no" : state.Schedulers.Count.ToString())} schedulers' states; this one runs {nested.Count}");
+            for (int i = 0; i < nested.Count; i++) nested[i].LoadStateDict(state.Schedulers[i]);
+        }
         LoadState(state.Values);
         LastEpoch = state.LastEpoch;
         StepCount = state.StepCount;
         BaseLrs = state.BaseLrs.ToArray();
         _lastLr = state.LastLr.ToArray();
     }
+
+    /// <summary>The schedulers this one runs (SequentialLR, ChainedScheduler), whose states its state dict carries.</summary>
+    private protected virtual IReadOnlyList<LRScheduler>? Nested => null;
 
     /// <summary>Adds a subclass's own progress (by PyTorch's attribute names) to a state dict.</summary>
     protected virtual void SaveState(Dictionary<string, double> values) { }

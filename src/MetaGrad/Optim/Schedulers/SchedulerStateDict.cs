@@ -21,4 +21,10 @@ public sealed class SchedulerStateDict
 
     /// <summary>A scheduler's own progress by PyTorch's attribute names (T_cur, best, num_bad_epochs...).</summary>
     public Dictionary<string, double> Values { get; set; } = [];
+
+    /// <summary>
+    /// The state dicts of the schedulers a SequentialLR or ChainedScheduler runs, in order
+    /// (PyTorch's <c>_schedulers</c> entry); null for every other scheduler.
+    /// </summary>
+    public List<SchedulerStateDict>? Schedulers { get; set; }
 }

@@ -60,4 +60,6 @@ public sealed class SequentialLR : LRScheduler
 
     /// <inheritdoc/>
     protected override double[] GetLr() => CurrentLrs();
+
+    private protected override IReadOnlyList<LRScheduler> Nested => _schedulers;
 }

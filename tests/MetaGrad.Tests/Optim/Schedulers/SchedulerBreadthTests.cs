@@ -1,4 +1,5 @@
 using MetaGrad.Optim;
+using MetaGrad.IO;
 using static MetaGrad.Tests.Optim.Schedulers.SchedulerTests;
 
 namespace MetaGrad.Tests.Optim.Schedulers;
@@ -114,5 +115,33 @@ public class SchedulerBreadthTests
         var adagrad = new Adagrad([Tensor.Zeros([1], requiresGrad: true)]);
         Assert.Throws<ArgumentException>(() => new CyclicLR(adagrad, 0.001, 0.01));
         Assert.NotNull(new CyclicLR(adagrad, 0.001, 0.01, cycleMomentum: false));
+    }
+
+    // A SequentialLR or ChainedScheduler resumed from a checkpoint continues as if never stopped:
+    // its state dict carries the state of each scheduler it runs (PyTorch's _schedulers).
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Composite_Schedulers_ResumeFromTheirNestedStateDicts(bool sequential)
+    {
+        LRScheduler Build(SGD sgd) => sequential
+            ? new SequentialLR(sgd, [new LinearLR(sgd, 0.1, 1.0, 4), new CosineAnnealingLR(sgd, tMax: 10)], [5])
+            : new ChainedScheduler([new ConstantLR(sgd, 0.5, 3), new ExponentialLR(sgd, 0.9)]);
+        var sgd = Sgd(0.1);
+        var scheduler = Build(sgd);
+        for (int i = 0; i < 7; i++) scheduler.Step();
+        var saved = new Checkpoint().AddScheduler("scheduler", scheduler.StateDict()).SchedulerState("scheduler");
+        Assert.Equal(2, saved.Schedulers!.Count);
+        var expected = Enumerable.Range(0, 6).Select(_ => { scheduler.Step(); return sgd.ParamGroups[0].Lr; }).ToArray();
+
+        var fresh = Sgd(0.1);
+        var resumed = Build(fresh);
+        fresh.ParamGroups[0].Lr = saved.LastLr[0];              // the optimizer's own state dict carries its lr
+        resumed.LoadStateDict(saved);
+        var actual = Enumerable.Range(0, 6).Select(_ => { resumed.Step(); return fresh.ParamGroups[0].Lr; }).ToArray();
+        Assert.Equal(expected, actual);
+
+        saved.Schedulers = null;
+        Assert.Contains("holds no schedulers' states", Assert.Throws<ArgumentException>(() => { Build(Sgd(0.1)).LoadStateDict(saved); }).Message);
     }
 }
