@@ -21,6 +21,14 @@ internal partial interface IBackend
     (RawTensor X, int[] Info) LuSolve(RawTensor a, RawTensor? b);
 
     /// <summary>
+    /// LU with partial pivoting of a [..., m, n] as LAPACK's getrf leaves it: L (unit diagonal, not
+    /// stored) and U packed in one [..., m, n], the pivots [..., min(m, n)] as Int32, 1-based (row i
+    /// was swapped with row pivots[i] - 1 at step i). Info[i] is 0, or the 1-based index of the
+    /// first zero pivot of batch element i (the factorization goes on past it).
+    /// </summary>
+    (RawTensor LU, RawTensor Pivots, int[] Info) LuFactor(RawTensor a);
+
+    /// <summary>
     /// The lower Cholesky factor L (A = L·Lᵀ) of a [..., n, n], read from its lower triangle.
     /// Info[i] is 0, or the order of the first leading minor of batch element i that is not positive-definite.
     /// </summary>

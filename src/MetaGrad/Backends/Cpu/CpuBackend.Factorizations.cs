@@ -84,18 +84,36 @@ internal sealed partial class CpuBackend
         return (Shaped(x, [.. BatchShape(a), n, k], a.DType), info);
     }
 
-    // L and U in place of m (L's unit diagonal implied), pivots[k] the row swapped with row k at
-    // step k. Returns the permutation's sign and LAPACK's info: 0, or the 1-based index of the
-    // first exactly zero pivot (that column is skipped and the factorization goes on).
-    static (int Sign, int Info) LuInPlace(Span<double> m, int n, Span<int> pivots)
+    public (RawTensor LU, RawTensor Pivots, int[] Info) LuFactor(RawTensor a)
+    {
+        var (v, count) = Matrices(a);
+        int rows = a.Layout.Shape[^2], cols = a.Layout.Shape[^1], k = Math.Min(rows, cols);
+        var pivots = new int[count * k];
+        var info = new int[count];
+        var steps = new int[k];
+        for (int b = 0; b < count; b++)
+        {
+            (_, info[b]) = LuInPlace(v.AsSpan(b * rows * cols, rows * cols), rows, cols, steps);
+            for (int i = 0; i < k; i++) pivots[b * k + i] = steps[i] + 1;
+        }
+        return (Shaped(v, a.Layout.Shape.ToArray(), a.DType), FromArray(pivots, [.. BatchShape(a), k]), info);
+    }
+
+    static (int Sign, int Info) LuInPlace(Span<double> m, int n, Span<int> pivots) => LuInPlace(m, n, n, pivots);
+
+    // L and U in place of m [rows, cols] (L's unit diagonal implied), pivots[k] the row swapped
+    // with row k at step k, for min(rows, cols) steps. Returns the permutation's sign and LAPACK's
+    // info: 0, or the 1-based index of the first exactly zero pivot (that column is skipped and
+    // the factorization goes on).
+    static (int Sign, int Info) LuInPlace(Span<double> m, int rows, int cols, Span<int> pivots)
     {
         int sign = 1, info = 0;
-        for (int k = 0; k < n; k++)
+        for (int k = 0; k < Math.Min(rows, cols); k++)
         {
             int p = k;
-            double best = Math.Abs(m[k * n + k]);
-            for (int i = k + 1; i < n; i++)
-                if (Math.Abs(m[i * n + k]) > best) (p, best) = (i, Math.Abs(m[i * n + k]));
+            double best = Math.Abs(m[k * cols + k]);
+            for (int i = k + 1; i < rows; i++)
+                if (Math.Abs(m[i * cols + k]) > best) (p, best) = (i, Math.Abs(m[i * cols + k]));
             pivots[k] = p;
             if (best == 0)
             {
@@ -104,14 +122,14 @@ internal sealed partial class CpuBackend
             }
             if (p != k)
             {
-                for (int j = 0; j < n; j++) (m[k * n + j], m[p * n + j]) = (m[p * n + j], m[k * n + j]);
+                for (int j = 0; j < cols; j++) (m[k * cols + j], m[p * cols + j]) = (m[p * cols + j], m[k * cols + j]);
                 sign = -sign;
             }
-            double inverse = 1 / m[k * n + k];
-            for (int i = k + 1; i < n; i++)
+            double inverse = 1 / m[k * cols + k];
+            for (int i = k + 1; i < rows; i++)
             {
-                double l = m[i * n + k] *= inverse;
-                if (l != 0) for (int j = k + 1; j < n; j++) m[i * n + j] -= l * m[k * n + j];
+                double l = m[i * cols + k] *= inverse;
+                if (l != 0) for (int j = k + 1; j < cols; j++) m[i * cols + j] -= l * m[k * cols + j];
             }
         }
         return (sign, info);
