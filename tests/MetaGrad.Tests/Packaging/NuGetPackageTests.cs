@@ -22,7 +22,7 @@ public class NuGetPackageTests
         using var work = new TempFolder();
         string feed = Directory.CreateDirectory(work.File("feed")).FullName;
         string configuration = typeof(Tensor).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
-        Run(RepositoryRoot(), "pack", "src/MetaGrad/MetaGrad.csproj", "--no-build", "--disable-build-servers", "-c", configuration, "-o", feed);
+        Run(RepositoryRoot(), "pack", "src/MetaGrad/MetaGrad.csproj", "--no-build", "--no-restore", "--disable-build-servers", "-c", configuration, "-o", feed);
 
         string package = Assert.Single(Directory.GetFiles(feed, "MetaGrad.*.nupkg"));
         string version;
