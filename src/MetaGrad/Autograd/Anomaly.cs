@@ -110,13 +110,14 @@ internal static class Anomaly
     // The frames of the caller's own code: MetaGrad's frames say only which operation, which the node already names.
     static string UserTrace()
     {
-        var own = typeof(Anomaly).Assembly;
+        // DiagnosticMethodInfo rather than StackFrame.GetMethod: it needs no reflection metadata, so it works trimmed and under NativeAOT.
+        var own = typeof(Anomaly).Assembly.FullName;
         var text = new StringBuilder();
         foreach (var frame in new StackTrace(2, fNeedFileInfo: true).GetFrames())
         {
-            var method = frame.GetMethod();
-            if (method is null || method.DeclaringType?.Assembly == own) continue;
-            text.Append("   at ").Append(method.DeclaringType?.FullName).Append('.').Append(method.Name);
+            var method = DiagnosticMethodInfo.Create(frame);
+            if (method is null || method.DeclaringAssemblyName == own) continue;
+            text.Append("   at ").Append(method.DeclaringTypeName).Append('.').Append(method.Name);
             if (frame.GetFileName() is { } file) text.Append(" in ").Append(file).Append(":line ").Append(frame.GetFileLineNumber());
             text.Append('\n');
             if (text.Length > 2000) break;

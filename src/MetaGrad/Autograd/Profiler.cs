@@ -106,12 +106,32 @@ public sealed class Profiler : IDisposable
     /// <summary>Writes the events in the Trace Event Format (complete events, "ph": "X"), for chrome://tracing or Perfetto.</summary>
     public void SaveChromeTrace(string path)
     {
-        var events = _events.Select(e => new Dictionary<string, object>
+        // Written field by field rather than serialized from objects, which would need reflection (not available trimmed or under NativeAOT).
+        IO.AtomicFile.Write(path, stream =>
         {
-            ["name"] = e.Name, ["cat"] = e.Phase, ["ph"] = "X", ["ts"] = e.StartMicroseconds, ["dur"] = e.Microseconds,
-            ["pid"] = Environment.ProcessId, ["tid"] = e.Thread,
-            ["args"] = new Dictionary<string, object> { ["shapes"] = e.Shapes, ["self_us"] = e.SelfMicroseconds, ["allocated_bytes"] = e.AllocatedBytes },
+            using var json = new Utf8JsonWriter(stream);
+            json.WriteStartObject();
+            json.WriteStartArray("traceEvents");
+            foreach (var e in _events)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", e.Name);
+                json.WriteString("cat", e.Phase);
+                json.WriteString("ph", "X");
+                json.WriteNumber("ts", e.StartMicroseconds);
+                json.WriteNumber("dur", e.Microseconds);
+                json.WriteNumber("pid", Environment.ProcessId);
+                json.WriteNumber("tid", e.Thread);
+                json.WriteStartObject("args");
+                json.WriteString("shapes", e.Shapes);
+                json.WriteNumber("self_us", e.SelfMicroseconds);
+                json.WriteNumber("allocated_bytes", e.AllocatedBytes);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteString("displayTimeUnit", "ms");
+            json.WriteEndObject();
         });
-        IO.AtomicFile.Write(path, stream => JsonSerializer.Serialize(stream, new { traceEvents = events, displayTimeUnit = "ms" }));
     }
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace MetaGrad.IO;
 
@@ -27,7 +29,7 @@ public sealed class Checkpoint
     /// <summary>The tensors by full (prefixed) name.</summary>
     public Dictionary<string, Tensor> Tensors { get; } = [];
 
-    /// <summary>String metadata; <see cref="Set{T}"/> stores values as JSON text.</summary>
+    /// <summary>String metadata; <see cref="Set{T}(string, T)"/> stores values as JSON text.</summary>
     public Dictionary<string, string> Metadata { get; } = [];
 
     /// <summary>Adds tensors named <c>prefix.name</c>; a name already present is an error.</summary>
@@ -50,24 +52,47 @@ public sealed class Checkpoint
     }
 
     /// <summary>Stores a value (a number, a string, an array, a record...) as JSON text under <paramref name="key"/>.</summary>
+    /// <remarks>Reads the value's type by reflection; a trimmed or NativeAOT application passes a <see cref="JsonTypeInfo{T}"/> instead.</remarks>
+    [RequiresUnreferencedCode(ReflectionJson)]
+    [RequiresDynamicCode(ReflectionJson)]
     public Checkpoint Set<T>(string key, T value)
     {
         Metadata[key] = JsonSerializer.Serialize(value);
         return this;
     }
 
-    /// <summary>Reads back a value stored by <see cref="Set{T}"/>.</summary>
-    public T Get<T>(string key)
+    /// <summary>
+    /// Stores a value as JSON text under <paramref name="key"/>, written with the type information of
+    /// a source-generated <see cref="System.Text.Json.Serialization.JsonSerializerContext"/> (safe when trimmed and under NativeAOT).
+    /// </summary>
+    public Checkpoint Set<T>(string key, T value, JsonTypeInfo<T> typeInfo)
+    {
+        Metadata[key] = JsonSerializer.Serialize(value, typeInfo);
+        return this;
+    }
+
+    /// <summary>Reads back a value stored by <see cref="Set{T}(string, T)"/>.</summary>
+    /// <remarks>Reads the value's type by reflection; a trimmed or NativeAOT application passes a <see cref="JsonTypeInfo{T}"/> instead.</remarks>
+    [RequiresUnreferencedCode(ReflectionJson)]
+    [RequiresDynamicCode(ReflectionJson)]
+    public T Get<T>(string key) => Read(key, typeof(T).Name, json => JsonSerializer.Deserialize<T>(json)!);
+
+    /// <summary>Reads back a value stored by <see cref="Set{T}(string, T, JsonTypeInfo{T})"/> (or by the reflection overload), with source-generated type information.</summary>
+    public T Get<T>(string key, JsonTypeInfo<T> typeInfo) => Read(key, typeof(T).Name, json => JsonSerializer.Deserialize(json, typeInfo)!);
+
+    const string ReflectionJson = "Checkpoint: JSON serialization of an arbitrary type uses reflection; pass a JsonTypeInfo<T> from a JsonSerializerContext instead";
+
+    T Read<T>(string key, string typeName, Func<string, T> deserialize)
     {
         if (!Metadata.TryGetValue(key, out var json))
             throw new KeyNotFoundException($"Checkpoint: no metadata entry \"{key}\"; the entries are: {string.Join(", ", Metadata.Keys.Order(StringComparer.Ordinal))}");
         try
         {
-            return JsonSerializer.Deserialize<T>(json)!;
+            return deserialize(json);
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"Checkpoint: metadata entry \"{key}\" ({json}) cannot be read as {typeof(T).Name}: {e.Message}", e);
+            throw new InvalidDataException($"Checkpoint: metadata entry \"{key}\" ({json}) cannot be read as {typeName}: {e.Message}", e);
         }
     }
 

@@ -27,16 +27,28 @@ namespace MetaGrad.IO;
 /// saved.RestoreGenerator("rng", Generator.Default);
 /// </code>
 /// </example>
-public static class TrainingCheckpoint
+public static partial class TrainingCheckpoint
 {
-    // ReduceLROnPlateau's best starts at ±∞, which plain JSON cannot write.
-    static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    // The types stored here, their JSON code generated at build time so that checkpoints work
+    // trimmed and under NativeAOT. ReduceLROnPlateau's best starts at ±∞, which plain JSON cannot
+    // write. Group options are object-typed: their runtime types (ParamGroup's double, bool and
+    // pair as double[]) must be listed for the generated code to write them.
+    [JsonSourceGenerationOptions(NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+    [JsonSerializable(typeof(List<ParamGroupState>))]
+    [JsonSerializable(typeof(List<SavedGroup?>))]
+    [JsonSerializable(typeof(SchedulerStateDict))]
+    [JsonSerializable(typeof(JsonElement))]
+    [JsonSerializable(typeof(ulong[]))]
+    [JsonSerializable(typeof(double))]
+    [JsonSerializable(typeof(bool))]
+    [JsonSerializable(typeof(double[]))]
+    sealed partial class Json : JsonSerializerContext;
 
     /// <summary>Adds an optimizer's buffers as tensors <c>prefix.state.*</c> and its groups under metadata <c>prefix.param_groups</c>.</summary>
     public static Checkpoint AddOptimizer(this Checkpoint checkpoint, string prefix, OptimizerStateDict state)
     {
         checkpoint.Add(prefix, state.State);
-        checkpoint.Metadata[$"{prefix}.param_groups"] = JsonSerializer.Serialize(state.ParamGroups, Json);
+        checkpoint.Metadata[$"{prefix}.param_groups"] = JsonSerializer.Serialize(state.ParamGroups, Json.Default.ListParamGroupState);
         return checkpoint;
     }
 
@@ -44,7 +56,7 @@ public static class TrainingCheckpoint
     public static OptimizerStateDict OptimizerState(this Checkpoint checkpoint, string prefix)
     {
         string key = $"{prefix}.param_groups";
-        var groups = checkpoint.Get<List<SavedGroup?>?>(key);
+        var groups = checkpoint.Get(key, Json.Default.ListSavedGroup);
         // JSON null, or a group without its fields, deserialises to nulls: refuse it here rather than deep in LoadStateDict.
         if (groups is null || groups.Any(g => g?.Params is null || g.Options is null))
             throw new InvalidDataException($"Checkpoint: metadata entry \"{key}\" must be a list of groups, each with Params and Options");
@@ -62,18 +74,18 @@ public static class TrainingCheckpoint
     /// <summary>Adds a scheduler's state dict as JSON under metadata <paramref name="key"/>.</summary>
     public static Checkpoint AddScheduler(this Checkpoint checkpoint, string key, SchedulerStateDict state)
     {
-        checkpoint.Metadata[key] = JsonSerializer.Serialize(state, Json);
+        checkpoint.Metadata[key] = JsonSerializer.Serialize(state, Json.Default.SchedulerStateDict);
         return checkpoint;
     }
 
     /// <summary>The scheduler state dict stored by <see cref="AddScheduler"/>.</summary>
     public static SchedulerStateDict SchedulerState(this Checkpoint checkpoint, string key)
     {
-        var json = checkpoint.Get<JsonElement>(key);   // checks the key is there and is JSON
+        var json = checkpoint.Get(key, Json.Default.JsonElement);   // checks the key is there and is JSON
         SchedulerStateDict? state;
         try
         {
-            state = json.Deserialize<SchedulerStateDict>(Json);
+            state = json.Deserialize(Json.Default.SchedulerStateDict);
         }
         catch (JsonException e)
         {
@@ -86,11 +98,11 @@ public static class TrainingCheckpoint
 
     /// <summary>Adds a generator's state (<see cref="Generator.GetState"/>) under metadata <paramref name="key"/>.</summary>
     public static Checkpoint AddGenerator(this Checkpoint checkpoint, string key, Generator generator) =>
-        checkpoint.Set(key, generator.GetState());
+        checkpoint.Set(key, generator.GetState(), Json.Default.UInt64Array);
 
     /// <summary>Puts <paramref name="generator"/> back in the state stored by <see cref="AddGenerator"/>.</summary>
     public static void RestoreGenerator(this Checkpoint checkpoint, string key, Generator generator) =>
-        generator.SetState(checkpoint.Get<ulong[]>(key));
+        generator.SetState(checkpoint.Get(key, Json.Default.UInt64Array));
 
     sealed record SavedGroup(int[] Params, Dictionary<string, JsonElement> Options);
 
@@ -102,9 +114,9 @@ public static class TrainingCheckpoint
             return value.ValueKind switch
             {
                 JsonValueKind.Number => value.GetDouble(),
-                JsonValueKind.String => value.Deserialize<double>(Json),   // a named literal: NaN, Infinity
+                JsonValueKind.String => value.Deserialize(Json.Default.Double),   // a named literal: NaN, Infinity
                 JsonValueKind.True or JsonValueKind.False => value.GetBoolean(),
-                JsonValueKind.Array => value.Deserialize<double[]>(Json)!,
+                JsonValueKind.Array => value.Deserialize(Json.Default.DoubleArray)!,
                 _ => throw new JsonException(),
             };
         }

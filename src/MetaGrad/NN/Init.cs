@@ -1,7 +1,13 @@
 namespace MetaGrad.NN;
 
 /// <summary>Fan mode for Kaiming initialisation.</summary>
-public enum FanMode { FanIn, FanOut }
+public enum FanMode
+{
+    /// <summary>Scale by the inputs per output unit (PyTorch's "fan_in"): keeps the forward pass's variance.</summary>
+    FanIn,
+    /// <summary>Scale by the outputs per input unit (PyTorch's "fan_out"): keeps the backward pass's variance.</summary>
+    FanOut,
+}
 
 /// <summary>
 /// Weight initialisers (torch.nn.init). Each fills a tensor in place without recording a graph

@@ -11,8 +11,10 @@ namespace MetaGrad.NN;
 /// <c>fc1</c>, <c>OutputLayer</c> becomes <c>output_layer</c>); buffers (running statistics) are
 /// registered by name with <see cref="RegisterBuffer"/>, and anything can be registered explicitly.
 /// </summary>
-// The trimmer (and NativeAOT) keeps the fields of every module class, which discovery reads.
-[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)]
+// The trimmer (and NativeAOT) keeps the fields of every module class and of its base classes,
+// which discovery reads; "AllFields" includes the base classes' private fields, so the annotation
+// follows Type.BaseType and the analyzer can check discovery without a suppression.
+[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.AllFields)]
 public abstract partial class Module
 {
     readonly List<(string Name, Parameter? Value)> _parameters = [];
@@ -76,17 +78,18 @@ public abstract partial class Module
     protected Tensor? Buffer(string name) => _buffers.FirstOrDefault(b => b.Name == name).Value;
 
     // Fields of type Parameter or Module anywhere in the class hierarchy, base class first, in
-    // declaration order; read once per class. Every class in the chain derives from Module, whose
-    // annotation keeps its fields, but the analyzer cannot see that through BaseType.
-    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Module and all its subclasses keep their fields ([DynamicallyAccessedMembers] on Module)")]
-    static FieldInfo[] DiscoverableFields(Type type) => FieldCache.GetOrAdd(type, t =>
+    // declaration order; read once per class.
+    static FieldInfo[] DiscoverableFields([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.AllFields)] Type type)
     {
-        var chain = new List<Type>();
-        for (var c = t; c is not null && c != typeof(Module); c = c.BaseType) chain.Insert(0, c);
-        return chain.SelectMany(c => c.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+        if (FieldCache.TryGetValue(type, out var cached)) return cached;
+        var chain = new List<FieldInfo[]>();
+        for (Type? c = type; c is not null && c != typeof(Module); c = c.BaseType)
+            chain.Insert(0, c.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly));
+        var fields = chain.SelectMany(f => f)
             .Where(f => typeof(Parameter).IsAssignableFrom(f.FieldType) || typeof(Module).IsAssignableFrom(f.FieldType))
             .ToArray();
-    });
+        return FieldCache.GetOrAdd(type, fields);
+    }
 
     /// <summary>PyTorch-style name of a C# field: backing-field and underscore decoration removed, PascalCase to snake_case.</summary>
     internal static string TorchName(string field)
@@ -103,7 +106,13 @@ public abstract partial class Module
         return sb.ToString();
     }
 
-    IEnumerable<(string Name, T Value)> Own<T>(List<(string Name, T? Value)> registered) where T : class
+    // The fields are looked up here, outside the iterator: NativeAOT's compiler keeps the fields of
+    // Module's subclasses only where it sees GetType() called on a Module, and it does not see the
+    // call inside an iterator's generated state machine (discovery then found nothing).
+    IEnumerable<(string Name, T Value)> Own<T>(List<(string Name, T? Value)> registered) where T : class =>
+        Own(registered, DiscoverableFields(GetType()));
+
+    IEnumerable<(string Name, T Value)> Own<T>(List<(string Name, T? Value)> registered, FieldInfo[] fields) where T : class
     {
         var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
         var names = new HashSet<string>();
@@ -113,7 +122,7 @@ public abstract partial class Module
             if (value is null || !seen.Add(value)) continue;
             yield return (name, value);
         }
-        foreach (var f in DiscoverableFields(GetType()))
+        foreach (var f in fields)
         {
             if (!typeof(T).IsAssignableFrom(f.FieldType)) continue;
             if (f.GetValue(this) is not T value || !seen.Add(value)) continue;

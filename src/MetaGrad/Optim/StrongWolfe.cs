@@ -15,6 +15,12 @@ internal static class StrongWolfe
 
     /// <summary>The accepted step's loss, gradient, length and the evaluations it took.</summary>
     /// <param name="evaluate">Loss and flat gradient at start + step·d (leaving the parameters at start).</param>
+    /// <param name="t">The first step length tried.</param>
+    /// <param name="d">The search direction (flat).</param>
+    /// <param name="f">The loss at the start.</param>
+    /// <param name="g">The flat gradient at the start.</param>
+    /// <param name="gtd">The directional derivative at the start, g·d.</param>
+    /// <param name="toleranceChange">The smallest bracket width (step·|d|∞) worth narrowing further.</param>
     public static (double Loss, Tensor Gradient, double Step, int Evaluations) Search(Func<double, (double, Tensor)> evaluate,
         double t, Tensor d, double f, Tensor g, double gtd, double toleranceChange)
     {

@@ -4,7 +4,17 @@ namespace MetaGrad.NN;
 /// The step rule of a recurrent layer: what RNN (tanh or relu), LSTM and GRU and their cells run,
 /// down to the fused kernel. Gates are in PyTorch's order (LSTM i, f, g, o; GRU r, z, n).
 /// </summary>
-public enum RecurrentKind { RnnTanh, RnnRelu, Lstm, Gru }
+public enum RecurrentKind
+{
+    /// <summary>Elman RNN with tanh: h' = tanh(W_ih x + b_ih + W_hh h + b_hh).</summary>
+    RnnTanh,
+    /// <summary>Elman RNN with ReLU in place of tanh.</summary>
+    RnnRelu,
+    /// <summary>LSTM: four gates (input, forget, cell, output) and a cell state beside h.</summary>
+    Lstm,
+    /// <summary>GRU: three gates (reset, update, new).</summary>
+    Gru,
+}
 
 internal static class RecurrentKinds
 {
