@@ -322,6 +322,32 @@ public class PyTorchFilesTests
         Assert.Equal([1], loaded["flipped"].Strides);   // PyTorch has no negative strides: saved as a copy
     }
 
+    /// <summary>1001 entries, every other one a view of one shared storage.</summary>
+    internal static Dictionary<string, Tensor> ManyEntries()
+    {
+        var shared = Tensor.From(Floats(30, 4), [4]);
+        var many = new Dictionary<string, Tensor>();
+        for (int i = 0; i < 1001; i++)
+            many[$"layer{i}.weight"] = i % 2 == 0 ? Tensor.From(new[] { (float)i }, [1]) : shared[(i % 4)..];
+        return many;
+    }
+
+    [Fact]
+    public void Save_ThousandAndOneEntries_RoundTrip()
+    {
+        // Past memo slot 255 (LONG_BINPUT / LONG_BINGET) and past one SETITEMS batch of 1000.
+        var many = ManyEntries();
+        using var stream = new MemoryStream();
+        PyTorchFiles.Save(stream, many);
+        stream.Position = 0;
+        var loaded = PyTorchFiles.Load(stream);
+        Assert.Equal(many.Keys, loaded.Keys);
+        var shared = Floats(30, 4);
+        for (int i = 0; i < 1001; i++)
+            Assert.Equal(i % 2 == 0 ? [i] : shared[(i % 4)..], loaded[$"layer{i}.weight"].ToArray<float>());
+        Assert.Same(loaded["layer1.weight"].Storage, loaded["layer999.weight"].Storage);
+    }
+
     [Fact]
     public void Save_ModelStateDict_LoadsIntoAFreshModel()
     {
