@@ -61,20 +61,26 @@ public static class PyTorchFiles
 
     /// <summary>Reads the state dict in a <c>torch.save</c> file: its tensors by name, in the file's order.</summary>
     /// <param name="path">The <c>.pt</c> / <c>.pth</c> file.</param>
+    /// <param name="entry">
+    /// For a checkpoint that is a dict of several things (<c>{"epoch": 3, "model": model.state_dict(), "optimizer": ...}</c>):
+    /// the key of the state dict to read, as <c>torch.load(path)["model"]</c>. The other entries are parsed
+    /// (under the same allow-list) and dropped.
+    /// </param>
     /// <param name="widen">Convert float16 and bfloat16 to float32, and uint8, int8 and int16 to int32, rather than refuse them.</param>
     /// <exception cref="InvalidDataException">The file is not a <c>torch.save</c> zip of a dict of tensors, is damaged, names a global outside the allow-list, or holds a dtype MetaGrad lacks.</exception>
-    public static OrderedDictionary<string, Tensor> Load(string path, bool widen = false)
+    public static OrderedDictionary<string, Tensor> Load(string path, string? entry = null, bool widen = false)
     {
         using var file = InputFile.Open(path, "PyTorchFiles.Load");
-        return Load(file, path, widen);
+        return Load(file, path, entry, widen);
     }
 
     /// <summary>Reads a <c>torch.save</c> image from a seekable stream; <paramref name="name"/> goes in error messages.</summary>
-    /// <inheritdoc cref="Load(string, bool)"/>
-    public static OrderedDictionary<string, Tensor> Load(Stream stream, string name = "stream", bool widen = false)
+    /// <inheritdoc cref="Load(string, string?, bool)"/>
+    public static OrderedDictionary<string, Tensor> Load(Stream stream, string name = "stream", string? entry = null, bool widen = false)
     {
         CheckEndianness();
         ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanSeek) throw new ArgumentException($"PyTorchFiles.Load: {name} is not seekable; a zip archive is read from its end (copy it into a MemoryStream first)", nameof(stream));
         CheckSignature(stream, name);
         using var archive = Open(stream, name);
         var (prefix, pickle) = FindPickle(archive, name);
@@ -82,7 +88,7 @@ public static class PyTorchFiles
 
         long fileLength = stream.Length;
         var root = TorchPickleReader.Run(ReadEntry(pickle, fileLength, name), $"{name}: data.pkl");
-        var entries = StateDictEntries(root, name);
+        var entries = StateDictEntries(root, name, entry);
         CheckEntries(entries, name, widen);
         var storages = new Dictionary<string, Storage>();
         foreach (var (_, spec) in entries)
@@ -152,17 +158,29 @@ public static class PyTorchFiles
             throw Invalid(name, $"the tensors are stored {order}-endian; MetaGrad reads little-endian files only (load and re-save it with torch on a little-endian machine)");
     }
 
-    static List<(string Key, TorchTensorSpec Spec)> StateDictEntries(object? root, string name)
+    static List<(string Key, TorchTensorSpec Spec)> StateDictEntries(object? root, string name, string? entry)
     {
         if (root is not PickledDict dict)
             throw Invalid(name, $"the file holds {(root is TorchTensorSpec ? "a single tensor" : "something other than a dict")}; PyTorchFiles.Load reads state dicts (torch.save(model.state_dict(), path) or a dict of tensors)");
+        if (entry is not null)
+        {
+            var value = dict.Entries.FirstOrDefault(e => e.Key is string k && k == entry).Value;
+            if (value is not PickledDict inner)
+                throw Invalid(name, $"entry \"{entry}\" is {(dict.Entries.Any(e => e.Key is string k && k == entry) ? Describe(value) : "not in the file")}, not a state dict; the file's entries are " +
+                                    string.Join(", ", dict.Entries.Select(e => $"\"{e.Key}\" ({Describe(e.Value)})")));
+            dict = inner;
+        }
+        var nested = dict.Entries.Where(e => e.Key is string && e.Value is PickledDict).Select(e => (string)e.Key!).ToList();
+        string hint = entry is null && nested.Count > 0
+            ? $"; this looks like a checkpoint: pass entry: \"{nested[0]}\" to read the state dict under that key (the dicts in it: {string.Join(", ", nested)})"
+            : "; PyTorchFiles.Load reads dicts of tensors (a state dict)";
         var entries = new List<(string, TorchTensorSpec)>(dict.Entries.Count);
         var seen = new HashSet<string>();
         foreach (var (k, v) in dict.Entries)
         {
             if (k is not string key) throw Invalid(name, $"the state dict has a key that is not a string ({k?.GetType().Name ?? "None"})");
             if (v is not TorchTensorSpec spec)
-                throw Invalid(name, $"entry \"{key}\" is {Describe(v)}, not a tensor; PyTorchFiles.Load reads dicts of tensors (a state dict), so save the state dict alone");
+                throw Invalid(name, $"entry \"{key}\"{(entry is null ? "" : $" of \"{entry}\"")} is {Describe(v)}, not a tensor{hint}");
             if (!seen.Add(key)) throw Invalid(name, $"the state dict names \"{key}\" twice");
             entries.Add((key, spec));
         }
@@ -176,7 +194,8 @@ public static class PyTorchFiles
         long => "an integer",
         double => "a float",
         bool => "a bool",
-        PickledDict => "a dict (a nested checkpoint?)",
+        PickledDict => "a dict",
+        TorchTensorSpec => "a tensor",
         List<object?> => "a list",
         object?[] => "a tuple",
         _ when TorchPickleReader.IsNone(v) => "None",

@@ -41,7 +41,7 @@ public class PyTorchFilesTests
     }
 
     static InvalidDataException Refused(string fixture, bool widen = false) =>
-        Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(Fixture(fixture), widen));
+        Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(Fixture(fixture), widen: widen));
 
     // ---- reading PyTorch's files ----
 
@@ -150,6 +150,25 @@ public class PyTorchFilesTests
     }
 
     [Fact]
+    public void Load_Checkpoint_ReadsTheStateDictUnderTheKeyAsked()
+    {
+        // {"epoch": 3, "model": state_dict, "optimizer": Adam's state_dict (floats, tuples, lists, None, int keys)}
+        var model = PyTorchFiles.Load(Fixture("checkpoint.pt"), entry: "model");
+        Assert.Equal(["weight", "bias"], model.Keys);
+        Same(model["weight"], DType.Float32, [2, 2], Floats(20, 4));
+        Same(model["bias"], DType.Float32, [2], Floats(21, 2));
+
+        var whole = Refused("checkpoint.pt");
+        Assert.Contains("entry \"epoch\" is an integer, not a tensor; this looks like a checkpoint: pass entry: \"model\"", whole.Message);
+        Assert.Contains("the dicts in it: model, optimizer", whole.Message);
+
+        var wrong = Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(Fixture("checkpoint.pt"), entry: "state_dict"));
+        Assert.Contains("entry \"state_dict\" is not in the file, not a state dict; the file's entries are \"epoch\" (an integer), \"model\" (a dict), \"optimizer\" (a dict)", wrong.Message);
+        var optimizer = Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(Fixture("checkpoint.pt"), entry: "optimizer"));
+        Assert.Contains("entry \"state\" of \"optimizer\" is a dict, not a tensor", optimizer.Message);
+    }
+
+    [Fact]
     public void Load_LegacyFormat_SaysHowToResave()
     {
         var e = Refused("legacy.pt");
@@ -208,6 +227,16 @@ public class PyTorchFilesTests
         Assert.Contains("holds no ARCHIVE/data.pkl record", other.Message);
         Assert.Contains("photos/cat.txt", other.Message);
 
+        using var script = new MemoryStream();
+        using (var archive = new ZipArchive(script, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            archive.CreateEntry("net/constants.pkl");
+            archive.CreateEntry("net/code/__torch__.py");
+        }
+        script.Position = 0;
+        var jit = Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(script, "net.pt"));
+        Assert.Contains("TorchScript archive (torch.jit.save)", jit.Message);
+
         using var dir = new TempFolder();
         Assert.Throws<FileNotFoundException>(() => PyTorchFiles.Load(dir.File("missing.pt")));
         Assert.Throws<IOException>(() => PyTorchFiles.Load(dir.Path));
@@ -233,6 +262,28 @@ public class PyTorchFilesTests
         stream.Position = 0;
         var e = Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(stream, "x.pt"));
         Assert.Contains("opcode 0x69 ('i') at byte 3 is not one that a PyTorch state dict uses", e.Message);
+    }
+
+    [Theory]
+    [InlineData("little", true)]
+    [InlineData("big", false)]
+    public void Load_ByteOrderRecord_LittleIsReadBigIsRefused(string order, bool reads)
+    {
+        // PyTorch 2.1 and later add ARCHIVE/byteorder; {"w": tensor of one float 1.5} otherwise.
+        using var stream = new MemoryStream();
+        PyTorchFiles.Save(stream, new Dictionary<string, Tensor> { ["w"] = Tensor.From(new[] { 1.5f }, [1]) });
+        stream.Position = 0;
+        using var withOrder = new MemoryStream();
+        using (var source = new ZipArchive(stream, ZipArchiveMode.Read))
+        using (var target = new ZipArchive(withOrder, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            using (var w = new StreamWriter(target.CreateEntry("archive/byteorder", CompressionLevel.NoCompression).Open())) w.Write(order);
+            foreach (var e in source.Entries)
+                using (Stream from = e.Open(), to = target.CreateEntry(e.FullName, CompressionLevel.NoCompression).Open()) from.CopyTo(to);
+        }
+        withOrder.Position = 0;
+        if (reads) Assert.Equal(new[] { 1.5f }, PyTorchFiles.Load(withOrder)["w"].ToArray<float>());
+        else Assert.Contains("stored big-endian", Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(withOrder)).Message);
     }
 
     static void WriteArchive(Stream stream, string name, byte[] pickle)

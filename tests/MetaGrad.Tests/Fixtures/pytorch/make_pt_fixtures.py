@@ -101,7 +101,21 @@ def forbidden():
     save({"w": filled(18, (2,), torch.float32), "x": RunsACommand()}, "os_system.pt")
 
 
+def checkpoint():
+    """A training checkpoint: the model's state dict beside an epoch and Adam's state after one step."""
+    model = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        model.weight.copy_(filled(20, (2, 2), torch.float32))
+        model.bias.copy_(filled(21, (2,), torch.float32))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.0)   # a step that leaves the weights as filled
+    model(torch.ones(1, 2)).sum().backward()
+    optimizer.step()
+    save({"epoch": 3, "model": model.state_dict(), "optimizer": optimizer.state_dict()}, "checkpoint.pt")
+
+
 def legacy():
+    if os.path.exists(os.path.join(HERE, "legacy.pt")):
+        return   # the legacy format records object ids, which change at every run: keep the committed file
     save({"w": filled(19, (2,), torch.float32)}, "legacy.pt", _use_new_zipfile_serialization=False)
 
 
@@ -111,5 +125,6 @@ if __name__ == "__main__":
     parameter()
     narrow()
     forbidden()
+    checkpoint()
     legacy()
     print("torch", torch.__version__, "wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".pt")))
