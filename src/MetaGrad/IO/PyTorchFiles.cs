@@ -83,10 +83,10 @@ public static class PyTorchFiles
         if (!stream.CanSeek) throw new ArgumentException($"PyTorchFiles.Load: {name} is not seekable; a zip archive is read from its end (copy it into a MemoryStream first)", nameof(stream));
         CheckSignature(stream, name);
         using var archive = Open(stream, name);
-        var (prefix, pickle) = FindPickle(archive, name);
-        CheckByteOrder(archive, prefix, stream.Length, name);
-
         long fileLength = stream.Length;
+        var (prefix, pickle) = FindPickle(archive, name);
+        CheckByteOrder(archive, prefix, fileLength, name);
+
         var root = TorchPickleReader.Run(ReadEntry(pickle, fileLength, name), $"{name}: data.pkl");
         var entries = StateDictEntries(root, name, entry);
         CheckEntries(entries, name, widen);
@@ -166,8 +166,8 @@ public static class PyTorchFiles
         {
             var value = dict.Entries.FirstOrDefault(e => e.Key is string k && k == entry).Value;
             if (value is not PickledDict inner)
-                throw Invalid(name, $"entry \"{entry}\" is {(dict.Entries.Any(e => e.Key is string k && k == entry) ? Describe(value) : "not in the file")}, not a state dict; the file's entries are " +
-                                    string.Join(", ", dict.Entries.Select(e => $"\"{e.Key}\" ({Describe(e.Value)})")));
+                throw Invalid(name, $"entry \"{entry}\" is {(dict.Entries.Any(e => e.Key is string k && k == entry) ? TorchPickleReader.KindOf(value) : "not in the file")}, not a state dict; the file's entries are " +
+                                    string.Join(", ", dict.Entries.Select(e => $"\"{e.Key}\" ({TorchPickleReader.KindOf(e.Value)})")));
             dict = inner;
         }
         var nested = dict.Entries.Where(e => e.Key is string && e.Value is PickledDict).Select(e => (string)e.Key!).ToList();
@@ -180,27 +180,12 @@ public static class PyTorchFiles
         {
             if (k is not string key) throw Invalid(name, $"the state dict has a key that is not a string ({k?.GetType().Name ?? "None"})");
             if (v is not TorchTensorSpec spec)
-                throw Invalid(name, $"entry \"{key}\"{(entry is null ? "" : $" of \"{entry}\"")} is {Describe(v)}, not a tensor{hint}");
+                throw Invalid(name, $"entry \"{key}\"{(entry is null ? "" : $" of \"{entry}\"")} is {TorchPickleReader.KindOf(v)}, not a tensor{hint}");
             if (!seen.Add(key)) throw Invalid(name, $"the state dict names \"{key}\" twice");
             entries.Add((key, spec));
         }
         return entries;
     }
-
-    static string Describe(object? v) => v switch
-    {
-        null => "None",
-        string => "a string",
-        long => "an integer",
-        double => "a float",
-        bool => "a bool",
-        PickledDict => "a dict",
-        TorchTensorSpec => "a tensor",
-        List<object?> => "a list",
-        object?[] => "a tuple",
-        _ when TorchPickleReader.IsNone(v) => "None",
-        _ => v.GetType().Name,
-    };
 
     // Every entry's dtype is one MetaGrad holds (or widens), and its layout fits its storage.
     static void CheckEntries(List<(string Key, TorchTensorSpec Spec)> entries, string name, bool widen)

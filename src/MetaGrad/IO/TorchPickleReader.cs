@@ -305,6 +305,18 @@ internal sealed class TorchPickleReader
 
     InvalidDataException Invalid(string problem) => new($"{_name}: {problem}");
 
-    /// <summary>True for the unpickled None.</summary>
-    internal static bool IsNone(object? value) => value is None;
+    /// <summary>What kind of value this is, for messages about a file's entries ("an integer", "a dict").</summary>
+    internal static string KindOf(object? value) => value switch
+    {
+        null or None => "None",
+        string => "a string",
+        long => "an integer",
+        double => "a float",
+        bool => "a bool",
+        PickledDict => "a dict",
+        TorchTensorSpec => "a tensor",
+        List<object?> => "a list",
+        object?[] => "a tuple",
+        _ => Describe(value),
+    };
 }

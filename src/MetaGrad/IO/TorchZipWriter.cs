@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace MetaGrad.IO;
@@ -122,20 +124,45 @@ internal sealed class TorchZipWriter
     }
 }
 
-/// <summary>CRC-32 as zip uses it (reflected polynomial 0xEDB88320).</summary>
+/// <summary>
+/// CRC-32 as zip uses it (reflected polynomial 0xEDB88320), eight bytes a step ("slicing by 8":
+/// table k gives a byte's effect k bytes further on), which reads and writes large state dicts
+/// about four times faster than a byte a step.
+/// </summary>
 internal static class Crc32
 {
-    static readonly uint[] s_table = Enumerable.Range(0, 256).Select(n =>
+    // Table k (entries 256k to 256k+255) is table 0 applied k more times.
+    static readonly uint[] s_table = Table();
+
+    static uint[] Table()
     {
-        uint c = (uint)n;
-        for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-        return c;
-    }).ToArray();
+        var t = new uint[8 * 256];
+        for (uint n = 0; n < 256; n++)
+        {
+            uint c = n;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+            t[n] = c;
+        }
+        for (int i = 256; i < t.Length; i++) t[i] = (t[i - 256] >> 8) ^ t[t[i - 256] & 0xFF];
+        return t;
+    }
 
     public static uint Compute(ReadOnlySpan<byte> data)
     {
+        // Indices are below 2048 by construction, so the loop reads the table without bounds checks.
+        ref uint t = ref MemoryMarshal.GetArrayDataReference(s_table);
         uint crc = 0xFFFFFFFF;
-        foreach (byte b in data) crc = s_table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        int i = 0;
+        for (; i + 8 <= data.Length; i += 8)
+        {
+            uint lo = crc ^ BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(i, 4));
+            uint hi = BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(i + 4, 4));
+            crc = Unsafe.Add(ref t, 7 * 256 + (int)(lo & 0xFF)) ^ Unsafe.Add(ref t, 6 * 256 + (int)((lo >> 8) & 0xFF))
+                ^ Unsafe.Add(ref t, 5 * 256 + (int)((lo >> 16) & 0xFF)) ^ Unsafe.Add(ref t, 4 * 256 + (int)(lo >> 24))
+                ^ Unsafe.Add(ref t, 3 * 256 + (int)(hi & 0xFF)) ^ Unsafe.Add(ref t, 2 * 256 + (int)((hi >> 8) & 0xFF))
+                ^ Unsafe.Add(ref t, 256 + (int)((hi >> 16) & 0xFF)) ^ Unsafe.Add(ref t, (int)(hi >> 24));
+        }
+        for (; i < data.Length; i++) crc = Unsafe.Add(ref t, (int)((crc ^ data[i]) & 0xFF)) ^ (crc >> 8);
         return ~crc;
     }
 }

@@ -296,6 +296,14 @@ public class PyTorchFilesTests
 
     // ---- writing ----
 
+    [Theory]
+    [InlineData("", 0x00000000u)]
+    [InlineData("a", 0xE8B7BE43u)]
+    [InlineData("123456789", 0xCBF43926u)]                                      // the standard check value
+    [InlineData("The quick brown fox jumps over the lazy dog", 0x414FA339u)]   // past several 8-byte steps
+    public void Crc32_MatchesZipsCheckValues(string text, uint expected) =>
+        Assert.Equal(expected, Crc32.Compute(System.Text.Encoding.ASCII.GetBytes(text)));
+
     [Fact]
     public void Save_OfWhatPyTorchWrote_IsByteForByteWhatPyTorchWrote()
     {
