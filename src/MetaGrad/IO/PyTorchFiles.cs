@@ -277,12 +277,14 @@ public static class PyTorchFiles
         return ReadInto(new byte[entry.Length], entry, name);
     }
 
-    // A damaged directory can claim any size; checked before memory is allocated for it. Deflate
-    // expands at most about 1032-fold (and torch.save stores records uncompressed).
+    // torch.save stores every record uncompressed, so a record's size is bounded by the file's: a
+    // damaged directory claiming gigabytes is refused before memory is allocated for them.
     static void CheckClaimedSize(ZipArchiveEntry entry, long fileLength, string name)
     {
-        if (entry.CompressedLength > fileLength || entry.Length > Array.MaxLength || entry.Length > Math.Max(entry.CompressedLength, 1) * 1100)
-            throw Invalid(name, $"record {entry.FullName} claims {entry.Length} bytes from {entry.CompressedLength} stored ones in a file of {fileLength}: the archive is damaged");
+        if (entry.CompressedLength != entry.Length)
+            throw Invalid(name, $"record {entry.FullName} is compressed ({entry.CompressedLength} bytes for {entry.Length}); torch.save stores records uncompressed, so the archive was rewritten or is damaged");
+        if (entry.Length > fileLength)
+            throw Invalid(name, $"record {entry.FullName} claims {entry.Length} bytes in a file of {fileLength}: the archive is damaged");
     }
 
     // ---- saving ----

@@ -13,6 +13,9 @@ public class PyTorchFilesTests
 {
     static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "pytorch", name);
 
+    /// <summary>The bytes of a fixture PyTorch wrote (ReaderFuzzTests mutates them).</summary>
+    internal static byte[] PyTorchWritten(string name) => File.ReadAllBytes(Fixture(name));
+
     // make_pt_fixtures.py's value(k, i): element i (row-major) of tensor k.
     static int Value(int k, int i) => (i * 7 + k * 3) % 23 - 11;
 
