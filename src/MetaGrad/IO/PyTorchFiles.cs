@@ -57,6 +57,9 @@ public static class PyTorchFiles
         ["ComplexDoubleStorage"] = new("torch.complex128", null, null, 16),
     };
 
+    /// <summary>The storage classes a pickle may name (torch.FloatStorage ...), supported or not: an unsupported one is refused by key.</summary>
+    internal static IReadOnlyCollection<string> StorageTypeNames => s_storageTypes.Keys;
+
     // ---- loading ----
 
     /// <summary>Reads the state dict in a <c>torch.save</c> file: its tensors by name, in the file's order.</summary>

@@ -40,16 +40,9 @@ internal sealed class TorchPickleReader
         public static readonly None Instance = new();
     }
 
-    /// <summary>The storage classes (torch.FloatStorage ...) a persistent id may name; unsupported dtypes are refused later, by key.</summary>
-    internal static readonly IReadOnlySet<string> StorageTypes = new HashSet<string>
-    {
-        "FloatStorage", "DoubleStorage", "LongStorage", "IntStorage", "BoolStorage",
-        "HalfStorage", "BFloat16Storage", "ByteStorage", "CharStorage", "ShortStorage",
-        "ComplexFloatStorage", "ComplexDoubleStorage",
-    };
-
     /// <summary>Every global the reader accepts, for error messages.</summary>
-    internal const string AllowedGlobals = "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter and the storage classes torch.FloatStorage, DoubleStorage, LongStorage, IntStorage, BoolStorage, HalfStorage, BFloat16Storage, ByteStorage, CharStorage, ShortStorage";
+    static readonly string AllowedGlobals = "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter and the storage classes " +
+        string.Join(", ", PyTorchFiles.StorageTypeNames.Select(n => "torch." + n));
 
     readonly byte[] _data;
     readonly string _name;
@@ -134,7 +127,7 @@ internal sealed class TorchPickleReader
         ("collections", "OrderedDict") => Callable.OrderedDict,
         ("torch._utils", "_rebuild_tensor_v2") => Callable.RebuildTensorV2,
         ("torch._utils", "_rebuild_parameter") => Callable.RebuildParameter,
-        ("torch", _) when StorageTypes.Contains(name) => new StorageType(name),
+        ("torch", _) when PyTorchFiles.StorageTypeNames.Contains(name) => new StorageType(name),   // its dtype is checked later, by key
         _ => throw Invalid($"refused the global {module}.{name} at byte {at}: only {AllowedGlobals} may appear in a state dict. " +
                            "Python's torch.load without weights_only=True would import it and may run it; MetaGrad never does"),
     };
