@@ -289,6 +289,44 @@ public class PyTorchFilesTests
         else Assert.Contains("stored big-endian", Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(withOrder)).Message);
     }
 
+    /// <summary>A torch.save image of one tensor over a storage of <paramref name="numel"/> float32s, with the given records.</summary>
+    static MemoryStream Crafted(string location, long numel, long[] size, long[] stride, long offset, params (string Name, byte[] Bytes)[] records)
+    {
+        var spec = new TorchTensorSpec(new TorchStorageRef("FloatStorage", "0", location, numel), offset, size, stride, RequiresGrad: false);
+        var stream = new MemoryStream();
+        var zip = new TorchZipWriter(stream, "crafted");
+        zip.WriteRecord("data.pkl", TorchPickleWriter.Write([("w", spec)]));
+        foreach (var (name, bytes) in records) zip.WriteRecord(name, bytes);
+        zip.Finish();
+        stream.Position = 0;
+        return stream;
+    }
+
+    static byte[] FloatBytes(params float[] values) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+
+    [Fact]
+    public void Load_CudaLocation_LoadsOntoTheCpu()
+    {
+        using var stream = Crafted("cuda:0", 2, [2], [1], 0, ("data/0", FloatBytes(1.5f, -2f)));
+        var w = PyTorchFiles.Load(stream)["w"];
+        Assert.Equal(Device.Cpu, w.Device);
+        Assert.Equal(new[] { 1.5f, -2f }, w.ToArray<float>());
+    }
+
+    [Fact]
+    public void Load_InconsistentStorage_IsRefusedNamingTheTensor()
+    {
+        using var missing = Crafted("cpu", 2, [2], [1], 0);
+        Assert.Contains("storage 0 (torch.float32) has no record crafted/data/0", Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(missing)).Message);
+
+        using var shortRecord = Crafted("cpu", 2, [2], [1], 0, ("data/0", FloatBytes(1f)));
+        Assert.Contains("record crafted/data/0 holds 4 bytes, but storage 0 is 2 elements of torch.float32, 8 bytes", Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(shortRecord)).Message);
+
+        using var pastTheEnd = Crafted("cpu", 4, [2, 2], [2, 1], 1, ("data/0", FloatBytes(1f, 2f, 3f, 4f)));
+        var e = Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(pastTheEnd));
+        Assert.Contains("tensor \"w\" (size [2, 2], stride [2, 1], offset 1, storage of 4): its last element would be element 4 of the storage, past its end", e.Message);
+    }
+
     static void WriteArchive(Stream stream, string name, byte[] pickle)
     {
         var zip = new TorchZipWriter(stream, name);
