@@ -212,7 +212,7 @@ public static class PyTorchFiles
         string Where() => $"tensor \"{key}\" (size [{string.Join(", ", spec.Size)}], stride [{string.Join(", ", spec.Stride)}], offset {spec.Offset}, storage of {spec.Storage.Numel})";
         if (spec.Storage.Numel > Array.MaxLength) throw Invalid(name, $"{Where()}: the storage holds more elements than a .NET array can");
         if (spec.Size.Length != spec.Stride.Length) throw Invalid(name, $"{Where()}: size and stride differ in length");
-        if (spec.Offset < 0 || spec.Size.Any(s => s < 0) || spec.Stride.Any(s => s < 0) || spec.Size.Any(s => s > int.MaxValue) || spec.Stride.Any(s => s > int.MaxValue))
+        if (spec.Offset is < 0 or > int.MaxValue || spec.Size.Any(s => s is < 0 or > int.MaxValue) || spec.Stride.Any(s => s is < 0 or > int.MaxValue))
             throw Invalid(name, $"{Where()}: sizes, strides and the offset must be non-negative 32-bit integers");
         long numel = 1, last = spec.Offset;
         for (int d = 0; d < spec.Size.Length; d++)
@@ -222,7 +222,7 @@ public static class PyTorchFiles
         }
         if (numel == 0) return;
         for (int d = 0; d < spec.Size.Length; d++) last += (spec.Size[d] - 1) * spec.Stride[d];
-        if (last >= spec.Storage.Numel || spec.Offset > int.MaxValue)
+        if (last >= spec.Storage.Numel)
             throw Invalid(name, $"{Where()}: its last element would be element {last} of the storage, past its end");
     }
 

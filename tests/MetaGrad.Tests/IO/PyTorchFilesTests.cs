@@ -325,6 +325,10 @@ public class PyTorchFilesTests
         using var pastTheEnd = Crafted("cpu", 4, [2, 2], [2, 1], 1, ("data/0", FloatBytes(1f, 2f, 3f, 4f)));
         var e = Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(pastTheEnd));
         Assert.Contains("tensor \"w\" (size [2, 2], stride [2, 1], offset 1, storage of 4): its last element would be element 4 of the storage, past its end", e.Message);
+
+        // An offset past 32 bits (written as LONG1) on an empty tensor: refused, not wrapped around.
+        using var farOffset = Crafted("cpu", 1, [0], [1], 3_000_000_000, ("data/0", FloatBytes(1f)));
+        Assert.Contains("offset 3000000000, storage of 1): sizes, strides and the offset must be non-negative 32-bit integers", Assert.Throws<InvalidDataException>(() => PyTorchFiles.Load(farOffset)).Message);
     }
 
     static void WriteArchive(Stream stream, string name, byte[] pickle)
