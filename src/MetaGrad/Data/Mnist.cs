@@ -14,7 +14,7 @@ namespace MetaGrad.Data;
 /// <see cref="FindMini()"/>. Files that are truncated, swapped, foreign or of mismatched counts are
 /// refused with an <see cref="InvalidDataException"/> that names the file.
 /// </remarks>
-public class Mnist : Dataset<Tensor[]>
+public partial class Mnist : Dataset<Tensor[]>
 {
     /// <summary>Mean of the full MNIST training pixels (after scaling to [0, 1]), for <see cref="Normalize"/>.</summary>
     public const double Mean = 0.1307;
@@ -165,7 +165,7 @@ public class Mnist : Dataset<Tensor[]>
 /// Fashion-MNIST (torchvision.datasets.FashionMNIST): 28x28 grey images of ten kinds of clothing,
 /// in the same four IDX files as MNIST, so it reads, validates and batches the same way.
 /// </summary>
-public sealed class FashionMnist(string folder, bool train = true, Func<Tensor, Tensor>? transform = null) : Mnist(folder, train, transform)
+public sealed partial class FashionMnist(string folder, bool train = true, Func<Tensor, Tensor>? transform = null) : Mnist(folder, train, transform)
 {
     /// <summary>Mean of the Fashion-MNIST training pixels in [0, 1].</summary>
     public new const double Mean = 0.2860;

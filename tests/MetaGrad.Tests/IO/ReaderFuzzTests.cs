@@ -173,6 +173,13 @@ public class ReaderFuzzTests
     public void Safetensors_MutatedFiles_LoadFaithfullyOrAreRefused() =>
         Fuzz("safetensors", [SafetensorsSeed(0), SafetensorsSeed(1)], LoadsFaithfully, typeof(InvalidDataException));
 
+    // ---- PyTorch's torch.save zip ----
+
+    [Fact]
+    public void PyTorch_MutatedFiles_LoadOrAreRefused() =>
+        Fuzz("pt", [PyTorchFilesTests.PyTorchWritten("parameter.pt"), PyTorchFilesTests.PyTorchWritten("tensors.pt")],
+            bytes => PyTorchFiles.Load(new MemoryStream(bytes), "fuzzed.pt"), typeof(InvalidDataException));
+
     // ---- IDX, plain and gzip ----
 
     static byte[] IdxImages(int count)
