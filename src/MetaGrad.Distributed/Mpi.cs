@@ -32,6 +32,9 @@ public static class Mpi
                 MpiNative.Check(MpiNative.MPI_Init_thread(null, null, MpiNative.ThreadSerialized, out _), "MPI_Init_thread");
             MpiNative.Check(MpiNative.MPI_Comm_set_errhandler(MpiNative.CommWorld, MpiNative.ErrorsReturn), "MPI_Comm_set_errhandler");
             s_world = new Communicator(MpiNative.CommWorld, timeout ?? TimeSpan.FromMinutes(10), owned: false);
+            // MPICH's launcher says how many ranks run on this machine.
+            if (int.TryParse(Environment.GetEnvironmentVariable("MPI_LOCALNRANKS"), out int local) && local > 1)
+                Tensor.SetNumThreads(Math.Max(1, Environment.ProcessorCount / local));
             AppDomain.CurrentDomain.UnhandledException += (_, e) => Fail(e.ExceptionObject as Exception);
             return s_world;
         }
