@@ -7,9 +7,12 @@ internal static class MpiLauncher
 {
     public sealed record Result(int ExitCode, string Output, TimeSpan Elapsed);
 
-    static string Worker => Path.Combine(AppContext.BaseDirectory, "MetaGrad.Distributed.Worker.dll");
+    /// <summary>Runs a worker scenario (see MetaGrad.Distributed.Worker.Scenarios).</summary>
+    public static Result Run(string scenario, string output, int ranks = 2, TimeSpan? limit = null) =>
+        RunProgram("MetaGrad.Distributed.Worker.dll", [scenario, output], ranks, limit);
 
-    public static Result Run(string scenario, string output, int ranks = 2, TimeSpan? limit = null)
+    /// <summary>Runs a program built beside the tests, as <paramref name="ranks"/> ranks.</summary>
+    public static Result RunProgram(string dll, string[] arguments, int ranks = 2, TimeSpan? limit = null)
     {
         var mpiexec = FindMpiexec();
         var start = new ProcessStartInfo(mpiexec)
@@ -18,7 +21,7 @@ internal static class MpiLauncher
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "-n", ranks.ToString(), "dotnet", Worker, scenario, output }) start.ArgumentList.Add(a);
+        foreach (var a in (string[])["-n", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, dll), .. arguments]) start.ArgumentList.Add(a);
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -26,7 +29,7 @@ internal static class MpiLauncher
         if (!process.WaitForExit(limit ?? TimeSpan.FromSeconds(120)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"mpiexec -n {ranks} {scenario} did not end within {(limit ?? TimeSpan.FromSeconds(120)).TotalSeconds} s: the ranks hang");
+            throw new TimeoutException($"mpiexec -n {ranks} {dll} {string.Join(' ', arguments)} did not end within {(limit ?? TimeSpan.FromSeconds(120)).TotalSeconds} s: the ranks hang");
         }
         process.WaitForExit();
         return new Result(process.ExitCode, stdout.Result + stderr.Result, clock.Elapsed);
