@@ -103,6 +103,9 @@ public sealed class DistributedDataParallel<TIn, TOut> : Module<TIn, TOut>, IDis
     /// <summary>The parameters of each bucket, by name, in the order their all-reduces start.</summary>
     public IReadOnlyList<IReadOnlyList<string>> BucketParameterNames => [.. _buckets.Select(b => (IReadOnlyList<string>)[.. b.Members.Select(i => _names[i])])];
 
+    /// <summary>How many of this iteration's buckets have started their all-reduce (all of them once backward has finished).</summary>
+    public int BucketsStarted => _nextBucket;
+
     /// <summary>
     /// Time backward spent waiting for all-reduces after its last gradient was ready, summed over
     /// iterations: the communication that did not overlap with computation.

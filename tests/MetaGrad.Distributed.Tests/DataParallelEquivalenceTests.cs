@@ -51,4 +51,13 @@ public sealed class DataParallelEquivalenceTests : IDisposable
         if (scenario == "unused")   // no rank used the spare layer: untouched, as in one process
             Assert.Equal(initial["spare.weight"].ToArray<float>(), two["spare.weight"].ToArray<float>());
     }
+
+    [Fact]
+    public void LastLayersBucket_StartsWhileBackwardStillRuns()
+    {
+        // Buckets [2.bias, 2.weight] and [0.bias, 0.weight]: the first is all-reduced while backward goes on to layer 0.
+        var run = MpiLauncher.Run("overlap", Path.Combine(_folder, "overlap.safetensors"));
+        Assert.True(run.ExitCode == 0, $"mpiexec exited {run.ExitCode}:\n{run.Output}");
+        Assert.Contains("buckets started when the first layer's first gradient arrived: 1 of 2", run.Output);
+    }
 }

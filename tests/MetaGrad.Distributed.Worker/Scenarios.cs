@@ -11,7 +11,7 @@ namespace MetaGrad.Distributed.Worker;
 /// initial ones beside them, in NAME.initial), so that a test can compare the two. The fault
 /// scenarios fail on purpose, to show that a failure ends every rank.
 /// </summary>
-/// <remarks>Scenarios: plain, nosync, sampler, batchnorm, unused (equivalence); mismatch, throw, kill, stall (faults).</remarks>
+/// <remarks>Scenarios: plain, nosync, sampler, batchnorm, unused (equivalence); overlap (bucket timing); mismatch, throw, kill, stall (faults).</remarks>
 public static class Scenarios
 {
     const int Features = 8, Classes = 4, B = 8;
@@ -52,6 +52,15 @@ public static class Scenarios
                     Step(step * 2 * B, 1.0);
                     optimizer.Step();
                 }
+                break;
+            case "overlap":
+                // While the first layer's gradients arrive, the last layer's bucket is already on its way.
+                var wrapper = (DistributedDataParallel<Tensor, Tensor>)model;
+                int least = int.MaxValue;
+                foreach (var p in net.GetSubmodule("0").Parameters())
+                    p.RegisterPostAccumulateGradHook(_ => least = Math.Min(least, wrapper.BucketsStarted));
+                Step(0, 1.0);
+                if (rank == 0) Console.WriteLine($"buckets started when the first layer's first gradient arrived: {least} of {wrapper.BucketCount}");
                 break;
             case "nosync":
                 // Two micro-batches a step: the first's gradients stay local, the second's backward averages the sum.
