@@ -11,7 +11,7 @@ namespace MetaGrad.Distributed.Worker;
 /// initial ones beside them, in NAME.initial), so that a test can compare the two. The fault
 /// scenarios fail on purpose, to show that a failure ends every rank.
 /// </summary>
-/// <remarks>Scenarios: plain, nosync, sampler, batchnorm, unused (equivalence); overlap (bucket timing); mismatch, throw, kill, stall (faults).</remarks>
+/// <remarks>Scenarios: plain, nosync, sampler, batchnorm, unused (equivalence); overlap (bucket timing); mismatch, forgotten (a parameter without gradient, not declared), throw, kill, stall (faults).</remarks>
 public static class Scenarios
 {
     const int Features = 8, Classes = 4, B = 8;
@@ -31,7 +31,7 @@ public static class Scenarios
         var net = scenario == "batchnorm"
             ? new Sequential(new Linear(Features, hidden, generator: init), Norm(hidden), new ReLU(), new Linear(hidden, Classes, generator: init))
             : new Sequential(new Linear(Features, hidden, generator: init), new ReLU(), new Linear(hidden, Classes, generator: init));
-        Module<Tensor, Tensor> replica = scenario == "unused" ? new WithSpareLayer(net, new Linear(Features, Classes, generator: init)) : net;
+        Module<Tensor, Tensor> replica = scenario is "unused" or "forgotten" ? new WithSpareLayer(net, new Linear(Features, Classes, generator: init)) : net;
         Module<Tensor, Tensor> model = world is null
             ? replica
             // A small cap, so that even this model's gradients travel in several buckets.
@@ -45,7 +45,7 @@ public static class Scenarios
 
         switch (scenario)
         {
-            case "plain" or "batchnorm" or "unused" or "mismatch":
+            case "plain" or "batchnorm" or "unused" or "mismatch" or "forgotten":
                 for (int step = 0; step < 5; step++)
                 {
                     optimizer.ZeroGrad();
@@ -99,7 +99,7 @@ public static class Scenarios
                     {
                         if (scenario == "throw") throw new InvalidOperationException("injected failure at step 3");
                         if (scenario == "kill") System.Diagnostics.Process.GetCurrentProcess().Kill();
-                        Thread.Sleep(30_000);   // stall: alive but silent, far longer than rank 0's timeout
+                        Thread.Sleep(60_000);   // stall: alive but silent, far longer than rank 0's timeout
                     }
                     if (step == 3 && scenario == "stall") world!.Timeout = TimeSpan.FromSeconds(2);
                     optimizer.ZeroGrad();
