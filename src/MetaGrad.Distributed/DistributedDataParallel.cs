@@ -38,7 +38,7 @@ public sealed class DistributedDataParallel<TIn, TOut> : Module<TIn, TOut>, IDis
     readonly bool _findUnused, _broadcastBuffers;
 
     // One iteration's state, from the forward that prepares it to the backward that completes it.
-    bool _expectHooks, _finished = true, _noSync;
+    bool _expectHooks, _finished = true, _noSync, _backwardStarted;
     readonly bool[] _ready;
     int _nextBucket;
     long[]? _used;
@@ -90,7 +90,7 @@ public sealed class DistributedDataParallel<TIn, TOut> : Module<TIn, TOut>, IDis
         for (int i = 0; i < _parameters.Length; i++)
         {
             int index = i;
-            _hooks.Add(_parameters[i].RegisterPostAccumulateGradHook(_ => GradientReady(index)));
+            _hooks.Add(_parameters[i].RegisterPostAccumulateGradHook(_ => GradientHook(index)));
         }
     }
 
@@ -115,18 +115,23 @@ public sealed class DistributedDataParallel<TIn, TOut> : Module<TIn, TOut>, IDis
     /// <summary>Runs the replica; when gradients are enabled and not under <see cref="NoSync"/>, prepares this iteration's averaging.</summary>
     public override TOut Forward(TIn input)
     {
-        if (!_finished && _expectHooks && _ready.Any(r => r)) throw UnfinishedReduction();
+        if (!_finished && _expectHooks)
+        {
+            if (_backwardStarted) throw UnfinishedReduction();
+            AbandonIteration();   // a forward with no backward after it: nothing to average
+        }
         if (_broadcastBuffers && _communicator.Size > 1 && _buffers.Length > 0)
             using (Autograd.NoGrad())
                 foreach (var b in _buffers) _communicator.Broadcast(b, 0);
         var output = Module.Forward(input);
+        HashSet<Tensor>? reachable = null;
         if (_findUnused && Autograd.IsGradEnabled)
         {
+            reachable = ReachableLeaves(output);
             _usedSinceSync ??= new bool[_parameters.Length];
-            var reachable = ReachableLeaves(output);
             for (int i = 0; i < _parameters.Length; i++) _usedSinceSync[i] |= reachable.Contains(_parameters[i]);
         }
-        if (Autograd.IsGradEnabled && !_noSync) Prepare();
+        if (Autograd.IsGradEnabled && !_noSync) Prepare(reachable);
         else _expectHooks = false;
         return output;
     }
@@ -148,7 +153,8 @@ public sealed class DistributedDataParallel<TIn, TOut> : Module<TIn, TOut>, IDis
         public void Dispose() => undo();
     }
 
-    void Prepare()
+    // reachable: with findUnusedParameters, the leaves this forward's output depends on.
+    void Prepare(HashSet<Tensor>? reachable)
     {
         Array.Clear(_ready);
         foreach (var bucket in _buckets)
@@ -158,15 +164,18 @@ public sealed class DistributedDataParallel<TIn, TOut> : Module<TIn, TOut>, IDis
         }
         _nextBucket = 0;
         _finished = false;
+        _backwardStarted = false;
         _expectHooks = true;
-        if (!_findUnused) return;
-        // Reachable parameters count as used; the ranks' counts are summed so that a parameter no
-        // rank used keeps its gradient untouched (PyTorch leaves it None), as in one process.
+        if (reachable is null) return;
+        // A parameter used since the last averaging (NoSync forwards included) counts as used; the
+        // ranks' counts are summed so that one no rank used keeps its gradient untouched (PyTorch
+        // leaves it None), as in one process. One this forward does not reach gets no hook: its
+        // gradient, whatever has accumulated, is ready now.
         _used = [.. _usedSinceSync!.Select(u => u ? 1L : 0L)];
         _usedSinceSync = null;
         _usedWork = _communicator.Size > 1 ? StartUsedReduction(_used) : null;
         for (int i = 0; i < _parameters.Length; i++)
-            if (_used[i] == 0) GradientReady(i);
+            if (!reachable.Contains(_parameters[i])) GradientReady(i);
     }
 
     unsafe PendingReduction StartUsedReduction(long[] used)
@@ -204,12 +213,31 @@ public sealed class DistributedDataParallel<TIn, TOut> : Module<TIn, TOut>, IDis
         _ => throw new NotSupportedException($"DistributedDataParallel: findUnusedParameters needs the module's output to be tensors (a tensor, a tuple or a list of them), got {output?.GetType().Name ?? "null"}"),
     };
 
+    void GradientHook(int index)
+    {
+        if (!_expectHooks) return;   // no-sync or no-grad forward: the gradient stays local
+        _backwardStarted = true;
+        GradientReady(index);
+    }
+
+    // The reductions an unused-parameter search started before backward, finished (every rank started
+    // them too) so that no request is left behind.
+    void AbandonIteration()
+    {
+        foreach (var bucket in _buckets) bucket.Work?.Wait();
+        _usedWork?.Wait();
+        _usedWork = null;
+        if (_usedPin.IsAllocated) _usedPin.Free();
+        _used = null;
+        _expectHooks = false;
+        _finished = true;
+    }
+
     // A parameter's gradient is complete (its post-accumulate hook, or unused): into its bucket, and
     // every bucket whose turn has come is launched. Buckets start strictly in order, so all ranks
     // issue the same collectives in the same order whatever order their gradients arrive in.
     void GradientReady(int index)
     {
-        if (!_expectHooks) return;   // no-sync or no-grad forward: the gradient stays local
         if (_ready[index])
             throw new InvalidOperationException($"DistributedDataParallel: parameter {_names[index]}'s gradient was marked ready twice in one iteration; run one backward per forward " +
                 "(or use NoSync), and don't reuse a parameter across forwards of the same iteration");

@@ -19,6 +19,7 @@ public sealed class DataParallelEquivalenceTests : IDisposable
     [InlineData("sampler")]     // 2 epochs over 61 rows shared by DistributedSampler (padded to 31 each)
     [InlineData("batchnorm")]   // SyncBatchNorm on 2 ranks against BatchNorm1d on one process
     [InlineData("unused")]      // findUnusedParameters, with a layer forward never calls
+    [InlineData("branches")]    // findUnusedParameters, each rank using a different head
     public void TwoRanksOfBatchB_MatchOneProcessOfBatch2B(string scenario)
     {
         string distributed = Path.Combine(_folder, "two.safetensors"), single = Path.Combine(_folder, "one.safetensors");

@@ -11,7 +11,7 @@ namespace MetaGrad.Distributed.Worker;
 /// initial ones beside them, in NAME.initial), so that a test can compare the two. The fault
 /// scenarios fail on purpose, to show that a failure ends every rank.
 /// </summary>
-/// <remarks>Scenarios: plain, nosync, sampler, batchnorm, unused (equivalence); overlap (bucket timing); mismatch, forgotten (a parameter without gradient, not declared), throw, kill, stall (faults).</remarks>
+/// <remarks>Scenarios: plain, nosync, sampler, batchnorm, unused, branches (equivalence); overlap (bucket timing); mismatch, forgotten (a parameter without gradient, not declared), throw, kill, stall (faults).</remarks>
 public static class Scenarios
 {
     const int Features = 8, Classes = 4, B = 8;
@@ -31,11 +31,16 @@ public static class Scenarios
         var net = scenario == "batchnorm"
             ? new Sequential(new Linear(Features, hidden, generator: init), Norm(hidden), new ReLU(), new Linear(hidden, Classes, generator: init))
             : new Sequential(new Linear(Features, hidden, generator: init), new ReLU(), new Linear(hidden, Classes, generator: init));
-        Module<Tensor, Tensor> replica = scenario is "unused" or "forgotten" ? new WithSpareLayer(net, new Linear(Features, Classes, generator: init)) : net;
+        Module<Tensor, Tensor> replica = scenario switch
+        {
+            "unused" or "forgotten" => new WithSpareLayer(net, new Linear(Features, Classes, generator: init)),
+            "branches" => new TwoHeads(init, world?.Rank),
+            _ => net,
+        };
         Module<Tensor, Tensor> model = world is null
             ? replica
             // A small cap, so that even this model's gradients travel in several buckets.
-            : DistributedDataParallel.Wrap(replica, world, bucketCapMB: 0.0002, findUnusedParameters: scenario == "unused");
+            : DistributedDataParallel.Wrap(replica, world, bucketCapMB: 0.0002, findUnusedParameters: scenario is "unused" or "branches");
         if (rank == 0) Save(replica, output + ".initial", -1);
         var optimizer = new SGD(replica.Parameters(), lr: 0.1, momentum: 0.9);
 
@@ -45,7 +50,7 @@ public static class Scenarios
 
         switch (scenario)
         {
-            case "plain" or "batchnorm" or "unused" or "mismatch" or "forgotten":
+            case "plain" or "batchnorm" or "unused" or "branches" or "mismatch" or "forgotten":
                 for (int step = 0; step < 5; step++)
                 {
                     optimizer.ZeroGrad();
@@ -136,5 +141,23 @@ public static class Scenarios
         }
 
         public override Tensor Forward(Tensor input) => _net.Forward(input);
+    }
+
+    /// <summary>
+    /// A trunk and two heads: rank r's rows go through head r only, so each head is unused on one
+    /// rank and used on the other; one process sends the first half of its batch through head 0 and
+    /// the second through head 1.
+    /// </summary>
+    sealed class TwoHeads(Generator init, int? rank) : Module<Tensor, Tensor>
+    {
+        readonly Linear _trunk = new(Features, 16, generator: init), _head0 = new(16, Classes, generator: init), _head1 = new(16, Classes, generator: init);
+
+        public override Tensor Forward(Tensor input)
+        {
+            var h = _trunk.Forward(input).Relu();
+            if (rank is int r) return (r == 0 ? _head0 : _head1).Forward(h);
+            int half = input.Shape[0] / 2;
+            return Tensor.Cat([_head0.Forward(h[..half]), _head1.Forward(h[half..])]);
+        }
     }
 }
