@@ -143,7 +143,7 @@ public sealed class MnistTrainer
             lossSum += batchLoss * positions.Length;
             correct += Correct(logits, labels);
             seen += positions.Length;
-            onBatch?.Invoke(new BatchProgress(++batch, BatchesPerEpoch, batchLoss, seen, clock.Elapsed));
+            onBatch?.Invoke(new BatchProgress(++batch, BatchesPerEpoch, batchLoss, seen * (_world?.Size ?? 1), clock.Elapsed));   // all ranks' images
         }
         _scheduler.Step();
         Epoch++;
