@@ -77,6 +77,9 @@ public static class Mpi
         Console.Out.Flush();
         Console.Error.WriteLine($"{who} failed: {error}");
         Console.Error.Flush();
+        // The launcher forwards a rank's output through its own proxy; an abort at once (another rank's,
+        // when several fail together) could kill that proxy with the message still unsent.
+        Thread.Sleep(500);
         MpiNative.MPI_Abort(MpiNative.CommWorld, 1);
         Environment.Exit(1);
     }

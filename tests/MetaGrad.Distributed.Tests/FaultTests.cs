@@ -67,6 +67,15 @@ public sealed class FaultTests : IDisposable
     }
 
     [Fact]
+    public void RanksWithDifferentBuckets_RefuseToStart()
+    {
+        // Rank 1 keeps PyTorch's 25 MiB cap, rank 0 a tiny one: their all-reduces would not match.
+        var run = MpiLauncher.Run("buckets", Checkpoint, limit: TimeSpan.FromSeconds(60));
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("rank 1's model differs from rank 0's: the number of gradient buckets is 1 here but 2 on rank 0", run.Output);
+    }
+
+    [Fact]
     public void ParameterWithoutGradient_FailsTheNextForward_NamingIt()
     {
         // The spare layer takes no part in the loss and findUnusedParameters is off: its bucket never fills (PyTorch's error).

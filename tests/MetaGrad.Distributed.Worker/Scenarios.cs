@@ -11,7 +11,7 @@ namespace MetaGrad.Distributed.Worker;
 /// initial ones beside them, in NAME.initial), so that a test can compare the two. The fault
 /// scenarios fail on purpose, to show that a failure ends every rank.
 /// </summary>
-/// <remarks>Scenarios: plain, nosync, sampler, batchnorm, unused, branches (equivalence); overlap (bucket timing); mismatch, forgotten (a parameter without gradient, not declared), throw, kill, stall (faults).</remarks>
+/// <remarks>Scenarios: plain, nosync, sampler, batchnorm, unused, branches (equivalence); overlap (bucket timing); mismatch (shapes), buckets (bucket caps), forgotten (a parameter without gradient, not declared), throw, kill, stall (faults).</remarks>
 public static class Scenarios
 {
     const int Features = 8, Classes = 4, B = 8;
@@ -40,7 +40,8 @@ public static class Scenarios
         Module<Tensor, Tensor> model = world is null
             ? replica
             // A small cap, so that even this model's gradients travel in several buckets.
-            : DistributedDataParallel.Wrap(replica, world, bucketCapMB: 0.0002, findUnusedParameters: scenario is "unused" or "branches");
+            : DistributedDataParallel.Wrap(replica, world, bucketCapMB: scenario == "buckets" && rank == 1 ? 25 : 0.0002,
+                findUnusedParameters: scenario is "unused" or "branches");
         if (rank == 0) Save(replica, output + ".initial", -1);
         var optimizer = new SGD(replica.Parameters(), lr: 0.1, momentum: 0.9);
 
@@ -50,7 +51,7 @@ public static class Scenarios
 
         switch (scenario)
         {
-            case "plain" or "batchnorm" or "unused" or "branches" or "mismatch" or "forgotten":
+            case "plain" or "batchnorm" or "unused" or "branches" or "mismatch" or "buckets" or "forgotten":
                 for (int step = 0; step < 5; step++)
                 {
                     optimizer.ZeroGrad();
