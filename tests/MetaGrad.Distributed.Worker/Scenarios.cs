@@ -11,7 +11,7 @@ namespace MetaGrad.Distributed.Worker;
 /// initial ones beside them, in NAME.initial), so that a test can compare the two. The fault
 /// scenarios fail on purpose, to show that a failure ends every rank.
 /// </summary>
-/// <remarks>Scenarios: plain, nosync, sampler, batchnorm, unused, branches (equivalence); overlap (bucket timing); mismatch (shapes), buckets (bucket caps), forgotten (a parameter without gradient, not declared), throw, kill, stall (faults).</remarks>
+/// <remarks>Scenarios: collectives (each collective once); plain, nosync, sampler, batchnorm, unused, branches (equivalence); overlap (bucket timing); mismatch (shapes), buckets (bucket caps), forgotten (a parameter without gradient, not declared), throw, kill, stall (faults).</remarks>
 public static class Scenarios
 {
     const int Features = 8, Classes = 4, B = 8;
@@ -19,6 +19,7 @@ public static class Scenarios
     /// <summary>Runs a scenario as a rank of <paramref name="world"/>, or as the single process when it is null.</summary>
     public static int Train(string scenario, string output, Communicator? world)
     {
+        if (scenario == "collectives") return Collectives(world!);
         int rank = world?.Rank ?? 0;
         // Replicas start different on purpose: DistributedDataParallel must copy rank 0's parameters.
         var init = new Generator(100 + (ulong)rank);
@@ -123,6 +124,25 @@ public static class Scenarios
                 throw new ArgumentException($"unknown scenario {scenario}");
         }
         if (rank == 0) Save(replica, output, -1);
+        return 0;
+    }
+
+    // Each collective on values that depend on the rank, printed by every rank (rank r: ...).
+    static int Collectives(Communicator world)
+    {
+        int r = world.Rank;
+        var sum = Tensor.From(new float[] { r + 1, 10 * (r + 1) }, [2]);
+        world.AllReduce(sum);
+        var max = Tensor.From(new long[] { r, -r }, [2]);
+        world.AllReduce(max, ReduceOp.Max);
+        var min = Tensor.From(new double[] { r + 0.5 }, [1]);
+        world.AllReduce(min, ReduceOp.Min);
+        var broadcast = Tensor.From(new int[] { 7 * (r + 1), 8 * (r + 1) }, [2]);
+        world.Broadcast(broadcast, root: 1);
+        var gathered = world.AllGather(Tensor.From(new float[] { r, r + 0.25f }, [2]));
+        world.Barrier();
+        Console.WriteLine(FormattableString.Invariant(
+            $"rank {r}: sum {string.Join(",", sum.ToArray<float>())} max {string.Join(",", max.ToArray<long>())} min {min.Item<double>()} broadcast {string.Join(",", broadcast.ToArray<int>())} gathered {string.Join(",", gathered.ToArray<float>())} shape {gathered.Shape}"));
         return 0;
     }
 
