@@ -102,6 +102,9 @@ public partial class Tensor
 
     internal List<Func<Tensor, Tensor?>>? LeafHooks;
 
+    /// <summary>Called once a backward pass has added its last gradient for this leaf (RegisterPostAccumulateGradHook).</summary>
+    internal List<Action<Tensor>>? PostAccumulateHooks;
+
     /// <summary>Whether gradients flow to this tensor. Only leaves of floating dtype can be set.</summary>
     public bool RequiresGrad
     {
@@ -157,6 +160,26 @@ public partial class Tensor
         if (!RequiresGrad) throw new InvalidOperationException("RegisterHook: cannot register a hook on a tensor that doesn't require gradient");
         if (GradFn is null) (LeafHooks ??= []).Add(hook);
         else (GradFn.OutputHooks ??= []).Add((OutputNr, hook));
+    }
+
+    /// <summary>
+    /// Registers a function called with this leaf once a backward pass has added the last of its
+    /// gradients to <see cref="Grad"/> (PyTorch's register_post_accumulate_grad_hook): once per pass,
+    /// however many paths reach the leaf. Autograd.Grad, which fills no Grad, does not call it.
+    /// Data-parallel training starts reducing a gradient from here, while backward goes on.
+    /// </summary>
+    /// <returns>Disposing it removes the hook.</returns>
+    public IDisposable RegisterPostAccumulateGradHook(Action<Tensor> hook)
+    {
+        if (!RequiresGrad) throw new InvalidOperationException("RegisterPostAccumulateGradHook: cannot register a hook on a tensor that doesn't require gradient");
+        if (GradFn is not null) throw new InvalidOperationException($"RegisterPostAccumulateGradHook: post accumulate grad hooks cannot be registered on non-leaf tensors (this one has grad_fn {GradFn.Name})");
+        (PostAccumulateHooks ??= []).Add(hook);
+        return new HookRemoval(() => PostAccumulateHooks?.Remove(hook));
+    }
+
+    sealed class HookRemoval(Action remove) : IDisposable
+    {
+        public void Dispose() => remove();
     }
 
     /// <summary>Backpropagates from this scalar (or with an explicit gradient of this tensor's shape).</summary>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Diagnostics;
 using System.Globalization;
+using MetaGrad.Distributed;
 
 namespace MetaGrad.Examples;
 
@@ -16,7 +17,8 @@ public static class MnistExample
     /// where told. <see cref="Given"/> names the settings given on the command line, which a resumed
     /// run must not contradict (the checkpoint's settings win).
     /// </summary>
-    public sealed record RunOptions(int Epochs, MnistSettings Settings, string? Data, string Out, bool Resume, ProgressStyle Progress, IReadOnlyCollection<string>? Given = null);
+    public sealed record RunOptions(int Epochs, MnistSettings Settings, string? Data, string Out, bool Resume, ProgressStyle Progress, IReadOnlyCollection<string>? Given = null,
+        bool Distributed = false);
 
     // The settings a checkpoint fixes, by option name.
     static readonly (string Option, Func<MnistSettings, object?> Value)[] Fixed =
@@ -47,12 +49,13 @@ public static class MnistExample
         var output = new Option<string>("--out") { Description = "Folder for the checkpoint and the plot", DefaultValueFactory = _ => Path.Combine("out", model == "mlp" ? "mnist" : model) };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out, with its settings" };
         var progress = new Option<ProgressStyle>("--progress") { Description = "Auto: a live bar in a terminal, else plain lines; Lines: plain lines; None: epoch lines only", DefaultValueFactory = _ => ProgressStyle.Auto };
+        var distributed = new Option<bool>("--distributed") { Description = "One rank of data-parallel training: start with mpiexec -n N; --batch-size is the batch of all ranks together" };
 
         OptionRules.Require(epochs, v => v >= 0, "--epochs must be 0 or more");
         OptionRules.Positive(batchSize);
         OptionRules.Require(lr, v => v is null or > 0, "--lr must be positive");
         OptionRules.Require(lrDecay, v => v is > 0 and <= 1, "--lr-decay must be in (0, 1]");
-        foreach (var option in new Option[] { epochs, batchSize, lr, lrDecay, optimizer, seed, data, output, resume, progress })
+        foreach (var option in new Option[] { epochs, batchSize, lr, lrDecay, optimizer, seed, data, output, resume, progress, distributed })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -65,14 +68,25 @@ public static class MnistExample
                 Seed = parse.GetValue(seed),
             };
             var given = new Option[] { batchSize, optimizer, lr, lrDecay, seed }.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToArray();
-            return Run(new RunOptions(parse.GetValue(epochs), settings, parse.GetValue(data), parse.GetValue(output)!, parse.GetValue(resume), parse.GetValue(progress), given));
+            return Run(new RunOptions(parse.GetValue(epochs), settings, parse.GetValue(data), parse.GetValue(output)!, parse.GetValue(resume), parse.GetValue(progress), given,
+                parse.GetValue(distributed)));
         });
         return command;
     }
 
     /// <summary>Trains as <paramref name="options"/> say, on <paramref name="data"/> when given (else read from options.Data).</summary>
-    public static int Run(RunOptions options, MnistData? data = null)
+    public static int Run(RunOptions options, MnistData? data = null) =>
+        options.Distributed ? Mpi.Run(world => Run(options, data, world)) : Run(options, data, null);
+
+    // As one process, or as one rank of world: rank 0 alone prints, saves and draws.
+    static int Run(RunOptions options, MnistData? data, Communicator? world)
     {
+        bool main = world?.IsMain ?? true;
+        if (!main)
+        {
+            Console.SetOut(TextWriter.Null);
+            options = options with { Progress = ProgressStyle.None };
+        }
         var clock = Stopwatch.StartNew();
         try
         {
@@ -94,7 +108,7 @@ public static class MnistExample
                 Console.Error.WriteLine($"--resume: no checkpoint at {checkpoint}; train without --resume first");
                 return 1;
             }
-            trainer = MnistTrainer.Resume(checkpoint, data);
+            trainer = MnistTrainer.Resume(checkpoint, data, world);
             var contradicted = Fixed
                 .Where(f => options.Given?.Contains(f.Option) == true && !Equals(f.Value(options.Settings), f.Value(trainer.Settings)))
                 .Select(f => Invariant($"{f.Option} {f.Value(options.Settings)} (the checkpoint has {f.Value(trainer.Settings) ?? "the default"})"))
@@ -111,7 +125,7 @@ public static class MnistExample
             }
             Console.WriteLine($"Resumed from {checkpoint} after epoch {trainer.Epoch}.");
         }
-        else trainer = new MnistTrainer(data, options.Settings);
+        else trainer = new MnistTrainer(data, options.Settings, world);
 
         if (trainer.Epoch >= options.Epochs)
         {
@@ -127,13 +141,16 @@ public static class MnistExample
             _ => $"MLP 784-{s.Hidden1}-{s.Hidden2}-10",
         };
         Console.WriteLine(Invariant($"MNIST {name} on {data.TrainLabels.Shape[0]:N0} training and {data.TestLabels.Shape[0]:N0} test digits"));
+        if (world is not null) Console.WriteLine($"Data-parallel over {world.Size} ranks (MPI): {s.BatchSize / world.Size} images per rank per batch");
         Console.WriteLine(Invariant($"{s.Optimizer} lr {lr} (x{s.LrDecay} per epoch), batch {s.BatchSize}{(s.Model == "mlp" ? $", dropout {s.Dropout}" : "")}{(s.Augment ? ", random rotations and shifts" : "")}, seed {s.Seed}"));
         while (trainer.Epoch < options.Epochs)
         {
             var r = EpochProgress.Run(trainer, $"epoch {trainer.Epoch + 1}/{options.Epochs}", options.Progress);
             Console.WriteLine(Invariant($"epoch {r.Epoch,2}/{options.Epochs}  train loss {r.TrainLoss:F4} acc {100 * r.TrainAccuracy:F2}%  test loss {r.TestLoss:F4} acc {100 * r.TestAccuracy:F2}%  {r.Seconds:F1} s"));
-            trainer.Save(checkpoint);
+            if (main) trainer.Save(checkpoint);
+            world?.Barrier();   // no rank runs ahead of a checkpoint that is not written yet
         }
+        if (!main) return 0;
         try
         {
             LearningCurves.SavePng(trainer.History, curves);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MetaGrad.Data;
+using MetaGrad.Distributed;
 using MetaGrad.IO;
 using MetaGrad.NN;
 using MetaGrad.Optim;
@@ -50,9 +51,14 @@ public sealed class MnistTrainer
     readonly Module<Tensor, Tensor> _model;
     readonly Optimizer _optimizer;
     readonly StepLR _scheduler;
+    readonly Communicator? _world;
+    readonly Module<Tensor, Tensor> _training;   // the model, or its DistributedDataParallel wrapper
 
-    public MnistTrainer(MnistData data, MnistSettings settings)
+    /// <param name="world">When given, this is one rank of data-parallel training: each rank trains on its share of every batch of BatchSize.</param>
+    public MnistTrainer(MnistData data, MnistSettings settings, Communicator? world = null)
     {
+        if (world is not null && settings.BatchSize % world.Size != 0)
+            throw new ArgumentException($"--batch-size {settings.BatchSize} must be a multiple of the {world.Size} ranks: each rank takes an equal share of every batch");
         _data = data;
         Settings = settings;
         _generator = new Generator(settings.Seed);
@@ -63,6 +69,8 @@ public sealed class MnistTrainer
             "resnet" => new MnistResNet(_generator),
             _ => throw new ArgumentException($"unknown model '{settings.Model}'; choose mlp, lenet or resnet"),
         };
+        _world = world;
+        _training = world is null ? _model : DistributedDataParallel.Wrap(_model, world);
         _optimizer = MakeOptimizer(settings.Optimizer, _model.Parameters(), settings.Lr ?? DefaultLr(settings.Optimizer));
         _scheduler = new StepLR(_optimizer, stepSize: 1, gamma: settings.LrDecay);
     }
@@ -79,7 +87,20 @@ public sealed class MnistTrainer
 
     public Optimizer Optimizer => _optimizer;
 
-    public int BatchesPerEpoch => (_data.TrainLabels.Shape[0] + Settings.BatchSize - 1) / Settings.BatchSize;
+    public int BatchesPerEpoch => _world is null
+        ? (_data.TrainLabels.Shape[0] + Settings.BatchSize - 1) / Settings.BatchSize
+        : (new DistributedSampler(_data.TrainLabels.Shape[0], _world).Count + RankBatch - 1) / RankBatch;
+
+    int RankBatch => Settings.BatchSize / (_world?.Size ?? 1);
+
+    // One process shuffles with its generator; ranks share a DistributedSampler order seeded by the seed and the epoch.
+    IEnumerable<int[]> Batches(int count)
+    {
+        if (_world is null) return new BatchSampler(new RandomSampler(count, generator: _generator), Settings.BatchSize, dropLast: false);
+        var share = new DistributedSampler(count, _world, seed: Settings.Seed);
+        share.SetEpoch(Epoch);
+        return new BatchSampler(share, RankBatch, dropLast: false);
+    }
 
     /// <summary>The optimizers on offer, by their command-line names.</summary>
     public static IReadOnlyList<string> Optimizers { get; } = ["sgd", "adam", "adamw", "rmsprop"];
@@ -105,14 +126,14 @@ public sealed class MnistTrainer
         long correct = 0;
         _model.Train();
         // Whole batches are gathered with one IndexSelect each rather than item by item.
-        foreach (var positions in new BatchSampler(new RandomSampler(count, generator: _generator), Settings.BatchSize, dropLast: false))
+        foreach (var positions in Batches(count))
         {
             var index = Tensor.From(positions, [positions.Length]);
             var images = _data.TrainImages.IndexSelect(0, index);
             if (Settings.Augment) images = DigitAugmentation.Apply(images, _generator);
             var labels = _data.TrainLabels.IndexSelect(0, index);
 
-            var logits = _model.Forward(images);
+            var logits = _training.Forward(images);
             var loss = Losses.CrossEntropy(logits, labels);
             _optimizer.ZeroGrad();
             loss.Backward();
@@ -122,12 +143,20 @@ public sealed class MnistTrainer
             lossSum += batchLoss * positions.Length;
             correct += Correct(logits, labels);
             seen += positions.Length;
-            onBatch?.Invoke(new BatchProgress(++batch, BatchesPerEpoch, batchLoss, seen, clock.Elapsed));
+            onBatch?.Invoke(new BatchProgress(++batch, BatchesPerEpoch, batchLoss, seen * (_world?.Size ?? 1), clock.Elapsed));   // all ranks' images
         }
         _scheduler.Step();
         Epoch++;
+        if (_world is not null)   // the epoch's figures over all ranks' shares
+        {
+            var totals = Tensor.From(new[] { lossSum, correct, seen }, [3]);
+            _world.AllReduce(totals);
+            var t = totals.ToArray<double>();
+            (lossSum, correct, seen) = (t[0], (long)t[1], (int)t[2]);
+        }
 
-        var (testLoss, testAccuracy) = Evaluate(_data.TestImages, _data.TestLabels);
+        // Only rank 0 reports, so only it evaluates.
+        var (testLoss, testAccuracy) = _world is { IsMain: false } ? (double.NaN, double.NaN) : Evaluate(_data.TestImages, _data.TestLabels);
         var result = new EpochResult(Epoch, lossSum / seen, (double)correct / seen, testLoss, testAccuracy, clock.Elapsed.TotalSeconds);
         History.Add(result);
         return result;
@@ -166,10 +195,10 @@ public sealed class MnistTrainer
             .Save(path);
 
     /// <summary>A trainer in the state <see cref="Save"/> wrote, with the saved settings.</summary>
-    public static MnistTrainer Resume(string path, MnistData data)
+    public static MnistTrainer Resume(string path, MnistData data, Communicator? world = null)
     {
         var saved = Checkpoint.Load(path);
-        var trainer = new MnistTrainer(data, saved.Get<MnistSettings>("settings"));
+        var trainer = new MnistTrainer(data, saved.Get<MnistSettings>("settings"), world);
         trainer._model.LoadStateDict(saved.Section("model"));
         trainer._optimizer.LoadStateDict(saved.OptimizerState("optim"));
         trainer._scheduler.LoadStateDict(saved.SchedulerState("scheduler"));

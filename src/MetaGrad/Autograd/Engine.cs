@@ -67,9 +67,12 @@ internal static class Engine
         public readonly List<Function> Roots = [];
         public readonly Dictionary<Function, int> Dependencies = new(ReferenceEqualityComparer.Instance);
         public readonly Stack<Function> Pending = new(), Ready = new();
+        // Leaves with post-accumulate hooks: how many edges still lead to each (filled only when one has hooks).
+        public readonly Dictionary<Tensor, int> HookedLeaves = new(ReferenceEqualityComparer.Instance);
 
         public void Clear()
         {
+            HookedLeaves.Clear();
             Buffers.Clear();
             LaterOutputs.Clear();
             Roots.Clear();
@@ -112,10 +115,15 @@ internal static class Engine
                 Accumulate(scratch, fn, roots[i].OutputNr, rootGrads[i]);
                 rootNodes.Add(fn);
             }
-            else Deliver(roots[i], rootGrads[i], createGraph, capture);
+            else
+            {
+                Deliver(roots[i], rootGrads[i], createGraph, capture);
+                if (capture is null) AfterAccumulate(roots[i]);
+            }
         }
 
-        var dependencies = CountDependencies(rootNodes, scratch.Dependencies, scratch.Pending);
+        var hooked = capture is null ? scratch.HookedLeaves : null;
+        var dependencies = CountDependencies(rootNodes, scratch.Dependencies, scratch.Pending, hooked);
         // Autograd.Grad runs only the nodes through which a gradient reaches one of its inputs, as
         // PyTorch does: the rest of the graph is neither computed nor freed.
         var needed = capture is null ? null : Needed(dependencies.Keys, capture);
@@ -186,7 +194,20 @@ internal static class Engine
                     if (g is not null) Accumulate(scratch, next, edge.OutputNr, g);
                     if (--dependencies[next] == 0 && Runs(next)) ready.Push(next);
                 }
-                else if (edge.Leaf is { } leaf && g is not null) Deliver(leaf, g, createGraph, capture);
+                else if (edge.Leaf is { } leaf)
+                {
+                    if (g is not null) Deliver(leaf, g, createGraph, capture);
+                    // The leaf's last edge in this pass: its gradient is complete.
+                    if (hooked is { Count: > 0 } && hooked.TryGetValue(leaf, out int left))
+                    {
+                        if (left > 1) hooked[leaf] = left - 1;
+                        else
+                        {
+                            hooked.Remove(leaf);
+                            AfterAccumulate(leaf);
+                        }
+                    }
+                }
             }
         }
     }
@@ -216,7 +237,9 @@ internal static class Engine
         return needed;
     }
 
-    static Dictionary<Function, int> CountDependencies(List<Function> roots, Dictionary<Function, int> deps, Stack<Function> stack)
+    // Also counts, in hooked, the edges into each leaf that has post-accumulate hooks.
+    static Dictionary<Function, int> CountDependencies(List<Function> roots, Dictionary<Function, int> deps, Stack<Function> stack,
+        Dictionary<Tensor, int>? hooked)
     {
         foreach (var r in roots)
             if (deps.TryAdd(r, 0)) stack.Push(r);
@@ -225,7 +248,12 @@ internal static class Engine
             var node = stack.Pop();
             foreach (var edge in node.Edges)
             {
-                if (edge.Node is not { } next) continue;
+                if (edge.Node is not { } next)
+                {
+                    if (hooked is not null && edge.Leaf is { PostAccumulateHooks: not null } leaf)
+                        hooked[leaf] = hooked.GetValueOrDefault(leaf) + 1;
+                    continue;
+                }
                 if (deps.TryGetValue(next, out int count)) deps[next] = count + 1;
                 else
                 {
@@ -282,6 +310,12 @@ internal static class Engine
             return null;
         }
         return edge.IsNone ? null : Tensor.Zeros(rows.Shape, rows.Values.DType).IndexAdd(0, rows.Indices, rows.Values);
+    }
+
+    static void AfterAccumulate(Tensor leaf)
+    {
+        if (leaf.PostAccumulateHooks is { } hooks)
+            foreach (var hook in hooks.ToArray()) hook(leaf);   // a hook may remove itself
     }
 
     // A leaf's gradient: through its hooks, then captured (Autograd.Grad) or added to .Grad.
