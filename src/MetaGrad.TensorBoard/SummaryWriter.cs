@@ -79,20 +79,15 @@ public sealed class SummaryWriter : IDisposable
     }
 
     /// <summary>
-    /// A histogram of <paramref name="values"/> (weights, gradients, activations) over TensorBoard's
-    /// default exponential bins (PyTorch's bins="tensorflow"): the Histograms and Distributions tabs.
+    /// A histogram of <paramref name="values"/> (weights, gradients, activations): the Histograms and
+    /// Distributions tabs. Over TensorBoard's default exponential bins (PyTorch's bins="tensorflow"), or
+    /// over <paramref name="bins"/> equal bins from the least value to the greatest.
     /// </summary>
-    public void AddHistogram(string tag, Tensor values, long? globalStep = null, double? walltime = null)
+    public void AddHistogram(string tag, Tensor values, long? globalStep = null, int? bins = null, double? walltime = null)
     {
         var data = Values(values);
-        Add(_file, Summaries.Histogram(tag, Summaries.Histogram(data, Summaries.TensorFlowBins)), globalStep, walltime);
-    }
-
-    /// <summary>A histogram of <paramref name="values"/> over <paramref name="bins"/> equal bins from the least value to the greatest.</summary>
-    public void AddHistogram(string tag, Tensor values, int bins, long? globalStep = null, double? walltime = null)
-    {
-        var data = Values(values);
-        Add(_file, Summaries.Histogram(tag, Summaries.Histogram(data, Summaries.EqualBins(data, bins))), globalStep, walltime);
+        var edges = bins is int count ? Summaries.EqualBins(data, count) : Summaries.TensorFlowBins;
+        Add(_file, Summaries.Histogram(tag, Summaries.Histogram(data, edges)), globalStep, walltime);
     }
 
     static double[] Values(Tensor values)
