@@ -50,4 +50,30 @@ public class WatchingTests
         int best = history.Select(r => r.TestLoss).ToList().IndexOf(history.Min(r => r.TestLoss));
         Assert.Equal(history.Count - 3, best);   // the best, then two epochs without improvement
     }
+
+    [Fact]
+    public void TensorBoard_LeNet_ShowsItsFirstFiltersAsOneImage()
+    {
+        using var dir = new TempFolder();
+        var options = new MnistExample.RunOptions(1, new MnistSettings { Model = "lenet", Optimizer = "sgd" }, null, dir.Path, Resume: false, ProgressStyle.None, TensorBoard: true);
+        Assert.Equal(0, MnistExample.Run(options, MnistTests.SmallData(128, 100)));
+        var image = EventFileReader.Events(Path.Combine(dir.Path, "tb"))
+            .Where(e => e.Summary is not null).SelectMany(e => e.Summary.Value).Single(v => v.Tag == "conv1 filters").Image;
+        Assert.Equal((5, 30, 3), (image.Height, image.Width, image.Colorspace));   // six 5x5 filters in a row, grey as RGB
+    }
+
+    [Fact]
+    public void TensorBoard_Poetry_LogsPerplexities_AndTheVersesAsText()
+    {
+        using var dir = new TempFolder();
+        var corpus = TangCorpus.Load(TangCorpus.FindShipped());
+        var settings = new PoetrySettings { Epochs = 2, Embedding = 16, Hidden = 32, SeqLen = 24, BatchSize = 16, Lr = 1e-2, MaxPoems = 40, TensorBoardDir = dir.Path };
+        var result = PoetryExample.Train(corpus, settings);
+
+        var values = EventFileReader.Events(dir.Path).Where(e => e.Summary is not null).SelectMany(e => e.Summary.Value).ToList();
+        Assert.Equal([(float)result.InitialPerplexity, .. result.Perplexities.Select(p => (float)p)],
+            values.Where(v => v.Tag == "perplexity/held_out").Select(v => v.SimpleValue));
+        var verses = values.Single(v => v.Tag == "verses/text_summary").Tensor.StringVal[0].ToStringUtf8();
+        Assert.Equal([.. result.FiveCharVerses, .. result.SevenCharVerses], verses.Split("  \n"));
+    }
 }
