@@ -153,6 +153,10 @@ public static class MnistExample
         {
             SaveCurves(trainer.History, curves);
             Console.WriteLine($"Saved {checkpoint} and {curves}");
+            string confusion = Path.Combine(options.Out, "confusion.png");
+            ConfusionMatrixPicture.SavePng(Metrics.ConfusionMatrix(Predict(trainer.Model, data.TestImages), data.TestLabels, 10), confusion,
+                title: Invariant($"Test digits after {trainer.Epoch} epochs ({100 * trainer.History[^1].TestAccuracy:F2}% right)"));
+            Console.WriteLine($"Saved {confusion}");
             if (trainer.Model is LeNet lenet)
             {
                 string filters = Path.Combine(options.Out, "filters.png"), mistakes = Path.Combine(options.Out, "misclassified.png");
@@ -170,6 +174,15 @@ public static class MnistExample
         var last = trainer.History[^1];
         Console.WriteLine(Invariant($"Test accuracy {100 * last.TestAccuracy:F2}% after {last.Epoch} epochs; wall time {clock.Elapsed.TotalSeconds:F1} s."));
         return 0;
+    }
+
+    /// <summary>The predicted class of each image, in eval mode and without gradients, a thousand images at a time.</summary>
+    static Tensor Predict(NN.Module<Tensor, Tensor> model, Tensor images)
+    {
+        model.Eval();
+        using var _ = Autograd.NoGrad();
+        int count = images.Shape[0];
+        return Tensor.Cat([.. Enumerable.Range(0, (count + 999) / 1000).Select(i => model.Forward(images[(i * 1000)..Math.Min(count, (i + 1) * 1000)]).ArgMax(1))]);
     }
 
     /// <summary>The loss and accuracy curves of a run, side by side in one PNG.</summary>

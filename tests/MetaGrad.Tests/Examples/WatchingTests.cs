@@ -31,6 +31,9 @@ public class WatchingTests
         Assert.Contains(histograms, p => p.v.Tag == "fc1.weight" && p.Step == 2 && p.v.Histo.Num == 784 * 32);
         Assert.Contains("MLP 784-32-16-10", values.Single(p => p.v.Tag == "settings/text_summary").v.Tensor.StringVal[0].ToStringUtf8());
 
+        using (var confusion = SkiaSharp.SKBitmap.Decode(dir.File("confusion.png")))
+            Assert.Equal(ConfusionMatrixPicture.PngSize(10), (confusion.Width, confusion.Height));
+
         var hparams = EventFileReader.Events(Path.Combine(dir.Path, "tb", "hparams-2"));
         Assert.Equal((float)history[^1].TestAccuracy, hparams.Single(e => e.Summary?.Value[0].Tag == "hparam/test_accuracy").Summary.Value[0].SimpleValue);
     }
