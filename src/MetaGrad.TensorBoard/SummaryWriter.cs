@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
 using MetaGrad.TensorBoard.Proto;
@@ -14,8 +13,9 @@ namespace MetaGrad.TensorBoard;
 /// writer.AddScalar("Loss/train", loss, globalStep: step);
 /// writer.AddHistogram("fc1.weight", model.Fc1.Weight, globalStep: epoch);
 /// </code>
-/// Events are buffered and reach the file at least every <c>flushSecs</c> seconds, at
-/// <see cref="Flush"/> and at <see cref="Dispose"/>. A writer may be used from several threads.
+/// Events are buffered: they reach the files every <c>flushSecs</c> seconds (a timer, as PyTorch's
+/// writer thread), at <see cref="Flush"/> and at <see cref="Dispose"/>; with <c>flushSecs</c> 0,
+/// at every event. A writer may be used from several threads.
 /// </summary>
 public sealed class SummaryWriter : IDisposable
 {
@@ -24,7 +24,8 @@ public sealed class SummaryWriter : IDisposable
     readonly EventFile _file;
     readonly Dictionary<string, EventFile> _scalarsFiles = [];   // add_scalars' one run per tag
     readonly string _filenameSuffix;
-    readonly double _flushSecs;
+    readonly bool _flushEachEvent;
+    readonly Timer? _flushTimer;
     readonly object _lock = new();
     bool _disposed;
 
@@ -37,8 +38,15 @@ public sealed class SummaryWriter : IDisposable
         if (flushSecs < 0) throw new ArgumentException($"SummaryWriter: flushSecs must be 0 or more, got {flushSecs}");
         LogDir = logDir ?? Path.Combine("runs", DateTime.Now.ToString("MMMdd_HH-mm-ss", CultureInfo.InvariantCulture) + "_" + Environment.MachineName + comment);
         _filenameSuffix = filenameSuffix;
-        _flushSecs = flushSecs;
         _file = new EventFile(LogDir, filenameSuffix);
+        _flushEachEvent = flushSecs == 0;
+        if (!_flushEachEvent)
+        {
+            var period = TimeSpan.FromSeconds(flushSecs);
+            // A write error here would end the process from a pool thread; the events stay buffered and the
+            // next Flush or Dispose, on the caller's thread, meets the error again.
+            _flushTimer = new Timer(_ => { try { Flush(); } catch (IOException) { } }, null, period, period);
+        }
     }
 
     /// <summary>The folder this writer's event file is in (TensorBoard's run).</summary>
@@ -144,6 +152,7 @@ public sealed class SummaryWriter : IDisposable
     /// <summary>Flushes and closes the files.</summary>
     public void Dispose()
     {
+        _flushTimer?.Dispose();
         lock (_lock)
         {
             if (_disposed) return;
@@ -160,7 +169,7 @@ public sealed class SummaryWriter : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             file.Write(e);
-            if (file.SecondsSinceFlush >= _flushSecs) file.Flush();
+            if (_flushEachEvent) file.Flush();
         }
     }
 
@@ -177,7 +186,6 @@ public sealed class SummaryWriter : IDisposable
     sealed class EventFile : IDisposable
     {
         readonly RecordWriter _records;
-        readonly Stopwatch _sinceFlush = Stopwatch.StartNew();
 
         public EventFile(string dir, string suffix)
         {
@@ -193,15 +201,9 @@ public sealed class SummaryWriter : IDisposable
 
         public string Path { get; }
 
-        public double SecondsSinceFlush => _sinceFlush.Elapsed.TotalSeconds;
-
         public void Write(Event e) => _records.Write(e.ToByteArray());
 
-        public void Flush()
-        {
-            _records.Flush();
-            _sinceFlush.Restart();
-        }
+        public void Flush() => _records.Flush();
 
         public void Dispose() => _records.Dispose();
     }

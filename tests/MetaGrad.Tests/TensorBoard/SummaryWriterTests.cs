@@ -62,6 +62,22 @@ public class SummaryWriterTests
     }
 
     [Fact]
+    public void FlushSecs_ATimerPushesEventsToTheFile_AndZeroPushesEachEvent()
+    {
+        using var timed = new TempFolder();
+        using var immediate = new TempFolder();
+        using var byTimer = new SummaryWriter(timed.Path, flushSecs: 0.05);
+        using var eachEvent = new SummaryWriter(immediate.Path, flushSecs: 0);
+        byTimer.AddScalar("a", 1, globalStep: 1);
+        eachEvent.AddScalar("a", 2, globalStep: 1);
+
+        Assert.Equal(2f, EventFileReader.Events(immediate.Path)[1].Summary.Value[0].SimpleValue);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (EventFileReader.Events(timed.Path).Count < 2 && clock.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(20);
+        Assert.Equal(2, EventFileReader.Events(timed.Path).Count);
+    }
+
+    [Fact]
     public void AddScalars_WritesEachSeriesToItsOwnRun_UnderTheMainTag()
     {
         using var dir = new TempFolder();
