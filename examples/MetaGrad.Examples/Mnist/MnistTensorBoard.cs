@@ -6,7 +6,8 @@ namespace MetaGrad.Examples;
 
 /// <summary>
 /// Logs an MNIST run for TensorBoard (<c>--tensorboard</c>): each batch's loss and the learning rate
-/// by step; each epoch's losses and accuracies, the weights' histograms and, for LeNet, its first
+/// by step; each epoch's losses and accuracies, the histograms of the weights and of their last
+/// gradients and, for LeNet, its first
 /// filters by epoch; the settings as text and, at the end, the hyper-parameters beside the results.
 /// A resumed run appends a new event file to the same folder, which TensorBoard reads as one run.
 /// </summary>
@@ -33,7 +34,11 @@ public sealed class MnistTensorBoard(string logDir, MnistTrainer trainer) : IDis
         _writer.AddScalar("accuracy/train", r.TrainAccuracy, r.Epoch);
         _writer.AddScalar("accuracy/test", r.TestAccuracy, r.Epoch);
         _writer.AddScalar("seconds_per_epoch", r.Seconds, r.Epoch);
-        foreach (var (name, parameter) in trainer.Model.NamedParameters()) _writer.AddHistogram(name, parameter, r.Epoch);
+        foreach (var (name, parameter) in trainer.Model.NamedParameters())
+        {
+            _writer.AddHistogram(name, parameter, r.Epoch);
+            if (parameter.Grad is { } grad) _writer.AddHistogram(name + ".grad", grad, r.Epoch);   // the epoch's last batch
+        }
         if (trainer.Model is LeNet lenet)
         {
             // One scale for all six filters, so their strengths compare: darkest the most negative weight.

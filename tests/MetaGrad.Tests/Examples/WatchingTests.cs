@@ -27,7 +27,8 @@ public class WatchingTests
         Assert.Equal([1L, 16L], values.Where(p => p.v.Tag == "loss/train_batch").Select(p => p.Step).Where(s => s is 1 or 16));
         Assert.Equal([3e-3f, (float)(3e-3 * 0.7)], Scalars("lr"));
         var histograms = values.Where(p => p.v.Histo is not null).ToList();
-        Assert.Equal(2 * 6, histograms.Count);   // three linear layers' weights and biases, each epoch
+        Assert.Equal(2 * 12, histograms.Count);   // three linear layers' weights and biases and their gradients, each epoch
+        Assert.Contains(histograms, p => p.v.Tag == "fc3.bias.grad" && p.Step == 1 && p.v.Histo.Num == 10);
         Assert.Contains(histograms, p => p.v.Tag == "fc1.weight" && p.Step == 2 && p.v.Histo.Num == 784 * 32);
         Assert.Contains("MLP 784-32-16-10", values.Single(p => p.v.Tag == "settings/text_summary").v.Tensor.StringVal[0].ToStringUtf8());
 
