@@ -138,6 +138,7 @@ public static class MnistExample
         // A resumed run's patience counts the epochs before the checkpoint too.
         var stopping = options.Patience is int patience ? new EarlyStopping(patience) : null;
         foreach (var done in trainer.History) stopping?.Step(done.TestLoss);
+        if (stopping?.ShouldStop == true) Console.WriteLine($"Not training on: {stopping.Reason}, before this run; a larger --patience goes on.");
         while (trainer.Epoch < options.Epochs && stopping?.ShouldStop != true)
         {
             var r = EpochProgress.Run($"epoch {trainer.Epoch + 1}/{options.Epochs}", trainer.BatchesPerEpoch, options.Progress,

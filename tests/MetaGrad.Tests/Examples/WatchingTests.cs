@@ -53,6 +53,10 @@ public class WatchingTests
         Assert.True(history.Count < 30, $"stopped early, after {history.Count} epochs");
         int best = history.Select(r => r.TestLoss).ToList().IndexOf(history.Min(r => r.TestLoss));
         Assert.Equal(history.Count - 3, best);   // the best, then two epochs without improvement
+
+        // Resumed with the same patience, it has already stopped: no epoch more.
+        Assert.Equal(0, MnistExample.Run(options with { Resume = true, Epochs = 40 }, data));
+        Assert.Equal(history.Count, MnistTrainer.Resume(dir.File("checkpoint.safetensors"), data).Epoch);
     }
 
     [Fact]
