@@ -6,9 +6,9 @@ namespace MetaGrad.Examples;
 
 /// <summary>
 /// Logs an MNIST run for TensorBoard (<c>--tensorboard</c>): each batch's loss and the learning rate
-/// by step; each epoch's losses and accuracies, the histograms of the weights and of their last
-/// gradients and, for LeNet, its first
-/// filters by epoch; the settings as text and, at the end, the hyper-parameters beside the results.
+/// by step; by epoch the losses and accuracies, histograms of the weights and of their last
+/// gradients, and LeNet's first filters; the settings as text and, at the end, the
+/// hyper-parameters beside the results.
 /// A resumed run appends a new event file to the same folder, which TensorBoard reads as one run.
 /// </summary>
 public sealed class MnistTensorBoard(string logDir, MnistTrainer trainer) : IDisposable

@@ -235,6 +235,7 @@ public static class PoetryExample
             model.Verses(corpus, 5, 4, settings.Temperature, settings.TopK, sampler), model.Verses(corpus, 7, 4, settings.Temperature, settings.TopK, sampler));
         // Two spaces end a markdown line: one verse a line in TensorBoard's Text tab.
         tensorBoard?.AddText("verses", string.Join("  \n", result.FiveCharVerses.Concat(result.SevenCharVerses)), perplexities.Count);
+        if (tensorBoard is not null) log?.Invoke($"logged for TensorBoard to {tensorBoard.LogDir} (tensorboard --logdir {tensorBoard.LogDir})");
         return result;
     }
 
