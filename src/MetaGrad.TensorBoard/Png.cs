@@ -52,6 +52,24 @@ public static class Png
         return output.ToArray();
     }
 
+    /// <summary>The width, height and channel count in the header of the PNG file <paramref name="png"/>.</summary>
+    public static (int Width, int Height, int Channels) ReadHeader(ReadOnlySpan<byte> png)
+    {
+        // The signature, then IHDR first: length 13, "IHDR", width, height, bit depth, colour type.
+        if (png.Length < 33 || !png[..8].SequenceEqual(Signature) || !png.Slice(12, 4).SequenceEqual("IHDR"u8))
+            throw new ArgumentException($"Png.ReadHeader: not a PNG file ({png.Length} bytes without the PNG signature and header)");
+        int width = BinaryPrimitives.ReadInt32BigEndian(png[16..]), height = BinaryPrimitives.ReadInt32BigEndian(png[20..]);
+        int channels = png[25] switch
+        {
+            0 or 3 => 1,   // grey, or a palette: one sample a pixel
+            4 => 2,
+            2 => 3,
+            6 => 4,
+            var type => throw new ArgumentException($"Png.ReadHeader: unknown PNG colour type {type}"),
+        };
+        return (width, height, channels);
+    }
+
     // A chunk: its length (big-endian), its type, its data, and the CRC-32 of type and data.
     static void WriteChunk(Stream output, string type, ReadOnlySpan<byte> data)
     {

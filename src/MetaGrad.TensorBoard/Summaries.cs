@@ -108,6 +108,17 @@ public static class Summaries
         return new Summary { Value = { new Summary.Types.Value { Tag = tag, Image = proto } } };
     }
 
+    /// <summary>
+    /// An image already encoded as PNG (a plot, a confusion matrix: PyTorch's add_figure logs a
+    /// rendered figure so), its size and channels read from the PNG's header.
+    /// </summary>
+    public static Summary ImagePng(string tag, byte[] png)
+    {
+        var (width, height, channels) = Png.ReadHeader(png);
+        var proto = new Summary.Types.Image { Height = height, Width = width, Colorspace = channels, EncodedImageString = ByteString.CopyFrom(png) };
+        return new Summary { Value = { new Summary.Types.Value { Tag = tag, Image = proto } } };
+    }
+
     /// <summary>Text (markdown) for TensorBoard's Text tab, under the tag "<paramref name="tag"/>/text_summary" as PyTorch writes it.</summary>
     public static Summary Text(string tag, string text)
     {

@@ -115,6 +115,10 @@ public sealed class SummaryWriter : IDisposable
     public void AddImages(string tag, Tensor images, long? globalStep = null, double? walltime = null, string dataFormats = "NCHW") =>
         Add(_file, Summaries.Image(tag, images, dataFormats), globalStep, walltime);
 
+    /// <summary>A picture already encoded as PNG (a plot saved to a file), as PyTorch's add_figure logs a rendered figure.</summary>
+    public void AddImagePng(string tag, byte[] png, long? globalStep = null, double? walltime = null) =>
+        Add(_file, Summaries.ImagePng(tag, png), globalStep, walltime);
+
     /// <summary>Text, rendered as markdown in TensorBoard's Text tab.</summary>
     public void AddText(string tag, string text, long? globalStep = null, double? walltime = null) =>
         Add(_file, Summaries.Text(tag, text), globalStep, walltime);

@@ -158,6 +158,7 @@ public static class MnistExample
             ConfusionMatrixPicture.SavePng(Metrics.ConfusionMatrix(Predict(trainer.Model, data.TestImages), data.TestLabels, 10), confusion,
                 title: Invariant($"Test digits after {trainer.Epoch} epochs ({100 * trainer.History[^1].TestAccuracy:F2}% right)"));
             Console.WriteLine($"Saved {confusion}");
+            tensorBoard?.OnPicture("confusion matrix", confusion);
             if (trainer.Model is LeNet lenet)
             {
                 string filters = Path.Combine(options.Out, "filters.png"), mistakes = Path.Combine(options.Out, "misclassified.png");

@@ -8,7 +8,7 @@ namespace MetaGrad.Examples;
 /// Logs an MNIST run for TensorBoard (<c>--tensorboard</c>): each batch's loss and the learning rate
 /// by step; by epoch the losses and accuracies, histograms of the weights and of their last
 /// gradients, and LeNet's first filters; the settings as text and, at the end, the
-/// hyper-parameters beside the results.
+/// hyper-parameters beside the results and the confusion matrix's picture.
 /// A resumed run appends a new event file to the same folder, which TensorBoard reads as one run.
 /// </summary>
 public sealed class MnistTensorBoard(string logDir, MnistTrainer trainer) : IDisposable
@@ -51,6 +51,9 @@ public sealed class MnistTensorBoard(string logDir, MnistTrainer trainer) : IDis
 
     /// <summary>Logs the settings as text, once at the start.</summary>
     public void OnStart(string description) => _writer.AddText("settings", description, trainer.Epoch);
+
+    /// <summary>Logs a picture the run saved as PNG (the confusion matrix) at the last epoch.</summary>
+    public void OnPicture(string tag, string pngPath) => _writer.AddImagePng(tag, File.ReadAllBytes(pngPath), trainer.Epoch);
 
     /// <summary>Logs the settings beside the final figures, for TensorBoard's HParams tab.</summary>
     public void OnEnd()

@@ -34,6 +34,9 @@ public class WatchingTests
 
         using (var confusion = SkiaSharp.SKBitmap.Decode(dir.File("confusion.png")))
             Assert.Equal(ConfusionMatrixPicture.PngSize(10), (confusion.Width, confusion.Height));
+        var picture = values.Single(p => p.v.Tag == "confusion matrix");
+        Assert.Equal(2L, picture.Step);
+        Assert.Equal(File.ReadAllBytes(dir.File("confusion.png")), picture.v.Image.EncodedImageString.ToByteArray());
 
         var hparams = EventFileReader.Events(Path.Combine(dir.Path, "tb", "hparams-2"));
         Assert.Equal((float)history[^1].TestAccuracy, hparams.Single(e => e.Summary?.Value[0].Tag == "hparam/test_accuracy").Summary.Value[0].SimpleValue);

@@ -199,6 +199,18 @@ public class SummaryWriterTests
     }
 
     [Fact]
+    public void AddImagePng_StoresTheFileAsItIs_WithTheSizeFromItsHeader()
+    {
+        using var dir = new TempFolder();
+        var png = Png.Encode(new byte[5 * 3 * 4], width: 5, height: 3, channels: 4);
+        using (var writer = new SummaryWriter(dir.Path)) writer.AddImagePng("figure", png, globalStep: 2);
+        var value = EventFileReader.Events(dir.Path)[1].Summary.Value[0];
+        Assert.Equal(("figure", 3, 5, 4), (value.Tag, value.Image.Height, value.Image.Width, value.Image.Colorspace));
+        Assert.Equal(png, value.Image.EncodedImageString.ToByteArray());
+        Assert.Contains("not a PNG", Assert.Throws<ArgumentException>(() => Summaries.ImagePng("x", [1, 2, 3])).Message);
+    }
+
+    [Fact]
     public void AddImage_RefusesAnUnknownLayout_AndAShapeThatDoesNotFitIt()
     {
         using var dir = new TempFolder();
