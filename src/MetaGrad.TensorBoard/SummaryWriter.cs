@@ -19,8 +19,6 @@ namespace MetaGrad.TensorBoard;
 /// </summary>
 public sealed class SummaryWriter : IDisposable
 {
-    static int _fileCount;   // PyTorch's global uid: two writers of one process in one second get distinct files
-
     readonly EventFile _file;
     readonly Dictionary<string, EventFile> _scalarsFiles = [];   // add_scalars' one run per tag
     readonly string _filenameSuffix;
@@ -195,10 +193,19 @@ public sealed class SummaryWriter : IDisposable
         {
             Directory.CreateDirectory(dir);
             double now = Now();
-            string name = string.Create(CultureInfo.InvariantCulture,
-                $"events.out.tfevents.{(long)now:D10}.{Environment.MachineName}.{Environment.ProcessId}.{Interlocked.Increment(ref _fileCount) - 1}{suffix}");
-            Path = System.IO.Path.Combine(dir, name);
-            _records = new RecordWriter(new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 64 * 1024));
+            // The last part tells apart two files of one process in one second (PyTorch counts them
+            // process-wide): the first number whose file does not exist yet, taken atomically.
+            for (int uid = 0; ; uid++)
+            {
+                Path = System.IO.Path.Combine(dir, string.Create(CultureInfo.InvariantCulture,
+                    $"events.out.tfevents.{(long)now:D10}.{Environment.MachineName}.{Environment.ProcessId}.{uid}{suffix}"));
+                try
+                {
+                    _records = new RecordWriter(new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 64 * 1024));
+                    break;
+                }
+                catch (IOException) when (File.Exists(Path)) { }
+            }
             Write(new Event { WallTime = now, FileVersion = "brain.Event:2" });
             Flush();   // TensorBoard finds the run as soon as it exists
         }

@@ -23,6 +23,16 @@ public class SummaryWriterTests
     }
 
     [Fact]
+    public void TwoWritersOfOneRun_GetTwoFiles()
+    {
+        using var dir = new TempFolder();
+        using var first = new SummaryWriter(dir.Path);
+        using var second = new SummaryWriter(dir.Path);
+        Assert.NotEqual(first.FilePath, second.FilePath);
+        Assert.Equal(2, Directory.GetFiles(dir.Path).Length);
+    }
+
+    [Fact]
     public void AddScalar_WritesSimpleValues_WithTheirStepsAndTimes()
     {
         using var dir = new TempFolder();
