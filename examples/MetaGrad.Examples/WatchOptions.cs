@@ -9,10 +9,13 @@ namespace MetaGrad.Examples;
 /// </summary>
 internal sealed class WatchOptions
 {
-    /// <summary>Adds the options to <paramref name="command"/>; <paramref name="monitored"/> names what --patience watches.</summary>
-    public WatchOptions(Command command, string monitored)
+    /// <summary>
+    /// Adds the options to <paramref name="command"/>; <paramref name="monitored"/> names what --patience
+    /// watches, <paramref name="logFolder"/> where --tensorboard writes.
+    /// </summary>
+    public WatchOptions(Command command, string monitored, string logFolder)
     {
-        TensorBoard = new Option<bool>("--tensorboard") { Description = "Also log the run for TensorBoard, in the output folder's tb/ (tensorboard --logdir out)" };
+        TensorBoard = new Option<bool>("--tensorboard") { Description = $"Also log the run for TensorBoard, in {logFolder} (tensorboard --logdir out)" };
         Patience = new Option<int?>("--patience") { Description = $"Stop once the {monitored} has not improved for this many epochs [default: train every epoch]" };
         OptionRules.Require(Patience, v => v is null or > 0, "--patience must be positive");
         command.Options.Add(TensorBoard);

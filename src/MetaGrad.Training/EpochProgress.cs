@@ -43,7 +43,7 @@ public static class EpochProgress
     /// <summary>
     /// Runs <paramref name="epoch"/>, handing it the callback to report each batch with (null when
     /// nothing is shown), and returns what it returns. Plain lines go to <paramref name="lines"/>
-    /// (the console by default).
+    /// (the console by default; given a writer, Auto writes lines to it rather than a live bar).
     /// </summary>
     public static T Run<T>(string title, int batches, ProgressStyle style, Func<Action<BatchProgress>?, T> epoch, TextWriter? lines = null)
     {

@@ -57,7 +57,7 @@ public static class MnistExample
         OptionRules.Require(lrDecay, v => v is > 0 and <= 1, "--lr-decay must be in (0, 1]");
         foreach (var option in new Option[] { epochs, batchSize, lr, lrDecay, optimizer, seed, data, output, resume, progress })
             command.Options.Add(option);
-        var watch = new WatchOptions(command, "test loss");
+        var watch = new WatchOptions(command, "test loss", "the --out folder's tb/");
         command.SetAction(parse =>
         {
             var settings = defaults with

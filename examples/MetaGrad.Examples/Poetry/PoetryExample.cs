@@ -124,7 +124,8 @@ public static class PoetryExample
     static Command WithAction(Command command, PoetrySettings d, Option<int> epochs, Option<int> hidden, Option<int> seqLen, Option<int> batchSize,
         Option<double> lr, Option<double> temperature, Option<ulong> seed, Option<string?> data, Func<ParseResult, PoetrySettings>? more = null)
     {
-        var watch = new WatchOptions(command, "held-out perplexity");
+        string logFolder = Path.Combine("out", d.Model == "gpt" ? "gpt" : "poetry", "tb");
+        var watch = new WatchOptions(command, "held-out perplexity", logFolder);
         command.SetAction(parse =>
         {
             var settings = (more?.Invoke(parse) ?? d) with
@@ -132,7 +133,7 @@ public static class PoetryExample
                 Epochs = parse.GetValue(epochs), Hidden = parse.GetValue(hidden), SeqLen = parse.GetValue(seqLen),
                 BatchSize = parse.GetValue(batchSize), Lr = parse.GetValue(lr), Temperature = parse.GetValue(temperature), Seed = parse.GetValue(seed),
                 Patience = parse.GetValue(watch.Patience),
-                TensorBoardDir = parse.GetValue(watch.TensorBoard) ? Path.Combine("out", d.Model == "gpt" ? "gpt" : "poetry", "tb") : null,
+                TensorBoardDir = parse.GetValue(watch.TensorBoard) ? logFolder : null,
             };
             return Run(settings, parse.GetValue(data));
         });
