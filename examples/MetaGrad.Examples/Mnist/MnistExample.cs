@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Diagnostics;
 using System.Globalization;
 using MetaGrad.Distributed;
+using MetaGrad.Training;
 
 namespace MetaGrad.Examples;
 
@@ -15,10 +16,11 @@ public static class MnistExample
     /// <summary>
     /// What one invocation does: train up to <see cref="Epochs"/> epochs in total, reading and writing
     /// where told. <see cref="Given"/> names the settings given on the command line, which a resumed
-    /// run must not contradict (the checkpoint's settings win).
+    /// run must not contradict (the checkpoint's settings win). <see cref="TensorBoard"/> logs the run to
+    /// Out/tb; <see cref="Patience"/> stops once the test loss has not improved for that many epochs.
     /// </summary>
     public sealed record RunOptions(int Epochs, MnistSettings Settings, string? Data, string Out, bool Resume, ProgressStyle Progress, IReadOnlyCollection<string>? Given = null,
-        bool Distributed = false);
+        bool Distributed = false, bool TensorBoard = false, int? Patience = null);
 
     // The settings a checkpoint fixes, by option name.
     static readonly (string Option, Func<MnistSettings, object?> Value)[] Fixed =
@@ -57,6 +59,7 @@ public static class MnistExample
         OptionRules.Require(lrDecay, v => v is > 0 and <= 1, "--lr-decay must be in (0, 1]");
         foreach (var option in new Option[] { epochs, batchSize, lr, lrDecay, optimizer, seed, data, output, resume, progress, distributed })
             command.Options.Add(option);
+        var watch = new WatchOptions(command, "test loss", "the --out folder's tb/");
         command.SetAction(parse =>
         {
             var settings = defaults with
@@ -69,14 +72,22 @@ public static class MnistExample
             };
             var given = new Option[] { batchSize, optimizer, lr, lrDecay, seed }.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToArray();
             return Run(new RunOptions(parse.GetValue(epochs), settings, parse.GetValue(data), parse.GetValue(output)!, parse.GetValue(resume), parse.GetValue(progress), given,
-                parse.GetValue(distributed)));
+                parse.GetValue(distributed), parse.GetValue(watch.TensorBoard), parse.GetValue(watch.Patience)));
         });
         return command;
     }
 
     /// <summary>Trains as <paramref name="options"/> say, on <paramref name="data"/> when given (else read from options.Data).</summary>
-    public static int Run(RunOptions options, MnistData? data = null) =>
-        options.Distributed ? Mpi.Run(world => Run(options, data, world)) : Run(options, data, null);
+    public static int Run(RunOptions options, MnistData? data = null)
+    {
+        if (options.Distributed && options.Patience is not null)
+        {
+            // Only rank 0 evaluates: the other ranks could not agree with it on when to stop.
+            Console.Error.WriteLine("--patience cannot be combined with --distributed yet (only rank 0 measures the test loss it stops on)");
+            return 1;
+        }
+        return options.Distributed ? Mpi.Run(world => Run(options, data, world)) : Run(options, data, null);
+    }
 
     // As one process, or as one rank of world: rank 0 alone prints, saves and draws.
     static int Run(RunOptions options, MnistData? data, Communicator? world)
@@ -143,18 +154,34 @@ public static class MnistExample
         Console.WriteLine(Invariant($"MNIST {name} on {data.TrainLabels.Shape[0]:N0} training and {data.TestLabels.Shape[0]:N0} test digits"));
         if (world is not null) Console.WriteLine($"Data-parallel over {world.Size} ranks (MPI): {s.BatchSize / world.Size} images per rank per batch");
         Console.WriteLine(Invariant($"{s.Optimizer} lr {lr} (x{s.LrDecay} per epoch), batch {s.BatchSize}{(s.Model == "mlp" ? $", dropout {s.Dropout}" : "")}{(s.Augment ? ", random rotations and shifts" : "")}, seed {s.Seed}"));
-        while (trainer.Epoch < options.Epochs)
+        using var tensorBoard = options.TensorBoard && main ? new MnistTensorBoard(Path.Combine(options.Out, "tb"), trainer) : null;
+        tensorBoard?.OnStart(Invariant($"{name}; {s.Optimizer} lr {lr} (x{s.LrDecay} per epoch), batch {s.BatchSize}, seed {s.Seed}"));
+        // A resumed run's patience counts the epochs before the checkpoint too.
+        var stopping = options.Patience is int patience ? new EarlyStopping(patience) : null;
+        foreach (var done in trainer.History) stopping?.Step(done.TestLoss);
+        if (stopping?.ShouldStop == true) Console.WriteLine($"Not training on: {stopping.Reason}, before this run; a larger --patience goes on.");
+        while (trainer.Epoch < options.Epochs && stopping?.ShouldStop != true)
         {
-            var r = EpochProgress.Run(trainer, $"epoch {trainer.Epoch + 1}/{options.Epochs}", options.Progress);
+            var r = EpochProgress.Run($"epoch {trainer.Epoch + 1}/{options.Epochs}", trainer.BatchesPerEpoch, options.Progress,
+                report => trainer.TrainEpoch(report is null && tensorBoard is null ? null : p => { report?.Invoke(p); tensorBoard?.OnBatch(p); }));
             Console.WriteLine(Invariant($"epoch {r.Epoch,2}/{options.Epochs}  train loss {r.TrainLoss:F4} acc {100 * r.TrainAccuracy:F2}%  test loss {r.TestLoss:F4} acc {100 * r.TestAccuracy:F2}%  {r.Seconds:F1} s"));
             if (main) trainer.Save(checkpoint);
             world?.Barrier();   // no rank runs ahead of a checkpoint that is not written yet
+            tensorBoard?.OnEpoch(r);
+            if (stopping?.Step(r.TestLoss) == true) Console.WriteLine($"Stopped early: {stopping.Reason} (the checkpoint holds the last epoch).");
         }
+        tensorBoard?.OnEnd();
+        if (tensorBoard is not null) Console.WriteLine($"Logged for TensorBoard to {tensorBoard.LogDir} (tensorboard --logdir {tensorBoard.LogDir})");
         if (!main) return 0;
         try
         {
-            LearningCurves.SavePng(trainer.History, curves);
+            SaveCurves(trainer.History, curves);
             Console.WriteLine($"Saved {checkpoint} and {curves}");
+            string confusion = Path.Combine(options.Out, "confusion.png");
+            ConfusionMatrixPicture.SavePng(Metrics.ConfusionMatrix(Predict(trainer.Model, data.TestImages), data.TestLabels, 10), confusion,
+                title: Invariant($"Test digits after {trainer.Epoch} epochs ({100 * trainer.History[^1].TestAccuracy:F2}% right)"));
+            Console.WriteLine($"Saved {confusion}");
+            tensorBoard?.OnPicture("confusion matrix", confusion);
             if (trainer.Model is LeNet lenet)
             {
                 string filters = Path.Combine(options.Out, "filters.png"), mistakes = Path.Combine(options.Out, "misclassified.png");
@@ -172,6 +199,25 @@ public static class MnistExample
         var last = trainer.History[^1];
         Console.WriteLine(Invariant($"Test accuracy {100 * last.TestAccuracy:F2}% after {last.Epoch} epochs; wall time {clock.Elapsed.TotalSeconds:F1} s."));
         return 0;
+    }
+
+    /// <summary>The predicted class of each image, in eval mode and without gradients, a thousand images at a time.</summary>
+    static Tensor Predict(NN.Module<Tensor, Tensor> model, Tensor images)
+    {
+        model.Eval();
+        using var _ = Autograd.NoGrad();
+        int count = images.Shape[0];
+        return Tensor.Cat([.. Enumerable.Range(0, (count + 999) / 1000).Select(i => model.Forward(images[(i * 1000)..Math.Min(count, (i + 1) * 1000)]).ArgMax(1))]);
+    }
+
+    /// <summary>The loss and accuracy curves of a run, side by side in one PNG.</summary>
+    public static void SaveCurves(IReadOnlyList<EpochResult> history, string path)
+    {
+        double[] epochs = [.. history.Select(r => (double)r.Epoch)];
+        Curve Of(string label, Func<EpochResult, double> value) => new(label, [.. history.Select(value)], epochs);
+        LearningCurves.SavePng(path,
+            new CurvePanel("Cross-entropy loss", [Of("train", r => r.TrainLoss), Of("test", r => r.TestLoss)]),
+            new CurvePanel("Accuracy (%)", [Of("train", r => 100 * r.TrainAccuracy), Of("test", r => 100 * r.TestAccuracy)]) { Legend = ScottPlot.Alignment.LowerRight });
     }
 
     static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

@@ -4,6 +4,7 @@ using MetaGrad.Distributed;
 using MetaGrad.IO;
 using MetaGrad.NN;
 using MetaGrad.Optim;
+using MetaGrad.Training;
 
 namespace MetaGrad.Examples;
 
@@ -28,13 +29,6 @@ public sealed record MnistSettings
 
 /// <summary>One epoch's figures; the train ones are running averages over the epoch's batches.</summary>
 public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy, double Seconds);
-
-/// <summary>Progress within an epoch, after each batch.</summary>
-public readonly record struct BatchProgress(int Batch, int Batches, double Loss, int Samples, TimeSpan Elapsed)
-{
-    public double SamplesPerSecond => Samples / Math.Max(Elapsed.TotalSeconds, 1e-9);
-    public TimeSpan Remaining => Elapsed * ((double)(Batches - Batch) / Batch);
-}
 
 /// <summary>
 /// Trains <see cref="MnistMlp"/>, <see cref="LeNet"/> or <see cref="MnistResNet"/> one epoch at a time and keeps everything a resumed run needs: the

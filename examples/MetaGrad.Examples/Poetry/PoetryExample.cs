@@ -6,6 +6,8 @@ using MetaGrad.Data;
 using MetaGrad.IO;
 using MetaGrad.NN;
 using MetaGrad.Optim;
+using MetaGrad.TensorBoard;
+using MetaGrad.Training;
 
 namespace MetaGrad.Examples;
 
@@ -43,6 +45,10 @@ public sealed record PoetrySettings
     public string? LoadPath { get; init; }
     /// <summary>gpt only: where the trained weights are saved as safetensors, with PyTorch's names.</summary>
     public string? SavePath { get; init; }
+    /// <summary>Stop once the held-out perplexity has not improved for this many epochs (null: never).</summary>
+    public int? Patience { get; init; }
+    /// <summary>Log the run for TensorBoard in this folder (null: not).</summary>
+    public string? TensorBoardDir { get; init; }
 }
 
 /// <summary>What training gives back: held-out perplexity before training and after each epoch, and sampled verses.</summary>
@@ -118,12 +124,16 @@ public static class PoetryExample
     static Command WithAction(Command command, PoetrySettings d, Option<int> epochs, Option<int> hidden, Option<int> seqLen, Option<int> batchSize,
         Option<double> lr, Option<double> temperature, Option<ulong> seed, Option<string?> data, Func<ParseResult, PoetrySettings>? more = null)
     {
+        string logFolder = Path.Combine("out", d.Model == "gpt" ? "gpt" : "poetry", "tb");
+        var watch = new WatchOptions(command, "held-out perplexity", logFolder);
         command.SetAction(parse =>
         {
             var settings = (more?.Invoke(parse) ?? d) with
             {
                 Epochs = parse.GetValue(epochs), Hidden = parse.GetValue(hidden), SeqLen = parse.GetValue(seqLen),
                 BatchSize = parse.GetValue(batchSize), Lr = parse.GetValue(lr), Temperature = parse.GetValue(temperature), Seed = parse.GetValue(seed),
+                Patience = parse.GetValue(watch.Patience),
+                TensorBoardDir = parse.GetValue(watch.TensorBoard) ? logFolder : null,
             };
             return Run(settings, parse.GetValue(data));
         });
@@ -173,15 +183,18 @@ public static class PoetryExample
 
         double initial = Perplexity(model, heldOut, seqLen);
         log?.Invoke(Invariant($"before training  held-out perplexity {initial:F1}"));
+        using var tensorBoard = settings.TensorBoardDir is { } logDir ? new SummaryWriter(logDir) : null;
+        tensorBoard?.AddScalar("perplexity/held_out", initial, 0);
+        var stopping = settings.Patience is int patience ? new EarlyStopping(patience) : null;
         // Chunk i predicts train[i·L + 1 .. i·L + L] from train[i·L .. i·L + L - 1].
         int chunks = (train.Length - 1) / seqLen;
+        int batchesPerEpoch = (chunks + settings.BatchSize - 1) / settings.BatchSize;
         var perplexities = new List<double>();
         var seconds = new List<double>();
         for (int epoch = 1; epoch <= settings.Epochs; epoch++)
         {
-            var clock = Stopwatch.StartNew();
-            double lossSum = 0;
-            int batches = 0;
+            long firstStep = (long)(epoch - 1) * batchesPerEpoch;
+            var meter = new EpochMeter(batchesPerEpoch, tensorBoard is null ? null : p => tensorBoard.AddScalar("loss/train_batch", p.Loss, firstStep + p.Batch));
             foreach (var batch in new BatchSampler(new RandomSampler(chunks, generator: generator), settings.BatchSize, dropLast: false))
             {
                 var (inputs, targets) = Chunks(train, batch, seqLen);
@@ -190,13 +203,21 @@ public static class PoetryExample
                 loss.Backward();
                 ClipGrad.ClipGradNorm(parameters, settings.MaxGradNorm);
                 optimizer.Step();
-                lossSum += loss.Item<float>();
-                batches++;
+                meter.Step(loss.Item<float>(), batch.Length);
             }
             schedule?.Step();
             perplexities.Add(Perplexity(model, heldOut, seqLen));
-            seconds.Add(clock.Elapsed.TotalSeconds);
-            log?.Invoke(Invariant($"epoch {epoch,2}/{settings.Epochs}  train perplexity (with dropout) {Math.Exp(lossSum / batches),7:F1}  held-out perplexity {perplexities[^1],7:F1}  {seconds[^1]:F1} s"));
+            seconds.Add(meter.Elapsed.TotalSeconds);
+            // The mean over batches, each counting once, as this line always showed.
+            log?.Invoke(Invariant($"epoch {epoch,2}/{settings.Epochs}  train perplexity (with dropout) {Math.Exp(meter.MeanBatchLoss),7:F1}  held-out perplexity {perplexities[^1],7:F1}  {seconds[^1]:F1} s"));
+            tensorBoard?.AddScalar("perplexity/train", Math.Exp(meter.MeanBatchLoss), epoch);
+            tensorBoard?.AddScalar("perplexity/held_out", perplexities[^1], epoch);
+            tensorBoard?.AddScalar("lr", optimizer.ParamGroups[0].Lr, epoch);
+            if (stopping?.Step(perplexities[^1]) == true)
+            {
+                log?.Invoke($"stopped early: {stopping.Reason}");
+                break;
+            }
         }
 
         if (settings.SavePath is not null && model is CharGpt gpt)
@@ -211,8 +232,12 @@ public static class PoetryExample
             log?.Invoke($"weights saved to {settings.SavePath}");
         }
         var sampler = new Generator(settings.Seed + 1);
-        return new PoetryResult(vocabulary, initial, [.. perplexities], [.. seconds],
+        var result = new PoetryResult(vocabulary, initial, [.. perplexities], [.. seconds],
             model.Verses(corpus, 5, 4, settings.Temperature, settings.TopK, sampler), model.Verses(corpus, 7, 4, settings.Temperature, settings.TopK, sampler));
+        // Two spaces end a markdown line: one verse a line in TensorBoard's Text tab.
+        tensorBoard?.AddText("verses", string.Join("  \n", result.FiveCharVerses.Concat(result.SevenCharVerses)), perplexities.Count);
+        if (tensorBoard is not null) log?.Invoke($"logged for TensorBoard to {tensorBoard.LogDir} (tensorboard --logdir {tensorBoard.LogDir})");
+        return result;
     }
 
     /// <summary>The chunks starting at <paramref name="starts"/>·L as inputs [N, L] and, one character on, targets [N, L].</summary>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MetaGrad.NN;
 using MetaGrad.Optim;
+using MetaGrad.Training;
 
 namespace MetaGrad.Examples;
 
@@ -83,9 +84,8 @@ public static class NumbersExample
         var losses = new List<double>();
         for (int epoch = 1; epoch <= settings.Epochs; epoch++)
         {
-            var epochClock = Stopwatch.StartNew();
-            double lossSum = 0;
             int batches = settings.PairsPerEpoch / settings.BatchSize;
+            var meter = new EpochMeter(batches);
             model.Train();
             for (int b = 0; b < batches; b++)
             {
@@ -98,10 +98,10 @@ public static class NumbersExample
                 optimizer.ZeroGrad();
                 loss.Backward();
                 optimizer.Step();
-                lossSum += loss.Item<float>();
+                meter.Step(loss.Item<float>(), settings.BatchSize);
             }
-            losses.Add(lossSum / batches);
-            log?.Invoke(Invariant($"epoch {epoch,2}/{settings.Epochs}  loss {losses[^1]:F4}  {epochClock.Elapsed.TotalSeconds:F1} s"));
+            losses.Add(meter.MeanBatchLoss);
+            log?.Invoke(Invariant($"epoch {epoch,2}/{settings.Epochs}  loss {losses[^1]:F4}  {meter.Elapsed.TotalSeconds:F1} s"));
         }
 
         var (outputs, _) = model.Greedy(Batch(testNumbers, sourceIds, targetIds).Source, MaxOutput);

@@ -4,6 +4,7 @@ using System.Text;
 using MetaGrad.Data;
 using MetaGrad.NN;
 using MetaGrad.Optim;
+using MetaGrad.Training;
 
 namespace MetaGrad.Examples;
 
@@ -89,8 +90,7 @@ public static class NnlmExample
         var perplexities = new List<double>();
         for (int epoch = 1; epoch <= settings.Epochs; epoch++)
         {
-            double lossSum = 0;
-            int batches = 0;
+            var meter = new EpochMeter((trainY.Shape[0] + settings.BatchSize - 1) / settings.BatchSize);
             foreach (var batch in new BatchSampler(new RandomSampler(trainY.Shape[0], generator: generator), settings.BatchSize, dropLast: false))
             {
                 var rows = Tensor.From(batch.Select(i => (long)i).ToArray());
@@ -98,11 +98,10 @@ public static class NnlmExample
                 optimizer.ZeroGrad();
                 loss.Backward();
                 optimizer.Step();
-                lossSum += loss.Item<float>();
-                batches++;
+                meter.Step(loss.Item<float>(), batch.Length);
             }
             perplexities.Add(Perplexity());
-            log?.Invoke(Invariant($"epoch {epoch}/{settings.Epochs}  train perplexity {Math.Exp(lossSum / batches),7:F1}  held-out perplexity {perplexities[^1],7:F1}"));
+            log?.Invoke(Invariant($"epoch {epoch}/{settings.Epochs}  train perplexity {Math.Exp(meter.MeanBatchLoss),7:F1}  held-out perplexity {perplexities[^1],7:F1}"));
         }
         return new NnlmResult(vocabulary, initial, [.. perplexities], model.Continue(corpus, prompt, 20));
     }
