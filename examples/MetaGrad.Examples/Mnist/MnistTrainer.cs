@@ -209,7 +209,7 @@ public sealed record MnistData(Tensor TrainImages, Tensor TrainLabels, Tensor Te
     /// <summary>Reads the IDX files in <paramref name="folder"/> (the shipped mnist-mini when null).</summary>
     public static MnistData Load(string? folder = null, int? trainCount = null, int? testCount = null)
     {
-        folder ??= Mnist.FindMini();
+        folder ??= Mnist.Find();
         var train = new Mnist(folder, train: true, transform: Mnist.Normalize);
         var test = new Mnist(folder, train: false, transform: Mnist.Normalize);
         int nTrain = Math.Min(trainCount ?? int.MaxValue, train.Count), nTest = Math.Min(testCount ?? int.MaxValue, test.Count);
