@@ -10,6 +10,8 @@ namespace MetaGrad.Functions;
 /// </summary>
 internal sealed class Unfold(Windows2d windows) : UnaryFunction
 {
+    internal Windows2d Windows => windows;
+
     int _height, _width;
 
     protected override Tensor Forward(Context ctx, Tensor x)
