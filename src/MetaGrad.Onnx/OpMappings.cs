@@ -150,9 +150,30 @@ internal sealed partial class OnnxGraphBuilder
             case "ArgMax" or "ArgMin":
                 // First index on ties (select_last_index 0), kept dim, as MetaGrad's arg-reduce.
                 return Node(primitive, x, new OnnxAttribute("axis", Int: (int)op.Attribute!), new OnnxAttribute("keepdims", Int: 1));
+            case "MaxPoolIndices":
+                return MapMaxPoolIndices(op, x[0], operands[0]);
             default:
                 throw Unsupported(op);
         }
+    }
+
+    // Each window's winner as its flat place in the input plane (row·W + column): ONNX's MaxPool
+    // gives it over the whole tensor (n·C·H·W + c·H·W + row·W + column), so modulo H·W; the
+    // values follow from a GatherElements that the trace holds next. Both take the first maximum
+    // in the window's row-major order.
+    string MapMaxPoolIndices(TracedOp op, string x, GraphValue input)
+    {
+        var (w, oh, ow) = ((Windows2d, int, int))op.Attribute!;
+        int h = input.Shape[2], width = input.Shape[3];
+        long EndPad(int size, int kernel, int dilation, int pad, int stride, int count) =>
+            Math.Max(pad, (long)(count - 1) * stride + (long)dilation * (kernel - 1) + 1 - size - pad);
+        long endH = EndPad(h, w.KernelH, w.DilationH, w.PadH, w.StrideH, oh), endW = EndPad(width, w.KernelW, w.DilationW, w.PadW, w.StrideW, ow);
+        var pooled = Nodes("MaxPool", [x], 2,
+            new OnnxAttribute("kernel_shape", Ints: [w.KernelH, w.KernelW]),
+            new OnnxAttribute("strides", Ints: [w.StrideH, w.StrideW]),
+            new OnnxAttribute("pads", Ints: [w.PadH, w.PadW, endH, endW]),
+            new OnnxAttribute("dilations", Ints: [w.DilationH, w.DilationW]));
+        return Node("Mod", [pooled[1], Int64s((long)h * width)]);
     }
 
     // A slice or select, read off the view applied to a contiguous layout of the input's shape:

@@ -1,0 +1,54 @@
+using MetaGrad.NN;
+
+namespace MetaGrad.Onnx.Tests;
+
+/// <summary>Convolutions, pooling and batch normalisation (in evaluation) exported and run in ONNX Runtime.</summary>
+public class ConvolutionExportTests
+{
+    static Func<int, Tensor> Images(int seed, params int[] rest) =>
+        n => Tensor.Randn([n, .. rest], generator: new Generator((ulong)(seed * 1000 + n)));
+
+    [Fact]
+    public void LeNet_MatchesOnnxRuntime_AtTheTracedBatchAndAnother()
+    {
+        var g = new Generator(10);
+        var lenet = new Sequential(
+            new Conv2d(1, 6, 5, padding: 2, generator: g), new ReLU(), new MaxPool2d(2),
+            new Conv2d(6, 16, 5, generator: g), new ReLU(), new MaxPool2d(2),
+            new Flatten(), new Linear(16 * 5 * 5, 120, generator: g), new ReLU(), new Linear(120, 84, generator: g), new ReLU(),
+            new Linear(84, 10, generator: g));
+        OnnxRuntimeCheck.ExportAndCompare(lenet, Images(10, 1, 28, 28), traced: 2, other: 3);
+    }
+
+    [Fact]
+    public void StridedDilatedConv_PaddedMaxPool_AveragePools_AndBatchNorm_MatchOnnxRuntime()
+    {
+        var g = new Generator(11);
+        var norm = new BatchNorm2d(8);
+        // Running statistics of their own, so that evaluation differs from a fresh layer's identity.
+        using (Autograd.NoGrad())
+        {
+            norm.RunningMean!.Copy_(Tensor.Randn([8], generator: g));
+            norm.RunningVar!.Copy_(Tensor.Rand([8], generator: g) + 0.5);
+        }
+        var model = new Sequential(
+            new Conv2d(3, 8, (3, 2), stride: (2, 1), padding: (1, 0), dilation: (1, 2), generator: g), norm, new ReLU(),
+            new MaxPool2d(3, stride: 2, padding: 1), new AvgPool2d(2, stride: 1), new Conv2d(8, 4, 1, bias: false, generator: g),
+            new AdaptiveAvgPool2d((2, 3)), new Flatten(), new Linear(24, 5, generator: g));
+        OnnxRuntimeCheck.ExportAndCompare(model, Images(11, 3, 13, 11));
+    }
+
+    [Fact]
+    public void Conv1d_MaxPool1d_AndBatchNorm1d_MatchOnnxRuntime()
+    {
+        var g = new Generator(12);
+        var norm = new BatchNorm1d(6);
+        using (Autograd.NoGrad())
+        {
+            norm.RunningMean!.Copy_(Tensor.Randn([6], generator: g));
+            norm.RunningVar!.Copy_(Tensor.Rand([6], generator: g) + 0.5);
+        }
+        var model = new Sequential(new Conv1d(4, 6, 3, padding: 1, generator: g), norm, new Tanh(), new MaxPool1d(2), new Conv1d(6, 2, 3, stride: 2, generator: g));
+        OnnxRuntimeCheck.ExportAndCompare(model, Images(12, 4, 17));
+    }
+}
