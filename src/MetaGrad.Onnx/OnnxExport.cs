@@ -12,6 +12,9 @@ public sealed record OnnxExportOptions
     /// </summary>
     public bool DynamicBatch { get; init; }
 
+    /// <summary>Which dim of every input is the batch when <see cref="DynamicBatch"/> is on: 0, or 1 for a sequence-first recurrent layer's [T, N, features].</summary>
+    public int BatchDim { get; init; }
+
     /// <summary>The graph's input names (default "input", or "input_0", "input_1", … for several).</summary>
     public IReadOnlyList<string>? InputNames { get; init; }
 
@@ -45,7 +48,10 @@ public static class OnnxExport
         ToBytes(module, xs => [module.Forward(xs[0])], [example], options);
 
     /// <summary>The ONNX model of <paramref name="forward"/> (which calls <paramref name="module"/>), as bytes.</summary>
-    public static byte[] ToBytes(Module module, Func<Tensor[], Tensor[]> forward, Tensor[] examples, OnnxExportOptions? options = null)
+    public static byte[] ToBytes(Module module, Func<Tensor[], Tensor[]> forward, Tensor[] examples, OnnxExportOptions? options = null) =>
+        Build(module, forward, examples, options).ToBytes();
+
+    internal static OnnxModel Build(Module module, Func<Tensor[], Tensor[]> forward, Tensor[] examples, OnnxExportOptions? options = null)
     {
         options ??= new OnnxExportOptions();
         if (options.Opset < 17) throw new ArgumentException($"ONNX export: opset {options.Opset} is older than 17, the oldest this exporter writes");
@@ -58,16 +64,16 @@ public static class OnnxExport
             (ForwardTrace Trace, Tensor[] Outputs)? other = null;
             if (options.DynamicBatch)
             {
-                if (examples.Any(x => x.NDim == 0 || x.Shape[0] != examples[0].Shape[0]))
-                    throw new ArgumentException($"ONNX export: a dynamic batch needs inputs that share their first dim, got shapes {string.Join(", ", examples.Select(x => ShapeMath.Format(x.Shape.ToArray())))}");
-                other = ForwardTrace.Record(module, forward, OneRowMore(examples));
+                int bd = options.BatchDim;
+                if (examples.Any(x => bd < 0 || x.NDim <= bd || x.Shape[bd] != examples[0].Shape[bd]))
+                    throw new ArgumentException($"ONNX export: a dynamic batch needs inputs that share their dim {bd}, got shapes {string.Join(", ", examples.Select(x => ShapeMath.Format(x.Shape.ToArray())))}");
+                other = ForwardTrace.Record(module, forward, OneRowMore(examples, bd));
             }
             var named = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
             foreach (var (name, p) in module.NamedParameters()) named.TryAdd(p, name);
             foreach (var (name, b) in module.NamedBuffers()) named.TryAdd(b, name);
-            var builder = new OnnxGraphBuilder(examples, other is null ? null : OneRowMoreShapes(examples), named, options);
-            var model = builder.Build(module.GetType().Name, traceA, outputsA, other?.Trace, other?.Outputs);
-            return model.ToBytes();
+            var builder = new OnnxGraphBuilder(examples, other is null ? null : OneRowMoreShapes(examples, options.BatchDim), named, options);
+            return builder.Build(module.GetType().Name, traceA, outputsA, other?.Trace, other?.Outputs);
         }
         finally
         {
@@ -75,17 +81,19 @@ public static class OnnxExport
         }
     }
 
-    static int[][] OneRowMoreShapes(Tensor[] examples) => [.. examples.Select(x => (int[])[x.Shape[0] + 1, .. x.Shape.Skip(1)])];
+    static int[] OneRowMore(Tensor x, int dim) => [.. x.Shape.Select((s, d) => d == dim ? s + 1 : s)];
+
+    static int[][] OneRowMoreShapes(Tensor[] examples, int dim) => [.. examples.Select(x => OneRowMore(x, dim))];
 
     // Inputs of one more row with other values, drawn from the examples' own range: a tensor that
     // the forward computes from its input outside the traced operations then shows itself by
     // differing between the two traces.
-    static Tensor[] OneRowMore(Tensor[] examples)
+    static Tensor[] OneRowMore(Tensor[] examples, int dim)
     {
         var generator = new Generator(0x0A11CEUL);
         return [.. examples.Select(x =>
         {
-            int[] shape = [x.Shape[0] + 1, .. x.Shape.Skip(1)];
+            int[] shape = OneRowMore(x, dim);
             if (x.DType.IsFloatingPoint()) return Tensor.Randn(shape, x.DType, generator: generator);
             if (x.DType == DType.Bool) return Tensor.Rand(shape, generator: generator) < 0.5;
             var values = x.To(DType.Float64);

@@ -30,6 +30,8 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
     readonly List<OnnxTensor> _initializers = [];
     readonly HashSet<string> _names = [];
     readonly Dictionary<string, string> _int64Constants = [];
+    // Which traced operation made each tensor, with its resolved operands (a recurrent layer looks back at its projection).
+    readonly Dictionary<Tensor, (TracedOp Op, GraphValue[] Operands)> _producers = new(ReferenceEqualityComparer.Instance);
     string? _batch;
     int _batchA, _batchB;
 
@@ -43,11 +45,11 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
             var x = examples[i];
             string name = Claim(options.InputNames?[i] ?? (examples.Length == 1 ? "input" : $"input_{i}"));
             var factors = new int[x.NDim];
-            if (Dynamic) factors[0] = 1;
+            if (Dynamic) factors[options.BatchDim] = 1;
             _values[x] = new GraphValue(x.DType, x.Shape.ToArray(), factors, null, name);
             inputs.Add(new OnnxValueInfo(name, OnnxType.Of(x.DType), Dims(x.Shape.ToArray(), factors)));
         }
-        if (Dynamic) (_batchA, _batchB) = (examples[0].Shape[0], otherShapes![0][0]);
+        if (Dynamic) (_batchA, _batchB) = (examples[0].Shape[options.BatchDim], otherShapes![0][options.BatchDim]);
         var opsA = traceA.Ops;
         var opsB = traceB?.Ops;
         if (opsB is not null)
@@ -97,6 +99,7 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
                 _values.TryAdd(a.Outputs[k], new GraphValue(a.Outputs[k].DType, outputs[k].Shape, outputs[k].BatchFactors, a.Outputs[k], null));
             return;
         }
+        foreach (var t in a.Outputs) _producers.TryAdd(t, (a, operands));
         var names = Map(a, b, operands, outputs);
         for (int k = 0; k < outputs.Length; k++)
         {
@@ -195,7 +198,7 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
     string Scalar(double value, DType dtype) => Initializer("scalar", Tensor.Scalar(value, dtype));
 
     // The batch size as a 1-D Int64 of one element, read once from the first input's shape.
-    string Batch => _batch ??= Node("Shape", [_values[examples[0]].Name!], new OnnxAttribute("start", Int: 0), new OnnxAttribute("end", Int: 1));
+    string Batch => _batch ??= Node("Shape", [_values[examples[0]].Name!], new OnnxAttribute("start", Int: options.BatchDim), new OnnxAttribute("end", Int: options.BatchDim + 1));
 
     /// <summary>
     /// A shape as a 1-D Int64 tensor: a constant when no dim follows the batch, else the fixed runs
