@@ -65,6 +65,22 @@ internal sealed partial class OnnxGraphBuilder
         return names;
     }
 
-    string MapAttention(FusedAttention attention, string[] x, GraphValue[] operands) =>
-        throw new NotSupportedException("ONNX export: FusedAttention has no ONNX mapping in this exporter");
+    // The fused attention node written out: softmax(scale·q·kᵀ)·v over [B, L, E] × [B, S, E],
+    // with the causal mask (key j ≤ query i, PyTorch's top-left triangle) added as 0 or −∞; no row
+    // is then all −∞, so a plain Softmax matches MetaGrad's.
+    string MapAttention(FusedAttention attention, string[] x, GraphValue[] operands)
+    {
+        var (causal, scale) = attention.Settings;
+        var dtype = operands[0].DType;
+        string scores = Node("Mul", [Node("MatMul", [x[0], Node("Transpose", [x[1]], new OnnxAttribute("perm", Ints: [0, 2, 1]))]), Scalar(scale, dtype)]);
+        if (causal)
+        {
+            int l = operands[0].Shape[1], s = operands[1].Shape[1];
+            var mask = new float[l * s];
+            for (int i = 0; i < l; i++)
+                for (int j = i + 1; j < s; j++) mask[i * s + j] = float.NegativeInfinity;
+            scores = Node("Add", [scores, Initializer("causal_mask", Tensor.From(mask, [l, s]).To(dtype))]);
+        }
+        return Node("MatMul", [Node("Softmax", [scores], new OnnxAttribute("axis", Int: -1)), x[2]]);
+    }
 }
