@@ -146,6 +146,7 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
         var factors = Factors(t.Shape.ToArray(), other?.Shape.ToArray(), reader);
         if (factors.All(f => f == 0))
         {
+            if (other is not null && !SameValues(t, other) && BatchMultiple(t, other) is { } counted) return _values[t] = counted;
             if (other is not null && !SameValues(t, other))
                 throw new NotSupportedException($"ONNX export: {Describe(reader)} reads a tensor ({what}, shape {ShapeMath.Format(t.Shape.ToArray())}) that changes with the input but was not computed by an operation the exporter traces; compute it with tensor operations");
             return _values[t] = new GraphValue(t.DType, t.Shape.ToArray(), factors, t, null);
@@ -157,6 +158,19 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
         string scalar = Initializer("fill", first);
         string filled = Node("Expand", [scalar, ShapeVector(t.Shape.ToArray(), factors)]);
         return _values[t] = new GraphValue(t.DType, t.Shape.ToArray(), factors, null, filled);
+    }
+
+    // A number that is k times the batch at both batch sizes (a mean's count over the batch, say)
+    // is read from the input's shape instead: Cast(batch)·k as a 0-d or one-element tensor.
+    GraphValue? BatchMultiple(Tensor a, Tensor b)
+    {
+        if (a.Numel != 1 || b.Numel != 1 || a.DType == DType.Bool) return null;
+        double va = a.To(DType.Float64).Reshape([]).Item<double>(), vb = b.To(DType.Float64).Reshape([]).Item<double>();
+        double k = va / _batchA;
+        if (va == 0 || k * _batchB != vb) return null;
+        string batch = Node("Cast", [Node("Reshape", [Batch, Int64s([.. a.Shape.Select(d => (long)d)])])], new OnnxAttribute("to", Int: OnnxType.Of(a.DType)));
+        string name = k == 1 ? batch : Node("Mul", [batch, Scalar(k, a.DType)]);
+        return new GraphValue(a.DType, a.Shape.ToArray(), new int[a.NDim], null, name);
     }
 
     static bool SameValues(Tensor a, Tensor b)
