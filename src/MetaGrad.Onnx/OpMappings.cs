@@ -121,6 +121,8 @@ internal sealed partial class OnnxGraphBuilder
                 return [MapConv(c.Windows, x)];
             case Functions.Unfold u:
                 return [MapUnfold(u.Windows, x[0], operands[0], output)];
+            case Functions.Fold f:
+                return [MapFold(f.Settings, x[0], operands[0], output)];
             case RecurrentLayer r:
                 return MapRecurrent(a, r, operands, outputs);
             case FusedAttention f:
@@ -264,6 +266,37 @@ internal sealed partial class OnnxGraphBuilder
         if (Enumerable.Range(0, output.Rank).Any(d => output.BatchFactors[d] != 0 && (before[d] != 0 || after[d] != 0)))
             throw Unsupported(op, "pads the batch dim");
         return Node("Pad", [x, Int64s([.. before, .. after]), Scalar(0, input.DType)], new OnnxAttribute("mode", Text: "constant"));
+    }
+
+    // col2im, Unfold's adjoint, for opset 17 (Col2Im came in 18): each kernel position's block
+    // [N, C, oh, ow] spread out by the stride (a zero after each element, then cut), padded to its
+    // place in the padded image, all summed, the padding cut away.
+    string MapFold((Windows2d Windows, int Height, int Width) fold, string cols, GraphValue input, GraphValue output)
+    {
+        var (w, height, width) = fold;
+        int oh = w.OutH(height), ow = w.OutW(width), kernel = w.Size, channels = input.Shape[1] / kernel;
+        int paddedH = height + 2 * w.PadH, paddedW = width + 2 * w.PadW;
+        int spanH = (oh - 1) * w.StrideH + 1, spanW = (ow - 1) * w.StrideW + 1;
+        string blocks = Node("Reshape", [cols, Int64s(input.BatchFactors[0] != 0 ? -1 : input.Shape[0], channels, kernel, oh, ow)]);
+        var placed = new List<string>();
+        for (int i = 0; i < w.KernelH; i++)
+            for (int j = 0; j < w.KernelW; j++)
+            {
+                string block = Node("Gather", [blocks, Initializer("position", Tensor.From((long)(i * w.KernelW + j)))], new OnnxAttribute("axis", Int: 2));
+                if (w.StrideH > 1 || w.StrideW > 1)
+                {
+                    string gapped = Node("Pad", [Node("Unsqueeze", [block, Int64s(3, 5)]), Int64s(0, 0, 0, 0, 0, 0, 0, 0, 0, w.StrideH - 1, 0, w.StrideW - 1),
+                        Scalar(0, input.DType)], new OnnxAttribute("mode", Text: "constant"));
+                    string spread = Node("Reshape", [gapped, Int64s(0, channels, oh * w.StrideH, ow * w.StrideW)]);
+                    block = Node("Slice", [spread, Int64s(0, 0), Int64s(spanH, spanW), Int64s(2, 3)]);
+                }
+                long top = (long)i * w.DilationH, left = (long)j * w.DilationW;
+                placed.Add(Node("Pad", [block, Int64s(0, 0, top, left, 0, 0, paddedH - top - spanH, paddedW - left - spanW), Scalar(0, input.DType)],
+                    new OnnxAttribute("mode", Text: "constant")));
+            }
+        string sum = placed.Count == 1 ? placed[0] : Node("Sum", [.. placed]);
+        if (w.PadH == 0 && w.PadW == 0) return sum;
+        return Node("Slice", [sum, Int64s(w.PadH, w.PadW), Int64s(w.PadH + height, w.PadW + width), Int64s(2, 3)]);
     }
 
     string MapConv(Windows2d w, string[] x) =>

@@ -43,3 +43,28 @@ public class AttentionExportTests
         OnnxRuntimeCheck.Compare(model, layer, Forward, [Randn(3, 2, 5, 8)], [Randn(4, 3, 5, 8)]);
     }
 }
+
+/// <summary>Stacks of Transformer layers and the decoder side, exported and run in ONNX Runtime.</summary>
+public class TransformerExportTests
+{
+    static Tensor Randn(ulong seed, params int[] shape) => Tensor.Randn(shape, generator: new Generator(seed));
+
+    [Fact]
+    public void TransformerEncoder_OfTwoLayersWithAFinalNorm_MatchesOnnxRuntime()
+    {
+        var encoder = new TransformerEncoder(new TransformerEncoderLayer(8, 2, dimFeedforward: 16, generator: new Generator(33)), 2, new LayerNorm([8]));
+        Tensor[] Forward(Tensor[] xs) => [encoder.Forward(xs[0])];
+        var model = OnnxExport.ToBytes(encoder, Forward, [Randn(1, 4, 3, 8)], new OnnxExportOptions { DynamicBatch = true, BatchDim = 1 });
+        OnnxRuntimeCheck.Compare(model, encoder, Forward, [Randn(1, 4, 3, 8)], [Randn(2, 4, 2, 8)]);
+    }
+
+    [Fact]
+    public void TransformerDecoderLayer_WithACausalMask_MatchesOnnxRuntime()
+    {
+        var layer = new TransformerDecoderLayer(8, 2, dimFeedforward: 16, batchFirst: true, generator: new Generator(34));
+        var mask = Transformer.GenerateSquareSubsequentMask(4);
+        Tensor[] Forward(Tensor[] xs) => [layer.Forward(xs[0], xs[1], tgtMask: mask, tgtIsCausal: true)];
+        var model = OnnxExport.ToBytes(layer, Forward, [Randn(1, 2, 4, 8), Randn(2, 2, 6, 8)], new OnnxExportOptions { DynamicBatch = true });
+        OnnxRuntimeCheck.Compare(model, layer, Forward, [Randn(1, 2, 4, 8), Randn(2, 2, 6, 8)], [Randn(3, 3, 4, 8), Randn(4, 3, 6, 8)]);
+    }
+}

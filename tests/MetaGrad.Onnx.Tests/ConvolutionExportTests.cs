@@ -52,3 +52,43 @@ public class ConvolutionExportTests
         OnnxRuntimeCheck.ExportAndCompare(model, Images(12, 4, 17));
     }
 }
+
+/// <summary>The rest of the convolution family and the other normalisations, exported and run in ONNX Runtime.</summary>
+public class ConvolutionFamilyExportTests
+{
+    static Func<int, Tensor> Images(int seed, params int[] rest) =>
+        n => Tensor.Randn([n, .. rest], generator: new Generator((ulong)(seed * 1000 + n)));
+
+    [Fact]
+    public void GroupedConv_GroupNorm_InstanceNorm_MatchOnnxRuntime()
+    {
+        var g = new Generator(13);
+        var model = new Sequential(new Conv2d(4, 8, 3, padding: 1, groups: 2, generator: g), new GroupNorm(2, 8), new ReLU(),
+            new Conv2d(8, 8, 3, groups: 8, generator: g), new InstanceNorm2d(8, affine: true));
+        OnnxRuntimeCheck.ExportAndCompare(model, Images(13, 4, 7, 6));
+    }
+
+    [Fact]
+    public void ConvTranspose2d_MatchesOnnxRuntime()
+    {
+        var g = new Generator(14);
+        var model = new Sequential(new ConvTranspose2d(3, 4, 3, stride: 2, padding: 1, outputPadding: 1, generator: g), new Tanh(),
+            new ConvTranspose2d(4, 2, (2, 3), generator: g));
+        OnnxRuntimeCheck.ExportAndCompare(model, Images(14, 3, 5, 4));
+    }
+
+    [Fact]
+    public void Conv3d_MatchesOnnxRuntime()
+    {
+        var g = new Generator(15);
+        var model = new Sequential(new Conv3d(2, 3, 3, padding: 1, generator: g), new ReLU(), new Conv3d(3, 2, (1, 2, 2), stride: (1, 2, 2), generator: g));
+        OnnxRuntimeCheck.ExportAndCompare(model, Images(15, 2, 4, 5, 6));
+    }
+
+    [Fact]
+    public void RmsNorm_MatchesOnnxRuntime()
+    {
+        var model = new Sequential(new Linear(6, 6, generator: new Generator(16)), new RMSNorm([6]));
+        OnnxRuntimeCheck.ExportAndCompare(model, Images(16, 6));
+    }
+}
