@@ -217,14 +217,7 @@ internal sealed partial class OnnxGraphBuilder
     {
         var full = Layout.Contiguous(shape);
         var viewed = view.Apply(full);
-        var starts = new long[shape.Length];
-        long offset = viewed.Offset;
-        for (int d = 0; d < shape.Length; d++)
-        {
-            if (full.Strides[d] == 0 || shape[d] == 0) continue;
-            starts[d] = offset / full.Strides[d];
-            offset -= starts[d] * full.Strides[d];
-        }
+        var starts = Starts(full, viewed.Offset);
         if (viewed.Rank == shape.Length)
         {
             var steps = new long[shape.Length];
@@ -245,20 +238,27 @@ internal sealed partial class OnnxGraphBuilder
         throw Unsupported(op, "is a view that is not a slice");
     }
 
+    // Where an offset into a contiguous layout starts along each dim: its digits in the strides,
+    // largest first (a start below its dim's size never carries into the next).
+    static long[] Starts(Layout full, long offset)
+    {
+        var starts = new long[full.Rank];
+        for (int d = 0; d < full.Rank; d++)
+        {
+            if (full.Strides[d] == 0 || full.Shape[d] == 0) continue;
+            starts[d] = offset / full.Strides[d];
+            offset -= starts[d] * full.Strides[d];
+        }
+        return starts;
+    }
+
     // x written into zeros of the output's shape at a region (constant padding): the region read
     // off a contiguous layout as a slice is, each dim's start its padding before.
     string MapPad(TracedOp op, EmbedIn embed, string x, GraphValue input, GraphValue output)
     {
         var full = Layout.Contiguous(output.Shape);
         var region = embed.Region(full);
-        var before = new long[output.Rank];
-        long offset = region.Offset;
-        for (int d = 0; d < output.Rank; d++)
-        {
-            if (full.Strides[d] == 0 || output.Shape[d] == 0) continue;
-            before[d] = offset / full.Strides[d];
-            offset -= before[d] * full.Strides[d];
-        }
+        var before = Starts(full, region.Offset);
         if (region.Rank != output.Rank || !region.Shape.SequenceEqual(input.Shape)
             || Enumerable.Range(0, output.Rank).Any(d => region.Shape[d] > 1 && region.Strides[d] != full.Strides[d]))
             throw Unsupported(op, "writes into a region that is not a box");

@@ -8,6 +8,17 @@ public class ConvolutionExportTests
     static Func<int, Tensor> Images(int seed, params int[] rest) =>
         n => Tensor.Randn([n, .. rest], generator: new Generator((ulong)(seed * 1000 + n)));
 
+    // Running statistics of their own, so that evaluation differs from a fresh layer's identity.
+    static T WithRunningStatistics<T>(T norm, int channels, Generator g) where T : BatchNorm
+    {
+        using (Autograd.NoGrad())
+        {
+            norm.RunningMean!.Copy_(Tensor.Randn([channels], generator: g));
+            norm.RunningVar!.Copy_(Tensor.Rand([channels], generator: g) + 0.5);
+        }
+        return norm;
+    }
+
     [Fact]
     public void LeNet_MatchesOnnxRuntime_AtTheTracedBatchAndAnother()
     {
@@ -24,13 +35,7 @@ public class ConvolutionExportTests
     public void StridedDilatedConv_PaddedMaxPool_AveragePools_AndBatchNorm_MatchOnnxRuntime()
     {
         var g = new Generator(11);
-        var norm = new BatchNorm2d(8);
-        // Running statistics of their own, so that evaluation differs from a fresh layer's identity.
-        using (Autograd.NoGrad())
-        {
-            norm.RunningMean!.Copy_(Tensor.Randn([8], generator: g));
-            norm.RunningVar!.Copy_(Tensor.Rand([8], generator: g) + 0.5);
-        }
+        var norm = WithRunningStatistics(new BatchNorm2d(8), 8, g);
         var model = new Sequential(
             new Conv2d(3, 8, (3, 2), stride: (2, 1), padding: (1, 0), dilation: (1, 2), generator: g), norm, new ReLU(),
             new MaxPool2d(3, stride: 2, padding: 1), new AvgPool2d(2, stride: 1), new Conv2d(8, 4, 1, bias: false, generator: g),
@@ -42,12 +47,7 @@ public class ConvolutionExportTests
     public void Conv1d_MaxPool1d_AndBatchNorm1d_MatchOnnxRuntime()
     {
         var g = new Generator(12);
-        var norm = new BatchNorm1d(6);
-        using (Autograd.NoGrad())
-        {
-            norm.RunningMean!.Copy_(Tensor.Randn([6], generator: g));
-            norm.RunningVar!.Copy_(Tensor.Rand([6], generator: g) + 0.5);
-        }
+        var norm = WithRunningStatistics(new BatchNorm1d(6), 6, g);
         var model = new Sequential(new Conv1d(4, 6, 3, padding: 1, generator: g), norm, new Tanh(), new MaxPool1d(2), new Conv1d(6, 2, 3, stride: 2, generator: g));
         OnnxRuntimeCheck.ExportAndCompare(model, Images(12, 4, 17));
     }
