@@ -9,6 +9,12 @@ namespace MetaGrad.Onnx;
 /// </summary>
 internal sealed record TracedOp(Function? Function, string? Primitive, object? Attribute, Tensor[] Inputs, Tensor[] Outputs, string CalledFrom)
 {
+    /// <summary>Each input's storage version when the operation read it, and each output's when it was made (an in-place write moves them).</summary>
+    public int[] InputVersions { get; init; } = [];
+
+    /// <inheritdoc cref="InputVersions"/>
+    public int[] OutputVersions { get; init; } = [];
+
     /// <summary>The operation's name as a user knows it: the Function's forward name or the primitive's.</summary>
     public string Name => Primitive ?? (Function!.Name.EndsWith("Backward", StringComparison.Ordinal) ? Function.Name[..^"Backward".Length] : Function.Name);
 
@@ -25,7 +31,7 @@ internal sealed class ForwardTrace : IOperationTracer
 {
     readonly List<TracedOp> _ops = [];
     readonly (string Name, NN.Module Module)[] _modules;
-    readonly Stack<string> _callSites = new();
+    readonly Stack<(string CallSite, int[] Versions)> _open = new();
     int _depth;
 
     ForwardTrace(NN.Module root) => _modules = [.. root.NamedModules()];
@@ -45,18 +51,23 @@ internal sealed class ForwardTrace : IOperationTracer
 
     public void Begin(Function function, Tensor[] inputs)
     {
-        if (_depth++ == 0) _callSites.Push(CallSite());
+        if (_depth++ == 0) _open.Push((CallSite(), Versions(inputs)));
     }
 
     public void End(Function function, Tensor[] inputs, Tensor[] outputs)
     {
-        if (--_depth == 0) _ops.Add(new TracedOp(function, null, null, [.. inputs], [.. outputs], _callSites.Pop()));
+        if (--_depth != 0) return;
+        var (callSite, versions) = _open.Pop();
+        _ops.Add(new TracedOp(function, null, null, [.. inputs], [.. outputs], callSite) { InputVersions = versions, OutputVersions = Versions(outputs) });
     }
 
     public void Primitive(string op, object? attribute, Tensor[] inputs, Tensor output)
     {
-        if (_depth == 0) _ops.Add(new TracedOp(null, op, attribute, [.. inputs], [output], CallSite()));
+        if (_depth == 0)
+            _ops.Add(new TracedOp(null, op, attribute, [.. inputs], [output], CallSite()) { InputVersions = Versions(inputs), OutputVersions = [output.Version] });
     }
+
+    static int[] Versions(Tensor[] tensors) => [.. tensors.Select(t => t.Version)];
 
     // The innermost module whose forward made the call, by its path in the exported module when
     // that is unambiguous ("module 2.fc (Linear)"), and the user's frame below the library:

@@ -8,6 +8,9 @@ namespace MetaGrad.Onnx;
 /// </summary>
 internal sealed class GraphValue(DType dtype, int[] shape, int[] batchFactors, Tensor? constant, string? name)
 {
+    /// <summary>The storage version the tensor had when it was made (null: not tracked, a constant).</summary>
+    public int? Version { get; set; }
+
     public DType DType { get; } = dtype;
     public int[] Shape { get; } = shape;
     public int[] BatchFactors { get; } = batchFactors;
@@ -46,7 +49,7 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
             string name = Claim(options.InputNames?[i] ?? (examples.Length == 1 ? "input" : $"input_{i}"));
             var factors = new int[x.NDim];
             if (Dynamic) factors[options.BatchDim] = 1;
-            _values[x] = new GraphValue(x.DType, x.Shape.ToArray(), factors, null, name);
+            _values[x] = new GraphValue(x.DType, x.Shape.ToArray(), factors, null, name) { Version = x.Version };
             inputs.Add(new OnnxValueInfo(name, OnnxType.Of(x.DType), Dims(x.Shape.ToArray(), factors)));
         }
         if (Dynamic) (_batchA, _batchB) = (examples[0].Shape[options.BatchDim], otherShapes![0][options.BatchDim]);
@@ -83,7 +86,13 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
         var readsA = Reads(a);
         var readsB = b is null ? null : Reads(b);
         var operands = new GraphValue[readsA.Length];
-        for (int i = 0; i < readsA.Length; i++) operands[i] = Resolve(readsA[i], readsB?[i], a, $"operand {i}");
+        for (int i = 0; i < readsA.Length; i++)
+        {
+            operands[i] = Resolve(readsA[i], readsB?[i], a, $"operand {i}");
+            // The graph would hand this operation the value as it was made; the forward changed it since.
+            if (operands[i].Version is int made && i < a.InputVersions.Length && a.InputVersions[i] != made)
+                throw new NotSupportedException($"ONNX export: {Describe(a)} reads a tensor (operand {i}) that was changed in place after it was computed; the exporter follows only operations that make new tensors");
+        }
         var outputs = new GraphValue[a.Outputs.Length];
         bool dynamicOutput = false;
         for (int k = 0; k < outputs.Length; k++)
@@ -105,6 +114,7 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
         {
             if (names[k] is null) continue;
             outputs[k].Name = names[k];
+            outputs[k].Version = a.OutputVersions[k];
             _values.TryAdd(a.Outputs[k], outputs[k]);
         }
     }

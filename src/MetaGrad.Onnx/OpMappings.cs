@@ -105,8 +105,11 @@ internal sealed partial class OnnxGraphBuilder
             case Extreme e:
             {
                 var (dims, keep, max) = e.Reduced;
-                return [Node(max ? "ReduceMax" : "ReduceMin", [x[0]], new OnnxAttribute("axes", Ints: [.. dims.Select(d => (long)d)]),
-                    new OnnxAttribute("keepdims", Int: keep ? 1 : 0))];
+                long[] axes = [.. dims.Select(d => (long)d)];
+                var keepDims = new OnnxAttribute("keepdims", Int: keep ? 1 : 0);
+                // Opset 18 moved ReduceMax's and ReduceMin's axes from an attribute to an input, as ReduceSum's in 13.
+                return [options.Opset >= 18 ? Node(max ? "ReduceMax" : "ReduceMin", [x[0], Int64s(axes)], keepDims)
+                    : Node(max ? "ReduceMax" : "ReduceMin", [x[0]], new OnnxAttribute("axes", Ints: axes), keepDims)];
             }
             case Gather g:
                 return [Node("GatherElements", x, new OnnxAttribute("axis", Int: g.Picks.Dim))];

@@ -58,4 +58,20 @@ public class DenseExportTests
             File.Delete(path);
         }
     }
+
+    sealed class RowRange : Module<Tensor, Tensor>
+    {
+        public override Tensor Forward(Tensor input) => input.Max(1, keepDim: true) - input.Min(1);
+    }
+
+    [Theory]
+    [InlineData(17)]
+    [InlineData(18)]
+    public void Reductions_MatchOnnxRuntime_InOpset17And18(int opset)
+    {
+        var module = new RowRange();
+        var options = new OnnxExportOptions { DynamicBatch = true, Opset = opset };
+        var model = OnnxExport.ToBytes(module, Randn(5, 6)(3), options);
+        OnnxRuntimeCheck.Compare(model, module, xs => [module.Forward(xs[0])], [Randn(5, 6)(3)], [Randn(5, 6)(4)]);
+    }
 }

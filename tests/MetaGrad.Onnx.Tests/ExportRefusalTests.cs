@@ -43,4 +43,29 @@ public class ExportRefusalTests
         OnnxExport.ToBytes(model, Tensor.Randn(2, 3));
         Assert.True(model.Training);
     }
+
+    sealed class ShiftedInPlace : Module<Tensor, Tensor>
+    {
+        public override Tensor Forward(Tensor input)
+        {
+            var y = input * 2.0;
+            y.Add_(1.0);
+            return y.Relu();
+        }
+    }
+
+    [Fact]
+    public void InPlaceChange_OfATracedValue_IsRefused()
+    {
+        var e = Assert.Throws<NotSupportedException>(() => OnnxExport.ToBytes(new ShiftedInPlace(), Tensor.Randn(2, 3)));
+        Assert.Contains("Relu", e.Message);
+        Assert.Contains("changed in place", e.Message);
+    }
+
+    [Fact]
+    public void OpsetOlderThan17_IsRefused()
+    {
+        var e = Assert.Throws<ArgumentException>(() => OnnxExport.ToBytes(new Sequential(new ReLU()), Tensor.Randn(2, 3), new OnnxExportOptions { Opset = 16 }));
+        Assert.Contains("opset 16", e.Message);
+    }
 }
