@@ -67,4 +67,15 @@ public class TransformerExportTests
         var model = OnnxExport.ToBytes(layer, Forward, [Randn(1, 2, 4, 8), Randn(2, 2, 6, 8)], new OnnxExportOptions { DynamicBatch = true });
         OnnxRuntimeCheck.Compare(model, layer, Forward, [Randn(1, 2, 4, 8), Randn(2, 2, 6, 8)], [Randn(3, 3, 4, 8), Randn(4, 3, 6, 8)]);
     }
+
+    [Fact]
+    public void EncoderDecoderTransformer_MatchesOnnxRuntime()
+    {
+        var transformer = new Transformer(dModel: 8, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 16, batchFirst: true,
+            generator: new Generator(35));
+        var mask = Transformer.GenerateSquareSubsequentMask(3);
+        Tensor[] Forward(Tensor[] xs) => [transformer.Forward(xs[0], xs[1], tgtMask: mask, tgtIsCausal: true)];
+        var model = OnnxExport.ToBytes(transformer, Forward, [Randn(1, 2, 5, 8), Randn(2, 2, 3, 8)], new OnnxExportOptions { DynamicBatch = true });
+        OnnxRuntimeCheck.Compare(model, transformer, Forward, [Randn(1, 2, 5, 8), Randn(2, 2, 3, 8)], [Randn(3, 4, 5, 8), Randn(4, 4, 3, 8)]);
+    }
 }
