@@ -60,20 +60,23 @@ public static class OnnxExport
         module.Eval();
         try
         {
-            var (traceA, outputsA) = ForwardTrace.Record(module, forward, examples);
-            (ForwardTrace Trace, Tensor[] Outputs)? other = null;
+            int? batchDim = null;
             if (options.DynamicBatch)
             {
                 int bd = options.BatchDim;
                 if (examples.Any(x => bd < 0 || x.NDim <= bd || x.Shape[bd] != examples[0].Shape[bd]))
                     throw new ArgumentException($"ONNX export: a dynamic batch needs inputs that share their dim {bd}, got shapes {string.Join(", ", examples.Select(x => ShapeMath.Format(x.Shape.ToArray())))}");
-                other = ForwardTrace.Record(module, forward, OneRowMore(examples, bd));
+                batchDim = bd;
             }
+            var (traceA, outputsA) = ForwardTrace.Record(module, forward, examples);
+            // Always a second trace, on other values (and one more row for a dynamic batch).
+            var others = OtherInputs(examples, batchDim);
+            var (traceB, outputsB) = ForwardTrace.Record(module, forward, others);
             var named = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
             foreach (var (name, p) in module.NamedParameters()) named.TryAdd(p, name);
             foreach (var (name, b) in module.NamedBuffers()) named.TryAdd(b, name);
-            var builder = new OnnxGraphBuilder(examples, other is null ? null : OneRowMoreShapes(examples, options.BatchDim), named, options);
-            return builder.Build(module.GetType().Name, traceA, outputsA, other?.Trace, other?.Outputs);
+            var builder = new OnnxGraphBuilder(examples, batchDim is null ? null : [.. others.Select(x => x.Shape.ToArray())], named, options);
+            return builder.Build(module.GetType().Name, traceA, outputsA, traceB, outputsB);
         }
         finally
         {
@@ -81,19 +84,15 @@ public static class OnnxExport
         }
     }
 
-    static int[] OneRowMore(Tensor x, int dim) => [.. x.Shape.Select((s, d) => d == dim ? s + 1 : s)];
-
-    static int[][] OneRowMoreShapes(Tensor[] examples, int dim) => [.. examples.Select(x => OneRowMore(x, dim))];
-
-    // Inputs of one more row with other values, drawn from the examples' own range: a tensor that
-    // the forward computes from its input outside the traced operations then shows itself by
-    // differing between the two traces.
-    static Tensor[] OneRowMore(Tensor[] examples, int dim)
+    // Inputs with other values drawn from the examples' own range, one row more in the batch dim
+    // when there is one: a tensor that the forward computes from its input outside the traced
+    // operations then shows itself by differing between the two traces.
+    static Tensor[] OtherInputs(Tensor[] examples, int? batchDim)
     {
         var generator = new Generator(0x0A11CEUL);
         return [.. examples.Select(x =>
         {
-            int[] shape = OneRowMore(x, dim);
+            int[] shape = [.. x.Shape.Select((size, d) => d == batchDim ? size + 1 : size)];
             if (x.DType.IsFloatingPoint()) return Tensor.Randn(shape, x.DType, generator: generator);
             if (x.DType == DType.Bool) return Tensor.Rand(shape, generator: generator) < 0.5;
             var values = x.To(DType.Float64);

@@ -57,11 +57,12 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
         var opsB = traceB?.Ops;
         if (opsB is not null)
         {
+            string others = Dynamic ? $"at batch size {_batchB}" : "on other input values";
             for (int i = 0; i < Math.Min(opsA.Count, opsB.Count); i++)
                 if (opsA[i].Kind != opsB[i].Kind)
-                    throw new NotSupportedException($"ONNX export: the forward ran {opsA[i].Name} ({opsA[i].CalledFrom}) at batch size {_batchA} but {opsB[i].Name} at batch size {_batchB}: a dynamic batch needs the same operations at every batch size");
+                    throw new NotSupportedException($"ONNX export: the forward ran {opsA[i].Name} ({opsA[i].CalledFrom}) on the example but {opsB[i].Name} {others}: a traced graph needs the same operations for every input");
             if (opsA.Count != opsB.Count)
-                throw new NotSupportedException($"ONNX export: the forward ran {opsA.Count} operations at batch size {_batchA} but {opsB.Count} at batch size {_batchB}: a dynamic batch needs the same operations at every batch size");
+                throw new NotSupportedException($"ONNX export: the forward ran {opsA.Count} operations on the example but {opsB.Count} {others}: a traced graph needs the same operations for every input");
         }
         for (int i = 0; i < opsA.Count; i++) Add(opsA[i], opsB?[i]);
 
@@ -124,6 +125,12 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
     {
         var factors = new int[shapeA.Length];
         if (shapeB is null) return factors;
+        if (!Dynamic)
+        {
+            if (!shapeA.SequenceEqual(shapeB))
+                throw new NotSupportedException($"ONNX export: {Describe(op)} gave shape {ShapeMath.Format(shapeA)} on the example but {ShapeMath.Format(shapeB)} on other values of the same shape: a size that depends on the values cannot be traced");
+            return factors;
+        }
         if (shapeB.Length != shapeA.Length)
             throw new NotSupportedException($"ONNX export: {Describe(op)} gave rank {shapeA.Length} at batch size {_batchA} but rank {shapeB.Length} at batch size {_batchB}");
         for (int d = 0; d < shapeA.Length; d++)
@@ -174,7 +181,7 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
     // is read from the input's shape instead: Cast(batch)·k as a 0-d or one-element tensor.
     GraphValue? BatchMultiple(Tensor a, Tensor b)
     {
-        if (a.Numel != 1 || b.Numel != 1 || a.DType == DType.Bool) return null;
+        if (!Dynamic || a.Numel != 1 || b.Numel != 1 || a.DType == DType.Bool) return null;
         double va = a.To(DType.Float64).Reshape([]).Item<double>(), vb = b.To(DType.Float64).Reshape([]).Item<double>();
         double k = va / _batchA;
         if (va == 0 || k * _batchB != vb) return null;

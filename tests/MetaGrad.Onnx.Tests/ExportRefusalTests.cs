@@ -30,10 +30,13 @@ public class ExportRefusalTests
     [Fact]
     public void TensorMadeFromTheInputsValues_IsRefused_NotBakedIn()
     {
-        var e = Assert.Throws<NotSupportedException>(() =>
-            OnnxExport.ToBytes(new ValuesThroughAnArray(), Tensor.Randn(2, 3), new OnnxExportOptions { DynamicBatch = true }));
-        Assert.Contains("Add", e.Message);
-        Assert.Contains("not computed by an operation the exporter traces", e.Message);
+        foreach (bool dynamic in new[] { true, false })
+        {
+            var e = Assert.Throws<NotSupportedException>(() =>
+                OnnxExport.ToBytes(new ValuesThroughAnArray(), Tensor.Randn(2, 3), new OnnxExportOptions { DynamicBatch = dynamic }));
+            Assert.Contains("Add", e.Message);
+            Assert.Contains("not computed by an operation the exporter traces", e.Message);
+        }
     }
 
     [Fact]
@@ -67,5 +70,19 @@ public class ExportRefusalTests
     {
         var e = Assert.Throws<ArgumentException>(() => OnnxExport.ToBytes(new Sequential(new ReLU()), Tensor.Randn(2, 3), new OnnxExportOptions { Opset = 16 }));
         Assert.Contains("opset 16", e.Message);
+    }
+
+    // Takes a branch on the input's values: a trace keeps only the branch the example took.
+    sealed class SignBranch : Module<Tensor, Tensor>
+    {
+        public override Tensor Forward(Tensor input) => input.Sum().Item<float>() > 0 ? input.Relu() : input.Tanh();
+    }
+
+    [Fact]
+    public void ForwardThatBranchesOnValues_IsRefused()
+    {
+        var example = Tensor.From(new float[] { -1, -2, -3, -4 }, [2, 2]);   // the other trace's values (seeded) sum above 0
+        var e = Assert.Throws<NotSupportedException>(() => OnnxExport.ToBytes(new SignBranch(), example));
+        Assert.Contains("same operations for every input", e.Message);
     }
 }
