@@ -4,7 +4,8 @@ namespace MetaGrad;
 /// Watches the operations run on this thread, for an exporter that turns a module's forward into
 /// another framework's graph (MetaGrad.Onnx). Every Function reports its call with its inputs and
 /// outputs, and the few tensor operations that compute without a Function (comparisons, integer
-/// casts) report themselves, so that nothing computed from the input goes unseen. Calls made
+/// casts, arg-max and arg-min, max pooling's winners) report themselves, so that nothing computed
+/// from the input goes unseen. Calls made
 /// inside another call's forward are reported too; the tracer keeps the outermost.
 /// </summary>
 internal interface IOperationTracer
@@ -15,7 +16,7 @@ internal interface IOperationTracer
     /// <summary>The Function's forward returned <paramref name="outputs"/>.</summary>
     void End(Function function, Tensor[] inputs, Tensor[] outputs);
 
-    /// <summary>An operation without a Function (a comparison, an integer cast) gave <paramref name="output"/>.</summary>
+    /// <summary>An operation without a Function (a comparison, an integer cast) gave <paramref name="output"/>; <paramref name="attribute"/> is what it needs besides its inputs (the comparison, the dtype, the dim).</summary>
     void Primitive(string op, object? attribute, Tensor[] inputs, Tensor output);
 }
 
