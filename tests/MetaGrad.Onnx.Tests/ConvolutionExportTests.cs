@@ -91,4 +91,14 @@ public class ConvolutionFamilyExportTests
         var model = new Sequential(new Linear(6, 6, generator: new Generator(16)), new RMSNorm([6]));
         OnnxRuntimeCheck.ExportAndCompare(model, Images(16, 6));
     }
+
+    [Fact]
+    public void AdaptiveMaxPool_AvgPool1d_ConvTranspose1d_MatchOnnxRuntime()
+    {
+        var g = new Generator(17);
+        var images = new Sequential(new Conv2d(2, 3, 3, generator: g), new AdaptiveMaxPool2d((2, 3)), new Flatten());
+        OnnxRuntimeCheck.ExportAndCompare(images, Images(17, 2, 9, 10));
+        var sequences = new Sequential(new ConvTranspose1d(3, 4, 3, stride: 2, generator: g), new AvgPool1d(3, stride: 2, padding: 1), new Conv1d(4, 2, 2, generator: g));
+        OnnxRuntimeCheck.ExportAndCompare(sequences, Images(18, 3, 7));
+    }
 }

@@ -74,4 +74,15 @@ public class DenseExportTests
         var model = OnnxExport.ToBytes(module, Randn(5, 6)(3), options);
         OnnxRuntimeCheck.Compare(model, module, xs => [module.Forward(xs[0])], [Randn(5, 6)(3)], [Randn(5, 6)(4)]);
     }
+
+    [Fact]
+    public void TheOtherActivations_MatchOnnxRuntime()
+    {
+        var g = new Generator(5);
+        var model = new Sequential(new Linear(8, 16, generator: g), new PReLU(), new ReLU6(), new Linear(16, 16, generator: g), new Hardswish(),
+            new Linear(16, 16, generator: g), new Hardsigmoid(), new Mish(), new Linear(16, 16, generator: g), new SELU(), new CELU(0.7),
+            new Linear(16, 16, generator: g), new GLU(), new Softsign(), new Tanhshrink(), new Linear(8, 8, generator: g), new Threshold(0.1, -1),
+            new LogSigmoid(), new Softmin(1));
+        OnnxRuntimeCheck.ExportAndCompare(model, n => Randn(6, 8)(n) * 3.0);
+    }
 }
