@@ -35,6 +35,8 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
     readonly Dictionary<string, string> _int64Constants = [];
     // Which traced operation made each tensor, with its resolved operands (a recurrent layer looks back at its projection).
     readonly Dictionary<Tensor, (TracedOp Op, GraphValue[] Operands)> _producers = new(ReferenceEqualityComparer.Instance);
+    // Each max pooling's winners, with the pooled input and the name of ONNX MaxPool's values.
+    readonly Dictionary<Tensor, (Tensor Input, string Values)> _poolMaxima = new(ReferenceEqualityComparer.Instance);
     string? _batch;
     int _batchA, _batchB;
 

@@ -79,6 +79,8 @@ internal sealed partial class OnnxGraphBuilder
                 return [Node("Where", x)];
             case Copy:
                 return [Node("Identity", x)];
+            case Functions.Reshape when PooledMaximum(a) is { } pooled:
+                return [pooled];
             case Functions.Reshape:
                 return [Node("Reshape", [x[0], ReshapeTarget(output)])];
             case Functions.Permute p:
@@ -178,7 +180,20 @@ internal sealed partial class OnnxGraphBuilder
             new OnnxAttribute("strides", Ints: [w.StrideH, w.StrideW]),
             new OnnxAttribute("pads", Ints: [w.PadH, w.PadW, endH, endW]),
             new OnnxAttribute("dilations", Ints: [w.DilationH, w.DilationW]));
+        _poolMaxima[op.Outputs[0]] = (op.Inputs[0], pooled[0]);
         return Node("Mod", [pooled[1], Int64s((long)h * width)]);
+    }
+
+    // MaxPool's own output for MetaGrad's gather of the winners, when the reshape at hand ends that
+    // gather: [N, C, oh·ow] values of x.Flatten(2) at winners.Flatten(2), back in the winners' shape.
+    // The gather's nodes are then dropped with everything else no output reads.
+    string? PooledMaximum(TracedOp reshape)
+    {
+        if (!_producers.TryGetValue(reshape.Inputs[0], out var gather) || gather.Op.Function is not Gather { Picks.Dim: 2 } g) return null;
+        if (!_producers.TryGetValue(gather.Op.Inputs[0], out var flatInput) || flatInput.Op.Function is not Functions.Reshape) return null;
+        if (!_producers.TryGetValue(g.Picks.Index, out var flatWinners) || flatWinners.Op.Function is not Functions.Reshape) return null;
+        if (!_poolMaxima.TryGetValue(flatWinners.Op.Inputs[0], out var pool) || !ReferenceEquals(pool.Input, flatInput.Op.Inputs[0])) return null;
+        return reshape.Outputs[0].Shape.SequenceEqual(flatWinners.Op.Inputs[0].Shape) ? pool.Values : null;
     }
 
     // A slice or select, read off the view applied to a contiguous layout of the input's shape:

@@ -29,6 +29,10 @@ public class ConvolutionExportTests
             new Flatten(), new Linear(16 * 5 * 5, 120, generator: g), new ReLU(), new Linear(120, 84, generator: g), new ReLU(),
             new Linear(84, 10, generator: g));
         OnnxRuntimeCheck.ExportAndCompare(lenet, Images(10, 1, 28, 28), traced: 2, other: 3);
+        // ONNX's own operators, and nothing else: MetaGrad's gather of the pooled maxima becomes MaxPool's output.
+        var model = OnnxExport.Build(lenet, xs => [lenet.Forward(xs[0])], [Images(10, 1, 28, 28)(2)]);
+        Assert.Equal(["Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Reshape", "Gemm", "Relu", "Gemm", "Relu", "Gemm", "Identity"],
+            model.Nodes.Select(n => n.OpType));
     }
 
     [Fact]
