@@ -32,7 +32,8 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
     readonly List<OnnxNode> _nodes = [];
     readonly List<OnnxTensor> _initializers = [];
     readonly HashSet<string> _names = [];
-    readonly Dictionary<string, string> _int64Constants = [];
+    // Small constants by value (axes, sizes, pads, scalars), each written once however many nodes read it.
+    readonly Dictionary<string, string> _smallConstants = [];
     // Which traced operation made each tensor, with its resolved operands (a recurrent layer looks back at its projection).
     readonly Dictionary<Tensor, (TracedOp Op, GraphValue[] Operands)> _producers = new(ReferenceEqualityComparer.Instance);
     // Each max pooling's winners, with the pooled input and the name of ONNX MaxPool's values.
@@ -221,14 +222,19 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
     string Int64s(params long[] values)
     {
         string key = string.Join(",", values);
-        if (_int64Constants.TryGetValue(key, out var name)) return name;
+        if (_smallConstants.TryGetValue(key, out var name)) return name;
         name = Fresh("ints");
         _initializers.Add(OnnxTensor.Int64s(name, values));
-        return _int64Constants[key] = name;
+        return _smallConstants[key] = name;
     }
 
-    /// <summary>A 0-d constant of <paramref name="dtype"/>.</summary>
-    string Scalar(double value, DType dtype) => Initializer("scalar", Tensor.Scalar(value, dtype));
+    /// <summary>A 0-d constant of <paramref name="dtype"/>, shared like <see cref="Int64s"/>.</summary>
+    string Scalar(double value, DType dtype)
+    {
+        string key = FormattableString.Invariant($"{dtype}:{value:R}");
+        if (_smallConstants.TryGetValue(key, out var name)) return name;
+        return _smallConstants[key] = Initializer("scalar", Tensor.Scalar(value, dtype));
+    }
 
     // The batch size as a 1-D Int64 of one element, read once from the first input's shape.
     string Batch => _batch ??= Node("Shape", [_values[examples[0]].Name!], new OnnxAttribute("start", Int: options.BatchDim), new OnnxAttribute("end", Int: options.BatchDim + 1));

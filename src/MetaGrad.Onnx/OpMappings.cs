@@ -102,6 +102,7 @@ internal sealed partial class OnnxGraphBuilder
             case Sum s:
             {
                 var (dims, keep) = s.Reduced;
+                if (dims.Length == 0) return [Node("Identity", x)];   // ONNX reads no axes as all of them
                 return [Node("ReduceSum", [x[0], Int64s([.. dims.Select(d => (long)d)])], new OnnxAttribute("keepdims", Int: keep ? 1 : 0))];
             }
             case Extreme e:
