@@ -295,6 +295,17 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
     // The traced call each node comes from, written as the node's doc string.
     string? _doc;
 
+    // Operators whose trailing outputs may be left off (MaxPool's indices, a recurrent layer's
+    // final states), so that the runtime need not compute them when nothing reads them.
+    static readonly HashSet<string> OptionalOutputs = ["MaxPool", "LSTM", "GRU", "RNN"];
+
+    static int LastWanted(OnnxNode node, HashSet<string> wanted)
+    {
+        int last = 0;
+        for (int k = 0; k < node.Outputs.Length; k++) if (wanted.Contains(node.Outputs[k])) last = k;
+        return last;
+    }
+
     // The nodes the outputs depend on, in order, and the initializers those read.
     (List<OnnxNode>, List<OnnxTensor>) Needed(IEnumerable<string> outputs)
     {
@@ -304,7 +315,7 @@ internal sealed partial class OnnxGraphBuilder(Tensor[] examples, int[][]? other
         {
             var node = _nodes[i];
             if (!node.Outputs.Any(wanted.Contains)) continue;
-            kept.Add(node);
+            kept.Add(OptionalOutputs.Contains(node.OpType) ? node with { Outputs = [.. node.Outputs.Take(LastWanted(node, wanted) + 1)] } : node);
             foreach (var input in node.Inputs) if (input.Length > 0) wanted.Add(input);
         }
         kept.Reverse();

@@ -33,6 +33,7 @@ public class ConvolutionExportTests
         var model = OnnxExport.Build(lenet, xs => [lenet.Forward(xs[0])], [Images(10, 1, 28, 28)(2)]);
         Assert.Equal(["Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Reshape", "Gemm", "Relu", "Gemm", "Relu", "Gemm", "Identity"],
             model.Nodes.Select(n => n.OpType));
+        Assert.All(model.Nodes.Where(n => n.OpType == "MaxPool"), n => Assert.Single(n.Outputs));   // no indices asked for
     }
 
     [Fact]
