@@ -131,7 +131,12 @@ public partial class Tensor
     public Tensor To(DType dtype)
     {
         if (dtype == DType) return this;
-        if (!dtype.IsFloatingPoint()) return Backend.Cast(this, dtype);
+        if (!dtype.IsFloatingPoint())
+        {
+            Tensor cast = Backend.Cast(this, dtype);
+            Tracing.Active?.Primitive("Cast", dtype, [this], cast);
+            return cast;
+        }
         return new Functions.Cast(dtype).Apply(this);
     }
 
@@ -152,7 +157,9 @@ public partial class Tensor
     Tensor Compare(CompareOp op, Tensor other)
     {
         var (a, b) = Promote(this, other);
-        return Backend.Compare(op, a, b);
+        Tensor result = Backend.Compare(op, a, b);
+        Tracing.Active?.Primitive("Compare", op, [a, b], result);
+        return result;
     }
 
     /// <summary>Elementwise a == b, giving Bool.</summary>

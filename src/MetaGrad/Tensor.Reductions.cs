@@ -148,6 +148,7 @@ public partial class Tensor
         int d = ShapeMath.Dim(dim, NDim, max ? "ArgMax" : "ArgMin");
         if (NDim == 0) return From(0L);
         Tensor y = Backend.ArgReduce(this, d, max);
+        Tracing.Active?.Primitive(max ? "ArgMax" : "ArgMin", d, [this], y);
         return keepDim ? y : y.SqueezeDims([d]);
     }
 
@@ -195,7 +196,9 @@ public partial class Tensor
         if (NDim == 0) return (Clone(), From(0L));
         if (Layout.Shape[d] == 0)
             throw new ArgumentException($"{op}: cannot reduce over dimension {d} of size 0 of a tensor of shape {ShapeMath.Format(Layout.Shape)}");
-        var (values, indices) = Select(max ? "Max" : "Min", d, Backend.ArgReduce(this, d, max));   // [.., 1, ..]
+        Tensor found = Backend.ArgReduce(this, d, max);
+        Tracing.Active?.Primitive(max ? "ArgMax" : "ArgMin", d, [this], found);
+        var (values, indices) = Select(max ? "Max" : "Min", d, found);   // [.., 1, ..]
         return keepDim ? (values, indices) : (values.SqueezeDims([d]), indices.SqueezeDims([d]));
     }
 

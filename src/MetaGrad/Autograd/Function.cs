@@ -58,6 +58,7 @@ public abstract class Function
     {
         Ctx.Owner = this;
         Profiler.Active?.Begin(ForwardName, "forward", inputs);
+        Tracing.Active?.Begin(this, inputs);
         bool track = false;
         if (Autograd.IsGradEnabled)
             for (int i = 0; i < inputs.Length && !track; i++) track = inputs[i].RequiresGrad;
@@ -82,6 +83,7 @@ public abstract class Function
     private protected Tensor End(bool track, Tensor[] inputs, Tensor output)
     {
         Profiler.Active?.End(ForwardName);
+        Tracing.Active?.End(this, inputs, [output]);
         int anomaly = Anomaly.t_mode;
         if (anomaly != Anomaly.Off) Anomaly.OnForward(anomaly, this, inputs, output, recorded: track && output.DType.IsFloatingPoint());
         if (!track || !output.DType.IsFloatingPoint()) return output;
@@ -93,6 +95,7 @@ public abstract class Function
     private protected Tensor[] End(bool track, Tensor[] inputs, Tensor[] outputs)
     {
         Profiler.Active?.End(ForwardName);
+        Tracing.Active?.End(this, inputs, outputs);
         OutputCount = outputs.Length;
         int anomaly = Anomaly.t_mode;
         bool linked = false;

@@ -67,6 +67,8 @@ internal sealed class Tanh : UnaryFunction
 /// <summary>log(1 + exp(βx))/β, linear above the threshold, as torch.nn.functional.softplus.</summary>
 internal sealed class Softplus(double beta, double threshold) : UnaryFunction
 {
+    internal (double Beta, double Threshold) Settings => (beta, threshold);
+
     // max(z, 0) + log1p(exp(-|z|)) never overflows, unlike log(1 + exp(z)).
     protected override Tensor Forward(Context ctx, Tensor x)
     {

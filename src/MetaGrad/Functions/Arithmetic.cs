@@ -57,6 +57,8 @@ internal sealed class Neg : UnaryFunction
 /// <summary>x ** p for a constant exponent.</summary>
 internal sealed class PowScalar(double p) : UnaryFunction
 {
+    internal double Exponent => p;
+
     protected override Tensor Forward(Context ctx, Tensor x)
     {
         ctx.Save(x);
@@ -216,6 +218,8 @@ internal sealed class Erf : UnaryFunction
 
 internal sealed class Clamp(double? min, double? max) : UnaryFunction
 {
+    internal (double? Min, double? Max) Bounds => (min, max);
+
     protected override Tensor Forward(Context ctx, Tensor x)
     {
         ctx.Save(x);

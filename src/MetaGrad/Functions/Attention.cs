@@ -12,6 +12,8 @@ namespace MetaGrad.Functions;
 /// </summary>
 internal sealed class FusedAttention(bool causal, double scale) : NaryFunction
 {
+    internal (bool Causal, double Scale) Settings => (causal, scale);
+
     /// <summary>Whether the fused node can run this call: a backend with the kernel, one floating dtype, keys to attend to.</summary>
     public static bool Covers(Tensor q, Tensor k, Tensor v) =>
         q.Backend is IFusedKernels && q.DType.IsFloatingPoint() && k.DType == q.DType && v.DType == q.DType

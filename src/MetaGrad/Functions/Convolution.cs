@@ -11,6 +11,8 @@ namespace MetaGrad.Functions;
 /// </summary>
 internal sealed class FusedConv2d(Windows2d windows) : NaryFunction
 {
+    internal Windows2d Windows => windows;
+
     /// <summary>
     /// Whether the fused node can run this call: a backend with the kernel, one group, all on one
     /// backend, and a product to compute (no channels in or out leaves the composed form's zeros).

@@ -5,6 +5,8 @@ namespace MetaGrad.Functions;
 
 internal sealed class Gather(int dim, Tensor index) : UnaryFunction
 {
+    internal (int Dim, Tensor Index) Picks => (dim, index);
+
     int[] _inputShape = [];
 
     protected override Tensor Forward(Context ctx, Tensor x)
@@ -24,6 +26,8 @@ internal sealed class Gather(int dim, Tensor index) : UnaryFunction
 /// </summary>
 internal sealed class Selection(string name, int dim, Tensor indices) : MultiOutputFunction
 {
+    internal (int Dim, Tensor Indices) Picks => (dim, indices);
+
     int[] _inputShape = [];
 
     public override string Name => name + "Backward";
@@ -65,6 +69,8 @@ internal sealed class ScatterAdd(int dim, Tensor index) : BinaryFunction
 
 internal sealed class IndexSelect(int dim, Tensor index) : UnaryFunction
 {
+    internal (int Dim, Tensor Index) Picks => (dim, index);
+
     int[] _inputShape = [];
 
     protected override Tensor Forward(Context ctx, Tensor x)
@@ -129,6 +135,8 @@ internal sealed class MaskedScatter(Tensor mask) : BinaryFunction
 /// <summary>cond ? a : b; the condition carries no gradient.</summary>
 internal sealed class Where(Tensor condition) : BinaryFunction
 {
+    internal Tensor Condition => condition;
+
     protected override Tensor Forward(Context ctx, Tensor a, Tensor b) => a.Backend.Where(condition, a, b);
 
     protected override (Tensor?, Tensor?) Backward(Context ctx, Tensor grad)
@@ -171,6 +179,8 @@ internal sealed class IndexPut(Tensor positions) : BinaryFunction
 /// </summary>
 internal sealed class EmbeddingLookup(Tensor ids, int? paddingIdx, bool sparse = false) : UnaryFunction
 {
+    internal Tensor Ids => ids;
+
     int[] _weightShape = [];
 
     protected override Tensor Forward(Context ctx, Tensor weight)

@@ -16,6 +16,8 @@ namespace MetaGrad.Functions;
 /// </summary>
 internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool reverse, RecurrentLayout layout) : MultiOutputFunction
 {
+    internal (RecurrentKind Kind, int[] BatchSizes, bool Reverse, RecurrentLayout Layout) Settings => (kind, batchSizes, reverse, layout);
+
     int[][] _outputShapes = [];
 
     /// <summary>One direction's outputs of every row and final states, recorded as one node.</summary>

@@ -5,6 +5,8 @@ namespace MetaGrad.Functions;
 /// <summary>Sum over dims (sorted, distinct, non-empty); reduced dims dropped unless keepDim.</summary>
 internal sealed class Sum(int[] dims, bool keepDim) : UnaryFunction
 {
+    internal (int[] Dims, bool KeepDim) Reduced => (dims, keepDim);
+
     int[] _inputShape = [];
 
     protected override Tensor Forward(Context ctx, Tensor x)
@@ -25,6 +27,8 @@ internal sealed class Sum(int[] dims, bool keepDim) : UnaryFunction
 /// </summary>
 internal sealed class Extreme(int[] dims, bool keepDim, bool max) : UnaryFunction
 {
+    internal (int[] Dims, bool KeepDim, bool Max) Reduced => (dims, keepDim, max);
+
     public override string Name => max ? "MaxBackward" : "MinBackward";
 
     protected override Tensor Forward(Context ctx, Tensor x)

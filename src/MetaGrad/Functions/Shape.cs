@@ -7,6 +7,9 @@ namespace MetaGrad.Functions;
 /// </summary>
 internal sealed class View(Func<Layout, Layout> view, string name) : UnaryFunction
 {
+    /// <summary>The view applied to a layout (an exporter applies it to a contiguous one to read the slice).</summary>
+    internal Layout Apply(Layout layout) => view(layout);
+
     int[] _inputShape = [];
 
     public override string Name => name + "Backward";
@@ -23,6 +26,8 @@ internal sealed class View(Func<Layout, Layout> view, string name) : UnaryFuncti
 /// <summary>The adjoint of <see cref="View"/>: zeros of the original shape with x written into the view.</summary>
 internal sealed class EmbedIn(Func<Layout, Layout> view, int[] shape, string name) : UnaryFunction
 {
+    internal Layout Region(Layout layout) => view(layout);
+
     public override string Name => name + "EmbedBackward";
 
     protected override Tensor Forward(Context ctx, Tensor x)
@@ -59,6 +64,8 @@ internal sealed class Reshape(int[] shape, bool mustView) : UnaryFunction
 
 internal sealed class Permute(int[] dims) : UnaryFunction
 {
+    internal int[] Dims => dims;
+
     protected override Tensor Forward(Context ctx, Tensor x) => new(x.Storage, x.Layout.Permute(dims));
 
     protected override Tensor Backward(Context ctx, Tensor grad)
@@ -111,6 +118,8 @@ internal sealed class Flip(int[] dims) : UnaryFunction
 /// </summary>
 internal sealed class Split(int dim, int[] sizes) : MultiOutputFunction
 {
+    internal int Dim => dim;
+
     int[][] _shapes = [];
 
     protected override Tensor[] Forward(Context ctx, Tensor[] inputs)
@@ -129,6 +138,8 @@ internal sealed class Split(int dim, int[] sizes) : MultiOutputFunction
 /// <summary>Concatenation along one dim; the gradient is cut back into the inputs' pieces.</summary>
 internal sealed class Cat(int dim) : NaryFunction
 {
+    internal int Dim => dim;
+
     int[] _sizes = [];
 
     protected override Tensor Forward(Context ctx, Tensor[] inputs)

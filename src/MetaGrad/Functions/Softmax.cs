@@ -10,6 +10,8 @@ namespace MetaGrad.Functions;
 /// </summary>
 internal sealed class Softmax(int dim) : UnaryFunction
 {
+    internal int Dim => dim;
+
     protected override Tensor Forward(Context ctx, Tensor x)
     {
         Tensor y = x.Backend.Softmax(x, dim, log: false);
@@ -27,6 +29,8 @@ internal sealed class Softmax(int dim) : UnaryFunction
 /// <summary>log softmax along a dim as one node; backward g - softmax(x)·Σ g = g - exp(y)·Σ g.</summary>
 internal sealed class LogSoftmax(int dim) : UnaryFunction
 {
+    internal int Dim => dim;
+
     protected override Tensor Forward(Context ctx, Tensor x)
     {
         Tensor y = x.Backend.Softmax(x, dim, log: true);

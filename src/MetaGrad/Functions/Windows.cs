@@ -10,6 +10,8 @@ namespace MetaGrad.Functions;
 /// </summary>
 internal sealed class Unfold(Windows2d windows) : UnaryFunction
 {
+    internal Windows2d Windows => windows;
+
     int _height, _width;
 
     protected override Tensor Forward(Context ctx, Tensor x)
@@ -24,6 +26,8 @@ internal sealed class Unfold(Windows2d windows) : UnaryFunction
 /// <summary>Columns [N, C·kh·kw, L] summed back into images [N, C, height, width] (col2im, torch's fold).</summary>
 internal sealed class Fold(Windows2d windows, int height, int width) : UnaryFunction
 {
+    internal (Windows2d Windows, int Height, int Width) Settings => (windows, height, width);
+
     protected override Tensor Forward(Context ctx, Tensor cols) => cols.Backend.Col2Im(cols, height, width, windows);
 
     protected override Tensor Backward(Context ctx, Tensor grad) => new Unfold(windows).Apply(grad);

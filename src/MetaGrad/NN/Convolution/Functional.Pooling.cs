@@ -135,7 +135,10 @@ public static partial class Functional
         int n = x.Shape[0], c = x.Shape[1];
         // The kernel finds each window's winner; the values are a gather of the input at them, whose
         // gradient (a scatter-add, whose own gradient is a gather) puts each output's gradient on its winner.
-        var (winners, anyEmpty) = input.Backend.MaxPoolIndices(input, Windows(op, k, d, p, s), oh, ow);
+        var windows = Windows(op, k, d, p, s);
+        var (found, anyEmpty) = input.Backend.MaxPoolIndices(input, windows, oh, ow);
+        Tensor winners = found;
+        Tracing.Active?.Primitive("MaxPoolIndices", (windows, oh, ow), [input], winners);
         if (!anyEmpty)
         {
             Tensor indices = winners;
