@@ -142,7 +142,13 @@ public static class Runner
         DType.Float64 => torch.ScalarType.Float64,
         DType.Int64 => torch.ScalarType.Int64,
         DType.Int32 => torch.ScalarType.Int32,
-        _ => torch.ScalarType.Bool,
+        DType.Bool => torch.ScalarType.Bool,
+        DType.Float16 => torch.ScalarType.Float16,
+        DType.BFloat16 => torch.ScalarType.BFloat16,
+        DType.UInt8 => torch.ScalarType.Byte,
+        DType.Int8 => torch.ScalarType.Int8,
+        DType.Int16 => torch.ScalarType.Int16,
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype), $"no libtorch dtype for {dtype}"),
     };
 
     /// <summary>Asserts that a MetaGrad tensor matches a libtorch tensor: shape, dtype, then values within <see cref="Tolerance"/>.</summary>
