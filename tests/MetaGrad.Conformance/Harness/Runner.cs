@@ -136,20 +136,7 @@ public static class Runner
     static string FirstLine(string message) => message.Split('\n')[0];
 
     /// <summary>libtorch's dtype for a MetaGrad dtype.</summary>
-    public static torch.ScalarType ToTorch(DType dtype) => dtype switch
-    {
-        DType.Float32 => torch.ScalarType.Float32,
-        DType.Float64 => torch.ScalarType.Float64,
-        DType.Int64 => torch.ScalarType.Int64,
-        DType.Int32 => torch.ScalarType.Int32,
-        DType.Bool => torch.ScalarType.Bool,
-        DType.Float16 => torch.ScalarType.Float16,
-        DType.BFloat16 => torch.ScalarType.BFloat16,
-        DType.UInt8 => torch.ScalarType.Byte,
-        DType.Int8 => torch.ScalarType.Int8,
-        DType.Int16 => torch.ScalarType.Int16,
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype), $"no libtorch dtype for {dtype}"),
-    };
+    public static torch.ScalarType ToTorch(DType dtype) => Interop.TorchBridge.ToTorch(dtype);
 
     /// <summary>Asserts that a MetaGrad tensor matches a libtorch tensor: shape, dtype, then values within <see cref="Tolerance"/>.</summary>
     public static void Compare(string what, Tensor actual, torch.Tensor expected)
