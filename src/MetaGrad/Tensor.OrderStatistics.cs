@@ -184,7 +184,7 @@ public partial class Tensor
     /// </summary>
     public Tensor Bincount(Tensor? weights = null, int minlength = 0)
     {
-        if (NDim != 1 || DType is not (DType.Int64 or DType.Int32))
+        if (NDim != 1 || !DType.IsInteger())
             throw new ArgumentException($"Bincount: only supports 1-d non-negative integral inputs, got a {DType} tensor of shape {ShapeMath.Format(Layout.Shape)}");
         if (minlength < 0) throw new ArgumentOutOfRangeException(nameof(minlength), $"Bincount: minlength should be >= 0, got {minlength}");
         if (weights is not null && (weights.NDim != 1 || weights.Layout.Shape[0] != Layout.Shape[0]))

@@ -44,6 +44,7 @@ public class NarrowDTypeKernelTests
         h.IndexPut_([Tensor.From(new[] { 1L, 1L, 1L })], Halves(0.1f, 0.1f, 0.1f), accumulate: true);
         // Three halves of 0.1 (0.0999755859375 each) summed in float and rounded once.
         Assert.Equal(HalfBits(Tensor.From(new[] { 0f, 3 * (float)(Half)0.1f }).Half()), HalfBits(h));
+        Assert.Equal(new long[] { 0, 2, 0, 1 }, Tensor.From(new byte[] { 1, 1, 3 }).Bincount().ToArray<long>());   // uint8 bins, as PyTorch allows
         var u = Tensor.From(new byte[] { 250, 3 });
         u.Add_(Tensor.From(new byte[] { 10, 3 }));
         Assert.Equal(new byte[] { 4, 6 }, u.ToArray<byte>());
