@@ -35,6 +35,25 @@ foreach (var n in new[] { 1 << 20, 1 << 24 })
     workloads.Add(new($"a+b, {n / (1 << 20)}M float32", () => _ = a + b, () => { using var _ = ta + tb; }, Bytes: 12.0 * n, Inner: n < 1 << 24 ? 10 : 1));
 }
 
+// The narrow float dtypes: stored narrow, computed in float32 and rounded back (MetaGrad's
+// WideningBackend), against libtorch's own half and bfloat16 kernels.
+{
+    int n = 1 << 20;
+    var f = MG.Tensor.Randn(n);
+    var (h1, h2) = (MG.Tensor.Randn(n).Half(), MG.Tensor.Randn(n).Half());
+    var tf = torch.randn(n);
+    var (th1, th2) = (torch.randn(n).to_type(ScalarType.Float16), torch.randn(n).to_type(ScalarType.Float16));
+    workloads.Add(new("cast float32→float16, 1M", () => _ = f.Half(), () => { using var _ = tf.to_type(ScalarType.Float16); }, Bytes: 6.0 * n, Inner: 10));
+    workloads.Add(new("a+b, 1M float16", () => _ = h1 + h2, () => { using var _ = th1 + th2; }, Bytes: 6.0 * n, Inner: 10));
+    var (b1, b2) = (h1.BFloat16(), h2.BFloat16());
+    var (tb1, tb2) = (th1.to_type(ScalarType.BFloat16), th2.to_type(ScalarType.BFloat16));
+    workloads.Add(new("a+b, 1M bfloat16", () => _ = b1 + b2, () => { using var _ = tb1 + tb2; }, Bytes: 6.0 * n, Inner: 10));
+    int m = 512;
+    var (ba, bb) = (MG.Tensor.Randn(m, m).BFloat16(), MG.Tensor.Randn(m, m).BFloat16());
+    var (tba, tbb) = (torch.randn(m, m).to_type(ScalarType.BFloat16), torch.randn(m, m).to_type(ScalarType.BFloat16));
+    workloads.Add(new($"matmul {m}³ bfloat16", () => ba.Matmul(bb), () => { using var _ = tba.matmul(tbb); }, Flops: 2.0 * m * m * m));
+}
+
 // Per-operation overhead on tiny tensors.
 {
     var a = MG.Tensor.Randn(4);

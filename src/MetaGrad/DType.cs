@@ -1,6 +1,9 @@
 namespace MetaGrad;
 
-/// <summary>The element types a tensor can hold (PyTorch's torch.float32, torch.float64, torch.int64, torch.int32, torch.bool).</summary>
+/// <summary>
+/// The element types a tensor can hold (PyTorch's torch.float32, torch.float64, torch.int64, torch.int32, torch.bool,
+/// torch.float16, torch.bfloat16, torch.uint8, torch.int8, torch.int16). The values are stable: new dtypes are appended.
+/// </summary>
 public enum DType
 {
     /// <summary>32-bit IEEE float: the default for floating data, as in PyTorch.</summary>
@@ -13,23 +16,49 @@ public enum DType
     Int32,
     /// <summary>Boolean: the result of comparisons, and masks.</summary>
     Bool,
+    /// <summary>16-bit IEEE half (<see cref="System.Half"/>): stored narrow, computed in Float32 and rounded back, as PyTorch does on the CPU.</summary>
+    Float16,
+    /// <summary>Brain float (<see cref="MetaGrad.BFloat16"/>: Float32's exponent, 8 bits of mantissa): stored narrow, computed in Float32.</summary>
+    BFloat16,
+    /// <summary>8-bit unsigned integer (byte): arithmetic wraps modulo 256, as in PyTorch.</summary>
+    UInt8,
+    /// <summary>8-bit signed integer (sbyte).</summary>
+    Int8,
+    /// <summary>16-bit signed integer (short).</summary>
+    Int16,
 }
 
 /// <summary>Facts about dtypes and PyTorch's type-promotion rules.</summary>
 public static class DTypes
 {
-    /// <summary>True for Float32 and Float64: the only dtypes that can require gradients.</summary>
-    public static bool IsFloatingPoint(this DType d) => d is DType.Float32 or DType.Float64;
+    /// <summary>True for Float32, Float64, Float16 and BFloat16: the dtypes that can require gradients.</summary>
+    public static bool IsFloatingPoint(this DType d) => d is DType.Float32 or DType.Float64 or DType.Float16 or DType.BFloat16;
 
     /// <summary>True for the integer dtypes (Bool excluded).</summary>
-    public static bool IsInteger(this DType d) => d is DType.Int64 or DType.Int32;
+    public static bool IsInteger(this DType d) => d is DType.Int64 or DType.Int32 or DType.UInt8 or DType.Int8 or DType.Int16;
+
+    /// <summary>
+    /// True for the dtypes that the CPU kernels only store: their arithmetic runs in a wider dtype
+    /// (<see cref="ComputeDType"/>) and the result is rounded or wrapped back.
+    /// </summary>
+    internal static bool IsNarrow(this DType d) => d is DType.Float16 or DType.BFloat16 or DType.UInt8 or DType.Int8 or DType.Int16;
+
+    /// <summary>The dtype a narrow dtype computes in: Float32 for the half floats (PyTorch's acc_type on the CPU), Int64 for the small integers.</summary>
+    internal static DType ComputeDType(this DType d) => d switch
+    {
+        DType.Float16 or DType.BFloat16 => DType.Float32,
+        DType.UInt8 or DType.Int8 or DType.Int16 => DType.Int64,
+        _ => d,
+    };
 
     /// <summary>Bytes per element.</summary>
     public static int ElementSize(this DType d) => d switch
     {
         DType.Float32 or DType.Int32 => 4,
         DType.Float64 or DType.Int64 => 8,
-        _ => 1,
+        DType.Float16 or DType.BFloat16 or DType.Int16 => 2,
+        DType.Bool or DType.UInt8 or DType.Int8 => 1,
+        _ => throw Unknown(d),
     };
 
     /// <summary>PyTorch's printed name (<c>torch.float32</c>).</summary>
@@ -39,15 +68,62 @@ public static class DTypes
         DType.Float64 => "torch.float64",
         DType.Int64 => "torch.int64",
         DType.Int32 => "torch.int32",
-        _ => "torch.bool",
+        DType.Bool => "torch.bool",
+        DType.Float16 => "torch.float16",
+        DType.BFloat16 => "torch.bfloat16",
+        DType.UInt8 => "torch.uint8",
+        DType.Int8 => "torch.int8",
+        DType.Int16 => "torch.int16",
+        _ => throw Unknown(d),
     };
 
-    // Bool < integers < floats; within a category the wider type wins.
-    static int Category(DType d) => d switch { DType.Bool => 0, DType.Int32 or DType.Int64 => 1, _ => 2 };
-    static int Rank(DType d) => d switch { DType.Bool => 0, DType.Int32 => 1, DType.Int64 => 2, DType.Float32 => 3, _ => 4 };
+    /// <summary>The gap between 1 and the next representable value (torch.finfo(dtype).eps).</summary>
+    internal static double Epsilon(this DType d) => d switch
+    {
+        DType.Float32 => 1.1920928955078125e-07,
+        DType.Float64 => 2.220446049250313e-16,
+        DType.Float16 => 0.0009765625,
+        DType.BFloat16 => 0.0078125,
+        _ => throw new ArgumentException($"finfo: {d} is not a floating dtype"),
+    };
 
-    /// <summary>The wider of two dtypes (torch.promote_types).</summary>
-    public static DType Promote(DType a, DType b) => Rank(a) >= Rank(b) ? a : b;
+    /// <summary>The largest finite value (torch.finfo(dtype).max).</summary>
+    internal static double MaxFinite(this DType d) => d switch
+    {
+        DType.Float32 => float.MaxValue,
+        DType.Float64 => double.MaxValue,
+        DType.Float16 => 65504,
+        DType.BFloat16 => 3.3895313892515355e38,
+        _ => throw new ArgumentException($"finfo: {d} is not a floating dtype"),
+    };
+
+    static ArgumentOutOfRangeException Unknown(DType d) => new(nameof(d), $"unknown dtype {(int)d}");
+
+    // Bool < integers < floats (torch.promote_types' categories).
+    static int Category(DType d) => d.IsFloatingPoint() ? 2 : d.IsInteger() ? 1 : d == DType.Bool ? 0 : throw Unknown(d);
+
+    // Width within a category; equal widths of different dtypes (uint8 and int8, float16 and
+    // bfloat16) promote to the next width up, as PyTorch's table says.
+    static int Width(DType d) => d switch
+    {
+        DType.Bool => 0,
+        DType.UInt8 or DType.Int8 => 1,
+        DType.Int16 or DType.Float16 or DType.BFloat16 => 2,
+        DType.Int32 or DType.Float32 => 3,
+        DType.Int64 or DType.Float64 => 4,
+        _ => throw Unknown(d),
+    };
+
+    /// <summary>The smallest dtype both convert to (torch.promote_types): uint8 and int8 give int16, float16 and bfloat16 give float32, and any float beats any integer.</summary>
+    public static DType Promote(DType a, DType b)
+    {
+        if (a == b) return a;
+        int ca = Category(a), cb = Category(b);
+        if (ca != cb) return ca > cb ? a : b;
+        int wa = Width(a), wb = Width(b);
+        if (wa != wb) return wa > wb ? a : b;
+        return ca == 2 ? DType.Float32 : DType.Int16;   // {float16, bfloat16} or {uint8, int8}
+    }
 
     /// <summary>
     /// PyTorch's result_type for two operands: tensors with dimensions decide within a category;

@@ -10,7 +10,7 @@ namespace MetaGrad;
 public sealed class Device : IEquatable<Device>
 {
     /// <summary>The host CPU.</summary>
-    public static readonly Device Cpu = new("cpu", CpuBackend.Instance);
+    public static readonly Device Cpu = new("cpu", new WideningBackend(CpuBackend.Instance));
 
     /// <summary>The device kind, as PyTorch prints it ("cpu").</summary>
     public string Type { get; }

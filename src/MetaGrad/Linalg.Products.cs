@@ -136,5 +136,5 @@ public static partial class Linalg
         return MatrixNorm(a, p.Value) * MatrixNorm(Inv(a), p.Value);
     }
 
-    static double Epsilon(DType dtype) => dtype == DType.Float32 ? MathF.BitIncrement(1f) - 1f : Math.BitIncrement(1.0) - 1.0;
+    static double Epsilon(DType dtype) => dtype.Epsilon();
 }

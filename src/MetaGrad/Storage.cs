@@ -31,5 +31,10 @@ internal static class DTypeOf<T>
         typeof(T) == typeof(long) ? DType.Int64 :
         typeof(T) == typeof(int) ? DType.Int32 :
         typeof(T) == typeof(bool) ? DType.Bool :
-        throw new NotSupportedException($"MetaGrad has no dtype for .NET type {typeof(T).Name}; use float, double, long, int or bool");
+        typeof(T) == typeof(Half) ? DType.Float16 :
+        typeof(T) == typeof(BFloat16) ? DType.BFloat16 :
+        typeof(T) == typeof(byte) ? DType.UInt8 :
+        typeof(T) == typeof(sbyte) ? DType.Int8 :
+        typeof(T) == typeof(short) ? DType.Int16 :
+        throw new NotSupportedException($"MetaGrad has no dtype for .NET type {typeof(T).Name}; use float, double, long, int, bool, Half, BFloat16, byte, sbyte or short");
 }

@@ -9,8 +9,11 @@ public partial class Tensor
 
     static T[] Copy<T>(Array source) where T : unmanaged
     {
+        // Byte for byte, as Buffer.BlockCopy would do but for Half and BFloat16 too, which it refuses (not primitive).
         var result = new T[source.Length];
-        Buffer.BlockCopy(source, 0, result, 0, Buffer.ByteLength(source));
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(source), source.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        bytes.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(result.AsSpan()));
         return result;
     }
 
@@ -18,7 +21,8 @@ public partial class Tensor
 
     /// <summary>
     /// A tensor holding a copy of a .NET array of any rank (<c>float[]</c>, <c>double[,]</c>, <c>long[,,]</c>...),
-    /// with its dtype from the element type: float → Float32, double → Float64, long → Int64, int → Int32, bool → Bool.
+    /// with its dtype from the element type: float → Float32, double → Float64, long → Int64, int → Int32, bool → Bool,
+    /// Half → Float16, BFloat16 → BFloat16, byte → UInt8, sbyte → Int8, short → Int16.
     /// </summary>
     public static Tensor From(Array data, bool requiresGrad = false)
     {
@@ -30,7 +34,12 @@ public partial class Tensor
             _ when data.GetType().GetElementType() == typeof(long) => Cpu.FromArray(Copy<long>(data), shape),
             _ when data.GetType().GetElementType() == typeof(int) => Cpu.FromArray(Copy<int>(data), shape),
             _ when data.GetType().GetElementType() == typeof(bool) => Cpu.FromArray(Copy<bool>(data), shape),
-            _ => throw new ArgumentException($"Tensor.From: unsupported element type {data.GetType().GetElementType()?.Name}; use float, double, long, int or bool"),
+            _ when data.GetType().GetElementType() == typeof(Half) => Cpu.FromArray(Copy<Half>(data), shape),
+            _ when data.GetType().GetElementType() == typeof(BFloat16) => Cpu.FromArray(Copy<BFloat16>(data), shape),
+            _ when data.GetType().GetElementType() == typeof(byte) => Cpu.FromArray(Copy<byte>(data), shape),
+            _ when data.GetType().GetElementType() == typeof(sbyte) => Cpu.FromArray(Copy<sbyte>(data), shape),
+            _ when data.GetType().GetElementType() == typeof(short) => Cpu.FromArray(Copy<short>(data), shape),
+            _ => throw new ArgumentException($"Tensor.From: unsupported element type {data.GetType().GetElementType()?.Name}; use float, double, long, int, bool, Half, BFloat16, byte, sbyte or short"),
         };
         return Leaf(t, requiresGrad);
     }
@@ -57,7 +66,9 @@ public partial class Tensor
         DType.Float64 => Cpu.FromArray(new[] { value }, []),
         DType.Int64 => Cpu.FromArray(new[] { (long)value }, []),
         DType.Int32 => Cpu.FromArray(new[] { (int)value }, []),
-        _ => Cpu.FromArray(new[] { value != 0 }, []),
+        DType.Bool => Cpu.FromArray(new[] { value != 0 }, []),
+        // The narrow dtypes convert as a cast from double does (round to nearest even, wrap for integers).
+        var narrow => Cpu.Cast(Cpu.FromArray(new[] { value }, []), narrow),
     };
 
     /// <summary>Zeros (the CPU backend's memory is zeroed, so Empty equals Zeros there).</summary>

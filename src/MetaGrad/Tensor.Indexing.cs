@@ -141,6 +141,9 @@ public partial class Tensor
                         for (int d = 0; d < m.NDim; d++) advanced.Add((dim + d, coords.Select(1, d)));
                         dim += m.NDim;
                     }
+                    else if (t.DType is DType.UInt8 or DType.Int8 or DType.Int16)
+                        // PyTorch reads a uint8 index tensor as a (deprecated) mask and refuses int8 and int16: neither silently here.
+                        throw new ArgumentException($"Index: tensors used as indices must be Int64, Int32 or Bool, got {t.DType}; convert with .Long(), or .Bool() for a mask");
                     else if (t.DType.IsInteger() && t.NDim == 0)
                     {
                         // A 0-d integer tensor indexes like an integer (a select), as in PyTorch.
@@ -217,7 +220,7 @@ public partial class Tensor
 
     static void CheckIndexTensor(string op, Tensor index)
     {
-        if (!index.DType.IsInteger()) throw new ArgumentException($"{op}: expected an Int64 or Int32 index tensor, got {index.DType}");
+        if (index.DType is not (DType.Int64 or DType.Int32)) throw new ArgumentException($"{op}: expected an Int64 or Int32 index tensor, got {index.DType}");
     }
 
     static void CheckMask(string op, Tensor mask)

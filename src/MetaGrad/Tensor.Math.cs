@@ -187,8 +187,8 @@ public partial class Tensor
     public Tensor NanToNum(double nan = 0, double? posinf = null, double? neginf = null)
     {
         if (!DType.IsFloatingPoint()) return Clone();
-        double hi = posinf ?? (DType == DType.Float32 ? float.MaxValue : double.MaxValue);
-        double lo = neginf ?? (DType == DType.Float32 ? float.MinValue : double.MinValue);
+        double hi = posinf ?? DType.MaxFinite();
+        double lo = neginf ?? -DType.MaxFinite();
         var replacement = Where(IsNaN(), Scalar(nan, DType), Where(this > 0.0, Scalar(hi, DType), Scalar(lo, DType)));
         return Where(IsFinite(), this, replacement);
     }

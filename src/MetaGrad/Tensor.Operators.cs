@@ -153,6 +153,16 @@ public partial class Tensor
     public Tensor Int() => To(DType.Int32);
     /// <summary>Bool copy (or itself).</summary>
     public Tensor Bool() => To(DType.Bool);
+    /// <summary>Float16 copy (or itself), PyTorch's <c>half()</c>: rounded to nearest even, beyond ±65504 to infinity.</summary>
+    public Tensor Half() => To(DType.Float16);
+    /// <summary>BFloat16 copy (or itself), PyTorch's <c>bfloat16()</c>: rounded to nearest even.</summary>
+    public Tensor BFloat16() => To(DType.BFloat16);
+    /// <summary>UInt8 copy (or itself), PyTorch's <c>byte()</c>: truncated toward zero, then wrapped modulo 256.</summary>
+    public Tensor Byte() => To(DType.UInt8);
+    /// <summary>Int8 copy (or itself), PyTorch's <c>char()</c>.</summary>
+    public Tensor Char() => To(DType.Int8);
+    /// <summary>Int16 copy (or itself), PyTorch's <c>short()</c>.</summary>
+    public Tensor Short() => To(DType.Int16);
 
     Tensor Compare(CompareOp op, Tensor other)
     {

@@ -104,7 +104,8 @@ public partial class Tensor
 
     Tensor QuantileOf(double[] qs, bool scalarQ, int? dim, bool keepDim, QuantileInterpolation interpolation)
     {
-        if (!DType.IsFloatingPoint()) throw new ArgumentException($"Quantile: input tensor must be either float or double dtype, got {DType}");
+        // PyTorch refuses half and bfloat16 here too.
+        if (DType is not (DType.Float32 or DType.Float64)) throw new ArgumentException($"Quantile: input tensor must be either float or double dtype, got {DType}");
         if (Numel == 0) throw new ArgumentException($"Quantile: input tensor must be non-empty (shape {ShapeMath.Format(Layout.Shape)})");
         foreach (var q in qs)
             if (!(q >= 0 && q <= 1)) throw new ArgumentOutOfRangeException(nameof(qs), $"Quantile: q values must be in the range [0, 1], got {q}");
@@ -183,7 +184,7 @@ public partial class Tensor
     /// </summary>
     public Tensor Bincount(Tensor? weights = null, int minlength = 0)
     {
-        if (NDim != 1 || DType is not (DType.Int64 or DType.Int32))
+        if (NDim != 1 || !DType.IsInteger())
             throw new ArgumentException($"Bincount: only supports 1-d non-negative integral inputs, got a {DType} tensor of shape {ShapeMath.Format(Layout.Shape)}");
         if (minlength < 0) throw new ArgumentOutOfRangeException(nameof(minlength), $"Bincount: minlength should be >= 0, got {minlength}");
         if (weights is not null && (weights.NDim != 1 || weights.Layout.Shape[0] != Layout.Shape[0]))

@@ -223,7 +223,7 @@ public partial class Tensor
     public static Tensor RepeatInterleave(Tensor repeats)
     {
         if (repeats.NDim > 1) throw new ArgumentException($"RepeatInterleave: repeats must be 0-d or 1-d, got shape {ShapeMath.Format(repeats.Layout.Shape)}");
-        if (!repeats.DType.IsInteger()) throw new ArgumentException($"RepeatInterleave: repeats must be an Int64 or Int32 tensor, got {repeats.DType}");
+        if (repeats.DType is not (DType.Int64 or DType.Int32)) throw new ArgumentException($"RepeatInterleave: repeats must be an Int64 or Int32 tensor, got {repeats.DType}");
         var counts = repeats.ToArray<long>();
         if (counts.Any(c => c < 0)) throw new ArgumentException($"RepeatInterleave: repeats can not be negative, got [{string.Join(", ", counts)}]");
         var index = new long[checked((int)counts.Sum())];

@@ -80,7 +80,7 @@ internal sealed class Logcumsumexp(int dim) : UnaryFunction
         var x = ctx.Saved[0];
         var y = x.Logcumsumexp(dim);
         var logAbs = Tensor.Where(grad == 0.0, Tensor.OnesLike(grad), grad.Abs()).Log();
-        var lowest = Tensor.FullLike(grad, grad.DType == DType.Float32 ? float.MinValue : double.MinValue);
+        var lowest = Tensor.FullLike(grad, -grad.DType.MaxFinite());
         Tensor Part(Tensor logPart) => (Scans.FromEnd(logPart - y, dim, s => s.Logcumsumexp(dim)) + x).Exp();
         return Part(Tensor.Where(grad > 0.0, logAbs, lowest)) - Part(Tensor.Where(grad < 0.0, logAbs, lowest));
     }

@@ -178,20 +178,32 @@ public static class Safetensors
                 case DType.Float64: stream.Write(MemoryMarshal.AsBytes<double>(t.ToArray<double>())); break;
                 case DType.Int64: stream.Write(MemoryMarshal.AsBytes<long>(t.ToArray<long>())); break;
                 case DType.Int32: stream.Write(MemoryMarshal.AsBytes<int>(t.ToArray<int>())); break;
-                default: stream.Write(t.ToArray<bool>().Select(b => b ? (byte)1 : (byte)0).ToArray()); break;
+                case DType.Bool: stream.Write(t.ToArray<bool>().Select(b => b ? (byte)1 : (byte)0).ToArray()); break;
+                case DType.Float16: stream.Write(MemoryMarshal.AsBytes<Half>(t.ToArray<Half>())); break;
+                case DType.BFloat16: stream.Write(MemoryMarshal.AsBytes<BFloat16>(t.ToArray<BFloat16>())); break;
+                case DType.UInt8: stream.Write(t.ToArray<byte>()); break;
+                case DType.Int8: stream.Write(MemoryMarshal.AsBytes<sbyte>(t.ToArray<sbyte>())); break;
+                case DType.Int16: stream.Write(MemoryMarshal.AsBytes<short>(t.ToArray<short>())); break;
+                default: throw new ArgumentOutOfRangeException(nameof(t), $"Safetensors.Save: unknown dtype {t.DType}");
             }
         }
         stream.Flush();
     }
 
-    // The reference's dtype order (it sorts by it, descending): BOOL < ... < I32 < F32 < F64 < I64.
+    // The reference's dtype order (it sorts by it, descending): BOOL < U8 < I8 < I16 < F16 < BF16 < I32 < F32 < F64 < I64.
     static int WriteOrder(DType d) => d switch
     {
         DType.Bool => 0,
-        DType.Int32 => 1,
-        DType.Float32 => 2,
-        DType.Float64 => 3,
-        _ => 4,
+        DType.UInt8 => 1,
+        DType.Int8 => 2,
+        DType.Int16 => 3,
+        DType.Float16 => 4,
+        DType.BFloat16 => 5,
+        DType.Int32 => 6,
+        DType.Float32 => 7,
+        DType.Float64 => 8,
+        DType.Int64 => 9,
+        _ => throw new ArgumentOutOfRangeException(nameof(d), $"Safetensors.Save: unknown dtype {d}"),
     };
 
     static string Code(DType d) => d switch
@@ -200,12 +212,18 @@ public static class Safetensors
         DType.Float64 => "F64",
         DType.Int64 => "I64",
         DType.Int32 => "I32",
-        _ => "BOOL",
+        DType.Bool => "BOOL",
+        DType.Float16 => "F16",
+        DType.BFloat16 => "BF16",
+        DType.UInt8 => "U8",
+        DType.Int8 => "I8",
+        DType.Int16 => "I16",
+        _ => throw new ArgumentOutOfRangeException(nameof(d), $"Safetensors.Save: unknown dtype {d}"),
     };
 
     // ---- reading ----
 
-    static readonly string[] Unsupported = ["F16", "BF16", "U8", "I8", "I16", "U16", "U32", "U64", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64"];
+    static readonly string[] Unsupported = ["U16", "U32", "U64", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64"];
 
     static DType ParseDType(string code, string file, string tensor) => code switch
     {
@@ -214,8 +232,13 @@ public static class Safetensors
         "I64" => DType.Int64,
         "I32" => DType.Int32,
         "BOOL" => DType.Bool,
-        _ when Unsupported.Contains(code) => throw Invalid(file, tensor, $"dtype {code} is valid safetensors but MetaGrad holds only F32, F64, I64, I32 and BOOL tensors"),
-        _ => throw Invalid(file, tensor, $"unknown dtype \"{code}\" (expected F32, F64, I64, I32 or BOOL)"),
+        "F16" => DType.Float16,
+        "BF16" => DType.BFloat16,
+        "U8" => DType.UInt8,
+        "I8" => DType.Int8,
+        "I16" => DType.Int16,
+        _ when Unsupported.Contains(code) => throw Invalid(file, tensor, $"dtype {code} is valid safetensors but MetaGrad holds only F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL tensors"),
+        _ => throw Invalid(file, tensor, $"unknown dtype \"{code}\" (expected F32, F64, F16, BF16, I64, I32, I16, I8, U8 or BOOL)"),
     };
 
     static (List<Entry> Entries, Dictionary<string, string> Metadata) ParseHeader(byte[] header, string file, long dataLength)
@@ -329,10 +352,17 @@ public static class Safetensors
             case DType.Float64: return Tensor.From(Read<double>(stream, numel), shape);
             case DType.Int64: return Tensor.From(Read<long>(stream, numel), shape);
             case DType.Int32: return Tensor.From(Read<int>(stream, numel), shape);
-            default:
+            case DType.Float16: return Tensor.From(Read<Half>(stream, numel), shape);
+            case DType.BFloat16: return Tensor.From(Read<BFloat16>(stream, numel), shape);
+            case DType.UInt8: return Tensor.From(Read<byte>(stream, numel), shape);
+            case DType.Int8: return Tensor.From(Read<sbyte>(stream, numel), shape);
+            case DType.Int16: return Tensor.From(Read<short>(stream, numel), shape);
+            case DType.Bool:
                 // Any non-zero byte is true, as in PyTorch; a .NET bool must hold exactly 0 or 1.
                 var raw = Read<byte>(stream, numel);
                 return Tensor.From(raw.Select(b => b != 0).ToArray(), shape);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(dtype), $"Safetensors.Load: unknown dtype {dtype}");
         }
     }
 

@@ -15,7 +15,7 @@ public static partial class Functional
     public static Tensor EmbeddingBag(Tensor input, Tensor weight, Tensor? offsets = null, string mode = "mean",
         Tensor? perSampleWeights = null, bool includeLastOffset = false, int? paddingIdx = null, bool sparse = false)
     {
-        if (!input.DType.IsInteger()) throw new ArgumentException($"EmbeddingBag: expected an Int64 or Int32 index tensor, got {input.DType}");
+        if (input.DType is not (DType.Int64 or DType.Int32)) throw new ArgumentException($"EmbeddingBag: expected an Int64 or Int32 index tensor, got {input.DType}");
         if (weight.NDim != 2) throw new ArgumentException($"EmbeddingBag: weight must be 2-D, got shape {ShapeMath.Format(weight.Shape.ToArray())}");
         if (mode is not ("sum" or "mean" or "max")) throw new ArgumentException($"EmbeddingBag: mode must be \"sum\", \"mean\" or \"max\", got \"{mode}\"");
         if (perSampleWeights is not null && mode != "sum")

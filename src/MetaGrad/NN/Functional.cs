@@ -89,7 +89,7 @@ public static partial class Functional
     /// </summary>
     public static Tensor Embedding(Tensor input, Tensor weight, int? paddingIdx = null, bool sparse = false)
     {
-        if (!input.DType.IsInteger())
+        if (input.DType is not (DType.Int64 or DType.Int32))
             throw new ArgumentException($"Embedding: expected an Int64 or Int32 index tensor, got {input.DType}");
         var ids = input.Reshape(-1);
         Tensor rows;

@@ -43,4 +43,14 @@ public static class ModuleConversions
 
     /// <summary>Floating parameters and buffers to Float32 (PyTorch's <c>module.float()</c>).</summary>
     public static T Float<T>(this T module) where T : Module => module.To(DType.Float32);
+
+    /// <summary>
+    /// Floating parameters and buffers to Float16 (PyTorch's <c>module.half()</c>). Layers built from
+    /// elementwise operations and matmul (Linear, LayerNorm, activations) then compute in float and
+    /// round each result to half; fused layers (convolution, batch norm, recurrent, attention) refuse Float16.
+    /// </summary>
+    public static T Half<T>(this T module) where T : Module => module.To(DType.Float16);
+
+    /// <summary>Floating parameters and buffers to BFloat16 (PyTorch's <c>module.bfloat16()</c>); computes as <see cref="Half{T}"/> does.</summary>
+    public static T BFloat16<T>(this T module) where T : Module => module.To(DType.BFloat16);
 }

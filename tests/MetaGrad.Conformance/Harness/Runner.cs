@@ -136,14 +136,7 @@ public static class Runner
     static string FirstLine(string message) => message.Split('\n')[0];
 
     /// <summary>libtorch's dtype for a MetaGrad dtype.</summary>
-    public static torch.ScalarType ToTorch(DType dtype) => dtype switch
-    {
-        DType.Float32 => torch.ScalarType.Float32,
-        DType.Float64 => torch.ScalarType.Float64,
-        DType.Int64 => torch.ScalarType.Int64,
-        DType.Int32 => torch.ScalarType.Int32,
-        _ => torch.ScalarType.Bool,
-    };
+    public static torch.ScalarType ToTorch(DType dtype) => Interop.TorchBridge.ToTorch(dtype);
 
     /// <summary>Asserts that a MetaGrad tensor matches a libtorch tensor: shape, dtype, then values within <see cref="Tolerance"/>.</summary>
     public static void Compare(string what, Tensor actual, torch.Tensor expected)

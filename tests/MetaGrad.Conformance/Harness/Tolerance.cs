@@ -16,12 +16,21 @@ public readonly record struct Tolerance(double Rel, double Abs)
     /// <summary>float32 (24-bit mantissa, ε ≈ 1.2e-7): room for different summation orders and fused kernels.</summary>
     public static readonly Tolerance Float32 = new(Rel: 1e-4, Abs: 1e-5);
 
+    /// <summary>float16 (11-bit mantissa): one rounding apart, ε = 2⁻¹⁰.</summary>
+    public static readonly Tolerance Float16 = new(Rel: 1e-3, Abs: 1e-4);
+
+    /// <summary>bfloat16 (8-bit mantissa): one rounding apart, ε = 2⁻⁷.</summary>
+    public static readonly Tolerance BFloat16 = new(Rel: 8e-3, Abs: 1e-3);
+
     /// <summary>The tolerance for a tensor of this dtype (exact for integers and Bool).</summary>
     public static Tolerance For(DType dtype) => dtype switch
     {
         DType.Float64 => Float64,
         DType.Float32 => Float32,
-        _ => new(0, 0),
+        DType.Float16 => Float16,
+        DType.BFloat16 => BFloat16,
+        _ when dtype.IsInteger() || dtype == DType.Bool => new(0, 0),
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype), $"no tolerance for {dtype}"),
     };
 
     /// <summary>Whether a (MetaGrad) is close enough to b (libtorch), given B = max(1, max |b|).</summary>

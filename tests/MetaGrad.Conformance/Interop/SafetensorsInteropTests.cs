@@ -29,6 +29,11 @@ public sealed class SafetensorsInteropTests : IDisposable
         ["i64"] = Tensor.From(new[] { long.MinValue, -1, 0, 1, long.MaxValue, 1L << 53 | 1 }, [6]),
         ["i32"] = Tensor.From(new[] { int.MinValue, -7, 0, 42, int.MaxValue, 65536 }, [2, 3]),
         ["bool"] = Tensor.From(new[] { true, false, false, true, true }, [5]),
+        ["f16"] = Tensor.From(new[] { 0f, -0f, 1.5f, float.PositiveInfinity, 65504f, 5.960464477539063e-08f, 0.1f }).Half(),
+        ["bf16"] = Tensor.From(new[] { 0f, -0f, 1.5f, float.NegativeInfinity, 3.3895313892515355e38f, 1e-40f, 0.1f }).BFloat16(),
+        ["u8"] = Tensor.From(new byte[] { 0, 1, 127, 128, 255 }),
+        ["i8"] = Tensor.From(new sbyte[] { sbyte.MinValue, -1, 0, sbyte.MaxValue }, [2, 2]),
+        ["i16"] = Tensor.From(new short[] { short.MinValue, -1, 0, short.MaxValue }),
         ["scalar"] = Tensor.From(2.5f),
         ["empty"] = Tensor.Zeros([0, 3]),
         ["nested.module.weight"] = Tensor.From(Enumerable.Range(0, 24).Select(i => i * 0.37f - 3).ToArray(), [2, 3, 4]),
@@ -41,7 +46,13 @@ public sealed class SafetensorsInteropTests : IDisposable
         DType.Float64 => t.ToArray<double>().SelectMany(BitConverter.GetBytes).ToArray(),
         DType.Int64 => t.ToArray<long>().SelectMany(BitConverter.GetBytes).ToArray(),
         DType.Int32 => t.ToArray<int>().SelectMany(BitConverter.GetBytes).ToArray(),
-        _ => t.ToArray<bool>().Select(b => (byte)(b ? 1 : 0)).ToArray(),
+        DType.Bool => t.ToArray<bool>().Select(b => (byte)(b ? 1 : 0)).ToArray(),
+        DType.Float16 => t.ToArray<Half>().SelectMany(BitConverter.GetBytes).ToArray(),
+        DType.BFloat16 => t.ToArray<BFloat16>().SelectMany(b => BitConverter.GetBytes(b.Bits)).ToArray(),
+        DType.UInt8 => t.ToArray<byte>(),
+        DType.Int8 => t.ToArray<sbyte>().Select(b => unchecked((byte)b)).ToArray(),
+        DType.Int16 => t.ToArray<short>().SelectMany(BitConverter.GetBytes).ToArray(),
+        _ => throw new ArgumentOutOfRangeException(nameof(t), $"no bytes for {t.DType}"),
     };
 
     static void AssertIdentical(Tensor expected, Tensor actual, string name)

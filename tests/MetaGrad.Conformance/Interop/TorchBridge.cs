@@ -17,6 +17,11 @@ internal static class TorchBridge
         DType.Int64 => torch.ScalarType.Int64,
         DType.Int32 => torch.ScalarType.Int32,
         DType.Bool => torch.ScalarType.Bool,
+        DType.Float16 => torch.ScalarType.Float16,
+        DType.BFloat16 => torch.ScalarType.BFloat16,
+        DType.UInt8 => torch.ScalarType.Byte,
+        DType.Int8 => torch.ScalarType.Int8,
+        DType.Int16 => torch.ScalarType.Int16,
         _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
     };
 
@@ -27,6 +32,11 @@ internal static class TorchBridge
         torch.ScalarType.Int64 => DType.Int64,
         torch.ScalarType.Int32 => DType.Int32,
         torch.ScalarType.Bool => DType.Bool,
+        torch.ScalarType.Float16 => DType.Float16,
+        torch.ScalarType.BFloat16 => DType.BFloat16,
+        torch.ScalarType.Byte => DType.UInt8,
+        torch.ScalarType.Int8 => DType.Int8,
+        torch.ScalarType.Int16 => DType.Int16,
         _ => throw new ArgumentOutOfRangeException(nameof(type), $"no MetaGrad dtype for {type}"),
     };
 
@@ -41,6 +51,11 @@ internal static class TorchBridge
             DType.Int64 => torch.tensor(t.ToArray<long>(), shape),
             DType.Int32 => torch.tensor(t.ToArray<int>(), shape),
             DType.Bool => torch.tensor(t.ToArray<bool>(), shape),
+            // Half and bfloat16 travel as float, which holds each of their values exactly.
+            DType.Float16 or DType.BFloat16 => torch.tensor(t.ToArray<float>(), shape).to_type(ToTorch(t.DType)),
+            DType.UInt8 => torch.tensor(t.ToArray<byte>(), shape),
+            DType.Int8 => torch.tensor(t.ToArray<sbyte>(), shape),
+            DType.Int16 => torch.tensor(t.ToArray<short>(), shape),
             _ => throw new ArgumentOutOfRangeException(nameof(t)),
         };
     }
@@ -61,8 +76,18 @@ internal static class TorchBridge
             DType.Int64 => Tensor.From(c.data<long>().ToArray(), shape),
             DType.Int32 => Tensor.From(c.data<int>().ToArray(), shape),
             DType.Bool => Tensor.From(c.data<bool>().ToArray(), shape),
+            DType.Float16 or DType.BFloat16 => FromFloat(c, shape, FromTorch(t.dtype)),
+            DType.UInt8 => Tensor.From(c.data<byte>().ToArray(), shape),
+            DType.Int8 => Tensor.From(c.data<sbyte>().ToArray(), shape),
+            DType.Int16 => Tensor.From(c.data<short>().ToArray(), shape),
             _ => throw new ArgumentOutOfRangeException(nameof(t)),
         };
+    }
+
+    static Tensor FromFloat(TT narrow, int[] shape, DType dtype)
+    {
+        using var f = narrow.to_type(torch.ScalarType.Float32);
+        return Tensor.From(f.data<float>().ToArray(), shape).To(dtype);
     }
 
     /// <summary>A MetaGrad tensor's values as doubles, row-major.</summary>

@@ -25,7 +25,13 @@ public class SafetensorsTests
             case DType.Float64: Assert.Equal(expected.ToArray<double>().Select(BitConverter.DoubleToInt64Bits), actual.ToArray<double>().Select(BitConverter.DoubleToInt64Bits)); break;
             case DType.Int64: Assert.Equal(expected.ToArray<long>(), actual.ToArray<long>()); break;
             case DType.Int32: Assert.Equal(expected.ToArray<int>(), actual.ToArray<int>()); break;
-            default: Assert.Equal(expected.ToArray<bool>(), actual.ToArray<bool>()); break;
+            case DType.Bool: Assert.Equal(expected.ToArray<bool>(), actual.ToArray<bool>()); break;
+            case DType.Float16: Assert.Equal(expected.ToArray<Half>().Select(BitConverter.HalfToUInt16Bits), actual.ToArray<Half>().Select(BitConverter.HalfToUInt16Bits)); break;
+            case DType.BFloat16: Assert.Equal(expected.ToArray<BFloat16>().Select(b => b.Bits), actual.ToArray<BFloat16>().Select(b => b.Bits)); break;
+            case DType.UInt8: Assert.Equal(expected.ToArray<byte>(), actual.ToArray<byte>()); break;
+            case DType.Int8: Assert.Equal(expected.ToArray<sbyte>(), actual.ToArray<sbyte>()); break;
+            case DType.Int16: Assert.Equal(expected.ToArray<short>(), actual.ToArray<short>()); break;
+            default: throw new ArgumentOutOfRangeException(nameof(expected), $"no comparison for {expected.DType}");
         }
     }
 
@@ -38,6 +44,11 @@ public class SafetensorsTests
             { "i64", Tensor.From(new[] { long.MinValue, -1L, 0L, long.MaxValue }) },
             { "i32", Tensor.From(new[] { int.MinValue, -7, 0, int.MaxValue }, [2, 2]) },
             { "bool", Tensor.From(new[] { true, false, false, true, true }) },
+            { "f16", Tensor.From(new[] { (Half)1.5f, BitConverter.UInt16BitsToHalf(0x8000), Half.NaN, Half.PositiveInfinity, Half.Epsilon, Half.MaxValue }, [2, 3]) },
+            { "bf16", Tensor.From(new[] { BFloat16.FromBits(0x3FC0), BFloat16.FromBits(0x8000), BFloat16.FromBits(0x7FC1), BFloat16.FromBits(0xFF80), BFloat16.FromBits(0x0001) }) },
+            { "u8", Tensor.From(new byte[] { 0, 1, 127, 128, 255 }) },
+            { "i8", Tensor.From(new sbyte[] { sbyte.MinValue, -1, 0, sbyte.MaxValue }, [2, 2]) },
+            { "i16", Tensor.From(new short[] { short.MinValue, -1, 0, short.MaxValue }) },
         };
         foreach (var dtype in Enum.GetValues<DType>())
         {
@@ -218,7 +229,7 @@ public class SafetensorsTests
 
     [Fact]
     public void UnsupportedDType_IsRefused_SayingSo() =>
-        LoadFails(FileBytes("{\"w\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", new byte[4]), "tensor \"w\"", "dtype F16 is valid safetensors but MetaGrad holds only");
+        LoadFails(FileBytes("{\"w\":{\"dtype\":\"U16\",\"shape\":[2],\"data_offsets\":[0,4]}}", new byte[4]), "tensor \"w\"", "dtype U16 is valid safetensors but MetaGrad holds only");
 
     [Fact]
     public void OffsetsOutOfRange_AreRefused() =>

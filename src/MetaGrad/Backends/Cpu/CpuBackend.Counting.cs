@@ -51,7 +51,8 @@ internal sealed partial class CpuBackend
         DType.Float64 => UniqueTyped<double>(x),
         DType.Int64 => UniqueTyped<long>(x),
         DType.Int32 => UniqueTyped<int>(x),
-        _ => UniqueOfBool(x),
+        DType.Bool => UniqueOfBool(x),
+        _ => throw NotComputed("Unique", x.DType),
     };
 
     (RawTensor, RawTensor, RawTensor) UniqueOfBool(RawTensor x)

@@ -74,7 +74,13 @@ internal sealed partial class CpuBackend
             case DType.Float64: Take<double>(x, y, offsets); break;
             case DType.Int64: Take<long>(x, y, offsets); break;
             case DType.Int32: Take<int>(x, y, offsets); break;
-            default: Take<bool>(x, y, offsets); break;
+            case DType.Bool: Take<bool>(x, y, offsets); break;
+            case DType.Float16: Take<Half>(x, y, offsets); break;
+            case DType.BFloat16: Take<BFloat16>(x, y, offsets); break;
+            case DType.UInt8: Take<byte>(x, y, offsets); break;
+            case DType.Int8: Take<sbyte>(x, y, offsets); break;
+            case DType.Int16: Take<short>(x, y, offsets); break;
+            default: throw UnknownDType("Gather", x.DType);
         }
     }
 
@@ -95,13 +101,24 @@ internal sealed partial class CpuBackend
             case DType.Float64: ScatterTyped<double>(dst, offsets, values, accumulate); break;
             case DType.Int64: ScatterTyped<long>(dst, offsets, values, accumulate); break;
             case DType.Int32: ScatterTyped<int>(dst, offsets, values, accumulate); break;
-            default:
-                if (accumulate) throw new ArgumentException("accumulating writes are not supported on Bool tensors");
-                var D = Data<bool>(dst);
-                var V = Data<bool>(values);
-                for (int k = 0; k < offsets.Length; k++) D[offsets[k]] = V[k];
-                break;
+            case DType.Bool: Overwrite<bool>(dst, offsets, values, accumulate); break;
+            case DType.Float16: Overwrite<Half>(dst, offsets, values, accumulate); break;
+            case DType.BFloat16: Overwrite<BFloat16>(dst, offsets, values, accumulate); break;
+            case DType.UInt8: Overwrite<byte>(dst, offsets, values, accumulate); break;
+            case DType.Int8: Overwrite<sbyte>(dst, offsets, values, accumulate); break;
+            case DType.Int16: Overwrite<short>(dst, offsets, values, accumulate); break;
+            default: throw UnknownDType("Scatter", dst.DType);
         }
+    }
+
+    // Plain writes for the dtypes the kernels store but do not add in (Bool; the narrow dtypes,
+    // whose accumulating writes WideningBackend runs in the wider dtype).
+    static void Overwrite<T>(RawTensor dst, int[] offsets, RawTensor values, bool accumulate) where T : unmanaged
+    {
+        if (accumulate) throw new ArgumentException($"accumulating writes are not supported on {dst.DType} tensors");
+        var D = Data<T>(dst);
+        var V = Data<T>(values);
+        for (int k = 0; k < offsets.Length; k++) D[offsets[k]] = V[k];
     }
 
     static void ScatterTyped<T>(RawTensor dst, int[] offsets, RawTensor values, bool accumulate) where T : unmanaged, INumber<T>
@@ -210,6 +227,12 @@ internal sealed partial class CpuBackend
             case CpuStorage<long> l: Array.Copy(l.Data, srcOffset, ((CpuStorage<long>)dst).Data, dstOffset, length); break;
             case CpuStorage<int> i: Array.Copy(i.Data, srcOffset, ((CpuStorage<int>)dst).Data, dstOffset, length); break;
             case CpuStorage<bool> b: Array.Copy(b.Data, srcOffset, ((CpuStorage<bool>)dst).Data, dstOffset, length); break;
+            case CpuStorage<Half> h: Array.Copy(h.Data, srcOffset, ((CpuStorage<Half>)dst).Data, dstOffset, length); break;
+            case CpuStorage<BFloat16> h: Array.Copy(h.Data, srcOffset, ((CpuStorage<BFloat16>)dst).Data, dstOffset, length); break;
+            case CpuStorage<byte> u: Array.Copy(u.Data, srcOffset, ((CpuStorage<byte>)dst).Data, dstOffset, length); break;
+            case CpuStorage<sbyte> i8: Array.Copy(i8.Data, srcOffset, ((CpuStorage<sbyte>)dst).Data, dstOffset, length); break;
+            case CpuStorage<short> i16: Array.Copy(i16.Data, srcOffset, ((CpuStorage<short>)dst).Data, dstOffset, length); break;
+            default: throw UnknownDType("IndexSelect", src.DType);
         }
     }
 

@@ -13,7 +13,8 @@ internal sealed partial class CpuBackend
             DType.Float64 => MatmulTyped<double>(a, b, reference: false),
             DType.Int64 => MatmulTyped<long>(a, b, reference: true),
             DType.Int32 => MatmulTyped<int>(a, b, reference: true),
-            _ => throw new ArgumentException("Matmul: not supported for Bool tensors"),
+            DType.Bool => throw new ArgumentException("Matmul: not supported for Bool tensors"),
+            _ => throw NotComputed("Matmul", a.DType),
         };
     }
 

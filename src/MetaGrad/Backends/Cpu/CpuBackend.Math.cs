@@ -91,7 +91,8 @@ internal sealed partial class CpuBackend
             DType.Float64 => BinaryMathFloat<double>(op, a, b),
             DType.Int64 => BinaryMathInteger<long>(op, a, b),
             DType.Int32 => BinaryMathInteger<int>(op, a, b),
-            _ => throw new ArgumentException($"{op}: not supported for Bool tensors"),
+            DType.Bool => throw new ArgumentException($"{op}: not supported for Bool tensors"),
+            _ => throw NotComputed(op.ToString(), a.DType),
         };
     }
 

@@ -35,11 +35,12 @@ internal sealed partial class CpuBackend
                 ReduceOp.Sum or ReduceOp.Prod => Accumulate<int, long>(x, outShape, op == ReduceOp.Prod),
                 _ => Extreme<int>(x, outShape, op == ReduceOp.Max),
             },
-            _ => op switch
+            DType.Bool => op switch
             {
                 ReduceOp.Sum or ReduceOp.Prod => Accumulate<int, long>(Cast(x, DType.Int32), outShape, op == ReduceOp.Prod),
                 _ => Cast(Extreme<int>(Cast(x, DType.Int32), outShape, op == ReduceOp.Max), DType.Bool),
             },
+            _ => throw NotComputed(op.ToString(), x.DType),
         };
     }
 

@@ -15,7 +15,8 @@ internal sealed partial class CpuBackend
             DType.Float32 => Cast(ScanTyped<double>(op, Cast(x, DType.Float64), dim), DType.Float32),
             DType.Float64 => ScanTyped<double>(op, x, dim),
             // Integer and Bool running sums and products give Int64, as in PyTorch.
-            _ => ScanTyped<long>(op, x.DType == DType.Int64 ? x : Cast(x, DType.Int64), dim),
+            DType.Int64 or DType.Int32 or DType.Bool => ScanTyped<long>(op, x.DType == DType.Int64 ? x : Cast(x, DType.Int64), dim),
+            _ => throw NotComputed(op.ToString(), x.DType),
         };
     }
 

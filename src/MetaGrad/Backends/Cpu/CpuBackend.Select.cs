@@ -13,7 +13,13 @@ internal sealed partial class CpuBackend
             DType.Float64 => WhereTyped<double>(cond, a, b),
             DType.Int64 => WhereTyped<long>(cond, a, b),
             DType.Int32 => WhereTyped<int>(cond, a, b),
-            _ => WhereTyped<bool>(cond, a, b),
+            DType.Bool => WhereTyped<bool>(cond, a, b),
+            DType.Float16 => WhereTyped<Half>(cond, a, b),
+            DType.BFloat16 => WhereTyped<BFloat16>(cond, a, b),
+            DType.UInt8 => WhereTyped<byte>(cond, a, b),
+            DType.Int8 => WhereTyped<sbyte>(cond, a, b),
+            DType.Int16 => WhereTyped<short>(cond, a, b),
+            _ => throw UnknownDType("Where", a.DType),
         };
     }
 

@@ -35,8 +35,16 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         DType.Float64 => New<double>(shape),
         DType.Int64 => New<long>(shape),
         DType.Int32 => New<int>(shape),
-        _ => New<bool>(shape),
+        DType.Bool => New<bool>(shape),
+        DType.Float16 => New<Half>(shape),
+        DType.BFloat16 => New<BFloat16>(shape),
+        DType.UInt8 => New<byte>(shape),
+        DType.Int8 => New<sbyte>(shape),
+        DType.Int16 => New<short>(shape),
+        _ => throw UnknownDType("Empty", dtype),
     };
+
+    static ArgumentOutOfRangeException UnknownDType(string op, DType dtype) => new(nameof(dtype), $"{op}: unknown dtype {dtype}");
 
     public RawTensor FromArray<T>(T[] data, int[] shape) where T : unmanaged
     {
@@ -59,7 +67,13 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         DType.Float64 => Map1<double, double, IdentityOp<double>>(x),
         DType.Int64 => Map1<long, long, IdentityOp<long>>(x),
         DType.Int32 => Map1<int, int, IdentityOp<int>>(x),
-        _ => Map1<bool, bool, IdentityOp<bool>>(x),
+        DType.Bool => Map1<bool, bool, IdentityOp<bool>>(x),
+        DType.Float16 => Map1<Half, Half, IdentityOp<Half>>(x),
+        DType.BFloat16 => Map1<BFloat16, BFloat16, IdentityOp<BFloat16>>(x),
+        DType.UInt8 => Map1<byte, byte, IdentityOp<byte>>(x),
+        DType.Int8 => Map1<sbyte, sbyte, IdentityOp<sbyte>>(x),
+        DType.Int16 => Map1<short, short, IdentityOp<short>>(x),
+        _ => throw UnknownDType("Contiguous", x.DType),
     };
 
     public RawTensor Cast(RawTensor x, DType dtype) => dtype switch
@@ -68,7 +82,13 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         DType.Float64 => CastTo<double>(x),
         DType.Int64 => CastTo<long>(x),
         DType.Int32 => CastTo<int>(x),
-        _ => CastTo<bool>(x),
+        DType.Bool => CastTo<bool>(x),
+        DType.Float16 => CastTo<Half>(x),
+        DType.BFloat16 => CastTo<BFloat16>(x),
+        DType.UInt8 => CastTo<byte>(x),
+        DType.Int8 => CastTo<sbyte>(x),
+        DType.Int16 => CastTo<short>(x),
+        _ => throw UnknownDType("Cast", dtype),
     };
 
     static RawTensor CastTo<TOut>(RawTensor x) where TOut : unmanaged => x.DType switch
@@ -77,7 +97,13 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         DType.Float64 => Map1<double, TOut, CastOp<double, TOut>>(x),
         DType.Int64 => Map1<long, TOut, CastOp<long, TOut>>(x),
         DType.Int32 => Map1<int, TOut, CastOp<int, TOut>>(x),
-        _ => Map1<bool, TOut, CastOp<bool, TOut>>(x),
+        DType.Bool => Map1<bool, TOut, CastOp<bool, TOut>>(x),
+        DType.Float16 => Map1<Half, TOut, CastOp<Half, TOut>>(x),
+        DType.BFloat16 => Map1<BFloat16, TOut, CastOp<BFloat16, TOut>>(x),
+        DType.UInt8 => Map1<byte, TOut, CastOp<byte, TOut>>(x),
+        DType.Int8 => Map1<sbyte, TOut, CastOp<sbyte, TOut>>(x),
+        DType.Int16 => Map1<short, TOut, CastOp<short, TOut>>(x),
+        _ => throw UnknownDType("Cast", x.DType),
     };
 
     public void Copy(RawTensor dst, RawTensor src)
@@ -90,7 +116,13 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
             case DType.Float64: CopyStrided<double>(dst, src); break;
             case DType.Int64: CopyStrided<long>(dst, src); break;
             case DType.Int32: CopyStrided<int>(dst, src); break;
-            default: CopyStrided<bool>(dst, src); break;
+            case DType.Bool: CopyStrided<bool>(dst, src); break;
+            case DType.Float16: CopyStrided<Half>(dst, src); break;
+            case DType.BFloat16: CopyStrided<BFloat16>(dst, src); break;
+            case DType.UInt8: CopyStrided<byte>(dst, src); break;
+            case DType.Int8: CopyStrided<sbyte>(dst, src); break;
+            case DType.Int16: CopyStrided<short>(dst, src); break;
+            default: throw UnknownDType("Copy", dst.DType);
         }
     }
 
@@ -324,7 +356,8 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         DType.Float64 => UnaryFloat<double>(op, x),
         DType.Int64 => UnaryInteger<long>(op, x),
         DType.Int32 => UnaryInteger<int>(op, x),
-        _ => throw new ArgumentException($"{op}: not supported for Bool tensors"),
+        DType.Bool => throw new ArgumentException($"{op}: not supported for Bool tensors"),
+        _ => throw NotComputed(op.ToString(), x.DType),
     };
 
     static RawTensor UnaryInteger<T>(UnaryOp op, RawTensor x) where T : unmanaged, IBinaryInteger<T> => op switch
@@ -382,7 +415,8 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
             DType.Float64 => BinaryNumeric<double>(op, a, b, into) ?? Map2<double, double, double, PowFloatOp<double>>("Pow", a, b, into),
             DType.Int64 => BinaryNumeric<long>(op, a, b, into) ?? Map2<long, long, long, PowIntOp<long>>("Pow", a, b, into),
             DType.Int32 => BinaryNumeric<int>(op, a, b, into) ?? Map2<int, int, int, PowIntOp<int>>("Pow", a, b, into),
-            _ => throw new ArgumentException($"{op}: arithmetic is not supported on Bool tensors; convert with To() first"),
+            DType.Bool => throw new ArgumentException($"{op}: arithmetic is not supported on Bool tensors; convert with To() first"),
+            _ => throw NotComputed(op.ToString(), a.DType),
         };
     }
 
@@ -408,7 +442,8 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
             DType.Float64 => CompareTyped<double>(op, a, b),
             DType.Int64 => CompareTyped<long>(op, a, b),
             DType.Int32 => CompareTyped<int>(op, a, b),
-            _ => CompareTyped<int>(op, Cast(a, DType.Int32), Cast(b, DType.Int32)),
+            DType.Bool => CompareTyped<int>(op, Cast(a, DType.Int32), Cast(b, DType.Int32)),
+            _ => throw NotComputed(op.ToString(), a.DType),
         };
     }
 
@@ -435,6 +470,10 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
     }
 
     public RawTensor LogicalNot(RawTensor x) => Map1<bool, bool, NotOp>(Cast(x, DType.Bool));
+
+    // The narrow dtypes reach these kernels only widened (WideningBackend); one arriving here is a bug, not a user error.
+    static InvalidOperationException NotComputed(string op, DType dtype) =>
+        new($"{op}: the CPU kernels do not compute in {dtype}; it should have been widened to {dtype.ComputeDType()} first");
 
     static void RequireSameDType(string op, RawTensor a, RawTensor b)
     {

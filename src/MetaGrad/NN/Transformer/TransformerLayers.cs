@@ -306,7 +306,7 @@ public static partial class Functional
             throw new ArgumentException($"RMSNorm: input of shape {ShapeMath.Format(input.Shape.ToArray())} does not end in the normalized shape {ShapeMath.Format(normalizedShape)}");
         if (!input.DType.IsFloatingPoint()) throw new ArgumentException($"RMSNorm: expected a floating input, got {input.DType}");
         // torch.finfo(dtype).eps: the gap between 1 and the next number of the input's type.
-        double epsilon = eps ?? (input.DType == DType.Float64 ? 2.220446049250313e-16 : 1.1920928955078125e-07);
+        double epsilon = eps ?? input.DType.Epsilon();
         var dims = Enumerable.Range(input.NDim - k, k).ToArray();
         var y = input * ((input * input).Mean(dims, keepDim: true) + epsilon).Rsqrt();
         return weight is null ? y : y * weight;

@@ -1,0 +1,91 @@
+using MetaGrad.Backends.Cpu;
+
+namespace MetaGrad.Tests.Backends;
+
+/// <summary>
+/// The vectorised Float32 ↔ Float16 conversions held equal, bit for bit, to the element-by-element
+/// reference (CastOp.Apply): every half value one way, and the other way every tie between
+/// neighbouring halves, the values just either side of each tie, and a spread of arbitrary bit
+/// patterns; and the same for Float32 ↔ BFloat16.
+/// </summary>
+public class CastFastPathTests
+{
+    static ushort Bits(Half h) => BitConverter.HalfToUInt16Bits(h);
+
+    [Fact]
+    public void HalfToFloat_EveryHalfValue()
+    {
+        var halves = Enumerable.Range(0, 1 << 16).Select(i => BitConverter.UInt16BitsToHalf((ushort)i)).ToArray();
+        var fast = new float[halves.Length];
+        Assert.True(CastOp<Half, float>.ApplySpan(halves, fast));
+        for (int i = 0; i < halves.Length; i++)
+        {
+            float reference = CastOp<Half, float>.Apply(halves[i]);
+            Assert.True(BitConverter.SingleToUInt32Bits(reference) == BitConverter.SingleToUInt32Bits(fast[i]),
+                $"half 0x{i:X4}: reference {reference:R}, vectorised {fast[i]:R}");
+        }
+    }
+
+    [Fact]
+    public void FloatToHalf_TiesNeighboursAndArbitraryBits()
+    {
+        var values = new List<float>();
+        for (int i = 0; i < 0x7C00; i++)
+        {
+            // The midpoint between half i and half i+1 (exact in float), and the floats next to it, both signs.
+            float mid = ((float)BitConverter.UInt16BitsToHalf((ushort)i) + (float)BitConverter.UInt16BitsToHalf((ushort)(i + 1))) / 2;
+            foreach (var v in new[] { mid, MathF.BitDecrement(mid), MathF.BitIncrement(mid) }) { values.Add(v); values.Add(-v); }
+        }
+        uint state = 12345;
+        for (int i = 0; i < 200_000; i++)
+        {
+            state = state * 1664525 + 1013904223;
+            values.Add(BitConverter.UInt32BitsToSingle(state));
+        }
+        values.AddRange([float.PositiveInfinity, float.NegativeInfinity, 65520f, 65519.996f, 1e-8f, float.Epsilon, -0f]);
+        var input = values.ToArray();
+        var fast = new Half[input.Length];
+        Assert.True(CastOp<float, Half>.ApplySpan(input, fast));
+        for (int i = 0; i < input.Length; i++)
+        {
+            Half reference = CastOp<float, Half>.Apply(input[i]);
+            bool same = Bits(reference) == Bits(fast[i]) || (Half.IsNaN(reference) && Half.IsNaN(fast[i]));
+            Assert.True(same, $"float 0x{BitConverter.SingleToUInt32Bits(input[i]):X8}: reference 0x{Bits(reference):X4}, vectorised 0x{Bits(fast[i]):X4}");
+        }
+    }
+
+    [Fact]
+    public void BFloat16ToFloat_EveryBFloat16Value()
+    {
+        var values = Enumerable.Range(0, 1 << 16).Select(i => BFloat16.FromBits((ushort)i)).ToArray();
+        var fast = new float[values.Length];
+        Assert.True(CastOp<BFloat16, float>.ApplySpan(values, fast));
+        for (int i = 0; i < values.Length; i++)
+            Assert.True(BitConverter.SingleToUInt32Bits(CastOp<BFloat16, float>.Apply(values[i])) == BitConverter.SingleToUInt32Bits(fast[i]), $"bfloat16 0x{i:X4}");
+    }
+
+    [Fact]
+    public void FloatToBFloat16_TiesNeighboursNaNsAndArbitraryBits()
+    {
+        var values = new List<float>();
+        for (uint hi = 0; hi < 0x7F80; hi += 3)
+        {
+            // The tie between bfloat16 hi and hi+1 is the float with low half 0x8000; then its neighbours.
+            float tie = BitConverter.UInt32BitsToSingle(hi << 16 | 0x8000);
+            foreach (var v in new[] { tie, MathF.BitDecrement(tie), MathF.BitIncrement(tie) }) { values.Add(v); values.Add(-v); }
+        }
+        uint state = 777;
+        for (int i = 0; i < 200_000; i++)
+        {
+            state = state * 1664525 + 1013904223;
+            values.Add(BitConverter.UInt32BitsToSingle(state));   // NaNs with every payload among them
+        }
+        values.AddRange([float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue, float.Epsilon, -0f]);
+        var input = values.ToArray();
+        var fast = new BFloat16[input.Length];
+        Assert.True(CastOp<float, BFloat16>.ApplySpan(input, fast));
+        for (int i = 0; i < input.Length; i++)
+            Assert.True(CastOp<float, BFloat16>.Apply(input[i]).Bits == fast[i].Bits,
+                $"float 0x{BitConverter.SingleToUInt32Bits(input[i]):X8}: reference 0x{CastOp<float, BFloat16>.Apply(input[i]).Bits:X4}, vectorised 0x{fast[i].Bits:X4}");
+    }
+}
