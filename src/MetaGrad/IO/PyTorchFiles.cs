@@ -21,10 +21,9 @@ namespace MetaGrad.IO;
 /// <para>Tensors that shared a storage in PyTorch (a view saved beside its base) share one in MetaGrad
 /// too, with PyTorch's offsets and strides, so writing into one shows in the other, as after
 /// <c>torch.load</c>. Every location (<c>cpu</c>, <c>cuda:0</c>) loads onto the CPU.</para>
-/// <para>MetaGrad holds float32, float64, int64, int32 and bool. A float16, bfloat16, uint8, int8 or
-/// int16 tensor is refused, naming its key and dtype, unless <c>widen</c> is passed: then float16 and
-/// bfloat16 become float32, and uint8, int8 and int16 become int32, all exactly. Complex and quantized
-/// tensors are always refused.</para>
+/// <para>Every dtype MetaGrad holds loads as itself (float16, bfloat16, uint8, int8 and int16
+/// included); with <c>widen</c>, float16 and bfloat16 become float32 and uint8, int8 and int16 become
+/// int32, all exactly. Complex and quantized tensors are always refused.</para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -48,11 +47,11 @@ public static class PyTorchFiles
         ["LongStorage"] = new("torch.int64", DType.Int64, DType.Int64, 8),
         ["IntStorage"] = new("torch.int32", DType.Int32, DType.Int32, 4),
         ["BoolStorage"] = new("torch.bool", DType.Bool, DType.Bool, 1),
-        ["HalfStorage"] = new("torch.float16", null, DType.Float32, 2),
-        ["BFloat16Storage"] = new("torch.bfloat16", null, DType.Float32, 2),
-        ["ByteStorage"] = new("torch.uint8", null, DType.Int32, 1),
-        ["CharStorage"] = new("torch.int8", null, DType.Int32, 1),
-        ["ShortStorage"] = new("torch.int16", null, DType.Int32, 2),
+        ["HalfStorage"] = new("torch.float16", DType.Float16, DType.Float32, 2),
+        ["BFloat16Storage"] = new("torch.bfloat16", DType.BFloat16, DType.Float32, 2),
+        ["ByteStorage"] = new("torch.uint8", DType.UInt8, DType.Int32, 1),
+        ["CharStorage"] = new("torch.int8", DType.Int8, DType.Int32, 1),
+        ["ShortStorage"] = new("torch.int16", DType.Int16, DType.Int32, 2),
         ["ComplexFloatStorage"] = new("torch.complex64", null, null, 8),
         ["ComplexDoubleStorage"] = new("torch.complex128", null, null, 16),
     };
@@ -69,7 +68,7 @@ public static class PyTorchFiles
     /// the key of the state dict to read, as <c>torch.load(path)["model"]</c>. The other entries are parsed
     /// (under the same allow-list) and dropped.
     /// </param>
-    /// <param name="widen">Convert float16 and bfloat16 to float32, and uint8, int8 and int16 to int32, rather than refuse them.</param>
+    /// <param name="widen">Convert float16 and bfloat16 to float32, and uint8, int8 and int16 to int32, rather than keep their dtypes.</param>
     /// <exception cref="InvalidDataException">The file is not a <c>torch.save</c> zip of a dict of tensors, is damaged, names a global outside the allow-list, or holds a dtype MetaGrad lacks.</exception>
     public static OrderedDictionary<string, Tensor> Load(string path, string? entry = null, bool widen = false)
     {
@@ -96,7 +95,7 @@ public static class PyTorchFiles
         var storages = new Dictionary<string, Storage>();
         foreach (var (_, spec) in entries)
             if (!storages.ContainsKey(spec.Storage.Key))
-                storages[spec.Storage.Key] = ReadStorage(archive, prefix, spec.Storage, fileLength, name);
+                storages[spec.Storage.Key] = ReadStorage(archive, prefix, spec.Storage, fileLength, name, widen);
 
         // Every entry and storage has been checked: only now are tensors made.
         var result = new OrderedDictionary<string, Tensor>(entries.Count);
@@ -198,7 +197,7 @@ public static class PyTorchFiles
         {
             var storage = spec.Storage;
             var torch = s_storageTypes[storage.TypeName];
-            _ = torch.Native ?? (widen ? torch.Widened : null) ?? throw Invalid(name, $"tensor \"{key}\" is {torch.Name}, which MetaGrad does not hold (it holds float32, float64, int64, int32 and bool)" +
+            _ = torch.Native ?? (widen ? torch.Widened : null) ?? throw Invalid(name, $"tensor \"{key}\" is {torch.Name}, which MetaGrad does not hold" +
                 (torch.Widened is { } w ? $"; PyTorchFiles.Load(path, widen: true) converts it to {w.TorchName()} exactly, or convert it in Python before saving" : ""));
             if (first.TryGetValue(storage.Key, out var earlier) && (earlier.TypeName != storage.TypeName || earlier.Numel != storage.Numel))
                 throw Invalid(name, $"tensor \"{key}\" sees storage {storage.Key} as {storage.Numel} elements of {storage.TypeName}, but an earlier tensor saw {earlier.Numel} of {earlier.TypeName}");
@@ -226,7 +225,7 @@ public static class PyTorchFiles
             throw Invalid(name, $"{Where()}: its last element would be element {last} of the storage, past its end");
     }
 
-    static Storage ReadStorage(ZipArchive archive, string prefix, TorchStorageRef storage, long fileLength, string name)
+    static Storage ReadStorage(ZipArchive archive, string prefix, TorchStorageRef storage, long fileLength, string name, bool widen)
     {
         var torch = s_storageTypes[storage.TypeName];
         var entry = archive.GetEntry($"{prefix}/data/{storage.Key}")
@@ -243,6 +242,15 @@ public static class PyTorchFiles
             case "torch.int64": return new CpuStorage<long>(ReadInto(new long[n], entry, name));
             case "torch.int32": return new CpuStorage<int>(ReadInto(new int[n], entry, name));
         }
+        if (!widen)
+            switch (torch.Name)
+            {
+                case "torch.float16": return new CpuStorage<Half>(ReadInto(new Half[n], entry, name));
+                case "torch.bfloat16": return new CpuStorage<BFloat16>(ReadInto(new BFloat16[n], entry, name));
+                case "torch.uint8": return new CpuStorage<byte>(ReadInto(new byte[n], entry, name));
+                case "torch.int8": return new CpuStorage<sbyte>(ReadInto(new sbyte[n], entry, name));
+                case "torch.int16": return new CpuStorage<short>(ReadInto(new short[n], entry, name));
+            }
         var bytes = ReadInto(new byte[expected], entry, name);
         switch (torch.Name)
         {
@@ -360,7 +368,13 @@ public static class PyTorchFiles
         DType.Float64 => "DoubleStorage",
         DType.Int64 => "LongStorage",
         DType.Int32 => "IntStorage",
-        _ => "BoolStorage",
+        DType.Bool => "BoolStorage",
+        DType.Float16 => "HalfStorage",
+        DType.BFloat16 => "BFloat16Storage",
+        DType.UInt8 => "ByteStorage",
+        DType.Int8 => "CharStorage",
+        DType.Int16 => "ShortStorage",
+        _ => throw new NotSupportedException($"PyTorchFiles.Save: no PyTorch storage for dtype {dtype}"),
     };
 
     static ReadOnlySpan<byte> StorageBytes(Storage storage) => storage switch
@@ -370,6 +384,11 @@ public static class PyTorchFiles
         CpuStorage<long> s => MemoryMarshal.AsBytes(s.Data.AsSpan()),
         CpuStorage<int> s => MemoryMarshal.AsBytes(s.Data.AsSpan()),
         CpuStorage<bool> s => MemoryMarshal.AsBytes(s.Data.AsSpan()),
+        CpuStorage<Half> s => MemoryMarshal.AsBytes(s.Data.AsSpan()),
+        CpuStorage<BFloat16> s => MemoryMarshal.AsBytes(s.Data.AsSpan()),
+        CpuStorage<byte> s => s.Data.AsSpan(),
+        CpuStorage<sbyte> s => MemoryMarshal.AsBytes(s.Data.AsSpan()),
+        CpuStorage<short> s => MemoryMarshal.AsBytes(s.Data.AsSpan()),
         _ => throw new NotSupportedException($"PyTorchFiles.Save: storage on {storage.Device} cannot be written yet"),
     };
 

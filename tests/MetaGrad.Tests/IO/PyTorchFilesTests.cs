@@ -122,12 +122,28 @@ public class PyTorchFilesTests
     }
 
     [Fact]
-    public void Load_Float16_IsRefusedNamingTheKeyAndDType()
+    public void Load_NarrowDTypes_KeepTheirDTypes_AndSaveBackByteForByte()
     {
-        var e = Refused("narrow.pt");
-        Assert.Contains("tensor \"f16\" is torch.float16", e.Message);
-        Assert.Contains("widen: true", e.Message);
-        Assert.StartsWith(Fixture("narrow.pt"), e.Message);
+        var t = PyTorchFiles.Load(Fixture("narrow.pt"));
+        Assert.Equal(DType.Float16, t["f16"].DType);
+        Assert.Equal(DType.BFloat16, t["bf16"].DType);
+        Assert.Equal(DType.UInt8, t["u8"].DType);
+        Assert.Equal(DType.Int8, t["i8"].DType);
+        Assert.Equal(DType.Int16, t["i16"].DType);
+        // The same values as widened (exact), cast back to each dtype's own type.
+        var widened = PyTorchFiles.Load(Fixture("narrow.pt"), widen: true);
+        foreach (var key in new[] { "f16", "bf16", "u8", "i8", "i16" })
+            Assert.True(t[key].To(widened[key].DType).Equal(widened[key]), key);
+
+        var copy = new MemoryStream();
+        PyTorchFiles.Save(copy, t);
+        copy.Position = 0;
+        var back = PyTorchFiles.Load(copy);
+        foreach (var (key, value) in t)
+        {
+            Assert.Equal(value.DType, back[key].DType);
+            Assert.True(value.Equal(back[key]), key);
+        }
     }
 
     [Fact]
