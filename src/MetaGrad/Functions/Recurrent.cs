@@ -104,8 +104,9 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     /// active ones at any step are the first batch_sizes[t] rows of the state; the rest keep their
     /// state untouched (finished going forwards, not yet started going backwards).
     /// </summary>
+    /// <remarks>An LSTM with projections (proj_size) passes <paramref name="weightHr"/>: h = (o ⊙ tanh c)·W_hrᵀ.</remarks>
     public static RecurrentOutputs Composite(RecurrentKind kind, Tensor gi, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh, int[] batchSizes, bool reverse,
-        Tensor? biasIh = null)
+        Tensor? biasIh = null, Tensor? weightHr = null)
     {
         if (biasIh is not null) gi = gi + biasIh;
         int steps = batchSizes.Length;
@@ -115,7 +116,7 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
         for (int s = 0; s < steps; s++)
         {
             int t = reverse ? steps - 1 - s : s, active = batchSizes[t];
-            var (hNext, cNext) = Step(kind, gi.Narrow(0, offsets[t], active), Rows(h, active), c is null ? null : Rows(c, active), weightHh, biasHh);
+            var (hNext, cNext) = Step(kind, gi.Narrow(0, offsets[t], active), Rows(h, active), c is null ? null : Rows(c, active), weightHh, biasHh, weightHr);
             outputs[t] = hNext;
             h = Merge(hNext, h);
             if (c is not null) c = Merge(cNext!, c);
@@ -124,7 +125,7 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     }
 
     /// <summary>The next hidden state (and cell state for the LSTM) from the input half of the gates gi = x·W_ihᵀ + b_ih.</summary>
-    public static (Tensor H, Tensor? C) Step(RecurrentKind kind, Tensor gi, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh)
+    public static (Tensor H, Tensor? C) Step(RecurrentKind kind, Tensor gi, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh, Tensor? weightHr = null)
     {
         var gh = NN.Functional.Linear(h, weightHh, biasHh);
         switch (kind)
@@ -136,7 +137,8 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
                 // c' = σ(f)⊙c + σ(i)⊙tanh(g),  h' = σ(o)⊙tanh(c')
                 var gates = (gi + gh).Chunk(4, -1);
                 var cNext = gates[1].Sigmoid() * c! + gates[0].Sigmoid() * gates[2].Tanh();
-                return (gates[3].Sigmoid() * cNext.Tanh(), cNext);
+                var hNext = gates[3].Sigmoid() * cNext.Tanh();
+                return (weightHr is null ? hNext : NN.Functional.Linear(hNext, weightHr, null), cNext);
             }
             default:
             {

@@ -20,7 +20,7 @@ internal static class RecurrentConventions
 
     /// <summary>Weights and biases of one cell, each ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
     public static (Parameter WeightIh, Parameter WeightHh, Parameter? BiasIh, Parameter? BiasHh) Create(
-        RecurrentKind kind, int inputSize, int hiddenSize, bool bias, DType? dtype, Generator? generator)
+        RecurrentKind kind, int inputSize, int hiddenSize, bool bias, DType? dtype, Generator? generator, int stateSize = 0)
     {
         if (inputSize <= 0 || hiddenSize <= 0)
             throw new ArgumentException($"{kind}: input size and hidden size must be positive, got {inputSize} and {hiddenSize}");
@@ -28,7 +28,8 @@ internal static class RecurrentConventions
         int g = RecurrentKinds.Gates(kind) * hiddenSize;
         Parameter Uniform(params int[] shape) => new(Init.Uniform_(Tensor.Empty(shape, dtype), -bound, bound, generator));
         var weightIh = Uniform(g, inputSize);
-        var weightHh = Uniform(g, hiddenSize);
+        // The recurrent weight reads the state: h itself, or its projection (an LSTM's proj_size).
+        var weightHh = Uniform(g, stateSize > 0 ? stateSize : hiddenSize);
         return bias ? (weightIh, weightHh, Uniform(g), Uniform(g)) : (weightIh, weightHh, null, null);
     }
 

@@ -10,6 +10,8 @@ namespace MetaGrad.NN;
 public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>, IRecurrentLayer
 {
     readonly List<(Parameter WeightIh, Parameter WeightHh, Parameter? BiasIh, Parameter? BiasHh)> _cells = [];
+    // An LSTM's projections W_hr [proj, H] per layer and direction (proj_size), else empty.
+    readonly List<Parameter> _projections = [];
     private protected readonly RecurrentKind Kind;
     readonly bool _bias;
 
@@ -19,6 +21,12 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>, IRecurrentLa
     public int HiddenSize { get; }
     /// <summary>Stacked layers; each after the first reads the previous one's output.</summary>
     public int NumLayers { get; }
+    /// <summary>The size of h when an LSTM projects it (PyTorch's proj_size), or 0.</summary>
+    public int ProjSize { get; }
+
+    // What h holds, and so each direction's output: the projection when there is one.
+    int StateSize => ProjSize > 0 ? ProjSize : HiddenSize;
+
     /// <summary>Whether each layer also runs backwards in time, its output concatenated to the forward one.</summary>
     public bool Bidirectional { get; }
     /// <summary>Whether input and output are [N, T, features] rather than [T, N, features] (states are never batch first).</summary>
@@ -32,18 +40,21 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>, IRecurrentLa
     readonly Generator? _generator;
 
     private protected RecurrentModule(RecurrentKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst,
-        double dropout, bool bidirectional, DType? dtype, Generator? generator)
+        double dropout, bool bidirectional, DType? dtype, Generator? generator, int projSize = 0)
     {
         if (numLayers < 1) throw new ArgumentException($"{GetType().Name}: num_layers must be at least 1, got {numLayers}");
         if (dropout < 0 || dropout > 1) throw new ArgumentException($"{GetType().Name}: dropout should be a number in range [0, 1], got {dropout}");
         (Kind, InputSize, HiddenSize, NumLayers, _bias, BatchFirst, Dropout, Bidirectional) =
             (kind, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional);
         _generator = generator;
+        if (projSize < 0) throw new ArgumentException($"{GetType().Name}: proj_size should be a positive integer or zero to disable projections, got {projSize}");
+        if (projSize >= hiddenSize && projSize > 0) throw new ArgumentException($"{GetType().Name}: proj_size ({projSize}) has to be smaller than hidden_size ({hiddenSize})");
+        ProjSize = projSize;
         // PyTorch's order: layer by layer, forward direction first, each w_ih, w_hh, b_ih, b_hh.
         for (int layer = 0; layer < numLayers; layer++)
             for (int dir = 0; dir < Directions; dir++)
             {
-                var cell = RecurrentConventions.Create(kind, layer == 0 ? inputSize : hiddenSize * Directions, hiddenSize, bias, dtype, generator);
+                var cell = RecurrentConventions.Create(kind, layer == 0 ? inputSize : StateSize * Directions, hiddenSize, bias, dtype, generator, projSize);
                 string suffix = $"_l{layer}" + (dir == 1 ? "_reverse" : "");
                 RegisterParameter("weight_ih" + suffix, cell.WeightIh);
                 RegisterParameter("weight_hh" + suffix, cell.WeightHh);
@@ -51,6 +62,13 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>, IRecurrentLa
                 {
                     RegisterParameter("bias_ih" + suffix, cell.BiasIh);
                     RegisterParameter("bias_hh" + suffix, cell.BiasHh);
+                }
+                if (projSize > 0)
+                {
+                    double bound = 1 / Math.Sqrt(hiddenSize);
+                    var projection = new Parameter(Init.Uniform_(Tensor.Empty([projSize, hiddenSize], dtype), -bound, bound, generator));
+                    RegisterParameter("weight_hr" + suffix, projection);
+                    _projections.Add(projection);
                 }
                 _cells.Add(cell);
             }
@@ -73,7 +91,7 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>, IRecurrentLa
         var c = Kind == RecurrentKind.Lstm ? InitialState(c0, n, unbatched, input.DType, "cell") : null;
         // A padded batch is the packed layout with every batch size N: rows t·N..t·N+N-1 are step t.
         var (data, hn, cn) = Run(input.Reshape(steps * n, InputSize), Enumerable.Repeat(n, steps).ToArray(), h, c);
-        var output = data.Reshape(steps, n, Directions * HiddenSize);
+        var output = data.Reshape(steps, n, Directions * StateSize);
         if (BatchFirst) output = output.Transpose(0, 1);
         if (unbatched) return (output.Squeeze(BatchFirst ? 0 : 1), hn.Squeeze(1), cn?.Squeeze(1));
         return (output, hn, cn);
@@ -104,13 +122,14 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>, IRecurrentLa
     // The one dtype check of a run: the input, the given states and every parameter share one
     // floating dtype (the layers below, down to the kernel, rely on it).
     void RequireSharedDType(Tensor input, Tensor? h0, Tensor? c0) =>
-        RequireDType($"{GetType().Name} ({Kind})", input, [.. _cells.SelectMany(c => new Tensor?[] { c.WeightIh, c.WeightHh, c.BiasIh, c.BiasHh }), h0, c0]);
+        RequireDType($"{GetType().Name} ({Kind})", input, [.. _cells.SelectMany(c => new Tensor?[] { c.WeightIh, c.WeightHh, c.BiasIh, c.BiasHh }), .. _projections, h0, c0]);
 
     Tensor InitialState(Tensor? state, int n, bool unbatched, DType dtype, string what)
     {
         int layers = NumLayers * Directions;
-        if (state is null) return Tensor.Zeros([layers, n, HiddenSize], dtype);
-        int[] expected = unbatched ? [layers, HiddenSize] : [layers, n, HiddenSize];
+        int size = what == "cell" ? HiddenSize : StateSize;   // the cell state is never projected
+        if (state is null) return Tensor.Zeros([layers, n, size], dtype);
+        int[] expected = unbatched ? [layers, size] : [layers, n, size];
         if (!state.Shape.SequenceEqual(expected))
             throw new ArgumentException($"{GetType().Name}: expected {what} state of shape {ShapeMath.Format(expected)}, got {ShapeMath.Format(state.Shape.ToArray())}");
         return unbatched ? state.Unsqueeze(1) : state;
@@ -130,8 +149,11 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>, IRecurrentLa
                 var (weightIh, weightHh, biasIh, biasHh) = _cells[k];
                 // The input half of every step in one product; b_ih joins it inside the layer's node.
                 var gi = Functional.Linear(data, weightIh);
-                // One direction of one layer is one fused node.
-                (outputs[dir], hn[k], var c) = Ops.RecurrentLayer(Kind, gi, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, batchSizes, reverse: dir == 1, biasIh);
+                // One direction of one layer is one fused node; with projections (no fused kernel for
+                // them yet) it is the step-by-step composition of PyTorch's equations.
+                (outputs[dir], hn[k], var c) = ProjSize > 0
+                    ? RecurrentLayer.Composite(Kind, gi, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, batchSizes, reverse: dir == 1, biasIh, _projections[k])
+                    : Ops.RecurrentLayer(Kind, gi, h0.Select(0, k), c0?.Select(0, k), weightHh, biasHh, batchSizes, reverse: dir == 1, biasIh);
                 if (cn is not null) cn[k] = c!;
             }
             data = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 1);
@@ -144,7 +166,8 @@ public abstract class RecurrentModule<TOut> : Module<Tensor, TOut>, IRecurrentLa
     /// <inheritdoc/>
     protected override string ExtraRepr() => FormattableString.Invariant($"{InputSize}, {HiddenSize}") +
         (NumLayers != 1 ? $", num_layers={NumLayers}" : "") + (!_bias ? ", bias=False" : "") + (BatchFirst ? ", batch_first=True" : "") +
-        (Dropout != 0 ? FormattableString.Invariant($", dropout={Dropout}") : "") + (Bidirectional ? ", bidirectional=True" : "");
+        (Dropout != 0 ? FormattableString.Invariant($", dropout={Dropout}") : "") + (Bidirectional ? ", bidirectional=True" : "") +
+        (ProjSize > 0 ? $", proj_size={ProjSize}" : "");
 }
 
 /// <summary>The forward passes of the recurrent modules whose state is h alone (RNN and GRU).</summary>
@@ -184,15 +207,26 @@ public sealed class RNN : HiddenStateRecurrentModule
 /// <summary>Long short-term memory with PyTorch's gate order i, f, g, o (torch.nn.LSTM).</summary>
 public sealed class LSTM : RecurrentModule<(Tensor Output, (Tensor H, Tensor C) State)>
 {
-    /// <summary>An LSTM; every weight and bias ~ U(-1/√H, 1/√H) as in PyTorch.</summary>
+    /// <summary>
+    /// An LSTM; every weight and bias ~ U(-1/√H, 1/√H) as in PyTorch. With <paramref name="projSize"/>
+    /// (PyTorch's proj_size, below hiddenSize) each step's h is projected, h = (o ⊙ tanh c)·W_hrᵀ by
+    /// a weight_hr_l{k} [projSize, H]: outputs and h are projSize wide, c stays H.
+    /// </summary>
     public LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false,
-        double dropout = 0, bool bidirectional = false, DType? dtype = null, Generator? generator = null)
-        : base(RecurrentKind.Lstm, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator) { }
+        double dropout = 0, bool bidirectional = false, DType? dtype = null, Generator? generator = null, int projSize = 0)
+        : base(RecurrentKind.Lstm, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator, projSize) { }
 
     /// <inheritdoc/>
     public override (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input) => Forward(input, null);
 
-    /// <summary>Output [T, N, D·H] and (h_n, c_n), each [D·layers, N, H], from (h0, c0) (zeros when null).</summary>
+    /// <summary>Forward from a given state inside the module's hooks (PyTorch's <c>lstm(x, (h0, c0))</c>); hooks see the input.</summary>
+    public (Tensor Output, (Tensor H, Tensor C) State) Call(Tensor input, (Tensor H, Tensor C)? state) =>
+        HasHooks ? CallWithHooks(input, x => Forward(x, state)) : Forward(input, state);
+
+    /// <summary>
+    /// Output [T, N, D·H] and (h_n, c_n), each [D·layers, N, H], from (h0, c0) (zeros when null);
+    /// with projections the output and h are proj_size wide instead of H.
+    /// </summary>
     public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state)
     {
         var (output, h, c) = RunPadded(input, state?.H, state?.C);
