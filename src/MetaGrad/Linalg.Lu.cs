@@ -14,11 +14,10 @@ public static partial class Linalg
     /// </summary>
     public static (Tensor LU, Tensor Pivots) LuFactor(Tensor a, bool pivot = true)
     {
-        var (lu, pivots, info) = LuFactorEx(a, pivot);
-        var infos = info.ToArray<int>();
-        for (int i = 0; i < infos.Length; i++)
-            if (infos[i] > 0)
-                throw new ArgumentException($"torch.linalg.lu_factor: {(info.NDim > 0 ? $"(Batch element {i}): " : "")}U[{infos[i]},{infos[i]}] is zero and using it on lu_solve would result in a division by zero. If you still want to perform the factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)");
+        var (lu, pivots, info) = Factor("linalg.lu_factor", a, pivot);
+        for (int i = 0; i < info.Length; i++)
+            if (info[i] > 0)
+                throw new ArgumentException($"torch.linalg.lu_factor: {(a.NDim > 2 ? $"(Batch element {i}): " : "")}U[{info[i]},{info[i]}] is zero and using it on lu_solve would result in a division by zero. If you still want to perform the factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)");
         return (lu, pivots);
     }
 
@@ -30,17 +29,12 @@ public static partial class Linalg
     public static (Tensor LU, Tensor Pivots, Tensor Info) LuFactorEx(Tensor a, bool pivot = true, bool checkErrors = false)
     {
         const string op = "linalg.lu_factor";
-        Floating(op, a);
-        AtLeastMatrix(op, a);
-        if (!pivot) throw new NotSupportedException($"{op}: LU without pivoting is not implemented on the CPU");
-        var function = new LuFactorization();
-        var outputs = function.Apply(a);
-        var info = Tensor.From(function.Info, [.. a.Shape.Take(a.NDim - 2)]);
+        var (lu, pivots, info) = Factor(op, a, pivot);
         if (checkErrors)
-            for (int i = 0; i < function.Info.Length; i++)
-                if (function.Info[i] > 0)
-                    throw new ArgumentException($"{op}_ex: (Batch element {i}): The factorization could not be completed because the input is not invertible (U[{function.Info[i]},{function.Info[i]}] is zero)");
-        return (outputs[0], outputs[1], info);
+            for (int i = 0; i < info.Length; i++)
+                if (info[i] > 0)
+                    throw new ArgumentException($"{op}_ex: (Batch element {i}): The factorization could not be completed because the input is not invertible (U[{info[i]},{info[i]}] is zero)");
+        return (lu, pivots, Tensor.From(info, [.. a.Shape.Take(a.NDim - 2)]));
     }
 
     /// <summary>
@@ -50,8 +44,19 @@ public static partial class Linalg
     /// </summary>
     public static (Tensor P, Tensor L, Tensor U) Lu(Tensor a, bool pivot = true)
     {
-        var (lu, pivots, _) = LuFactorEx(a, pivot);
+        var (lu, pivots, _) = Factor("linalg.lu", a, pivot);
         return LuFactorization.Unpack(lu, pivots);
+    }
+
+    // The packed factorization and each matrix's status, for the three entry points to word.
+    static (Tensor LU, Tensor Pivots, int[] Info) Factor(string op, Tensor a, bool pivot)
+    {
+        Floating(op, a);
+        AtLeastMatrix(op, a);
+        if (!pivot) throw new NotSupportedException($"{op}: LU without pivoting is not implemented on the CPU");
+        var function = new LuFactorization();
+        var outputs = function.Apply(a);
+        return (outputs[0], outputs[1], function.Info);
     }
 
     /// <summary>P, L and U from <see cref="LuFactor"/>'s packed form (torch.lu_unpack); L and U are differentiable in the LU.</summary>

@@ -235,34 +235,25 @@ public static class PyTorchFiles
             throw Invalid(name, $"record {entry.FullName} holds {entry.Length} bytes, but storage {storage.Key} is {storage.Numel} elements of {torch.Name}, {expected} bytes");
         CheckClaimedSize(entry, fileLength, name);
         int n = (int)storage.Numel;
-        switch (torch.Name)
+        Storage native = torch.Name switch
         {
-            case "torch.float32": return new CpuStorage<float>(ReadInto(new float[n], entry, name));
-            case "torch.float64": return new CpuStorage<double>(ReadInto(new double[n], entry, name));
-            case "torch.int64": return new CpuStorage<long>(ReadInto(new long[n], entry, name));
-            case "torch.int32": return new CpuStorage<int>(ReadInto(new int[n], entry, name));
-        }
-        if (!widen)
-            switch (torch.Name)
-            {
-                case "torch.float16": return new CpuStorage<Half>(ReadInto(new Half[n], entry, name));
-                case "torch.bfloat16": return new CpuStorage<BFloat16>(ReadInto(new BFloat16[n], entry, name));
-                case "torch.uint8": return new CpuStorage<byte>(ReadInto(new byte[n], entry, name));
-                case "torch.int8": return new CpuStorage<sbyte>(ReadInto(new sbyte[n], entry, name));
-                case "torch.int16": return new CpuStorage<short>(ReadInto(new short[n], entry, name));
-            }
-        var bytes = ReadInto(new byte[expected], entry, name);
-        switch (torch.Name)
-        {
+            "torch.float32" => new CpuStorage<float>(ReadInto(new float[n], entry, name)),
+            "torch.float64" => new CpuStorage<double>(ReadInto(new double[n], entry, name)),
+            "torch.int64" => new CpuStorage<long>(ReadInto(new long[n], entry, name)),
+            "torch.int32" => new CpuStorage<int>(ReadInto(new int[n], entry, name)),
             // Any non-zero byte is true, as in PyTorch; a .NET bool must hold exactly 0 or 1.
-            case "torch.bool": return new CpuStorage<bool>(bytes.Select(b => b != 0).ToArray());
-            case "torch.float16": return new CpuStorage<float>(MemoryMarshal.Cast<byte, Half>(bytes).ToArray().Select(h => (float)h).ToArray());
-            // bfloat16 is the top half of a float32's bits.
-            case "torch.bfloat16": return new CpuStorage<float>(MemoryMarshal.Cast<byte, ushort>(bytes).ToArray().Select(b => BitConverter.Int32BitsToSingle(b << 16)).ToArray());
-            case "torch.uint8": return new CpuStorage<int>(bytes.Select(b => (int)b).ToArray());
-            case "torch.int8": return new CpuStorage<int>(bytes.Select(b => (int)(sbyte)b).ToArray());
-            default: return new CpuStorage<int>(MemoryMarshal.Cast<byte, short>(bytes).ToArray().Select(s => (int)s).ToArray());
-        }
+            "torch.bool" => new CpuStorage<bool>(ReadInto(new byte[n], entry, name).Select(b => b != 0).ToArray()),
+            "torch.float16" => new CpuStorage<Half>(ReadInto(new Half[n], entry, name)),
+            "torch.bfloat16" => new CpuStorage<BFloat16>(ReadInto(new BFloat16[n], entry, name)),
+            "torch.uint8" => new CpuStorage<byte>(ReadInto(new byte[n], entry, name)),
+            "torch.int8" => new CpuStorage<sbyte>(ReadInto(new sbyte[n], entry, name)),
+            "torch.int16" => new CpuStorage<short>(ReadInto(new short[n], entry, name)),
+            _ => throw Invalid(name, $"storage {storage.Key} is {torch.Name}, which MetaGrad does not hold"),
+        };
+        if (!widen || torch.Widened is not { } wide || wide == native.DType) return native;
+        // Widening is exact (half and bfloat16 into float32, small integers into int32): the
+        // backend's casts do it over the whole storage, so views of it still share one.
+        return new Tensor(native, Layout.Contiguous([n])).To(wide).Storage;
     }
 
     static T[] ReadInto<T>(T[] values, ZipArchiveEntry entry, string name) where T : unmanaged

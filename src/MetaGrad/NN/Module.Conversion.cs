@@ -12,12 +12,10 @@ public abstract partial class Module
     {
         if (!dtype.IsFloatingPoint())
             throw new ArgumentException($"Module.To: a module's dtype must be floating, got {dtype} (integer parameters could not hold gradients)");
-        var tensors = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        foreach (var p in Parameters()) tensors.Add(p);
-        foreach (var b in Buffers()) tensors.Add(b);
         using (Autograd.NoGrad())
-            foreach (var t in tensors)
+            foreach (var t in Parameters().Concat<Tensor>(Buffers()))
             {
+                // A tensor met twice (a shared buffer) already has the dtype the second time.
                 if (!t.DType.IsFloatingPoint() || t.DType == dtype) continue;
                 t.ReplaceData(t.To(dtype));
                 if (t.Grad is { } grad) t.Grad = grad.To(dtype);

@@ -41,11 +41,16 @@ public static class Checkpointing
                 for (int i = first; i < last; i++) t = layers[i].Call(t);
                 return t;
             }
+            if (s == segments - 1)
+            {
+                x = Run(x);
+                break;
+            }
             // The segment's parameters join the node's inputs, so it is recorded even when x needs
             // no gradient (a network's first segment, fed data): PyTorch's reentrant form would
             // leave those parameters without gradients; its non-reentrant form gives them theirs.
             var parameters = Enumerable.Range(first, last - first).SelectMany(i => layers[i].Parameters()).Where(p => p.RequiresGrad).ToArray<Tensor>();
-            x = s == segments - 1 ? Run(x) : new CheckpointFunction(t => Run(t[0]), dataInputs: 1).Apply([x, .. parameters]);
+            x = new CheckpointFunction(t => Run(t[0]), dataInputs: 1).Apply([x, .. parameters]);
         }
         return x;
     }

@@ -85,7 +85,7 @@ public sealed class ModelSummary
             // Leaves hold the activations; a container's output is one of its children's.
             if (!m.Children().Any()) outputBytes += bytes;
         }
-        var parameters = model.Parameters().Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().ToList();
+        var parameters = model.Parameters().ToList();   // each once, shared ones too
         return new ModelSummary(rows,
             parameters.Sum(p => (long)p.Numel),
             parameters.Where(p => p.RequiresGrad).Sum(p => (long)p.Numel),
