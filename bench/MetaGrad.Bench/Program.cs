@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 using MG = MetaGrad;
 
 // dotnet run -c Release --project bench/MetaGrad.Bench -- [--quick] [--out folder] [--only text] [--warmup-ms 600]
+NativeAllocator.Steady();   // before libtorch allocates anything: see NativeAllocator
 bool quick = args.Contains("--quick");
 string outDir = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? "bench/results";
 string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();   // run only rows whose name contains this
@@ -96,7 +97,7 @@ foreach (var w in workloads.Where(w => only is null || w.Name.Contains(only, Str
 }
 
 double peak = Peak.FmaGflopsPerCore();
-string machine = $"{Peak.CpuModel()}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, libtorch 2.10 (TorchSharp 0.107.0)";
+string machine = $"{Peak.CpuModel()}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, libtorch 2.10 (TorchSharp 0.107.0) on {NativeAllocator.Setting}";
 string header = $"Benchmarks of {DateTime.UtcNow:yyyy-MM-dd} on {machine}; {Peak.VectorBits}-bit vectors, fp32 FMA peak measured at " +
     string.Create(CultureInfo.InvariantCulture, $"{peak:F0} GFLOP/s per core") +
     $"; medians of {samples} alternating samples{(quick ? " (--quick)" : "")}. Ratio above 1: MetaGrad is faster. GEMM rows give MetaGrad's share of that peak (per thread).";
