@@ -55,13 +55,18 @@ internal sealed unsafe partial class CpuBackend
         int oh = g.OutH(h), ow = g.OutW(w), l = oh * ow, k = c * g.Size;
         var weight = StridedMatrix.Of(W, wAt, k, 1);
         var windows = WindowsOf(g, c, h, w, ow);
+        var shifts = ShiftsOf(g, c, h, w);
         EachSample(n, (long)o * k * l, (sample, parallel) =>
         {
             var image = new SampleImage<T>(X, xAt + sample * c * h * w, h, w);
             int yAt = sample * o * l;
             if (Gemm.WritesPanels<T>())
-                Gemm.Multiply(o, l, k, weight, (dst, p0, kc, j0, cols, nr) => WindowPanels(dst, image, g, windows.AsSpan(p0, kc), ow, j0, cols, nr), Y, yAt, parallel);
-            else Gemm.Multiply(o, l, k, weight, StridedMatrix.Of(Columns(image, g, windows, ow, l), 0, l, 1), Y, yAt, parallel);
+            {
+                var rows = SampleWindows<T>.Of(image, c, g, windows, shifts);
+                Gemm.Multiply(o, l, k, weight, (dst, p0, kc, j0, cols, nr) => WindowPanels(dst, rows, p0, kc, ow, j0, cols, nr), Y, yAt, parallel);
+                rows.Release();
+            }
+            else Gemm.Multiply(o, l, k, weight, StridedMatrix.Of(Columns(SampleWindows<T>.Of(image, c, g, windows, null), ow, l), 0, l, 1), Y, yAt, parallel);
             if (B is null) return;
             for (int r = 0; r < o; r++)
             {
@@ -90,6 +95,7 @@ internal sealed unsafe partial class CpuBackend
             var weightSums = wantWeight ? new T[parts][] : null;
             var biasSums = wantBias ? new T[parts][] : null;
             var windows = WindowsOf(g, c, h, w, ow);
+            var shifts = ShiftsOf(g, c, h, w);
             // Positions per chunk: the chunk's columns [K, chunk] are read in place by the kernel
             // (Gemm.DirectAElements) in one K slice.
             int chunk = (int)Math.Clamp(Gemm.DirectAElements / k, 8, 256);
@@ -109,20 +115,21 @@ internal sealed unsafe partial class CpuBackend
                     if (db is not null)
                         for (int r = 0; r < o; r++) db[r] += TensorPrimitives.Sum<T>(D.AsSpan(dyAt + r * l, l));
                     if (dwT is null) continue;
-                    var image = new SampleImage<T>(X, xAt + sample * c * h * w, h, w);
+                    var rows = SampleWindows<T>.Of(new SampleImage<T>(X, xAt + sample * c * h * w, h, w), c, g, windows, shifts);
                     if (narrow)
                     {
                         // dW += dy·colsᵀ, colsᵀ's panels written by transposing blocks of window rows.
                         Gemm.Multiply(o, k, l, StridedMatrix.Of(D, dyAt, l, 1),
-                            (dst, l0, kc, j0, count, nr) => TransposedWindowPanels(dst, image, g, windows.AsSpan(j0, count), ow, l0, kc, nr), dwT, 0, parallel,
+                            (dst, l0, kc, j0, count, nr) => TransposedWindowPanels(dst, rows, j0, count, ow, l0, kc, nr), dwT, 0, parallel,
                             accumulate: !first);
                         first = false;
+                        rows.Release();
                         continue;
                     }
                     for (int l0 = 0; l0 < l; l0 += chunk, first = false)
                     {
                         int positions = Math.Min(chunk, l - l0);
-                        WindowRows(cols!, positions, image, g, windows, ow, l0);
+                        WindowRows(cols!, positions, rows, ow, l0);
                         // dWᵀ += cols[:, chunk]·dy[:, chunk]ᵀ
                         var gradYT = StridedMatrix.Of(D, dyAt + l0, 1, l);
                         if (Gemm.WritesPanels<T>())
@@ -134,6 +141,7 @@ internal sealed unsafe partial class CpuBackend
                             TensorPrimitives.Add(dwT, product, dwT);
                         }
                     }
+                    rows.Release();
                 }
                 if (cols is not null) BufferPool<T>.Return(cols);
             });
@@ -324,61 +332,156 @@ internal sealed unsafe partial class CpuBackend
         Vector256.Store(Vector256.Load(s + bytes - v), d + bytes - v);
     }
 
-    // Panels of cols (rows the windows given, columns the positions [j0, j0 + cols)), one panel
-    // at a time, written front to back: a panel's nr positions are a few runs along output rows,
-    // found once, that every row copies out of its image row. (Row by row, each row's nr-value
-    // pieces went to panels kc·nr apart, strides that share cache sets.)
-    static void WindowPanels<T>(Span<T> dst, SampleImage<T> image, Windows2d g, ReadOnlySpan<WindowOf> windows, int ow, int j0, int cols, int nr) where T : unmanaged
+    /// <summary>
+    /// One sample's window rows as the products read them: row p = (channel, ki, kj), at output
+    /// position (oy, ox). With stride 1 each row is the image read at a fixed shift once its zero
+    /// border is written around it (a copy [C, H + 2·padH, W + 2·padW], or the image itself when
+    /// there is no padding), so filling a panel is one copy per row and nothing to test: deciding
+    /// per row and run where the padding was took a fifth of a 3×3 layer's time (perf, Zen 5).
+    /// Other strides decode each row's window (<see cref="WindowOf"/>) and test every run.
+    /// </summary>
+    readonly struct SampleWindows<T> where T : unmanaged
+    {
+        readonly SampleImage<T> image;   // the padded copy, for shifted rows
+        readonly Windows2d g;
+        readonly WindowOf[] windows;
+        readonly int[]? shifts;
+        readonly bool rented;
+
+        SampleWindows(SampleImage<T> image, Windows2d g, WindowOf[] windows, int[]? shifts, bool rented) =>
+            (this.image, this.g, this.windows, this.shifts, this.rented) = (image, g, windows, shifts, rented);
+
+        /// <summary>The rows of a sample's windows, shifted when <paramref name="shifts"/> (from <see cref="ShiftsOf"/>) is given.</summary>
+        public static SampleWindows<T> Of(SampleImage<T> image, int channels, Windows2d g, WindowOf[] windows, int[]? shifts)
+        {
+            if (shifts is null || (g.PadH == 0 && g.PadW == 0)) return new(image, g, windows, shifts, rented: false);
+            int h = image.H, w = image.W, hp = h + 2 * g.PadH, wp = w + 2 * g.PadW, length = channels * hp * wp;
+            bool rent = length >= BufferPool<T>.MinLength;
+            var padded = rent ? BufferPool<T>.Rent(length, clear: true) : new T[length];
+            for (int ch = 0; ch < channels; ch++)
+                for (int y = 0; y < h; y++)
+                    image.Data.AsSpan(image.Offset + (ch * h + y) * w, w).CopyTo(padded.AsSpan((ch * hp + y + g.PadH) * wp + g.PadW));
+            return new(new SampleImage<T>(padded, 0, hp, wp), g, windows, shifts, rent);
+        }
+
+        /// <summary>How many rows: channels · kh · kw.</summary>
+        public int Count => windows.Length;
+
+        /// <summary>Gives a rented padded copy back to the pool; the rows must not be read after.</summary>
+        public void Release()
+        {
+            if (rented) BufferPool<T>.Return(image.Data);
+        }
+
+        /// <summary>Rows [first, first + count) over the runs' positions into dst, rowStride apart.</summary>
+        public void Fill(T* dst, int rowStride, int first, int count, ReadOnlySpan<Run> runs)
+        {
+            if (shifts is null)
+            {
+                FillWindows(dst, rowStride, windows.AsSpan(first, count), runs, image, g);
+                return;
+            }
+            fixed (T* data = image.Data)
+            {
+                T* origin = data + image.Offset;
+                if (runs.Length == 1 && runs[0].Length == rowStride && rowStride * sizeof(T) is 64 or 128)
+                {
+                    // A whole panel row within one output row: two of the kernel's vectors.
+                    T* from = origin + runs[0].Oy * image.W + runs[0].Ox;
+                    if (rowStride * sizeof(T) == 128)
+                        for (int p = first; p < first + count; p++, dst += rowStride)
+                        {
+                            byte* src = (byte*)(from + shifts[p]);
+                            Vector512.Store(Vector512.Load(src), (byte*)dst);
+                            Vector512.Store(Vector512.Load(src + 64), (byte*)dst + 64);
+                        }
+                    else
+                        for (int p = first; p < first + count; p++, dst += rowStride)
+                        {
+                            byte* src = (byte*)(from + shifts[p]);
+                            Vector256.Store(Vector256.Load(src), (byte*)dst);
+                            Vector256.Store(Vector256.Load(src + 32), (byte*)dst + 32);
+                        }
+                    return;
+                }
+                for (int p = first; p < first + count; p++, dst += rowStride)
+                    foreach (ref readonly var run in runs)
+                        Copy(dst + run.At, origin + run.Oy * image.W + run.Ox + shifts[p], run.Length);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Where each window row p = (channel, ki, kj) reads relative to its output position in the
+    /// padded planes of <see cref="SampleWindows{T}"/>: null unless the stride is 1.
+    /// </summary>
+    static int[]? ShiftsOf(Windows2d g, int channels, int h, int w)
+    {
+        if (g.StrideH != 1 || g.StrideW != 1) return null;
+        int hp = h + 2 * g.PadH, wp = w + 2 * g.PadW;
+        var shifts = new int[channels * g.Size];
+        for (int p = 0; p < shifts.Length; p++)
+        {
+            int channel = Math.DivRem(p, g.Size, out int r), ki = Math.DivRem(r, g.KernelW, out int kj);
+            shifts[p] = checked(channel * hp * wp + ki * g.DilationH * wp + kj * g.DilationW);
+        }
+        return shifts;
+    }
+
+    // Panels of cols (rows [p0, p0 + kc) of the windows, columns the positions [j0, j0 + cols)),
+    // one panel at a time, written front to back: a panel's nr positions are a few runs along
+    // output rows, found once, that every row copies out of its image row. (Row by row, each
+    // row's nr-value pieces went to panels kc·nr apart, strides that share cache sets.)
+    static void WindowPanels<T>(Span<T> dst, SampleWindows<T> rows, int p0, int kc, int ow, int j0, int cols, int nr) where T : unmanaged
     {
         Span<Run> runs = stackalloc Run[nr];
-        int kc = windows.Length;
         fixed (T* start = dst)
             for (int q = 0, jq = j0; jq < j0 + cols; q++, jq += nr)
             {
                 int count = Math.Min(nr, j0 + cols - jq);
                 T* panel = start + q * kc * nr;
-                FillWindows(panel, nr, windows, runs[..Runs(jq, count, ow, runs)], image, g);
+                rows.Fill(panel, nr, p0, kc, runs[..Runs(jq, count, ow, runs)]);
                 if (count < nr)
                     for (int p = 0; p < kc; p++) new Span<T>(panel + p * nr + count, nr - count).Clear();
             }
     }
 
-    // Panels of colsᵀ (rows the positions [l0, l0 + kc), columns the windows given): for each
-    // panel, its nr window rows over those positions side by side, then transposed into the panel.
-    static void TransposedWindowPanels<T>(Span<T> dst, SampleImage<T> image, Windows2d g, ReadOnlySpan<WindowOf> windows, int ow, int l0, int kc, int nr)
+    // Panels of colsᵀ (rows the positions [l0, l0 + kc), columns the window rows [first, first + windows)):
+    // for each panel, its nr window rows over those positions side by side, then transposed into the panel.
+    static void TransposedWindowPanels<T>(Span<T> dst, SampleWindows<T> rows, int first, int windows, int ow, int l0, int kc, int nr)
         where T : unmanaged
     {
         int most = kc / ow + 2;
         Span<Run> runs = most <= 256 ? stackalloc Run[most] : new Run[most];
         runs = runs[..Runs(l0, kc, ow, runs)];
         var block = RunScratch<T>(nr * kc);
-        fixed (T* rows = block, panels = dst)
-            for (int q = 0; q * nr < windows.Length; q++)
+        fixed (T* values = block, panels = dst)
+            for (int q = 0; q * nr < windows; q++)
             {
-                int count = Math.Min(nr, windows.Length - q * nr);
-                FillWindows(rows, kc, windows.Slice(q * nr, count), runs, image, g);
+                int count = Math.Min(nr, windows - q * nr);
+                rows.Fill(values, kc, first + q * nr, count, runs);
                 if (count < nr) block[(count * kc)..].Clear();
                 T* panel = panels + q * kc * nr;
-                if (typeof(T) == typeof(float) && Transpose.IsAccelerated) Transpose.ColumnsToRows((float*)rows, kc, (float*)panel, kc, nr);
+                if (typeof(T) == typeof(float) && Transpose.IsAccelerated) Transpose.ColumnsToRows((float*)values, kc, (float*)panel, kc, nr);
                 else
                     for (int p = 0; p < kc; p++)
-                        for (int s = 0; s < nr; s++) panel[p * nr + s] = rows[s * kc + p];
+                        for (int s = 0; s < nr; s++) panel[p * nr + s] = values[s * kc + p];
             }
     }
 
     // cols[:, l0 .. l0 + positions) of a sample into rows of `positions` values, the first of them at cols[0].
-    static void WindowRows<T>(T[] cols, int positions, SampleImage<T> image, Windows2d g, WindowOf[] windows, int ow, int l0) where T : unmanaged
+    static void WindowRows<T>(T[] cols, int positions, SampleWindows<T> rows, int ow, int l0) where T : unmanaged
     {
         int most = positions / ow + 2;
         Span<Run> runs = most <= 256 ? stackalloc Run[most] : new Run[most];
-        fixed (T* dst = cols) FillWindows(dst, positions, windows, runs[..Runs(l0, positions, ow, runs)], image, g);
+        fixed (T* dst = cols) rows.Fill(dst, positions, 0, rows.Count, runs[..Runs(l0, positions, ow, runs)]);
     }
 
     // One sample's whole column matrix [k, l], for a machine without the packed GEMM, and for im2col.
-    static T[] Columns<T>(SampleImage<T> image, Windows2d g, WindowOf[] windows, int ow, int l) where T : unmanaged
+    static T[] Columns<T>(SampleWindows<T> rows, int ow, int l) where T : unmanaged
     {
-        var cols = new T[windows.Length * l];
-        WindowRows(cols, l, image, g, windows, ow, 0);
+        var cols = new T[rows.Count * l];
+        WindowRows(cols, l, rows, ow, 0);
         return cols;
     }
 }
