@@ -358,9 +358,10 @@ internal sealed unsafe partial class CpuBackend
             int h = image.H, w = image.W, hp = h + 2 * g.PadH, wp = w + 2 * g.PadW, length = channels * hp * wp;
             bool rent = length >= BufferPool<T>.MinLength;
             var padded = rent ? BufferPool<T>.Rent(length, clear: true) : new T[length];
-            for (int ch = 0; ch < channels; ch++)
-                for (int y = 0; y < h; y++)
-                    image.Data.AsSpan(image.Offset + (ch * h + y) * w, w).CopyTo(padded.AsSpan((ch * hp + y + g.PadH) * wp + g.PadW));
+            fixed (T* from = image.Data, to = padded)
+                for (int ch = 0; ch < channels; ch++)
+                    for (int y = 0; y < h; y++)
+                        Copy(to + (ch * hp + y + g.PadH) * wp + g.PadW, from + image.Offset + (ch * h + y) * w, w);
             return new(new SampleImage<T>(padded, 0, hp, wp), g, windows, shifts, rent);
         }
 
