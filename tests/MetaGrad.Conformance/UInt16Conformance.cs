@@ -48,6 +48,8 @@ public class UInt16Conformance
         var (ta, tb) = (ToTorchU16(a), ToTorchU16(b));
         Same(a * b, ta * tb, "Mul (wraps)");
         Same(a * 3, ta * 3, "Mul by a number");
+        Same(a * 70001, ta * 70001, "Mul by a number beyond the range (wrapped first)");
+        Same(a * -1, ta * -1, "Mul by a negative number (wrapped first)");
         Same(a * Tensor.From(70001L), ta * torch.tensor(70001L), "Mul by a 0-d Int64 (stays uint16)");
         Same(a / b.Clamp(1, null), ta / ToTorchU16(b.Clamp(1, null)), "True division (Float32)");
         Same(a + 0.5, ta + 0.5, "Add a float number (Float32)");
