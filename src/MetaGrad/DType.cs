@@ -27,8 +27,10 @@ public enum DType
     /// <summary>16-bit signed integer (short).</summary>
     Int16,
     /// <summary>
-    /// 16-bit unsigned integer (ushort), PyTorch's "barebones" torch.uint16: arithmetic wraps modulo 65536, and it
-    /// promotes only with itself and with floating dtypes (mixing it with another integer or Bool is refused, as in PyTorch).
+    /// 16-bit unsigned integer (ushort), PyTorch's "barebones" torch.uint16: it promotes only with itself and with
+    /// floating dtypes (mixing it with another integer or Bool is refused, as in PyTorch). PyTorch's CPU kernels cover
+    /// only part of the API for it (multiplication, true division, equality, sums, sorting, joins, casts); MetaGrad
+    /// computes the rest as well, in Int64 wrapped back modulo 65536, as it does uint8 and as numpy's uint16 does.
     /// </summary>
     UInt16,
 }
