@@ -2,7 +2,7 @@ namespace MetaGrad;
 
 /// <summary>
 /// The element types a tensor can hold (PyTorch's torch.float32, torch.float64, torch.int64, torch.int32, torch.bool,
-/// torch.float16, torch.bfloat16, torch.uint8, torch.int8, torch.int16). The values are stable: new dtypes are appended.
+/// torch.float16, torch.bfloat16, torch.uint8, torch.int8, torch.int16, torch.uint16). The values are stable: new dtypes are appended.
 /// </summary>
 public enum DType
 {
@@ -26,6 +26,13 @@ public enum DType
     Int8,
     /// <summary>16-bit signed integer (short).</summary>
     Int16,
+    /// <summary>
+    /// 16-bit unsigned integer (ushort), PyTorch's "barebones" torch.uint16: it promotes only with itself and with
+    /// floating dtypes (mixing it with another integer or Bool is refused, as in PyTorch). PyTorch's CPU kernels cover
+    /// only part of the API for it (multiplication, true division, equality, sums, sorting, joins, casts); MetaGrad
+    /// computes the rest as well, in Int64 wrapped back modulo 65536, as it does uint8 and as numpy's uint16 does.
+    /// </summary>
+    UInt16,
 }
 
 /// <summary>Facts about dtypes and PyTorch's type-promotion rules.</summary>
@@ -35,19 +42,19 @@ public static class DTypes
     public static bool IsFloatingPoint(this DType d) => d is DType.Float32 or DType.Float64 or DType.Float16 or DType.BFloat16;
 
     /// <summary>True for the integer dtypes (Bool excluded).</summary>
-    public static bool IsInteger(this DType d) => d is DType.Int64 or DType.Int32 or DType.UInt8 or DType.Int8 or DType.Int16;
+    public static bool IsInteger(this DType d) => d is DType.Int64 or DType.Int32 or DType.UInt8 or DType.Int8 or DType.Int16 or DType.UInt16;
 
     /// <summary>
     /// True for the dtypes that the CPU kernels only store: their arithmetic runs in a wider dtype
     /// (<see cref="ComputeDType"/>) and the result is rounded or wrapped back.
     /// </summary>
-    internal static bool IsNarrow(this DType d) => d is DType.Float16 or DType.BFloat16 or DType.UInt8 or DType.Int8 or DType.Int16;
+    internal static bool IsNarrow(this DType d) => d is DType.Float16 or DType.BFloat16 or DType.UInt8 or DType.Int8 or DType.Int16 or DType.UInt16;
 
     /// <summary>The dtype a narrow dtype computes in: Float32 for the half floats (PyTorch's acc_type on the CPU), Int64 for the small integers.</summary>
     internal static DType ComputeDType(this DType d) => d switch
     {
         DType.Float16 or DType.BFloat16 => DType.Float32,
-        DType.UInt8 or DType.Int8 or DType.Int16 => DType.Int64,
+        DType.UInt8 or DType.Int8 or DType.Int16 or DType.UInt16 => DType.Int64,
         _ => d,
     };
 
@@ -56,7 +63,7 @@ public static class DTypes
     {
         DType.Float32 or DType.Int32 => 4,
         DType.Float64 or DType.Int64 => 8,
-        DType.Float16 or DType.BFloat16 or DType.Int16 => 2,
+        DType.Float16 or DType.BFloat16 or DType.Int16 or DType.UInt16 => 2,
         DType.Bool or DType.UInt8 or DType.Int8 => 1,
         _ => throw Unknown(d),
     };
@@ -74,6 +81,7 @@ public static class DTypes
         DType.UInt8 => "torch.uint8",
         DType.Int8 => "torch.int8",
         DType.Int16 => "torch.int16",
+        DType.UInt16 => "torch.uint16",
         _ => throw Unknown(d),
     };
 
@@ -108,16 +116,27 @@ public static class DTypes
     {
         DType.Bool => 0,
         DType.UInt8 or DType.Int8 => 1,
-        DType.Int16 or DType.Float16 or DType.BFloat16 => 2,
+        DType.Int16 or DType.UInt16 or DType.Float16 or DType.BFloat16 => 2,
         DType.Int32 or DType.Float32 => 3,
         DType.Int64 or DType.Float64 => 4,
         _ => throw Unknown(d),
     };
 
-    /// <summary>The smallest dtype both convert to (torch.promote_types): uint8 and int8 give int16, float16 and bfloat16 give float32, and any float beats any integer.</summary>
+    /// <summary>
+    /// The smallest dtype both convert to (torch.promote_types): uint8 and int8 give int16, float16 and bfloat16 give float32,
+    /// and any float beats any integer. UInt16 promotes only with itself and the floats; anything else throws, as in PyTorch.
+    /// </summary>
     public static DType Promote(DType a, DType b)
     {
         if (a == b) return a;
+        if (a == DType.UInt16 || b == DType.UInt16)
+        {
+            // c10's promoteTypes (c10/core/ScalarType.cpp, PyTorch >= 2.3): the "barebones" unsigned types
+            // promote only to a floating dtype; with any other dtype (Bool included) PyTorch raises.
+            if (a.IsFloatingPoint()) return a;
+            if (b.IsFloatingPoint()) return b;
+            throw new ArgumentException($"Promotion for uint16, uint32, uint64 types is not supported, attempted to promote {a} and {b}");
+        }
         int ca = Category(a), cb = Category(b);
         if (ca != cb) return ca > cb ? a : b;
         int wa = Width(a), wb = Width(b);
@@ -134,7 +153,9 @@ public static class DTypes
         bool aDim = a.NDim > 0, bDim = b.NDim > 0;
         if (aDim == bDim) return Promote(a.DType, b.DType);
         var (dimmed, zeroD) = aDim ? (a.DType, b.DType) : (b.DType, a.DType);
-        return Category(zeroD) > Category(dimmed) ? zeroD : dimmed;
+        // A higher category decides through promote_types, as ATen's combine_categories does: the same
+        // answer everywhere except Bool with a 0-d UInt16, which PyTorch refuses.
+        return Category(zeroD) > Category(dimmed) ? Promote(dimmed, zeroD) : dimmed;
     }
 
     /// <summary>The dtype a Python scalar of this kind would give when combined with a tensor of dtype <paramref name="t"/>.</summary>

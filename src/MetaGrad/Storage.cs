@@ -36,5 +36,6 @@ internal static class DTypeOf<T>
         typeof(T) == typeof(byte) ? DType.UInt8 :
         typeof(T) == typeof(sbyte) ? DType.Int8 :
         typeof(T) == typeof(short) ? DType.Int16 :
-        throw new NotSupportedException($"MetaGrad has no dtype for .NET type {typeof(T).Name}; use float, double, long, int, bool, Half, BFloat16, byte, sbyte or short");
+        typeof(T) == typeof(ushort) ? DType.UInt16 :
+        throw new NotSupportedException($"MetaGrad has no dtype for .NET type {typeof(T).Name}; use float, double, long, int, bool, Half, BFloat16, byte, sbyte, short or ushort");
 }

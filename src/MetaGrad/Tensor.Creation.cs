@@ -22,7 +22,7 @@ public partial class Tensor
     /// <summary>
     /// A tensor holding a copy of a .NET array of any rank (<c>float[]</c>, <c>double[,]</c>, <c>long[,,]</c>...),
     /// with its dtype from the element type: float → Float32, double → Float64, long → Int64, int → Int32, bool → Bool,
-    /// Half → Float16, BFloat16 → BFloat16, byte → UInt8, sbyte → Int8, short → Int16.
+    /// Half → Float16, BFloat16 → BFloat16, byte → UInt8, sbyte → Int8, short → Int16, ushort → UInt16.
     /// </summary>
     public static Tensor From(Array data, bool requiresGrad = false)
     {
@@ -39,7 +39,8 @@ public partial class Tensor
             _ when data.GetType().GetElementType() == typeof(byte) => Cpu.FromArray(Copy<byte>(data), shape),
             _ when data.GetType().GetElementType() == typeof(sbyte) => Cpu.FromArray(Copy<sbyte>(data), shape),
             _ when data.GetType().GetElementType() == typeof(short) => Cpu.FromArray(Copy<short>(data), shape),
-            _ => throw new ArgumentException($"Tensor.From: unsupported element type {data.GetType().GetElementType()?.Name}; use float, double, long, int, bool, Half, BFloat16, byte, sbyte or short"),
+            _ when data.GetType().GetElementType() == typeof(ushort) => Cpu.FromArray(Copy<ushort>(data), shape),
+            _ => throw new ArgumentException($"Tensor.From: unsupported element type {data.GetType().GetElementType()?.Name}; use float, double, long, int, bool, Half, BFloat16, byte, sbyte, short or ushort"),
         };
         return Leaf(t, requiresGrad);
     }

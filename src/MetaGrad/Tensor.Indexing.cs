@@ -141,8 +141,8 @@ public partial class Tensor
                         for (int d = 0; d < m.NDim; d++) advanced.Add((dim + d, coords.Select(1, d)));
                         dim += m.NDim;
                     }
-                    else if (t.DType is DType.UInt8 or DType.Int8 or DType.Int16)
-                        // PyTorch reads a uint8 index tensor as a (deprecated) mask and refuses int8 and int16: neither silently here.
+                    else if (t.DType is DType.UInt8 or DType.Int8 or DType.Int16 or DType.UInt16)
+                        // PyTorch reads a uint8 index tensor as a (deprecated) mask and refuses int8, int16 and uint16: neither silently here.
                         throw new ArgumentException($"Index: tensors used as indices must be Int64, Int32 or Bool, got {t.DType}; convert with .Long(), or .Bool() for a mask");
                     else if (t.DType.IsInteger() && t.NDim == 0)
                     {

@@ -214,7 +214,7 @@ public class DTypeBreadthTests
 
     // ---- storage, creation and data movement ----
 
-    public static TheoryData<DType> NarrowDTypes() => [DType.Float16, DType.BFloat16, DType.UInt8, DType.Int8, DType.Int16];
+    public static TheoryData<DType> NarrowDTypes() => [DType.Float16, DType.BFloat16, DType.UInt8, DType.Int8, DType.Int16, DType.UInt16];
 
     [Theory]
     [MemberData(nameof(NarrowDTypes))]

@@ -3,7 +3,7 @@ using MetaGrad.NN;
 namespace MetaGrad.Backends;
 
 /// <summary>
-/// The narrow dtypes (Float16, BFloat16, UInt8, Int8, Int16) in front of a backend whose kernels
+/// The narrow dtypes (Float16, BFloat16, UInt8, Int8, Int16, UInt16) in front of a backend whose kernels
 /// compute only in Float32, Float64, Int64 and Int32. Every kernel entry decides here, once, what a
 /// narrow operand gets: data movement passes through untouched (the backend stores every dtype);
 /// arithmetic runs in the wider dtype and the result is rounded back to the narrow one, as PyTorch
@@ -29,7 +29,7 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
     // Int64 the backend's message would name the wrong dtype).
     static void RequireFloating(string op, RawTensor x)
     {
-        if (x.DType is DType.UInt8 or DType.Int8 or DType.Int16)
+        if (x.DType.IsNarrow() && x.DType.IsInteger())
             throw new ArgumentException($"{op}: expected a floating tensor, got {x.DType}");
     }
 
@@ -68,7 +68,7 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
         // PyTorch's bound: every value 0..n-1 must be exact in the dtype.
         long limit = dtype switch
         {
-            DType.UInt8 => 256, DType.Int8 => 128, DType.Int16 => 32768,
+            DType.UInt8 => 256, DType.Int8 => 128, DType.Int16 => 32768, DType.UInt16 => 65536,
             DType.Float16 => 2048, DType.BFloat16 => 256,
             _ => long.MaxValue,
         };

@@ -21,9 +21,12 @@ namespace MetaGrad.IO;
 /// <para>Tensors that shared a storage in PyTorch (a view saved beside its base) share one in MetaGrad
 /// too, with PyTorch's offsets and strides, so writing into one shows in the other, as after
 /// <c>torch.load</c>. Every location (<c>cpu</c>, <c>cuda:0</c>) loads onto the CPU.</para>
-/// <para>Every dtype MetaGrad holds loads as itself (float16, bfloat16, uint8, int8 and int16
-/// included); with <c>widen</c>, float16 and bfloat16 become float32 and uint8, int8 and int16 become
-/// int32, all exactly. Complex and quantized tensors are always refused.</para>
+/// <para>Every dtype MetaGrad holds loads as itself (float16, bfloat16, uint8, int8, int16 and uint16
+/// included); with <c>widen</c>, float16 and bfloat16 become float32 and uint8, int8, int16 and uint16 become
+/// int32, all exactly. Complex, quantized, float8 and uint32/uint64 tensors are always refused.</para>
+/// <para>uint16 tensors are written as PyTorch 2.3 and later writes them: there is no legacy storage class
+/// for them, so the pickle names <c>torch._utils._rebuild_tensor_v3</c>, a <c>torch.storage.UntypedStorage</c>
+/// counted in bytes, and the dtype <c>torch.uint16</c>. PyTorch before 2.3 cannot read such a file.</para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -59,6 +62,30 @@ public static class PyTorchFiles
     /// <summary>The storage classes a pickle may name (torch.FloatStorage ...), supported or not: an unsupported one is refused by key.</summary>
     internal static IReadOnlyCollection<string> StorageTypeNames => s_storageTypes.Keys;
 
+    // The dtypes PyTorch 2.x pairs with an UntypedStorage (_rebuild_tensor_v3) that MetaGrad holds; the
+    // others it writes that way (uint32, uint64, the float8s...) are refused by name.
+    static readonly Dictionary<string, TorchDType> s_untypedDTypes = new()
+    {
+        ["torch.uint16"] = new("torch.uint16", DType.UInt16, DType.Int32, 2),
+    };
+
+    static TorchDType TypeOf(TorchStorageRef storage) => s_storageTypes.TryGetValue(storage.TypeName, out var legacy) ? legacy : s_untypedDTypes[storage.TypeName];
+
+    // A _rebuild_tensor_v3 tensor's UntypedStorage counts bytes and names no dtype: seen through its
+    // tensor's dtype it becomes a storage of whole elements, named by that dtype, like the legacy ones.
+    static List<(string Key, TorchTensorSpec Spec)> InElements(List<(string Key, TorchTensorSpec Spec)> entries, string name) =>
+        entries.Select(e =>
+        {
+            var (key, spec) = e;
+            if (spec.ElementType is not { } dtype) return e;
+            if (!s_untypedDTypes.TryGetValue(dtype, out var torch))
+                throw Invalid(name, $"tensor \"{key}\" is {dtype}, which MetaGrad does not hold");
+            if (spec.Storage.Numel % torch.ElementSize != 0)
+                throw Invalid(name, $"tensor \"{key}\" is {dtype} over storage {spec.Storage.Key} of {spec.Storage.Numel} bytes, not a whole number of {torch.ElementSize}-byte elements");
+            var storage = spec.Storage with { TypeName = dtype, Numel = spec.Storage.Numel / torch.ElementSize };
+            return (key, spec with { Storage = storage });
+        }).ToList();
+
     // ---- loading ----
 
     /// <summary>Reads the state dict in a <c>torch.save</c> file: its tensors by name, in the file's order.</summary>
@@ -68,7 +95,7 @@ public static class PyTorchFiles
     /// the key of the state dict to read, as <c>torch.load(path)["model"]</c>. The other entries are parsed
     /// (under the same allow-list) and dropped.
     /// </param>
-    /// <param name="widen">Convert float16 and bfloat16 to float32, and uint8, int8 and int16 to int32, rather than keep their dtypes.</param>
+    /// <param name="widen">Convert float16 and bfloat16 to float32, and uint8, int8, int16 and uint16 to int32, rather than keep their dtypes.</param>
     /// <exception cref="InvalidDataException">The file is not a <c>torch.save</c> zip of a dict of tensors, is damaged, names a global outside the allow-list, or holds a dtype MetaGrad lacks.</exception>
     public static OrderedDictionary<string, Tensor> Load(string path, string? entry = null, bool widen = false)
     {
@@ -90,7 +117,7 @@ public static class PyTorchFiles
         CheckByteOrder(archive, prefix, fileLength, name);
 
         var root = TorchPickleReader.Run(ReadEntry(pickle, fileLength, name), $"{name}: data.pkl");
-        var entries = StateDictEntries(root, name, entry);
+        var entries = InElements(StateDictEntries(root, name, entry), name);
         CheckEntries(entries, name, widen);
         var storages = new Dictionary<string, Storage>();
         foreach (var (_, spec) in entries)
@@ -196,7 +223,7 @@ public static class PyTorchFiles
         foreach (var (key, spec) in entries)
         {
             var storage = spec.Storage;
-            var torch = s_storageTypes[storage.TypeName];
+            var torch = TypeOf(storage);
             _ = torch.Native ?? (widen ? torch.Widened : null) ?? throw Invalid(name, $"tensor \"{key}\" is {torch.Name}, which MetaGrad does not hold" +
                 (torch.Widened is { } w ? $"; PyTorchFiles.Load(path, widen: true) converts it to {w.TorchName()} exactly, or convert it in Python before saving" : ""));
             if (first.TryGetValue(storage.Key, out var earlier) && (earlier.TypeName != storage.TypeName || earlier.Numel != storage.Numel))
@@ -227,7 +254,7 @@ public static class PyTorchFiles
 
     static Storage ReadStorage(ZipArchive archive, string prefix, TorchStorageRef storage, long fileLength, string name, bool widen)
     {
-        var torch = s_storageTypes[storage.TypeName];
+        var torch = TypeOf(storage);
         var entry = archive.GetEntry($"{prefix}/data/{storage.Key}")
             ?? throw Invalid(name, $"storage {storage.Key} ({torch.Name}) has no record {prefix}/data/{storage.Key} in the archive");
         long expected = storage.Numel * torch.ElementSize;
@@ -248,6 +275,7 @@ public static class PyTorchFiles
             "torch.uint8" => new CpuStorage<byte>(ReadInto(new byte[n], entry, name)),
             "torch.int8" => new CpuStorage<sbyte>(ReadInto(new sbyte[n], entry, name)),
             "torch.int16" => new CpuStorage<short>(ReadInto(new short[n], entry, name)),
+            "torch.uint16" => new CpuStorage<ushort>(ReadInto(new ushort[n], entry, name)),
             _ => throw Invalid(name, $"storage {storage.Key} is {torch.Name}, which MetaGrad does not hold"),
         };
         if (!widen || torch.Widened is not { } wide || wide == native.DType) return native;
@@ -335,8 +363,12 @@ public static class PyTorchFiles
                 keys.Add(tensor.Storage, storageKey);
                 storages.Add(storageKey, tensor.Storage);
             }
-            var storage = new TorchStorageRef(StorageTypeName(tensor.DType), storageKey, "cpu", tensor.Storage.Length);
-            entries.Add((key, new TorchTensorSpec(storage, tensor.StorageOffset, tensor.Shape.Select(s => (long)s).ToArray(), tensor.Strides.Select(s => (long)s).ToArray(), tensor.RequiresGrad)));
+            // uint16 has no legacy storage class: PyTorch 2.x writes it over an UntypedStorage counted in bytes, naming the dtype.
+            var (typeName, numel, elementType) = tensor.DType == DType.UInt16
+                ? (TorchPickleReader.UntypedStorage, (long)tensor.Storage.Length * 2, "torch.uint16")
+                : (StorageTypeName(tensor.DType), tensor.Storage.Length, null);
+            var storage = new TorchStorageRef(typeName, storageKey, "cpu", numel);
+            entries.Add((key, new TorchTensorSpec(storage, tensor.StorageOffset, tensor.Shape.Select(s => (long)s).ToArray(), tensor.Strides.Select(s => (long)s).ToArray(), tensor.RequiresGrad, elementType)));
         }
         return new SavePlan(entries, storages);
     }
@@ -380,6 +412,7 @@ public static class PyTorchFiles
         CpuStorage<byte> s => s.Data.AsSpan(),
         CpuStorage<sbyte> s => MemoryMarshal.AsBytes(s.Data.AsSpan()),
         CpuStorage<short> s => MemoryMarshal.AsBytes(s.Data.AsSpan()),
+        CpuStorage<ushort> s => MemoryMarshal.AsBytes(s.Data.AsSpan()),
         _ => throw new NotSupportedException($"PyTorchFiles.Save: storage on {storage.Device} cannot be written yet"),
     };
 

@@ -184,25 +184,27 @@ public static class Safetensors
                 case DType.UInt8: stream.Write(t.ToArray<byte>()); break;
                 case DType.Int8: stream.Write(MemoryMarshal.AsBytes<sbyte>(t.ToArray<sbyte>())); break;
                 case DType.Int16: stream.Write(MemoryMarshal.AsBytes<short>(t.ToArray<short>())); break;
+                case DType.UInt16: stream.Write(MemoryMarshal.AsBytes<ushort>(t.ToArray<ushort>())); break;
                 default: throw new ArgumentOutOfRangeException(nameof(t), $"Safetensors.Save: unknown dtype {t.DType}");
             }
         }
         stream.Flush();
     }
 
-    // The reference's dtype order (it sorts by it, descending): BOOL < U8 < I8 < I16 < F16 < BF16 < I32 < F32 < F64 < I64.
+    // The reference's dtype order (it sorts by it, descending): BOOL < U8 < I8 < I16 < U16 < F16 < BF16 < I32 < F32 < F64 < I64.
     static int WriteOrder(DType d) => d switch
     {
         DType.Bool => 0,
         DType.UInt8 => 1,
         DType.Int8 => 2,
         DType.Int16 => 3,
-        DType.Float16 => 4,
-        DType.BFloat16 => 5,
-        DType.Int32 => 6,
-        DType.Float32 => 7,
-        DType.Float64 => 8,
-        DType.Int64 => 9,
+        DType.UInt16 => 4,
+        DType.Float16 => 5,
+        DType.BFloat16 => 6,
+        DType.Int32 => 7,
+        DType.Float32 => 8,
+        DType.Float64 => 9,
+        DType.Int64 => 10,
         _ => throw new ArgumentOutOfRangeException(nameof(d), $"Safetensors.Save: unknown dtype {d}"),
     };
 
@@ -218,12 +220,13 @@ public static class Safetensors
         DType.UInt8 => "U8",
         DType.Int8 => "I8",
         DType.Int16 => "I16",
+        DType.UInt16 => "U16",
         _ => throw new ArgumentOutOfRangeException(nameof(d), $"Safetensors.Save: unknown dtype {d}"),
     };
 
     // ---- reading ----
 
-    static readonly string[] Unsupported = ["U16", "U32", "U64", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64"];
+    static readonly string[] Unsupported = ["U32", "U64", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64"];
 
     static DType ParseDType(string code, string file, string tensor) => code switch
     {
@@ -237,8 +240,9 @@ public static class Safetensors
         "U8" => DType.UInt8,
         "I8" => DType.Int8,
         "I16" => DType.Int16,
-        _ when Unsupported.Contains(code) => throw Invalid(file, tensor, $"dtype {code} is valid safetensors but MetaGrad holds only F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL tensors"),
-        _ => throw Invalid(file, tensor, $"unknown dtype \"{code}\" (expected F32, F64, F16, BF16, I64, I32, I16, I8, U8 or BOOL)"),
+        "U16" => DType.UInt16,
+        _ when Unsupported.Contains(code) => throw Invalid(file, tensor, $"dtype {code} is valid safetensors but MetaGrad holds only F32, F64, F16, BF16, I64, I32, I16, U16, I8, U8 and BOOL tensors"),
+        _ => throw Invalid(file, tensor, $"unknown dtype \"{code}\" (expected F32, F64, F16, BF16, I64, I32, I16, U16, I8, U8 or BOOL)"),
     };
 
     static (List<Entry> Entries, Dictionary<string, string> Metadata) ParseHeader(byte[] header, string file, long dataLength)
@@ -357,6 +361,7 @@ public static class Safetensors
             case DType.UInt8: return Tensor.From(Read<byte>(stream, numel), shape);
             case DType.Int8: return Tensor.From(Read<sbyte>(stream, numel), shape);
             case DType.Int16: return Tensor.From(Read<short>(stream, numel), shape);
+            case DType.UInt16: return Tensor.From(Read<ushort>(stream, numel), shape);
             case DType.Bool:
                 // Any non-zero byte is true, as in PyTorch; a .NET bool must hold exactly 0 or 1.
                 var raw = Read<byte>(stream, numel);

@@ -3,11 +3,18 @@ using System.Text;
 
 namespace MetaGrad.IO;
 
-/// <summary>A storage that a pickled tensor points at: PyTorch's persistent id ('storage', type, key, location, numel).</summary>
+/// <summary>
+/// A storage that a pickled tensor points at: PyTorch's persistent id ('storage', type, key, location, numel).
+/// For a legacy typed storage (FloatStorage...) numel counts elements; for an UntypedStorage it counts bytes.
+/// </summary>
 internal sealed record TorchStorageRef(string TypeName, string Key, string Location, long Numel);
 
-/// <summary>What <c>torch._utils._rebuild_tensor_v2</c> would build, kept as plain numbers until every entry is checked.</summary>
-internal sealed record TorchTensorSpec(TorchStorageRef Storage, long Offset, long[] Size, long[] Stride, bool RequiresGrad);
+/// <summary>
+/// What <c>torch._utils._rebuild_tensor_v2</c> (or <c>_v3</c>) would build, kept as plain numbers until every entry
+/// is checked. <paramref name="ElementType"/> is the dtype that <c>_rebuild_tensor_v3</c> names (<c>torch.uint16</c>)
+/// for a tensor over an UntypedStorage, and null for one over a legacy typed storage, whose class is its dtype.
+/// </summary>
+internal sealed record TorchTensorSpec(TorchStorageRef Storage, long Offset, long[] Size, long[] Stride, bool RequiresGrad, string? ElementType = null);
 
 /// <summary>A pickled dict (plain or <c>collections.OrderedDict</c>), its entries in pickle order.</summary>
 internal sealed class PickledDict
@@ -31,9 +38,19 @@ internal sealed class PickledDict
 internal sealed class TorchPickleReader
 {
     // The globals that a state dict's pickle names, and what each becomes.
-    enum Callable { OrderedDict, RebuildTensorV2, RebuildParameter }
+    enum Callable { OrderedDict, RebuildTensorV2, RebuildTensorV3, RebuildParameter }
 
     sealed record StorageType(string Name);
+
+    // A torch.dtype global (torch.uint16): the seventh argument of _rebuild_tensor_v3.
+    sealed record TorchDTypeName(string Name);
+
+    /// <summary>
+    /// The dtypes PyTorch 2.x pickles through _rebuild_tensor_v3 over an UntypedStorage instead of a legacy
+    /// storage class (torch.storage._new_dtypes()). They are read as names; PyTorchFiles holds or refuses each.
+    /// </summary>
+    static readonly string[] V3DTypes = ["uint16", "uint32", "uint64", "float8_e5m2", "float8_e4m3fn", "float8_e5m2fnuz",
+        "float8_e4m3fnuz", "float8_e8m0fnu", "bits8", "bits16", "bits1x8", "bits2x4", "bits4x2", "complex32"];
 
     sealed class None
     {
@@ -41,8 +58,9 @@ internal sealed class TorchPickleReader
     }
 
     /// <summary>Every global the reader accepts, for error messages.</summary>
-    static readonly string AllowedGlobals = "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter and the storage classes " +
-        string.Join(", ", PyTorchFiles.StorageTypeNames.Select(n => "torch." + n));
+    static readonly string AllowedGlobals = "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_tensor_v3, " +
+        "torch._utils._rebuild_parameter, torch.storage.UntypedStorage, the dtypes " + string.Join(", ", V3DTypes.Select(n => "torch." + n)) +
+        " and the storage classes " + string.Join(", ", PyTorchFiles.StorageTypeNames.Select(n => "torch." + n));
 
     readonly byte[] _data;
     readonly string _name;
@@ -126,8 +144,11 @@ internal sealed class TorchPickleReader
     {
         ("collections", "OrderedDict") => Callable.OrderedDict,
         ("torch._utils", "_rebuild_tensor_v2") => Callable.RebuildTensorV2,
+        ("torch._utils", "_rebuild_tensor_v3") => Callable.RebuildTensorV3,
         ("torch._utils", "_rebuild_parameter") => Callable.RebuildParameter,
         ("torch", _) when PyTorchFiles.StorageTypeNames.Contains(name) => new StorageType(name),   // its dtype is checked later, by key
+        ("torch.storage", "UntypedStorage") => new StorageType(UntypedStorage),
+        ("torch", _) when V3DTypes.Contains(name) => new TorchDTypeName("torch." + name),
         _ => throw Invalid($"refused the global {module}.{name} at byte {at}: only {AllowedGlobals} may appear in a state dict. " +
                            "Python's torch.load without weights_only=True would import it and may run it; MetaGrad never does"),
     };
@@ -140,6 +161,7 @@ internal sealed class TorchPickleReader
         {
             Callable.OrderedDict when args.Length == 0 => new PickledDict(),
             Callable.RebuildTensorV2 => RebuildTensor(args, at),
+            Callable.RebuildTensorV3 => RebuildTensorV3(args, at),
             Callable.RebuildParameter when args is [TorchTensorSpec data, bool requiresGrad, _] => data with { RequiresGrad = requiresGrad },
             Callable c => throw Invalid($"REDUCE at byte {at}: {Name(c)} was called with {args.Length} arguments of a shape a state dict never has"),
             _ => throw Invalid($"REDUCE at byte {at} applies {Describe(callable)}, which is not callable here"),
@@ -151,8 +173,24 @@ internal sealed class TorchPickleReader
     {
         if (args is not [TorchStorageRef storage, long offset, object?[] size, object?[] stride, bool requiresGrad, PickledDict, ..] || args.Length > 7)
             throw Invalid($"_rebuild_tensor_v2 at byte {at} expects (storage, offset, size, stride, requires_grad, hooks), found ({string.Join(", ", args.Select(Describe))})");
+        if (storage.TypeName == UntypedStorage)
+            throw Invalid($"_rebuild_tensor_v2 at byte {at} rebuilds a tensor over a torch.storage.UntypedStorage, which names no dtype (PyTorch pairs one with _rebuild_tensor_v3)");
         return new TorchTensorSpec(storage, offset, Longs(size, "size", at), Longs(stride, "stride", at), requiresGrad);
     }
+
+    // _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype[, metadata]):
+    // what PyTorch 2.x writes for the dtypes of torch.storage._new_dtypes(), over an UntypedStorage counted in bytes.
+    TorchTensorSpec RebuildTensorV3(object?[] args, int at)
+    {
+        if (args is not [TorchStorageRef storage, long offset, object?[] size, object?[] stride, bool requiresGrad, PickledDict, TorchDTypeName dtype, ..] || args.Length > 8)
+            throw Invalid($"_rebuild_tensor_v3 at byte {at} expects (storage, offset, size, stride, requires_grad, hooks, dtype), found ({string.Join(", ", args.Select(Describe))})");
+        if (storage.TypeName != UntypedStorage)
+            throw Invalid($"_rebuild_tensor_v3 at byte {at} rebuilds a {dtype.Name} tensor over a torch.{storage.TypeName}; PyTorch writes it over a torch.storage.UntypedStorage");
+        return new TorchTensorSpec(storage, offset, Longs(size, "size", at), Longs(stride, "stride", at), requiresGrad, dtype.Name);
+    }
+
+    /// <summary>The type name a TorchStorageRef has when its persistent id names torch.storage.UntypedStorage.</summary>
+    internal const string UntypedStorage = "UntypedStorage";
 
     long[] Longs(object?[] tuple, string what, int at) =>
         tuple.Select(x => x is long v ? v : throw Invalid($"_rebuild_tensor_v2 at byte {at}: the {what} holds {Describe(x)}, not an integer")).ToArray();
@@ -284,7 +322,9 @@ internal sealed class TorchPickleReader
         PickledDict => "a dict",
         TorchTensorSpec => "a tensor",
         TorchStorageRef => "a storage",
+        StorageType { Name: UntypedStorage } => "torch.storage.UntypedStorage",
         StorageType s => $"torch.{s.Name}",
+        TorchDTypeName d => d.Name,
         Callable c => Name(c),
         _ => value.GetType().Name,
     };
@@ -293,6 +333,7 @@ internal sealed class TorchPickleReader
     {
         Callable.OrderedDict => "collections.OrderedDict",
         Callable.RebuildTensorV2 => "torch._utils._rebuild_tensor_v2",
+        Callable.RebuildTensorV3 => "torch._utils._rebuild_tensor_v3",
         _ => "torch._utils._rebuild_parameter",
     };
 

@@ -53,15 +53,18 @@ internal sealed class TorchPickleWriter
         Tensor(entry.Tensor);
     }
 
-    // Tensor.__reduce_ex__: _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, OrderedDict()).
+    // Tensor.__reduce_ex__: _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, OrderedDict()), or for
+    // the dtypes without a legacy storage class (uint16) _rebuild_tensor_v3(untyped storage, ..., OrderedDict(), dtype).
     void Tensor(TorchTensorSpec t)
     {
-        Global("torch._utils", "_rebuild_tensor_v2");
+        bool v3 = t.ElementType is not null;
+        Global("torch._utils", v3 ? "_rebuild_tensor_v3" : "_rebuild_tensor_v2");
         Op((byte)'(');
-        // The storage, as the persistent id ('storage', torch.XStorage, key, 'cpu', numel).
+        // The storage, as the persistent id ('storage', torch.XStorage, key, 'cpu', numel), numel in bytes for an UntypedStorage.
         Op((byte)'(');
         String("storage", "'storage'");
-        Global("torch", t.Storage.TypeName);
+        if (v3) Global("torch.storage", "UntypedStorage");
+        else Global("torch", t.Storage.TypeName);
         String(t.Storage.Key, $"storage key {t.Storage.Key}");
         String(t.Storage.Location, $"location {t.Storage.Location}");
         Int(t.Storage.Numel);
@@ -73,7 +76,8 @@ internal sealed class TorchPickleWriter
         Op(t.RequiresGrad ? (byte)0x88 : (byte)0x89);          // NEWTRUE / NEWFALSE
         Global("collections", "OrderedDict");                  // the backward hooks: an empty OrderedDict
         Op((byte)')'); Op((byte)'R'); Memoize(null);           // EMPTY_TUPLE REDUCE
-        Op((byte)'t'); Memoize(null);                          // TUPLE of the six arguments
+        if (v3) Global("torch", t.ElementType!["torch.".Length..]);   // the dtype, a global (torch.uint16)
+        Op((byte)'t'); Memoize(null);                          // TUPLE of the six (seven) arguments
         Op((byte)'R'); Memoize(null);                          // REDUCE: the tensor
     }
 

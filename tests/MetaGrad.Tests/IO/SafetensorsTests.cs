@@ -31,6 +31,7 @@ public class SafetensorsTests
             case DType.UInt8: Assert.Equal(expected.ToArray<byte>(), actual.ToArray<byte>()); break;
             case DType.Int8: Assert.Equal(expected.ToArray<sbyte>(), actual.ToArray<sbyte>()); break;
             case DType.Int16: Assert.Equal(expected.ToArray<short>(), actual.ToArray<short>()); break;
+            case DType.UInt16: Assert.Equal(expected.ToArray<ushort>(), actual.ToArray<ushort>()); break;
             default: throw new ArgumentOutOfRangeException(nameof(expected), $"no comparison for {expected.DType}");
         }
     }
@@ -49,6 +50,7 @@ public class SafetensorsTests
             { "u8", Tensor.From(new byte[] { 0, 1, 127, 128, 255 }) },
             { "i8", Tensor.From(new sbyte[] { sbyte.MinValue, -1, 0, sbyte.MaxValue }, [2, 2]) },
             { "i16", Tensor.From(new short[] { short.MinValue, -1, 0, short.MaxValue }) },
+            { "u16", Tensor.From(new ushort[] { 0, 1, 32767, 32768, ushort.MaxValue }) },
         };
         foreach (var dtype in Enum.GetValues<DType>())
         {
@@ -229,7 +231,7 @@ public class SafetensorsTests
 
     [Fact]
     public void UnsupportedDType_IsRefused_SayingSo() =>
-        LoadFails(FileBytes("{\"w\":{\"dtype\":\"U16\",\"shape\":[2],\"data_offsets\":[0,4]}}", new byte[4]), "tensor \"w\"", "dtype U16 is valid safetensors but MetaGrad holds only");
+        LoadFails(FileBytes("{\"w\":{\"dtype\":\"U32\",\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[4]), "tensor \"w\"", "dtype U32 is valid safetensors but MetaGrad holds only");
 
     [Fact]
     public void OffsetsOutOfRange_AreRefused() =>

@@ -80,6 +80,7 @@ internal sealed partial class CpuBackend
             case DType.UInt8: Take<byte>(x, y, offsets); break;
             case DType.Int8: Take<sbyte>(x, y, offsets); break;
             case DType.Int16: Take<short>(x, y, offsets); break;
+            case DType.UInt16: Take<ushort>(x, y, offsets); break;
             default: throw UnknownDType("Gather", x.DType);
         }
     }
@@ -107,6 +108,7 @@ internal sealed partial class CpuBackend
             case DType.UInt8: Overwrite<byte>(dst, offsets, values, accumulate); break;
             case DType.Int8: Overwrite<sbyte>(dst, offsets, values, accumulate); break;
             case DType.Int16: Overwrite<short>(dst, offsets, values, accumulate); break;
+            case DType.UInt16: Overwrite<ushort>(dst, offsets, values, accumulate); break;
             default: throw UnknownDType("Scatter", dst.DType);
         }
     }
@@ -232,6 +234,7 @@ internal sealed partial class CpuBackend
             case CpuStorage<byte> u: Array.Copy(u.Data, srcOffset, ((CpuStorage<byte>)dst).Data, dstOffset, length); break;
             case CpuStorage<sbyte> i8: Array.Copy(i8.Data, srcOffset, ((CpuStorage<sbyte>)dst).Data, dstOffset, length); break;
             case CpuStorage<short> i16: Array.Copy(i16.Data, srcOffset, ((CpuStorage<short>)dst).Data, dstOffset, length); break;
+            case CpuStorage<ushort> u16: Array.Copy(u16.Data, srcOffset, ((CpuStorage<ushort>)dst).Data, dstOffset, length); break;
             default: throw UnknownDType("IndexSelect", src.DType);
         }
     }

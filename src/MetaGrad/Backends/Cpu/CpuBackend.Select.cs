@@ -19,6 +19,7 @@ internal sealed partial class CpuBackend
             DType.UInt8 => WhereTyped<byte>(cond, a, b),
             DType.Int8 => WhereTyped<sbyte>(cond, a, b),
             DType.Int16 => WhereTyped<short>(cond, a, b),
+            DType.UInt16 => WhereTyped<ushort>(cond, a, b),
             _ => throw UnknownDType("Where", a.DType),
         };
     }

@@ -41,6 +41,7 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         DType.UInt8 => New<byte>(shape),
         DType.Int8 => New<sbyte>(shape),
         DType.Int16 => New<short>(shape),
+        DType.UInt16 => New<ushort>(shape),
         _ => throw UnknownDType("Empty", dtype),
     };
 
@@ -73,6 +74,7 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         DType.UInt8 => Map1<byte, byte, IdentityOp<byte>>(x),
         DType.Int8 => Map1<sbyte, sbyte, IdentityOp<sbyte>>(x),
         DType.Int16 => Map1<short, short, IdentityOp<short>>(x),
+        DType.UInt16 => Map1<ushort, ushort, IdentityOp<ushort>>(x),
         _ => throw UnknownDType("Contiguous", x.DType),
     };
 
@@ -88,6 +90,7 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         DType.UInt8 => CastTo<byte>(x),
         DType.Int8 => CastTo<sbyte>(x),
         DType.Int16 => CastTo<short>(x),
+        DType.UInt16 => CastTo<ushort>(x),
         _ => throw UnknownDType("Cast", dtype),
     };
 
@@ -103,6 +106,7 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         DType.UInt8 => Map1<byte, TOut, CastOp<byte, TOut>>(x),
         DType.Int8 => Map1<sbyte, TOut, CastOp<sbyte, TOut>>(x),
         DType.Int16 => Map1<short, TOut, CastOp<short, TOut>>(x),
+        DType.UInt16 => Map1<ushort, TOut, CastOp<ushort, TOut>>(x),
         _ => throw UnknownDType("Cast", x.DType),
     };
 
@@ -122,6 +126,7 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
             case DType.UInt8: CopyStrided<byte>(dst, src); break;
             case DType.Int8: CopyStrided<sbyte>(dst, src); break;
             case DType.Int16: CopyStrided<short>(dst, src); break;
+            case DType.UInt16: CopyStrided<ushort>(dst, src); break;
             default: throw UnknownDType("Copy", dst.DType);
         }
     }

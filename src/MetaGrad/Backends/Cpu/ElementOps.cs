@@ -245,6 +245,7 @@ internal struct CastOp<TIn, TOut> : IMap1<TIn, TOut> where TIn : unmanaged where
         if (typeof(TIn) == typeof(byte)) return FromLong(Unsafe.As<TIn, byte>(ref x));
         if (typeof(TIn) == typeof(sbyte)) return FromLong(Unsafe.As<TIn, sbyte>(ref x));
         if (typeof(TIn) == typeof(short)) return FromLong(Unsafe.As<TIn, short>(ref x));
+        if (typeof(TIn) == typeof(ushort)) return FromLong(Unsafe.As<TIn, ushort>(ref x));
         if (typeof(TIn) == typeof(bool)) return FromLong(Unsafe.As<TIn, bool>(ref x) ? 1 : 0);
         throw new NotSupportedException($"Cast: no conversion from {typeof(TIn).Name}");
     }
@@ -301,6 +302,7 @@ internal struct CastOp<TIn, TOut> : IMap1<TIn, TOut> where TIn : unmanaged where
         if (typeof(TOut) == typeof(byte)) { byte b = unchecked((byte)v); return Unsafe.As<byte, TOut>(ref b); }
         if (typeof(TOut) == typeof(sbyte)) { sbyte b = unchecked((sbyte)v); return Unsafe.As<sbyte, TOut>(ref b); }
         if (typeof(TOut) == typeof(short)) { short s = unchecked((short)v); return Unsafe.As<short, TOut>(ref s); }
+        if (typeof(TOut) == typeof(ushort)) { ushort s = unchecked((ushort)v); return Unsafe.As<ushort, TOut>(ref s); }
         if (typeof(TOut) == typeof(Half)) { Half h = (Half)(float)v; return Unsafe.As<Half, TOut>(ref h); }
         if (typeof(TOut) == typeof(BFloat16)) { BFloat16 h = (BFloat16)(float)v; return Unsafe.As<BFloat16, TOut>(ref h); }
         throw new NotSupportedException($"Cast: no conversion to {typeof(TOut).Name}");
