@@ -227,6 +227,15 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
                 for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(src[j]);
             return y;
         }
+        if (x.Layout.Strides.AsSpan().IndexOfAnyExcept(0) < 0)
+        {
+            // One value broadcast everywhere (the gradient of a sum, expanded, made dense for a
+            // convolution's backward): filled, by the threads when large.
+            var value = TOp.Apply(X[x.Layout.Offset]);
+            int parts = Y.Length >= ParallelElements ? Threading.NumThreads : 1;
+            Threading.For(parts, part => Y.AsSpan(part * Y.Length / parts, (part + 1) * Y.Length / parts - part * Y.Length / parts).Fill(value));
+            return y;
+        }
         var w = new StridedWalk(shape, StridedWalk.Of(x));
         int n = w.InnerSize, s = w.InnerStride(0), i = 0;
         for (int o = 0; o < w.OuterCount; o++, w.Advance())
