@@ -50,13 +50,18 @@ internal sealed unsafe partial class CpuBackend
 
     // y[s] = W·cols(x[s]) (+ bias per output channel) for every sample s, y dense [n, o, oh, ow].
     static void Convolve<T>(T[] X, int xAt, int n, int c, int h, int w, T[] W, int wAt, int o, T[]? B, int bAt, Windows2d g, T[] Y)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        EachSample(n, (long)o * c * g.Size * g.OutH(h) * g.OutW(w), Convolution(X, xAt, c, h, w, W, wAt, o, B, bAt, g, Y));
+
+    // The convolution of one sample (sample, parallel), for a caller that runs the samples.
+    static Action<int, bool> Convolution<T>(T[] X, int xAt, int c, int h, int w, T[] W, int wAt, int o, T[]? B, int bAt, Windows2d g, T[] Y)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = g.OutH(h), ow = g.OutW(w), l = oh * ow, k = c * g.Size;
         var weight = StridedMatrix.Of(W, wAt, k, 1);
         var windows = WindowsOf(g, c, h, w, ow);
         var shifts = ShiftsOf(g, c, h, w);
-        EachSample(n, (long)o * k * l, (sample, parallel) =>
+        return (sample, parallel) =>
         {
             var image = new SampleImage<T>(X, xAt + sample * c * h * w, h, w);
             int yAt = sample * o * l;
@@ -73,7 +78,7 @@ internal sealed unsafe partial class CpuBackend
                 var row = Y.AsSpan(yAt + r * l, l);
                 TensorPrimitives.Add(row, B[bAt + r], row);
             }
-        });
+        };
     }
 
     static ConvGradients Conv2dBackwardTyped<T>(RawTensor x, RawTensor weight, RawTensor gradOutput, Windows2d g, bool wantInput, bool wantWeight, bool wantBias)
@@ -84,14 +89,27 @@ internal sealed unsafe partial class CpuBackend
         var (X, xAt) = Dense<T>(x);
         var (W, wAt) = Dense<T>(weight);
         var (D, dAt) = Dense<T>(gradOutput);
-        RawTensor? gradInput = wantInput ? InputGradient(D, dAt, n, c, h, w, W, wAt, o, g) : default(RawTensor?);
+        int parts = Parts(n, (long)o * k * l);
+        RawTensor? gradInput = null;
+        Action<int, bool>? inputOfSample = null;
+        if (wantInput)
+        {
+            (gradInput, inputOfSample) = InputGradient(D, dAt, n, c, h, w, W, wAt, o, g);
+            // With the threads taking whole samples, each computes its samples' input gradients
+            // together with their weight gradients below, while each sample's dy is in its cache
+            // (and with one hand-off between threads instead of two).
+            if (parts == 1 || !(wantWeight || wantBias))
+            {
+                EachSample(n, (long)o * k * l, inputOfSample);
+                inputOfSample = null;
+            }
+        }
 
         RawTensor? gradWeight = null, gradBias = null;
         if (wantWeight || wantBias)
         {
             // Each thread sums its own samples' products into its own dWᵀ [K, O] (and [O])
             // partial; the partials are added at the end.
-            int parts = Parts(n, (long)o * k * l);
             var weightSums = wantWeight ? new T[parts][] : null;
             var biasSums = wantBias ? new T[parts][] : null;
             var windows = WindowsOf(g, c, h, w, ow);
@@ -111,6 +129,7 @@ internal sealed unsafe partial class CpuBackend
                 bool first = true;
                 for (int sample = part * n / parts; sample < (part + 1) * n / parts; sample++)
                 {
+                    inputOfSample?.Invoke(sample, parallel);
                     int dyAt = dAt + sample * o * l;
                     if (db is not null)
                         for (int r = 0; r < o; r++) db[r] += TensorPrimitives.Sum<T>(D.AsSpan(dyAt + r * l, l));
@@ -181,7 +200,8 @@ internal sealed unsafe partial class CpuBackend
     // rows, each then read back again: so the convolution only where O is below twice C (a layer
     // that widens, such as LeNet's 6 → 16, folds back: its adjoint convolution packed mostly
     // padding for a 6-row product).
-    static RawTensor InputGradient<T>(T[] D, int dAt, int n, int c, int h, int w, T[] W, int wAt, int o, Windows2d g)
+    // Returns dx and the computation of one sample's part of it, for the caller to run.
+    static (RawTensor Dx, Action<int, bool> OfSample) InputGradient<T>(T[] D, int dAt, int n, int c, int h, int w, T[] W, int wAt, int o, Windows2d g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = g.OutH(h), ow = g.OutW(w), l = oh * ow, k = c * g.Size;
@@ -195,13 +215,12 @@ internal sealed unsafe partial class CpuBackend
                         flipped[(ci * o + co) * g.Size + g.Size - 1 - i] = W[wAt + (co * c + ci) * g.Size + i];
             var adjoint = g with { PadH = padH, PadW = padW };
             var dx = NewUninitialized<T>([n, c, h, w]);
-            Convolve(D, dAt, n, o, oh, ow, flipped, 0, c, null, 0, adjoint, Data<T>(dx));
-            return dx;
+            return (dx, Convolution(D, dAt, o, oh, ow, flipped, 0, c, null, 0, adjoint, Data<T>(dx)));
         }
         var gradInput = New<T>([n, c, h, w]);
         var DX = Data<T>(gradInput);
         var transposed = StridedMatrix.Of(W, wAt, 1, k);
-        EachSample(n, (long)o * k * l, (sample, parallel) =>
+        return (gradInput, (sample, parallel) =>
         {
             var cols = BufferPool<T>.Rent(k * l, clear: false);
             Gemm.Multiply(k, l, o, transposed, StridedMatrix.Of(D, dAt + sample * o * l, l, 1), cols, 0, parallel);
@@ -209,7 +228,6 @@ internal sealed unsafe partial class CpuBackend
                 FoldPlane(cols.AsSpan(ch * g.Size * l, g.Size * l), DX.AsSpan((sample * c + ch) * h * w, h * w), h, w, g);
             BufferPool<T>.Return(cols);
         });
-        return gradInput;
     }
 
     // Samples split into one contiguous range per thread when there are at least as many samples
