@@ -29,6 +29,13 @@ public class FusedConvolutionTests
         { 1, 2, 3, 70, 70, (3, 3), (1, 1), (1, 1), (1, 1) },      // 4900 positions: two column blocks
         { 3, 4, 5, 13, 12, (3, 2), (2, 1), (0, 1), (1, 2) },      // stride and dilation differing by dim
         { 2, 3, 2, 9, 9, (1, 1), (3, 3), (0, 0), (1, 1) },        // stride past the kernel: pixels no window reads
+        // Whole samples per thread, output rows a whole number of the kernel's vectors: the kernel
+        // reads the windows from the zero-bordered image (Gemm.MultiplyShifted). 16 wide: a panel
+        // of 32 floats spans two output rows; 31 output channels end in a partial row panel.
+        { 4, 16, 31, 16, 16, (3, 3), (1, 1), (1, 1), (1, 1) },
+        { 4, 40, 12, 8, 32, (3, 3), (1, 1), (1, 1), (1, 1) },     // K = 360: two K slices
+        { 6, 32, 20, 8, 16, (3, 3), (1, 1), (2, 2), (2, 2) },     // dilated
+        { 4, 16, 30, 18, 18, (3, 3), (1, 1), (0, 0), (1, 1) },    // no padding: the image itself, rows 18 apart
     };
 
     static bool RanFused(Tensor y) => y.GradFn is FusedConv2d;

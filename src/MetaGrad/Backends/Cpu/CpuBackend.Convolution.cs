@@ -68,7 +68,9 @@ internal sealed unsafe partial class CpuBackend
             if (Gemm.WritesPanels<T>())
             {
                 var rows = SampleWindows<T>.Of(image, c, g, windows, shifts);
-                Gemm.Multiply(o, l, k, weight, (dst, p0, kc, j0, cols, nr) => WindowPanels(dst, rows, p0, kc, ow, j0, cols, nr), Y, yAt, parallel);
+                // On one thread the kernel can read the windows from the shifted image itself.
+                if ((parallel && Threading.NumThreads > 1) || !rows.TryMultiply(o, l, k, W, wAt, ow, Y, yAt))
+                    Gemm.Multiply(o, l, k, weight, (dst, p0, kc, j0, cols, nr) => WindowPanels(dst, rows, p0, kc, ow, j0, cols, nr), Y, yAt, parallel);
                 rows.Release();
             }
             else Gemm.Multiply(o, l, k, weight, StridedMatrix.Of(Columns(SampleWindows<T>.Of(image, c, g, windows, null), ow, l), 0, l, 1), Y, yAt, parallel);
@@ -390,6 +392,18 @@ internal sealed unsafe partial class CpuBackend
         public void Release()
         {
             if (rented) BufferPool<T>.Return(image.Data);
+        }
+
+        /// <summary>
+        /// C [m, n] = A [m, k]·(these rows over n positions, rowLength to an output row) with the kernel
+        /// reading the rows from the shifted image (<see cref="Gemm.MultiplyShifted{T}"/>), on the
+        /// calling thread; false, with nothing done, where that does not apply.
+        /// </summary>
+        public bool TryMultiply(int m, int n, int k, T[] a, int aOff, int rowLength, T[] c, int cOff)
+        {
+            if (shifts is null || !Gemm.ReadsShifted<T>(m, n, k, rowLength)) return false;
+            Gemm.MultiplyShifted(m, n, k, a, aOff, image.Data, image.Offset, image.W, rowLength, shifts, c, cOff);
+            return true;
         }
 
         /// <summary>Rows [first, first + count) over the runs' positions into dst, rowStride apart.</summary>
