@@ -8,9 +8,9 @@ namespace MetaGrad.Backends.Cpu;
 /// large-object threshold; smaller ones are cheap young-generation allocations) are recycled by
 /// exact length, the shapes of a training step being the same every step.
 ///
-/// Users never return anything: a rented buffer carries a small finalizable
-/// <see cref="PoolLease{T}"/>, and when the buffer becomes garbage (cheaply, in a young
-/// collection) the lease's finalizer gives it back. Plain garbage collection stays correct.
+/// Users never return anything: the storage that rents a buffer holds a small finalizable
+/// <see cref="PoolLease{T}"/>, and when the storage becomes garbage (cheaply, in a young
+/// collection) the lease's finalizer gives the buffer back. Plain garbage collection stays correct.
 /// Since pooled buffers barely touch the GC heap, young collections may become rare; so after
 /// enough bytes have missed the pool, a miss asks for one (gen 1, cheap) and waits for the
 /// leases of dead tensors to come back before allocating fresh memory, like PyTorch's caching
@@ -82,24 +82,8 @@ internal static class BufferPool<T> where T : unmanaged
     }
 }
 
-/// <summary>
-/// Gives a rented buffer back to the pool when the buffer itself is garbage. The lease hangs off
-/// the array in a ConditionalWeakTable, so it lives exactly as long as something references the
-/// array: kernels hold raw arrays (a temporary contiguous copy's, for one) after the storage
-/// that rented them is gone, and a lease held by the storage was finalized under them, handing
-/// the array to the next Rent while it was still being read (a convolution's weight gradient
-/// came out wrong in about one run in five when a collection fell inside it).
-/// </summary>
-internal sealed class PoolLease<T> where T : unmanaged
+/// <summary>Gives a rented buffer back to the pool when its storage is collected.</summary>
+internal sealed class PoolLease<T>(T[] array) where T : unmanaged
 {
-    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<T[], PoolLease<T>> s_leases = new();
-
-    readonly T[] _array;
-
-    PoolLease(T[] array) => _array = array;
-
-    /// <summary>Returns <paramref name="array"/> to the pool once nothing references it any more.</summary>
-    public static void Attach(T[] array) => s_leases.AddOrUpdate(array, new PoolLease<T>(array));
-
-    ~PoolLease() => BufferPool<T>.Return(_array);
+    ~PoolLease() => BufferPool<T>.Return(array);
 }

@@ -3,21 +3,25 @@ namespace MetaGrad.Backends.Cpu;
 /// <summary>Host memory: a managed array, so plain garbage collection frees it.</summary>
 internal sealed class CpuStorage<T> : Storage where T : unmanaged
 {
-    /// <summary>The elements (never handed to users: a rented buffer goes back to the pool once it is garbage).</summary>
+    /// <summary>The elements (never handed to users: a rented buffer goes back to the pool with its storage).</summary>
     internal readonly T[] Data;
+
+    // Keeps a rented buffer out of the pool exactly as long as this storage lives.
+    readonly PoolLease<T>? _lease;
 
     /// <summary>Wraps an existing array (no copy).</summary>
     internal CpuStorage(T[] data) : base(Device.Cpu) => Data = data;
 
-    /// <summary>Storage over a buffer from the pool, which gets it back once nothing references the buffer.</summary>
+    /// <summary>Storage over a buffer from the pool, which gets it back when this storage is collected.</summary>
     internal static CpuStorage<T> Rent(int length, bool clear)
     {
         if (length < BufferPool<T>.MinLength)
             return new CpuStorage<T>(clear ? new T[length] : GC.AllocateUninitializedArray<T>(length));
         var array = BufferPool<T>.Rent(length, clear);
-        PoolLease<T>.Attach(array);
-        return new CpuStorage<T>(array);
+        return new CpuStorage<T>(array, new PoolLease<T>(array));
     }
+
+    CpuStorage(T[] data, PoolLease<T> lease) : base(Device.Cpu) => (Data, _lease) = (data, lease);
 
     /// <inheritdoc/>
     public override DType DType => DTypeOf<T>.Value;
