@@ -33,6 +33,35 @@ public class BufferPoolTests
     }
 
     [Fact]
+    public void AKernelsContiguousCopy_StaysItsOwn_WhenTheKernelRentsItsOutputAfterACollection()
+    {
+        // A convolution's backward reads a contiguous copy of the expanded gradient of a sum; its
+        // input gradient has the same length and is rented after it. Set the pool to collect at that
+        // Rent: the copy's storage must survive the collection (the kernel still reads its array),
+        // or the input gradient is handed that very array and overwrites each sample's dy before
+        // the weight gradient reads it (this failed before kernels held their runs: DenseRun).
+        var g = new Generator(8);
+        var x = Tensor.Randn([4, 16, 32, 32], generator: g).RequiresGrad_();
+        var w = (Tensor.Randn([16, 16, 3, 3], generator: g) * 0.05).RequiresGrad_();
+        var y = MetaGrad.NN.Functional.Conv2d(x, w, padding: 1);
+        var expected = Autograd.Grad([y], [x, w], [Tensor.Ones(y.Shape.ToArray())], retainGraph: true);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var pool = typeof(BufferPool<float>);
+        var flags = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static;
+        var free = (System.Collections.IDictionary)pool.GetField("s_free", flags)!.GetValue(null)!;
+        lock (free) free.Clear();
+        pool.GetField("s_pooledBytes", flags)!.SetValue(null, 0L);
+        // One spare buffer of the gradient's length: the copy takes it without a collection, and the
+        // input gradient's Rent, finding none, collects (the count is past the mark).
+        BufferPool<float>.Return(new float[x.Numel]);
+        pool.GetField("s_rentedBytes", flags)!.SetValue(null, 1L << 40);
+        var viaSum = Autograd.Grad([y.Sum()], [x, w]);
+        Assert.True(viaSum[0]!.AllClose(expected[0]!, 1e-5, 1e-5), "input gradient");
+        Assert.True(viaSum[1]!.AllClose(expected[1]!, 1e-5, 1e-5), "weight gradient");
+    }
+
+    [Fact]
     public void ToArray_IsACopyTheCallerOwns()
     {
         var t = Tensor.Ones(Large) * 3.0;

@@ -45,11 +45,12 @@ internal sealed partial class CpuBackend
     static BatchNormStatistics BatchNormForwardTyped<T>(RawTensor x, RawTensor? weight, RawTensor? bias, double eps) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (n, c, s) = ChannelRuns(x);
-        var (X, xAt) = Dense<T>(x);
-        T[]? G = null, B = null;
-        int gAt = 0, bAt = 0;
-        if (weight is { } wt) (G, gAt) = Dense<T>(wt);
-        if (bias is { } bs) (B, bAt) = Dense<T>(bs);
+        using var input = Dense<T>(x);
+        using var scale = Dense<T>(weight);
+        using var shift = Dense<T>(bias);
+        var (X, xAt) = input;
+        var (G, gAt) = (scale.Array, scale.Offset);
+        var (B, bAt) = (shift.Array, shift.Offset);
         var y = NewUninitialized<T>([.. x.Shape]);
         var mean = NewUninitialized<T>([c]);
         var variance = NewUninitialized<T>([c]);
@@ -88,11 +89,12 @@ internal sealed partial class CpuBackend
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (n, c, s) = ChannelRuns(x);
-        var (X, xAt) = Dense<T>(x);
-        var (D, dAt) = Dense<T>(grad);
-        T[]? G = null;
-        int gAt = 0;
-        if (weight is { } wt) (G, gAt) = Dense<T>(wt);
+        using var input = Dense<T>(x);
+        using var gradRun = Dense<T>(grad);
+        using var scale = Dense<T>(weight);
+        var (X, xAt) = input;
+        var (D, dAt) = gradRun;
+        var (G, gAt) = (scale.Array, scale.Offset);
         T[] Mean = Data<T>(forward.Mean), Inv = Data<T>(forward.InvStd);
         var dx = wantInput ? NewUninitialized<T>([.. x.Shape]) : default(RawTensor?);
         var dWeight = affine ? NewUninitialized<T>([c]) : default(RawTensor?);

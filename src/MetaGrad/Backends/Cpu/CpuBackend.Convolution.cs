@@ -37,11 +37,12 @@ internal sealed unsafe partial class CpuBackend
     static RawTensor Conv2dForwardTyped<T>(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], o = weight.Shape[0];
-        var (X, xAt) = Dense<T>(x);
-        var (W, wAt) = Dense<T>(weight);
-        T[]? B = null;
-        int bAt = 0;
-        if (bias is { } b) (B, bAt) = Dense<T>(b);
+        using var input = Dense<T>(x);
+        using var kernel = Dense<T>(weight);
+        using var shift = Dense<T>(bias);
+        var (X, xAt) = input;
+        var (W, wAt) = kernel;
+        var (B, bAt) = (shift.Array, shift.Offset);
         int oh = g.OutH(h), ow = g.OutW(w);
         var y = NewUninitialized<T>([n, o, oh, ow]);
         Convolve(X, xAt, n, c, h, w, W, wAt, o, B, bAt, g, Data<T>(y));
@@ -88,9 +89,12 @@ internal sealed unsafe partial class CpuBackend
     {
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], o = weight.Shape[0];
         int oh = g.OutH(h), ow = g.OutW(w), l = oh * ow, k = c * g.Size;
-        var (X, xAt) = Dense<T>(x);
-        var (W, wAt) = Dense<T>(weight);
-        var (D, dAt) = Dense<T>(gradOutput);
+        using var input = Dense<T>(x);
+        using var kernel = Dense<T>(weight);
+        using var gradRun = Dense<T>(gradOutput);
+        var (X, xAt) = input;
+        var (W, wAt) = kernel;
+        var (D, dAt) = gradRun;
         int parts = Parts(n, (long)o * k * l);
         RawTensor? gradInput = null;
         Action<int, bool>? inputOfSample = null;

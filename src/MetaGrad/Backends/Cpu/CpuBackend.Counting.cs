@@ -65,7 +65,8 @@ internal sealed partial class CpuBackend
     // distinct (NaN != NaN), as in PyTorch's sorted unique.
     static (RawTensor, RawTensor, RawTensor) UniqueTyped<T>(RawTensor x) where T : unmanaged, INumber<T>
     {
-        var flat = Data<T>(Contiguous(x));
+        using var run = Dense<T>(Contiguous(x));   // a fresh copy: from element 0
+        var flat = run.Array!;
         int n = x.Numel;
         var order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
@@ -95,7 +96,8 @@ internal sealed partial class CpuBackend
     // The rows sorted lexicographically (stable, so each run starts with its first occurrence).
     static (RawTensor, RawTensor, RawTensor) UniqueRowsTyped<T>(RawTensor rows) where T : unmanaged, INumber<T>
     {
-        var flat = Data<T>(Contiguous(rows));
+        using var run = Dense<T>(Contiguous(rows));
+        var flat = run.Array!;
         int n = rows.Layout.Shape[0], m = rows.Layout.Shape[1];
         int CompareRows(int i, int j)
         {
@@ -125,7 +127,8 @@ internal sealed partial class CpuBackend
 
     public RawTensor Bincount(RawTensor x, RawTensor? weights, int length)
     {
-        var bins = Data<long>(Cast(Contiguous(x), DType.Int64));
+        using var run = Dense<long>(Cast(Contiguous(x), DType.Int64));
+        var bins = run.Array!;
         if (weights is not { } w)
         {
             var counts = new long[length];
@@ -143,6 +146,7 @@ internal sealed partial class CpuBackend
         int offset = weights.Layout.Offset;
         var sums = new T[length];
         for (int i = 0; i < n; i++) sums[bins[i]] += W[offset + i];
+        GC.KeepAlive(weights.Storage);   // a temporary's pooled array is read above (see DenseRun)
         return new RawTensor(new CpuStorage<T>(sums), Layout.Contiguous([length]));
     }
 
@@ -154,7 +158,8 @@ internal sealed partial class CpuBackend
     // (x - min)·bins / (max - min), truncated; x == max is moved into the last bin.
     static RawTensor HistcTyped<T>(RawTensor x, int bins, T min, T max) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var flat = Data<T>(Contiguous(x));
+        using var run = Dense<T>(Contiguous(x));   // a fresh copy: from element 0
+        var flat = run.Array!;
         var hist = new T[bins];
         T width = max - min, count = T.CreateTruncating(bins);
         for (int i = 0; i < x.Numel; i++)

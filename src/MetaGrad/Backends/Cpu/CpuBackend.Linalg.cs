@@ -30,7 +30,8 @@ internal sealed partial class CpuBackend
     {
         int m = x.Layout.Shape[0], k = x.Layout.Shape[1], n = w.Layout.Shape[0];
         var y = NewUninitialized<T>([m, n]);
-        var (bias, biasAt) = b is null ? (null, 0) : Dense<T>(b.Value);
+        using var biasRun = Dense<T>(b);
+        var (bias, biasAt) = (biasRun.Array, biasRun.Offset);
         // The weight is read as Bᵀ through its strides: packing takes care of the layout.
         Gemm.Multiply(m, n, k, StridedMatrix.Of(Data<T>(x), x.Layout.Offset, x.Layout.Strides[0], x.Layout.Strides[1]),
             StridedMatrix.Of(Data<T>(w), w.Layout.Offset, w.Layout.Strides[1], w.Layout.Strides[0]), Data<T>(y), 0, bias: bias, biasOff: biasAt);

@@ -21,10 +21,30 @@ internal sealed partial class CpuBackend
         ? RecurrentBackwardTyped<float>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh)
         : RecurrentBackwardTyped<double>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh);
 
-    static (T[] Array, int Offset) Dense<T>(RawTensor t) where T : unmanaged
+    /// <summary>A tensor's elements as one dense run: its own, or a contiguous copy's (see <see cref="DenseRun{T}"/>: hold it in a using declaration).</summary>
+    static DenseRun<T> Dense<T>(RawTensor t) where T : unmanaged
     {
         if (!t.Layout.IsContiguous) t = Contiguous(t);
-        return (Data<T>(t), t.Layout.Offset);
+        return new DenseRun<T>(Data<T>(t), t.Layout.Offset, t.Storage);
+    }
+
+    /// <summary><see cref="Dense{T}(RawTensor)"/> of an optional tensor: an empty run (Array null) for none.</summary>
+    static DenseRun<T> Dense<T>(RawTensor? t) where T : unmanaged => t is { } some ? Dense<T>(some) : default;
+
+    /// <summary>
+    /// Elements from Array[Offset] on, and the storage they belong to. A kernel reads the array long
+    /// after the last use of the tensor it came from; when that tensor is a temporary (a contiguous
+    /// copy of a strided input), nothing else keeps its storage reachable, a collection in the
+    /// middle of the kernel finalizes the storage's pool lease, and the next Rent of that length
+    /// (the kernel's own output, often) gets the array while it is still being read. So kernels
+    /// hold a run in a using declaration, whose Dispose keeps the storage alive to the end.
+    /// </summary>
+    readonly struct DenseRun<T>(T[]? array, int offset, Storage? owner) : IDisposable where T : unmanaged
+    {
+        public T[]? Array => array;
+        public int Offset => offset;
+        public void Deconstruct(out T[] values, out int at) => (values, at) = (array!, offset);
+        public void Dispose() => GC.KeepAlive(owner);
     }
 
     /// <summary>Where each step's rows start, and the steps in the order the forward visits them.</summary>
@@ -50,20 +70,20 @@ internal sealed partial class CpuBackend
         var states = NewUninitialized<T>([rows + (lstm ? 2 : 1) * n, hidden]);
         var S = Data<T>(states);
         int hAt = rows * hidden, cAt = (rows + n) * hidden;
-        var (H0, h0At) = Dense<T>(h0T);
-        H0.AsSpan(h0At, n * hidden).CopyTo(S.AsSpan(hAt));
+        using (var h0 = Dense<T>(h0T)) h0.Array.AsSpan(h0.Offset, n * hidden).CopyTo(S.AsSpan(hAt));
         if (lstm)
-        {
-            var (C0, c0At) = Dense<T>(c0T!.Value);
-            C0.AsSpan(c0At, n * hidden).CopyTo(S.AsSpan(cAt));
-        }
-        var (G, gAt) = Dense<T>(giT);
-        var (W, wAt) = Dense<T>(weightT);
-        var (B, bAt) = biasT is null ? (null, 0) : Dense<T>(biasT.Value);
+            using (var c0 = Dense<T>(c0T!.Value)) c0.Array.AsSpan(c0.Offset, n * hidden).CopyTo(S.AsSpan(cAt));
+        using var gi = Dense<T>(giT);
+        using var weight = Dense<T>(weightT);
+        using var bias = Dense<T>(biasT);
+        var (G, gAt) = gi;
+        var (W, wAt) = weight;
+        var (B, bAt) = (bias.Array, bias.Offset);
         // b_ih joins each row of gi here (gi + b_ih, then added to the recurrent half, the order of
         // PyTorch's (x·W_ihᵀ + b_ih) + (h·W_hhᵀ + b_hh)): its gradient is then a sum this layer's
         // backward already makes, where a bias in the input product cost a pass over gi's gradient.
-        var (BI, biAt) = biasIhT is null ? (null, 0) : Dense<T>(biasIhT.Value);
+        using var biasIh = Dense<T>(biasIhT);
+        var (BI, biAt) = (biasIh.Array, biasIh.Offset);
 
         // GRU keeps W_hn·h + b_hn beside its three gates: the reset gate's gradient needs it.
         int gateWidth = gru ? 4 * hidden : width;
@@ -159,9 +179,11 @@ internal sealed partial class CpuBackend
         int n = trace.States.Layout.Shape[0] - rows;
         if (lstm) n /= 2;
         var (offsets, order) = Schedule(batchSizes, reverse);
-        var (dS, dsAt) = Dense<T>(gradStates);
+        using var gradRun = Dense<T>(gradStates);
+        using var weight = Dense<T>(weightT);
+        var (dS, dsAt) = gradRun;
         var S = Data<T>(trace.States);
-        var (W, wAt) = Dense<T>(weightT);
+        var (W, wAt) = weight;
         var A = trace.Gates is null ? null : Data<T>(trace.Gates.Value);
         var P = Data<T>(trace.Previous!.Value);
         var C = trace.Cells is null ? null : Data<T>(trace.Cells.Value);

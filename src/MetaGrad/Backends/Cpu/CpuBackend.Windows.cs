@@ -27,7 +27,8 @@ internal sealed unsafe partial class CpuBackend
     {
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
         int oh = g.OutH(h), ow = g.OutW(w), positions = oh * ow;
-        var (X, xAt) = Dense<T>(x);
+        using var input = Dense<T>(x);
+        var (X, xAt) = input;
         var y = NewUninitialized<T>([n, c * g.Size, positions]);
         var Y = Data<T>(y);
         var windows = WindowsOf(g, 1, h, w, ow);
@@ -44,7 +45,8 @@ internal sealed unsafe partial class CpuBackend
     {
         int n = cols.Shape[0], c = cols.Shape[1] / g.Size;
         int oh = g.OutH(h), ow = g.OutW(w), positions = oh * ow;
-        var (C, cAt) = Dense<T>(cols);
+        using var columns = Dense<T>(cols);
+        var (C, cAt) = columns;
         var y = New<T>([n, c, h, w]);
         var Y = Data<T>(y);
         Threading.For(Planes(n * c, (long)g.Size * positions), job =>
@@ -91,7 +93,8 @@ internal sealed unsafe partial class CpuBackend
     static (RawTensor, bool) MaxPoolIndicesTyped<T>(RawTensor x, Windows2d g, int oh, int ow) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
-        var (X, xAt) = Dense<T>(x);
+        using var input = Dense<T>(x);
+        var (X, xAt) = input;
         var indices = NewUninitialized<long>([n, c, oh, ow]);
         var I = Data<long>(indices);
         int empty = 0;
