@@ -107,6 +107,36 @@ public static class DTypes
 
     static ArgumentOutOfRangeException Unknown(DType d) => new(nameof(d), $"unknown dtype {(int)d}");
 
+    /// <summary>
+    /// Refuses a number that <paramref name="dtype"/> cannot hold, as c10's checked_convert does for
+    /// fills (torch.full, fill_, masked_fill, index_fill): "value cannot be converted to type uint8_t
+    /// without overflow", rather than a silent wrap. The test is on the value before truncation
+    /// (127.9 does not fit int8). Infinities and NaN fit the floating types only; an unsigned type
+    /// also takes negatives down to −max (c10 lets −1 become 255); Bool takes anything.
+    /// </summary>
+    internal static void CheckFits(string op, double value, DType dtype)
+    {
+        (double lowest, double highest) = dtype switch
+        {
+            DType.Float32 => (-float.MaxValue, float.MaxValue),
+            DType.Float64 or DType.Bool => (double.NegativeInfinity, double.PositiveInfinity),
+            DType.Float16 => (-(double)Half.MaxValue, (double)Half.MaxValue),
+            DType.BFloat16 => (-3.3895313892515355e38, 3.3895313892515355e38),   // 0x7F7F
+            DType.Int64 => (-9223372036854775808.0, 9223372036854775807.0),
+            DType.Int32 => (int.MinValue, int.MaxValue),
+            DType.Int16 => (short.MinValue, short.MaxValue),
+            DType.Int8 => (sbyte.MinValue, sbyte.MaxValue),
+            DType.UInt8 => (-(double)byte.MaxValue, byte.MaxValue),
+            DType.UInt16 => (-(double)ushort.MaxValue, ushort.MaxValue),
+            _ => throw Unknown(dtype),
+        };
+        bool fits = dtype.IsFloatingPoint() || dtype == DType.Bool
+            ? double.IsNaN(value) || double.IsInfinity(value) || (value >= lowest && value <= highest)
+            // 2^63 is the double nearest Int64.MaxValue and does not fit: hence < for Int64's top.
+            : double.IsFinite(value) && value >= lowest && (dtype == DType.Int64 ? value < highest : value <= highest);
+        if (!fits) throw new ArgumentException($"{op}: value {value} cannot be converted to {dtype.TorchName()} without overflow");
+    }
+
     // Bool < integers < floats (torch.promote_types' categories).
     static int Category(DType d) => d.IsFloatingPoint() ? 2 : d.IsInteger() ? 1 : d == DType.Bool ? 0 : throw Unknown(d);
 

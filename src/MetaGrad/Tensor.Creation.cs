@@ -114,7 +114,9 @@ public partial class Tensor
     /// <summary>A tensor filled with one value.</summary>
     public static Tensor Full(int[] shape, double value, DType? dtype = null, bool requiresGrad = false)
     {
-        Tensor t = Cpu.Empty(CheckShape("Full", shape), dtype ?? DefaultDType);
+        var type = dtype ?? DefaultDType;
+        DTypes.CheckFits("Full", value, type);
+        Tensor t = Cpu.Empty(CheckShape("Full", shape), type);
         Cpu.Fill(t, value);
         return Leaf(t, requiresGrad);
     }
@@ -258,7 +260,11 @@ public partial class Tensor
         Overwrite("Normal_", () => Backend.FillNormal(this, generator ?? Generator.Default, mean, std));
 
     /// <summary>Fills with a value in place.</summary>
-    public Tensor Fill_(double value) => Overwrite("Fill_", () => Backend.Fill(this, value));
+    public Tensor Fill_(double value)
+    {
+        DTypes.CheckFits("Fill_", value, DType);
+        return Overwrite("Fill_", () => Backend.Fill(this, value));
+    }
 
     /// <summary>Fills with zeros in place.</summary>
     public Tensor Zero_() => Fill_(0);

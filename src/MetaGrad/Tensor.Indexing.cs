@@ -285,6 +285,7 @@ public partial class Tensor
     public Tensor IndexFill(int dim, Tensor index, double value)
     {
         CheckIndexTensor("IndexFill", index);
+        DTypes.CheckFits("IndexFill", value, DType);
         int d = ShapeMath.Dim(dim, NDim, "IndexFill");
         int size = NDim == 0 ? 1 : Layout.Shape[d];
         foreach (var i in index.ToArray<long>())
@@ -302,6 +303,7 @@ public partial class Tensor
     public Tensor MaskedFill(Tensor mask, double value)
     {
         CheckMask("MaskedFill", mask);
+        DTypes.CheckFits("MaskedFill", value, DType);
         ShapeMath.Broadcast("MaskedFill", Layout.Shape, mask.Layout.Shape);
         return Where(mask, ScalarLike(value).To(DType), this);
     }
