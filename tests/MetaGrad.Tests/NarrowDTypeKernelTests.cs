@@ -18,6 +18,32 @@ public class NarrowDTypeKernelTests
         return t.ToArray<Half>().Select(BitConverter.HalfToUInt16Bits).ToArray();
     }
 
+    [Theory]
+    [InlineData(DType.Float16, 5000)]      // chunks of 2048 and a partial one, on one thread
+    [InlineData(DType.Float16, 300001)]    // shared between threads
+    [InlineData(DType.BFloat16, 5000)]
+    [InlineData(DType.BFloat16, 300001)]
+    public void ArithmeticOfTwoDenseOperands_ConvertedInChunks_EqualsFloat32RoundedOnce(DType dtype, int n)
+    {
+        var g = new Generator((ulong)n);
+        var a = (Tensor.Randn([n], generator: g) * 100).To(dtype);
+        var b = (Tensor.Randn([n], generator: g) * 3).To(dtype);
+        var (af, bf) = (a.Float(), b.Float());
+        foreach (var (result, expected) in new[] { (a + b, af + bf), (a - b, af - bf), (a * b, af * bf), (a / b, af / bf) })
+        {
+            Assert.Equal(dtype, result.DType);
+            Assert.True(result.Float().Equal(expected.To(dtype).Float()) || AllNaNWhereExpected(result, expected.To(dtype)));
+        }
+    }
+
+    // Equal bit for bit, NaN where the reference has NaN (0/0 is NaN in both; NaN != NaN for Equal).
+    static bool AllNaNWhereExpected(Tensor result, Tensor expected)
+    {
+        var r = result.Float().ToArray<float>();
+        var e = expected.Float().ToArray<float>();
+        return r.Zip(e).All(p => p.First.Equals(p.Second));
+    }
+
     [Fact]
     public void SelectionAndOrdering_KeepTheNarrowDType()
     {

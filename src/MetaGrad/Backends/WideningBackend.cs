@@ -81,7 +81,8 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
         x.DType.IsNarrow() ? Narrow(inner.Unary(op, Widen(x)), x.DType) : inner.Unary(op, x);
 
     public RawTensor Binary(BinaryOp op, RawTensor a, RawTensor b) =>
-        BothNarrow(a, b) ? Narrow(inner.Binary(op, Widen(a), Widen(b)), a.DType) : inner.Binary(op, a, b);
+        !BothNarrow(a, b) ? inner.Binary(op, a, b)
+        : (inner as Cpu.CpuBackend)?.TryNarrowFloatBinary(op, a, b) ?? Narrow(inner.Binary(op, Widen(a), Widen(b)), a.DType);
 
     public void BinaryInPlace(BinaryOp op, RawTensor dst, RawTensor other)
     {
