@@ -98,9 +98,10 @@ internal sealed unsafe partial class CpuBackend
         int parts = Parts(n, (long)o * k * l);
         RawTensor? gradInput = null;
         Action<int, bool>? inputOfSample = null;
+        T[]? flipped = null;
         if (wantInput)
         {
-            (gradInput, inputOfSample) = InputGradient(D, dAt, n, c, h, w, W, wAt, o, g);
+            (gradInput, inputOfSample, flipped) = InputGradient(D, dAt, n, c, h, w, W, wAt, o, g);
             // With the threads taking whole samples, each computes its samples' input gradients
             // together with their weight gradients below, while each sample's dy is in its cache
             // (and with one hand-off between threads instead of two).
@@ -129,7 +130,7 @@ internal sealed unsafe partial class CpuBackend
             Threading.For(parts, part =>
             {
                 bool parallel = parts == 1;
-                T[]? dwT = wantWeight ? weightSums![part] = new T[k * o] : null;
+                T[]? dwT = wantWeight ? weightSums![part] = ScratchOf<T>(k * o) : null;
                 T[]? db = wantBias ? biasSums![part] = new T[o] : null;
                 var cols = dwT is null || narrow ? null : BufferPool<T>.Rent(k * chunk, clear: false);
                 bool first = true;
@@ -173,13 +174,14 @@ internal sealed unsafe partial class CpuBackend
             if (wantWeight)
             {
                 var dw = NewUninitialized<T>([.. weight.Shape]);
-                var sum = new T[k * o];
-                Sum(weightSums!, sum);
+                var sum = weightSums![0];
+                Sum(weightSums, sum.AsSpan(0, k * o));
                 var DW = Data<T>(dw);
-                if (narrow) sum.CopyTo(DW, 0);
+                if (narrow) sum.AsSpan(0, k * o).CopyTo(DW);
                 else
                     for (int p = 0; p < k; p++)
                         for (int r = 0; r < o; r++) DW[r * k + p] = sum[p * o + r];
+                foreach (var partial in weightSums) ReleaseScratch(partial);
                 gradWeight = dw;
             }
             if (wantBias)
@@ -189,13 +191,26 @@ internal sealed unsafe partial class CpuBackend
                 gradBias = db;
             }
         }
+        if (flipped is not null) ReleaseScratch(flipped);
         return new ConvGradients(gradInput, gradWeight, gradBias);
     }
 
+    // into = the sum of the parts (into may be the first part itself).
     static void Sum<T>(T[][] parts, Span<T> into) where T : unmanaged, IFloatingPointIeee754<T>
     {
         parts[0].AsSpan(0, into.Length).CopyTo(into);
-        for (int i = 1; i < parts.Length; i++) TensorPrimitives.Add(into, parts[i], into);
+        for (int i = 1; i < parts.Length; i++) TensorPrimitives.Add(into, parts[i].AsSpan(0, into.Length), into);
+    }
+
+    // Zeroed scratch for a backward's partial sums: from the pool when large (a 64-channel 3×3
+    // layer's dWᵀ is 147 KB, on the large-object heap once per thread and step otherwise), given
+    // back with ReleaseScratch once the kernel is done with it.
+    static T[] ScratchOf<T>(int length) where T : unmanaged =>
+        length >= BufferPool<T>.MinLength ? BufferPool<T>.Rent(length, clear: true) : new T[length];
+
+    static void ReleaseScratch<T>(T[] scratch) where T : unmanaged
+    {
+        if (scratch.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(scratch);
     }
 
     // dx = the adjoint of the convolution applied to dy. With stride 1 that is a convolution of dy,
@@ -206,22 +221,23 @@ internal sealed unsafe partial class CpuBackend
     // rows, each then read back again: so the convolution only where O is below twice C (a layer
     // that widens, such as LeNet's 6 → 16, folds back: its adjoint convolution packed mostly
     // padding for a 6-row product).
-    // Returns dx and the computation of one sample's part of it, for the caller to run.
-    static (RawTensor Dx, Action<int, bool> OfSample) InputGradient<T>(T[] D, int dAt, int n, int c, int h, int w, T[] W, int wAt, int o, Windows2d g)
+    // Returns dx, the computation of one sample's part of it for the caller to run, and the
+    // flipped kernel's scratch (to ReleaseScratch when every sample is done), if any.
+    static (RawTensor Dx, Action<int, bool> OfSample, T[]? Scratch) InputGradient<T>(T[] D, int dAt, int n, int c, int h, int w, T[] W, int wAt, int o, Windows2d g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = g.OutH(h), ow = g.OutW(w), l = oh * ow, k = c * g.Size;
         int padH = g.DilationH * (g.KernelH - 1) - g.PadH, padW = g.DilationW * (g.KernelW - 1) - g.PadW;
         if (g.StrideH == 1 && g.StrideW == 1 && padH >= 0 && padW >= 0 && o <= 2 * c)
         {
-            var flipped = new T[c * o * g.Size];
+            var flipped = ScratchOf<T>(c * o * g.Size);
             for (int co = 0; co < o; co++)
                 for (int ci = 0; ci < c; ci++)
                     for (int i = 0; i < g.Size; i++)
                         flipped[(ci * o + co) * g.Size + g.Size - 1 - i] = W[wAt + (co * c + ci) * g.Size + i];
             var adjoint = g with { PadH = padH, PadW = padW };
             var dx = NewUninitialized<T>([n, c, h, w]);
-            return (dx, Convolution(D, dAt, o, oh, ow, flipped, 0, c, null, 0, adjoint, Data<T>(dx)));
+            return (dx, Convolution(D, dAt, o, oh, ow, flipped, 0, c, null, 0, adjoint, Data<T>(dx)), flipped);
         }
         var gradInput = New<T>([n, c, h, w]);
         var DX = Data<T>(gradInput);
@@ -233,7 +249,7 @@ internal sealed unsafe partial class CpuBackend
             for (int ch = 0; ch < c; ch++)
                 FoldPlane(cols.AsSpan(ch * g.Size * l, g.Size * l), DX.AsSpan((sample * c + ch) * h * w, h * w), h, w, g);
             BufferPool<T>.Return(cols);
-        });
+        }, null);
     }
 
     // Samples split into one contiguous range per thread when there are at least as many samples
