@@ -90,7 +90,7 @@ public class UInt16Tests
         Assert.Equal(new ushort[] { 65534, 1 }, Values(a - 1));
         Assert.Equal(DType.Float32, (a + 0.5).DType);
         Assert.Equal(new[] { 65535.5f, 2.5f }, (a + 0.5).ToArray<float>());
-        Assert.Equal(DTypes.WithScalar(DType.UInt16, scalarIsFloat: false, scalarIsBool: true), DType.UInt16);
+        Assert.Equal(DType.UInt16, DTypes.WithScalar(DType.UInt16, scalarIsFloat: false, scalarIsBool: true));
     }
 
     // ---- casts ----
