@@ -14,7 +14,25 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
 {
     readonly IFusedKernels _fused = (IFusedKernels)inner;
 
-    RawTensor Widen(RawTensor x) => x.DType.IsNarrow() ? inner.Cast(x, x.DType.ComputeDType()) : x;
+    RawTensor Widen(RawTensor x)
+    {
+        if (!x.DType.IsNarrow()) return x;
+        var wide = inner.Cast(x, x.DType.ComputeDType());
+        var ring = t_widened ??= new Storage?[WidenedKept];
+        t_nextWidened = (t_nextWidened + 1) % WidenedKept;
+        ring[t_nextWidened] = wide.Storage;
+        return wide;
+    }
+
+    // The widened temporaries of the last few calls on this thread, kept reachable. A kernel reads
+    // an operand's array after its last use of the operand itself, and a collection in between
+    // could hand the temporary's pooled array to the next Rent (another thread's, or the kernel's
+    // own) while it is still read (see DenseRun). A call widens at most three operands and the
+    // kernels never call back into this class, so a ring of eight covers every call in flight; the
+    // price is a few temporaries kept a few calls longer.
+    const int WidenedKept = 8;
+    [ThreadStatic] static Storage?[]? t_widened;
+    [ThreadStatic] static int t_nextWidened;
     RawTensor? Widen(RawTensor? x) => x is { } v ? Widen(v) : default(RawTensor?);
     RawTensor Narrow(RawTensor y, DType dtype) => y.DType == dtype ? y : inner.Cast(y, dtype);
 
