@@ -90,9 +90,7 @@ internal sealed partial class CpuBackend
         if (y.Numel == 1 && x.Layout.IsContiguous)
         {
             // A whole contiguous tensor (a loss, x.Sum()): one run, no walk to set up.
-            Y[0] = T.CreateTruncating(x.Numel >= ParallelElements && Threading.NumThreads > 1
-                ? ChunkedSumInParts(X, x.Layout.Offset, x.Numel)
-                : ChunkedSum<T>(X.AsSpan(x.Layout.Offset, x.Numel)));
+            Y[0] = T.CreateTruncating(ChunkedSum(X, x.Layout.Offset, x.Numel));
             return y;
         }
         int last = outShape.Length - 1;
@@ -132,30 +130,34 @@ internal sealed partial class CpuBackend
 
     static double ChunkedSum<T>(ReadOnlySpan<T> run) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        const int Chunk = 1024;
         double total = 0;
-        for (int i = 0; i < run.Length; i += Chunk)
-            total += double.CreateTruncating(System.Numerics.Tensors.TensorPrimitives.Sum(run.Slice(i, Math.Min(Chunk, run.Length - i))));
+        for (int c = 0; c * SumChunk < run.Length; c++) total += ChunkSum(run, c);
         return total;
     }
 
-    // ChunkedSum of a long run with the chunks shared between threads: the chunks' sums are
-    // added in the same order afterwards, so the result has the same bits for any thread count
-    // (a training loss of a 2M-element output summed on one thread held back the other).
-    static double ChunkedSumInParts<T>(T[] data, int offset, int length) where T : unmanaged, IFloatingPointIeee754<T>
+    // The same sum of a whole array's run, its chunks shared between threads when it is long: the
+    // chunks' sums are added in the same order afterwards, so the result has the same bits for any
+    // thread count (a training loss of a 2M-element output summed on one thread held back the other).
+    static double ChunkedSum<T>(T[] data, int offset, int length) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        const int Chunk = 1024;
-        var sums = new double[(length + Chunk - 1) / Chunk];
+        if (length < ParallelElements || Threading.NumThreads == 1) return ChunkedSum<T>(data.AsSpan(offset, length));
+        var sums = new double[(length + SumChunk - 1) / SumChunk];
         int parts = Math.Min(Threading.NumThreads, sums.Length);
         Threading.For(parts, part =>
         {
             for (int c = part * sums.Length / parts, end = (part + 1) * sums.Length / parts; c < end; c++)
-                sums[c] = double.CreateTruncating(System.Numerics.Tensors.TensorPrimitives.Sum(data.AsSpan(offset + c * Chunk, Math.Min(Chunk, length - c * Chunk))));
+                sums[c] = ChunkSum<T>(data.AsSpan(offset, length), c);
         });
         double total = 0;
         foreach (var sum in sums) total += sum;
         return total;
     }
+
+    const int SumChunk = 1024;
+
+    // Chunk c of a run, summed in SIMD lanes.
+    static double ChunkSum<T>(ReadOnlySpan<T> run, int c) where T : unmanaged, IFloatingPointIeee754<T> =>
+        double.CreateTruncating(System.Numerics.Tensors.TensorPrimitives.Sum(run.Slice(c * SumChunk, Math.Min(SumChunk, run.Length - c * SumChunk))));
 
     // Max and min propagate NaN, as torch.amax does.
     static RawTensor Extreme<T>(RawTensor x, int[] outShape, bool max) where T : unmanaged, INumber<T>
