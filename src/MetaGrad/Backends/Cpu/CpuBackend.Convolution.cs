@@ -437,26 +437,6 @@ internal sealed unsafe partial class CpuBackend
             fixed (T* data = image.Data)
             {
                 T* origin = data + image.Offset;
-                if (runs.Length == 1 && runs[0].Length == rowStride && rowStride * sizeof(T) is 64 or 128)
-                {
-                    // A whole panel row within one output row: two of the kernel's vectors.
-                    T* from = origin + runs[0].Oy * image.W + runs[0].Ox;
-                    if (rowStride * sizeof(T) == 128)
-                        for (int p = first; p < first + count; p++, dst += rowStride)
-                        {
-                            byte* src = (byte*)(from + shifts[p]);
-                            Vector512.Store(Vector512.Load(src), (byte*)dst);
-                            Vector512.Store(Vector512.Load(src + 64), (byte*)dst + 64);
-                        }
-                    else
-                        for (int p = first; p < first + count; p++, dst += rowStride)
-                        {
-                            byte* src = (byte*)(from + shifts[p]);
-                            Vector256.Store(Vector256.Load(src), (byte*)dst);
-                            Vector256.Store(Vector256.Load(src + 32), (byte*)dst + 32);
-                        }
-                    return;
-                }
                 for (int p = first; p < first + count; p++, dst += rowStride)
                     foreach (ref readonly var run in runs)
                         Copy(dst + run.At, origin + run.Oy * image.W + run.Ox + shifts[p], run.Length);
