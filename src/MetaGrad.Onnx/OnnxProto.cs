@@ -56,14 +56,15 @@ internal sealed record OnnxTensor(string Name, long[] Dims, int DataType, byte[]
     static byte[] Bytes<T>(T[] values) where T : unmanaged => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
 }
 
-/// <summary>One attribute of a node (AttributeProto): an int, a string, or a list of ints or strings (all the exporter writes).</summary>
-internal sealed record OnnxAttribute(string Name, long? Int = null, string? Text = null, long[]? Ints = null, string[]? Texts = null)
+/// <summary>One attribute of a node (AttributeProto): a float, an int, a string, or a list of ints or strings (all the exporter writes).</summary>
+internal sealed record OnnxAttribute(string Name, long? Int = null, string? Text = null, long[]? Ints = null, string[]? Texts = null, float? Float = null)
 {
     public void WriteTo(CodedOutputStream o)
     {
         o.WriteTag(1, WireFormat.WireType.LengthDelimited); o.WriteString(Name);
         int type;
-        if (Int is long i) { type = 2; o.WriteTag(3, WireFormat.WireType.Varint); o.WriteInt64(i); }
+        if (Float is float f) { type = 1; o.WriteTag(2, WireFormat.WireType.Fixed32); o.WriteFloat(f); }
+        else if (Int is long i) { type = 2; o.WriteTag(3, WireFormat.WireType.Varint); o.WriteInt64(i); }
         else if (Text is string s) { type = 3; o.WriteTag(4, WireFormat.WireType.LengthDelimited); o.WriteBytes(ByteString.CopyFromUtf8(s)); }
         else if (Ints is long[] ints) { type = 7; foreach (var v in ints) { o.WriteTag(8, WireFormat.WireType.Varint); o.WriteInt64(v); } }
         else if (Texts is string[] texts) { type = 8; foreach (var v in texts) { o.WriteTag(9, WireFormat.WireType.LengthDelimited); o.WriteBytes(ByteString.CopyFromUtf8(v)); } }

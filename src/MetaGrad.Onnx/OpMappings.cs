@@ -44,6 +44,15 @@ internal sealed partial class OnnxGraphBuilder
                 return [x.Length > 2 ? Node("Add", [product, x[2]]) : product];
             case Matmul:
                 return [Node("MatMul", x)];
+            case LayerNormRows n:
+            {
+                // ONNX's LayerNormalization (opset 17) over the trailing dims; its scale is required.
+                var (shape, hasWeight, hasBias, eps) = n.Settings;
+                var dtype = operands[0].DType;
+                string scale = hasWeight ? x[1] : Initializer("ones", Tensor.Ones(shape).To(dtype));
+                string[] inputs = hasBias ? [x[0], scale, x[^1]] : [x[0], scale];
+                return [Node("LayerNormalization", inputs, new OnnxAttribute("axis", Int: -shape.Length), new OnnxAttribute("epsilon", Float: (float)eps))];
+            }
             case Functions.Softmax s:
                 return [Node("Softmax", x, new OnnxAttribute("axis", Int: s.Dim))];
             case Functions.LogSoftmax s:

@@ -190,12 +190,29 @@ internal interface IFusedKernels
     /// <summary>The gradients of <see cref="BatchNormForward"/> from the output's gradient: of x when <paramref name="input"/>, of γ and β when <paramref name="affine"/>.</summary>
     BatchNormGradients BatchNormBackward(RawTensor x, RawTensor? weight, BatchNormStatistics forward, RawTensor grad, bool input, bool affine);
 
+    /// <summary>
+    /// Layer normalisation of x's rows of <paramref name="rowLength"/> contiguous values (the
+    /// trailing normalized dims): y = (x − μ)/√(σ² + eps)·γ + β per row, γ and β (rowLength values,
+    /// each optional) shared by every row.
+    /// </summary>
+    LayerNormStatistics LayerNormForward(RawTensor x, int rowLength, RawTensor? weight, RawTensor? bias, double eps);
+
+    /// <summary>The gradients of <see cref="LayerNormForward"/> from the output's gradient: of x when <paramref name="input"/>, of γ and β when asked.</summary>
+    LayerNormGradients LayerNormBackward(RawTensor x, int rowLength, RawTensor? weight, LayerNormStatistics forward, RawTensor grad,
+        bool input, bool needWeight, bool needBias);
+
     /// <summary>The gradients asked for (of x, weight, bias) of <see cref="Conv2dForward"/>, from the output's gradient [N, O, oh, ow].</summary>
     ConvGradients Conv2dBackward(RawTensor x, RawTensor weight, RawTensor gradOutput, Windows2d windows, bool needInput, bool needWeight, bool needBias);
 }
 
 /// <summary>What <see cref="IFusedKernels.BatchNormForward"/> computed: the output, and per channel [C] the batch mean, biased variance and 1/√(variance + eps).</summary>
 internal readonly record struct BatchNormStatistics(RawTensor Output, RawTensor Mean, RawTensor Variance, RawTensor InvStd);
+
+/// <summary>What <see cref="IFusedKernels.LayerNormForward"/> computed: the output, and per row the mean and 1/√(variance + eps).</summary>
+internal readonly record struct LayerNormStatistics(RawTensor Output, RawTensor Mean, RawTensor InvStd);
+
+/// <summary>The gradients of <see cref="IFusedKernels.LayerNormBackward"/>: of x, and of γ and β; null where not asked for.</summary>
+internal readonly record struct LayerNormGradients(RawTensor? Input, RawTensor? Weight, RawTensor? Bias);
 
 /// <summary>The gradients of <see cref="IFusedKernels.BatchNormBackward"/>: of x, and of γ and β [C]; null where not asked for.</summary>
 internal readonly record struct BatchNormGradients(RawTensor? Input, RawTensor? Weight, RawTensor? Bias);

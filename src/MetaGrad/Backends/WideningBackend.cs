@@ -295,4 +295,11 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
 
     public BatchNormGradients BatchNormBackward(RawTensor x, RawTensor? weight, BatchNormStatistics forward, RawTensor grad, bool input, bool affine) =>
         AnyNarrow(x, weight, grad) ? throw Refused("BatchNorm", x.DType) : _fused.BatchNormBackward(x, weight, forward, grad, input, affine);
+
+    public LayerNormStatistics LayerNormForward(RawTensor x, int rowLength, RawTensor? weight, RawTensor? bias, double eps) =>
+        AnyNarrow(x, weight, bias) ? throw Refused("LayerNorm", x.DType) : _fused.LayerNormForward(x, rowLength, weight, bias, eps);
+
+    public LayerNormGradients LayerNormBackward(RawTensor x, int rowLength, RawTensor? weight, LayerNormStatistics forward, RawTensor grad,
+        bool input, bool needWeight, bool needBias) =>
+        AnyNarrow(x, weight, grad) ? throw Refused("LayerNorm", x.DType) : _fused.LayerNormBackward(x, rowLength, weight, forward, grad, input, needWeight, needBias);
 }

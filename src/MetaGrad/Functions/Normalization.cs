@@ -89,3 +89,64 @@ internal sealed class BatchNormTraining(int[] dims, double eps) : NaryFunction
         return result;
     }
 }
+
+/// <summary>
+/// Layer normalisation over the trailing normalized dims as one node: y = x̂·γ + β with
+/// x̂ = (x − μ)/σ per row (μ, σ² biased, over the row's D values), γ and β each optional and shaped
+/// as the normalized dims. The backward is the closed form per row,
+///   dx = (gγ − mean(gγ) − x̂·mean(gγ·x̂))/σ,  dγ = Σ_rows g·x̂,  dβ = Σ_rows g,
+/// computed by the backend's kernel (composed, the formula recorded a dozen nodes and the
+/// Transformer layer's step spent a sixth of its time in them). Inputs: x, then γ and β when given.
+/// </summary>
+internal sealed class LayerNormRows(int[] normalizedShape, bool hasWeight, bool hasBias, double eps) : NaryFunction
+{
+    LayerNormStatistics _forward;
+    int _rowLength;
+
+    /// <summary>The normalized (trailing) dims, whether γ and β are inputs, and eps: for exporters.</summary>
+    public (int[] NormalizedShape, bool HasWeight, bool HasBias, double Eps) Settings => (normalizedShape, hasWeight, hasBias, eps);
+
+    /// <summary>Whether the fused node serves this input: a backend with the kernels and float32/float64 throughout.</summary>
+    public static bool Serves(Tensor x, Tensor? weight, Tensor? bias) =>
+        x.Backend is IFusedKernels && (x.DType == DType.Float32 || x.DType == DType.Float64)
+        && (weight is null || (weight.DType == x.DType && weight.Backend == x.Backend))
+        && (bias is null || (bias.DType == x.DType && bias.Backend == x.Backend));
+
+    protected override Tensor Forward(Context ctx, Tensor[] inputs)
+    {
+        var x = inputs[0];
+        _rowLength = normalizedShape.Aggregate(1, (a, b) => a * b);
+        Tensor? weight = hasWeight ? inputs[1] : null, bias = hasBias ? inputs[^1] : null;
+        _forward = ((IFusedKernels)x.Backend).LayerNormForward(x, _rowLength, weight, bias, eps);
+        ctx.Save(inputs);
+        return _forward.Output;
+    }
+
+    protected override Tensor?[] Backward(Context ctx, Tensor grad)
+    {
+        var saved = ctx.Saved;
+        var inputs = Enumerable.Range(0, ctx.NeedsInputGrad.Count).Select(i => saved[i]).ToArray();
+        if (Autograd.IsGradEnabled) return Recorded(inputs, grad, ctx.NeedsInputGrad);
+        var x = inputs[0];
+        bool needWeight = hasWeight && ctx.NeedsInputGrad[1], needBias = hasBias && ctx.NeedsInputGrad[^1];
+        var g = ((IFusedKernels)x.Backend).LayerNormBackward(x, _rowLength, hasWeight ? inputs[1] : null, _forward, grad,
+            ctx.NeedsInputGrad[0], needWeight, needBias);
+        var result = new Tensor?[inputs.Length];
+        result[0] = g.Input is { } dx ? (Tensor)dx : null;
+        if (needWeight) result[1] = ((Tensor)g.Weight!.Value).Reshape(normalizedShape);
+        if (needBias) result[^1] = ((Tensor)g.Bias!.Value).Reshape(normalizedShape);
+        return result;
+    }
+
+    // When the backward itself is recorded (higher-order gradients), the composed formula is
+    // differentiated with its graph, so the statistics' dependence on x is kept.
+    Tensor?[] Recorded(Tensor[] inputs, Tensor grad, IReadOnlyList<bool> needed)
+    {
+        var y = NN.Functional.ComposedLayerNorm(inputs[0], normalizedShape, hasWeight ? inputs[1] : null, hasBias ? inputs[^1] : null, eps);
+        var wanted = Enumerable.Range(0, inputs.Length).Where(i => needed[i]).ToArray();
+        var grads = Autograd.Grad([y], [.. wanted.Select(i => inputs[i])], [grad], createGraph: true, allowUnused: true);
+        var result = new Tensor?[inputs.Length];
+        for (int k = 0; k < wanted.Length; k++) result[wanted[k]] = grads[k];
+        return result;
+    }
+}

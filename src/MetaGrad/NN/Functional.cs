@@ -205,6 +205,19 @@ public static partial class Functional
         int k = normalizedShape.Length;
         if (k > input.NDim || !input.Shape.Skip(input.NDim - k).SequenceEqual(normalizedShape))
             throw new ArgumentException($"LayerNorm: expected input with trailing shape {ShapeMath.Format(normalizedShape)}, got {ShapeMath.Format(input.Shape.ToArray())}");
+        if (weight is not null && !weight.Shape.SequenceEqual(normalizedShape))
+            throw new ArgumentException($"LayerNorm: expected weight of shape {ShapeMath.Format(normalizedShape)}, got {ShapeMath.Format(weight.Shape.ToArray())}");
+        if (bias is not null && !bias.Shape.SequenceEqual(normalizedShape))
+            throw new ArgumentException($"LayerNorm: expected bias of shape {ShapeMath.Format(normalizedShape)}, got {ShapeMath.Format(bias.Shape.ToArray())}");
+        if (!Functions.LayerNormRows.Serves(input, weight, bias)) return ComposedLayerNorm(input, normalizedShape, weight, bias, eps);
+        var node = new Functions.LayerNormRows([.. normalizedShape], weight is not null, bias is not null, eps);
+        return node.Apply([input, .. new[] { weight, bias }.OfType<Tensor>()]);
+    }
+
+    /// <summary>LayerNorm written in tensor operations: the reference the fused node is tested against, and its higher-order gradients.</summary>
+    internal static Tensor ComposedLayerNorm(Tensor input, int[] normalizedShape, Tensor? weight, Tensor? bias, double eps)
+    {
+        int k = normalizedShape.Length;
         var dims = Enumerable.Range(input.NDim - k, k).ToArray();
         var mean = input.Mean(dims, keepDim: true);
         var variance = input.Var(dims, correction: 0, keepDim: true);
