@@ -30,4 +30,22 @@ public class ThreadedReductionTests
             Assert.All(expanded.Exp().ToArray<float>(), v => Assert.Equal(MathF.Exp(2.5f), v));
         }
     }
+
+    [Fact]
+    public void SoftmaxAndLogSoftmax_OfManyRows_HaveTheSameBitsOnOneAndTwoThreads()
+    {
+        var x = Tensor.Randn([300, 1001], generator: new Generator(4)) * 5;   // past the parallel threshold, odd rows
+        foreach (bool log in new[] { false, true })
+        {
+            Tensor one, two;
+            using (ThreadScope.Of(1)) one = log ? x.LogSoftmax(-1) : x.Softmax(-1);
+            using (ThreadScope.Of(2)) two = log ? x.LogSoftmax(-1) : x.Softmax(-1);
+            Assert.True(one.Equal(two), log ? "log-softmax" : "softmax");
+            if (!log) Assert.True(one.Sum(-1).AllClose(Tensor.Ones([300]), 1e-5, 1e-5));
+            // The other dim goes through a transposed copy and back.
+            using (ThreadScope.Of(1)) one = log ? x.LogSoftmax(0) : x.Softmax(0);
+            using (ThreadScope.Of(2)) two = log ? x.LogSoftmax(0) : x.Softmax(0);
+            Assert.True(one.Equal(two), (log ? "log-softmax" : "softmax") + " over dim 0");
+        }
+    }
 }

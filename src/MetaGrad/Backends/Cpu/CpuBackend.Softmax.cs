@@ -24,29 +24,36 @@ internal sealed partial class CpuBackend
         var moved = dim == last ? x : new RawTensor(x.Storage, x.Layout.Permute(perm));
         var src = moved.Layout.IsContiguous ? moved : Contiguous(moved);
         var y = NewUninitialized<T>(src.Layout.Shape);
-        var X = Data<T>(src).AsSpan(src.Layout.Offset, y.Numel);
-        var Y = Data<T>(y).AsSpan();
-        int n = src.Layout.Shape[last];
-        var exps = log ? new T[n] : null;   // log-softmax needs Σ exp, not the exps themselves
-        for (int start = 0; start + n <= Y.Length && n > 0; start += n)
+        int n = src.Layout.Shape[last], rows = n == 0 ? 0 : y.Numel / n;
+        var X = Data<T>(src);
+        int xAt = src.Layout.Offset;
+        var Y = Data<T>(y);
+        // Rows shared out between threads when the tensor is large (a language model's logits).
+        int parts = RowParts(rows, y.Numel);
+        Threading.For(parts, part =>
         {
-            var row = X.Slice(start, n);
-            var output = Y.Slice(start, n);
-            T max = TensorPrimitives.Max(row);
-            if (T.IsInfinity(max)) max = T.Zero;   // all -inf (or an inf) lines: no shift, as PyTorch
-            TensorPrimitives.Subtract(row, max, output);
-            if (log)
+            var exps = log ? RunScratch<T>(n) : default;   // log-softmax needs Σ exp, not the exps themselves
+            for (int r = part * rows / parts; r < (part + 1) * rows / parts; r++)
             {
-                // (x - m) - log Σ exp(x - m)
-                FloatMath.Exp<T>(output, exps);
-                TensorPrimitives.Subtract(output, T.Log(TensorPrimitives.Sum<T>(exps)), output);
+                var row = X.AsSpan(xAt + r * n, n);
+                var output = Y.AsSpan(r * n, n);
+                T max = TensorPrimitives.Max<T>(row);
+                if (T.IsInfinity(max)) max = T.Zero;   // all -inf (or an inf) lines: no shift, as PyTorch
+                TensorPrimitives.Subtract(row, max, output);
+                if (log)
+                {
+                    // (x - m) - log Σ exp(x - m)
+                    FloatMath.Exp<T>(output, exps);
+                    TensorPrimitives.Subtract(output, T.Log(TensorPrimitives.Sum<T>(exps)), output);
+                }
+                else
+                {
+                    FloatMath.Exp<T>(output, output);
+                    TensorPrimitives.Divide(output, TensorPrimitives.Sum<T>(output), output);
+                }
             }
-            else
-            {
-                FloatMath.Exp<T>(output, output);
-                TensorPrimitives.Divide(output, TensorPrimitives.Sum(output), output);
-            }
-        }
+        });
+        GC.KeepAlive(src);   // a contiguous copy's storage holds its pooled array's lease until the rows are read
         return dim == last ? y : Contiguous(new RawTensor(y.Storage, y.Layout.Permute(perm)));
     }
 }
