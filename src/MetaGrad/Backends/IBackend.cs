@@ -191,6 +191,12 @@ internal interface IFusedKernels
     BatchNormGradients BatchNormBackward(RawTensor x, RawTensor? weight, BatchNormStatistics forward, RawTensor grad, bool input, bool affine);
 
     /// <summary>
+    /// The gradient of softmax (or log-softmax) over the last dim from its output y (contiguous
+    /// rows) and the output's gradient g: y·(g − Σ g·y) per row, or g − exp(y)·Σ g.
+    /// </summary>
+    RawTensor SoftmaxBackward(RawTensor y, RawTensor grad, bool log);
+
+    /// <summary>
     /// Layer normalisation of x's rows of <paramref name="rowLength"/> contiguous values (the
     /// trailing normalized dims): y = (x − μ)/√(σ² + eps)·γ + β per row, γ and β (rowLength values,
     /// each optional) shared by every row.

@@ -302,4 +302,7 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
     public LayerNormGradients LayerNormBackward(RawTensor x, int rowLength, RawTensor? weight, LayerNormStatistics forward, RawTensor grad,
         bool input, bool needWeight, bool needBias) =>
         AnyNarrow(x, weight, grad) ? throw Refused("LayerNorm", x.DType) : _fused.LayerNormBackward(x, rowLength, weight, forward, grad, input, needWeight, needBias);
+
+    public RawTensor SoftmaxBackward(RawTensor y, RawTensor grad, bool log) =>
+        AnyNarrow(y, grad) ? throw Refused(log ? "LogSoftmax" : "Softmax", y.DType) : _fused.SoftmaxBackward(y, grad, log);
 }

@@ -56,4 +56,48 @@ internal sealed partial class CpuBackend
         GC.KeepAlive(src);   // a contiguous copy's storage holds its pooled array's lease until the rows are read
         return dim == last ? y : Contiguous(new RawTensor(y.Storage, y.Layout.Permute(perm)));
     }
+
+    public RawTensor SoftmaxBackward(RawTensor y, RawTensor grad, bool log) => y.DType switch
+    {
+        DType.Float32 => SoftmaxBackwardTyped<float>(y, grad, log),
+        DType.Float64 => SoftmaxBackwardTyped<double>(y, grad, log),
+        _ => throw new ArgumentException($"{(log ? "LogSoftmax" : "Softmax")}: expected a floating tensor, got {y.DType}"),
+    };
+
+    // One pass per row over y and g (the formula in tensor operations made four over the whole
+    // tensor, exp's included for log-softmax): a row's sum, then its gradient while it is in L1.
+    static RawTensor SoftmaxBackwardTyped<T>(RawTensor y, RawTensor grad, bool log) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        using var output = Dense<T>(y);
+        using var gradRun = Dense<T>(grad);
+        var (Y, yAt) = output;
+        var (G, gAt) = gradRun;
+        int n = y.Layout.Rank == 0 ? 1 : y.Layout.Shape[^1], rows = n == 0 ? 0 : y.Numel / n;
+        var dx = NewUninitialized<T>([.. y.Layout.Shape]);
+        var DX = Data<T>(dx);
+        int parts = RowParts(rows, y.Numel);
+        Threading.For(parts, part =>
+        {
+            for (int r = part * rows / parts; r < (part + 1) * rows / parts; r++)
+            {
+                var g = G.AsSpan(gAt + r * n, n);
+                var yRow = Y.AsSpan(yAt + r * n, n);
+                var into = DX.AsSpan(r * n, n);
+                if (log)
+                {
+                    // g − exp(y)·Σ g
+                    T sum = TensorPrimitives.Sum<T>(g);
+                    FloatMath.Exp<T>(yRow, into);
+                    TensorPrimitives.MultiplyAdd(into, -sum, g, into);
+                }
+                else
+                {
+                    // y·(g − Σ g·y)
+                    TensorPrimitives.Subtract(g, TensorPrimitives.Dot<T>(g, yRow), into);
+                    TensorPrimitives.Multiply<T>(into, yRow, into);
+                }
+            }
+        });
+        return dx;
+    }
 }
