@@ -22,6 +22,7 @@ internal sealed partial class OnnxGraphBuilder
         IndexSelect s => [.. op.Inputs, s.Picks.Index],
         Selection s => [.. op.Inputs, s.Picks.Indices],
         EmbeddingLookup e => [.. op.Inputs, e.Ids],
+        CrossEntropyRows c => [.. op.Inputs, c.Settings.Target],
         _ => op.Inputs,
     };
 
@@ -44,6 +45,10 @@ internal sealed partial class OnnxGraphBuilder
                 return [x.Length > 2 ? Node("Add", [product, x[2]]) : product];
             case Matmul:
                 return [Node("MatMul", x)];
+            case CrossEntropyRows c:
+                // Per-sample losses, ignored targets 0: ONNX's own loss with no reduction (opset 13).
+                return [Node("SoftmaxCrossEntropyLoss", x, new OnnxAttribute("reduction", Text: "none"),
+                    new OnnxAttribute("ignore_index", Int: c.Settings.IgnoreIndex))];
             case LayerNormRows n:
             {
                 // ONNX's LayerNormalization (opset 17) over the trailing dims; its scale is required.

@@ -191,6 +191,16 @@ internal interface IFusedKernels
     BatchNormGradients BatchNormBackward(RawTensor x, RawTensor? weight, BatchNormStatistics forward, RawTensor grad, bool input, bool affine);
 
     /// <summary>
+    /// Cross-entropy of logits x [N, C] against class indices [N] (integers), per sample: the
+    /// row's log-sum-exp less its target's logit, 0 where the target is <paramref name="ignoreIndex"/>.
+    /// Also each row's log-sum-exp, for the backward. A target outside [0, C) is refused.
+    /// </summary>
+    (RawTensor Losses, RawTensor LogSumExp) CrossEntropyForward(RawTensor x, RawTensor target, int ignoreIndex);
+
+    /// <summary>The gradient of <see cref="CrossEntropyForward"/>'s losses, g [N]: g_i·(softmax(x_i) − onehot(t_i)), zero rows where ignored.</summary>
+    RawTensor CrossEntropyBackward(RawTensor x, RawTensor target, RawTensor logSumExp, RawTensor grad, int ignoreIndex);
+
+    /// <summary>
     /// The gradient of softmax (or log-softmax) over the last dim from its output y (contiguous
     /// rows) and the output's gradient g: y·(g − Σ g·y) per row, or g − exp(y)·Σ g.
     /// </summary>

@@ -305,4 +305,10 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
 
     public RawTensor SoftmaxBackward(RawTensor y, RawTensor grad, bool log) =>
         AnyNarrow(y, grad) ? throw Refused(log ? "LogSoftmax" : "Softmax", y.DType) : _fused.SoftmaxBackward(y, grad, log);
+
+    public (RawTensor Losses, RawTensor LogSumExp) CrossEntropyForward(RawTensor x, RawTensor target, int ignoreIndex) =>
+        AnyNarrow(x) ? throw Refused("CrossEntropy", x.DType) : _fused.CrossEntropyForward(x, target, ignoreIndex);
+
+    public RawTensor CrossEntropyBackward(RawTensor x, RawTensor target, RawTensor logSumExp, RawTensor grad, int ignoreIndex) =>
+        AnyNarrow(x, grad) ? throw Refused("CrossEntropy", x.DType) : _fused.CrossEntropyBackward(x, target, logSumExp, grad, ignoreIndex);
 }

@@ -1,3 +1,4 @@
+using MetaGrad.Backends;
 namespace MetaGrad.Functions;
 
 /// <summary>
@@ -26,4 +27,43 @@ internal sealed class BinaryCrossEntropy : BinaryFunction
     const double Epsilon = 1e-12f;
 
     static Tensor Clamped(Tensor log) => log.Clamp(min: -100);
+}
+
+/// <summary>
+/// Cross-entropy of logits [N, C] against class indices [N] as one node, per sample:
+/// lse(x_i) − x_i[t_i] (0 where the target is the ignored index). The backward
+/// g_i·(softmax(x_i) − onehot(t_i)) is the backend's row kernel; recorded (higher-order
+/// gradients), it is log-softmax and a gather in tensor operations. The log-probabilities are
+/// never stored: a language model's logits were the largest tensors of its step.
+/// </summary>
+internal sealed class CrossEntropyRows(Tensor target, int ignoreIndex) : UnaryFunction
+{
+    Tensor _logSumExp = null!;
+
+    /// <summary>The class indices and the ignored index: for exporters.</summary>
+    public (Tensor Target, int IgnoreIndex) Settings => (target, ignoreIndex);
+
+    /// <summary>Whether the fused node serves: a backend with the kernels, float32/float64 logits [N, C], Int64 targets [N].</summary>
+    public static bool Serves(Tensor input, Tensor target) =>
+        input.Backend is IFusedKernels && input.NDim == 2 && (input.DType == DType.Float32 || input.DType == DType.Float64)
+        && target.DType == DType.Int64 && target.NDim == 1 && target.Shape[0] == input.Shape[0] && target.Backend == input.Backend;
+
+    protected override Tensor Forward(Context ctx, Tensor x)
+    {
+        var (losses, logSumExp) = ((IFusedKernels)x.Backend).CrossEntropyForward(x, target, ignoreIndex);
+        _logSumExp = logSumExp;
+        ctx.Save(x);
+        return losses;
+    }
+
+    protected override Tensor? Backward(Context ctx, Tensor grad)
+    {
+        var x = ctx.Saved[0];
+        if (!Autograd.IsGradEnabled) return ((IFusedKernels)x.Backend).CrossEntropyBackward(x, target, _logSumExp, grad, ignoreIndex);
+        // Recorded: the same losses from log-softmax and a gather, differentiated with their graph.
+        var kept = target != (double)ignoreIndex;
+        var safe = Tensor.Where(kept, target, Tensor.ZerosLike(target));
+        var losses = -x.LogSoftmax(1).Gather(1, safe.Unsqueeze(1)).Squeeze(1) * kept.To(x.DType);
+        return Autograd.Grad([losses], [x], [grad], createGraph: true)[0];
+    }
 }

@@ -136,6 +136,17 @@ public static partial class Losses
     {
         if (labelSmoothing < 0 || labelSmoothing > 1)
             throw new ArgumentException($"CrossEntropy: label smoothing must be between 0.0 and 1.0, got {labelSmoothing}");
+        if (weight is null && labelSmoothing == 0 && Functions.CrossEntropyRows.Serves(input, target))
+        {
+            // The common case as one node (no log-probabilities stored); the rest below in tensor operations.
+            var losses = new Functions.CrossEntropyRows(target, ignoreIndex).Apply(input);
+            return reduction switch
+            {
+                Reduction.None => losses,
+                Reduction.Sum => losses.Sum(),
+                _ => losses.Sum() / (target != (double)ignoreIndex).Sum().To(input.DType),
+            };
+        }
         int classDim = input.NDim >= 2 ? 1 : 0;
         var logp = input.LogSoftmax(classDim);
         int classes = input.Shape[classDim];

@@ -53,7 +53,8 @@ internal static class Threading
         }
         if (Interlocked.CompareExchange(ref s_owned, 1, 0) != 0)
         {
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+            try { Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body); }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0) { ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); }   // as the team: the item's own exception
             return;
         }
         Job job;
