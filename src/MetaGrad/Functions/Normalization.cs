@@ -82,11 +82,7 @@ internal sealed class BatchNormTraining(int[] dims, double eps) : NaryFunction
         var mean = x.Mean(dims, keepDim: true);
         var y = (x - mean) / (x.Var(dims, correction: 0, keepDim: true) + eps).Sqrt();
         if (inputs.Length > 1) y = y * inputs[1].Reshape(_channelShape) + inputs[2].Reshape(_channelShape);
-        var wanted = Enumerable.Range(0, inputs.Length).Where(i => needed[i]).ToArray();
-        var grads = Autograd.Grad([y], [.. wanted.Select(i => inputs[i])], [grad], createGraph: true, allowUnused: true);
-        var result = new Tensor?[inputs.Length];
-        for (int k = 0; k < wanted.Length; k++) result[wanted[k]] = grads[k];
-        return result;
+        return RecordedGradients.Of(y, inputs, grad, needed);
     }
 }
 
@@ -143,6 +139,18 @@ internal sealed class LayerNormRows(int[] normalizedShape, bool hasWeight, bool 
     Tensor?[] Recorded(Tensor[] inputs, Tensor grad, IReadOnlyList<bool> needed)
     {
         var y = NN.Functional.ComposedLayerNorm(inputs[0], normalizedShape, hasWeight ? inputs[1] : null, hasBias ? inputs[^1] : null, eps);
+        return RecordedGradients.Of(y, inputs, grad, needed);
+    }
+}
+
+/// <summary>
+/// The gradients of a fused node's inputs when its backward is itself recorded: y, the node's output
+/// recomputed from the same inputs in tensor operations, differentiated with its graph kept.
+/// </summary>
+static class RecordedGradients
+{
+    public static Tensor?[] Of(Tensor y, Tensor[] inputs, Tensor grad, IReadOnlyList<bool> needed)
+    {
         var wanted = Enumerable.Range(0, inputs.Length).Where(i => needed[i]).ToArray();
         var grads = Autograd.Grad([y], [.. wanted.Select(i => inputs[i])], [grad], createGraph: true, allowUnused: true);
         var result = new Tensor?[inputs.Length];
