@@ -75,4 +75,28 @@ public class ThreadingTests
                 Assert.All(hits, h => Assert.Equal(1, h));
             }
     }
+
+    [Fact]
+    public void For_DoesNotKeepTheLastJobsClosureReachable()
+    {
+        // The team keeps its last job; what the job's body captured (a kernel's arrays, pooled
+        // buffers among them) must still become garbage when the call returns.
+        using (ThreadScope.Of(2))
+        {
+            var captured = RunCapturing();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            Assert.False(captured.IsAlive);
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static WeakReference RunCapturing()
+    {
+        var array = new int[64];
+        Threading.For(8, i => array[i] = i);
+        Assert.Equal(7, array[7]);
+        return new WeakReference(array);
+    }
 }

@@ -65,6 +65,7 @@ internal static class Threading
             t_inJob = true;
             job.Run();
             job.WaitUntilDone();
+            job.Forget();
         }
         finally
         {
@@ -87,6 +88,12 @@ internal static class Threading
         public readonly int Helpers = helpers;
         int _next, _done;
         public Exception? Error;
+        // Dropped when the call returns: the team keeps its last job (and a helper the job it saw),
+        // and the closure would otherwise keep the kernel's arrays, pooled buffers among them,
+        // reachable until the next call.
+        Action<int>? _body = body;
+
+        public void Forget() => _body = null;
 
         public void Run()
         {
@@ -95,7 +102,7 @@ internal static class Threading
                 // After an error the remaining items are counted off unrun, as Parallel.For stops.
                 if (Volatile.Read(ref Error) is null)
                 {
-                    try { body(i); }
+                    try { _body!(i); }
                     catch (Exception e) { Interlocked.CompareExchange(ref Error, e, null); }
                 }
                 Interlocked.Increment(ref _done);
