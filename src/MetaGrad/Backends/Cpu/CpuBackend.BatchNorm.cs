@@ -35,7 +35,7 @@ internal sealed partial class CpuBackend
 
     static void EachChannel(int c, long total, Action<int> body)
     {
-        int parts = total >= ParallelElements && Threading.NumThreads > 1 ? Math.Min(c, Threading.NumThreads) : 1;
+        int parts = RowParts(c, total);
         Threading.For(parts, part =>
         {
             for (int ch = part * c / parts; ch < (part + 1) * c / parts; ch++) body(ch);

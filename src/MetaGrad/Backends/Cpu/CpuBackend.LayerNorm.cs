@@ -27,10 +27,6 @@ internal sealed partial class CpuBackend
         _ => throw new ArgumentException($"LayerNorm: expected a floating input, got {x.DType}"),
     };
 
-    // Rows [first, last) of part `part` of `parts`, the parts as many as threads when the tensor is large.
-    static int RowParts(int rows, long elements) =>
-        elements >= ParallelElements && Threading.NumThreads > 1 ? Math.Min(rows, Threading.NumThreads) : 1;
-
     static LayerNormStatistics LayerNormForwardTyped<T>(RawTensor x, int d, RawTensor? weight, RawTensor? bias, double eps)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

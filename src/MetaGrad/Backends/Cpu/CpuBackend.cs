@@ -334,6 +334,14 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
     /// </summary>
     const int ParallelElements = 1 << 18;
 
+    /// <summary>
+    /// Into how many parts a row-wise kernel cuts its rows (or channels): one per thread for a
+    /// tensor of <see cref="ParallelElements"/> or more, else one. Part p takes rows
+    /// [p·rows/parts, (p + 1)·rows/parts).
+    /// </summary>
+    static int RowParts(int rows, long elements) =>
+        elements >= ParallelElements && Threading.NumThreads > 1 ? Math.Min(rows, Threading.NumThreads) : 1;
+
     // y = f(x) over a contiguous run, in one chunk per thread (whole 64-byte lines each).
     static void Map1Chunks<TIn, TOut, TOp>(TIn[] X, int ox, TOut[] Y) where TIn : unmanaged where TOut : unmanaged where TOp : IMap1<TIn, TOut>
     {
