@@ -18,8 +18,26 @@ public abstract class Storage
     /// <summary>Bumped by every in-place write; saved tensors remember the value they saw.</summary>
     internal int Version;
 
+    static long s_made;
+
+    /// <summary>
+    /// Storages are numbered in the order they are made, so that the backward engine can tell the
+    /// gradients a pass made itself (numbered after the pass began) from everything made before it.
+    /// </summary>
+    internal readonly long Serial = Interlocked.Increment(ref s_made);
+
+    /// <summary>The number of the last storage made so far.</summary>
+    internal static long LastSerial => Volatile.Read(ref s_made);
+
     /// <summary>Creates storage on a device.</summary>
     protected Storage(Device device) => Device = device;
+
+    /// <summary>
+    /// Gives the buffer back for reuse now, by an owner that knows nothing else can reach this
+    /// storage (the backward engine, for gradients it made and consumed). Any later use of this
+    /// storage fails loudly instead of reading a buffer that already holds another tensor.
+    /// </summary>
+    internal virtual void Release() { }
 }
 
 /// <summary>Maps a .NET element type to its dtype once per type.</summary>

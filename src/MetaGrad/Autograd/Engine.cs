@@ -69,9 +69,11 @@ internal static class Engine
         public readonly Stack<Function> Pending = new(), Ready = new();
         // Leaves with post-accumulate hooks: how many edges still lead to each (filled only when one has hooks).
         public readonly Dictionary<Tensor, int> HookedLeaves = new(ReferenceEqualityComparer.Instance);
+        public readonly OwnedGradients Own = new();
 
         public void Clear()
         {
+            Own.Clear();
             HookedLeaves.Clear();
             Buffers.Clear();
             LaterOutputs.Clear();
@@ -106,6 +108,9 @@ internal static class Engine
     static void RunGraph(Tensor[] roots, Tensor[] rootGrads, bool retainGraph, bool createGraph, Capture? capture, Scratch scratch)
     {
         using var mode = Autograd.SetGradEnabled(createGraph);
+        // A recorded backward, Autograd.Grad and a tracer hand gradients to their caller: nothing is owned then.
+        var own = scratch.Own;
+        own.Begin(!createGraph && capture is null && Tracing.Active is null);
         var buffers = scratch.Buffers;
         var rootNodes = scratch.Roots;
         for (int i = 0; i < roots.Length; i++)
@@ -117,7 +122,7 @@ internal static class Engine
             }
             else
             {
-                Deliver(roots[i], rootGrads[i], createGraph, capture);
+                Deliver(roots[i], rootGrads[i], createGraph, capture, own);
                 if (capture is null) AfterAccumulate(roots[i]);
             }
         }
@@ -136,12 +141,14 @@ internal static class Engine
         {
             var node = ready.Pop();
             Tensor?[]? grads = null;
+            Tensor? received = null;
+            Tensor?[]? receivedAll = null;
             bool runs = needed is null || needed.Contains(node);
             if (node.OutputCount == 1)
             {
                 if (buffers.Remove(node, out var grad))
                 {
-                    grad = Received(node, 0, grad, capture);
+                    grad = Received(node, 0, grad, capture, own);
                     if (runs)
                     {
                         var profiler = Profiler.Active;
@@ -149,6 +156,7 @@ internal static class Engine
                         grads = node.BackwardAll(grad);
                         profiler?.End(node.Name);
                     }
+                    received = grad;
                 }
             }
             else
@@ -158,7 +166,7 @@ internal static class Engine
                 for (int k = 0; k < outputs.Length; k++)
                 {
                     bool has = k == 0 ? buffers.Remove(node, out var g) : scratch.LaterOutputs.Remove(new(node, k), out g);
-                    if (has) (outputs[k], any) = (Received(node, k, g!, capture), true);
+                    if (has) (outputs[k], any) = (Received(node, k, g!, capture, own), true);
                 }
                 if (any && runs)
                 {
@@ -167,6 +175,7 @@ internal static class Engine
                     grads = ((MultiOutputFunction)node).BackwardAll(outputs);
                     profiler?.End(node.Name);
                 }
+                receivedAll = outputs;
             }
             if (node.SparseGrads is { } sparse)
             {
@@ -175,6 +184,11 @@ internal static class Engine
                 for (int i = 0; i < sparse.Length; i++)
                     if (sparse[i] is { } rows) grads[i] = Sparse(node.Edges[i], rows, createGraph, capture);
             }
+            // After the rows above are made dense or copied into a leaf: they may view what the node received.
+            if (received is not null) own.Consumed(node, received, grads);
+            else if (receivedAll is not null)
+                foreach (var r in receivedAll)
+                    if (r is not null) own.Consumed(node, r, grads);
             if (grads is not null)
             {
                 if (anomaly) Anomaly.OnBackward(node, grads);
@@ -188,7 +202,16 @@ internal static class Engine
             {
                 var edge = node.Edges[i];
                 var g = grads?[i];
-                if (g is not null && !edge.IsNone) g = Conform(node, i, edge, g);
+                if (g is not null)
+                {
+                    if (edge.IsNone) own.Free(g);
+                    else
+                    {
+                        var conformed = Conform(node, i, edge, g);
+                        if (!ReferenceEquals(conformed.Storage, g.Storage)) own.Free(g);
+                        g = conformed;
+                    }
+                }
                 if (edge.Node is { } next)
                 {
                     if (g is not null) Accumulate(scratch, next, edge.OutputNr, g);
@@ -196,7 +219,7 @@ internal static class Engine
                 }
                 else if (edge.Leaf is { } leaf)
                 {
-                    if (g is not null) Deliver(leaf, g, createGraph, capture);
+                    if (g is not null) Deliver(leaf, g, createGraph, capture, own);
                     // The leaf's last edge in this pass: its gradient is complete.
                     if (hooked is { Count: > 0 } && hooked.TryGetValue(leaf, out int left))
                     {
@@ -268,17 +291,22 @@ internal static class Engine
     static void Accumulate(Scratch scratch, Function node, int output, Tensor grad)
     {
         if (output == 0)
-            scratch.Buffers[node] = scratch.Buffers.TryGetValue(node, out var existing) ? existing + grad : grad;
+            scratch.Buffers[node] = scratch.Buffers.TryGetValue(node, out var existing) ? scratch.Own.Sum(existing, grad) : grad;
         else
-            scratch.LaterOutputs[new(node, output)] = scratch.LaterOutputs.TryGetValue(new(node, output), out var existing) ? existing + grad : grad;
+            scratch.LaterOutputs[new(node, output)] = scratch.LaterOutputs.TryGetValue(new(node, output), out var existing) ? scratch.Own.Sum(existing, grad) : grad;
     }
 
     // An output's summed gradient on arrival: through its hooks, and captured when Autograd.Grad asked for it.
-    static Tensor Received(Function node, int output, Tensor grad, Capture? capture)
+    static Tensor Received(Function node, int output, Tensor grad, Capture? capture, OwnedGradients own)
     {
         if (node.OutputHooks is { } hooks)
             foreach (var (nr, hook) in hooks)
-                if (nr == output) grad = hook(grad) ?? grad;
+                if (nr == output)
+                {
+                    own.Share(grad);   // a hook may keep what it is given (RetainGrad does)
+                    grad = hook(grad) ?? grad;
+                    own.Share(grad);
+                }
         if (capture is not null && capture.Nodes.TryGetValue(new(node, output), out int slot))
             capture.Grads[slot] = Sum(capture.Grads[slot], grad);
         return grad;
@@ -319,21 +347,39 @@ internal static class Engine
     }
 
     // A leaf's gradient: through its hooks, then captured (Autograd.Grad) or added to .Grad.
-    static void Deliver(Tensor leaf, Tensor grad, bool createGraph, Capture? capture)
+    static void Deliver(Tensor leaf, Tensor grad, bool createGraph, Capture? capture, OwnedGradients own)
     {
         if (leaf.LeafHooks is { } hooks)
-            foreach (var hook in hooks) grad = hook(grad) ?? grad;
+            foreach (var hook in hooks)
+            {
+                own.Share(grad);
+                grad = hook(grad) ?? grad;
+                own.Share(grad);
+            }
         if (capture is not null)
         {
             if (capture.Leaves.TryGetValue(leaf, out int slot)) capture.Grads[slot] = Sum(capture.Grads[slot], grad);
             return;
         }
-        if (createGraph) leaf.Grad = leaf.Grad is null ? grad : leaf.Grad + grad;
-        else
+        if (createGraph)
         {
-            // A fresh buffer: the incoming gradient may be a view of something the caller still owns.
-            using (Autograd.NoGrad())
-                leaf.Grad = leaf.Grad is null ? grad.Backend.Clone(grad) : leaf.Grad.Detach() + grad.Detach();
+            leaf.Grad = leaf.Grad is null ? grad : leaf.Grad + grad;
+            return;
         }
+        using var noGrad = Autograd.NoGrad();
+        if (leaf.Grad is null)
+        {
+            // The engine's own buffer becomes .grad as it is, as PyTorch's AccumulateGrad steals a
+            // gradient nothing else holds; anything else may be a view of what the caller still owns.
+            leaf.Grad = own.Keep(grad) ? grad.Detach() : grad.Backend.Clone(grad);
+            return;
+        }
+        var existing = leaf.Grad;
+        // Into .grad itself, as PyTorch accumulates when not recording (a reference to .grad taken
+        // earlier sees the sum); a .grad that is not a plain dense tensor of its own gets a new one.
+        if (!existing.RequiresGrad && existing.IsContiguous && existing.DType == grad.DType && existing.Layout.Shape.AsSpan().SequenceEqual(grad.Layout.Shape))
+            existing.Add_(grad);
+        else leaf.Grad = existing.Detach() + grad.Detach();
+        own.Free(grad);
     }
 }

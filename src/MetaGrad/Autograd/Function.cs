@@ -47,6 +47,13 @@ public abstract class Function
 
     internal void ReleaseSaved() => Ctx.Release();
 
+    /// <summary>
+    /// Whether this node's backward keeps none of the gradients it receives or returns beyond the
+    /// call, so that the engine may reuse their buffers (see <see cref="OwnedGradients"/>):
+    /// true of MetaGrad's own formulas, never assumed of a subclass written elsewhere.
+    /// </summary>
+    internal virtual bool KeepsNoGradients => GetType().Assembly == typeof(Function).Assembly;
+
     /// <summary>The tensors this node saved for backward, as they are now (empty once freed): for drawing the graph, unchecked.</summary>
     internal IReadOnlyList<Tensor> SavedForDrawing => Ctx.Peek();
 

@@ -221,6 +221,9 @@ public abstract partial class Module
         {
             public override string Name => "BackwardHookFunctionBackward";
 
+            // The module's hooks are user code and may keep the gradients they are shown.
+            internal override bool KeepsNoGradients => false;
+
             protected override Tensor[] Forward(Context ctx, Tensor[] inputs) => inputs;
 
             protected override Tensor?[] Backward(Context ctx, Tensor?[] grads) =>

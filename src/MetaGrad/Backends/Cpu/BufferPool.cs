@@ -26,9 +26,20 @@ internal static class BufferPool<T> where T : unmanaged
     /// <summary>Bytes rented since the last collection after which a miss first asks for one.</summary>
     static readonly long CollectAfterRentedBytes = long.TryParse(Environment.GetEnvironmentVariable("METAGRAD_POOL_COLLECT_MB"), out var mb) ? mb << 20 : 32L << 20;
 
+    /// <summary>
+    /// Below <see cref="MinLength"/> the pool holds only buffers given back by <see cref="Release"/>
+    /// (never leased ones), and none smaller than this: a lock is dearer than a tiny allocation.
+    /// </summary>
+    static readonly int MinReleasedLength = 4096 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+
     static readonly Dictionary<int, Stack<T[]>> s_free = [];
     static long s_pooledBytes;
     static long s_rentedBytes;
+    // Small buffers waiting in s_free: while none is, small allocations skip the lock.
+    static int s_smallFree;
+
+    /// <summary>How many buffers <see cref="Release"/> has taken back (for tests).</summary>
+    internal static long Released;
 
     /// <summary>A buffer of exactly <paramref name="length"/> elements, zeroed when asked.</summary>
     public static T[] Rent(int length, bool clear)
@@ -46,6 +57,10 @@ internal static class BufferPool<T> where T : unmanaged
         return clear ? new T[length] : GC.AllocateUninitializedArray<T>(length);
     }
 
+    /// <summary>A small buffer that an owner gave back by <see cref="Release"/>, if one of this length waits.</summary>
+    public static T[]? TryTakeReleased(int length, bool clear) =>
+        length >= MinReleasedLength && Volatile.Read(ref s_smallFree) > 0 ? TryTake(length, clear) : null;
+
     static T[]? TryTake(int length, bool clear)
     {
         T[] array;
@@ -54,9 +69,22 @@ internal static class BufferPool<T> where T : unmanaged
             if (!s_free.TryGetValue(length, out var stack) || stack.Count == 0) return null;
             array = stack.Pop();
             s_pooledBytes -= (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            if (length < MinLength) s_smallFree--;
         }
         if (clear) Array.Clear(array);
         return array;
+    }
+
+    /// <summary>
+    /// Takes a buffer back from an owner that knows nothing else uses it (rather than from a lease's
+    /// finalizer). Its bytes no longer count towards the next collection: they needed none to return.
+    /// </summary>
+    public static void Release(T[] array)
+    {
+        if (array.Length < MinReleasedLength) return;
+        Interlocked.Increment(ref Released);
+        if (array.Length >= MinLength) Interlocked.Add(ref s_rentedBytes, -(long)array.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        Return(array);
     }
 
     /// <summary>Takes a buffer back (from a lease's finalizer), unless the pool is full.</summary>
@@ -68,6 +96,7 @@ internal static class BufferPool<T> where T : unmanaged
             if (bytes > MaxPooledBytes) return;
             if (s_pooledBytes + bytes > MaxPooledBytes)
             {
+                s_smallFree = 0;
                 // Full: the buffers kept are of sizes that stopped coming back (an earlier model, a
                 // finished phase), or the current ones would have been taken. Dropping them all
                 // makes room for the sizes in use now; refusing newcomers instead left a long
@@ -78,6 +107,7 @@ internal static class BufferPool<T> where T : unmanaged
             if (!s_free.TryGetValue(array.Length, out var stack)) s_free[array.Length] = stack = new Stack<T[]>();
             stack.Push(array);
             s_pooledBytes += bytes;
+            if (array.Length < MinLength) s_smallFree++;
         }
     }
 }

@@ -1,0 +1,112 @@
+namespace MetaGrad;
+
+/// <summary>
+/// The gradients one backward pass made and that nothing outside the pass can reach. PyTorch's
+/// engine knows them by reference count: it frees an intermediate gradient when the last node has
+/// used it, and a leaf's first gradient becomes its .grad without a copy. .NET has no reference
+/// counts, so ownership is proved instead: a gradient's storage belongs to the pass when it was made
+/// after the pass began (its serial is later), by MetaGrad's own backward formulas, and was never
+/// handed to a hook, to user code or to two places at once. Such a buffer goes back to the pool the
+/// moment the pass is done with it, rather than when a collection finds it dead: an MLP step
+/// allocated 444 KiB and copied every weight gradient before this.
+/// </summary>
+internal sealed class OwnedGradients
+{
+    bool _on;
+    long _since;
+    // Storages of this pass that something besides one gradient slot may hold.
+    readonly HashSet<Storage> _shared = new(ReferenceEqualityComparer.Instance);
+    readonly HashSet<Storage> _seen = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Starts a pass; when <paramref name="on"/> is false (a recorded backward, Autograd.Grad, a tracer) nothing is owned.</summary>
+    public void Begin(bool on)
+    {
+        _on = on;
+        _since = Storage.LastSerial;
+        _shared.Clear();
+    }
+
+    public void Clear()
+    {
+        _on = false;
+        _shared.Clear();
+        _seen.Clear();
+    }
+
+    /// <summary>Whether this pass alone holds <paramref name="t"/>'s storage.</summary>
+    public bool Owns(Tensor t) => _on && t.Storage.Serial > _since && !_shared.Contains(t.Storage);
+
+    /// <summary>Marks <paramref name="t"/>'s storage as held elsewhere too: never freed nor kept by a leaf in this pass.</summary>
+    public void Share(Tensor? t)
+    {
+        if (_on && t is not null && t.Storage.Serial > _since) _shared.Add(t.Storage);
+    }
+
+    /// <summary>Gives an owned gradient's buffer back: the pass is done with it.</summary>
+    public void Free(Tensor t)
+    {
+        if (!Owns(t)) return;
+        _shared.Add(t.Storage);
+        t.Storage.Release();
+    }
+
+    /// <summary>
+    /// Whether a leaf may take <paramref name="t"/> as its .grad: owned, and the whole of its storage
+    /// laid out densely (a view of a larger buffer would keep the rest alive, and .grad is dense).
+    /// The storage leaves the pass's hands.
+    /// </summary>
+    public bool Keep(Tensor t)
+    {
+        if (!Owns(t) || !t.IsContiguous || t.Layout.Offset != 0 || t.Numel != t.Storage.Length || t.GradFn is not null) return false;
+        _shared.Add(t.Storage);
+        return true;
+    }
+
+    /// <summary>
+    /// Two gradients for one output summed: into the first when the pass owns it whole (PyTorch
+    /// sums in place too), else into a new tensor; the addends the pass owns are freed.
+    /// </summary>
+    public Tensor Sum(Tensor existing, Tensor grad)
+    {
+        if (Owns(existing) && !ReferenceEquals(existing.Storage, grad.Storage) && existing.IsContiguous && existing.DType == grad.DType
+            && existing.Layout.Shape.AsSpan().SequenceEqual(grad.Layout.Shape))
+        {
+            existing.Add_(grad);
+            Free(grad);
+            return existing;
+        }
+        var sum = existing + grad;
+        if (!ReferenceEquals(existing.Storage, grad.Storage)) Free(grad);
+        Free(existing);
+        return sum;
+    }
+
+    /// <summary>
+    /// A node has used <paramref name="received"/> and returned <paramref name="grads"/>: a storage
+    /// in two of them (the same gradient for two inputs, views of one buffer) is shared; the
+    /// received gradient is freed unless a returned one still uses its storage (a pass-through, a
+    /// view). A node of user code may keep anything it saw: all of it is shared.
+    /// </summary>
+    public void Consumed(Function node, Tensor received, Tensor?[]? grads)
+    {
+        if (!_on) return;
+        if (!node.KeepsNoGradients)
+        {
+            Share(received);
+            if (grads is not null) foreach (var g in grads) Share(g);
+            return;
+        }
+        bool passedOn = false;
+        if (grads is not null)
+        {
+            _seen.Clear();
+            foreach (var g in grads)
+            {
+                if (g is null) continue;
+                if (!_seen.Add(g.Storage)) Share(g);
+                passedOn |= ReferenceEquals(g.Storage, received.Storage);
+            }
+        }
+        if (!passedOn) Free(received);
+    }
+}

@@ -1,0 +1,158 @@
+using MetaGrad.Backends.Cpu;
+
+namespace MetaGrad.Tests;
+
+/// <summary>
+/// The backward engine reuses the buffers of gradients it made itself: a leaf's first gradient is
+/// the formula's own result (no copy), an intermediate gradient's buffer goes back to the pool once
+/// used. Anything a hook, user code or a second holder can reach must stay intact.
+/// </summary>
+[Collection(ProcessWideState.Name)]   // reads the pool's process-wide count of released buffers
+public class OwnedGradientTests
+{
+    // Large enough (16 KiB) for the pool to take back.
+    const int N = 4096;
+
+    static Tensor Leaf() => (Tensor.Arange(N, dtype: DType.Float32) / N).RequiresGrad_();
+
+    static float[] Filled(float v) => Enumerable.Repeat(v, N).ToArray();
+
+    /// <summary>Times its input by 3, remembering the gradient it returned.</summary>
+    class Triple : UnaryFunction
+    {
+        public Tensor? Returned;
+        public Tensor? Received;
+        protected override Tensor Forward(Context ctx, Tensor x) => x * 3f;
+        protected override Tensor? Backward(Context ctx, Tensor grad)
+        {
+            Received = grad;
+            return Returned = grad * 3f;
+        }
+    }
+
+    /// <summary>The same formula as MetaGrad's own: the engine may take what it returns.</summary>
+    sealed class BuiltInTriple : Triple
+    {
+        internal override bool KeepsNoGradients => true;
+    }
+
+    // Another pass of the same sizes, which takes back from the pool whatever the first gave back.
+    static void ChurnThePool()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            var y = Leaf();
+            (y * 5f * 7f).Sum().Backward();
+        }
+    }
+
+    [Fact]
+    public void ALeafsFirstGradient_IsTheFormulasOwnBuffer_NotACopy()
+    {
+        var x = Leaf();
+        var f = new BuiltInTriple();
+        f.Apply(x).Sum().Backward();
+        Assert.Same(f.Returned!.Storage, x.Grad!.Storage);
+        Assert.Equal(Filled(3), x.Grad.ToArray<float>());
+    }
+
+    [Fact]
+    public void AUserFunctionsGradients_AreCopiedAndKeptIntact()
+    {
+        var x = Leaf();
+        var f = new Triple();
+        (f.Apply(x * 2f) * 5f).Sum().Backward();
+        Assert.NotSame(f.Returned!.Storage, x.Grad!.Storage);
+        ChurnThePool();
+        Assert.Equal(Filled(5), f.Received!.ToArray<float>());
+        Assert.Equal(Filled(15), f.Returned.ToArray<float>());
+        Assert.Equal(Filled(30), x.Grad.ToArray<float>());
+    }
+
+    [Fact]
+    public void AnIntermediateGradient_GoesBackToThePool_OnceUsed()
+    {
+        var x = Leaf();
+        var y = x * 2f * 3f;   // 3's gradient (made by this pass) is used by the 2's node, then free
+        long before = BufferPool<float>.Released;
+        y.Sum().Backward();
+        Assert.Equal(before + 1, BufferPool<float>.Released);
+        Assert.Equal(Filled(6), x.Grad!.ToArray<float>());
+    }
+
+    [Fact]
+    public void OneGradientForTwoLeaves_GivesEachItsOwnBuffer()
+    {
+        var (a, b) = (Leaf(), Leaf());
+        ((a + b) * 2f).Sum().Backward();
+        Assert.NotSame(a.Grad!.Storage, b.Grad!.Storage);
+        a.Grad.Add_(1f);
+        Assert.Equal(Filled(2), b.Grad.ToArray<float>());
+        Assert.Equal(Filled(3), a.Grad.ToArray<float>());
+    }
+
+    [Fact]
+    public void ALeafUsedTwice_SumsBothGradients()
+    {
+        var x = Leaf();
+        (x * 2f * x).Sum().Backward();
+        var expected = (x.Detach() * 4f).ToArray<float>();
+        Assert.Equal(expected, x.Grad!.ToArray<float>());
+    }
+
+    [Fact]
+    public void AGradientAHookKept_StaysIntact()
+    {
+        var x = Leaf();
+        var h = x * 2f;
+        Tensor? kept = null;
+        h.RegisterHook(g => { kept = g; return null; });
+        (h * 3f * 5f).Sum().Backward();
+        ChurnThePool();
+        Assert.Equal(Filled(15), kept!.ToArray<float>());
+        Assert.Equal(Filled(30), x.Grad!.ToArray<float>());
+    }
+
+    [Fact]
+    public void ARetainedGradient_StaysIntact()
+    {
+        var x = Leaf();
+        var h = x * 2f;
+        h.RetainGrad();
+        (h * 3f * 5f).Sum().Backward();
+        ChurnThePool();
+        Assert.Equal(Filled(15), h.Grad!.ToArray<float>());
+    }
+
+    [Fact]
+    public void AutogradGradsResults_StayIntact()
+    {
+        var x = Leaf();
+        var grads = Autograd.Grad([(x * 2f * 3f).Sum()], [x]);
+        ChurnThePool();
+        Assert.Equal(Filled(6), grads[0]!.ToArray<float>());
+    }
+
+    // PyTorch 1.13: g = x.grad; another backward; g is x.grad and holds the sum (AccumulateGrad
+    // adds in place when not recording).
+    [Fact]
+    public void ASecondBackward_AddsIntoTheGradientAlreadyThere()
+    {
+        var x = Leaf();
+        (x * 2f).Sum().Backward();
+        var g = x.Grad!;
+        (x * 3f).Sum().Backward();
+        Assert.Same(g, x.Grad);
+        Assert.Equal(Filled(5), g.ToArray<float>());
+    }
+
+    [Fact]
+    public void AReleasedStorage_FailsLoudly_InsteadOfReadingAnotherTensorsBuffer()
+    {
+        var t = Tensor.Ones([N]);
+        t.Storage.Release();
+        var reuse = Tensor.Full([N], 7f);   // may take the released buffer
+        Assert.Equal(Filled(7), reuse.ToArray<float>());
+        Assert.ThrowsAny<Exception>(() => t.ToArray<float>());
+    }
+}
