@@ -70,4 +70,29 @@ public class BufferPoolTests
         Assert.Equal(3f, t[0].Item<float>());
         Assert.False(ReferenceEquals(values, ((CpuStorage<float>)t.Storage).Data));
     }
+
+    // Batches of varying sequence length rent hundreds of lengths: a full pool drops the lengths
+    // rented longest ago, not the ones in use (dropping everything when full did both).
+    [Fact]
+    public void AFullPool_DropsTheLengthsRentedLongestAgo_AndKeepsTheOnesInUse()
+    {
+        const int stale = 100_000, inUse = 100_001, newcomer = 200_000;   // sbyte: bytes = length
+        long cap = BufferPool<sbyte>.MaxPooledBytes;
+        BufferPool<sbyte>.MaxPooledBytes = 1 << 20;
+        try
+        {
+            for (int i = 0; i < 5; i++) BufferPool<sbyte>.Return(new sbyte[stale]);
+            for (int i = 0; i < 5; i++) BufferPool<sbyte>.Return(new sbyte[inUse]);
+            BufferPool<sbyte>.Return(BufferPool<sbyte>.Rent(inUse, clear: false));   // in use since
+            BufferPool<sbyte>.Return(new sbyte[newcomer]);                            // 1.2 MB: over the cap
+
+            Assert.Equal(0, BufferPool<sbyte>.Pooled(stale));
+            Assert.Equal(5, BufferPool<sbyte>.Pooled(inUse));
+            Assert.Equal(1, BufferPool<sbyte>.Pooled(newcomer));
+        }
+        finally
+        {
+            BufferPool<sbyte>.MaxPooledBytes = cap;
+        }
+    }
 }

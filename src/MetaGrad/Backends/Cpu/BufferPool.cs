@@ -21,7 +21,8 @@ internal static class BufferPool<T> where T : unmanaged
     /// <summary>Smaller buffers are left to the GC's fast young-generation allocator.</summary>
     public static readonly int MinLength = 128 * 1024 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
 
-    const long MaxPooledBytes = 1L << 30;
+    /// <summary>The most the pool keeps; past it, the sizes rented least recently go first.</summary>
+    internal static long MaxPooledBytes = long.TryParse(Environment.GetEnvironmentVariable("METAGRAD_POOL_MB"), out var cap) ? cap << 20 : 512L << 20;
 
     /// <summary>Bytes rented since the last collection after which a miss first asks for one.</summary>
     static readonly long CollectAfterRentedBytes = long.TryParse(Environment.GetEnvironmentVariable("METAGRAD_POOL_COLLECT_MB"), out var mb) ? mb << 20 : 32L << 20;
@@ -32,7 +33,15 @@ internal static class BufferPool<T> where T : unmanaged
     /// </summary>
     static readonly int MinReleasedLength = 4096 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
 
-    static readonly Dictionary<int, Stack<T[]>> s_free = [];
+    /// <summary>The free buffers of one length, and when that length was last rented.</summary>
+    sealed class Bucket
+    {
+        public readonly Stack<T[]> Arrays = new();
+        public long LastUse;
+    }
+
+    static readonly Dictionary<int, Bucket> s_free = [];
+    static long s_clock;
     static long s_pooledBytes;
     static long s_rentedBytes;
     // Small buffers waiting in s_free: while none is, small allocations skip the lock.
@@ -57,6 +66,12 @@ internal static class BufferPool<T> where T : unmanaged
         return clear ? new T[length] : GC.AllocateUninitializedArray<T>(length);
     }
 
+    /// <summary>How many free buffers of <paramref name="length"/> the pool holds (for tests).</summary>
+    internal static int Pooled(int length)
+    {
+        lock (s_free) return s_free.TryGetValue(length, out var bucket) ? bucket.Arrays.Count : 0;
+    }
+
     /// <summary>A small buffer that an owner gave back by <see cref="Release"/>, if one of this length waits.</summary>
     public static T[]? TryTakeReleased(int length, bool clear) =>
         length >= MinReleasedLength && Volatile.Read(ref s_smallFree) > 0 ? TryTake(length, clear) : null;
@@ -66,8 +81,10 @@ internal static class BufferPool<T> where T : unmanaged
         T[] array;
         lock (s_free)
         {
-            if (!s_free.TryGetValue(length, out var stack) || stack.Count == 0) return null;
-            array = stack.Pop();
+            if (!s_free.TryGetValue(length, out var bucket)) return null;
+            bucket.LastUse = ++s_clock;
+            if (bucket.Arrays.Count == 0) return null;
+            array = bucket.Arrays.Pop();
             s_pooledBytes -= (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
             if (length < MinLength) s_smallFree--;
         }
@@ -87,6 +104,22 @@ internal static class BufferPool<T> where T : unmanaged
         Return(array);
     }
 
+    // Full: drops whole lengths, least recently rented first, until at most `keep` bytes remain (a
+    // quarter of the room freed at once, so that this sort is rare). Training on batches of varying
+    // sequence length rents hundreds of lengths, each seldom: the dates example filled a 1 GiB pool
+    // with them, and dropping the whole pool when full threw away the lengths in use with them.
+    static void Evict(int keepLength, long keep)
+    {
+        foreach (var (length, bucket) in s_free.OrderBy(e => e.Value.LastUse).ToArray())
+        {
+            if (s_pooledBytes <= keep) break;
+            if (length == keepLength) continue;
+            s_pooledBytes -= (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() * bucket.Arrays.Count;
+            if (length < MinLength) s_smallFree -= bucket.Arrays.Count;
+            s_free.Remove(length);
+        }
+    }
+
     /// <summary>Takes a buffer back (from a lease's finalizer), unless the pool is full.</summary>
     public static void Return(T[] array)
     {
@@ -96,16 +129,11 @@ internal static class BufferPool<T> where T : unmanaged
             if (bytes > MaxPooledBytes) return;
             if (s_pooledBytes + bytes > MaxPooledBytes)
             {
-                s_smallFree = 0;
-                // Full: the buffers kept are of sizes that stopped coming back (an earlier model, a
-                // finished phase), or the current ones would have been taken. Dropping them all
-                // makes room for the sizes in use now; refusing newcomers instead left a long
-                // process with a pool of dead sizes that never served again.
-                s_free.Clear();
-                s_pooledBytes = 0;
+                Evict(array.Length, MaxPooledBytes * 3 / 4 - bytes);
+                if (s_pooledBytes + bytes > MaxPooledBytes) return;   // all of it this one length, returned but not rented
             }
-            if (!s_free.TryGetValue(array.Length, out var stack)) s_free[array.Length] = stack = new Stack<T[]>();
-            stack.Push(array);
+            if (!s_free.TryGetValue(array.Length, out var bucket)) s_free[array.Length] = bucket = new Bucket { LastUse = ++s_clock };
+            bucket.Arrays.Push(array);
             s_pooledBytes += bytes;
             if (array.Length < MinLength) s_smallFree++;
         }
