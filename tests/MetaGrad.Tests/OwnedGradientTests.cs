@@ -33,7 +33,7 @@ public class OwnedGradientTests
     /// <summary>The same formula as MetaGrad's own: the engine may take what it returns.</summary>
     sealed class BuiltInTriple : Triple
     {
-        internal override bool KeepsNoGradients => true;
+        internal override bool KeepsNothing => true;
     }
 
     // Another pass of the same sizes, which takes back from the pool whatever the first gave back.
@@ -154,5 +154,70 @@ public class OwnedGradientTests
         var reuse = Tensor.Full([N], 7f);   // may take the released buffer
         Assert.Equal(Filled(7), reuse.ToArray<float>());
         Assert.ThrowsAny<Exception>(() => t.ToArray<float>());
+    }
+
+    /// <summary>y = x·e^x, saving x, y and e^x, which it makes for backward alone.</summary>
+    class TimesExp : UnaryFunction
+    {
+        public Tensor? Made;
+        protected override Tensor Forward(Context ctx, Tensor x)
+        {
+            Made = x.Exp();
+            var y = x * Made;
+            ctx.Save(x, y, Made);
+            return y;
+        }
+
+        protected override Tensor? Backward(Context ctx, Tensor grad)
+        {
+            var (x, _, e) = ctx.Saved;
+            return grad * e * (x + 1f);
+        }
+    }
+
+    sealed class BuiltInTimesExp : TimesExp
+    {
+        internal override bool KeepsNothing => true;
+    }
+
+    static float[] TimesExpGradient(Tensor x) => x.Detach().ToArray<float>().Select(v => MathF.Exp(v) * (v + 1)).ToArray();
+
+    [Fact]
+    public void ATensorAForwardMadeForBackwardAlone_GoesBackToThePool_AfterBackward()
+    {
+        var x = Leaf();
+        var f = new BuiltInTimesExp();
+        var y = f.Apply(x);
+        y.Sum().Backward();
+        Assert.Equal(0, f.Made!.Storage.Length);                       // given back
+        Check.Values(TimesExpGradient(x), x.Grad!, 1e-5f);
+        Check.Values(x.Detach().ToArray<float>().Select(v => v * MathF.Exp(v)).ToArray(), y, 1e-5f);   // the output, also saved, stays
+    }
+
+    [Fact]
+    public void ATensorAForwardMadeForBackward_StaysWhileTheGraphIsKeptOrRecorded()
+    {
+        var x = Leaf();
+        var retained = new BuiltInTimesExp();
+        var y = retained.Apply(x).Sum();
+        y.Backward(retainGraph: true);
+        Assert.Equal(N, retained.Made!.Storage.Length);
+        y.Backward();
+        Check.Values(TimesExpGradient(x).Select(v => 2 * v).ToArray(), x.Grad!, 1e-5f);
+
+        var recorded = new BuiltInTimesExp();
+        var first = Autograd.Grad([recorded.Apply(x).Sum()], [x], createGraph: true)[0]!;
+        Assert.Equal(N, recorded.Made!.Storage.Length);
+        first.Sum().Backward();   // reads e^x again through the recorded backward
+    }
+
+    [Fact]
+    public void ATensorAUserForwardMade_IsNeverGivenBack()
+    {
+        var x = Leaf();
+        var f = new TimesExp();
+        f.Apply(x).Sum().Backward();
+        ChurnThePool();
+        Assert.Equal(x.Detach().Exp().ToArray<float>(), f.Made!.ToArray<float>());
     }
 }

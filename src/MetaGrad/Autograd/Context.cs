@@ -49,10 +49,39 @@ public sealed class Context
         }
     }
 
-    internal void Release()
+    // Storages made after this serial were made by this call's forward.
+    internal long MadeAfter;
+    // Saved tensors the forward made for backward alone (a dropout mask, pooling indices, an LSTM's
+    // gates): made by this call, neither an input nor an output, so nothing but this context holds them.
+    bool[]? _private;
+
+    /// <summary>Finds the saved tensors only this context holds (called once the outputs are known, for MetaGrad's own formulas only).</summary>
+    internal void FindPrivate(Tensor[] inputs, Tensor[] outputs)
     {
+        if (_saved is not { Length: > 0 } saved || Tracing.Active is not null) return;   // a tracer holds what it saw
+        for (int i = 0; i < saved.Length; i++)
+        {
+            var storage = saved[i].Storage;
+            if (storage.Serial <= MadeAfter || Holds(inputs, storage) || Holds(outputs, storage)) continue;
+            (_private ??= new bool[saved.Length])[i] = true;
+        }
+    }
+
+    internal void Release(bool buffersToo = false, Tensor?[]? returned = null)
+    {
+        if (buffersToo && _private is { } owned && _saved is { } saved)
+            for (int i = 0; i < saved.Length; i++)
+                if (owned[i] && (returned is null || !Holds(returned, saved[i].Storage))) saved[i].Storage.Release();
         _saved = null;
+        _private = null;
         _released = true;
+    }
+
+    static bool Holds(Tensor?[] tensors, Storage storage)
+    {
+        foreach (var t in tensors)
+            if (t is not null && ReferenceEquals(t.Storage, storage)) return true;
+        return false;
     }
 }
 

@@ -196,7 +196,8 @@ internal static class Engine
                     throw new InvalidOperationException($"{node.Name} returned {grads.Length} gradients but has {node.Edges.Length} inputs");
             }
             if (!runs) continue;   // a captured input with nothing to compute below it
-            if (!retainGraph) node.ReleaseSaved();
+            // A recorded backward's graph may hold saved tensors; otherwise those only this node held are done.
+            if (!retainGraph) node.ReleaseSaved(buffersToo: !createGraph, grads);
 
             for (int i = 0; i < node.Edges.Length; i++)
             {

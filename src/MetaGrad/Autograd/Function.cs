@@ -45,14 +45,17 @@ public abstract class Function
 
     internal abstract Tensor?[] BackwardAll(Tensor grad);
 
-    internal void ReleaseSaved() => Ctx.Release();
+    /// <summary>Frees the saved tensors; <paramref name="buffersToo"/>: gives back the buffers of those only this node holds, unless one of <paramref name="returned"/> uses them.</summary>
+    internal void ReleaseSaved(bool buffersToo = false, Tensor?[]? returned = null) => Ctx.Release(buffersToo, returned);
 
     /// <summary>
-    /// Whether this node's backward keeps none of the gradients it receives or returns beyond the
-    /// call, so that the engine may reuse their buffers (see <see cref="OwnedGradients"/>):
-    /// true of MetaGrad's own formulas, never assumed of a subclass written elsewhere.
+    /// Whether this node keeps nothing beyond its calls: neither the gradients its backward receives
+    /// or returns, nor (outside its context) the tensors its forward makes. Then the engine may reuse
+    /// the buffers of those gradients (see <see cref="OwnedGradients"/>) and of the tensors the
+    /// forward made only to save them. True of MetaGrad's own formulas, never assumed of a subclass
+    /// written elsewhere.
     /// </summary>
-    internal virtual bool KeepsNoGradients => GetType().Assembly == typeof(Function).Assembly;
+    internal virtual bool KeepsNothing => GetType().Assembly == typeof(Function).Assembly;
 
     /// <summary>The tensors this node saved for backward, as they are now (empty once freed): for drawing the graph, unchecked.</summary>
     internal IReadOnlyList<Tensor> SavedForDrawing => Ctx.Peek();
@@ -77,6 +80,7 @@ public abstract class Function
         }
         else Ctx.NeedsInputGrad = NoneNeeded(inputs.Length);
         Ctx.Recording = track;
+        if (track) Ctx.MadeAfter = Storage.LastSerial;
         return track;
     }
 
@@ -95,6 +99,7 @@ public abstract class Function
         if (anomaly != Anomaly.Off) Anomaly.OnForward(anomaly, this, inputs, output, recorded: track && output.DType.IsFloatingPoint());
         if (!track || !output.DType.IsFloatingPoint()) return output;
         LinkInputs(inputs);
+        if (KeepsNothing) Ctx.FindPrivate(inputs, [output]);
         return Link(inputs, output, 0);
     }
 
@@ -115,6 +120,7 @@ public abstract class Function
             linked = true;
             outputs[k] = Link(inputs, outputs[k], k);
         }
+        if (linked && KeepsNothing) Ctx.FindPrivate(inputs, outputs);
         return outputs;
     }
 

@@ -90,7 +90,7 @@ internal sealed class OwnedGradients
     public void Consumed(Function node, Tensor received, Tensor?[]? grads)
     {
         if (!_on) return;
-        if (!node.KeepsNoGradients)
+        if (!node.KeepsNothing)
         {
             Share(received);
             if (grads is not null) foreach (var g in grads) Share(g);

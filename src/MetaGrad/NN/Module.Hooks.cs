@@ -222,7 +222,7 @@ public abstract partial class Module
             public override string Name => "BackwardHookFunctionBackward";
 
             // The module's hooks are user code and may keep the gradients they are shown.
-            internal override bool KeepsNoGradients => false;
+            internal override bool KeepsNothing => false;
 
             protected override Tensor[] Forward(Context ctx, Tensor[] inputs) => inputs;
 

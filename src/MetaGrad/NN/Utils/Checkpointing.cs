@@ -64,7 +64,7 @@ public static class Checkpointing
         public override string Name => "CheckpointBackward";
 
         // The segment is user code, run again in backward with the incoming gradient: it may keep what it sees.
-        internal override bool KeepsNoGradients => false;
+        internal override bool KeepsNothing => false;
 
         protected override Tensor Forward(Context ctx, Tensor[] inputs)
         {
