@@ -51,8 +51,9 @@ public sealed class Context
 
     // Storages made after this serial were made by this call's forward.
     internal long MadeAfter;
-    // Saved tensors the forward made for backward alone (a dropout mask, pooling indices, an LSTM's
-    // gates): made by this call, neither an input nor an output, so nothing but this context holds them.
+    // Saved tensors the forward made for backward alone (a recurrent layer's gates and states, fused
+    // attention's log-sum-exp): made by this call, neither an input nor an output, so nothing but
+    // this context holds them, and the engine may give their buffers back when it frees the graph.
     bool[]? _private;
 
     /// <summary>Finds the saved tensors only this context holds (called once the outputs are known, for MetaGrad's own formulas only).</summary>
