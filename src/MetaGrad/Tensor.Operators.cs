@@ -272,7 +272,23 @@ public partial class Tensor
     /// <summary>this += other (times alpha), in place.</summary>
     public Tensor Add_(Tensor other, double alpha = 1) => alpha == 1
         ? Arithmetic_("Add_", BinaryOp.Add, other, self => self + other)
-        : InPlace("Add_", other, self => self + other * alpha);
+        : AddScaled_(other, alpha);
+
+    // Outside the graph, contiguous floats of one shape take the fused kernel: one pass, no
+    // temporary, one rounding as in libtorch; anything else is computed as self + other·alpha.
+    Tensor AddScaled_(Tensor other, double alpha)
+    {
+        bool fused = !(Autograd.IsGradEnabled && (RequiresGrad || other.RequiresGrad))
+            && (DType == DType.Float32 || DType == DType.Float64) && other.DType == DType
+            && IsContiguous && other.IsContiguous && Layout.Shape.AsSpan().SequenceEqual(other.Layout.Shape)
+            && Backend is Backends.IFusedKernels && other.Backend == Backend
+            && (!ReferenceEquals(other.Storage, Storage) || other.Layout.Offset == Layout.Offset);
+        if (!fused) return InPlace("Add_", other, self => self + other * alpha);
+        CheckInPlace("Add_");
+        ((Backends.IFusedKernels)Backend).AddScaled(this, other, alpha);
+        MarkWritten();
+        return this;
+    }
     /// <summary>this += value, in place.</summary>
     public Tensor Add_(double value) => Arithmetic_("Add_", BinaryOp.Add, ScalarLike(value), self => self + value);
     /// <summary>this -= other, in place.</summary>

@@ -144,6 +144,12 @@ internal interface IFusedKernels
     void AdamUpdate(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c);
 
     /// <summary>
+    /// dst += alpha·other with one rounding per element (a fused multiply-add, as libtorch's
+    /// vectorised add(other, alpha)), over contiguous float32 or float64 tensors of one shape.
+    /// </summary>
+    void AddScaled(RawTensor dst, RawTensor other, double alpha);
+
+    /// <summary>
     /// One direction of a recurrent layer over every step, in the packed layout: step t owns the
     /// batchSizes[t] rows after the earlier steps' rows of <paramref name="gi"/> (the input half of the
     /// gates, x·W_ihᵀ, [rows, gates·H]; plus <paramref name="biasIh"/>, when given, added to each row

@@ -253,6 +253,12 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
     public (RawTensor U, RawTensor S, RawTensor Vh) Svd(RawTensor a) => inner.Svd(Factorizable("Svd", a));
 
     // Fused kernels: refused, except Adam's update, which runs on wide copies written back.
+    public void AddScaled(RawTensor dst, RawTensor other, double alpha)
+    {
+        if (AnyNarrow(dst, other)) throw new NotSupportedException($"AddScaled: {dst.DType} has no fused kernel; the caller takes the tensor operations");
+        _fused.AddScaled(dst, other, alpha);
+    }
+
     public void AdamUpdate(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c)
     {
         if (!AnyNarrow(param, grad, expAvg) && !AnyNarrow(expAvgSq, maxExpAvgSq))
