@@ -185,10 +185,7 @@ internal static class Engine
                     if (sparse[i] is { } rows) grads[i] = Sparse(node.Edges[i], rows, createGraph, capture);
             }
             // After the rows above are made dense or copied into a leaf: they may view what the node received.
-            if (received is not null) own.Consumed(node, received, grads);
-            else if (receivedAll is not null)
-                foreach (var r in receivedAll)
-                    if (r is not null) own.Consumed(node, r, grads);
+            own.Consumed(node, received, receivedAll, grads);
             if (grads is not null)
             {
                 if (anomaly) Anomaly.OnBackward(node, grads);
@@ -378,8 +375,7 @@ internal static class Engine
         var existing = leaf.Grad;
         // Into .grad itself, as PyTorch accumulates when not recording (a reference to .grad taken
         // earlier sees the sum); a .grad that is not a plain dense tensor of its own gets a new one.
-        if (!existing.RequiresGrad && existing.IsContiguous && existing.DType == grad.DType && existing.Layout.Shape.AsSpan().SequenceEqual(grad.Layout.Shape))
-            existing.Add_(grad);
+        if (OwnedGradients.CanAddInto(existing, grad)) existing.Add_(grad);
         else leaf.Grad = existing.Detach() + grad.Detach();
         own.Free(grad);
     }

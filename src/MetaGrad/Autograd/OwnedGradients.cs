@@ -68,8 +68,7 @@ internal sealed class OwnedGradients
     /// </summary>
     public Tensor Sum(Tensor existing, Tensor grad)
     {
-        if (Owns(existing) && !ReferenceEquals(existing.Storage, grad.Storage) && existing.IsContiguous && existing.DType == grad.DType
-            && existing.Layout.Shape.AsSpan().SequenceEqual(grad.Layout.Shape))
+        if (Owns(existing) && !ReferenceEquals(existing.Storage, grad.Storage) && CanAddInto(existing, grad))
         {
             existing.Add_(grad);
             Free(grad);
@@ -81,32 +80,37 @@ internal sealed class OwnedGradients
         return sum;
     }
 
+    /// <summary>Whether <paramref name="grad"/> can be added into <paramref name="into"/> in place: a plain dense tensor of its dtype and shape.</summary>
+    public static bool CanAddInto(Tensor into, Tensor grad) =>
+        !into.RequiresGrad && into.IsContiguous && into.DType == grad.DType && into.Layout.Shape.AsSpan().SequenceEqual(grad.Layout.Shape);
+
     /// <summary>
-    /// A node has used <paramref name="received"/> and returned <paramref name="grads"/>: a storage
-    /// in two of them (the same gradient for two inputs, views of one buffer) is shared; the
-    /// received gradient is freed unless a returned one still uses its storage (a pass-through, a
-    /// view). A node of user code may keep anything it saw: all of it is shared.
+    /// A node has used what it received (<paramref name="received"/>, or for a node of several
+    /// outputs <paramref name="receivedAll"/>) and returned <paramref name="grads"/>: a storage in two
+    /// of those (the same gradient for two inputs, views of one buffer) is shared; a received
+    /// gradient is freed unless a returned one still uses its storage (a pass-through, a view). A
+    /// node of user code may keep anything it saw: all of it is shared.
     /// </summary>
-    public void Consumed(Function node, Tensor received, Tensor?[]? grads)
+    public void Consumed(Function node, Tensor? received, Tensor?[]? receivedAll, Tensor?[]? grads)
     {
         if (!_on) return;
-        if (!node.KeepsNothing)
-        {
-            Share(received);
-            if (grads is not null) foreach (var g in grads) Share(g);
-            return;
-        }
-        bool passedOn = false;
+        bool keepsNothing = node.KeepsNothing;
+        _seen.Clear();
         if (grads is not null)
-        {
-            _seen.Clear();
             foreach (var g in grads)
             {
                 if (g is null) continue;
-                if (!_seen.Add(g.Storage)) Share(g);
-                passedOn |= ReferenceEquals(g.Storage, received.Storage);
+                if (!keepsNothing || !_seen.Add(g.Storage)) Share(g);
             }
-        }
-        if (!passedOn) Free(received);
+        if (received is not null) Used(received, keepsNothing);
+        else if (receivedAll is not null)
+            foreach (var r in receivedAll)
+                if (r is not null) Used(r, keepsNothing);
+    }
+
+    void Used(Tensor received, bool keepsNothing)
+    {
+        if (!keepsNothing) Share(received);
+        else if (!_seen.Contains(received.Storage)) Free(received);
     }
 }
