@@ -14,7 +14,13 @@ internal static unsafe partial class Gemm
         fixed (T* pd = dst, ps = a)
         {
             T* d = pd;
-            for (int i = 0, mr; i < mc; i += mr)
+            int i0 = 0;
+            if (rowStride == 1 && colStride != 1 && typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && kc > 1)
+            {
+                i0 = PackTransposedSixes((float*)d, (float*)(ps + off), colStride, mc, kc);
+                d += i0 * kc;
+            }
+            for (int i = i0, mr; i < mc; i += mr)
             {
                 mr = Height(mc, i);
                 int rows = Math.Min(mr, mc - i);
@@ -52,6 +58,34 @@ internal static unsafe partial class Gemm
                 }
             }
         }
+    }
+
+    // The whole 6-row panels of a transposed A (A[i, p] at a[i + p·colStride]: Bᵀ-like operands
+    // such as a weight gradient's dGᵀ), packed one source row (one p) at a time across all the
+    // panels: panel by panel, each of the kc steps was a new page (a 1024-wide dG puts p's 4 KB
+    // apart), so every panel walked kc pages again. Each step's six values move as one 8-wide load
+    // and store whose two extra lanes the next step overwrites; the last step (whose spill would
+    // land in the next panel) and a load that would read past the block's last row go value by
+    // value. Returns the rows packed (a multiple of 6); the caller packs the rest.
+    static int PackTransposedSixes(float* d, float* a, int colStride, int mc, int kc)
+    {
+        int sixes = 0;
+        while (sixes * 6 + 6 <= mc && Height(mc, sixes * 6) == 6) sixes++;
+        if (sixes < 2) return 0;
+        // Panels whose 8-wide load stays within the block's rows.
+        int wide = Math.Min(sixes, (mc - 8) / 6 + 1);
+        nint panel = 6 * kc;
+        for (int p = 0; p < kc; p++)
+        {
+            float* src = a + (nint)p * colStride;
+            float* to = d + p * 6;
+            int q = 0;
+            if (p < kc - 1)
+                for (; q < wide; q++) Vector256.Store(Vector256.Load(src + q * 6), to + q * panel);
+            for (; q < sixes; q++)
+                for (int r = 0; r < 6; r++) to[q * panel + r] = src[q * 6 + r];
+        }
+        return sixes * 6;
     }
 
     // Column panels of NR columns: for each p, the NR values B[p, j..j+NR] side by side (zero past the edge).
