@@ -1,12 +1,16 @@
+using System.Runtime.Intrinsics;
 using MetaGrad.Backends.Cpu;
+using Xunit.Abstractions;
 
 namespace MetaGrad.Tests.Backends;
 
 /// <summary>
 /// The float exp, sigmoid and tanh against double precision: error in units in the last place
-/// (the distance between the float results' bit patterns) over sweeps of their whole ranges.
+/// (the distance between the float results' bit patterns) over sweeps of their whole ranges, at
+/// each vector width this machine runs.
 /// </summary>
-public class FloatMathTests
+[Collection(ProcessWideState.Name)]   // switches FloatMath's vector width
+public class FloatMathTests(ITestOutputHelper output)
 {
     // Sorted sample points: a uniform sweep, plus a geometric one towards zero on both sides.
     static float[] Sweep(float lo, float hi, int count)
@@ -57,7 +61,7 @@ public class FloatMathTests
     public void Exp_IsWithinOneUlpOverItsRange_IncludingSubnormalResults()
     {
         if (!FloatMath.IsAccelerated) return;   // the callers use TensorPrimitives there
-        AssertWithinUlps(FloatMath.Exp, Math.Exp, -103.9f, 88.72f, 1);
+        foreach (var _ in FloatWidths.Each(output)) AssertWithinUlps(FloatMath.Exp, Math.Exp, -103.9f, 88.72f, 1);
     }
 
     [Fact]
@@ -65,45 +69,54 @@ public class FloatMathTests
     {
         if (!FloatMath.IsAccelerated) return;
         float[] x = [88.73f, 200f, float.PositiveInfinity, -104.5f, -1000f, float.NegativeInfinity, float.NaN, 0f, -0f];
-        var y = new float[x.Length];
-        FloatMath.Exp(x, y);
-        Assert.Equal([float.PositiveInfinity, float.PositiveInfinity, float.PositiveInfinity, 0f, 0f, 0f, float.NaN, 1f, 1f], y);
+        foreach (var _ in FloatWidths.Each(output))
+        {
+            var y = new float[x.Length];
+            FloatMath.Exp(x, y);
+            Assert.Equal([float.PositiveInfinity, float.PositiveInfinity, float.PositiveInfinity, 0f, 0f, 0f, float.NaN, 1f, 1f], y);
+        }
     }
 
     [Fact]
     public void Sigmoid_IsWithinTwoUlps_WhereTheResultIsNormal()
     {
         if (!FloatMath.IsAccelerated) return;
-        var y = AssertWithinUlps(FloatMath.Sigmoid, v => 1 / (1 + Math.Exp(-v)), -120f, 120f, 2, v => v > -88.7);
-        // Below -88.7 the true value is subnormal (under 3e-39) and the result is 0 or within that range.
-        var x = Sweep(-120f, 120f, 400_001);
-        for (int i = 0; i < x.Length; i++)
-            if (x[i] <= -88.7f) Assert.InRange(y[i], 0f, 3.1e-39f);
+        foreach (var _ in FloatWidths.Each(output))
+        {
+            var y = AssertWithinUlps(FloatMath.Sigmoid, v => 1 / (1 + Math.Exp(-v)), -120f, 120f, 2, v => v > -88.7);
+            // Below -88.7 the true value is subnormal (under 3e-39) and the result is 0 or within that range.
+            var x = Sweep(-120f, 120f, 400_001);
+            for (int i = 0; i < x.Length; i++)
+                if (x[i] <= -88.7f) Assert.InRange(y[i], 0f, 3.1e-39f);
+        }
     }
 
     [Fact]
     public void Tanh_IsWithinTwoUlps_NearZeroToo()
     {
         if (!FloatMath.IsAccelerated) return;
-        AssertWithinUlps(FloatMath.Tanh, Math.Tanh, -12f, 12f, 2);
+        foreach (var _ in FloatWidths.Each(output)) AssertWithinUlps(FloatMath.Tanh, Math.Tanh, -12f, 12f, 2);
     }
 
     [Fact]
     public void Tanh_KeepsTheSignOfZero_SaturatesAtInfinity_AndKeepsNaN()
     {
         if (!FloatMath.IsAccelerated) return;
-        float[] x = [0f, -0f, float.PositiveInfinity, float.NegativeInfinity, 50f, -50f, float.NaN];
-        var y = new float[x.Length];
-        FloatMath.Tanh(x, y);
-        Assert.True(y[0] == 0 && !float.IsNegative(y[0]));
-        Assert.True(y[1] == 0 && float.IsNegative(y[1]));
-        Assert.Equal([1f, -1f, 1f, -1f], y[2..6]);
-        Assert.True(float.IsNaN(y[6]));
-        float[] s = [float.PositiveInfinity, float.NegativeInfinity, float.NaN];
-        FloatMath.Sigmoid(s, s);
-        Assert.Equal(1f, s[0]);
-        Assert.Equal(0f, s[1]);
-        Assert.True(float.IsNaN(s[2]));
+        foreach (var _ in FloatWidths.Each(output))
+        {
+            float[] x = [0f, -0f, float.PositiveInfinity, float.NegativeInfinity, 50f, -50f, float.NaN];
+            var y = new float[x.Length];
+            FloatMath.Tanh(x, y);
+            Assert.True(y[0] == 0 && !float.IsNegative(y[0]));
+            Assert.True(y[1] == 0 && float.IsNegative(y[1]));
+            Assert.Equal([1f, -1f, 1f, -1f], y[2..6]);
+            Assert.True(float.IsNaN(y[6]));
+            float[] s = [float.PositiveInfinity, float.NegativeInfinity, float.NaN];
+            FloatMath.Sigmoid(s, s);
+            Assert.Equal(1f, s[0]);
+            Assert.Equal(0f, s[1]);
+            Assert.True(float.IsNaN(s[2]));
+        }
     }
 
     [Theory]
@@ -113,13 +126,20 @@ public class FloatMathTests
     [InlineData(8)]
     [InlineData(9)]
     [InlineData(17)]
+    [InlineData(31)]
+    [InlineData(33)]
     public void Tails_AndInPlaceCalls_MatchTheVectorBody(int length)
     {
         if (!FloatMath.IsAccelerated) return;
+        foreach (var _ in FloatWidths.Each(output)) TailsMatchTheBody(length);
+    }
+
+    static void TailsMatchTheBody(int length)
+    {
         var g = new Random(length);
         // The same values at the front of a long span (vector body) and alone (tail path).
         var values = Enumerable.Range(0, length).Select(_ => (float)(g.NextDouble() * 10 - 5)).ToArray();
-        var padded = values.Concat(new float[24]).ToArray();
+        var padded = values.Concat(new float[40]).ToArray();
         foreach (var op in new Action<float[], float[]>[] { (a, b) => FloatMath.Exp(a, b), (a, b) => FloatMath.Sigmoid(a, b), (a, b) => FloatMath.Tanh(a, b) })
         {
             var body = new float[padded.Length];
@@ -130,6 +150,28 @@ public class FloatMathTests
             var inPlace = (float[])values.Clone();
             op(inPlace, inPlace);
             Assert.Equal(alone, inPlace);
+        }
+    }
+
+    [Fact]
+    public void BothWidths_GiveTheSameBits_SpecialValuesToo()
+    {
+        if (!FloatMath.IsAccelerated || !Vector512.IsHardwareAccelerated)
+        {
+            output.WriteLine("Vector512 is not accelerated on this machine: there is one width, nothing to compare.");
+            return;
+        }
+        var x = Sweep(-120f, 120f, 100_001).Concat([0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, -float.Epsilon, 9f, -9f, 89f, -104f]).ToArray();
+        foreach (var op in new Action<float[], float[]>[] { (a, b) => FloatMath.Exp(a, b), (a, b) => FloatMath.Sigmoid(a, b), (a, b) => FloatMath.Tanh(a, b) })
+        {
+            var results = new List<int[]>();
+            foreach (var _ in FloatWidths.Each(output))
+            {
+                var y = new float[x.Length];
+                op(x, y);
+                results.Add([.. y.Select(BitConverter.SingleToInt32Bits)]);
+            }
+            Assert.Equal(results[0], results[1]);
         }
     }
 

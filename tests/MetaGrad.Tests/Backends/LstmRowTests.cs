@@ -1,19 +1,22 @@
 using System.Numerics;
 using MetaGrad.Backends.Cpu;
+using Xunit.Abstractions;
 
 namespace MetaGrad.Tests.Backends;
 
 /// <summary>
 /// The LSTM kernel's vectorised rows against the loops they replace, bit for bit: hidden sizes
 /// below, at and between vector widths (tails of 1 to 7 units), with and without the biases and a
-/// kept previous cell, inputs wide enough to reach the activations' flat tails.
+/// kept previous cell, inputs wide enough to reach the activations' flat tails; the fused row at
+/// each vector width this machine runs (tails of up to 15 units at 512 bits).
 /// </summary>
-public class LstmRowTests
+[Collection(ProcessWideState.Name)]   // switches FloatMath's vector width
+public class LstmRowTests(ITestOutputHelper output)
 {
     public static TheoryData<int, bool> Rows()
     {
         var data = new TheoryData<int, bool>();
-        foreach (int hidden in new[] { 1, 3, 7, 8, 13, 16, 24, 37 })
+        foreach (int hidden in new[] { 1, 3, 7, 8, 13, 16, 24, 37, 47, 64 })
             foreach (bool full in new[] { false, true })
                 data.Add(hidden, full);
         return data;
@@ -34,23 +37,26 @@ public class LstmRowTests
         var inputBias = withBiasAndPrevious ? Random<float>(random, width, 2) : [];
         var c = Random<float>(random, hidden, 3);
 
-        var (r1, c1) = ((float[])r.Clone(), (float[])c.Clone());
-        var (a1, prev1, tanh1, out1) = (new float[width], new float[withBiasAndPrevious ? hidden : 0], new float[hidden], new float[hidden]);
-        CpuBackend.LstmRowPasses<float>(r1, bias, input, inputBias, a1, c1, prev1, tanh1, out1);
+        foreach (var _ in FloatWidths.Each(output))
+        {
+            var (r1, c1) = ((float[])r.Clone(), (float[])c.Clone());
+            var (a1, prev1, tanh1, out1) = (new float[width], new float[withBiasAndPrevious ? hidden : 0], new float[hidden], new float[hidden]);
+            CpuBackend.LstmRowPasses<float>(r1, bias, input, inputBias, a1, c1, prev1, tanh1, out1);
 
-        var (r2, c2) = ((float[])r.Clone(), (float[])c.Clone());
-        var (a2, prev2, tanh2, out2) = (new float[width], new float[withBiasAndPrevious ? hidden : 0], new float[hidden], new float[hidden]);
-        CpuBackend.LstmRowFused(r2, bias, input, inputBias, a2, c2, prev2, tanh2, out2);
+            var (r2, c2) = ((float[])r.Clone(), (float[])c.Clone());
+            var (a2, prev2, tanh2, out2) = (new float[width], new float[withBiasAndPrevious ? hidden : 0], new float[hidden], new float[hidden]);
+            CpuBackend.LstmRowFused(r2, bias, input, inputBias, a2, c2, prev2, tanh2, out2);
 
-        // The passes compute FloatMath's vector functions only where AVX2 and FMA run; elsewhere
-        // they take TensorPrimitives' and only closeness can be asked.
-        double tolerance = FloatMath.IsAccelerated ? 0 : 1e-6;
-        AssertSame(a1, a2, tolerance, "gates");
-        AssertSame(c1, c2, tolerance, "cell");
-        AssertSame(prev1, prev2, 0, "previous cell");
-        AssertSame(tanh1, tanh2, tolerance, "tanh of the cell");
-        AssertSame(out1, out2, tolerance, "output");
-        if (withBiasAndPrevious) Assert.Equal(c, prev2);
+            // The passes compute FloatMath's vector functions only where AVX2 and FMA run; elsewhere
+            // they take TensorPrimitives' and only closeness can be asked.
+            double tolerance = FloatMath.IsAccelerated ? 0 : 1e-6;
+            AssertSame(a1, a2, tolerance, "gates");
+            AssertSame(c1, c2, tolerance, "cell");
+            AssertSame(prev1, prev2, 0, "previous cell");
+            AssertSame(tanh1, tanh2, tolerance, "tanh of the cell");
+            AssertSame(out1, out2, tolerance, "output");
+            if (withBiasAndPrevious) Assert.Equal(c, prev2);
+        }
     }
 
     [Theory]

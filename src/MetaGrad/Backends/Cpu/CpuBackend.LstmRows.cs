@@ -49,34 +49,41 @@ internal sealed partial class CpuBackend
         TensorPrimitives.Multiply(a.Slice(3 * hidden, hidden), tanhC, output);
     }
 
-    // The same row in one pass, eight hidden units at a time with every intermediate in registers:
-    // the dozen passes above (a few hundred elements each, with a call and a trip to L1 apiece)
-    // were a tenth of an LSTM training step. The same operations in the same order: bit-identical.
+    // The same row in one pass, a vector of hidden units at a time with every intermediate in
+    // registers: the dozen passes above (a few hundred elements each, with a call and a trip to L1
+    // apiece) were a tenth of an LSTM training step. The same operations in the same order: bit-identical.
     internal static void LstmRowFused(Span<float> r, ReadOnlySpan<float> bias, ReadOnlySpan<float> input, ReadOnlySpan<float> inputBias, Span<float> a,
         Span<float> c, Span<float> cPrev, Span<float> tanhC, Span<float> output)
     {
-        int hidden = c.Length, j = 0;
+        if (FloatMath.UseVector512) LstmRowFused<Floats16>(r, bias, input, inputBias, a, c, cPrev, tanhC, output);
+        else LstmRowFused<Floats8>(r, bias, input, inputBias, a, c, cPrev, tanhC, output);
+    }
+
+    static void LstmRowFused<TV>(Span<float> r, ReadOnlySpan<float> bias, ReadOnlySpan<float> input, ReadOnlySpan<float> inputBias, Span<float> a,
+        Span<float> c, Span<float> cPrev, Span<float> tanhC, Span<float> output) where TV : struct, IFloatVector<TV>
+    {
+        int hidden = c.Length, j = 0, w = TV.Count;
         bool hasBias = !bias.IsEmpty, hasInputBias = !inputBias.IsEmpty, keepPrev = !cPrev.IsEmpty;
-        for (; j <= hidden - 8; j += 8)
-            LstmChunk(ref MemoryMarshal.GetReference(r), ref MemoryMarshal.GetReference(bias), hasBias, ref MemoryMarshal.GetReference(input),
+        for (; j <= hidden - w; j += w)
+            LstmChunk<TV>(ref MemoryMarshal.GetReference(r), ref MemoryMarshal.GetReference(bias), hasBias, ref MemoryMarshal.GetReference(input),
                 ref MemoryMarshal.GetReference(inputBias), hasInputBias,
                 ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(c), ref MemoryMarshal.GetReference(cPrev), keepPrev,
                 ref MemoryMarshal.GetReference(tanhC), ref MemoryMarshal.GetReference(output), (nuint)hidden, (nuint)j);
         int rest = hidden - j;
         if (rest == 0) return;
-        // The last units through full vectors on the stack (gate stride 8), for the body's rounding.
-        Span<float> tr = stackalloc float[32], tb = stackalloc float[32], tx = stackalloc float[32], ti = stackalloc float[32], ta = stackalloc float[32];
-        Span<float> tc = stackalloc float[8], tp = stackalloc float[8], tt = stackalloc float[8], to = stackalloc float[8];
+        // The last units through full vectors on the stack (gate stride w), for the body's rounding.
+        Span<float> tr = stackalloc float[64], tb = stackalloc float[64], tx = stackalloc float[64], ti = stackalloc float[64], ta = stackalloc float[64];
+        Span<float> tc = stackalloc float[16], tp = stackalloc float[16], tt = stackalloc float[16], to = stackalloc float[16];
         for (int q = 0; q < 4; q++)
         {
-            r.Slice(q * hidden + j, rest).CopyTo(tr[(q * 8)..]);
-            if (hasBias) bias.Slice(q * hidden + j, rest).CopyTo(tb[(q * 8)..]);
-            input.Slice(q * hidden + j, rest).CopyTo(tx[(q * 8)..]);
-            if (hasInputBias) inputBias.Slice(q * hidden + j, rest).CopyTo(ti[(q * 8)..]);
+            r.Slice(q * hidden + j, rest).CopyTo(tr[(q * w)..]);
+            if (hasBias) bias.Slice(q * hidden + j, rest).CopyTo(tb[(q * w)..]);
+            input.Slice(q * hidden + j, rest).CopyTo(tx[(q * w)..]);
+            if (hasInputBias) inputBias.Slice(q * hidden + j, rest).CopyTo(ti[(q * w)..]);
         }
         c.Slice(j, rest).CopyTo(tc);
-        LstmChunk(ref tr[0], ref tb[0], hasBias, ref tx[0], ref ti[0], hasInputBias, ref ta[0], ref tc[0], ref tp[0], keepPrev, ref tt[0], ref to[0], 8, 0);
-        for (int q = 0; q < 4; q++) ta.Slice(q * 8, rest).CopyTo(a[(q * hidden + j)..]);
+        LstmChunk<TV>(ref tr[0], ref tb[0], hasBias, ref tx[0], ref ti[0], hasInputBias, ref ta[0], ref tc[0], ref tp[0], keepPrev, ref tt[0], ref to[0], (nuint)w, 0);
+        for (int q = 0; q < 4; q++) ta.Slice(q * w, rest).CopyTo(a[(q * hidden + j)..]);
         tc[..rest].CopyTo(c[j..]);
         if (keepPrev) tp[..rest].CopyTo(cPrev[j..]);
         tt[..rest].CopyTo(tanhC[j..]);
@@ -84,33 +91,34 @@ internal sealed partial class CpuBackend
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void LstmChunk(ref float r, ref float bias, bool hasBias, ref float input, ref float inputBias, bool hasInputBias, ref float a,
-        ref float c, ref float cPrev, bool keepPrev, ref float tanhC, ref float output, nuint stride, nuint j)
+    static void LstmChunk<TV>(ref float r, ref float bias, bool hasBias, ref float input, ref float inputBias, bool hasInputBias, ref float a,
+        ref float c, ref float cPrev, bool keepPrev, ref float tanhC, ref float output, nuint stride, nuint j) where TV : struct, IFloatVector<TV>
     {
-        Vector256<float> Pre(ref float r, ref float bias, bool hasBias, ref float input, ref float inputBias, bool hasInputBias, nuint at)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static TV Pre(ref float r, ref float bias, bool hasBias, ref float input, ref float inputBias, bool hasInputBias, nuint at)
         {
-            var x = Vector256.LoadUnsafe(ref r, at);
-            if (hasBias) x += Vector256.LoadUnsafe(ref bias, at);
-            var y = Vector256.LoadUnsafe(ref input, at);
-            if (hasInputBias) y += Vector256.LoadUnsafe(ref inputBias, at);
+            var x = TV.Load(ref r, at);
+            if (hasBias) x += TV.Load(ref bias, at);
+            var y = TV.Load(ref input, at);
+            if (hasInputBias) y += TV.Load(ref inputBias, at);
             return x + y;
         }
         var i = FloatMath.Sigmoid(Pre(ref r, ref bias, hasBias, ref input, ref inputBias, hasInputBias, j));
         var f = FloatMath.Sigmoid(Pre(ref r, ref bias, hasBias, ref input, ref inputBias, hasInputBias, j + stride));
         var g = FloatMath.Tanh(Pre(ref r, ref bias, hasBias, ref input, ref inputBias, hasInputBias, j + 2 * stride));
         var o = FloatMath.Sigmoid(Pre(ref r, ref bias, hasBias, ref input, ref inputBias, hasInputBias, j + 3 * stride));
-        i.StoreUnsafe(ref a, j);
-        f.StoreUnsafe(ref a, j + stride);
-        g.StoreUnsafe(ref a, j + 2 * stride);
-        o.StoreUnsafe(ref a, j + 3 * stride);
-        var previous = Vector256.LoadUnsafe(ref c, j);
-        if (keepPrev) previous.StoreUnsafe(ref cPrev, j);
+        i.Store(ref a, j);
+        f.Store(ref a, j + stride);
+        g.Store(ref a, j + 2 * stride);
+        o.Store(ref a, j + 3 * stride);
+        var previous = TV.Load(ref c, j);
+        if (keepPrev) previous.Store(ref cPrev, j);
         var next = f * previous;
         next = i * g + next;
-        next.StoreUnsafe(ref c, j);
+        next.Store(ref c, j);
         var t = FloatMath.Tanh(next);
-        t.StoreUnsafe(ref tanhC, j);
-        (o * t).StoreUnsafe(ref output, j);
+        t.Store(ref tanhC, j);
+        (o * t).Store(ref output, j);
     }
 
     /// <summary>

@@ -1,0 +1,115 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace MetaGrad.Backends.Cpu;
+
+/// <summary>
+/// A vector of floats of either width (<see cref="Floats8"/>: 256 bits, <see cref="Floats16"/>: 512),
+/// so that a float kernel written once against it runs at the width the processor has. The
+/// operations are those of the kernels here, each the same instruction per lane at both widths:
+/// a kernel gives the same bits at either width.
+/// </summary>
+internal interface IFloatVector<TV> where TV : struct, IFloatVector<TV>
+{
+    static abstract int Count { get; }
+    static abstract TV Create(float value);
+    static abstract TV Load(ref float source, nuint index);
+    void Store(ref float destination, nuint index);
+    static abstract TV operator +(TV x, TV y);
+    static abstract TV operator -(TV x, TV y);
+    static abstract TV operator -(TV x);
+    static abstract TV operator *(TV x, TV y);
+    static abstract TV operator /(TV x, TV y);
+    /// <summary>x·y + addend, rounded once.</summary>
+    static abstract TV Fma(TV x, TV y, TV addend);
+    /// <summary>x limited to [min, max] (the hardware's min and max: a NaN comes out as max).</summary>
+    static abstract TV Clamp(TV x, float min, float max);
+    /// <summary>Rounded to the nearest integer, ties to even.</summary>
+    static abstract TV Round(TV x);
+    /// <summary>2^n for integral n in [-126, 127], built in the exponent field.</summary>
+    static abstract TV PowerOfTwo(TV n);
+    /// <summary>2^h and 2^(n - h) with h = ⌊n/2⌋, for integral n in [-252, 254]: two factors that are each a normal float.</summary>
+    static abstract (TV Low, TV High) PowerOfTwoHalves(TV n);
+    /// <summary>magnitude with the sign bit of sign.</summary>
+    static abstract TV CopySign(TV magnitude, TV sign);
+    /// <summary>y where x is a number, x (its NaN) where it is not.</summary>
+    static abstract TV KeepNaN(TV x, TV y);
+}
+
+/// <summary>Eight floats in a <see cref="Vector256{T}"/> (AVX2 with FMA).</summary>
+internal readonly struct Floats8(Vector256<float> value) : IFloatVector<Floats8>
+{
+    public readonly Vector256<float> Value = value;
+    public static int Count => Vector256<float>.Count;
+    public static Floats8 Create(float value) => new(Vector256.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats8 Load(ref float source, nuint index) => new(Vector256.LoadUnsafe(ref source, index));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(ref float destination, nuint index) => Value.StoreUnsafe(ref destination, index);
+    public static Floats8 operator +(Floats8 x, Floats8 y) => new(x.Value + y.Value);
+    public static Floats8 operator -(Floats8 x, Floats8 y) => new(x.Value - y.Value);
+    public static Floats8 operator -(Floats8 x) => new(-x.Value);
+    public static Floats8 operator *(Floats8 x, Floats8 y) => new(x.Value * y.Value);
+    public static Floats8 operator /(Floats8 x, Floats8 y) => new(x.Value / y.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats8 Fma(Floats8 x, Floats8 y, Floats8 addend) => new(Vector256.FusedMultiplyAdd(x.Value, y.Value, addend.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats8 Clamp(Floats8 x, float min, float max) =>
+        new(Vector256.MinNative(Vector256.MaxNative(x.Value, Vector256.Create(min)), Vector256.Create(max)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats8 Round(Floats8 x) => new(Vector256.Round(x.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats8 PowerOfTwo(Floats8 n) => new(Exponent(Vector256.ConvertToInt32Native(n.Value)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Floats8 Low, Floats8 High) PowerOfTwoHalves(Floats8 n)
+    {
+        var k = Vector256.ConvertToInt32Native(n.Value);
+        var half = Vector256.ShiftRightArithmetic(k, 1);
+        return (new(Exponent(half)), new(Exponent(k - half)));
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats8 CopySign(Floats8 magnitude, Floats8 sign) => new(Vector256.ConditionalSelect(Vector256.Create(-0f), sign.Value, magnitude.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats8 KeepNaN(Floats8 x, Floats8 y) => new(Vector256.ConditionalSelect(Vector256.Equals(x.Value, x.Value), y.Value, x.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Exponent(Vector256<int> k) => Vector256.ShiftLeft(k + Vector256.Create(127), 23).AsSingle();
+}
+
+/// <summary>Sixteen floats in a <see cref="Vector512{T}"/> (AVX-512).</summary>
+internal readonly struct Floats16(Vector512<float> value) : IFloatVector<Floats16>
+{
+    public readonly Vector512<float> Value = value;
+    public static int Count => Vector512<float>.Count;
+    public static Floats16 Create(float value) => new(Vector512.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16 Load(ref float source, nuint index) => new(Vector512.LoadUnsafe(ref source, index));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(ref float destination, nuint index) => Value.StoreUnsafe(ref destination, index);
+    public static Floats16 operator +(Floats16 x, Floats16 y) => new(x.Value + y.Value);
+    public static Floats16 operator -(Floats16 x, Floats16 y) => new(x.Value - y.Value);
+    public static Floats16 operator -(Floats16 x) => new(-x.Value);
+    public static Floats16 operator *(Floats16 x, Floats16 y) => new(x.Value * y.Value);
+    public static Floats16 operator /(Floats16 x, Floats16 y) => new(x.Value / y.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16 Fma(Floats16 x, Floats16 y, Floats16 addend) => new(Vector512.FusedMultiplyAdd(x.Value, y.Value, addend.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16 Clamp(Floats16 x, float min, float max) =>
+        new(Vector512.MinNative(Vector512.MaxNative(x.Value, Vector512.Create(min)), Vector512.Create(max)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16 Round(Floats16 x) => new(Vector512.Round(x.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16 PowerOfTwo(Floats16 n) => new(Exponent(Vector512.ConvertToInt32Native(n.Value)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Floats16 Low, Floats16 High) PowerOfTwoHalves(Floats16 n)
+    {
+        var k = Vector512.ConvertToInt32Native(n.Value);
+        var half = Vector512.ShiftRightArithmetic(k, 1);
+        return (new(Exponent(half)), new(Exponent(k - half)));
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16 CopySign(Floats16 magnitude, Floats16 sign) => new(Vector512.ConditionalSelect(Vector512.Create(-0f), sign.Value, magnitude.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16 KeepNaN(Floats16 x, Floats16 y) => new(Vector512.ConditionalSelect(Vector512.Equals(x.Value, x.Value), y.Value, x.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> Exponent(Vector512<int> k) => Vector512.ShiftLeft(k + Vector512.Create(127), 23).AsSingle();
+}
