@@ -15,8 +15,9 @@ namespace MetaGrad.Bench;
 /// <param name="Inner">Repetitions per timed sample, for work too short to time alone.</param>
 sealed record Workload(string Name, Action MetaGrad, Action Torch, double Flops = 0, double Bytes = 0, int Threads = 2, int Inner = 1);
 
-/// <summary>A measured row: medians in seconds per repetition.</summary>
-sealed record Result(string Name, int Threads, double MetaGradSeconds, double TorchSeconds, double Flops, double Bytes, double AllocatedBytes, double GcPercent)
+/// <summary>A measured row: medians in seconds per repetition; with --memory, each engine's peak memory above its baseline (see <see cref="Memory"/>).</summary>
+sealed record Result(string Name, int Threads, double MetaGradSeconds, double TorchSeconds, double Flops, double Bytes, double AllocatedBytes, double GcPercent,
+    double? MetaGradPeakBytes = null, double? TorchPeakBytes = null)
 {
     public double Ratio => TorchSeconds / MetaGradSeconds;
 }
@@ -50,7 +51,7 @@ static class Harness
 
     static void Settle() => Thread.Sleep(20);
 
-    static void SetThreads(int n)
+    internal static void SetThreads(int n)
     {
         MetaGrad.Tensor.SetNumThreads(n);
         TorchSharp.torch.set_num_threads(n);
@@ -107,16 +108,23 @@ static class Harness
         _ => (b / (1 << 20)).ToString("F1", CultureInfo.InvariantCulture) + " MiB",
     };
 
+    // A row not measured (not a model row) or whose child failed is left blank.
+    static string PeakCell(double? bytes) => bytes is { } b ? Bytes(b) : "";
+
     public static string Markdown(IReadOnlyList<Result> results, string header, double peakPerCore)
     {
         var sb = new StringBuilder(header).Append("\n\n");
-        sb.Append("| workload | threads | MetaGrad | libtorch | ratio (libtorch / MetaGrad) | MetaGrad rate | libtorch rate | MetaGrad alloc/rep | MetaGrad GC % |\n");
-        sb.Append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        bool memory = results.Any(r => r.MetaGradPeakBytes is not null || r.TorchPeakBytes is not null);
+        sb.Append("| workload | threads | MetaGrad | libtorch | ratio (libtorch / MetaGrad) | MetaGrad rate | libtorch rate | MetaGrad alloc/rep | MetaGrad GC % |");
+        sb.Append(memory ? " MetaGrad peak memory | libtorch peak memory |\n" : "\n");
+        sb.Append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |").Append(memory ? " ---: | ---: |\n" : "\n");
         foreach (var r in results)
         {
             string share = r.Name.StartsWith("sgemm", StringComparison.Ordinal) && peakPerCore > 0
                 ? string.Create(CultureInfo.InvariantCulture, $" ({100 * r.Flops / r.MetaGradSeconds / 1e9 / (peakPerCore * r.Threads):F0}% of peak)") : "";
-            sb.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Threads} | {Duration(r.MetaGradSeconds)} | {Duration(r.TorchSeconds)} | {r.Ratio:F2} | {Rate(r, r.MetaGradSeconds)}{share} | {Rate(r, r.TorchSeconds)} | {Bytes(r.AllocatedBytes)} | {r.GcPercent:F1} |\n");
+            sb.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Threads} | {Duration(r.MetaGradSeconds)} | {Duration(r.TorchSeconds)} | {r.Ratio:F2} | {Rate(r, r.MetaGradSeconds)}{share} | {Rate(r, r.TorchSeconds)} | {Bytes(r.AllocatedBytes)} | {r.GcPercent:F1} |");
+            if (memory) sb.Append(CultureInfo.InvariantCulture, $" {PeakCell(r.MetaGradPeakBytes)} | {PeakCell(r.TorchPeakBytes)} |");
+            sb.Append('\n');
         }
         return sb.ToString();
     }
@@ -131,6 +139,7 @@ static class Harness
         {
             r.Name, r.Threads, metagrad_seconds = r.MetaGradSeconds, libtorch_seconds = r.TorchSeconds, ratio = r.Ratio,
             r.Flops, r.Bytes, allocated_bytes_per_rep = r.AllocatedBytes, gc_percent = r.GcPercent,
+            metagrad_peak_bytes = r.MetaGradPeakBytes, libtorch_peak_bytes = r.TorchPeakBytes,
         }),
     }, new JsonSerializerOptions { WriteIndented = true });
 }

@@ -4,9 +4,17 @@ using TorchSharp;
 using static TorchSharp.torch;
 using MG = MetaGrad;
 
-// dotnet run -c Release --project bench/MetaGrad.Bench -- [--quick] [--out folder] [--only text] [--warmup-ms 600]
+// dotnet run -c Release --project bench/MetaGrad.Bench -- [--quick] [--out folder] [--only text] [--warmup-ms 600] [--memory]
 NativeAllocator.Steady();   // before libtorch allocates anything: see NativeAllocator
 bool quick = args.Contains("--quick");
+if (args.SkipWhile(a => a != "--memory-child").Skip(1).Take(3).ToArray() is [var childRow, var childThreads, var childEngine])
+    return Memory.Child(childRow, int.Parse(childThreads, CultureInfo.InvariantCulture), childEngine, quick);
+bool memory = args.Contains("--memory");
+if (memory && !Memory.Available)
+{
+    Console.Error.WriteLine("--memory needs Linux's /proc/self/clear_refs: peak memory is not measured here.");
+    memory = false;
+}
 string outDir = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? "bench/results";
 string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();   // run only rows whose name contains this
 int samples = quick ? 7 : 21;
@@ -96,13 +104,28 @@ foreach (var w in workloads.Where(w => only is null || w.Name.Contains(only, Str
     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Name} ({r.Threads} threads): ratio {r.Ratio:F2}"));
 }
 
+// Each model row's peak memory, each engine in a process of its own (see Memory).
+if (memory)
+{
+    var modelRows = Memory.Rows(quick).Select(w => (w.Name, w.Threads)).ToHashSet();
+    for (int i = 0; i < results.Count; i++)
+    {
+        var r = results[i];
+        if (!modelRows.Contains((r.Name, r.Threads))) continue;
+        results[i] = r with { MetaGradPeakBytes = Memory.Measure(r.Name, r.Threads, "metagrad", quick), TorchPeakBytes = Memory.Measure(r.Name, r.Threads, "libtorch", quick) };
+        Console.Error.WriteLine($"{r.Name} ({r.Threads} threads): peak memory measured");
+    }
+}
+
 double peak = Peak.FmaGflopsPerCore();
 string machine = $"{Peak.CpuModel()}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, libtorch 2.10 (TorchSharp 0.107.0) on {NativeAllocator.Setting}";
 string header = $"Benchmarks of {DateTime.UtcNow:yyyy-MM-dd} on {machine}; {Peak.VectorBits}-bit vectors, fp32 FMA peak measured at " +
     string.Create(CultureInfo.InvariantCulture, $"{peak:F0} GFLOP/s per core") +
-    $"; medians of {samples} alternating samples{(quick ? " (--quick)" : "")}. Ratio above 1: MetaGrad is faster. GEMM rows give MetaGrad's share of that peak (per thread).";
+    $"; medians of {samples} alternating samples{(quick ? " (--quick)" : "")}. Ratio above 1: MetaGrad is faster. GEMM rows give MetaGrad's share of that peak (per thread)." +
+    (memory ? " Peak memory: each engine alone in a fresh process, the resident set's high-water mark over a second of repetitions above its size after the first (--memory; see bench/MetaGrad.Bench/Memory.cs)." : "");
 var markdown = Harness.Markdown(results, header, peak);
 Console.WriteLine(markdown);
 Directory.CreateDirectory(outDir);
 File.WriteAllText(Path.Combine(outDir, "latest.md"), markdown);
 File.WriteAllText(Path.Combine(outDir, "latest.json"), Harness.Json(results, machine, Peak.VectorBits, peak));
+return 0;
