@@ -95,4 +95,69 @@ public class BufferPoolTests
             BufferPool<sbyte>.MaxPooledBytes = cap;
         }
     }
+
+    // A buffer whose lease has lived through two full collections (in gen 2, as a step's activations
+    // are by the end of the step) and is now garbage: only a full collection gives it back.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void LeaseThatDiesOld(int length)
+    {
+        var holder = new List<PoolLease<sbyte>> { new(BufferPool<sbyte>.Rent(length, clear: false)) };
+        GC.Collect();
+        GC.Collect();
+        GC.KeepAlive(holder);
+    }
+
+    [Fact]
+    public void BuffersThatDiedOld_ComeBack_OnceFreshMemoryPilesUp()
+    {
+        const int old = 300_001, fresh = 400_001;   // sbyte: bytes = length
+        long bar = BufferPool<sbyte>.FullCollectAfterFreshBytes;
+        BufferPool<sbyte>.FullCollectAfterFreshBytes = 1 << 20;
+        var kept = new List<sbyte[]>();
+        try
+        {
+            while (BufferPool<sbyte>.Pooled(old) > 0) kept.Add(BufferPool<sbyte>.Rent(old, clear: false));
+            LeaseThatDiesOld(old);
+            long before = BufferPool<sbyte>.FullCollections;
+            // Misses of another length, kept alive: fresh memory piles up until the pool asks for a full collection.
+            for (int i = 0; i < 64 && BufferPool<sbyte>.FullCollections == before; i++) kept.Add(BufferPool<sbyte>.Rent(fresh, clear: false));
+            Assert.Equal(before + 1, BufferPool<sbyte>.FullCollections);
+            Assert.Equal(1, BufferPool<sbyte>.Pooled(old));
+        }
+        finally
+        {
+            BufferPool<sbyte>.FullCollectAfterFreshBytes = bar;
+            GC.KeepAlive(kept);
+        }
+    }
+
+    [Fact]
+    public void AFullCollectionThatGivesNothingBack_DoublesTheWaitForTheNext()
+    {
+        const int fresh = 400_003;
+        long bar = BufferPool<sbyte>.FullCollectAfterFreshBytes;
+        BufferPool<sbyte>.FullCollectAfterFreshBytes = 1 << 20;
+        var kept = new List<sbyte[]>();
+        try
+        {
+            long before = BufferPool<sbyte>.FullCollections;
+            // Misses until the first full collection (after 1 MiB, or more if an earlier one gave nothing back)...
+            for (int i = 0; i < 64 && BufferPool<sbyte>.FullCollections == before; i++) kept.Add(BufferPool<sbyte>.Rent(fresh, clear: false));
+            Assert.Equal(before + 1, BufferPool<sbyte>.FullCollections);
+            // ...which found nothing to give back (everything rented is alive): the next waits for 2 MiB at least.
+            int rents = 0;
+            while (BufferPool<sbyte>.FullCollections == before + 1 && rents < 64)
+            {
+                kept.Add(BufferPool<sbyte>.Rent(fresh, clear: false));
+                rents++;
+            }
+            Assert.Equal(before + 2, BufferPool<sbyte>.FullCollections);
+            Assert.True(rents * (long)fresh > 2 << 20, $"the second full collection came after {rents} misses of {fresh} bytes");
+        }
+        finally
+        {
+            BufferPool<sbyte>.FullCollectAfterFreshBytes = bar;
+            GC.KeepAlive(kept);
+        }
+    }
 }

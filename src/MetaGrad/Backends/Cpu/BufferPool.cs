@@ -15,6 +15,16 @@ namespace MetaGrad.Backends.Cpu;
 /// enough bytes have missed the pool, a miss asks for one (gen 1, cheap) and waits for the
 /// leases of dead tensors to come back before allocating fresh memory, like PyTorch's caching
 /// allocator freeing its cache and retrying.
+///
+/// A young collection only finds tensors that died young. A step's activations live through the
+/// collections inside that step, reach gen 2, and come back only when a full collection runs,
+/// which the runtime schedules by its own heap budgets, not by the pool's misses: meanwhile the
+/// next steps miss their lengths and take fresh memory (composed attention at T 2048 took 257-370
+/// MiB of fresh arrays a step and peaked at 2 GB resident; the ResNet block 16 MiB a step). So once
+/// enough fresh bytes have been taken since the last full collection, a miss asks for one. When a
+/// full collection gives nothing back, the work really needs more memory (a first step, a model
+/// that grows): the next one then waits for twice as many fresh bytes (up to 16 times the bar,
+/// and back to the bar after one that gave something back, or one the runtime ran itself).
 /// </summary>
 internal static class BufferPool<T> where T : unmanaged
 {
@@ -26,6 +36,9 @@ internal static class BufferPool<T> where T : unmanaged
 
     /// <summary>Bytes rented since the last collection after which a miss first asks for one.</summary>
     static readonly long CollectAfterRentedBytes = long.TryParse(Environment.GetEnvironmentVariable("METAGRAD_POOL_COLLECT_MB"), out var mb) ? mb << 20 : 32L << 20;
+
+    /// <summary>Fresh bytes (misses) since the last full collection after which a miss asks for one; 0 turns that off.</summary>
+    internal static long FullCollectAfterFreshBytes = long.TryParse(Environment.GetEnvironmentVariable("METAGRAD_POOL_FULL_MB"), out var full) ? full << 20 : 64L << 20;
 
     /// <summary>
     /// Below <see cref="MinLength"/> the pool holds only buffers given back by <see cref="Release"/>
@@ -44,11 +57,19 @@ internal static class BufferPool<T> where T : unmanaged
     static long s_clock;
     static long s_pooledBytes;
     static long s_rentedBytes;
+    // Fresh bytes since the full collection numbered s_lastFull, and how many a miss waits for
+    // before it asks for another (FullCollectAfterFreshBytes, doubled while they give nothing back).
+    static long s_freshBytes;
+    static int s_lastFull;
+    static long s_freshBeforeFull;
     // Small buffers waiting in s_free: while none is, small allocations skip the lock.
     static int s_smallFree;
 
     /// <summary>How many buffers <see cref="Release"/> has taken back (for tests).</summary>
     internal static long Released;
+
+    /// <summary>How many full collections the pool has asked for (for tests).</summary>
+    internal static long FullCollections;
 
     /// <summary>A buffer of exactly <paramref name="length"/> elements, zeroed when asked.</summary>
     public static T[] Rent(int length, bool clear)
@@ -63,7 +84,34 @@ internal static class BufferPool<T> where T : unmanaged
             GC.WaitForPendingFinalizers();
             if (TryTake(length, clear) is { } retry) return retry;
         }
+        if (CollectFully(bytes) && TryTake(length, clear) is { } late) return late;
         return clear ? new T[length] : GC.AllocateUninitializedArray<T>(length);
+    }
+
+    // Counts a miss's fresh bytes since the last full collection (the runtime's own included) and
+    // runs one when they pass the bar; true when it ran.
+    static bool CollectFully(long bytes)
+    {
+        long bar = FullCollectAfterFreshBytes;
+        if (bar <= 0) return false;
+        int full = GC.CollectionCount(2);
+        if (Interlocked.Exchange(ref s_lastFull, full) != full)
+        {
+            // One this pool did not ask for: count afresh, and from the plain bar again.
+            Interlocked.Exchange(ref s_freshBytes, 0);
+            Interlocked.Exchange(ref s_freshBeforeFull, bar);
+        }
+        long waitFor = Math.Max(bar, Interlocked.Read(ref s_freshBeforeFull));
+        if (Interlocked.Add(ref s_freshBytes, bytes) <= waitFor) return false;
+        long pooled = Interlocked.Read(ref s_pooledBytes);
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        GC.WaitForPendingFinalizers();
+        Interlocked.Increment(ref FullCollections);
+        Interlocked.Exchange(ref s_freshBytes, 0);
+        Interlocked.Exchange(ref s_lastFull, GC.CollectionCount(2));
+        bool gaveBack = Interlocked.Read(ref s_pooledBytes) > pooled;
+        Interlocked.Exchange(ref s_freshBeforeFull, gaveBack ? bar : Math.Min(2 * waitFor, 16 * bar));
+        return true;
     }
 
     /// <summary>How many free buffers of <paramref name="length"/> the pool holds (for tests).</summary>
