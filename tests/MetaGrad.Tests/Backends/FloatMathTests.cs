@@ -61,7 +61,7 @@ public class FloatMathTests(ITestOutputHelper output)
     public void Exp_IsWithinOneUlpOverItsRange_IncludingSubnormalResults()
     {
         if (!FloatMath.IsAccelerated) return;   // the callers use TensorPrimitives there
-        foreach (var _ in FloatWidths.Each(output)) AssertWithinUlps(FloatMath.Exp, Math.Exp, -103.9f, 88.72f, 1);
+        foreach (var _ in VectorWidths.OfFloatMath(output)) AssertWithinUlps(FloatMath.Exp, Math.Exp, -103.9f, 88.72f, 1);
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public class FloatMathTests(ITestOutputHelper output)
     {
         if (!FloatMath.IsAccelerated) return;
         float[] x = [88.73f, 200f, float.PositiveInfinity, -104.5f, -1000f, float.NegativeInfinity, float.NaN, 0f, -0f];
-        foreach (var _ in FloatWidths.Each(output))
+        foreach (var _ in VectorWidths.OfFloatMath(output))
         {
             var y = new float[x.Length];
             FloatMath.Exp(x, y);
@@ -81,7 +81,7 @@ public class FloatMathTests(ITestOutputHelper output)
     public void Sigmoid_IsWithinTwoUlps_WhereTheResultIsNormal()
     {
         if (!FloatMath.IsAccelerated) return;
-        foreach (var _ in FloatWidths.Each(output))
+        foreach (var _ in VectorWidths.OfFloatMath(output))
         {
             var y = AssertWithinUlps(FloatMath.Sigmoid, v => 1 / (1 + Math.Exp(-v)), -120f, 120f, 2, v => v > -88.7);
             // Below -88.7 the true value is subnormal (under 3e-39) and the result is 0 or within that range.
@@ -95,14 +95,14 @@ public class FloatMathTests(ITestOutputHelper output)
     public void Tanh_IsWithinTwoUlps_NearZeroToo()
     {
         if (!FloatMath.IsAccelerated) return;
-        foreach (var _ in FloatWidths.Each(output)) AssertWithinUlps(FloatMath.Tanh, Math.Tanh, -12f, 12f, 2);
+        foreach (var _ in VectorWidths.OfFloatMath(output)) AssertWithinUlps(FloatMath.Tanh, Math.Tanh, -12f, 12f, 2);
     }
 
     [Fact]
     public void Tanh_KeepsTheSignOfZero_SaturatesAtInfinity_AndKeepsNaN()
     {
         if (!FloatMath.IsAccelerated) return;
-        foreach (var _ in FloatWidths.Each(output))
+        foreach (var _ in VectorWidths.OfFloatMath(output))
         {
             float[] x = [0f, -0f, float.PositiveInfinity, float.NegativeInfinity, 50f, -50f, float.NaN];
             var y = new float[x.Length];
@@ -131,7 +131,7 @@ public class FloatMathTests(ITestOutputHelper output)
     public void Tails_AndInPlaceCalls_MatchTheVectorBody(int length)
     {
         if (!FloatMath.IsAccelerated) return;
-        foreach (var _ in FloatWidths.Each(output)) TailsMatchTheBody(length);
+        foreach (var _ in VectorWidths.OfFloatMath(output)) TailsMatchTheBody(length);
     }
 
     static void TailsMatchTheBody(int length)
@@ -165,7 +165,7 @@ public class FloatMathTests(ITestOutputHelper output)
         foreach (var op in new Action<float[], float[]>[] { (a, b) => FloatMath.Exp(a, b), (a, b) => FloatMath.Sigmoid(a, b), (a, b) => FloatMath.Tanh(a, b) })
         {
             var results = new List<int[]>();
-            foreach (var _ in FloatWidths.Each(output))
+            foreach (var _ in VectorWidths.OfFloatMath(output))
             {
                 var y = new float[x.Length];
                 op(x, y);

@@ -8,29 +8,8 @@ namespace MetaGrad.Tests.Backends;
 [Collection(ProcessWideState.Name)]   // sets or reads the process-wide thread count
 public class GemmTests(ITestOutputHelper output)
 {
-    /// <summary>
-    /// Each micro-kernel this machine can run, selected in turn: the 256-bit one always, the 512-bit
-    /// one where AVX-512 is accelerated (where it is not, the test says so in its output).
-    /// </summary>
-    IEnumerable<string> EachKernel()
-    {
-        bool saved = Gemm.UseVector512;
-        try
-        {
-            Gemm.UseVector512 = false;
-            yield return "256-bit kernel";
-            if (Vector512.IsHardwareAccelerated)
-            {
-                Gemm.UseVector512 = true;
-                yield return "512-bit kernel";
-            }
-            else output.WriteLine("Vector512 is not accelerated on this machine: only the 256-bit kernel was tested.");
-        }
-        finally
-        {
-            Gemm.UseVector512 = saved;
-        }
-    }
+    /// <summary>Each micro-kernel this machine can run, selected in turn: the 256-bit one always, the 512-bit one where AVX-512 is accelerated.</summary>
+    IEnumerable<string> EachKernel() => VectorWidths.OfGemm(output);
 
     public static TheoryData<int, int, int> Sizes => new()
     {

@@ -37,7 +37,7 @@ public class LstmRowTests(ITestOutputHelper output)
         var inputBias = withBiasAndPrevious ? Random<float>(random, width, 2) : [];
         var c = Random<float>(random, hidden, 3);
 
-        foreach (var _ in FloatWidths.Each(output))
+        foreach (var _ in VectorWidths.OfFloatMath(output))
         {
             var (r1, c1) = ((float[])r.Clone(), (float[])c.Clone());
             var (a1, prev1, tanh1, out1) = (new float[width], new float[withBiasAndPrevious ? hidden : 0], new float[hidden], new float[hidden]);
