@@ -74,8 +74,8 @@ static class Memory
     }
 
     // Some of TorchSharp's tensor handles outlive a step's dispose scope and free their libtorch
-    // memory only when the .NET finalizer runs (without this, the LSTM row's libtorch process grew
-    // 7 MB a step, back to flat with it). PyTorch frees a tensor when its last reference goes, so
+    // memory only when the .NET finalizer runs: without this, libtorch's process grows step after
+    // step until a collection comes. PyTorch frees a tensor when its last reference goes, so
     // libtorch is measured so, collecting after every step: its figure is what it needs, not what
     // TorchSharp holds back. MetaGrad's child runs as a user's program would, with no collection forced.
     static void Collect()

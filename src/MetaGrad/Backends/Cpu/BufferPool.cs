@@ -19,9 +19,9 @@ namespace MetaGrad.Backends.Cpu;
 /// A young collection only finds tensors that died young. A step's activations live through the
 /// collections inside that step, reach gen 2, and come back only when a full collection runs,
 /// which the runtime schedules by its own heap budgets, not by the pool's misses: meanwhile the
-/// next steps miss their lengths and take fresh memory (composed attention at T 2048 took 257-370
-/// MiB of fresh arrays a step and peaked at 2 GB resident; the ResNet block 16 MiB a step). So once
-/// enough fresh bytes have been taken since the last full collection, a miss asks for one. When a
+/// next steps miss their lengths and take fresh memory, step after step (README, Limits, has the
+/// figures). So once enough fresh bytes have been taken since the last full collection, a miss
+/// asks for one. When a
 /// full collection gives nothing back, the work really needs more memory (a first step, a model
 /// that grows): the next one then waits for twice as many fresh bytes (up to 16 times the bar,
 /// and back to the bar after one that gave something back, or one the runtime ran itself).
