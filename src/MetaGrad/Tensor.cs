@@ -92,7 +92,41 @@ public partial class Tensor
     internal bool IsLeafRequiringGrad => GradFn is null && _requiresGrad;
 
     /// <summary>The accumulated gradient (leaves, and non-leaves after RetainGrad).</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        // Once user code has seen it, only the garbage collector can tell when nothing holds it.
+        get
+        {
+            _gradOwned = false;
+            return _grad;
+        }
+        set => (_grad, _gradOwned) = (value, false);
+    }
+
+    Tensor? _grad;
+    // Whether _grad holds a buffer nothing else can reach: set by the engine, which made it for this
+    // tensor alone; cleared as soon as the public getter or setter runs.
+    bool _gradOwned;
+
+    /// <summary>
+    /// <see cref="Grad"/> for MetaGrad's own readers that keep no reference to it (the engine, an
+    /// optimizer's step, gradient clipping): reading it here leaves it free to go back to the pool.
+    /// </summary>
+    internal Tensor? GradUnseen => _grad;
+
+    /// <summary>The engine's gradient for a leaf, one that nothing else holds (a buffer it made, whole).</summary>
+    internal void SetOwnedGrad(Tensor grad) => (_grad, _gradOwned) = (grad, true);
+
+    /// <summary>
+    /// ZeroGrad's set-to-none: the gradient goes, and when nothing but this tensor ever held it its
+    /// buffer goes straight back to the pool (as PyTorch frees it with its last reference), rather
+    /// than waiting for a collection to prove it dead.
+    /// </summary>
+    internal void DropGrad()
+    {
+        if (_gradOwned && _grad is { } grad) grad.Storage.Release();
+        (_grad, _gradOwned) = (null, false);
+    }
 
     /// <summary>
     /// The gradient a leaf received as rows only (from an embedding with sparse: true), accumulated

@@ -1,3 +1,4 @@
+using MetaGrad.Optim;
 using MetaGrad.Backends.Cpu;
 
 namespace MetaGrad.Tests;
@@ -219,5 +220,87 @@ public class OwnedGradientTests
         f.Apply(x).Sum().Backward();
         ChurnThePool();
         Assert.Equal(x.Detach().Exp().ToArray<float>(), f.Made!.ToArray<float>());
+    }
+
+    // A parameter, a step of SGD on it, and its gradient's storage (read without showing .Grad to user code).
+    static (Tensor Weight, SGD Optimizer, Storage GradStorage) SteppedOnce()
+    {
+        var w = Leaf();
+        var optimizer = new SGD([w], lr: 0.1);
+        (w * 3f * 5f).Sum().Backward();
+        optimizer.Step();
+        return (w, optimizer, w.GradUnseen!.Storage);
+    }
+
+    [Fact]
+    public void ZeroGrad_GivesAGradientNoOneSaw_BackToThePool()
+    {
+        var (_, optimizer, storage) = SteppedOnce();
+        long released = BufferPool<float>.Released;
+        optimizer.ZeroGrad();
+        Assert.Equal(released + 1, BufferPool<float>.Released);
+        Assert.Throws<IndexOutOfRangeException>(() => ((CpuStorage<float>)storage).Data[0]);   // the storage let its array go
+    }
+
+    [Fact]
+    public void ZeroGrad_LeavesAGradientUserCodeRead_ToTheCollector()
+    {
+        var (w, optimizer, _) = SteppedOnce();
+        var seen = w.Grad!;
+        optimizer.ZeroGrad();
+        ChurnThePool();
+        Assert.Null(w.Grad);
+        Assert.Equal(Filled(15), seen.ToArray<float>());
+    }
+
+    [Fact]
+    public void ZeroGrad_LeavesAGradientTheUserSet_Alone()
+    {
+        var w = Leaf();
+        var mine = Tensor.Ones(N);
+        w.Grad = mine;
+        new SGD([w], lr: 0.1).ZeroGrad();
+        ChurnThePool();
+        Assert.Equal(Filled(1), mine.ToArray<float>());
+    }
+
+    /// <summary>An update rule written outside MetaGrad that keeps the gradient it was given.</summary>
+    sealed class Hoarder(Tensor p) : Optimizer([new ParamGroup([p])], new Dictionary<string, object> { ["lr"] = 0.1 })
+    {
+        public Tensor? Kept;
+        protected override string? Problem(ParamGroup group) => null;
+        protected override void Update(Tensor param, Tensor grad, Dictionary<string, Tensor> state, ParamGroup group) => Kept = grad;
+    }
+
+    [Fact]
+    public void ZeroGrad_LeavesTheGradientAnOutsideRuleKept_Intact()
+    {
+        var w = Leaf();
+        var optimizer = new Hoarder(w);
+        (w * 3f * 5f).Sum().Backward();
+        optimizer.Step();
+        optimizer.ZeroGrad();
+        ChurnThePool();
+        Assert.Equal(Filled(15), optimizer.Kept!.ToArray<float>());
+    }
+
+    [Fact]
+    public void ModuleZeroGrad_GivesBackToo_AndTheNextStepStillLearns()
+    {
+        var layer = new MetaGrad.NN.Linear(64, 64, generator: new Generator(1));
+        var x = Tensor.Randn([8, 64], generator: new Generator(2));
+        var optimizer = new SGD(layer.Parameters(), lr: 0.1);
+        float Loss() => (layer.Forward(x) * layer.Forward(x)).Mean().Item<float>();
+        float first = Loss();
+        for (int i = 0; i < 5; i++)
+        {
+            layer.ZeroGrad();
+            (layer.Forward(x) * layer.Forward(x)).Mean().Backward();
+            optimizer.Step();
+        }
+        Assert.True(Loss() < first, "five steps of SGD lowered the loss");
+        long released = BufferPool<float>.Released;
+        layer.ZeroGrad();
+        Assert.True(BufferPool<float>.Released > released, "the weight's gradient went back to the pool");
     }
 }

@@ -365,14 +365,15 @@ internal static class Engine
             return;
         }
         using var noGrad = Autograd.NoGrad();
-        if (leaf.Grad is null)
+        if (leaf.GradUnseen is null)
         {
             // The engine's own buffer becomes .grad as it is, as PyTorch's AccumulateGrad steals a
             // gradient nothing else holds; anything else may be a view of what the caller still owns.
-            leaf.Grad = own.Keep(grad) ? grad.Detach() : grad.Backend.Clone(grad);
+            // Either way .grad is then a whole buffer of its own (see Tensor.DropGrad).
+            leaf.SetOwnedGrad(own.Keep(grad) ? grad.Detach() : grad.Backend.Clone(grad));
             return;
         }
-        var existing = leaf.Grad;
+        var existing = leaf.GradUnseen;
         // Into .grad itself, as PyTorch accumulates when not recording (a reference to .grad taken
         // earlier sees the sum); a .grad that is not a plain dense tensor of its own gets a new one.
         if (OwnedGradients.CanAddInto(existing, grad)) existing.Add_(grad);

@@ -188,8 +188,8 @@ public abstract partial class Module
     {
         foreach (var p in Parameters())
         {
-            if (setToNone || p.Grad is null) p.Grad = null;
-            else using (Autograd.NoGrad()) p.Grad.Zero_();
+            if (setToNone || p.GradUnseen is null) p.DropGrad();
+            else using (Autograd.NoGrad()) p.GradUnseen.Zero_();
         }
     }
 

@@ -62,8 +62,8 @@ public abstract class Optimizer
         foreach (var p in _groups.SelectMany(g => g.Params))
         {
             p.SparseGrad = null;
-            if (p.Grad is null) continue;
-            if (setToNone) { p.Grad = null; continue; }
+            if (p.GradUnseen is null) continue;
+            if (setToNone) { p.DropGrad(); continue; }
             if (p.Grad.RequiresGrad) p.Grad = p.Grad.Detach();   // a gradient made with createGraph leaves its graph
             using (Autograd.NoGrad()) p.Grad.Zero_();
         }
@@ -79,12 +79,16 @@ public abstract class Optimizer
         Tensor? loss = null;
         if (closure is not null)
             using (Autograd.EnableGrad()) loss = closure();
+        // MetaGrad's own update rules keep no reference to the gradient (state is cloned from it),
+        // so reading it leaves .Grad free to go back to the pool at ZeroGrad; a rule written
+        // outside might keep one, so it gets the gradient as user code does.
+        bool ownRule = GetType().Assembly == typeof(Optimizer).Assembly;
         using (Autograd.NoGrad())
             foreach (var group in _groups)
                 foreach (var p in group.Params)
                 {
                     // A parameter with both (a sparse embedding's weight also used densely) steps on their sum.
-                    if (p.Grad is { } grad) Update(p, p.SparseGrad is { } rows ? grad + rows.ToDense() : grad, StateFor(p), group);
+                    if ((ownRule ? p.GradUnseen : p.Grad) is { } grad) Update(p, p.SparseGrad is { } rows ? grad + rows.ToDense() : grad, StateFor(p), group);
                     else if (p.SparseGrad is { } sparse) UpdateSparse(p, sparse, StateFor(p), group);
                 }
         return loss;
