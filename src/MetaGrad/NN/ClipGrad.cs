@@ -9,7 +9,8 @@ public static class ClipGrad
     /// </summary>
     public static double ClipGradNorm(IEnumerable<Tensor> parameters, double maxNorm, double normType = 2, bool errorIfNonfinite = false)
     {
-        var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
+        // Read unseen: nothing here keeps them, so ZeroGrad may still give their buffers back.
+        var grads = parameters.Select(p => p.GradUnseen).OfType<Tensor>().ToList();
         if (grads.Count == 0) return 0;
         using var _ = Autograd.NoGrad();
         double total = double.IsPositiveInfinity(normType)
@@ -28,6 +29,6 @@ public static class ClipGrad
     {
         using var _ = Autograd.NoGrad();
         foreach (var p in parameters)
-            p.Grad?.Clamp_(-clipValue, clipValue);
+            p.GradUnseen?.Clamp_(-clipValue, clipValue);
     }
 }
