@@ -62,10 +62,10 @@ public abstract class Optimizer
         foreach (var p in _groups.SelectMany(g => g.Params))
         {
             p.SparseGrad = null;
-            if (p.GradUnseen is null) continue;
+            if (p.GradUnseen is not { } grad) continue;
             if (setToNone) { p.DropGrad(); continue; }
-            if (p.Grad.RequiresGrad) p.Grad = p.Grad.Detach();   // a gradient made with createGraph leaves its graph
-            using (Autograd.NoGrad()) p.Grad.Zero_();
+            if (grad.RequiresGrad) p.Grad = grad = grad.Detach();   // a gradient made with createGraph leaves its graph
+            using (Autograd.NoGrad()) grad.Zero_();
         }
     }
 

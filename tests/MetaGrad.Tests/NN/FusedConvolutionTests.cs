@@ -2,6 +2,8 @@ using System.Runtime.Intrinsics;
 using MetaGrad.Backends.Cpu;
 using MetaGrad.Functions;
 using MetaGrad.NN;
+using MetaGrad.Tests.Backends;
+using Xunit.Abstractions;
 
 namespace MetaGrad.Tests.NN;
 
@@ -13,7 +15,7 @@ namespace MetaGrad.Tests.NN;
 /// windows read outside the image, several K slices and column blocks, and both input-gradient
 /// paths (a convolution with the flipped kernel at stride 1, Wᵀ·dy folded back otherwise).
 /// </summary>
-public class FusedConvolutionTests
+public class FusedConvolutionTests(ITestOutputHelper output)
 {
     // n, c, o, h, w, kernel (h, w), stride (h, w), padding (h, w), dilation (h, w)
     public static TheoryData<int, int, int, int, int, (int, int), (int, int), (int, int), (int, int)> Shapes => new()
@@ -47,19 +49,8 @@ public class FusedConvolutionTests
     [Theory, MemberData(nameof(Shapes))]
     public void ValuesAndGradients_EqualTheComposedForm_Float32(int n, int c, int o, int h, int w, (int, int) kernel, (int, int) stride, (int, int) padding, (int, int) dilation)
     {
-        bool saved = Gemm.UseVector512;
-        try
-        {
-            foreach (bool wide in Vector512.IsHardwareAccelerated ? new[] { false, true } : [false])
-            {
-                Gemm.UseVector512 = wide;
-                Compare(n, c, o, h, w, kernel, stride, padding, dilation, DType.Float32, 1e-4);
-            }
-        }
-        finally
-        {
-            Gemm.UseVector512 = saved;
-        }
+        foreach (var _ in VectorWidths.OfGemm(output))
+            Compare(n, c, o, h, w, kernel, stride, padding, dilation, DType.Float32, 1e-4);
     }
 
     static void Compare(int n, int c, int o, int h, int w, (int, int) kernel, (int, int) stride, (int, int) padding, (int, int) dilation, DType dtype, double tolerance)

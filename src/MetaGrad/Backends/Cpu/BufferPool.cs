@@ -21,10 +21,10 @@ namespace MetaGrad.Backends.Cpu;
 /// which the runtime schedules by its own heap budgets, not by the pool's misses: meanwhile the
 /// next steps miss their lengths and take fresh memory, step after step (README, Limits, has the
 /// figures). So once enough fresh bytes have been taken since the last full collection, a miss
-/// asks for one. When a
-/// full collection gives nothing back, the work really needs more memory (a first step, a model
-/// that grows): the next one then waits for twice as many fresh bytes (up to 16 times the bar,
-/// and back to the bar after one that gave something back, or one the runtime ran itself).
+/// asks for one. When a full collection gives nothing back, the work really needs more memory (a
+/// first step, a model that grows): the next one then waits for twice as many fresh bytes (up to
+/// 16 times the bar, and back to the bar after one that gave something back, or one the runtime
+/// ran itself).
 /// </summary>
 internal static class BufferPool<T> where T : unmanaged
 {

@@ -20,7 +20,7 @@ internal sealed partial class CpuBackend
         int n = param.Numel;
         // Each element's update is independent of the others: large parameters are cut into one
         // range per thread (the update was the one serial stretch of an LSTM step on two threads).
-        int parts = n >= AdamParallelElements ? Math.Min(Threading.NumThreads, n / (AdamParallelElements / 2)) : 1;
+        int parts = UpdateParts(n);
         if (parts <= 1) AdamRange<T>(param, grad, expAvg, expAvgSq, maxExpAvgSq, c, 0, n);
         else Threading.For(parts, part =>
         {
@@ -52,13 +52,16 @@ internal sealed partial class CpuBackend
             var into = d.AsSpan(dAt + lo, hi - lo);
             System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(o.AsSpan(oAt + lo, hi - lo), alpha, into, into);
         }
-        int parts = n >= AdamParallelElements ? Math.Min(Threading.NumThreads, n / (AdamParallelElements / 2)) : 1;
+        int parts = UpdateParts(n);
         if (parts <= 1) Range(0, n);
         else Threading.For(parts, part => Range((int)((long)n * part / parts), (int)((long)n * (part + 1) / parts)));
     }
 
     /// <summary>From this many elements a parameter's update is split between threads (about 0.1 ms of work).</summary>
-    const int AdamParallelElements = 1 << 16;
+    const int UpdateParallelElements = 1 << 16;
+
+    /// <summary>How many ranges a parameter update of n elements is cut into: one per thread, each of at least half the threshold.</summary>
+    static int UpdateParts(int n) => n >= UpdateParallelElements ? Math.Min(Threading.NumThreads, n / (UpdateParallelElements / 2)) : 1;
 
     static void AdamRange<T>(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c, int lo, int hi)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -25,19 +25,6 @@ internal static unsafe partial class Gemm
                 mr = Height(mc, i);
                 int rows = Math.Min(mr, mc - i);
                 T* src = ps + off + i * rowStride;
-                if (rows == 6 && rowStride == 1 && typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && kc > 1)
-                {
-                    // A transposed view (Wᵀ, or a gradient's dGᵀ in a weight gradient): the panel's six
-                    // values at each step are contiguous, moved as one 8-wide load and store whose two
-                    // extra lanes the next step overwrites (the last step is copied alone), rather
-                    // than value by value.
-                    nint p = 0, last = kc - 1, stride = colStride;
-                    for (float* from = (float*)src, to = (float*)d; p < last; p++, from += stride, to += 6)
-                        Vector256.Store(Vector256.Load(from), to);
-                    for (int r = 0; r < 6; r++) d[last * 6 + r] = src[last * colStride + r];
-                    d += 6 * kc;
-                    continue;
-                }
                 if (rows == 6)
                 {
                     // A whole panel with the six rows' pointers held: no inner loop, no index products.
@@ -60,8 +47,8 @@ internal static unsafe partial class Gemm
         }
     }
 
-    // The whole 6-row panels of a transposed A (A[i, p] at a[i + p·colStride]: Bᵀ-like operands
-    // such as a weight gradient's dGᵀ), packed one source row (one p) at a time across all the
+    // The whole 6-row panels of a transposed A (A[i, p] at a[i + p·colStride]: Wᵀ, or a weight
+    // gradient's dGᵀ), packed one source row (one p) at a time across all the
     // panels: panel by panel, each of the kc steps was a new page (a 1024-wide dG puts p's 4 KB
     // apart), so every panel walked kc pages again. Each step's six values move as one 8-wide load
     // and store whose two extra lanes the next step overwrites; the last step (whose spill would
@@ -71,9 +58,9 @@ internal static unsafe partial class Gemm
     {
         int sixes = 0;
         while (sixes * 6 + 6 <= mc && Height(mc, sixes * 6) == 6) sixes++;
-        if (sixes < 2) return 0;
+        if (sixes == 0) return 0;
         // Panels whose 8-wide load stays within the block's rows.
-        int wide = Math.Min(sixes, (mc - 8) / 6 + 1);
+        int wide = mc < 8 ? 0 : Math.Min(sixes, (mc - 8) / 6 + 1);
         nint panel = 6 * kc;
         for (int p = 0; p < kc; p++)
         {
