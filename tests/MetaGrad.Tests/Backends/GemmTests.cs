@@ -23,6 +23,10 @@ public class GemmTests(ITestOutputHelper output)
         { 32, 1024, 256 }, { 100, 40, 600 }, { 104, 96, 700 }, { 2, 3000, 700 }, { 15, 600, 600 },
         // 512-bit panels of 32 columns: one and a half, two and a partial, K of 321 (256 + 65 in two slices)
         { 40, 48, 321 }, { 64, 80, 320 }, { 120, 4070, 40 },
+        // A too large to read in place, so packed: three row blocks and K in slices with a tail of
+        // less than 8 steps (the 8-step transposes of its rows); and enough row blocks (9) that
+        // each thread packs the blocks it runs
+        { 200, 40, 1405 }, { 800, 64, 403 },
     };
 
     [Theory, MemberData(nameof(Sizes))]

@@ -275,10 +275,14 @@ internal static unsafe partial class Gemm
     // calls from several threads at once (a recurrent layer splits its batch) each reuse their own.
     [ThreadStatic] static byte[]? t_packA, t_packB;
 
-    // The BLIS loop nest: for each NC-wide column block and KC-deep slice, B's slice and all of
-    // A's row blocks for that slice are packed once; then the work items (a row block, or a piece
-    // of its columns when there are too few row blocks to keep every thread busy) run the
-    // micro-kernel over their panels. C's rows are ldc apart (n, or more for a range of columns).
+    // A row block packed by the work item that runs it (see Blocked): per thread, used by no nested call.
+    [ThreadStatic] static byte[]? t_blockA;
+
+    // The BLIS loop nest: for each NC-wide column block and KC-deep slice, B's slice is packed
+    // once; then the work items (a row block, or a piece of its columns when there are too few
+    // row blocks to keep every thread busy) run the micro-kernel over their panels, each packing
+    // its own row block of A first (or, for pieces, all blocks are packed before them). C's rows
+    // are ldc apart (n, or more for a range of columns).
     static void Blocked<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb, T* packed, int nr, T[] c, int cOff, int ldc, bool parallel,
         T* bias = null, bool addToC = false, PanelWriter<T>? writer = null) where T : unmanaged
     {
@@ -307,8 +311,13 @@ internal static unsafe partial class Gemm
                 for (int p0 = 0, kc; p0 < k; p0 += kc)
                 {
                     kc = Depth<T>(k, p0, nr);
-                    var packA = Scratch<T>(ref sharedA, panelsM * mr * kc);
-                    var pa = (IntPtr)Unsafe.AsPointer(ref packA[0]);
+                    // With one work item per row block, each item packs its block just before its
+                    // kernels, into its thread's own block of scratch, which stays in L2 for them;
+                    // packed ahead for the whole slice (needed when pieces of a block run on several
+                    // threads), the blocks went out to memory and came back (8-25% of a Transformer's
+                    // products' time was packing A).
+                    bool packEach = pieces == 1;
+                    var pa = packEach ? 0 : (IntPtr)Unsafe.AsPointer(ref Scratch<T>(ref sharedA, panelsM * mr * kc)[0]);
                     IntPtr pb = packed is not null ? (IntPtr)(packed + packedAt) : (IntPtr)Unsafe.AsPointer(ref Scratch<T>(ref sharedB, panelsN * nr * kc)[0]);
                     packedAt += panelsN * nr * kc;
                     // B's slice in column ranges of whole panels, packed beside A's blocks (serially it
@@ -325,7 +334,8 @@ internal static unsafe partial class Gemm
                     bool accumulate = p0 > 0 || addToC;
                     // The bias joins the first slice's sums; later slices add to those.
                     IntPtr sliceBias = accumulate || biasAt == 0 ? 0 : (IntPtr)((T*)biasAt + j0);
-                    void PackBlock(int ib)
+                    // Block ib's panels into `into` (row i of the block at into + i·kc).
+                    void PackBlock(int ib, T* into)
                     {
                         int i0 = ib * MC, mc = Math.Min(MC, m - i0);
                         if (directA)
@@ -333,30 +343,38 @@ internal static unsafe partial class Gemm
                             // Only a partial last panel is copied (zero-padded to its kernel's height).
                             int last = LastPanel(mc);
                             if (mc - last < Height(mc, last))
-                                PackA(new Span<T>((T*)pa + (i0 + last) * kc, 6 * kc), a, aOff + (i0 + last) * aRow + p0, aRow, 1, mc - last, kc);
+                                PackA(new Span<T>(into + last * kc, 6 * kc), a, aOff + (i0 + last) * aRow + p0, aRow, 1, mc - last, kc);
                             return;
                         }
-                        PackA(new Span<T>((T*)pa + i0 * kc, ((mc + mr - 1) / mr) * mr * kc), a, aOff + i0 * aRow + p0 * aCol, aRow, aCol, mc, kc);
+                        PackA(new Span<T>(into, ((mc + mr - 1) / mr) * mr * kc), a, aOff + i0 * aRow + p0 * aCol, aRow, aCol, mc, kc);
                     }
                     void Item(int item)
                     {
                         int ib = item / pieces, piece = item % pieces;
                         int i0 = ib * MC, mc = Math.Min(MC, m - i0);
+                        T* blockA;
+                        if (packEach)
+                        {
+                            blockA = (T*)Unsafe.AsPointer(ref Scratch<T>(ref t_blockA, ((MC + mr - 1) / mr) * mr * kc)[0]);
+                            PackBlock(ib, blockA);
+                        }
+                        else blockA = (T*)pa + i0 * kc;
                         int firstPanel = piece * panelsN / pieces, lastPanel = (piece + 1) * panelsN / pieces;
                         fixed (T* pc = c, pA = a)
-                            Panels((T*)pb, nr, (T*)pa + i0 * kc, directA ? pA + aOff + i0 * aRow + p0 : null, aRow,
+                            Panels((T*)pb, nr, blockA, directA ? pA + aOff + i0 * aRow + p0 : null, aRow,
                                 pc + cOff + i0 * ldc + j0, ldc, mc, nc, kc, firstPanel, lastPanel, accumulate, (T*)sliceBias);
                     }
                     int items = blocksM * pieces;
                     if (!parallel)
                     {
                         for (int part = 0; part < partsB; part++) PackPart(part);
-                        for (int ib = 0; ib < blocksM; ib++) PackBlock(ib);
                         for (int it = 0; it < items; it++) Item(it);
                     }
                     else
                     {
-                        Threading.For(partsB + blocksM, i => { if (i < partsB) PackPart(i); else PackBlock(i - partsB); });
+                        int blocksAhead = packEach ? 0 : blocksM;
+                        if (partsB + blocksAhead > 0)
+                            Threading.For(partsB + blocksAhead, i => { if (i < partsB) PackPart(i); else PackBlock(i - partsB, (T*)pa + (i - partsB) * MC * kc); });
                         Threading.For(items, Item);
                     }
                 }

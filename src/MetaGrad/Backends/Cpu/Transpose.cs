@@ -14,16 +14,26 @@ internal static unsafe class Transpose
     public static bool IsAccelerated => Avx.IsSupported;
 
     /// <summary>dst row q, element k = src row k, element q, for q, k &lt; 8 (rows are the strides apart).</summary>
-    public static void Block8x8(float* src, nint srcStride, float* dst, nint dstStride)
+    public static void Block8x8(float* src, nint srcStride, float* dst, nint dstStride) =>
+        Store8x8(Avx.LoadVector256(src), Avx.LoadVector256(src + srcStride), Avx.LoadVector256(src + 2 * srcStride),
+            Avx.LoadVector256(src + 3 * srcStride), Avx.LoadVector256(src + 4 * srcStride), Avx.LoadVector256(src + 5 * srcStride),
+            Avx.LoadVector256(src + 6 * srcStride), Avx.LoadVector256(src + 7 * srcStride), dst, dstStride);
+
+    /// <summary>
+    /// dst[q·6 + k] = src row k, element q, for k &lt; 6, q &lt; 8: eight steps of a GEMM row panel of
+    /// six rows. Each step is stored eight wide, so it also writes dst[48] and dst[49] (zero): the
+    /// caller keeps them inside its buffer and writes them afterwards.
+    /// </summary>
+    public static void SixRowsToSteps(float* src, nint srcStride, float* dst) =>
+        Store8x8(Avx.LoadVector256(src), Avx.LoadVector256(src + srcStride), Avx.LoadVector256(src + 2 * srcStride),
+            Avx.LoadVector256(src + 3 * srcStride), Avx.LoadVector256(src + 4 * srcStride), Avx.LoadVector256(src + 5 * srcStride),
+            Vector256<float>.Zero, Vector256<float>.Zero, dst, 6);
+
+    // The transpose of the eight rows r0..r7 stored as eight rows dstStride apart, row 0 first (a
+    // caller storing them overlapped relies on that order).
+    static void Store8x8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, nint dstStride)
     {
-        var r0 = Avx.LoadVector256(src);
-        var r1 = Avx.LoadVector256(src + srcStride);
-        var r2 = Avx.LoadVector256(src + 2 * srcStride);
-        var r3 = Avx.LoadVector256(src + 3 * srcStride);
-        var r4 = Avx.LoadVector256(src + 4 * srcStride);
-        var r5 = Avx.LoadVector256(src + 5 * srcStride);
-        var r6 = Avx.LoadVector256(src + 6 * srcStride);
-        var r7 = Avx.LoadVector256(src + 7 * srcStride);
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
