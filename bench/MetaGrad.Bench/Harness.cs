@@ -15,12 +15,19 @@ namespace MetaGrad.Bench;
 /// <param name="Inner">Repetitions per timed sample, for work too short to time alone.</param>
 sealed record Workload(string Name, Action MetaGrad, Action Torch, double Flops = 0, double Bytes = 0, int Threads = 2, int Inner = 1);
 
-/// <summary>A measured row: medians in seconds per repetition; with --memory, each engine's peak memory above its baseline (see <see cref="Memory"/>).</summary>
+/// <summary>
+/// A measured row: medians in seconds per repetition; the ratios of the samples taken side by side
+/// (see <see cref="Harness.Measure"/>) as their quartiles; with --memory, each engine's peak memory
+/// above its baseline (see <see cref="Memory"/>).
+/// </summary>
 sealed record Result(string Name, int Threads, double MetaGradSeconds, double TorchSeconds, double Flops, double Bytes, double AllocatedBytes, double GcPercent,
-    double? MetaGradPeakBytes = null, double? TorchPeakBytes = null)
+    Quartiles PairedRatios, double? MetaGradPeakBytes = null, double? TorchPeakBytes = null)
 {
     public double Ratio => TorchSeconds / MetaGradSeconds;
 }
+
+/// <summary>The lower quartile, median and upper quartile of a set of values.</summary>
+readonly record struct Quartiles(double Lower, double Median, double Upper);
 
 /// <summary>
 /// Runs each workload in both engines in the same process, alternating, after warm-up, and
@@ -45,8 +52,27 @@ static class Harness
             else { TimeTorch(w, th); Settle(); Time(w, w.MetaGrad, mg, ref allocated, ref gcPauseTicks, ref mgTicks); Settle(); }
         }
         double perRep = samples * (double)w.Inner;
+        // Sample s of each engine ran back to back, within a few tens of milliseconds: their ratio
+        // sees the same state of a shared host, where the two medians can come from different
+        // stretches of another tenant's load. The spread of these ratios tells how far one run's
+        // ratio can be trusted.
+        var paired = Enumerable.Range(0, samples).Select(s => th[s] / mg[s]).ToList();
         return new Result(w.Name, w.Threads, Median(mg), Median(th), w.Flops, w.Bytes, allocated / perRep,
-            100.0 * gcPauseTicks / Math.Max(mgTicks, 1));
+            100.0 * gcPauseTicks / Math.Max(mgTicks, 1), QuartilesOf(paired));
+    }
+
+    // Quartiles by linear interpolation between the sorted values (numpy's default).
+    static Quartiles QuartilesOf(List<double> xs)
+    {
+        var s = xs.Order().ToArray();
+        double At(double q)
+        {
+            double position = q * (s.Length - 1);
+            int below = (int)Math.Floor(position);
+            int above = Math.Min(below + 1, s.Length - 1);
+            return s[below] + (s[above] - s[below]) * (position - below);
+        }
+        return new Quartiles(At(0.25), At(0.5), At(0.75));
     }
 
     static void Settle() => Thread.Sleep(20);
@@ -115,14 +141,14 @@ static class Harness
     {
         var sb = new StringBuilder(header).Append("\n\n");
         bool memory = results.Any(r => r.MetaGradPeakBytes is not null || r.TorchPeakBytes is not null);
-        sb.Append("| workload | threads | MetaGrad | libtorch | ratio (libtorch / MetaGrad) | MetaGrad rate | libtorch rate | MetaGrad alloc/rep | MetaGrad GC % |");
+        sb.Append("| workload | threads | MetaGrad | libtorch | ratio (libtorch / MetaGrad) | paired ratios: median (quartiles) | MetaGrad rate | libtorch rate | MetaGrad alloc/rep | MetaGrad GC % |");
         sb.Append(memory ? " MetaGrad peak memory | libtorch peak memory |\n" : "\n");
-        sb.Append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |").Append(memory ? " ---: | ---: |\n" : "\n");
+        sb.Append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |").Append(memory ? " ---: | ---: |\n" : "\n");
         foreach (var r in results)
         {
             string share = r.Name.StartsWith("sgemm", StringComparison.Ordinal) && peakPerCore > 0
                 ? string.Create(CultureInfo.InvariantCulture, $" ({100 * r.Flops / r.MetaGradSeconds / 1e9 / (peakPerCore * r.Threads):F0}% of peak)") : "";
-            sb.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Threads} | {Duration(r.MetaGradSeconds)} | {Duration(r.TorchSeconds)} | {r.Ratio:F2} | {Rate(r, r.MetaGradSeconds)}{share} | {Rate(r, r.TorchSeconds)} | {Bytes(r.AllocatedBytes)} | {r.GcPercent:F1} |");
+            sb.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Threads} | {Duration(r.MetaGradSeconds)} | {Duration(r.TorchSeconds)} | {r.Ratio:F2} | {r.PairedRatios.Median:F2} ({r.PairedRatios.Lower:F2}–{r.PairedRatios.Upper:F2}) | {Rate(r, r.MetaGradSeconds)}{share} | {Rate(r, r.TorchSeconds)} | {Bytes(r.AllocatedBytes)} | {r.GcPercent:F1} |");
             if (memory) sb.Append(CultureInfo.InvariantCulture, $" {PeakCell(r.MetaGradPeakBytes)} | {PeakCell(r.TorchPeakBytes)} |");
             sb.Append('\n');
         }
@@ -138,6 +164,7 @@ static class Harness
         results = results.Select(r => new
         {
             r.Name, r.Threads, metagrad_seconds = r.MetaGradSeconds, libtorch_seconds = r.TorchSeconds, ratio = r.Ratio,
+            paired_ratio_median = r.PairedRatios.Median, paired_ratio_lower_quartile = r.PairedRatios.Lower, paired_ratio_upper_quartile = r.PairedRatios.Upper,
             r.Flops, r.Bytes, allocated_bytes_per_rep = r.AllocatedBytes, gc_percent = r.GcPercent,
             metagrad_peak_bytes = r.MetaGradPeakBytes, libtorch_peak_bytes = r.TorchPeakBytes,
         }),
