@@ -55,6 +55,9 @@ internal static unsafe partial class Gemm
         }
     }
 
+    // Source rows ahead that PackTransposedSixes asks for, into L2 (bench/results/TUNING.md).
+    const int PrefetchRows = 8;
+
     // The whole 6-row panels of a transposed A (A[i, p] at a[i + p·colStride]: Wᵀ, or a weight
     // gradient's dGᵀ), packed one source row (one p) at a time across all the
     // panels: panel by panel, each of the kc steps was a new page (a 1024-wide dG puts p's 4 KB
@@ -62,9 +65,6 @@ internal static unsafe partial class Gemm
     // and store whose two extra lanes the next step overwrites; the last step (whose spill would
     // land in the next panel) and a load that would read past the block's last row go value by
     // value. Returns the rows packed (a multiple of 6); the caller packs the rest.
-    // Rows ahead that PackTransposedSixes asks for (into L2: measured a little ahead of into L1).
-    const int PrefetchRows = 8;
-
     static int PackTransposedSixes(float* d, float* a, int colStride, int mc, int kc)
     {
         int sixes = 0;

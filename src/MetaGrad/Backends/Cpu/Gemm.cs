@@ -312,10 +312,9 @@ internal static unsafe partial class Gemm
                 {
                     kc = Depth<T>(k, p0, nr);
                     // With one work item per row block, each item packs its block just before its
-                    // kernels, into its thread's own block of scratch, which stays in L2 for them;
-                    // packed ahead for the whole slice (needed when pieces of a block run on several
-                    // threads), the blocks went out to memory and came back (8-25% of a Transformer's
-                    // products' time was packing A).
+                    // kernels, into its thread's own block of scratch, still in L2 when they read
+                    // it; packed ahead for the whole slice (as pieces of a block on several threads
+                    // need), a tall A's blocks outgrow L2 before they are read.
                     bool packEach = pieces == 1;
                     var pa = packEach ? 0 : (IntPtr)Unsafe.AsPointer(ref Scratch<T>(ref sharedA, panelsM * mr * kc)[0]);
                     IntPtr pb = packed is not null ? (IntPtr)(packed + packedAt) : (IntPtr)Unsafe.AsPointer(ref Scratch<T>(ref sharedB, panelsN * nr * kc)[0]);
