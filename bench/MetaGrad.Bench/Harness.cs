@@ -110,11 +110,7 @@ static class Harness
         into.Add((Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency / w.Inner);
     }
 
-    static double Median(List<double> xs)
-    {
-        var s = xs.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
+    static double Median(List<double> xs) => QuartilesOf(xs).Median;
 
     static string Duration(double seconds) => seconds switch
     {

@@ -372,8 +372,7 @@ internal static unsafe partial class Gemm
                     else
                     {
                         int blocksAhead = packEach ? 0 : blocksM;
-                        if (partsB + blocksAhead > 0)
-                            Threading.For(partsB + blocksAhead, i => { if (i < partsB) PackPart(i); else PackBlock(i - partsB, (T*)pa + (i - partsB) * MC * kc); });
+                        Threading.For(partsB + blocksAhead, i => { if (i < partsB) PackPart(i); else PackBlock(i - partsB, (T*)pa + (i - partsB) * MC * kc); });
                         Threading.For(items, Item);
                     }
                 }
