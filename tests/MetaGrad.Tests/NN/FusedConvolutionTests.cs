@@ -87,6 +87,32 @@ public class FusedConvolutionTests(ITestOutputHelper output)
         Assert.True(Autograd.Grad([y], [weight], [gradOutput])[0]!.AllClose(Autograd.Grad([expected], [weight], [gradOutput])[0]!, 1e-12, 1e-12));
     }
 
+    // A padded copy large enough to come from the tensor pool is not cleared whole, only its
+    // border: a pooled buffer of that length left full of NaN by an earlier user must not show
+    // through. Output rows 30 wide take the written panels, 32 wide the shifted kernel.
+    [Theory]
+    [InlineData(30)]
+    [InlineData(32)]
+    public void PaddedCopyFromAReusedBuffer_ReadsZerosAtTheBorder(int size)
+    {
+        const int c = 32;
+        int padded = c * (size + 2) * (size + 2);
+        Assert.True(padded >= BufferPool<float>.MinLength, "the padded copy comes from the pool");
+        var g = new Generator(11);
+        var x = Tensor.Randn([2, c, size, size], generator: g);
+        var weight = Tensor.Randn([7, c, 3, 3], generator: g);
+        var bias = Tensor.Randn([7], generator: g);
+        var expected = Functional.ComposedConv2d(x, weight, bias, new MetaGrad.Backends.Windows2d(3, 3, 1, 1, 1, 1, 1, 1), 1);
+        foreach (var _ in VectorWidths.OfGemm(output))
+        {
+            var poisoned = BufferPool<float>.Rent(padded, clear: false);
+            poisoned.AsSpan().Fill(float.NaN);
+            BufferPool<float>.Return(poisoned);
+            var y = Functional.Conv2d(x, weight, bias, padding: 1);
+            Assert.True(y.AllClose(expected, 1e-4, 1e-4));
+        }
+    }
+
     // No input channels: nothing to multiply, the composed form's output is the bias everywhere.
     [Fact]
     public void NoInputChannels_GivesTheBias()

@@ -69,10 +69,13 @@ internal sealed unsafe partial class CpuBackend
             if (Gemm.WritesPanels<T>())
             {
                 var rows = SampleWindows<T>.Of(image, c, g, windows, shifts);
-                // On one thread the kernel can read the windows from the shifted image itself.
-                if ((parallel && Threading.NumThreads > 1) || !rows.TryMultiply(o, l, k, W, wAt, ow, Y, yAt))
+                // On one thread the kernel can read the windows from the shifted image itself,
+                // and it starts its sums from the bias.
+                bool shifted = !(parallel && Threading.NumThreads > 1) && rows.TryMultiply(o, l, k, W, wAt, ow, Y, yAt, B, bAt);
+                if (!shifted)
                     Gemm.Multiply(o, l, k, weight, (dst, p0, kc, j0, cols, nr) => WindowPanels(dst, rows, p0, kc, ow, j0, cols, nr), Y, yAt, parallel);
                 rows.Release();
+                if (shifted) return;
             }
             else Gemm.Multiply(o, l, k, weight, StridedMatrix.Of(Columns(SampleWindows<T>.Of(image, c, g, windows, null), ow, l), 0, l, 1), Y, yAt, parallel);
             if (B is null) return;
@@ -397,11 +400,28 @@ internal sealed unsafe partial class CpuBackend
             if (shifts is null || (g.PadH == 0 && g.PadW == 0)) return new(image, g, windows, shifts, rented: false);
             int h = image.H, w = image.W, hp = h + 2 * g.PadH, wp = w + 2 * g.PadW, length = channels * hp * wp;
             bool rent = length >= BufferPool<T>.MinLength;
-            var padded = rent ? BufferPool<T>.Rent(length, clear: true) : new T[length];
+            var padded = rent ? BufferPool<T>.Rent(length, clear: false) : new T[length];
             fixed (T* from = image.Data, to = padded)
                 for (int ch = 0; ch < channels; ch++)
+                {
+                    T* plane = to + ch * hp * wp;
+                    if (rent)
+                    {
+                        // Only the border is cleared: the copies overwrite the rest.
+                        new Span<T>(plane, g.PadH * wp).Clear();
+                        new Span<T>(plane + (g.PadH + h) * wp, g.PadH * wp).Clear();
+                    }
                     for (int y = 0; y < h; y++)
-                        Copy(to + (ch * hp + y + g.PadH) * wp + g.PadW, from + image.Offset + (ch * h + y) * w, w);
+                    {
+                        T* row = plane + (y + g.PadH) * wp;
+                        if (rent)
+                        {
+                            for (int i = 0; i < g.PadW; i++) row[i] = default;
+                            for (int i = g.PadW + w; i < wp; i++) row[i] = default;
+                        }
+                        Copy(row + g.PadW, from + image.Offset + (ch * h + y) * w, w);
+                    }
+                }
             return new(new SampleImage<T>(padded, 0, hp, wp), g, windows, shifts, rent);
         }
 
@@ -419,10 +439,10 @@ internal sealed unsafe partial class CpuBackend
         /// reading the rows from the shifted image (<see cref="Gemm.MultiplyShifted{T}"/>), on the
         /// calling thread; false, with nothing done, where that does not apply.
         /// </summary>
-        public bool TryMultiply(int m, int n, int k, T[] a, int aOff, int rowLength, T[] c, int cOff)
+        public bool TryMultiply(int m, int n, int k, T[] a, int aOff, int rowLength, T[] c, int cOff, T[]? bias = null, int biasOff = 0)
         {
             if (shifts is null || !Gemm.ReadsShifted<T>(m, n, k, rowLength)) return false;
-            Gemm.MultiplyShifted(m, n, k, a, aOff, image.Data, image.Offset, image.W, rowLength, shifts, c, cOff);
+            Gemm.MultiplyShifted(m, n, k, a, aOff, image.Data, image.Offset, image.W, rowLength, shifts, c, cOff, bias, biasOff);
             return true;
         }
 

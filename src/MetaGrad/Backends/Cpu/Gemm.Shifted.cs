@@ -21,10 +21,12 @@ internal static unsafe partial class Gemm
 
     /// <summary>
     /// C = A·B on the calling thread, where B[p, j] = image[origin + (j / rowLength)·width + j % rowLength + shifts[p]]
-    /// and A is row-contiguous [m, k] from <paramref name="aOff"/>; C contiguous [m, n], overwritten.
-    /// Only where <see cref="ReadsShifted{T}"/> said so.
+    /// and A is row-contiguous [m, k] from <paramref name="aOff"/>; C contiguous [m, n], overwritten,
+    /// with bias[biasOff + i] added to row i where a bias is given (the first K slice starts from it,
+    /// so C is not read again to add it). Only where <see cref="ReadsShifted{T}"/> said so.
     /// </summary>
-    public static void MultiplyShifted<T>(int m, int n, int k, T[] a, int aOff, T[] image, int origin, int width, int rowLength, int[] shifts, T[] c, int cOff)
+    public static void MultiplyShifted<T>(int m, int n, int k, T[] a, int aOff, T[] image, int origin, int width, int rowLength, int[] shifts, T[] c, int cOff,
+        T[]? bias = null, int biasOff = 0)
         where T : unmanaged
     {
         int nr = NR<T>(), w = nr / 2;
@@ -33,12 +35,14 @@ internal static unsafe partial class Gemm
         // A partial last row panel is copied, zero-padded to its kernel's height, one K slice at a time.
         T* edgeA = stackalloc T[partial ? 6 * (KC + KC / 4) : 0];
         T* tile = stackalloc T[6 * MaxNR];
-        fixed (T* pa = a, pi = image, pc = c)
+        fixed (T* pa = a, pi = image, pc = c, pb = bias)
         fixed (int* ps = shifts)
             for (int p0 = 0, kc; p0 < k; p0 += kc)
             {
                 kc = Depth<T>(k, p0, nr);
                 bool accumulate = p0 > 0;
+                // The first slice starts from the bias, so C is written once with it.
+                T* rowBias = accumulate || pb is null ? null : pb + biasOff;
                 if (partial) PackA(new Span<T>(edgeA, 6 * kc), a, aOff + last * k + p0, k, 1, m - last, kc);
                 for (int j = 0; j < n; j += nr)
                 {
@@ -51,40 +55,43 @@ internal static unsafe partial class Gemm
                         T* dst = pc + cOff + i * n + j;
                         if (m - i >= h)
                         {
-                            KernelShifted(h, nr, kc, pa + aOff + i * k + p0, k, 1, b0, b1, ps + p0, dst, n, accumulate);
+                            KernelShifted(h, nr, kc, pa + aOff + i * k + p0, k, 1, b0, b1, ps + p0, rowBias is null ? null : rowBias + i, dst, n, accumulate);
                             continue;
                         }
-                        KernelShifted(h, nr, kc, edgeA, 1, h, b0, b1, ps + p0, tile, nr, accumulate: false);
+                        KernelShifted(h, nr, kc, edgeA, 1, h, b0, b1, ps + p0, null, tile, nr, accumulate: false);
                         for (int r = 0; r < m - i; r++)
                             for (int s = 0; s < nr; s++)
-                                dst[r * n + s] = accumulate ? Add(dst[r * n + s], tile[r * nr + s]) : tile[r * nr + s];
+                                dst[r * n + s] = accumulate ? Add(dst[r * n + s], tile[r * nr + s]) : rowBias is null ? tile[r * nr + s] : Add(tile[r * nr + s], rowBias[i + r]);
                     }
                 }
             }
     }
 
-    static void KernelShifted<T>(int rows, int nr, int kc, T* a, int lda, int aStep, T* b0, T* b1, int* shifts, T* c, int ldc, bool accumulate) where T : unmanaged
+    static void KernelShifted<T>(int rows, int nr, int kc, T* a, int lda, int aStep, T* b0, T* b1, int* shifts, T* bias, T* c, int ldc, bool accumulate) where T : unmanaged
     {
         if (nr == Vector256<T>.Count * 2)
         {
-            if (rows == 6) KernelShifted<T, SixRows>(kc, a, lda, aStep, b0, b1, shifts, c, ldc, accumulate);
-            else KernelShifted<T, FourRows>(kc, a, lda, aStep, b0, b1, shifts, c, ldc, accumulate);
+            if (rows == 6) KernelShifted<T, SixRows>(kc, a, lda, aStep, b0, b1, shifts, bias, c, ldc, accumulate);
+            else KernelShifted<T, FourRows>(kc, a, lda, aStep, b0, b1, shifts, bias, c, ldc, accumulate);
         }
-        else if (rows == 6) KernelShifted512<T, SixRows>(kc, a, lda, aStep, b0, b1, shifts, c, ldc, accumulate);
-        else KernelShifted512<T, FourRows>(kc, a, lda, aStep, b0, b1, shifts, c, ldc, accumulate);
+        else if (rows == 6) KernelShifted512<T, SixRows>(kc, a, lda, aStep, b0, b1, shifts, bias, c, ldc, accumulate);
+        else KernelShifted512<T, FourRows>(kc, a, lda, aStep, b0, b1, shifts, bias, c, ldc, accumulate);
     }
 
     // The 256-bit micro-kernel (see Kernel) with B's row p loaded from b0 + shifts[p] and b1 + shifts[p].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void KernelShifted<T, TRows>(int kc, T* a, int lda, int aStep, T* b0, T* b1, int* shifts, T* c, int ldc, bool accumulate)
+    static void KernelShifted<T, TRows>(int kc, T* a, int lda, int aStep, T* b0, T* b1, int* shifts, T* bias, T* c, int ldc, bool accumulate)
         where T : unmanaged where TRows : struct, IPanelRows
     {
-        var c00 = Vector256<T>.Zero; var c01 = Vector256<T>.Zero;
-        var c10 = Vector256<T>.Zero; var c11 = Vector256<T>.Zero;
-        var c20 = Vector256<T>.Zero; var c21 = Vector256<T>.Zero;
-        var c30 = Vector256<T>.Zero; var c31 = Vector256<T>.Zero;
-        var c40 = Vector256<T>.Zero; var c41 = Vector256<T>.Zero;
-        var c50 = Vector256<T>.Zero; var c51 = Vector256<T>.Zero;
+        var c00 = Vector256<T>.Zero; var c10 = Vector256<T>.Zero; var c20 = Vector256<T>.Zero;
+        var c30 = Vector256<T>.Zero; var c40 = Vector256<T>.Zero; var c50 = Vector256<T>.Zero;
+        if (bias is not null)
+        {
+            c00 = Vector256.Create(bias[0]); c10 = Vector256.Create(bias[1]);
+            c20 = Vector256.Create(bias[2]); c30 = Vector256.Create(bias[3]);
+            if (TRows.Six) { c40 = Vector256.Create(bias[4]); c50 = Vector256.Create(bias[5]); }
+        }
+        var c01 = c00; var c11 = c10; var c21 = c20; var c31 = c30; var c41 = c40; var c51 = c50;
         T* a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
         nint step = aStep, depth = kc;
         for (nint p = 0, at = 0; p < depth; p++, at += step)
@@ -114,15 +121,18 @@ internal static unsafe partial class Gemm
 
     // The 512-bit micro-kernel (see Kernel512) with B's row p loaded from b0 + shifts[p] and b1 + shifts[p].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void KernelShifted512<T, TRows>(int kc, T* a, int lda, int aStep, T* b0, T* b1, int* shifts, T* c, int ldc, bool accumulate)
+    static void KernelShifted512<T, TRows>(int kc, T* a, int lda, int aStep, T* b0, T* b1, int* shifts, T* bias, T* c, int ldc, bool accumulate)
         where T : unmanaged where TRows : struct, IPanelRows
     {
-        var c00 = Vector512<T>.Zero; var c01 = Vector512<T>.Zero;
-        var c10 = Vector512<T>.Zero; var c11 = Vector512<T>.Zero;
-        var c20 = Vector512<T>.Zero; var c21 = Vector512<T>.Zero;
-        var c30 = Vector512<T>.Zero; var c31 = Vector512<T>.Zero;
-        var c40 = Vector512<T>.Zero; var c41 = Vector512<T>.Zero;
-        var c50 = Vector512<T>.Zero; var c51 = Vector512<T>.Zero;
+        var c00 = Vector512<T>.Zero; var c10 = Vector512<T>.Zero; var c20 = Vector512<T>.Zero;
+        var c30 = Vector512<T>.Zero; var c40 = Vector512<T>.Zero; var c50 = Vector512<T>.Zero;
+        if (bias is not null)
+        {
+            c00 = Vector512.Create(bias[0]); c10 = Vector512.Create(bias[1]);
+            c20 = Vector512.Create(bias[2]); c30 = Vector512.Create(bias[3]);
+            if (TRows.Six) { c40 = Vector512.Create(bias[4]); c50 = Vector512.Create(bias[5]); }
+        }
+        var c01 = c00; var c11 = c10; var c21 = c20; var c31 = c30; var c41 = c40; var c51 = c50;
         T* a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
         nint step = aStep, depth = kc;
         for (nint p = 0, at = 0; p < depth; p++, at += step)
