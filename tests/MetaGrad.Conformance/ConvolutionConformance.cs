@@ -90,6 +90,41 @@ public class ConvolutionConformance
         from x in distinct ? Gens.DistinctFloats([n, c, g.H, g.W]) : Gens.Floats([n, c, g.H, g.W], values, expand: false)
         select (new[] { x }, g);
 
+    // Geometries in depth as well: kernel, stride, padding (at most half the kernel when asked) and
+    // dilation along D, and the depth they fit (up to 2 more).
+    public sealed record Geometry3(Geometry G, int Kd, int Sd, int Pd, int Dd, int D)
+    {
+        public override string ToString() => $"{G} kd={Kd} sd={Sd} pd={Pd} dd={Dd} depth={D}";
+    }
+
+    static Gen<Geometry3> Geometries3(Gen<Geometry> planes, bool halfKernelPadding, int maxDilation) =>
+        from g in planes
+        from kd in Gen.Int[1, 3]
+        from sd in Gen.Int[1, 2]
+        from pd in Gen.Int[0, halfKernelPadding ? kd / 2 : 1]
+        from dd in Gen.Int[1, maxDilation]
+        from ed in Gen.Int[0, 2]
+        select new Geometry3(g, kd, sd, pd, dd, Math.Max(1, dd * (kd - 1) + 1 - 2 * pd + ed));
+
+    // Max pooling's rule (see PoolGeometries) along D too: no padding where the kernel is dilated.
+    static readonly Gen<Geometry3> PoolGeometries3 = Geometries3(PoolGeometries, halfKernelPadding: true, maxDilation: 2)
+        .Select(v => v.Dd > 1 ? v with { Pd = 0, D = v.D + 2 * v.Pd } : v);
+
+    // libtorch's avg_pool3d (not its avg_pool2d) refuses an input smaller than the kernel before padding.
+    static readonly Gen<Geometry3> AvgGeometries3 = Geometries3(Geometries(halfKernelPadding: true, maxDilation: 1), halfKernelPadding: true, maxDilation: 1)
+        .Select(v => v with { D = Math.Max(v.D, v.Kd), G = v.G with { H = Math.Max(v.G.H, v.G.Kh), W = Math.Max(v.G.W, v.G.Kw) } });
+
+    static Gen<(TensorSpec[], Geometry3)> Volumes(Gen<Geometry3> geometries, Gen<double>? values = null) =>
+        from v in geometries
+        from n in Gen.Int[1, 2]
+        from c in Gen.Int[1, 2]
+        from x in Gens.Floats([n, c, v.D, v.G.H, v.G.W], values, expand: false)
+        select (new[] { x }, v);
+
+    // LP pooling has neither padding nor dilation: the padding the geometry fitted its size to goes into the input.
+    static readonly Gen<Geometry> LpGeometries = Geometries(halfKernelPadding: true, maxDilation: 1)
+        .Select(g => g with { H = g.H + 2 * g.Ph, W = g.W + 2 * g.Pw, Ph = 0, Pw = 0 });
+
     // libtorch computes in float64 (its results rounded for the float32 comparison): its own float32
     // convolutions on this CPU (NNPACK unsupported, a fallback taken) gave a wrong input gradient for
     // conv1d with stride 3 over a kernel of 2 (zeros at every other tap, float64 agreeing with us), and
@@ -182,6 +217,51 @@ public class ConvolutionConformance
         Create("AdaptiveMaxPool2d", Images(Geometries(), distinct: true),
             (x, g) => F.AdaptiveMaxPool2d(x[0], (g.Kh, g.Kw)),
             (x, g) => TF.adaptive_max_pool2d(x[0], L(g.Kh, g.Kw))),
+        Create("MaxPool3d", Volumes(PoolGeometries3, Values.Mixed),
+            (x, v) => F.MaxPool3d(x[0], (v.Kd, v.G.Kh, v.G.Kw), (v.Sd, v.G.Sh, v.G.Sw), (v.Pd, v.G.Ph, v.G.Pw), (v.Dd, v.G.Dh, v.G.Dw)),
+            (x, v) => TF.max_pool3d(x[0], [v.Kd, v.G.Kh, v.G.Kw], [v.Sd, v.G.Sh, v.G.Sw], [v.Pd, v.G.Ph, v.G.Pw], [v.Dd, v.G.Dh, v.G.Dw])),
+        Create("MaxPool3d(ceil mode)", Volumes(PoolGeometries3, Values.Mixed),
+            (x, v) => F.MaxPool3d(x[0], (v.Kd, v.G.Kh, v.G.Kw), (v.Sd, v.G.Sh, v.G.Sw), (v.Pd, v.G.Ph, v.G.Pw), (v.Dd, v.G.Dh, v.G.Dw), ceilMode: true),
+            (x, v) => TF.max_pool3d(x[0], [v.Kd, v.G.Kh, v.G.Kw], [v.Sd, v.G.Sh, v.G.Sw], [v.Pd, v.G.Ph, v.G.Pw], [v.Dd, v.G.Dh, v.G.Dw], ceil_mode: true)),
+        Create("AvgPool3d", Volumes(AvgGeometries3)
+                .Select(c => (c.Item1, (c.Item2, Include: c.Item1[0].Values.Length % 2 == 0, Ceil: c.Item1[0].Values.Length % 3 == 0))),
+            (x, a) => F.AvgPool3d(x[0], (a.Item1.Kd, a.Item1.G.Kh, a.Item1.G.Kw), (a.Item1.Sd, a.Item1.G.Sh, a.Item1.G.Sw), (a.Item1.Pd, a.Item1.G.Ph, a.Item1.G.Pw), a.Ceil, a.Include),
+            (x, a) => TF.avg_pool3d(x[0], [a.Item1.Kd, a.Item1.G.Kh, a.Item1.G.Kw], [a.Item1.Sd, a.Item1.G.Sh, a.Item1.G.Sw], [a.Item1.Pd, a.Item1.G.Ph, a.Item1.G.Pw], a.Ceil, a.Include)),
+        Create("AvgPool3d(divisor override)", Volumes(AvgGeometries3),
+            (x, v) => F.AvgPool3d(x[0], (v.Kd, v.G.Kh, v.G.Kw), (v.Sd, v.G.Sh, v.G.Sw), (v.Pd, v.G.Ph, v.G.Pw), divisorOverride: 5),
+            (x, v) => TF.avg_pool3d(x[0], [v.Kd, v.G.Kh, v.G.Kw], [v.Sd, v.G.Sh, v.G.Sw], [v.Pd, v.G.Ph, v.G.Pw], divisor_override: 5)),
+        Create("LpPool2d(p = 2)", Images(LpGeometries).Select(c => (c.Item1, (c.Item2, Ceil: c.Item1[0].Values.Length % 2 == 0))),
+            (x, a) => F.LpPool2d(x[0], 2, (a.Item1.Kh, a.Item1.Kw), (a.Item1.Sh, a.Item1.Sw), a.Ceil),
+            (x, a) => TF.lp_pool2d(x[0], 2, L(a.Item1.Kh, a.Item1.Kw), L(a.Item1.Sh, a.Item1.Sw), a.Ceil)),
+        Create("LpPool2d(p = 1.5, stride = kernel)", Images(LpGeometries, Values.Positive),
+            (x, g) => F.LpPool2d(x[0], 1.5, (g.Kh, g.Kw)),
+            (x, g) => TF.lp_pool2d(x[0], 1.5, L(g.Kh, g.Kw))),
+        Create("LpPool1d", Images(LpGeometries, Values.Positive),
+            (x, g) => F.LpPool1d(x[0][.., .., 0], 3, g.Kw, g.Sw),
+            (x, g) => TF.lp_pool1d(x[0][.., .., 0], 3, g.Kw, g.Sw)),
+        Create("LocalResponseNorm",
+            from size in Gen.Int[1, 4]
+            from g in Geometries()
+            from c in Gen.Int[1, 5]
+            from rank in Gen.Int[3, 5]
+            // libtorch views a 5-D input's square as [N, 1, C, D, H·W]: contiguous ones only there.
+            from x in Gens.Floats(rank == 3 ? [2, c, g.W] : rank == 4 ? [2, c, g.H, g.W] : [1, c, 2, g.H, g.W], views: rank < 5, expand: false)
+            select (new[] { x }, size),
+            (x, size) => F.LocalResponseNorm(x[0], size, alpha: 0.3, beta: 0.6, k: 1.5),
+            (x, size) => TF.local_response_norm(x[0], size, alpha: 0.3, beta: 0.6, k: 1.5)),
+        Create("ConvTranspose3d",
+            from v in Geometries3(Geometries(maxDilation: 1), halfKernelPadding: false, maxDilation: 1)
+            // As for ConvTranspose2d: padding at most half the kernel, so no output is empty.
+            let g = v.G with { H = Math.Max(1, v.G.H / 2), W = Math.Max(1, v.G.W / 2), Ph = Math.Min(v.G.Ph, (v.G.Kh - 1) / 2), Pw = Math.Min(v.G.Pw, (v.G.Kw - 1) / 2) }
+            let u = v with { G = g, Pd = Math.Min(v.Pd, (v.Kd - 1) / 2), D = Math.Max(1, v.D / 2) }
+            from groups in Gen.Int[1, 2]
+            from bias in Gen.Bool
+            from x in Gens.Floats([1, groups * 2, u.D, g.H, g.W], expand: false)
+            from w in Gens.Floats([groups * 2, 1, u.Kd, g.Kh, g.Kw], expand: false)
+            from b in Gens.Floats([groups], expand: false)
+            select (bias ? new[] { x, w, b } : [x, w], (V: u, Groups: groups, Bias: bias)),
+            (x, a) => F.ConvTranspose3d(x[0], x[1], a.Bias ? x[2] : null, (a.V.Sd, a.V.G.Sh, a.V.G.Sw), (a.V.Pd, a.V.G.Ph, a.V.G.Pw), (a.V.Sd - 1, a.V.G.Sh - 1, 0), a.Groups),
+            (x, a) => TF.conv_transpose3d(x[0], x[1], a.Bias ? x[2] : null, [a.V.Sd, a.V.G.Sh, a.V.G.Sw], [a.V.Pd, a.V.G.Ph, a.V.G.Pw], [a.V.Sd - 1, a.V.G.Sh - 1, 0], [1, 1, 1], a.Groups)),
         Create("GroupNorm",
             from groups in Gen.Int[1, 3]
             from per in Gen.Int[1, 2]
@@ -195,6 +275,28 @@ public class ConvolutionConformance
         Create("InstanceNorm", Images(Geometries().Where(g => g.H * g.W > 1)),
             (x, _) => F.InstanceNorm(x[0]),
             (x, _) => TF.instance_norm(x[0])),
+        // Running statistics made alike on both sides inside the call, returned after it: training
+        // updates them (momentum 0.3), eval normalises by them.
+        .. new[] { true, false }.Select(train => CreateMany($"InstanceNorm(running statistics, use input statistics {train})",
+            from g in Geometries().Where(g => g.H * g.W > 1)
+            from n in Gen.Int[1, 3]
+            from c in Gen.Int[1, 3]
+            from x in Gens.Floats([n, c, g.H, g.W], expand: false)
+            from w in Gens.Floats([c], expand: false)
+            from b in Gens.Floats([c], expand: false)
+            select (new[] { x, w, b }, c),
+            (x, c) =>
+            {
+                var (mean, variance) = (Tensor.Arange(c, x[0].DType) * 0.25, Tensor.Arange(c, x[0].DType) * 0.5 + 0.75);
+                var y = F.InstanceNorm(x[0], x[1], x[2], 1e-5, mean, variance, useInputStats: train, momentum: 0.3);
+                return [y, mean, variance];
+            },
+            (x, c) =>
+            {
+                var (mean, variance) = (torch.arange(c, x[0].dtype) * 0.25, torch.arange(c, x[0].dtype) * 0.5 + 0.75);
+                var y = TF.instance_norm(x[0], mean, variance, x[1], x[2], use_input_stats: train, momentum: 0.3, eps: 1e-5);
+                return [y, mean, variance];
+            })),
         Create("PixelShuffle",
             from r in Gen.Int[1, 3]
             from g in Geometries()
@@ -259,6 +361,19 @@ public class ConvolutionConformance
             from x in Gens.Floats([1, 2, 2, 2])
             select (new[] { x }, 0),
             (x, _) => F.AvgPool2d(x[0], 3), (x, _) => TF.avg_pool2d(x[0], L(3, 3))),
+        Op.Throws("MaxPool3d padding over half the kernel", "MaxPool3d",
+            from x in Gens.Floats([1, 1, 4, 4, 4])
+            select (new[] { x }, 0),
+            (x, _) => F.MaxPool3d(x[0], 2, padding: (2, 0, 0)), (x, _) => TF.max_pool3d(x[0], [2, 2, 2], padding: [2, 0, 0])),
+        Op.Throws("AvgPool3d input smaller than the kernel", "AvgPool3d",
+            from x in Gens.Floats([1, 1, 2, 4, 4])
+            select (new[] { x }, 0),
+            (x, _) => F.AvgPool3d(x[0], 3), (x, _) => TF.avg_pool3d(x[0], [3, 3, 3])),
+        Op.Throws("ConvTranspose3d channels differ from the weight's", "ConvTranspose3d",
+            from x in Gens.Floats([1, 3, 2, 2, 2])
+            from w in Gens.Floats([2, 2, 2, 2, 2])
+            select (new[] { x, w }, 0),
+            (x, _) => F.ConvTranspose3d(x[0], x[1]), (x, _) => TF.conv_transpose3d(x[0], x[1])),
     ];
 
     public static TheoryData<string> Names => Ops.Names;

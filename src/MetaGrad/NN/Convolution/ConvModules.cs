@@ -226,3 +226,31 @@ public sealed class Conv3d : ConvModule
         return s;
     }
 }
+
+/// <summary>3-D transposed convolution (torch.nn.ConvTranspose3d): the gradient of a Conv3d with respect to its input, as a layer.</summary>
+public sealed class ConvTranspose3d : ConvModule
+{
+    readonly Size3 _kernel, _stride, _padding, _outputPadding, _dilation;
+
+    /// <summary>A transposed 3-D convolution; weight [in, out / groups, kd, kh, kw].</summary>
+    public ConvTranspose3d(int inChannels, int outChannels, Size3 kernelSize, Size3? stride = null, Size3? padding = null, Size3? outputPadding = null,
+        int groups = 1, bool bias = true, Size3? dilation = null, DType? dtype = null, Generator? generator = null)
+        : base("ConvTranspose3d", inChannels, outChannels, [kernelSize.D, kernelSize.H, kernelSize.W], groups, bias, transposed: true, dtype, generator) =>
+        (_kernel, _stride, _padding, _outputPadding, _dilation) = (kernelSize, stride ?? 1, padding ?? 0, outputPadding ?? 0, dilation ?? 1);
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) =>
+        Functional.ConvTranspose3d(Checked(input, 3), Value(Weight), Value(Bias), _stride, _padding, _outputPadding, Groups, _dilation);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr()
+    {
+        var s = $"{InChannels}, {OutChannels}, kernel_size={_kernel}, stride={_stride}";
+        if (_padding != new Size3(0, 0, 0)) s += $", padding={_padding}";
+        if (_outputPadding != new Size3(0, 0, 0)) s += $", output_padding={_outputPadding}";
+        if (_dilation != new Size3(1, 1, 1)) s += $", dilation={_dilation}";
+        if (Groups != 1) s += $", groups={Groups}";
+        if (Bias is null) s += ", bias=False";
+        return s;
+    }
+}

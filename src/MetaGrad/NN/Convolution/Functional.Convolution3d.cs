@@ -3,7 +3,8 @@ namespace MetaGrad.NN;
 // A 3-D convolution as a sum of 2-D ones: for each depth offset kz of the kernel, the input slices
 // each output depth reads there form one batch of images, convolved with the kernel's slice kz.
 // kd products over N·D_out images, each the 2-D convolution's fast path, and differentiable as
-// that and IndexSelect are.
+// that and IndexSelect are. The transpose likewise: every input slice spreads through the kernel's
+// slice kz (a 2-D transposed convolution) into output depth d·stride + kz·dilation − padding.
 public static partial class Functional
 {
     /// <summary>
@@ -49,5 +50,50 @@ public static partial class Functional
         int oh = sum!.Shape[2], ow = sum.Shape[3];
         var y = sum.Reshape(n, outDepth, outChannels, oh, ow).Permute([0, 2, 1, 3, 4]);
         return bias is null ? y.Contiguous() : y + bias.Reshape(outChannels, 1, 1, 1);
+    }
+
+    /// <summary>
+    /// The transpose of <see cref="Conv3d"/> with respect to its input, of input [N, C, D, H, W]
+    /// (or [C, D, H, W]) with weight [C, O/groups, kd, kh, kw] (torch.nn.functional.conv_transpose3d).
+    /// </summary>
+    public static Tensor ConvTranspose3d(Tensor input, Tensor weight, Tensor? bias = null, Size3? stride = null, Size3? padding = null, Size3? outputPadding = null,
+        int groups = 1, Size3? dilation = null)
+    {
+        if (input.NDim == 4) return ConvTranspose3d(input.Unsqueeze(0), weight, bias, stride, padding, outputPadding, groups, dilation).Squeeze(0);
+        RequireRank("ConvTranspose3d", input, 5, "[N, C, D, H, W] or [C, D, H, W]");
+        RequireRank("ConvTranspose3d", weight, 5, "[in_channels, out_channels / groups, kd, kh, kw] for the weight");
+        var (s, p, op, d) = (stride ?? 1, padding ?? 0, outputPadding ?? 0, dilation ?? 1);
+        int n = input.Shape[0], c = input.Shape[1], depth = input.Shape[2], h = input.Shape[3], w = input.Shape[4];
+        int inChannels = weight.Shape[0], outChannels = weight.Shape[1] * groups, kd = weight.Shape[2], kh = weight.Shape[3], kw = weight.Shape[4];
+        if (groups < 1 || inChannels % groups != 0)
+            throw new ArgumentException($"ConvTranspose3d: groups must be positive and divide the weight's {inChannels} input channels, got groups = {groups}");
+        if (c != inChannels)
+            throw new ArgumentException($"ConvTranspose3d: input of shape {Format(input)} has {c} channels, but the weight of shape {Format(weight)} expects {inChannels}");
+        RequireSameDType("ConvTranspose3d", input, weight, bias);
+        if (bias is not null && (bias.NDim != 1 || bias.Shape[0] != outChannels))
+            throw new ArgumentException($"ConvTranspose3d: expected a bias of shape [{outChannels}], got {Format(bias)}");
+        if (kd <= 0 || kh <= 0 || kw <= 0 || s.D <= 0 || s.H <= 0 || s.W <= 0 || d.D <= 0 || d.H <= 0 || d.W <= 0 || p.D < 0 || p.H < 0 || p.W < 0)
+            throw new ArgumentException($"ConvTranspose3d: kernel ({kd}, {kh}, {kw}), stride {s} and dilation {d} must be positive and padding {p} non-negative");
+        if (op.D < 0 || op.H < 0 || op.W < 0 || op.D >= s.D || op.H >= s.H || op.W >= s.W)
+            throw new ArgumentException($"ConvTranspose3d: output padding {op} must be non-negative and smaller than the stride {s}");
+        int outDepth = (depth - 1) * s.D - 2 * p.D + d.D * (kd - 1) + op.D + 1;
+        int outH = (h - 1) * s.H - 2 * p.H + d.H * (kh - 1) + op.H + 1, outW = (w - 1) * s.W - 2 * p.W + d.W * (kw - 1) + op.W + 1;
+        if (outDepth <= 0 || outH <= 0 || outW <= 0)
+            throw new ArgumentException($"ConvTranspose3d: input of shape {Format(input)} with kernel ({kd}, {kh}, {kw}), stride {s} and padding {p} gives an empty output ({outDepth} x {outH} x {outW})");
+        var slices = input.Permute([0, 2, 1, 3, 4]).Reshape(n * depth, c, h, w);
+        var sum = Tensor.Zeros([n, outDepth, outChannels, outH, outW], input.DType);
+        for (int kz = 0; kz < kd; kz++)
+        {
+            // Input depths whose spread through slice kz lands inside the output.
+            // (None may: the sum then stays zeros, and the gradients through it too.)
+            var kept = Enumerable.Range(0, depth).Where(z => (uint)(z * s.D + kz * d.D - p.D) < (uint)outDepth).ToArray();
+            var part = ConvTranspose2d(slices, weight.Select(2, kz), null, (s.H, s.W), (p.H, p.W), (op.H, op.W), groups, (d.H, d.W));
+            var from = part.Reshape(n, depth, outChannels, outH, outW);
+            if (kept.Length < depth) from = from.IndexSelect(1, Tensor.From(kept.Select(z => (long)z).ToArray(), [kept.Length]));
+            var to = Tensor.From(kept.Select(z => (long)(z * s.D + kz * d.D - p.D)).ToArray(), [kept.Length]);
+            sum = sum.IndexAdd(1, to, from);
+        }
+        var y = sum.Permute([0, 2, 1, 3, 4]);
+        return bias is null ? y.Contiguous() : y + bias.Reshape(-1, 1, 1, 1);
     }
 }

@@ -22,16 +22,62 @@ public static partial class Functional
     }
 
     /// <summary>
-    /// Normalises each channel of each sample of [N, C, *] over its positions (torch's instance_norm
-    /// without running statistics), then scales and shifts per channel.
+    /// Normalises each channel of each sample of [N, C, *] over its positions, then scales and shifts
+    /// per channel (torch.nn.functional.instance_norm). With <paramref name="runningMean"/> and
+    /// <paramref name="runningVar"/> [C] given: where <paramref name="useInputStats"/> they are
+    /// updated in place, as PyTorch does, by <paramref name="momentum"/> towards the mean over the
+    /// batch of the instances' means and unbiased variances; otherwise they normalise instead of the
+    /// instances' own statistics. (PyTorch takes the running statistics second and third; here they
+    /// are named arguments after the others.)
     /// </summary>
-    public static Tensor InstanceNorm(Tensor input, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
+    public static Tensor InstanceNorm(Tensor input, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5,
+        Tensor? runningMean = null, Tensor? runningVar = null, bool useInputStats = true, double momentum = 0.1)
     {
         if (input.NDim < 3) throw new ArgumentException($"InstanceNorm: expected an input [N, C, L] or [N, C, H, W], got shape {Format(input)}");
+        int c = input.Shape[1];
+        foreach (var (stat, name) in new[] { (runningMean, "running_mean"), (runningVar, "running_var") })
+            if (stat is not null && (stat.NDim != 1 || stat.Shape[0] != c || stat.DType != input.DType))
+                throw new ArgumentException($"InstanceNorm: expected {name} of shape [{c}] and dtype {input.DType} for input of shape {Format(input)}, got {stat.DType} {Format(stat)}");
+        if ((runningMean is null) != (runningVar is null))
+            throw new ArgumentException("InstanceNorm: running_mean and running_var are given together or not at all");
+        var shape = Enumerable.Range(0, input.NDim).Select(d => d == 1 ? c : 1).ToArray();
+        if (!useInputStats)
+        {
+            if (runningMean is null) throw new ArgumentException("InstanceNorm: expected running_mean and running_var when use_input_stats is false");
+            return Affine((input - runningMean.Reshape(shape)) / (runningVar!.Reshape(shape) + eps).Sqrt(), weight, bias);
+        }
         var dims = Enumerable.Range(2, input.NDim - 2).ToArray();
+        int count = dims.Aggregate(1, (n, d) => n * input.Shape[d]);
+        if (count <= 1)
+            throw new ArgumentException($"InstanceNorm: expected more than 1 spatial element per channel when using the input's statistics, got input of shape {Format(input)}");
         var mean = input.Mean(dims, keepDim: true);
         var variance = input.Var(dims, correction: 0, keepDim: true);
+        if (runningMean is not null)
+        {
+            using var _ = Autograd.NoGrad();
+            var meanOfBatch = mean.Detach().Reshape(input.Shape[0], c).Mean([0]);
+            var unbiased = variance.Detach().Reshape(input.Shape[0], c).Mean([0]) * (count / (double)(count - 1));
+            runningMean.Mul_(1 - momentum).Add_(meanOfBatch * momentum);
+            runningVar!.Mul_(1 - momentum).Add_(unbiased * momentum);
+        }
         return Affine((input - mean) / (variance + eps).Sqrt(), weight, bias);
+    }
+
+    /// <summary>
+    /// Divides each value of [N, C, *] by (k + α/n · Σ x²)^β, the sum over the n channels centred on
+    /// it, zeros past the ends (torch.nn.functional.local_response_norm, AlexNet's normalisation).
+    /// </summary>
+    public static Tensor LocalResponseNorm(Tensor input, int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0)
+    {
+        if (input.NDim < 3) throw new ArgumentException($"LocalResponseNorm: expected an input [N, C, *] of 3 or more dims, got shape {Format(input)}");
+        if (size <= 0) throw new ArgumentException($"LocalResponseNorm: size must be positive, got {size}");
+        if (input.Numel == 0) return input;
+        int n = input.Shape[0], c = input.Shape[1];
+        // The channels' squares as the rows of one image per sample, averaged by a (size × 1) window
+        // over the zero-padded rows: PyTorch's divisor, padding included.
+        var squares = Pad(input.Square().Reshape(n, 1, c, -1), [0, 0, size / 2, (size - 1) / 2]);
+        var average = AvgPool2d(squares, (size, 1), 1).Reshape(input.Shape.ToArray());
+        return input / (average * alpha + k).Pow(beta);
     }
 
     // weight and bias per channel (dim 1), broadcast over the rest.

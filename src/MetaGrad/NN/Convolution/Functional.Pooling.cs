@@ -123,6 +123,32 @@ public static partial class Functional
         return Tensor.Stack([.. cells], 2).Reshape(input.Shape[0], input.Shape[1], outputSize.H, outputSize.W);
     }
 
+    /// <summary>
+    /// Power-average pooling of images [N, C, H, W] or [C, H, W] (torch.nn.functional.lp_pool2d):
+    /// (Σ x^p)^(1/p) over each window, computed as PyTorch does, from the average of x^p times the
+    /// kernel's area (so a window cut short by ceil mode is scaled as if whole), no padding.
+    /// </summary>
+    public static Tensor LpPool2d(Tensor input, double normType, Size2 kernelSize, Size2? stride = null, bool ceilMode = false)
+    {
+        if (normType == 0) throw new ArgumentException("LpPool2d: norm_type must be non-zero");
+        var pooled = AvgPool2d(input.Pow(normType), kernelSize, stride, 0, ceilMode);
+        return PowerMean(pooled, kernelSize.H * kernelSize.W, normType);
+    }
+
+    /// <summary>Power-average pooling of sequences [N, C, L] or [C, L] (torch.nn.functional.lp_pool1d); see <see cref="LpPool2d"/>.</summary>
+    public static Tensor LpPool1d(Tensor input, double normType, int kernelSize, int? stride = null, bool ceilMode = false)
+    {
+        if (normType == 0) throw new ArgumentException("LpPool1d: norm_type must be non-zero");
+        RequireRanks("LpPool1d", input, 2, 3, "[N, C, L] or [C, L]");
+        var pooled = AvgPool1d(input.Pow(normType), kernelSize, stride, 0, ceilMode);
+        return PowerMean(pooled, kernelSize, normType);
+    }
+
+    // PyTorch's (sign(m)·relu(|m|)·area)^(1/p), including its sign and ReLU, whose gradients differ
+    // from the identity's at zero only.
+    static Tensor PowerMean(Tensor mean, int area, double normType) =>
+        (mean.Sign() * mean.Abs().Relu() * area).Pow(1.0 / normType);
+
     static (Tensor Values, Tensor? Indices) MaxPool(string op, Tensor input, Size2 k, Size2 s, Size2 p, Size2 d, bool ceilMode, bool withIndices)
     {
         if (input.NDim == 3)

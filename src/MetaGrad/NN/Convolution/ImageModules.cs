@@ -33,50 +33,78 @@ public sealed class GroupNorm : Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// Instance normalisation (torch.nn.InstanceNorm1d/2d) without running statistics: each channel
-/// of each sample normalised over its positions, in training and eval alike.
+/// Instance normalisation (torch.nn.InstanceNorm1d/2d/3d): each channel of each sample normalised
+/// over its positions. With track_running_stats, training also keeps running estimates (the
+/// batch's mean of the instances' statistics, by momentum) and eval normalises by them.
 /// </summary>
 public abstract class InstanceNorm : Module<Tensor, Tensor>
 {
     readonly string _name;
     readonly int _features, _rank;
-    readonly double _eps;
+    readonly double _eps, _momentum;
     /// <summary>Scale per channel (null unless affine).</summary>
     public readonly Parameter? Weight;
     /// <summary>Shift per channel (null unless affine).</summary>
     public readonly Parameter? Bias;
 
-    private protected InstanceNorm(string name, int rank, int numFeatures, double eps, bool affine, bool trackRunningStats, DType? dtype)
+    private protected InstanceNorm(string name, int rank, int numFeatures, double eps, double momentum, bool affine, bool trackRunningStats, DType? dtype)
     {
-        if (trackRunningStats)
-            throw new NotSupportedException($"{name}: track_running_stats = True is not implemented; instance statistics are used in training and eval");
-        (_name, _rank, _features, _eps) = (name, rank, numFeatures, eps);
+        (_name, _rank, _features, _eps, _momentum) = (name, rank, numFeatures, eps, momentum);
         (Weight, Bias) = AffineParameters(numFeatures, affine, dtype);
+        if (!trackRunningStats) return;
+        // PyTorch's buffers, num_batches_tracked included (its instance norm never advances it).
+        RegisterBuffer("running_mean", Tensor.Zeros(numFeatures, dtype));
+        RegisterBuffer("running_var", Tensor.Ones(numFeatures, dtype));
+        RegisterBuffer("num_batches_tracked", Tensor.From(0L));
     }
+
+    /// <summary>Running mean per channel (null without running statistics).</summary>
+    public Tensor? RunningMean => Buffer("running_mean");
+    /// <summary>Running variance per channel (null without running statistics).</summary>
+    public Tensor? RunningVar => Buffer("running_var");
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
         if (input.NDim == _rank - 1) return Forward(input.Unsqueeze(0)).Squeeze(0);
-        if (input.NDim != _rank || (Weight is not null && input.Shape[1] != _features))
+        if (input.NDim != _rank || ((Weight is not null || RunningMean is not null) && input.Shape[1] != _features))
             throw new ArgumentException($"{_name}: expected a {_rank}-D input [N, {_features}, ...] (or {_rank - 1}-D unbatched), got shape {ShapeMath.Format(input.Shape.ToArray())}");
-        RequireDType(_name, input, Weight, Bias);
-        return Functional.InstanceNorm(input, Weight, Bias, _eps);
+        RequireDType(_name, input, Weight, Bias, RunningMean, RunningVar);
+        // With running statistics, eval normalises by them (as BatchNorm does); training updates them.
+        return Functional.InstanceNorm(input, Weight, Bias, _eps, RunningMean, RunningVar, useInputStats: Training || RunningMean is null, _momentum);
     }
 
     /// <inheritdoc/>
-    protected override string ExtraRepr() => FormattableString.Invariant($"{_features}, eps={_eps}, momentum=0.1, affine={Py(Weight is not null)}, track_running_stats=False");
+    protected override string ExtraRepr() => FormattableString.Invariant(
+        $"{_features}, eps={_eps}, momentum={_momentum}, affine={Py(Weight is not null)}, track_running_stats={Py(RunningMean is not null)}");
 }
 
 /// <summary>Instance normalisation of [N, C, L] (torch.nn.InstanceNorm1d).</summary>
-public sealed class InstanceNorm1d(int numFeatures, double eps = 1e-5, bool affine = false, bool trackRunningStats = false,
+public sealed class InstanceNorm1d(int numFeatures, double eps = 1e-5, double momentum = 0.1, bool affine = false, bool trackRunningStats = false,
     DType? dtype = null)
-    : InstanceNorm("InstanceNorm1d", 3, numFeatures, eps, affine, trackRunningStats, dtype);
+    : InstanceNorm("InstanceNorm1d", 3, numFeatures, eps, momentum, affine, trackRunningStats, dtype);
 
 /// <summary>Instance normalisation of [N, C, H, W] (torch.nn.InstanceNorm2d).</summary>
-public sealed class InstanceNorm2d(int numFeatures, double eps = 1e-5, bool affine = false, bool trackRunningStats = false,
+public sealed class InstanceNorm2d(int numFeatures, double eps = 1e-5, double momentum = 0.1, bool affine = false, bool trackRunningStats = false,
     DType? dtype = null)
-    : InstanceNorm("InstanceNorm2d", 4, numFeatures, eps, affine, trackRunningStats, dtype);
+    : InstanceNorm("InstanceNorm2d", 4, numFeatures, eps, momentum, affine, trackRunningStats, dtype);
+
+/// <summary>Instance normalisation of [N, C, D, H, W] (torch.nn.InstanceNorm3d).</summary>
+public sealed class InstanceNorm3d(int numFeatures, double eps = 1e-5, double momentum = 0.1, bool affine = false, bool trackRunningStats = false,
+    DType? dtype = null)
+    : InstanceNorm("InstanceNorm3d", 5, numFeatures, eps, momentum, affine, trackRunningStats, dtype);
+
+/// <summary>
+/// Local response normalisation across channels (torch.nn.LocalResponseNorm): each value divided by
+/// (k + α/size · Σ x²)^β over the <paramref name="size"/> channels around it.
+/// </summary>
+public sealed class LocalResponseNorm(int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.LocalResponseNorm(input, size, alpha, beta, k);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => FormattableString.Invariant($"{size}, alpha={alpha}, beta={beta}, k={k}");
+}
 
 /// <summary>Zeroes whole channels of [N, C, H, W] in training (torch.nn.Dropout2d).</summary>
 public sealed class Dropout2d(double p = 0.5, Generator? generator = null) : Module<Tensor, Tensor>

@@ -81,3 +81,46 @@ public sealed class AdaptiveMaxPool2d(Size2 outputSize) : Module<Tensor, Tensor>
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"output_size={MaxPool2d.Pool(outputSize)}";
 }
+
+/// <summary>Max over each window of [N, C, D, H, W] (torch.nn.MaxPool3d); stride defaults to the kernel size.</summary>
+public sealed class MaxPool3d(Size3 kernelSize, Size3? stride = null, Size3? padding = null, Size3? dilation = null, bool ceilMode = false) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.MaxPool3d(input, kernelSize, stride, padding, dilation, ceilMode);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        $"kernel_size={AvgPool3d.Pool(kernelSize)}, stride={AvgPool3d.Pool(stride ?? kernelSize)}, padding={AvgPool3d.Pool(padding ?? 0)}, dilation={AvgPool3d.Pool(dilation ?? 1)}, ceil_mode={Py(ceilMode)}";
+}
+
+/// <summary>Mean over each window of [N, C, D, H, W] (torch.nn.AvgPool3d).</summary>
+public sealed class AvgPool3d(Size3 kernelSize, Size3? stride = null, Size3? padding = null, bool ceilMode = false, bool countIncludePad = true,
+    int? divisorOverride = null) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.AvgPool3d(input, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"kernel_size={Pool(kernelSize)}, stride={Pool(stride ?? kernelSize)}, padding={Pool(padding ?? 0)}";
+
+    // PyTorch prints a pooling size given as one int as that int.
+    internal static string Pool(Size3 s) => s.D == s.H && s.H == s.W ? $"{s.D}" : s.ToString();
+}
+
+/// <summary>Power-average pooling of [N, C, H, W] (torch.nn.LPPool2d): (Σ x^p)^(1/p) over each window.</summary>
+public sealed class LPPool2d(double normType, Size2 kernelSize, Size2? stride = null, bool ceilMode = false) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.LpPool2d(input, normType, kernelSize, stride, ceilMode);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        FormattableString.Invariant($"norm_type={normType}, kernel_size={MaxPool2d.Pool(kernelSize)}, stride={(stride is Size2 s ? MaxPool2d.Pool(s) : "None")}, ceil_mode={Py(ceilMode)}");
+}
+
+/// <summary>Power-average pooling of [N, C, L] (torch.nn.LPPool1d).</summary>
+public sealed class LPPool1d(double normType, int kernelSize, int? stride = null, bool ceilMode = false) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.LpPool1d(input, normType, kernelSize, stride, ceilMode);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        FormattableString.Invariant($"norm_type={normType}, kernel_size={kernelSize}, stride={(stride is int s ? s.ToString() : "None")}, ceil_mode={Py(ceilMode)}");
+}
