@@ -138,7 +138,7 @@ internal sealed partial class OnnxGraphBuilder
                 // The values gathered at the indices, and the indices themselves as the second output.
                 return [Node("GatherElements", x, new OnnxAttribute("axis", Int: s.Picks.Dim)), x[1]];
             case FusedConv2d c:
-                return [MapConv(c.Windows, x)];
+                return [MapConv(c.Windows, c.Groups, x)];
             case Functions.Unfold u:
                 return [MapUnfold(u.Windows, x[0], operands[0], output)];
             case Functions.Fold f:
@@ -332,13 +332,13 @@ internal sealed partial class OnnxGraphBuilder
         return Node("Slice", [sum, Int64s(w.PadH, w.PadW), Int64s(w.PadH + height, w.PadW + width), Int64s(2, 3)]);
     }
 
-    string MapConv(Windows2d w, string[] x) =>
+    string MapConv(Windows2d w, int groups, string[] x) =>
         Node("Conv", x,
             new OnnxAttribute("kernel_shape", Ints: [w.KernelH, w.KernelW]),
             new OnnxAttribute("strides", Ints: [w.StrideH, w.StrideW]),
             new OnnxAttribute("pads", Ints: [w.PadH, w.PadW, w.PadH, w.PadW]),
             new OnnxAttribute("dilations", Ints: [w.DilationH, w.DilationW]),
-            new OnnxAttribute("group", Int: 1));
+            new OnnxAttribute("group", Int: groups));
 
     // im2col without an ONNX operator of its own: one strided slice of the zero-padded image per
     // kernel position, stacked as [N, C, kh·kw, oh, ow] and flattened to [N, C·kh·kw, oh·ow], the

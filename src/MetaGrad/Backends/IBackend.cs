@@ -183,9 +183,10 @@ internal interface IFusedKernels
     /// <summary>
     /// A 2-D convolution (cross-correlation) of x [N, C, H, W] with weight [O, C, kh, kw] (one group,
     /// zero padding as the windows say), plus bias [O] when given: [N, O, oh, ow], as
-    /// W·unfold(x) + b, without storing unfold's columns.
+    /// W·unfold(x) + b, without storing unfold's columns; or a depthwise one (groups = C, weight
+    /// [O, 1, kh, kw] with O a multiple of C), each output plane from its own input plane.
     /// </summary>
-    RawTensor Conv2dForward(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d windows);
+    RawTensor Conv2dForward(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d windows, int groups);
 
     /// <summary>
     /// Batch normalisation with the batch's statistics of x [N, C, ...] (floating) over every dim
@@ -224,7 +225,7 @@ internal interface IFusedKernels
         bool input, bool needWeight, bool needBias);
 
     /// <summary>The gradients asked for (of x, weight, bias) of <see cref="Conv2dForward"/>, from the output's gradient [N, O, oh, ow].</summary>
-    ConvGradients Conv2dBackward(RawTensor x, RawTensor weight, RawTensor gradOutput, Windows2d windows, bool needInput, bool needWeight, bool needBias);
+    ConvGradients Conv2dBackward(RawTensor x, RawTensor weight, RawTensor gradOutput, Windows2d windows, int groups, bool needInput, bool needWeight, bool needBias);
 }
 
 /// <summary>What <see cref="IFusedKernels.BatchNormForward"/> computed: the output, and per channel [C] the batch mean, biased variance and 1/√(variance + eps).</summary>
@@ -238,6 +239,17 @@ internal readonly record struct LayerNormGradients(RawTensor? Input, RawTensor? 
 
 /// <summary>The gradients of <see cref="IFusedKernels.BatchNormBackward"/>: of x, and of γ and β [C]; null where not asked for.</summary>
 internal readonly record struct BatchNormGradients(RawTensor? Input, RawTensor? Weight, RawTensor? Bias);
+
+/// <summary>The depthwise convolutions <see cref="IFusedKernels.Conv2dForward"/> takes besides those of one group.</summary>
+internal static class Depthwise
+{
+    /// <summary>Most taps (kh·kw) of a fused depthwise kernel: the CPU kernel keeps each tap's vector and offset on the stack (40 KB at most).</summary>
+    public const int MaxTaps = 1024;
+
+    /// <summary>Whether groups = the input's channels, with one input channel per group, and at most <see cref="MaxTaps"/> taps.</summary>
+    public static bool Covers(int channels, int channelsPerGroup, int kh, int kw, int groups) =>
+        groups > 1 && channels == groups && channelsPerGroup == 1 && (long)kh * kw <= MaxTaps;
+}
 
 /// <summary>The gradients of <see cref="IFusedKernels.Conv2dBackward"/>: null where not asked for.</summary>
 internal readonly record struct ConvGradients(RawTensor? Input, RawTensor? Weight, RawTensor? Bias);

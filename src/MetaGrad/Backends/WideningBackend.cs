@@ -290,11 +290,11 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
     public AttentionGradients AttentionBackward(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, double scale) =>
         AnyNarrow(q, k, v) ? throw Refused("ScaledDotProductAttention", q.DType) : _fused.AttentionBackward(q, k, v, forward, gradOutput, causal, scale);
 
-    public RawTensor Conv2dForward(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d windows) =>
-        AnyNarrow(x, weight, bias) ? throw Refused("Conv2d", x.DType) : _fused.Conv2dForward(x, weight, bias, windows);
+    public RawTensor Conv2dForward(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d windows, int groups) =>
+        AnyNarrow(x, weight, bias) ? throw Refused("Conv2d", x.DType) : _fused.Conv2dForward(x, weight, bias, windows, groups);
 
-    public ConvGradients Conv2dBackward(RawTensor x, RawTensor weight, RawTensor gradOutput, Windows2d windows, bool needInput, bool needWeight, bool needBias) =>
-        AnyNarrow(x, weight, gradOutput) ? throw Refused("Conv2d", x.DType) : _fused.Conv2dBackward(x, weight, gradOutput, windows, needInput, needWeight, needBias);
+    public ConvGradients Conv2dBackward(RawTensor x, RawTensor weight, RawTensor gradOutput, Windows2d windows, int groups, bool needInput, bool needWeight, bool needBias) =>
+        AnyNarrow(x, weight, gradOutput) ? throw Refused("Conv2d", x.DType) : _fused.Conv2dBackward(x, weight, gradOutput, windows, groups, needInput, needWeight, needBias);
 
     public BatchNormStatistics BatchNormForward(RawTensor x, RawTensor? weight, RawTensor? bias, double eps) =>
         AnyNarrow(x, weight, bias) ? throw Refused("BatchNorm", x.DType) : _fused.BatchNormForward(x, weight, bias, eps);

@@ -74,6 +74,59 @@ public class FusedConvolutionTests(ITestOutputHelper output)
             Assert.True(fusedGrads[i]!.AllClose(composedGrads[i]!, tolerance, tolerance), $"grad of {names[i]}");
     }
 
+    // Depthwise (groups = channels): n, channels, multiplier (outputs per channel), h, w, kernel,
+    // stride, padding, dilation. Rows narrower and wider than the kernel's vectors, strides that
+    // split rows into phases, padding past half the kernel, batch 1 and one plane per thread.
+    public static TheoryData<int, int, int, int, int, (int, int), (int, int), (int, int), (int, int)> DepthwiseShapes => new()
+    {
+        { 2, 3, 1, 7, 9, (3, 3), (1, 1), (1, 1), (1, 1) },
+        { 1, 4, 2, 12, 37, (3, 3), (1, 1), (1, 1), (1, 1) },    // multiplier 2, a row of 37: four vectors, a partial one
+        { 3, 5, 1, 11, 10, (3, 3), (2, 2), (1, 1), (1, 1) },    // stride 2: columns in two phases
+        { 2, 2, 3, 13, 14, (5, 3), (3, 2), (2, 1), (1, 2) },    // stride 3, dilation 2 across phases
+        { 2, 6, 1, 9, 8, (7, 7), (1, 1), (3, 3), (1, 1) },      // ConvNeXt's 7×7
+        { 1, 3, 1, 5, 6, (2, 2), (1, 1), (3, 2), (1, 1) },      // padding past the kernel
+        { 4, 8, 1, 33, 70, (3, 3), (1, 1), (0, 0), (2, 2) },    // wide rows, no padding, dilated
+    };
+
+    [Theory, MemberData(nameof(DepthwiseShapes))]
+    public void Depthwise_ValuesAndGradients_EqualTheComposedForm(int n, int c, int multiplier, int h, int w, (int, int) kernel, (int, int) stride, (int, int) padding, (int, int) dilation)
+    {
+        foreach (var (dtype, tolerance) in new[] { (DType.Float64, 1e-11), (DType.Float32, 1e-4) })
+        {
+            var g = new Generator((ulong)(n * 1000 + c * 100 + multiplier * 10 + h + w));
+            var x = Tensor.Randn([n, c, w, h], dtype, generator: g).Transpose(2, 3).RequiresGrad_();
+            var weight = Tensor.Randn([c * multiplier, 1, kernel.Item1, kernel.Item2], dtype, generator: g).RequiresGrad_();
+            var bias = Tensor.Randn([c * multiplier], dtype, generator: g).RequiresGrad_();
+            var fused = Functional.Conv2d(x, weight, bias, stride, padding, dilation, groups: c);
+            Assert.True(RanFused(fused));
+            var windows = new MetaGrad.Backends.Windows2d(kernel.Item1, kernel.Item2, dilation.Item1, dilation.Item2, padding.Item1, padding.Item2, stride.Item1, stride.Item2);
+            var composed = Functional.ComposedConv2d(x, weight, bias, windows, groups: c);
+            Assert.Equal(composed.Shape.ToArray(), fused.Shape.ToArray());
+            Assert.True(fused.AllClose(composed, tolerance, tolerance), $"output ({dtype})");
+            var gradOutput = Tensor.Randn(fused.Shape.ToArray(), dtype, generator: g);
+            var fusedGrads = Autograd.Grad([fused], [x, weight, bias], [gradOutput]);
+            var composedGrads = Autograd.Grad([composed], [x, weight, bias], [gradOutput]);
+            string[] names = ["input", "weight", "bias"];
+            for (int i = 0; i < 3; i++)
+                Assert.True(fusedGrads[i]!.AllClose(composedGrads[i]!, tolerance, tolerance), $"grad of {names[i]} ({dtype})");
+        }
+    }
+
+    [Fact]
+    public void Depthwise_HasFiniteDifferenceGradients_AndSecondDerivatives()
+    {
+        Check.Gradients(t => Functional.Conv2d(t[0], t[1], t[2], stride: 2, padding: 1, groups: 3), Check.Input([2, 3, 5, 6], 41), Check.Input([6, 1, 3, 3], 42), Check.Input([6], 43));
+        // createGraph: the fused node's backward falls back to the composed form, groups and all.
+        var x = Check.Input([1, 2, 4, 5], 44);
+        var w = Check.Input([2, 1, 3, 3], 45);
+        Check.Gradients(t =>
+        {
+            var y = Functional.Conv2d(t[0], t[1], padding: 1, groups: 2);
+            var gx = Autograd.Grad([(y * y).Sum()], [t[0]], createGraph: true)[0]!;
+            return (gx * gx).Sum();
+        }, x, w);
+    }
+
     [Fact]
     public void OnlyTheGradientsAskedFor_AreComputed_AndEqualTheComposedForm()
     {

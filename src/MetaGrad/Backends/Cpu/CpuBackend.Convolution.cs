@@ -17,19 +17,29 @@ namespace MetaGrad.Backends.Cpu;
 // Threads take whole samples when there are enough of them, else share each sample's products.
 internal sealed unsafe partial class CpuBackend
 {
-    public RawTensor Conv2dForward(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d g) => x.DType switch
+    public RawTensor Conv2dForward(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d g, int groups) => (x.DType, groups == 1) switch
     {
-        DType.Float32 => Conv2dForwardTyped<float>(x, weight, bias, g),
-        DType.Float64 => Conv2dForwardTyped<double>(x, weight, bias, g),
+        (DType.Float32, true) => Conv2dForwardTyped<float>(x, weight, bias, g),
+        (DType.Float64, true) => Conv2dForwardTyped<double>(x, weight, bias, g),
+        (DType.Float32, false) when IsDepthwise(x, weight, groups) => DepthwiseForward<float>(x, weight, bias, g),
+        (DType.Float64, false) when IsDepthwise(x, weight, groups) => DepthwiseForward<double>(x, weight, bias, g),
+        (DType.Float32 or DType.Float64, false) => throw NotFused(x, groups),
         _ => throw new ArgumentException($"Conv2d: expected floating tensors, got {x.DType}"),
     };
 
-    public ConvGradients Conv2dBackward(RawTensor x, RawTensor weight, RawTensor gradOutput, Windows2d g, bool needInput, bool needWeight, bool needBias) => x.DType switch
-    {
-        DType.Float32 => Conv2dBackwardTyped<float>(x, weight, gradOutput, g, needInput, needWeight, needBias),
-        DType.Float64 => Conv2dBackwardTyped<double>(x, weight, gradOutput, g, needInput, needWeight, needBias),
-        _ => throw new ArgumentException($"Conv2d: expected floating tensors, got {x.DType}"),
-    };
+    public ConvGradients Conv2dBackward(RawTensor x, RawTensor weight, RawTensor gradOutput, Windows2d g, int groups, bool needInput, bool needWeight, bool needBias) =>
+        (x.DType, groups == 1) switch
+        {
+            (DType.Float32, true) => Conv2dBackwardTyped<float>(x, weight, gradOutput, g, needInput, needWeight, needBias),
+            (DType.Float64, true) => Conv2dBackwardTyped<double>(x, weight, gradOutput, g, needInput, needWeight, needBias),
+            (DType.Float32, false) when IsDepthwise(x, weight, groups) => DepthwiseBackward<float>(x, weight, gradOutput, g, needInput, needWeight, needBias),
+            (DType.Float64, false) when IsDepthwise(x, weight, groups) => DepthwiseBackward<double>(x, weight, gradOutput, g, needInput, needWeight, needBias),
+            (DType.Float32 or DType.Float64, false) => throw NotFused(x, groups),
+            _ => throw new ArgumentException($"Conv2d: expected floating tensors, got {x.DType}"),
+        };
+
+    static ArgumentException NotFused(RawTensor x, int groups) =>
+        new($"Conv2d: the fused kernel takes one group or a depthwise convolution, got {groups} groups over input {ShapeMath.Format(x.Shape)}");
 
     /// <summary>One sample's planes [C, H, W] inside a dense batch, from Data[Offset] on.</summary>
     readonly record struct SampleImage<T>(T[] Data, int Offset, int H, int W) where T : unmanaged;

@@ -48,7 +48,7 @@ public static partial class Functional
         RequireWindowsFit("Conv2d", x, g);
 
         if (Functions.FusedConv2d.Covers(x, weight, bias, groups))
-            return new Functions.FusedConv2d(g).Apply(bias is null ? [x, weight] : [x, weight, bias]);
+            return new Functions.FusedConv2d(g, groups).Apply(bias is null ? [x, weight] : [x, weight, bias]);
         return ComposedConv2d(x, weight, bias, g, groups);
     }
 
