@@ -227,7 +227,35 @@ internal sealed unsafe partial class CpuBackend
                         }
                 if (scratch.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(scratch);
             });
-        if (DX is not null)
+        // With stride 1 the input's gradient is itself a convolution: of dy, padded by d·(k − 1) − p,
+        // with the taps flipped; the forward's kernel then gathers where spreading stored every tap.
+        var adjoint = g with { PadH = g.DilationH * (g.KernelH - 1) - g.PadH, PadW = g.DilationW * (g.KernelW - 1) - g.PadW };
+        if (DX is not null && g.StrideH == 1 && g.StrideW == 1 && adjoint.PadH >= 0 && adjoint.PadW >= 0)
+        {
+            var dyPlane = new PhasedPlane(adjoint, oh, ow, v);
+            EachPlaneRange(n * c, (long)m * g.Size * oh * ow, (first, end) =>
+            {
+                var scratch = PlaneScratch<T>(dyPlane.Length + (m > 1 ? h * w : 0));
+                T* flipped = stackalloc T[g.Size];
+                fixed (T* pw = W, pd = D, pdx = DX, padded = scratch)
+                    for (int p = first; p < end; p++)
+                    {
+                        int sample = p / c, channel = p % c;
+                        T* target = pdx + p * h * w, single = padded + dyPlane.Length;
+                        for (int j = 0; j < m; j++)
+                        {
+                            int oc = channel * m + j;
+                            for (int t = 0; t < g.Size; t++) flipped[t] = pw[wAt + oc * g.Size + g.Size - 1 - t];
+                            dyPlane.Fill(padded, pd + dAt + (sample * o + oc) * oh * ow);
+                            // Several outputs per channel: each one's part summed into the first's.
+                            ConvolvePlane(padded, dyPlane, flipped, T.Zero, adjoint, j == 0 ? target : single, h, w);
+                            if (j > 0) System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<T>(target, h * w), new ReadOnlySpan<T>(single, h * w), new Span<T>(target, h * w));
+                        }
+                    }
+                if (scratch.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(scratch);
+            });
+        }
+        else if (DX is not null)
             EachPlaneRange(n * c, (long)m * g.Size * oh * ow, (first, end) =>
             {
                 var scratch = PlaneScratch<T>(plane.Length);
@@ -251,34 +279,54 @@ internal sealed unsafe partial class CpuBackend
     static T TensorSum<T>(T* values, int count) where T : unmanaged, IFloatingPointIeee754<T> =>
         System.Numerics.Tensors.TensorPrimitives.Sum<T>(new ReadOnlySpan<T>(values, count));
 
-    // gradient[tap] += Σ dy · the padded plane's window of that tap, four vectors of dy at a time;
-    // each row's last columns one by one (a vector there would pair dy's next row with the tap).
+    // gradient[tap] += Σ dy · the padded plane's window of that tap: nine taps at a time (a 3×3
+    // kernel's all), each of dy's vectors loaded once for the nine; each row's last columns one by
+    // one (a vector there would pair dy's next row with the tap).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void AddTapGradients<T>(T* padded, in PhasedPlane plane, T* dy, Windows2d g, int oh, int ow, T* gradient) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int v = Vector256<T>.Count;
+        const int Group = 9;
+        int v = Vector256<T>.Count, size = g.Size, whole = ow / v * v;
+        nint* offsets = stackalloc nint[size];
         for (int ki = 0; ki < g.KernelH; ki++)
             for (int kj = 0; kj < g.KernelW; kj++)
+                offsets[ki * g.KernelW + kj] = ki * g.DilationH * plane.RowLength + plane.At(kj * g.DilationW);
+        nint down = (nint)g.StrideH * plane.RowLength;
+        T* rest = stackalloc T[Group];
+        var sums = stackalloc Vector256<T>[Group];
+        nint* o = stackalloc nint[Group];
+        for (int t0 = 0; t0 < size; t0 += Group)
+        {
+            int count = Math.Min(Group, size - t0);
+            // A group of fewer than nine repeats its last tap in the spare places, summed and dropped.
+            for (int k = 0; k < Group; k++) o[k] = offsets[t0 + Math.Min(k, count - 1)];
+            nint o0 = o[0], o1 = o[1], o2 = o[2], o3 = o[3], o4 = o[4], o5 = o[5], o6 = o[6], o7 = o[7], o8 = o[8];
+            var (a0, a1, a2, a3, a4, a5, a6, a7, a8) = (Vector256<T>.Zero, Vector256<T>.Zero, Vector256<T>.Zero, Vector256<T>.Zero,
+                Vector256<T>.Zero, Vector256<T>.Zero, Vector256<T>.Zero, Vector256<T>.Zero, Vector256<T>.Zero);
+            new Span<T>(rest, Group).Clear();
+            for (int oy = 0; oy < oh; oy++)
             {
-                T* source = padded + ki * g.DilationH * plane.RowLength + plane.At(kj * g.DilationW);
-                var (a0, a1, a2, a3) = (Vector256<T>.Zero, Vector256<T>.Zero, Vector256<T>.Zero, Vector256<T>.Zero);
-                T rest = T.Zero;
-                for (int oy = 0; oy < oh; oy++)
+                T* s = padded + oy * down, d = dy + oy * ow;
+                for (int ox = 0; ox < whole; ox += v)
                 {
-                    T* s = source + oy * g.StrideH * plane.RowLength, d = dy + oy * ow;
-                    int ox = 0;
-                    for (; ox + 4 * v <= ow; ox += 4 * v)
-                    {
-                        a0 = Fma(Vector256.Load(d + ox), Vector256.Load(s + ox), a0);
-                        a1 = Fma(Vector256.Load(d + ox + v), Vector256.Load(s + ox + v), a1);
-                        a2 = Fma(Vector256.Load(d + ox + 2 * v), Vector256.Load(s + ox + 2 * v), a2);
-                        a3 = Fma(Vector256.Load(d + ox + 3 * v), Vector256.Load(s + ox + 3 * v), a3);
-                    }
-                    for (; ox + v <= ow; ox += v) a0 = Fma(Vector256.Load(d + ox), Vector256.Load(s + ox), a0);
-                    for (; ox < ow; ox++) rest += d[ox] * s[ox];
+                    var e = Vector256.Load(d + ox);
+                    T* at = s + ox;
+                    a0 = Fma(e, Vector256.Load(at + o0), a0);
+                    a1 = Fma(e, Vector256.Load(at + o1), a1);
+                    a2 = Fma(e, Vector256.Load(at + o2), a2);
+                    a3 = Fma(e, Vector256.Load(at + o3), a3);
+                    a4 = Fma(e, Vector256.Load(at + o4), a4);
+                    a5 = Fma(e, Vector256.Load(at + o5), a5);
+                    a6 = Fma(e, Vector256.Load(at + o6), a6);
+                    a7 = Fma(e, Vector256.Load(at + o7), a7);
+                    a8 = Fma(e, Vector256.Load(at + o8), a8);
                 }
-                gradient[ki * g.KernelW + kj] += Vector256.Sum((a0 + a1) + (a2 + a3)) + rest;
+                for (int ox = whole; ox < ow; ox++)
+                    for (int k = 0; k < count; k++) rest[k] += d[ox] * s[ox + o[k]];
             }
+            (sums[0], sums[1], sums[2], sums[3], sums[4], sums[5], sums[6], sums[7], sums[8]) = (a0, a1, a2, a3, a4, a5, a6, a7, a8);
+            for (int k = 0; k < count; k++) gradient[t0 + k] += Vector256.Sum(sums[k]) + rest[k];
+        }
     }
 
     // spread (a phased padded plane) += each tap · dy, placed where that tap read the forward's input.
