@@ -7,7 +7,7 @@ using F = MetaGrad.NN.Functional;
 
 namespace MetaGrad.Bench;
 
-/// <summary>Convolutional workloads: LeNet-5's training step, one 3×3 layer, a ResNet basic block.</summary>
+/// <summary>Convolutional workloads: LeNet-5's training step, one 3×3 layer, a ResNet basic block, depthwise layers (MobileNet's 3×3, ConvNeXt's 7×7).</summary>
 static class Convolution
 {
     public static IEnumerable<Workload> Workloads()
@@ -15,6 +15,35 @@ static class Convolution
         foreach (var threads in new[] { 1, 2 }) yield return LeNetStep(threads);
         foreach (var threads in new[] { 1, 2 }) yield return Conv3x3(threads);
         yield return BasicBlockStep(2);
+        foreach (var threads in new[] { 1, 2 }) yield return Depthwise(threads, channels: 64, kernel: 3, size: 32);
+        yield return Depthwise(1, channels: 128, kernel: 7, size: 16);
+    }
+
+    // A depthwise convolution (groups = channels) with "same" padding, batch 32: forward and backward of input, weight and bias.
+    static Workload Depthwise(int threads, int channels, int kernel, int size)
+    {
+        const int batch = 32;
+        var g = new MG.Generator(6);
+        var conv = new Conv2d(channels, channels, kernel, padding: kernel / 2, groups: channels, generator: g);
+        var x = MG.Tensor.Randn([batch, channels, size, size], generator: g).RequiresGrad_();
+        var tconv = nn.Conv2d(channels, channels, kernel, padding: kernel / 2, groups: channels);
+        var tx = torch.randn(batch, channels, size, size, requires_grad: true);
+
+        return new Workload($"depthwise {kernel}×{kernel}, {channels} channels, {size}×{size}, batch {batch}, forward + backward",
+            () =>
+            {
+                conv.ZeroGrad();
+                x.Grad = null;
+                conv.Forward(x).Sum().Backward();
+            },
+            () =>
+            {
+                using var scope = torch.NewDisposeScope();
+                tconv.zero_grad();
+                tx.grad?.zero_();
+                tconv.forward(tx).sum().backward();
+            },
+            Flops: 6.0 * batch * size * size * channels * kernel * kernel, Threads: threads);
     }
 
     // LeNet-5 on 28×28 (padding 2 on the first convolution, as for MNIST), batch 64, SGD.
