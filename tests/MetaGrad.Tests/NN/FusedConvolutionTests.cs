@@ -127,6 +127,32 @@ public class FusedConvolutionTests(ITestOutputHelper output)
         }, x, w);
     }
 
+    // Other grouped convolutions: one fused node per group over its channels (a strided view of
+    // the batch), the outputs concatenated.
+    [Theory]
+    [InlineData(2, 4, 6, 2, 9, 11, 3, 1, 1)]
+    [InlineData(3, 6, 3, 3, 8, 8, 3, 2, 1)]       // stride 2, one output channel per group
+    [InlineData(1, 8, 8, 4, 16, 16, 3, 1, 1)]     // rows of whole vectors: the shifted kernel per group
+    public void Grouped_ValuesAndGradients_EqualTheComposedForm(int n, int c, int o, int groups, int h, int w, int kernel, int stride, int padding)
+    {
+        foreach (var (dtype, tolerance) in new[] { (DType.Float64, 1e-11), (DType.Float32, 1e-4) })
+        {
+            var g = new Generator((ulong)(n * 100 + c * 10 + groups));
+            var x = Tensor.Randn([n, c, h, w], dtype, generator: g).RequiresGrad_();
+            var weight = Tensor.Randn([o, c / groups, kernel, kernel], dtype, generator: g).RequiresGrad_();
+            var bias = Tensor.Randn([o], dtype, generator: g).RequiresGrad_();
+            var fused = Functional.Conv2d(x, weight, bias, stride, padding, groups: groups);
+            var windows = new MetaGrad.Backends.Windows2d(kernel, kernel, 1, 1, padding, padding, stride, stride);
+            var composed = Functional.ComposedConv2d(x, weight, bias, windows, groups);
+            Assert.True(fused.AllClose(composed, tolerance, tolerance), $"output ({dtype})");
+            var gradOutput = Tensor.Randn(fused.Shape.ToArray(), dtype, generator: g);
+            var fusedGrads = Autograd.Grad([fused], [x, weight, bias], [gradOutput]);
+            var composedGrads = Autograd.Grad([composed], [x, weight, bias], [gradOutput]);
+            for (int i = 0; i < 3; i++) Assert.True(fusedGrads[i]!.AllClose(composedGrads[i]!, tolerance, tolerance), $"gradient {i} ({dtype})");
+        }
+        Check.Gradients(t => Functional.Conv2d(t[0], t[1], padding: 1, groups: 2), Check.Input([1, 4, 3, 4], 46), Check.Input([2, 2, 3, 3], 47));
+    }
+
     [Fact]
     public void OnlyTheGradientsAskedFor_AreComputed_AndEqualTheComposedForm()
     {

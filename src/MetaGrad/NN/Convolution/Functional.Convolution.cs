@@ -49,6 +49,23 @@ public static partial class Functional
 
         if (Functions.FusedConv2d.Covers(x, weight, bias, groups))
             return new Functions.FusedConv2d(g, groups).Apply(bias is null ? [x, weight] : [x, weight, bias]);
+        if (groups > 1 && Functions.FusedConv2d.Covers(x, weight, bias, 1))
+        {
+            // Other grouped convolutions: each group's channels (a strided view of the batch, made
+            // dense by the kernel) convolved by the fused node with its slice of the weight. im2col
+            // wrote every group's columns at once (75 MB for 64 channels on 32×32 at batch 32).
+            int n = x.Shape[0], perGroup = x.Shape[1] / groups, outPerGroup = outChannels / groups;
+            var grouped = x.Reshape(n, groups, perGroup, x.Shape[2], x.Shape[3]);
+            var parts = new Tensor[groups];
+            for (int i = 0; i < groups; i++)
+            {
+                Tensor[] inputs = bias is null
+                    ? [grouped.Select(1, i), weight.Narrow(0, i * outPerGroup, outPerGroup)]
+                    : [grouped.Select(1, i), weight.Narrow(0, i * outPerGroup, outPerGroup), bias.Narrow(0, i * outPerGroup, outPerGroup)];
+                parts[i] = new Functions.FusedConv2d(g).Apply(inputs);
+            }
+            return Tensor.Cat(parts, 1);
+        }
         return ComposedConv2d(x, weight, bias, g, groups);
     }
 
