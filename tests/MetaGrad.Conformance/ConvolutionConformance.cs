@@ -114,11 +114,11 @@ public class ConvolutionConformance
     static readonly Gen<Geometry3> AvgGeometries3 = Geometries3(Geometries(halfKernelPadding: true, maxDilation: 1), halfKernelPadding: true, maxDilation: 1)
         .Select(v => v with { D = Math.Max(v.D, v.Kd), G = v.G with { H = Math.Max(v.G.H, v.G.Kh), W = Math.Max(v.G.W, v.G.Kw) } });
 
-    static Gen<(TensorSpec[], Geometry3)> Volumes(Gen<Geometry3> geometries, Gen<double>? values = null) =>
+    static Gen<(TensorSpec[], Geometry3)> Volumes(Gen<Geometry3> geometries, Gen<double>? values = null, bool distinct = false) =>
         from v in geometries
         from n in Gen.Int[1, 2]
         from c in Gen.Int[1, 2]
-        from x in Gens.Floats([n, c, v.D, v.G.H, v.G.W], values, expand: false)
+        from x in distinct ? Gens.DistinctFloats([n, c, v.D, v.G.H, v.G.W]) : Gens.Floats([n, c, v.D, v.G.H, v.G.W], values, expand: false)
         select (new[] { x }, v);
 
     // LP pooling has neither padding nor dilation: the padding the geometry fitted its size to goes into the input.
@@ -223,6 +223,15 @@ public class ConvolutionConformance
         Create("MaxPool3d(ceil mode)", Volumes(PoolGeometries3, Values.Mixed),
             (x, v) => F.MaxPool3d(x[0], (v.Kd, v.G.Kh, v.G.Kw), (v.Sd, v.G.Sh, v.G.Sw), (v.Pd, v.G.Ph, v.G.Pw), (v.Dd, v.G.Dh, v.G.Dw), ceilMode: true),
             (x, v) => TF.max_pool3d(x[0], [v.Kd, v.G.Kh, v.G.Kw], [v.Sd, v.G.Sh, v.G.Sw], [v.Pd, v.G.Ph, v.G.Pw], [v.Dd, v.G.Dh, v.G.Dw], ceil_mode: true)),
+        CreateMany("MaxPool3d(return indices)", Volumes(PoolGeometries3, Values.Mixed),
+            (x, v) => { var (values, indices) = F.MaxPool3dWithIndices(x[0], (v.Kd, v.G.Kh, v.G.Kw), (v.Sd, v.G.Sh, v.G.Sw), (v.Pd, v.G.Ph, v.G.Pw), (v.Dd, v.G.Dh, v.G.Dw)); return [values, indices]; },
+            (x, v) => { var (values, indices) = TF.max_pool3d_with_indices(x[0], [v.Kd, v.G.Kh, v.G.Kw], [v.Sd, v.G.Sh, v.G.Sw], [v.Pd, v.G.Ph, v.G.Pw], [v.Dd, v.G.Dh, v.G.Dw]); return [values, indices]; }),
+        Create("AdaptiveAvgPool3d", Volumes(Geometries3(Geometries(), halfKernelPadding: false, maxDilation: 1)),
+            (x, v) => F.AdaptiveAvgPool3d(x[0], (v.Kd, v.G.Kh, v.G.Kw + 1)),
+            (x, v) => TF.adaptive_avg_pool3d(x[0], [v.Kd, v.G.Kh, v.G.Kw + 1])),
+        // AdaptiveMaxPool3d is not here: TorchSharp 0.107's adaptive_max_pool3d calls libtorch's 1-D
+        // kernel and its module fails with a null reference; ConvolutionFamilyBreadthTests checks it
+        // against each window's max taken directly.
         Create("AvgPool3d", Volumes(AvgGeometries3)
                 .Select(c => (c.Item1, (c.Item2, Include: c.Item1[0].Values.Length % 2 == 0, Ceil: c.Item1[0].Values.Length % 3 == 0))),
             (x, a) => F.AvgPool3d(x[0], (a.Item1.Kd, a.Item1.G.Kh, a.Item1.G.Kw), (a.Item1.Sd, a.Item1.G.Sh, a.Item1.G.Sw), (a.Item1.Pd, a.Item1.G.Ph, a.Item1.G.Pw), a.Ceil, a.Include),

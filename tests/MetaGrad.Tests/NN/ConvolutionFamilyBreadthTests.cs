@@ -45,6 +45,51 @@ public class ConvolutionFamilyBreadthTests
     }
 
     [Fact]
+    public void MaxPool3d_IndicesUnpoolAndAdaptivePooling()
+    {
+        // 1..16 in a 2×2×4 volume, boxes of 2×2×2: maxima 14 and 16 at flat indices 13 and 15.
+        var x = Range(1, 1, 2, 2, 4);
+        var (values, indices) = F.MaxPool3dWithIndices(x, 2);
+        Check.Values([14.0, 16], values);
+        Assert.Equal([13L, 15], indices.ToArray<long>());
+        var unpooled = F.MaxUnpool3d(values, indices, 2);
+        Check.Shape([1, 1, 2, 2, 4], unpooled);
+        Check.Values(Enumerable.Range(0, 16).Select(i => i == 13 ? 14.0 : i == 15 ? 16 : 0).ToArray(), unpooled);
+        Assert.Contains("outside the output volume", Assert.Throws<ArgumentException>(() => F.MaxUnpool3d(values, indices, 2, outputSize: (2, 2, 3))).Message);
+        var module = new MaxPool3d(2);
+        Assert.Equal(indices.ToArray<long>(), module.ForwardWithIndices(x).Indices.ToArray<long>());
+        Assert.True(new MaxUnpool3d(2).Forward(values, indices).AllClose(unpooled, 0, 0));
+
+        // Adaptive to (1, 1, 1): the mean and the max of the whole volume.
+        Check.Values([8.5], F.AdaptiveAvgPool3d(x, 1));
+        Check.Values([16.0], F.AdaptiveMaxPool3d(x, 1));
+        Check.Values([8.5], new AdaptiveAvgPool3d(1).Forward(x));
+        Check.Gradients(t => F.AdaptiveAvgPool3d(t[0], (2, 3, 2)), Check.Input([1, 2, 3, 4, 5], 37));
+        Check.Gradients(t => F.AdaptiveMaxPool3d(t[0], (2, 2, 3)), Check.Input([2, 1, 3, 4, 5], 38));
+    }
+
+    // PyTorch's adaptive windows: cell i of n over a size covers [⌊i·size/n⌋, ⌈(i+1)·size/n⌉).
+    [Theory]
+    [InlineData(3, 5, 4, 2, 3, 2)]
+    [InlineData(4, 3, 7, 3, 3, 5)]    // outputs as large as the input and larger: overlapping windows
+    public void AdaptivePooling3d_IsEachWindowsMeanAndMax(int d, int h, int w, int od, int oh, int ow)
+    {
+        var x = Tensor.Randn([2, 3, d, h, w], DType.Float64, generator: new Generator(39));
+        var mean = F.AdaptiveAvgPool3d(x, (od, oh, ow));
+        var max = F.AdaptiveMaxPool3d(x, (od, oh, ow));
+        Check.Shape([2, 3, od, oh, ow], max);
+        static Range Window(int i, int n, int size) => (i * size / n)..(((i + 1) * size + n - 1) / n);
+        for (int i = 0; i < od; i++)
+            for (int j = 0; j < oh; j++)
+                for (int k = 0; k < ow; k++)
+                {
+                    var box = x[.., .., Window(i, od, d), Window(j, oh, h), Window(k, ow, w)].Flatten(2);
+                    Assert.True(max[.., .., i, j, k].AllClose(box.Max(2), 0, 0), $"max at ({i}, {j}, {k})");
+                    Assert.True(mean[.., .., i, j, k].AllClose(box.Mean([2]), 1e-12, 1e-12), $"mean at ({i}, {j}, {k})");
+                }
+    }
+
+    [Fact]
     public void LpPool_IsThePNormOfEachWindow()
     {
         // [3, 4] → √(9 + 16) = 5; [1, 2, 2] with p = 1 → 5.

@@ -18,6 +18,81 @@ public static partial class Functional
     }
 
     /// <summary>
+    /// <see cref="MaxPool3d"/> and, for each output, the flat index (d·H·W + h·W + w) of its max within
+    /// its input volume, as max_pool3d with return_indices = True (what <see cref="MaxUnpool3d"/> takes).
+    /// </summary>
+    public static (Tensor Values, Tensor Indices) MaxPool3dWithIndices(Tensor input, Size3 kernelSize, Size3? stride = null, Size3? padding = null,
+        Size3? dilation = null, bool ceilMode = false)
+    {
+        if (input.NDim == 4)
+        {
+            var (v, i) = MaxPool3dWithIndices(input.Unsqueeze(0), kernelSize, stride, padding, dilation, ceilMode);
+            return (v.Squeeze(0), i.Squeeze(0));
+        }
+        RequireRank("MaxPool3d", input, 5, "[N, C, D, H, W] or [C, D, H, W]");
+        var (k, s, p, d) = (kernelSize, stride ?? kernelSize, padding ?? 0, dilation ?? 1);
+        int n = input.Shape[0], c = input.Shape[1], depth = input.Shape[2], h = input.Shape[3], w = input.Shape[4];
+        // Each depth slice's winners (flat in H·W), then the winning depth among them (flat in D·L,
+        // L the pooled plane's positions): the volume's index is that depth's slice winner.
+        var (planes, inPlane) = MaxPool("MaxPool3d", input.Reshape(n, c * depth, h, w), (k.H, k.W), (s.H, s.W), (p.H, p.W), (d.H, d.W), ceilMode, withIndices: true);
+        int oh = planes.Shape[2], ow = planes.Shape[3], positions = oh * ow;
+        var (values, inDepth) = MaxPool("MaxPool3d", planes.Reshape(n, c, depth, positions), (k.D, 1), (s.D, 1), (p.D, 0), (d.D, 1), ceilMode, withIndices: true);
+        int od = values.Shape[2];
+        var winningDepth = ((inDepth! - inDepth!.Remainder(positions)) / positions).To(DType.Int64);
+        var winner = inPlane!.Reshape(n, c, depth, positions).Gather(2, winningDepth);
+        var indices = (winningDepth * ((long)h * w) + winner).Reshape(n, c, od, oh, ow);
+        return (values.Reshape(n, c, od, oh, ow), indices);
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="MaxPool3dWithIndices"/> where it can be: each value put back at its
+    /// index in a zero volume of the pooled input's size (torch.nn.functional.max_unpool3d).
+    /// </summary>
+    public static Tensor MaxUnpool3d(Tensor input, Tensor indices, Size3 kernelSize, Size3? stride = null, Size3? padding = null, Size3? outputSize = null)
+    {
+        if (input.NDim == 4) return MaxUnpool3d(input.Unsqueeze(0), indices.Unsqueeze(0), kernelSize, stride, padding, outputSize).Squeeze(0);
+        RequireRank("MaxUnpool3d", input, 5, "[N, C, D, H, W] or [C, D, H, W]");
+        if (!indices.Shape.SequenceEqual(input.Shape) || indices.DType != DType.Int64)
+            throw new ArgumentException($"MaxUnpool3d: expected Int64 indices of the input's shape {Format(input)}, got {indices.DType} {Format(indices)}");
+        var (k, s, p) = (kernelSize, stride ?? kernelSize, padding ?? 0);
+        var size = outputSize ?? new Size3((input.Shape[2] - 1) * s.D - 2 * p.D + k.D, (input.Shape[3] - 1) * s.H - 2 * p.H + k.H, (input.Shape[4] - 1) * s.W - 2 * p.W + k.W);
+        int n = input.Shape[0], c = input.Shape[1];
+        long volume = (long)size.D * size.H * size.W;
+        if (size.D <= 0 || size.H <= 0 || size.W <= 0 || volume > int.MaxValue)
+            throw new ArgumentException($"MaxUnpool3d: output size {size} must be positive and fit a tensor");
+        if (indices.Numel > 0 && ((double)indices.Min().Item<long>() < 0 || indices.Max().Item<long>() >= volume))
+            throw new ArgumentException($"MaxUnpool3d: an index lies outside the output volume of {size.D} x {size.H} x {size.W}");
+        return Tensor.Zeros([n, c, (int)volume], input.DType).ScatterAdd(2, indices.Reshape(n, c, -1), input.Reshape(n, c, -1))
+            .Reshape(n, c, size.D, size.H, size.W);
+    }
+
+    /// <summary>Mean over windows chosen to give an output of <paramref name="outputSize"/> (adaptive_avg_pool3d), per dim as <see cref="AdaptiveAvgPool2d"/>.</summary>
+    public static Tensor AdaptiveAvgPool3d(Tensor input, Size3 outputSize)
+    {
+        if (input.NDim == 4) return AdaptiveAvgPool3d(input.Unsqueeze(0), outputSize).Squeeze(0);
+        RequireRank("AdaptiveAvgPool3d", input, 5, "[N, C, D, H, W] or [C, D, H, W]");
+        RequireAdaptive3("AdaptiveAvgPool3d", input, outputSize);
+        // The second pass keeps the plane's positions as they are (windows of one).
+        return Separably(input, x => AdaptiveAvgPool2d(x, (outputSize.H, outputSize.W)), x => AdaptiveAvgPool2d(x, (outputSize.D, x.Shape[3])));
+    }
+
+    /// <summary>Max over windows chosen to give an output of <paramref name="outputSize"/> (adaptive_max_pool3d).</summary>
+    public static Tensor AdaptiveMaxPool3d(Tensor input, Size3 outputSize)
+    {
+        if (input.NDim == 4) return AdaptiveMaxPool3d(input.Unsqueeze(0), outputSize).Squeeze(0);
+        RequireRank("AdaptiveMaxPool3d", input, 5, "[N, C, D, H, W] or [C, D, H, W]");
+        RequireAdaptive3("AdaptiveMaxPool3d", input, outputSize);
+        return Separably(input, x => AdaptiveMaxPool2d(x, (outputSize.H, outputSize.W)), x => AdaptiveMaxPool2d(x, (outputSize.D, x.Shape[3])));
+    }
+
+    static void RequireAdaptive3(string op, Tensor input, Size3 outputSize)
+    {
+        if (outputSize.D <= 0 || outputSize.H <= 0 || outputSize.W <= 0) throw new ArgumentException($"{op}: output size must be positive, got {outputSize}");
+        if (input.Shape[2] == 0 || input.Shape[3] == 0 || input.Shape[4] == 0) throw new ArgumentException($"{op}: input of shape {Format(input)} has an empty spatial dim");
+        if (!input.DType.IsFloatingPoint()) throw new ArgumentException($"{op}: expected a floating input, got {input.DType}");
+    }
+
+    /// <summary>
     /// Mean over each window of volumes [N, C, D, H, W] or [C, D, H, W] (torch.nn.functional.avg_pool3d):
     /// padding counts as zeros in the divisor unless <paramref name="countIncludePad"/> is false,
     /// and <paramref name="divisorOverride"/> replaces the divisor.

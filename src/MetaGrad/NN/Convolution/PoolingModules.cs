@@ -87,6 +87,9 @@ public sealed class MaxPool3d(Size3 kernelSize, Size3? stride = null, Size3? pad
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Functional.MaxPool3d(input, kernelSize, stride, padding, dilation, ceilMode);
+
+    /// <summary>The pooled values and the flat index of each max in its input volume (return_indices = True).</summary>
+    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input) => Functional.MaxPool3dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode);
     /// <inheritdoc/>
     protected override string ExtraRepr() =>
         $"kernel_size={AvgPool3d.Pool(kernelSize)}, stride={AvgPool3d.Pool(stride ?? kernelSize)}, padding={AvgPool3d.Pool(padding ?? 0)}, dilation={AvgPool3d.Pool(dilation ?? 1)}, ceil_mode={Py(ceilMode)}";
@@ -123,4 +126,31 @@ public sealed class LPPool1d(double normType, int kernelSize, int? stride = null
     /// <inheritdoc/>
     protected override string ExtraRepr() =>
         FormattableString.Invariant($"norm_type={normType}, kernel_size={kernelSize}, stride={(stride is int s ? s.ToString() : "None")}, ceil_mode={Py(ceilMode)}");
+}
+
+/// <summary>Puts pooled maxima back at their indices in a volume (torch.nn.MaxUnpool3d).</summary>
+public sealed class MaxUnpool3d(Size3 kernelSize, Size3? stride = null, Size3? padding = null) : Module<Tensor, Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input, Tensor indices) => Functional.MaxUnpool3d(input, indices, kernelSize, stride, padding);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding ?? 0}";
+}
+
+/// <summary>Mean pooling of [N, C, D, H, W] to a fixed output size (torch.nn.AdaptiveAvgPool3d).</summary>
+public sealed class AdaptiveAvgPool3d(Size3 outputSize) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.AdaptiveAvgPool3d(input, outputSize);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"output_size={AvgPool3d.Pool(outputSize)}";
+}
+
+/// <summary>Max pooling of [N, C, D, H, W] to a fixed output size (torch.nn.AdaptiveMaxPool3d).</summary>
+public sealed class AdaptiveMaxPool3d(Size3 outputSize) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.AdaptiveMaxPool3d(input, outputSize);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"output_size={AvgPool3d.Pool(outputSize)}";
 }
