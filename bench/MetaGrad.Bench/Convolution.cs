@@ -24,26 +24,10 @@ static class Convolution
     {
         const int batch = 32;
         var g = new MG.Generator(6);
-        var conv = new Conv2d(channels, channels, kernel, padding: kernel / 2, groups: channels, generator: g);
-        var x = MG.Tensor.Randn([batch, channels, size, size], generator: g).RequiresGrad_();
-        var tconv = nn.Conv2d(channels, channels, kernel, padding: kernel / 2, groups: channels);
-        var tx = torch.randn(batch, channels, size, size, requires_grad: true);
-
-        return new Workload($"depthwise {kernel}×{kernel}, {channels} channels, {size}×{size}, batch {batch}, forward + backward",
-            () =>
-            {
-                conv.ZeroGrad();
-                x.Grad = null;
-                conv.Forward(x).Sum().Backward();
-            },
-            () =>
-            {
-                using var scope = torch.NewDisposeScope();
-                tconv.zero_grad();
-                tx.grad?.zero_();
-                tconv.forward(tx).sum().backward();
-            },
-            Flops: 6.0 * batch * size * size * channels * kernel * kernel, Threads: threads);
+        return LayerStep($"depthwise {kernel}×{kernel}, {channels} channels, {size}×{size}, batch {batch}, forward + backward",
+            new Conv2d(channels, channels, kernel, padding: kernel / 2, groups: channels, generator: g),
+            nn.Conv2d(channels, channels, kernel, padding: kernel / 2, groups: channels),
+            MG.Tensor.Randn([batch, channels, size, size], generator: g), 6.0 * batch * size * size * channels * kernel * kernel, threads);
     }
 
     // LeNet-5 on 28×28 (padding 2 on the first convolution, as for MNIST), batch 64, SGD.
@@ -77,26 +61,31 @@ static class Convolution
     {
         const int batch = 32, channels = 64, size = 32;
         var g = new MG.Generator(4);
-        var conv = new Conv2d(channels, channels, 3, padding: 1, generator: g);
-        var x = MG.Tensor.Randn([batch, channels, size, size], generator: g).RequiresGrad_();
-        var tconv = nn.Conv2d(channels, channels, 3, padding: 1);
-        var tx = torch.randn(batch, channels, size, size, requires_grad: true);
+        return LayerStep($"conv 3×3 64→64, 32×32, batch {batch}, forward + backward",
+            new Conv2d(channels, channels, 3, padding: 1, generator: g), nn.Conv2d(channels, channels, 3, padding: 1),
+            MG.Tensor.Randn([batch, channels, size, size], generator: g), 6.0 * batch * size * size * channels * channels * 9, threads);
+    }
 
-        return new Workload($"conv 3×3 64→64, 32×32, batch {batch}, forward + backward",
+    // One layer's forward and backward of its input and parameters, from the sum of its output.
+    static Workload LayerStep(string name, Module<MG.Tensor, MG.Tensor> layer, nn.Module<torch.Tensor, torch.Tensor> tlayer, MG.Tensor input, double flops, int threads)
+    {
+        var x = input.RequiresGrad_();
+        var tx = torch.randn(input.Shape.ToArray().Select(d => (long)d).ToArray(), requires_grad: true);
+        return new Workload(name,
             () =>
             {
-                conv.ZeroGrad();
+                layer.ZeroGrad();
                 x.Grad = null;
-                conv.Forward(x).Sum().Backward();
+                layer.Forward(x).Sum().Backward();
             },
             () =>
             {
                 using var scope = torch.NewDisposeScope();
-                tconv.zero_grad();
+                tlayer.zero_grad();
                 tx.grad?.zero_();
-                tconv.forward(tx).sum().backward();
+                tlayer.forward(tx).sum().backward();
             },
-            Flops: 6.0 * batch * size * size * channels * channels * 9, Threads: threads);
+            Flops: flops, Threads: threads);
     }
 
     // conv-BN-ReLU-conv-BN + skip, ReLU, batch 32, 64 channels, 32×32, SGD.

@@ -163,14 +163,14 @@ internal sealed unsafe partial class CpuBackend
             {
                 var tap = tapVectors[t];
                 nint at = offsets[t];
-                a0 = Fma(tap, Vector256.Load(s0 + at), a0);
-                a1 = Fma(tap, Vector256.Load(s1 + at), a1);
-                a2 = Fma(tap, Vector256.Load(s2 + at), a2);
-                a3 = Fma(tap, Vector256.Load(s3 + at), a3);
-                a4 = Fma(tap, Vector256.Load(s4 + at), a4);
-                a5 = Fma(tap, Vector256.Load(s5 + at), a5);
-                a6 = Fma(tap, Vector256.Load(s6 + at), a6);
-                a7 = Fma(tap, Vector256.Load(s7 + at), a7);
+                a0 = Gemm.Fma(tap, Vector256.Load(s0 + at), a0);
+                a1 = Gemm.Fma(tap, Vector256.Load(s1 + at), a1);
+                a2 = Gemm.Fma(tap, Vector256.Load(s2 + at), a2);
+                a3 = Gemm.Fma(tap, Vector256.Load(s3 + at), a3);
+                a4 = Gemm.Fma(tap, Vector256.Load(s4 + at), a4);
+                a5 = Gemm.Fma(tap, Vector256.Load(s5 + at), a5);
+                a6 = Gemm.Fma(tap, Vector256.Load(s6 + at), a6);
+                a7 = Gemm.Fma(tap, Vector256.Load(s7 + at), a7);
             }
             StoreColumns(a0, (T*)to[0], columns[0]); StoreColumns(a1, (T*)to[1], columns[1]);
             StoreColumns(a2, (T*)to[2], columns[2]); StoreColumns(a3, (T*)to[3], columns[3]);
@@ -311,15 +311,15 @@ internal sealed unsafe partial class CpuBackend
                 {
                     var e = Vector256.Load(d + ox);
                     T* at = s + ox;
-                    a0 = Fma(e, Vector256.Load(at + o0), a0);
-                    a1 = Fma(e, Vector256.Load(at + o1), a1);
-                    a2 = Fma(e, Vector256.Load(at + o2), a2);
-                    a3 = Fma(e, Vector256.Load(at + o3), a3);
-                    a4 = Fma(e, Vector256.Load(at + o4), a4);
-                    a5 = Fma(e, Vector256.Load(at + o5), a5);
-                    a6 = Fma(e, Vector256.Load(at + o6), a6);
-                    a7 = Fma(e, Vector256.Load(at + o7), a7);
-                    a8 = Fma(e, Vector256.Load(at + o8), a8);
+                    a0 = Gemm.Fma(e, Vector256.Load(at + o0), a0);
+                    a1 = Gemm.Fma(e, Vector256.Load(at + o1), a1);
+                    a2 = Gemm.Fma(e, Vector256.Load(at + o2), a2);
+                    a3 = Gemm.Fma(e, Vector256.Load(at + o3), a3);
+                    a4 = Gemm.Fma(e, Vector256.Load(at + o4), a4);
+                    a5 = Gemm.Fma(e, Vector256.Load(at + o5), a5);
+                    a6 = Gemm.Fma(e, Vector256.Load(at + o6), a6);
+                    a7 = Gemm.Fma(e, Vector256.Load(at + o7), a7);
+                    a8 = Gemm.Fma(e, Vector256.Load(at + o8), a8);
                 }
                 for (int ox = whole; ox < ow; ox++)
                     for (int k = 0; k < count; k++) rest[k] += d[ox] * s[ox + o[k]];
@@ -345,19 +345,9 @@ internal sealed unsafe partial class CpuBackend
                     T* t = target + oy * g.StrideH * plane.RowLength, d = dy + oy * ow;
                     int ox = 0;
                     for (; ox + v <= ow; ox += v)
-                        Fma(tap, Vector256.Load(d + ox), Vector256.Load(t + ox)).Store(t + ox);
+                        Gemm.Fma(tap, Vector256.Load(d + ox), Vector256.Load(t + ox)).Store(t + ox);
                     for (; ox < ow; ox++) t[ox] += value * d[ox];
                 }
             }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<T> Fma<T>(Vector256<T> x, Vector256<T> y, Vector256<T> z) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float))
-            return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double))
-            return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
-        return x * y + z;
     }
 }
