@@ -183,6 +183,24 @@ public class ElementwiseFastPathTests
             Assert.Equal(f(Strided(materialised), Strided(x)).ToArray<float>(), f(expanded, x).ToArray<float>());
         }
     }
+
+    // A value broadcast everywhere made dense, and a contiguous tensor filled in place: whole vectors
+    // then a tail, every lane the value, for element types with vectors and without (Bool, Half).
+    [Theory, MemberData(nameof(Lengths))]
+    public void BroadcastValue_MadeDense_IsTheValueEverywhere(int length)
+    {
+        foreach (var dtype in new[] { DType.Float32, DType.Float64, DType.Int64, DType.Int32, DType.Float16, DType.Bool })
+        {
+            var dense = Tensor.Full([], 3, dtype).Expand(length).Contiguous();
+            Assert.True(dense.IsContiguous);
+            Assert.Equal(Enumerable.Repeat(dtype == DType.Bool ? 1.0 : 3.0, length), dense.To(DType.Float64).ToArray<double>());
+        }
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var filled = Tensor.Zeros([length], dtype).Fill_(-2.5);
+            Assert.Equal(Enumerable.Repeat(-2.5, length), filled.To(DType.Float64).ToArray<double>());
+        }
+    }
 }
 
 /// <summary>The fused softmax nodes held equal to their composition from primitives, values and gradients.</summary>
@@ -257,5 +275,4 @@ public class EmptyTensorFastPathTests
         empty.Sigmoid().Sum().Backward();
         Check.Shape([4, 0], empty.Grad!);
     }
-
 }

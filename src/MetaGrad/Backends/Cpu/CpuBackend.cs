@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace MetaGrad.Backends.Cpu;
 
@@ -178,18 +180,39 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         return y;
     }
 
+    /// <summary>
+    /// span.Fill(value), with whole vectors stored where the element type has them: Span.Fill took
+    /// about twice as long over large spans (bench/results/TUNING.md).
+    /// </summary>
+    static void Splat<T>(Span<T> span, T value) where T : unmanaged
+    {
+        ref T start = ref MemoryMarshal.GetReference(span);
+        nuint length = (nuint)span.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported && length >= (nuint)Vector512<T>.Count)
+        {
+            var v = Vector512.Create(value);
+            for (nuint last = length - (nuint)Vector512<T>.Count; i <= last; i += (nuint)Vector512<T>.Count) v.StoreUnsafe(ref start, i);
+        }
+        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported && length >= (nuint)Vector256<T>.Count)
+        {
+            var v = Vector256.Create(value);
+            for (nuint last = length - (nuint)Vector256<T>.Count; i <= last; i += (nuint)Vector256<T>.Count) v.StoreUnsafe(ref start, i);
+        }
+        span[(int)i..].Fill(value);
+    }
+
     public void Fill(RawTensor dst, double value)
     {
         // A contiguous float tensor (ones_like for a backward's seed, zeros) filled in place; the
         // general path builds a scalar tensor, casts it and broadcasts it through a strided walk.
         if (dst.Layout.IsContiguous && dst.DType == DType.Float32)
         {
-            Data<float>(dst).AsSpan(dst.Layout.Offset, dst.Numel).Fill((float)value);
+            Splat(Data<float>(dst).AsSpan(dst.Layout.Offset, dst.Numel), (float)value);
             return;
         }
         if (dst.Layout.IsContiguous && dst.DType == DType.Float64)
         {
-            Data<double>(dst).AsSpan(dst.Layout.Offset, dst.Numel).Fill(value);
+            Splat(Data<double>(dst).AsSpan(dst.Layout.Offset, dst.Numel), value);
             return;
         }
         var scalar = Cast(FromArray(new[] { value }, []), dst.DType);
@@ -233,7 +256,7 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
             // convolution's backward): filled, by the threads when large.
             var value = TOp.Apply(X[x.Layout.Offset]);
             int parts = Y.Length >= ParallelElements ? Threading.NumThreads : 1;
-            Threading.For(parts, part => Y.AsSpan(part * Y.Length / parts, (part + 1) * Y.Length / parts - part * Y.Length / parts).Fill(value));
+            Threading.For(parts, part => Splat(Y.AsSpan(part * Y.Length / parts, (part + 1) * Y.Length / parts - part * Y.Length / parts), value));
             return y;
         }
         var w = new StridedWalk(shape, StridedWalk.Of(x));
@@ -246,7 +269,7 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
             {
                 // A broadcast run (the gradient of a sum, expanded, made dense): one value n times,
                 // where element by element it took 1.4% of a convolution layer's training step.
-                Y.AsSpan(i, n).Fill(TOp.Apply(X[p]));
+                Splat(Y.AsSpan(i, n), TOp.Apply(X[p]));
                 i += n;
                 continue;
             }
