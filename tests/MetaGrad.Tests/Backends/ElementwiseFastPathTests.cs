@@ -184,6 +184,30 @@ public class ElementwiseFastPathTests
         }
     }
 
+    // Large strided inputs are copied in ranges of runs per thread (each thread seeking its own
+    // walk): a permutation with an odd number of runs, a transposed slice, rows broadcast along
+    // the last dim, each against the value its index gives.
+    [Fact]
+    public void LargeStridedCopies_SplitBetweenThreads_PutEveryValueInPlace()
+    {
+        var x = Tensor.Arange(0, 61 * 97 * 53, dtype: DType.Float64).Reshape(61, 97, 53);
+        var permuted = x.Permute(2, 0, 1).Contiguous();              // [53, 61, 97]
+        var p = permuted.ToArray<double>();
+        for (int a = 0; a < 53; a += 7)
+            for (int b = 0; b < 61; b += 5)
+                for (int c = 0; c < 97; c++)
+                    Assert.Equal((b * 97 + c) * 53 + a, p[(a * 61 + b) * 97 + c]);
+        var slice = x[.., 1..96, ..].Transpose(0, 2).Contiguous();  // [53, 95, 61]
+        var q = slice.ToArray<double>();
+        for (int a = 0; a < 53; a += 3)
+            for (int b = 0; b < 95; b += 11)
+                for (int c = 0; c < 61; c++)
+                    Assert.Equal((c * 97 + b + 1) * 53 + a, q[(a * 95 + b) * 61 + c]);
+        var rows = Tensor.Arange(0, 997, dtype: DType.Float64).Reshape(997, 1).Expand(997, 300).Contiguous();
+        var r = rows.ToArray<double>();
+        for (int i = 0; i < r.Length; i += 37) Assert.Equal(i / 300, r[i]);
+    }
+
     // A value broadcast everywhere made dense, and a contiguous tensor filled in place: whole vectors
     // then a tail, every lane the value, for element types with vectors and without (Bool, Half).
     [Theory, MemberData(nameof(Lengths))]

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -259,9 +260,28 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
             Threading.For(parts, part => Splat(Y.AsSpan(part * Y.Length / parts, (part + 1) * Y.Length / parts - part * Y.Length / parts), value));
             return y;
         }
-        var w = new StridedWalk(shape, StridedWalk.Of(x));
-        int n = w.InnerSize, s = w.InnerStride(0), i = 0;
-        for (int o = 0; o < w.OuterCount; o++, w.Advance())
+        var walk = new StridedWalk(shape, StridedWalk.Of(x));
+        // Large strided inputs (a permuted copy, a channel slice made dense) in ranges of runs per
+        // thread, each thread its own walk.
+        int runs = walk.OuterCount, pieces = Y.Length >= ParallelElements && Threading.NumThreads > 1 && runs > 1 ? Math.Min(Threading.NumThreads, runs) : 1;
+        if (pieces == 1) MapRuns<TIn, TOut, TOp>(X, Y, walk, 0, runs);
+        else
+            Threading.For(pieces, piece =>
+            {
+                var own = new StridedWalk(shape, StridedWalk.Of(x));
+                MapRuns<TIn, TOut, TOp>(X, Y, own, piece * runs / pieces, (piece + 1) * runs / pieces);
+            });
+        return y;
+    }
+
+    // Runs [first, end) of a strided walk over X mapped into the dense Y.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void MapRuns<TIn, TOut, TOp>(TIn[] X, TOut[] Y, StridedWalk w, int first, int end)
+        where TIn : unmanaged where TOut : unmanaged where TOp : IMap1<TIn, TOut>
+    {
+        int n = w.InnerSize, s = w.InnerStride(0), i = first * n;
+        w.Seek(first);
+        for (int o = first; o < end; o++, w.Advance())
         {
             int p = w.Offsets[0];
             if (s == 1 && TOp.ApplySpan(X.AsSpan(p, n), Y.AsSpan(i, n))) { i += n; continue; }
@@ -275,7 +295,6 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
             }
             for (int j = 0; j < n; j++) Y[i++] = TOp.Apply(X[p + j * s]);
         }
-        return y;
     }
 
     /// <summary>y = f(a, b) elementwise with broadcasting into a new contiguous tensor.</summary>

@@ -58,6 +58,17 @@ internal sealed class StridedWalk
     /// <summary>Stride of operand k along the inner run.</summary>
     public int InnerStride(int k) => _strides[k][_shape.Length - 1];
 
+    /// <summary>Moves every operand to the start of inner run <paramref name="run"/> (0 ≤ run ≤ OuterCount), from the walk's start.</summary>
+    public void Seek(int run)
+    {
+        for (int d = _shape.Length - 2; d >= 0; d--)
+        {
+            _index[d] = run % _shape[d];
+            run /= _shape[d];
+            for (int k = 0; k < Offsets.Length; k++) Offsets[k] += _strides[k][d] * _index[d];
+        }
+    }
+
     /// <summary>Moves every operand to the start of the next inner run.</summary>
     public void Advance()
     {
