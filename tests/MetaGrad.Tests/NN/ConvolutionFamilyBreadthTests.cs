@@ -90,6 +90,20 @@ public class ConvolutionFamilyBreadthTests
     }
 
     [Fact]
+    public void MaxPool1d_IndicesAndUnpool()
+    {
+        // [3, 1, 4, 1, 5, 9] in windows of 2: maxima 3, 4, 9 at 0, 2, 5; unpooled back into zeros.
+        var x = Tensor.From(new double[] { 3, 1, 4, 1, 5, 9 }, [1, 1, 6]);
+        var (values, indices) = F.MaxPool1dWithIndices(x, 2);
+        Check.Values([3.0, 4, 9], values);
+        Assert.Equal([0L, 2, 5], indices.ToArray<long>());
+        Check.Values([3.0, 0, 4, 0, 0, 9], F.MaxUnpool1d(values, indices, 2));
+        Check.Values([3.0, 0, 4, 0, 0, 9], new MaxUnpool1d(2).Forward(values, indices));
+        Assert.Equal(indices.ToArray<long>(), new MaxPool1d(2).ForwardWithIndices(x).Indices.ToArray<long>());
+        Check.Values([3.0, 0, 4, 0, 0, 9, 0], F.MaxUnpool1d(values, indices, 2, outputSize: 7));
+    }
+
+    [Fact]
     public void LpPool_IsThePNormOfEachWindow()
     {
         // [3, 4] → √(9 + 16) = 5; [1, 2, 2] with p = 1 → 5.

@@ -30,6 +30,30 @@ public static partial class Functional
     }
 
     /// <summary>
+    /// <see cref="MaxPool1d"/> and, for each output, the index of its max along L, as max_pool1d with
+    /// return_indices = True (what <see cref="MaxUnpool1d"/> takes).
+    /// </summary>
+    public static (Tensor Values, Tensor Indices) MaxPool1dWithIndices(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1,
+        bool ceilMode = false)
+    {
+        RequireRanks("MaxPool1d", input, 2, 3, "[N, C, L] or [C, L]");
+        // A row of one: the 2-D pool's flat index in its [1, L] plane is the index along L.
+        var (values, indices) = MaxPool("MaxPool1d", input.Unsqueeze(-2), (1, kernelSize), (1, stride ?? kernelSize), (0, padding), (1, dilation), ceilMode, withIndices: true);
+        return (values.Squeeze(-2), indices!.Squeeze(-2));
+    }
+
+    /// <summary>The inverse of <see cref="MaxPool1dWithIndices"/> where it can be (torch.nn.functional.max_unpool1d).</summary>
+    public static Tensor MaxUnpool1d(Tensor input, Tensor indices, int kernelSize, int? stride = null, int padding = 0, int? outputSize = null)
+    {
+        if (input.NDim == 2) return MaxUnpool1d(input.Unsqueeze(0), indices.Unsqueeze(0), kernelSize, stride, padding, outputSize).Squeeze(0);
+        RequireRank("MaxUnpool1d", input, 3, "[N, C, L] or [C, L]");
+        if (!indices.Shape.SequenceEqual(input.Shape) || indices.DType != DType.Int64)
+            throw new ArgumentException($"MaxUnpool1d: expected Int64 indices of the input's shape {Format(input)}, got {indices.DType} {Format(indices)}");
+        int s = stride ?? kernelSize, length = outputSize ?? (input.Shape[2] - 1) * s - 2 * padding + kernelSize;
+        return MaxUnpool2d(input.Unsqueeze(-2), indices.Unsqueeze(-2), (1, kernelSize), (1, s), (0, padding), (1, length)).Squeeze(-2);
+    }
+
+    /// <summary>
     /// The inverse of <see cref="MaxPool2dWithIndices"/> where it can be: each value put back at its
     /// index in a zero image of the pooled input's size (torch.nn.functional.max_unpool2d).
     /// </summary>

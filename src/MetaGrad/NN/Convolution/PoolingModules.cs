@@ -22,8 +22,20 @@ public sealed class MaxPool1d(int kernelSize, int? stride = null, int padding = 
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Functional.MaxPool1d(input, kernelSize, stride, padding, dilation, ceilMode);
+
+    /// <summary>The pooled values and the index of each max along L (return_indices = True).</summary>
+    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input) => Functional.MaxPool1dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode);
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding}, dilation={dilation}, ceil_mode={Py(ceilMode)}";
+}
+
+/// <summary>Puts pooled maxima back at their indices along L (torch.nn.MaxUnpool1d).</summary>
+public sealed class MaxUnpool1d(int kernelSize, int? stride = null, int padding = 0) : Module<Tensor, Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input, Tensor indices) => Functional.MaxUnpool1d(input, indices, kernelSize, stride, padding);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"kernel_size=({kernelSize},), stride=({stride ?? kernelSize},), padding=({padding},)";
 }
 
 /// <summary>Puts pooled maxima back at their indices (torch.nn.MaxUnpool2d).</summary>
