@@ -39,6 +39,9 @@ internal sealed unsafe partial class CpuBackend
         // Where padded column q of a row lies within it.
         public int At(int q) => q % Stride * PhaseLength + q / Stride;
 
+        /// <summary>Where tap (ki, kj) reads relative to its window's corner.</summary>
+        public nint TapOffset(Windows2d g, int ki, int kj) => (nint)ki * g.DilationH * RowLength + At(kj * g.DilationW);
+
         /// <summary>The plane (H × W from src) into dst, zeros around it.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Fill<T>(T* dst, T* src) where T : unmanaged
@@ -83,10 +86,6 @@ internal sealed unsafe partial class CpuBackend
         else Threading.For(parts, part => body(part * planes / parts, (part + 1) * planes / parts));
     }
 
-    // Scratch for a range of planes: pooled when large, a fresh array when small.
-    static T[] PlaneScratch<T>(int length) where T : unmanaged =>
-        length >= BufferPool<T>.MinLength ? BufferPool<T>.Rent(length, clear: false) : new T[length];
-
     static RawTensor DepthwiseForward<T>(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], o = weight.Shape[0], m = o / c;
@@ -102,7 +101,7 @@ internal sealed unsafe partial class CpuBackend
         var plane = new PhasedPlane(g, h, w, Vector256<T>.Count);
         EachPlaneRange(n * c, (long)m * g.Size * oh * ow, (first, end) =>
         {
-            var scratch = PlaneScratch<T>(plane.Length);
+            var scratch = ScratchOf<T>(plane.Length);
             fixed (T* px = X, pw = W, py = Y, padded = scratch)
                 for (int p = first; p < end; p++)
                 {
@@ -115,7 +114,7 @@ internal sealed unsafe partial class CpuBackend
                         ConvolvePlane(padded, plane, pw + wAt + oc * g.Size, start, g, py + (sample * o + oc) * oh * ow, oh, ow);
                     }
                 }
-            if (scratch.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(scratch);
+            ReleaseScratch(scratch);
         });
         return y;
     }
@@ -137,7 +136,7 @@ internal sealed unsafe partial class CpuBackend
             for (int kj = 0; kj < kw; kj++)
             {
                 tapVectors[ki * kw + kj] = Vector256.Create(taps[ki * kw + kj]);
-                offsets[ki * kw + kj] = ki * g.DilationH * plane.RowLength + plane.At(kj * g.DilationW);
+                offsets[ki * kw + kj] = plane.TapOffset(g, ki, kj);
             }
         var first = Vector256.Create(start);
         // Where each of the eight reads and writes, and how many of its columns are the row's; a
@@ -211,7 +210,7 @@ internal sealed unsafe partial class CpuBackend
         if (DW is not null || DB is not null)
             EachPlaneRange(c, (long)n * m * g.Size * oh * ow, (first, end) =>
             {
-                var scratch = PlaneScratch<T>(plane.Length);
+                var scratch = ScratchOf<T>(plane.Length);
                 fixed (T* px = X, pd = D, pdw = DW, pdb = DB, padded = scratch)
                     for (int channel = first; channel < end; channel++)
                         for (int sample = 0; sample < n; sample++)
@@ -225,7 +224,7 @@ internal sealed unsafe partial class CpuBackend
                                 if (pdw is not null) AddTapGradients(padded, plane, dy, g, oh, ow, pdw + oc * g.Size);
                             }
                         }
-                if (scratch.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(scratch);
+                ReleaseScratch(scratch);
             });
         // With stride 1 the input's gradient is itself a convolution: of dy, padded by d·(k − 1) − p,
         // with the taps flipped; the forward's kernel then gathers where spreading stored every tap.
@@ -235,7 +234,7 @@ internal sealed unsafe partial class CpuBackend
             var dyPlane = new PhasedPlane(adjoint, oh, ow, v);
             EachPlaneRange(n * c, (long)m * g.Size * oh * ow, (first, end) =>
             {
-                var scratch = PlaneScratch<T>(dyPlane.Length + (m > 1 ? h * w : 0));
+                var scratch = ScratchOf<T>(dyPlane.Length + (m > 1 ? h * w : 0));
                 T* flipped = stackalloc T[g.Size];
                 fixed (T* pw = W, pd = D, pdx = DX, padded = scratch)
                     for (int p = first; p < end; p++)
@@ -252,13 +251,13 @@ internal sealed unsafe partial class CpuBackend
                             if (j > 0) System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<T>(target, h * w), new ReadOnlySpan<T>(single, h * w), new Span<T>(target, h * w));
                         }
                     }
-                if (scratch.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(scratch);
+                ReleaseScratch(scratch);
             });
         }
         else if (DX is not null)
             EachPlaneRange(n * c, (long)m * g.Size * oh * ow, (first, end) =>
             {
-                var scratch = PlaneScratch<T>(plane.Length);
+                var scratch = ScratchOf<T>(plane.Length);
                 fixed (T* pw = W, pd = D, pdx = DX, spread = scratch)
                     for (int p = first; p < end; p++)
                     {
@@ -271,7 +270,7 @@ internal sealed unsafe partial class CpuBackend
                         }
                         plane.Extract(pdx + p * h * w, spread);
                     }
-                if (scratch.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(scratch);
+                ReleaseScratch(scratch);
             });
         return new ConvGradients(gradInput, gradWeight, gradBias);
     }
@@ -290,7 +289,7 @@ internal sealed unsafe partial class CpuBackend
         nint* offsets = stackalloc nint[size];
         for (int ki = 0; ki < g.KernelH; ki++)
             for (int kj = 0; kj < g.KernelW; kj++)
-                offsets[ki * g.KernelW + kj] = ki * g.DilationH * plane.RowLength + plane.At(kj * g.DilationW);
+                offsets[ki * g.KernelW + kj] = plane.TapOffset(g, ki, kj);
         nint down = (nint)g.StrideH * plane.RowLength;
         T* rest = stackalloc T[Group];
         var sums = stackalloc Vector256<T>[Group];
@@ -339,7 +338,7 @@ internal sealed unsafe partial class CpuBackend
             {
                 T value = taps[ki * g.KernelW + kj];
                 var tap = Vector256.Create(value);
-                T* target = spread + ki * g.DilationH * plane.RowLength + plane.At(kj * g.DilationW);
+                T* target = spread + plane.TapOffset(g, ki, kj);
                 for (int oy = 0; oy < oh; oy++)
                 {
                     T* t = target + oy * g.StrideH * plane.RowLength, d = dy + oy * ow;

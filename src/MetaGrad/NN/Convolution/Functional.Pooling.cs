@@ -60,15 +60,25 @@ public static partial class Functional
     public static Tensor MaxUnpool2d(Tensor input, Tensor indices, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? outputSize = null)
     {
         RequireRank("MaxUnpool2d", input, 4, "[N, C, H, W]");
-        if (!indices.Shape.SequenceEqual(input.Shape) || indices.DType != DType.Int64)
-            throw new ArgumentException($"MaxUnpool2d: expected Int64 indices of the input's shape {Format(input)}, got {indices.DType} {Format(indices)}");
         var (k, s, p) = (kernelSize, stride ?? kernelSize, padding ?? 0);
         var size = outputSize ?? new Size2((input.Shape[2] - 1) * s.H - 2 * p.H + k.H, (input.Shape[3] - 1) * s.W - 2 * p.W + k.W);
-        int n = input.Shape[0], c = input.Shape[1], plane = size.H * size.W;
-        if (indices.Numel > 0 && ((double)indices.Min().Item<long>() < 0 || indices.Max().Item<long>() >= plane))
-            throw new ArgumentException($"MaxUnpool2d: an index lies outside the output plane of {size.H} x {size.W}");
-        var flat = indices.Reshape(n, c, -1);
-        return Tensor.Zeros([n, c, plane], input.DType).ScatterAdd(2, flat, input.Reshape(n, c, -1)).Reshape(n, c, size.H, size.W);
+        return Unpooled("MaxUnpool2d", "plane", input, indices, size.H, size.W);
+    }
+
+    // Each value of input [N, C, ...] put at its flat index in a zero output of the given spatial
+    // sizes (a plane or a volume), what both unpoolings are.
+    static Tensor Unpooled(string op, string what, Tensor input, Tensor indices, params int[] size)
+    {
+        if (!indices.Shape.SequenceEqual(input.Shape) || indices.DType != DType.Int64)
+            throw new ArgumentException($"{op}: expected Int64 indices of the input's shape {Format(input)}, got {indices.DType} {Format(indices)}");
+        long elements = size.Aggregate(1L, (a, b) => a * b);
+        if (size.Any(d => d <= 0) || elements > int.MaxValue)
+            throw new ArgumentException($"{op}: output size ({string.Join(", ", size)}) must be positive and fit a tensor");
+        if (indices.Numel > 0 && ((double)indices.Min().Item<long>() < 0 || indices.Max().Item<long>() >= elements))
+            throw new ArgumentException($"{op}: an index lies outside the output {what} of {string.Join(" x ", size)}");
+        int n = input.Shape[0], c = input.Shape[1];
+        return Tensor.Zeros([n, c, (int)elements], input.DType).ScatterAdd(2, indices.Reshape(n, c, -1), input.Reshape(n, c, -1))
+            .Reshape([n, c, .. size]);
     }
 
     /// <summary>
@@ -116,7 +126,7 @@ public static partial class Functional
     {
         if (input.NDim == 3) return AdaptiveAvgPool2d(input.Unsqueeze(0), outputSize).Squeeze(0);
         RequireRank("AdaptiveAvgPool2d", input, 4, "[N, C, H, W] or [C, H, W]");
-        RequireAdaptive("AdaptiveAvgPool2d", input, outputSize);
+        RequireAdaptive("AdaptiveAvgPool2d", input, outputSize, outputSize.H, outputSize.W);
         var rows = AveragingMatrix(input.Shape[2], outputSize.H, input.DType);            // [oh, H]
         var columns = AveragingMatrix(input.Shape[3], outputSize.W, input.DType);         // [ow, W]
         return rows.Matmul(input).Matmul(columns.T);
@@ -134,7 +144,7 @@ public static partial class Functional
     {
         if (input.NDim == 3) return AdaptiveMaxPool2d(input.Unsqueeze(0), outputSize).Squeeze(0);
         RequireRank("AdaptiveMaxPool2d", input, 4, "[N, C, H, W] or [C, H, W]");
-        RequireAdaptive("AdaptiveMaxPool2d", input, outputSize);
+        RequireAdaptive("AdaptiveMaxPool2d", input, outputSize, outputSize.H, outputSize.W);
         int h = input.Shape[2], w = input.Shape[3];
         var cells = new List<Tensor>();
         for (int i = 0; i < outputSize.H; i++)
@@ -261,10 +271,11 @@ public static partial class Functional
         return Tensor.From(m, [output, size]).To(dtype);
     }
 
-    static void RequireAdaptive(string op, Tensor input, Size2 outputSize)
+    // outputSize as the caller wrote it (a Size2 or Size3), and its sizes, one per spatial dim of input.
+    static void RequireAdaptive(string op, Tensor input, object outputSize, params int[] sizes)
     {
-        if (outputSize.H <= 0 || outputSize.W <= 0) throw new ArgumentException($"{op}: output size must be positive, got {outputSize}");
-        if (input.Shape[2] == 0 || input.Shape[3] == 0) throw new ArgumentException($"{op}: input of shape {Format(input)} has an empty spatial dim");
+        if (sizes.Any(size => size <= 0)) throw new ArgumentException($"{op}: output size must be positive, got {outputSize}");
+        if (input.Shape.Skip(2).Any(size => size == 0)) throw new ArgumentException($"{op}: input of shape {Format(input)} has an empty spatial dim");
         if (!input.DType.IsFloatingPoint()) throw new ArgumentException($"{op}: expected a floating input, got {input.DType}");
     }
 

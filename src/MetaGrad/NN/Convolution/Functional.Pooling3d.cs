@@ -52,18 +52,9 @@ public static partial class Functional
     {
         if (input.NDim == 4) return MaxUnpool3d(input.Unsqueeze(0), indices.Unsqueeze(0), kernelSize, stride, padding, outputSize).Squeeze(0);
         RequireRank("MaxUnpool3d", input, 5, "[N, C, D, H, W] or [C, D, H, W]");
-        if (!indices.Shape.SequenceEqual(input.Shape) || indices.DType != DType.Int64)
-            throw new ArgumentException($"MaxUnpool3d: expected Int64 indices of the input's shape {Format(input)}, got {indices.DType} {Format(indices)}");
         var (k, s, p) = (kernelSize, stride ?? kernelSize, padding ?? 0);
         var size = outputSize ?? new Size3((input.Shape[2] - 1) * s.D - 2 * p.D + k.D, (input.Shape[3] - 1) * s.H - 2 * p.H + k.H, (input.Shape[4] - 1) * s.W - 2 * p.W + k.W);
-        int n = input.Shape[0], c = input.Shape[1];
-        long volume = (long)size.D * size.H * size.W;
-        if (size.D <= 0 || size.H <= 0 || size.W <= 0 || volume > int.MaxValue)
-            throw new ArgumentException($"MaxUnpool3d: output size {size} must be positive and fit a tensor");
-        if (indices.Numel > 0 && ((double)indices.Min().Item<long>() < 0 || indices.Max().Item<long>() >= volume))
-            throw new ArgumentException($"MaxUnpool3d: an index lies outside the output volume of {size.D} x {size.H} x {size.W}");
-        return Tensor.Zeros([n, c, (int)volume], input.DType).ScatterAdd(2, indices.Reshape(n, c, -1), input.Reshape(n, c, -1))
-            .Reshape(n, c, size.D, size.H, size.W);
+        return Unpooled("MaxUnpool3d", "volume", input, indices, size.D, size.H, size.W);
     }
 
     /// <summary>Mean over windows chosen to give an output of <paramref name="outputSize"/> (adaptive_avg_pool3d), per dim as <see cref="AdaptiveAvgPool2d"/>.</summary>
@@ -71,7 +62,7 @@ public static partial class Functional
     {
         if (input.NDim == 4) return AdaptiveAvgPool3d(input.Unsqueeze(0), outputSize).Squeeze(0);
         RequireRank("AdaptiveAvgPool3d", input, 5, "[N, C, D, H, W] or [C, D, H, W]");
-        RequireAdaptive3("AdaptiveAvgPool3d", input, outputSize);
+        RequireAdaptive("AdaptiveAvgPool3d", input, outputSize, outputSize.D, outputSize.H, outputSize.W);
         // The second pass keeps the plane's positions as they are (windows of one).
         return Separably(input, x => AdaptiveAvgPool2d(x, (outputSize.H, outputSize.W)), x => AdaptiveAvgPool2d(x, (outputSize.D, x.Shape[3])));
     }
@@ -81,15 +72,8 @@ public static partial class Functional
     {
         if (input.NDim == 4) return AdaptiveMaxPool3d(input.Unsqueeze(0), outputSize).Squeeze(0);
         RequireRank("AdaptiveMaxPool3d", input, 5, "[N, C, D, H, W] or [C, D, H, W]");
-        RequireAdaptive3("AdaptiveMaxPool3d", input, outputSize);
+        RequireAdaptive("AdaptiveMaxPool3d", input, outputSize, outputSize.D, outputSize.H, outputSize.W);
         return Separably(input, x => AdaptiveMaxPool2d(x, (outputSize.H, outputSize.W)), x => AdaptiveMaxPool2d(x, (outputSize.D, x.Shape[3])));
-    }
-
-    static void RequireAdaptive3(string op, Tensor input, Size3 outputSize)
-    {
-        if (outputSize.D <= 0 || outputSize.H <= 0 || outputSize.W <= 0) throw new ArgumentException($"{op}: output size must be positive, got {outputSize}");
-        if (input.Shape[2] == 0 || input.Shape[3] == 0 || input.Shape[4] == 0) throw new ArgumentException($"{op}: input of shape {Format(input)} has an empty spatial dim");
-        if (!input.DType.IsFloatingPoint()) throw new ArgumentException($"{op}: expected a floating input, got {input.DType}");
     }
 
     /// <summary>
