@@ -220,6 +220,13 @@ public class ConvolutionConformance
         Create("AdaptiveMaxPool2d", Images(Geometries(), distinct: true),
             (x, g) => F.AdaptiveMaxPool2d(x[0], (g.Kh, g.Kw)),
             (x, g) => TF.adaptive_max_pool2d(x[0], L(g.Kh, g.Kw))),
+        // Tied values as well: PyTorch's kernel keeps a window's first maximum.
+        CreateMany("AdaptiveMaxPool2d(return indices)", Images(Geometries(), Values.Mixed),
+            (x, g) => { var (v, i) = F.AdaptiveMaxPool2dWithIndices(x[0], (g.Kh + g.Sh, g.Kw + g.Sw)); return [v, i]; },
+            (x, g) => { var (v, i) = TF.adaptive_max_pool2d_with_indices(x[0], L(g.Kh + g.Sh, g.Kw + g.Sw)); return [v, i]; }),
+        CreateMany("AdaptiveMaxPool1d(return indices)", Images(Geometries(), Values.Mixed),
+            (x, g) => { var (v, i) = F.AdaptiveMaxPool1dWithIndices(x[0][.., .., 0], g.Kw + g.Sw); return [v, i]; },
+            (x, g) => { var (v, i) = TF.adaptive_max_pool1d_with_indices(x[0][.., .., 0], g.Kw + g.Sw); return [v, i]; }),
         Create("MaxPool3d", Volumes(PoolGeometries3, Values.Mixed),
             (x, v) => F.MaxPool3d(x[0], (v.Kd, v.G.Kh, v.G.Kw), (v.Sd, v.G.Sh, v.G.Sw), (v.Pd, v.G.Ph, v.G.Pw), (v.Dd, v.G.Dh, v.G.Dw)),
             (x, v) => TF.max_pool3d(x[0], [v.Kd, v.G.Kh, v.G.Kw], [v.Sd, v.G.Sh, v.G.Sw], [v.Pd, v.G.Ph, v.G.Pw], [v.Dd, v.G.Dh, v.G.Dw])),

@@ -114,10 +114,7 @@ public static partial class Functional
             throw new ArgumentException($"ConvTranspose2d: expected a bias of shape [{outChannels}], got {Format(bias)}");
         var (s, p, op, d) = (stride ?? 1, padding ?? 0, outputPadding ?? 0, dilation ?? 1);
         var g = Windows("ConvTranspose2d", (kh, kw), d, p, s);
-        // PyTorch also takes an output padding below the dilation but not the stride; here the
-        // output's windows must match the input's pixels one to one, which needs it below the stride.
-        if (op.H < 0 || op.W < 0 || op.H >= s.H || op.W >= s.W)
-            throw new ArgumentException($"ConvTranspose2d: output padding {op} must be non-negative and smaller than the stride {s}");
+        RequireOutputPadding("ConvTranspose2d", [op.H, op.W], [s.H, s.W], [d.H, d.W], op, s, d);
         int n = input.Shape[0], h = input.Shape[2], w = input.Shape[3];
         int outH = (h - 1) * s.H - 2 * p.H + d.H * (kh - 1) + op.H + 1, outW = (w - 1) * s.W - 2 * p.W + d.W * (kw - 1) + op.W + 1;
         if (outH <= 0 || outW <= 0)
@@ -127,8 +124,28 @@ public static partial class Functional
         var x = input.Reshape(n, groups, perGroup, h * w);
         var cols = weight.Reshape(groups, perGroup, k).Transpose(-1, -2).Matmul(x)    // [N, groups, O/groups·kh·kw, H·W]
             .Reshape(n, outChannels * kh * kw, h * w);
-        var y = new Functions.Fold(g, outH, outW).Apply(cols);
+        Tensor y;
+        if (op.H < s.H && op.W < s.W) y = new Functions.Fold(g, outH, outW).Apply(cols);
+        else
+        {
+            // An output padding at or past the stride would give the fold more windows than the
+            // input has pixels: fold the whole spread (no padding), then keep rows p.. and columns
+            // p.., zeros where the output padding reaches past the spread.
+            int fullH = (h - 1) * s.H + d.H * (kh - 1) + 1, fullW = (w - 1) * s.W + d.W * (kw - 1) + 1;
+            var full = new Functions.Fold(g with { PadH = 0, PadW = 0 }, fullH, fullW).Apply(cols);
+            int keptH = Math.Min(outH, fullH - p.H), keptW = Math.Min(outW, fullW - p.W);
+            y = Pad(full[.., .., p.H..(p.H + keptH), p.W..(p.W + keptW)], [0, outW - keptW, 0, outH - keptH]);
+        }
         return bias is null ? y : y + bias.Reshape(outChannels, 1, 1);
+    }
+
+    // PyTorch's rule: each dim's output padding below its stride or its dilation (what lets the
+    // output's last rows still be reached by some window).
+    static void RequireOutputPadding(string op, int[] outputPadding, int[] stride, int[] dilation, object written, object s, object d)
+    {
+        for (int i = 0; i < outputPadding.Length; i++)
+            if (outputPadding[i] < 0 || (outputPadding[i] >= stride[i] && outputPadding[i] >= dilation[i]))
+                throw new ArgumentException($"{op}: output padding {written} must be non-negative and, in each dim, smaller than the stride {s} or the dilation {d}");
     }
 
     /// <summary>1-D transposed convolution of input [N, C, L] with weight [C, O/groups, k] (torch.nn.functional.conv_transpose1d).</summary>

@@ -74,8 +74,7 @@ public static partial class Functional
             throw new ArgumentException($"ConvTranspose3d: expected a bias of shape [{outChannels}], got {Format(bias)}");
         if (kd <= 0 || kh <= 0 || kw <= 0 || s.D <= 0 || s.H <= 0 || s.W <= 0 || d.D <= 0 || d.H <= 0 || d.W <= 0 || p.D < 0 || p.H < 0 || p.W < 0)
             throw new ArgumentException($"ConvTranspose3d: kernel ({kd}, {kh}, {kw}), stride {s} and dilation {d} must be positive and padding {p} non-negative");
-        if (op.D < 0 || op.H < 0 || op.W < 0 || op.D >= s.D || op.H >= s.H || op.W >= s.W)
-            throw new ArgumentException($"ConvTranspose3d: output padding {op} must be non-negative and smaller than the stride {s}");
+        RequireOutputPadding("ConvTranspose3d", [op.D, op.H, op.W], [s.D, s.H, s.W], [d.D, d.H, d.W], op, s, d);
         int outDepth = (depth - 1) * s.D - 2 * p.D + d.D * (kd - 1) + op.D + 1;
         int outH = (h - 1) * s.H - 2 * p.H + d.H * (kh - 1) + op.H + 1, outW = (w - 1) * s.W - 2 * p.W + d.W * (kw - 1) + op.W + 1;
         if (outDepth <= 0 || outH <= 0 || outW <= 0)

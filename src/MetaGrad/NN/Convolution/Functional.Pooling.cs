@@ -139,24 +139,6 @@ public static partial class Functional
         return AdaptiveAvgPool2d(input.Unsqueeze(-2), (1, outputSize)).Squeeze(-2);
     }
 
-    /// <summary>Max over windows chosen to give an output of <paramref name="outputSize"/> (adaptive_max_pool2d).</summary>
-    public static Tensor AdaptiveMaxPool2d(Tensor input, Size2 outputSize)
-    {
-        if (input.NDim == 3) return AdaptiveMaxPool2d(input.Unsqueeze(0), outputSize).Squeeze(0);
-        RequireRank("AdaptiveMaxPool2d", input, 4, "[N, C, H, W] or [C, H, W]");
-        RequireAdaptive("AdaptiveMaxPool2d", input, outputSize, outputSize.H, outputSize.W);
-        int h = input.Shape[2], w = input.Shape[3];
-        var cells = new List<Tensor>();
-        for (int i = 0; i < outputSize.H; i++)
-            for (int j = 0; j < outputSize.W; j++)
-            {
-                var (hs, he) = (i * h / outputSize.H, ((i + 1) * h + outputSize.H - 1) / outputSize.H);
-                var (ws, we) = (j * w / outputSize.W, ((j + 1) * w + outputSize.W - 1) / outputSize.W);
-                cells.Add(input[.., .., hs..he, ws..we].Flatten(2).MaxWithIndices(2).Values);
-            }
-        return Tensor.Stack([.. cells], 2).Reshape(input.Shape[0], input.Shape[1], outputSize.H, outputSize.W);
-    }
-
     /// <summary>
     /// Power-average pooling of images [N, C, H, W] or [C, H, W] (torch.nn.functional.lp_pool2d):
     /// (Σ x^p)^(1/p) over each window, computed as PyTorch does, from the average of x^p times the

@@ -67,15 +67,6 @@ public static partial class Functional
         return Separably(input, x => AdaptiveAvgPool2d(x, (outputSize.H, outputSize.W)), x => AdaptiveAvgPool2d(x, (outputSize.D, x.Shape[3])));
     }
 
-    /// <summary>Max over windows chosen to give an output of <paramref name="outputSize"/> (adaptive_max_pool3d).</summary>
-    public static Tensor AdaptiveMaxPool3d(Tensor input, Size3 outputSize)
-    {
-        if (input.NDim == 4) return AdaptiveMaxPool3d(input.Unsqueeze(0), outputSize).Squeeze(0);
-        RequireRank("AdaptiveMaxPool3d", input, 5, "[N, C, D, H, W] or [C, D, H, W]");
-        RequireAdaptive("AdaptiveMaxPool3d", input, outputSize, outputSize.D, outputSize.H, outputSize.W);
-        return Separably(input, x => AdaptiveMaxPool2d(x, (outputSize.H, outputSize.W)), x => AdaptiveMaxPool2d(x, (outputSize.D, x.Shape[3])));
-    }
-
     /// <summary>
     /// Mean over each window of volumes [N, C, D, H, W] or [C, D, H, W] (torch.nn.functional.avg_pool3d):
     /// padding counts as zeros in the divisor unless <paramref name="countIncludePad"/> is false,

@@ -85,11 +85,26 @@ public sealed class AdaptiveAvgPool1d(int outputSize) : Module<Tensor, Tensor>
     protected override string ExtraRepr() => $"output_size={outputSize}";
 }
 
+/// <summary>Max pooling of sequences to a fixed number of positions (torch.nn.AdaptiveMaxPool1d).</summary>
+public sealed class AdaptiveMaxPool1d(int outputSize) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.AdaptiveMaxPool1d(input, outputSize);
+
+    /// <summary>The pooled values and the index of each max along L (return_indices = True).</summary>
+    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input) => Functional.AdaptiveMaxPool1dWithIndices(input, outputSize);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"output_size={outputSize}";
+}
+
 /// <summary>Max pooling to a fixed output size (torch.nn.AdaptiveMaxPool2d).</summary>
 public sealed class AdaptiveMaxPool2d(Size2 outputSize) : Module<Tensor, Tensor>
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Functional.AdaptiveMaxPool2d(input, outputSize);
+
+    /// <summary>The pooled values and the flat index of each max in its input plane (return_indices = True).</summary>
+    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input) => Functional.AdaptiveMaxPool2dWithIndices(input, outputSize);
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"output_size={MaxPool2d.Pool(outputSize)}";
 }
@@ -163,6 +178,66 @@ public sealed class AdaptiveMaxPool3d(Size3 outputSize) : Module<Tensor, Tensor>
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Functional.AdaptiveMaxPool3d(input, outputSize);
+
+    /// <summary>The pooled values and the flat index of each max in its input volume (return_indices = True).</summary>
+    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input) => Functional.AdaptiveMaxPool3dWithIndices(input, outputSize);
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"output_size={AvgPool3d.Pool(outputSize)}";
+}
+
+/// <summary>
+/// Fractional max pooling of images (torch.nn.FractionalMaxPool2d): windows of
+/// <c>kernelSize</c> at pseudo-random starts giving <c>outputSize</c>, or ⌊size · <c>outputRatio</c>⌋,
+/// outputs; see <see cref="Functional.FractionalMaxPool2d"/>. Each call draws new samples from
+/// the generator unless given them.
+/// </summary>
+public sealed class FractionalMaxPool2d : Module<Tensor, Tensor>
+{
+    readonly Size2 _kernel;
+    readonly Size2? _outputSize;
+    readonly (double H, double W)? _outputRatio;
+    readonly Generator? _generator;
+
+    /// <summary>Exactly one of <paramref name="outputSize"/> and <paramref name="outputRatio"/> (each ratio strictly between 0 and 1).</summary>
+    public FractionalMaxPool2d(Size2 kernelSize, Size2? outputSize = null, (double H, double W)? outputRatio = null, Generator? generator = null)
+    {
+        if (outputSize.HasValue == outputRatio.HasValue)
+            throw new ArgumentException($"FractionalMaxPool2d: give exactly one of outputSize and outputRatio, got {(outputSize.HasValue ? "both" : "neither")}");
+        if (outputRatio is { } r && !(r.H > 0 && r.H < 1 && r.W > 0 && r.W < 1))
+            throw new ArgumentException($"FractionalMaxPool2d: output ratio must be between 0 and 1 (exclusive), got {r}");
+        (_kernel, _outputSize, _outputRatio, _generator) = (kernelSize, outputSize, outputRatio, generator);
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => ForwardWithIndices(input).Values;
+
+    /// <summary>The pooled values and the flat index of each max in its input plane (return_indices = True), with the given samples [N, C, 2] if any.</summary>
+    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input, Tensor? randomSamples = null) =>
+        Functional.FractionalMaxPool2dWithIndices(input, _kernel, _outputSize, _outputRatio, randomSamples, _generator);
+}
+
+/// <summary>Fractional max pooling of volumes (torch.nn.FractionalMaxPool3d); see <see cref="FractionalMaxPool2d"/>.</summary>
+public sealed class FractionalMaxPool3d : Module<Tensor, Tensor>
+{
+    readonly Size3 _kernel;
+    readonly Size3? _outputSize;
+    readonly (double D, double H, double W)? _outputRatio;
+    readonly Generator? _generator;
+
+    /// <summary>Exactly one of <paramref name="outputSize"/> and <paramref name="outputRatio"/> (each ratio strictly between 0 and 1).</summary>
+    public FractionalMaxPool3d(Size3 kernelSize, Size3? outputSize = null, (double D, double H, double W)? outputRatio = null, Generator? generator = null)
+    {
+        if (outputSize.HasValue == outputRatio.HasValue)
+            throw new ArgumentException($"FractionalMaxPool3d: give exactly one of outputSize and outputRatio, got {(outputSize.HasValue ? "both" : "neither")}");
+        if (outputRatio is { } r && !(r.D > 0 && r.D < 1 && r.H > 0 && r.H < 1 && r.W > 0 && r.W < 1))
+            throw new ArgumentException($"FractionalMaxPool3d: output ratio must be between 0 and 1 (exclusive), got {r}");
+        (_kernel, _outputSize, _outputRatio, _generator) = (kernelSize, outputSize, outputRatio, generator);
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => ForwardWithIndices(input).Values;
+
+    /// <summary>The pooled values and the flat index of each max in its input volume (return_indices = True), with the given samples [N, C, 3] if any.</summary>
+    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input, Tensor? randomSamples = null) =>
+        Functional.FractionalMaxPool3dWithIndices(input, _kernel, _outputSize, _outputRatio, randomSamples, _generator);
 }
