@@ -330,20 +330,10 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         }
         // One side a single value (one element, or one expanded to the shape with zero strides: a
         // sum's gradient on its way back), the other contiguous in the output's shape.
-        if (a.Layout.IsContiguous && a.Numel == Y.Length && SingleValue(b))
+        bool valueB = a.Layout.IsContiguous && a.Numel == Y.Length && SingleValue(b);
+        if (valueB || b.Layout.IsContiguous && b.Numel == Y.Length && SingleValue(a))
         {
-            var sa = A.AsSpan(a.Layout.Offset, Y.Length);
-            TB scalar = B[b.Layout.Offset];
-            if (!TOp.ApplySpan(sa, scalar, Y))
-                for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(sa[j], scalar);
-            return y;
-        }
-        if (b.Layout.IsContiguous && b.Numel == Y.Length && SingleValue(a))
-        {
-            var sb = B.AsSpan(b.Layout.Offset, Y.Length);
-            TA scalar = A[a.Layout.Offset];
-            if (!TOp.ApplySpan(scalar, sb, Y))
-                for (int j = 0; j < Y.Length; j++) Y[j] = TOp.Apply(scalar, sb[j]);
+            Map2WithValue<TA, TB, TOut, TOp>(A, a.Layout.Offset, B, b.Layout.Offset, valueB, Data<TOut>(y), y.Layout.Offset, Y.Length);
             return y;
         }
         var w = new StridedWalk(shape, StridedWalk.Broadcast(a, shape), StridedWalk.Broadcast(b, shape));
@@ -420,6 +410,37 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
                     for (int j = 0; j < n; j++) sy[j] = TOp.Apply(sa[j], sb[j]);
             }
         });
+    }
+
+    // One operand a single value (A[oa] or B[ob]; valueB says which), the other contiguous over the
+    // output's length: one chunk per thread from ParallelElements on (a ReLU's backward of a mean's
+    // gradient, 8 MB, ran on one thread).
+    static void Map2WithValue<TA, TB, TOut, TOp>(TA[] A, int oa, TB[] B, int ob, bool valueB, TOut[] Y, int oy, int length)
+        where TA : unmanaged where TB : unmanaged where TOut : unmanaged where TOp : IMap2<TA, TB, TOut>
+    {
+        int parts = length >= ParallelElements ? Math.Min(Threading.NumThreads, length / 16) : 1;
+        void Chunk(int part)
+        {
+            // Chunks start on multiples of 16 elements, so that only the last has a tail.
+            int start = (int)((long)part * length / parts) & ~15, end = part == parts - 1 ? length : (int)((long)(part + 1) * length / parts) & ~15;
+            var sy = Y.AsSpan(oy + start, end - start);
+            if (valueB)
+            {
+                var sa = A.AsSpan(oa + start, end - start);
+                TB value = B[ob];
+                if (!TOp.ApplySpan(sa, value, sy))
+                    for (int j = 0; j < sy.Length; j++) sy[j] = TOp.Apply(sa[j], value);
+            }
+            else
+            {
+                var sb = B.AsSpan(ob + start, end - start);
+                TA value = A[oa];
+                if (!TOp.ApplySpan(value, sb, sy))
+                    for (int j = 0; j < sy.Length; j++) sy[j] = TOp.Apply(value, sb[j]);
+            }
+        }
+        if (parts == 1) Chunk(0);
+        else Threading.For(parts, Chunk);
     }
 
     public RawTensor Unary(UnaryOp op, RawTensor x) => x.DType switch
