@@ -27,7 +27,7 @@ public class ElementwiseFastPathTests
         ("neg", x => -x, false), ("abs", x => x.Abs(), false), ("exp", x => x.Exp(), false),
         ("log", x => x.Log(), true), ("sqrt", x => x.Sqrt(), true), ("tanh", x => x.Tanh(), false),
         ("sigmoid", x => x.Sigmoid(), false), ("relu", x => x.Relu(), false), ("sin", x => x.Sin(), false),
-        ("cos", x => x.Cos(), false), ("clone", x => x.Clone(), false),
+        ("cos", x => x.Cos(), false), ("clone", x => x.Clone(), false), ("sign", x => x.Sign(), false),
     ];
 
     [Theory]
@@ -163,6 +163,32 @@ public class ElementwiseFastPathTests
                 Assert.Equal(x.Select(e => Min(v, e)).ToArray(), single.Minimum(a).ToArray<double>());
             }
         }
+    }
+
+    // A constant exponent: PyTorch's products, roots and reciprocals for 2, 3, ±0.5, -1, -2 (so
+    // (-0)^0.5 is sqrt's -0), pow for the rest; vector paths against the element loop (a strided
+    // view), and sign's NaN and zeros.
+    [Theory, MemberData(nameof(Lengths))]
+    public void PowByAConstant_AndSign_EqualTheElementLoop(int length)
+    {
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var x = Tensor.Randn([2, length], dtype, generator: new Generator((ulong)length + 400)) * 3;
+            var positive = x.Abs() + 0.1;
+            foreach (double e in new[] { 2, 3, 0.5, -0.5, -1, -2, 1.7 })
+            {
+                var input = e is 0.5 or -0.5 or 1.7 ? positive : x;
+                var fast = input.Pow(e);
+                var reference = Strided(input).Pow(e);
+                Assert.True(fast.AllClose(reference, 1e-6, 0), $"{dtype} x^{e}, length {length}");
+            }
+            Assert.True(x.Pow(2).AllClose(x * x, 0, 0));
+        }
+        var special = Tensor.From(new[] { -0.0, 0.0, double.NaN, -2.5, 3.0, double.NegativeInfinity }, [6]).Expand(Math.Max(1, length / 6 + 1), 6).Contiguous();
+        var signs = special.Sign().ToArray<double>();
+        for (int i = 0; i < signs.Length; i += 6)
+            Assert.Equal([0.0, 0.0, double.NaN, -1, 1, -1], signs[i..(i + 6)]);
+        Assert.True(double.IsNegative(Tensor.From(new[] { -0.0 }, [1]).Expand(64).Contiguous().Pow(0.5).ToArray<double>()[0]));
     }
 
     static readonly (string Name, Func<Tensor, Tensor, Tensor> F)[] Binary =
