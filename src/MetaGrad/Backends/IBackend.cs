@@ -7,6 +7,8 @@ internal enum UnaryOp
     Neg, Abs, Sign, Square, Relu,
     Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Erf, Reciprocal,
     Floor, Ceil, Round, Trunc,
+    /// <summary>GELU: x·Φ(x), and PyTorch's tanh approximation of it (floating types).</summary>
+    Gelu, GeluTanh,
 }
 
 /// <summary>Elementwise functions of two tensors, broadcast.</summary>
@@ -15,6 +17,8 @@ internal enum BinaryOp
     Add, Sub, Mul, Div, Pow, Maximum, Minimum,
     /// <summary>a where b &gt; 0, else 0: ReLU's backward (grad, output) in one pass (PyTorch's threshold_backward).</summary>
     ThresholdBackward,
+    /// <summary>grad·GELU'(x) (a = grad, b = x), exact or tanh-approximated (floating types).</summary>
+    GeluBackward, GeluTanhBackward,
 }
 
 /// <summary>Elementwise comparisons giving Bool.</summary>

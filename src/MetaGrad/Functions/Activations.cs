@@ -30,6 +30,39 @@ internal sealed class ThresholdBackward(Tensor output) : UnaryFunction
     protected override Tensor Backward(Context ctx, Tensor grad) => new ThresholdBackward(output).Apply(grad);
 }
 
+/// <summary>
+/// GELU (exact, x·Φ(x), or PyTorch's tanh approximation) as one kernel forward and one backward
+/// (composed, it was five passes each way, and erf element by element). A backward that is itself
+/// recorded (higher-order gradients) is the composition of differentiable operations instead.
+/// </summary>
+internal sealed class GeluFunction(bool tanh) : UnaryFunction
+{
+    internal bool Tanh => tanh;
+
+    protected override Tensor Forward(Context ctx, Tensor x)
+    {
+        ctx.Save(x);
+        return x.Backend.Unary(tanh ? UnaryOp.GeluTanh : UnaryOp.Gelu, x);
+    }
+
+    protected override Tensor Backward(Context ctx, Tensor grad)
+    {
+        var x = ctx.Saved[0];
+        if (!Autograd.IsGradEnabled) return grad.Backend.Binary(tanh ? BinaryOp.GeluTanhBackward : BinaryOp.GeluBackward, grad, x);
+        if (!tanh)
+        {
+            // Φ(x) + x·φ(x)
+            var cdf = ((x * (1 / Math.Sqrt(2))).Erf() + 1.0) * 0.5;
+            var density = (x * x * -0.5).Exp() * (1 / Math.Sqrt(2 * Math.PI));
+            return grad * (cdf + x * density);
+        }
+        const double c = 0.044715;
+        double k = Math.Sqrt(2 / Math.PI);
+        var t = ((x + x.Pow(3) * c) * k).Tanh();
+        return grad * ((t + 1.0) * 0.5 + x * 0.5 * (1.0 - t * t) * ((x * x * (3 * c) + 1.0) * k));
+    }
+}
+
 internal sealed class Sigmoid : UnaryFunction
 {
     protected override Tensor Forward(Context ctx, Tensor x)

@@ -24,6 +24,11 @@ public static partial class Functional
     /// </summary>
     public static Tensor Gelu(Tensor x, string approximate = "none")
     {
+        if (approximate is not ("none" or "tanh")) throw new ArgumentException($"Gelu: approximate must be \"none\" or \"tanh\", got \"{approximate}\"");
+        // One fused node for float and double; under an ONNX trace (which maps the composition's
+        // Erf, Tanh and arithmetic) and for other dtypes, the composition.
+        if (x.DType is DType.Float32 or DType.Float64 && Tracing.Active is null)
+            return new Functions.GeluFunction(approximate == "tanh").Apply(x);
         if (approximate == "tanh")
         {
             var inner = (x + x.Pow(3) * 0.044715) * Math.Sqrt(2 / Math.PI);

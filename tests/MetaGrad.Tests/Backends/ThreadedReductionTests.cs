@@ -4,6 +4,67 @@ namespace MetaGrad.Tests.Backends;
 [Collection(ProcessWideState.Name)]   // sets the process-wide thread count
 public class ThreadedReductionTests
 {
+    // Sums and extremes over trailing dims of a contiguous tensor run row by row, rows split
+    // between threads: each row as the strided walk sums it (same bits), on one or two threads,
+    // NaN propagated by max and min (as torch.amax), integers too.
+    [Theory]
+    [InlineData(65536, 32)]
+    [InlineData(3, 100_000)]
+    [InlineData(4099, 7)]
+    public void RowReductions_OnOneAndTwoThreads_EqualTheWalk(int rows, int length)
+    {
+        var x = Tensor.Randn([rows, length], generator: new Generator((ulong)(rows + length)));
+        x[rows / 2, length - 1] = double.NaN;
+        var strided = x.T.Contiguous().T;      // the same values through the strided walk
+        var v = x.ToArray<float>();
+        var rowSums = Enumerable.Range(0, rows).Select(r => v.Skip(r * length).Take(length).Sum(e => (double)e)).ToArray();
+        foreach (var (name, f) in new (string, Func<Tensor, Tensor>)[]
+                 { ("sum", t => t.Sum(1)), ("mean", t => t.Mean(1, keepDim: true)), ("max", t => t.Max(1)), ("min", t => t.Min([1])), ("max all", t => t.Max()) })
+        {
+            float[] one, two;
+            using (ThreadScope.Of(1)) one = f(x).ToArray<float>();
+            using (ThreadScope.Of(2)) two = f(x).ToArray<float>();
+            Assert.Equal(one, two);
+            if (name.StartsWith("max") || name == "min") Assert.Equal(f(strided).ToArray<float>(), one);
+            else
+                for (int i = 0; i < one.Length; i++)
+                {
+                    double expected = rowSums[i] / (name == "mean" ? length : 1);
+                    Assert.True(double.IsNaN(expected) ? float.IsNaN(one[i]) : Math.Abs(one[i] - expected) <= 1e-5 + 1e-6 * Math.Abs(expected),
+                        $"{name} row {i}: {one[i]} against {expected}");
+                }
+        }
+        var whole = x.Max().Item<float>();
+        Assert.True(float.IsNaN(whole));
+        var counts = (x.Abs() * 100).To(DType.Int64);
+        var c = counts.ToArray<long>();
+        Assert.Equal(Enumerable.Range(0, rows).Select(r => c.Skip(r * length).Take(length).Max()).ToArray(), counts.Max(1).ToArray<long>());
+        Assert.Equal(c.Min(), counts.Min().Item<long>());
+    }
+
+    // Per-channel sums over (0, 2, 3), as group and instance norms compose them: the channels shared
+    // between threads, the same bits on one and two, against a sum in double.
+    [Theory]
+    [InlineData(32, 64, 32, 32)]
+    [InlineData(3, 5, 7, 9)]
+    public void ChannelSums_OverBatchAndPlane_MatchADoubleSum(int n, int c, int h, int w)
+    {
+        var x = Tensor.Randn([n, c, h, w], generator: new Generator((ulong)(n * c + h)));
+        float[] one, two;
+        using (ThreadScope.Of(1)) one = x.Sum([0, 2, 3]).ToArray<float>();
+        using (ThreadScope.Of(2)) two = x.Sum([0, 2, 3]).ToArray<float>();
+        Assert.Equal(one, two);
+        var v = x.ToArray<float>();
+        for (int ch = 0; ch < c; ch++)
+        {
+            double expected = 0;
+            for (int s = 0; s < n; s++)
+                for (int i = 0; i < h * w; i++) expected += v[(s * c + ch) * h * w + i];
+            Assert.True(Math.Abs(one[ch] - expected) <= 1e-4 + 1e-5 * Math.Abs(expected), $"channel {ch}: {one[ch]} against {expected}");
+        }
+        Assert.Equal([1, c, 1, 1], x.Mean([0, 2, 3], keepDim: true).Shape.ToArray());
+    }
+
     [Fact]
     public void Sum_OfALongTensor_HasTheSameBitsOnOneAndTwoThreads()
     {

@@ -487,6 +487,8 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         UnaryOp.Ceil => Map1<T, T, CeilOp<T>>(x),
         UnaryOp.Round => Map1<T, T, RoundOp<T>>(x),
         UnaryOp.Trunc => Map1<T, T, TruncOp<T>>(x),
+        UnaryOp.Gelu => Map1<T, T, GeluOp<T>>(x),
+        UnaryOp.GeluTanh => Map1<T, T, GeluTanhOp<T>>(x),
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
@@ -504,16 +506,31 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         if (a.DType != b.DType) RequireSameDType(op.ToString(), a, b);   // the name only on the error path: ToString boxes
         return a.DType switch
         {
-            DType.Float32 => BinaryNumeric<float>(op, a, b, into) ?? Map2<float, float, float, PowFloatOp<float>>("Pow", a, b, into),
-            DType.Float64 => BinaryNumeric<double>(op, a, b, into) ?? Map2<double, double, double, PowFloatOp<double>>("Pow", a, b, into),
-            DType.Int64 => BinaryNumeric<long>(op, a, b, into) ?? Map2<long, long, long, PowIntOp<long>>("Pow", a, b, into),
-            DType.Int32 => BinaryNumeric<int>(op, a, b, into) ?? Map2<int, int, int, PowIntOp<int>>("Pow", a, b, into),
+            DType.Float32 => BinaryNumeric<float>(op, a, b, into) ?? BinaryFloat<float>(op, a, b, into),
+            DType.Float64 => BinaryNumeric<double>(op, a, b, into) ?? BinaryFloat<double>(op, a, b, into),
+            DType.Int64 => BinaryNumeric<long>(op, a, b, into) ?? BinaryInteger<long>(op, a, b, into),
+            DType.Int32 => BinaryNumeric<int>(op, a, b, into) ?? BinaryInteger<int>(op, a, b, into),
             DType.Bool => throw new ArgumentException($"{op}: arithmetic is not supported on Bool tensors; convert with To() first"),
             _ => throw NotComputed(op.ToString(), a.DType),
         };
     }
 
-    // Null for Pow, whose float and integer forms differ.
+    // The operations whose float and integer forms differ (Pow) or that are for floats only.
+    static RawTensor BinaryFloat<T>(BinaryOp op, RawTensor a, RawTensor b, RawTensor? into) where T : unmanaged, IFloatingPointIeee754<T> => op switch
+    {
+        BinaryOp.Pow => Map2<T, T, T, PowFloatOp<T>>("Pow", a, b, into),
+        BinaryOp.GeluBackward => Map2<T, T, T, GeluBackwardOp<T>>("GeluBackward", a, b, into),
+        BinaryOp.GeluTanhBackward => Map2<T, T, T, GeluTanhBackwardOp<T>>("GeluTanhBackward", a, b, into),
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
+    static RawTensor BinaryInteger<T>(BinaryOp op, RawTensor a, RawTensor b, RawTensor? into) where T : unmanaged, IBinaryInteger<T> => op switch
+    {
+        BinaryOp.Pow => Map2<T, T, T, PowIntOp<T>>("Pow", a, b, into),
+        _ => throw new ArgumentException($"{op}: not supported for integer tensors ({a.DType})"),
+    };
+
+    // Null for the operations of BinaryFloat and BinaryInteger.
     static RawTensor? BinaryNumeric<T>(BinaryOp op, RawTensor a, RawTensor b, RawTensor? into) where T : unmanaged, INumber<T> => op switch
     {
         BinaryOp.Add => Map2<T, T, T, AddOp<T>>("Add", a, b, into),
