@@ -88,4 +88,23 @@ public class CastFastPathTests
             Assert.True(CastOp<float, BFloat16>.Apply(input[i]).Bits == fast[i].Bits,
                 $"float 0x{BitConverter.SingleToUInt32Bits(input[i]):X8}: reference 0x{CastOp<float, BFloat16>.Apply(input[i]).Bits:X4}, vectorised 0x{fast[i].Bits:X4}");
     }
+
+    // Bool masks made float by widened vectors: against the element loop (a strided view), lengths
+    // with tails and past the thread split.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(1001)]
+    [InlineData(300_001)]
+    public void BoolToFloat_EqualsTheElementLoop(int length)
+    {
+        var mask = Tensor.Randn([2, length], generator: new Generator((ulong)length)) > 0.0;
+        var wide = Tensor.Zeros([2, 2 * length], DType.Bool);
+        wide[Tensor.Ellipsis, TensorIndex.Slice(0, null, 2)] = mask;
+        var strided = wide[Tensor.Ellipsis, TensorIndex.Slice(0, null, 2)];
+        var expected = strided.To(DType.Float32).ToArray<float>();
+        Assert.Equal(expected, mask.To(DType.Float32).ToArray<float>());
+        Assert.Equal(mask.ToArray<bool>().Select(b => b ? 1f : 0f), expected);
+    }
 }

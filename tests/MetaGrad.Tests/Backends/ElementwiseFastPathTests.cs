@@ -211,6 +211,31 @@ public class ElementwiseFastPathTests
         Assert.Equal([0f, 1f, -1f], erf[5..]);
     }
 
+    // Where over contiguous operands of one shape, or with a single value on either side (masking
+    // with a constant): the vector select against the element loop (strided views), every dtype
+    // width, NaN and negative zero kept bit for bit.
+    [Theory, MemberData(nameof(Lengths))]
+    public void Where_VectorSelectEqualsTheElementLoop(int length)
+    {
+        var g = new Generator((ulong)length + 500);
+        var mask = Tensor.Randn([3, length], generator: g) > 0.0;
+        foreach (var dtype in new[] { DType.Float32, DType.Float64, DType.Int64, DType.Int32 })
+        {
+            var a = (Tensor.Randn([3, length], generator: g) * 100).To(dtype);
+            var b = (Tensor.Randn([3, length], generator: g) * 100).To(dtype);
+            if (dtype.IsFloatingPoint()) { a[0, 0] = double.NaN; b[0, 0] = -0.0; b[2, length - 1] = double.NaN; }
+            var single = Tensor.From(-0.0).To(dtype);
+            var expanded = Tensor.From(7.0).To(dtype).Expand(3, length);   // a gradient's shape, one value
+            foreach (var (x, y, name) in new[] { (a, b, "tensors"), (a, single, "value right"), (single, b, "value left"), (expanded, b, "expanded left"), (a, expanded, "expanded right") })
+            {
+                var fast = Tensor.Where(mask, x, y);
+                var reference = Tensor.Where(Strided(mask), x.NDim > 0 && x.IsContiguous ? Strided(x) : x, y.NDim > 0 && y.IsContiguous ? Strided(y) : y);
+                Assert.Equal(reference.To(DType.Float64).ToArray<double>().Select(BitConverter.DoubleToInt64Bits),
+                    fast.To(DType.Float64).ToArray<double>().Select(BitConverter.DoubleToInt64Bits));
+            }
+        }
+    }
+
     static readonly (string Name, Func<Tensor, Tensor, Tensor> F)[] Binary =
     [
         ("add", (a, b) => a + b), ("sub", (a, b) => a - b), ("mul", (a, b) => a * b), ("div", (a, b) => a / b),

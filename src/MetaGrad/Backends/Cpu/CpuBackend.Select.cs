@@ -1,7 +1,10 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace MetaGrad.Backends.Cpu;
 
 // Choosing between values elementwise: Where picks by a condition, Clamp between bounds.
-internal sealed partial class CpuBackend
+internal sealed unsafe partial class CpuBackend
 {
     public RawTensor Where(RawTensor cond, RawTensor a, RawTensor b)
     {
@@ -32,6 +35,26 @@ internal sealed partial class CpuBackend
         var C = Data<bool>(cond);
         var A = Data<T>(a);
         var B = Data<T>(b);
+        int length = y.Numel;
+        if (length > 0 && (sizeof(T) == 4 || sizeof(T) == 8) && Avx2.IsSupported && cond.Layout.IsContiguous && cond.Numel == length
+            && Dense(a, length) && Dense(b, length))
+        {
+            // The loop below branches on every condition (10 ns a value on random masks); this
+            // selects by vectors, the mask's bytes widened to the values' lanes.
+            int oc = cond.Layout.Offset, oa = a.Layout.Offset, ob = b.Layout.Offset;
+            // A single value may be expanded to the whole shape (zero strides, Numel the length).
+            bool singleA = !(a.Layout.IsContiguous && a.Numel == length), singleB = !(b.Layout.IsContiguous && b.Numel == length);
+            int parts = length >= ParallelElements ? Threading.NumThreads : 1;
+            void Part(int part)
+            {
+                int start = (int)((long)part * length / parts) & ~7, end = part == parts - 1 ? length : (int)((long)(part + 1) * length / parts) & ~7;
+                fixed (bool* c = C) fixed (T* pa = A, pb = B, py = Y)
+                    Select(end - start, (byte*)(c + oc + start), singleA ? pa + oa : pa + oa + start, singleA, singleB ? pb + ob : pb + ob + start, singleB, py + start);
+            }
+            if (parts == 1) Part(0);
+            else Threading.For(parts, Part);
+            return y;
+        }
         var w = new StridedWalk(shape, StridedWalk.Broadcast(cond, shape), StridedWalk.Broadcast(a, shape), StridedWalk.Broadcast(b, shape));
         int n = w.InnerSize, sc = w.InnerStride(0), sa = w.InnerStride(1), sb = w.InnerStride(2), i = 0;
         for (int o = 0; o < w.OuterCount; o++, w.Advance())
@@ -40,6 +63,40 @@ internal sealed partial class CpuBackend
             for (int j = 0; j < n; j++) Y[i++] = C[pc + j * sc] ? A[pa + j * sa] : B[pb + j * sb];
         }
         return y;
+    }
+
+    // Contiguous with the output's length, or a single value (one element or zero strides).
+    static bool Dense(RawTensor t, int length) => t.Layout.IsContiguous && t.Numel == length || SingleValue(t);
+
+    // y[i] = c[i] ? a[i] : b[i] for n values of 4 or 8 bytes (a or b one value when single).
+    static void Select<T>(int n, byte* c, T* a, bool singleA, T* b, bool singleB, T* y) where T : unmanaged
+    {
+        int i = 0;
+        if (sizeof(T) == 4)
+        {
+            var va = singleA ? Vector256.Create(*(int*)a) : default;
+            var vb = singleB ? Vector256.Create(*(int*)b) : default;
+            for (; i + 8 <= n; i += 8)
+            {
+                var keep = ~Vector256.Equals(Avx2.ConvertToVector256Int32(c + i), Vector256<int>.Zero);
+                var x = singleA ? va : Vector256.Load((int*)a + i);
+                var z = singleB ? vb : Vector256.Load((int*)b + i);
+                Vector256.ConditionalSelect(keep, x, z).Store((int*)y + i);
+            }
+        }
+        else
+        {
+            var va = singleA ? Vector256.Create(*(long*)a) : default;
+            var vb = singleB ? Vector256.Create(*(long*)b) : default;
+            for (; i + 4 <= n; i += 4)
+            {
+                var keep = ~Vector256.Equals(Avx2.ConvertToVector256Int64(c + i), Vector256<long>.Zero);
+                var x = singleA ? va : Vector256.Load((long*)a + i);
+                var z = singleB ? vb : Vector256.Load((long*)b + i);
+                Vector256.ConditionalSelect(keep, x, z).Store((long*)y + i);
+            }
+        }
+        for (; i < n; i++) y[i] = c[i] != 0 ? a[singleA ? 0 : i] : b[singleB ? 0 : i];
     }
 
     public RawTensor Clamp(RawTensor x, double? lo, double? hi)

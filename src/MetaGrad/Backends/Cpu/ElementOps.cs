@@ -489,7 +489,25 @@ internal struct CastOp<TIn, TOut> : IMap1<TIn, TOut> where TIn : unmanaged where
             BFloat16Conversion.ToSingle(MemoryMarshal.Cast<TIn, BFloat16>(x), MemoryMarshal.Cast<TOut, float>(y));
             return true;
         }
+        if (typeof(TIn) == typeof(bool) && typeof(TOut) == typeof(float) && Avx2.IsSupported)
+        {
+            MaskToSingle(MemoryMarshal.Cast<TIn, byte>(x), MemoryMarshal.Cast<TOut, float>(y));
+            return true;
+        }
         return false;
+    }
+
+    // A mask made float (dropout's, an accuracy's): eight bytes widened to lanes and converted at a
+    // time, where the element loop took 1.8 times libtorch's time. A bool's byte is 0 or 1.
+    static unsafe void MaskToSingle(ReadOnlySpan<byte> mask, Span<float> y)
+    {
+        fixed (byte* m = mask) fixed (float* to = y)
+        {
+            int i = 0;
+            for (; i + 8 <= y.Length; i += 8)
+                Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(m + i)).Store(to + i);
+            for (; i < y.Length; i++) to[i] = m[i] != 0 ? 1f : 0f;
+        }
     }
 
     static TOut FromDouble(double v)
