@@ -236,6 +236,24 @@ public class ElementwiseFastPathTests
         }
     }
 
+    // Clamp in one vector pass against the element loop's maximum-then-minimum (a strided view):
+    // both bounds, one, bounds crossed (all the upper one), NaN kept, both float widths.
+    [Theory, MemberData(nameof(Lengths))]
+    public void Clamp_OnePassEqualsTheElementLoop(int length)
+    {
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var x = (Tensor.Randn([2, length], generator: new Generator((ulong)length + 600)) * 3).To(dtype);
+            x[0, 0] = double.NaN;
+            foreach (var (lo, hi) in new (double?, double?)[] { (-1, 1.5), (null, 0.25), (-0.5, null), (2, -2) })
+            {
+                var fast = x.Clamp(lo, hi).To(DType.Float64).ToArray<double>();
+                var reference = Strided(x).Clamp(lo, hi).To(DType.Float64).ToArray<double>();
+                Assert.Equal(reference, fast);
+            }
+        }
+    }
+
     static readonly (string Name, Func<Tensor, Tensor, Tensor> F)[] Binary =
     [
         ("add", (a, b) => a + b), ("sub", (a, b) => a - b), ("mul", (a, b) => a * b), ("div", (a, b) => a / b),
