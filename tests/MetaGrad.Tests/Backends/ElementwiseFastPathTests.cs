@@ -28,6 +28,7 @@ public class ElementwiseFastPathTests
         ("log", x => x.Log(), true), ("sqrt", x => x.Sqrt(), true), ("tanh", x => x.Tanh(), false),
         ("sigmoid", x => x.Sigmoid(), false), ("relu", x => x.Relu(), false), ("sin", x => x.Sin(), false),
         ("cos", x => x.Cos(), false), ("clone", x => x.Clone(), false), ("sign", x => x.Sign(), false),
+        ("floor", x => x.Floor(), false), ("ceil", x => x.Ceil(), false), ("round", x => x.Round(), false), ("trunc", x => x.Trunc(), false),
     ];
 
     [Theory]
@@ -163,6 +164,18 @@ public class ElementwiseFastPathTests
                 Assert.Equal(x.Select(e => Min(v, e)).ToArray(), single.Minimum(a).ToArray<double>());
             }
         }
+    }
+
+    // torch.round rounds halves to even, on the vector path too (and keeps -0).
+    [Fact]
+    public void Round_OfHalves_GoesToEven_OnTheVectorPath()
+    {
+        var halves = Tensor.From(new[] { 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.4999, -0.0 }, [8]).Expand(40, 8).Contiguous();
+        var rounded = halves.Round().ToArray<double>();
+        for (int i = 0; i < rounded.Length; i += 8)
+            Assert.Equal([0.0, 2, 2, -0.0, -2, -2, 3, -0.0], rounded[i..(i + 8)]);
+        Assert.True(double.IsNegative(rounded[3]) && double.IsNegative(rounded[7]));
+        Assert.Equal([0f, 2, 2, -2], Tensor.From(new[] { 0.5f, 1.5f, 2.5f, -2.5f }, [4]).Expand(10, 4).Contiguous().Round().ToArray<float>()[..4]);
     }
 
     // A constant exponent: PyTorch's products, roots and reciprocals for 2, 3, ±0.5, -1, -2 (so
