@@ -28,7 +28,7 @@ public class ElementwiseFastPathTests
         ("log", x => x.Log(), true), ("sqrt", x => x.Sqrt(), true), ("tanh", x => x.Tanh(), false),
         ("sigmoid", x => x.Sigmoid(), false), ("relu", x => x.Relu(), false), ("sin", x => x.Sin(), false),
         ("cos", x => x.Cos(), false), ("clone", x => x.Clone(), false), ("sign", x => x.Sign(), false),
-        ("floor", x => x.Floor(), false), ("ceil", x => x.Ceil(), false), ("round", x => x.Round(), false), ("trunc", x => x.Trunc(), false),
+        ("rsqrt", x => x.Rsqrt(), true), ("reciprocal", x => x.Reciprocal(), true), ("floor", x => x.Floor(), false), ("ceil", x => x.Ceil(), false), ("round", x => x.Round(), false), ("trunc", x => x.Trunc(), false),
     ];
 
     [Theory]
