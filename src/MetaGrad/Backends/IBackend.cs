@@ -154,6 +154,15 @@ internal interface IFusedKernels
     void AddScaled(RawTensor dst, RawTensor other, double alpha);
 
     /// <summary>
+    /// LeakyReLU of a float32 or float64 tensor in one pass (x where x &gt; 0, else slope·x; NaN
+    /// stays NaN), and its backward grad·(x &gt; 0 ? 1 : slope) for grad and x of one shape.
+    /// </summary>
+    RawTensor LeakyRelu(RawTensor x, double slope);
+
+    /// <inheritdoc cref="LeakyRelu"/>
+    RawTensor LeakyReluBackward(RawTensor grad, RawTensor x, double slope);
+
+    /// <summary>
     /// One direction of a recurrent layer over every step, in the packed layout: step t owns the
     /// batchSizes[t] rows after the earlier steps' rows of <paramref name="gi"/> (the input half of the
     /// gates, x·W_ihᵀ, [rows, gates·H]; plus <paramref name="biasIh"/>, when given, added to each row

@@ -259,6 +259,18 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
         _fused.AddScaled(dst, other, alpha);
     }
 
+    public RawTensor LeakyRelu(RawTensor x, double slope)
+    {
+        if (AnyNarrow(x)) throw new NotSupportedException($"LeakyRelu: {x.DType} has no fused kernel; the caller takes the tensor operations");
+        return _fused.LeakyRelu(x, slope);
+    }
+
+    public RawTensor LeakyReluBackward(RawTensor grad, RawTensor x, double slope)
+    {
+        if (AnyNarrow(grad, x)) throw new NotSupportedException($"LeakyReluBackward: {x.DType} has no fused kernel; the caller takes the tensor operations");
+        return _fused.LeakyReluBackward(grad, x, slope);
+    }
+
     public void AdamUpdate(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c)
     {
         if (!AnyNarrow(param, grad, expAvg) && !AnyNarrow(expAvgSq, maxExpAvgSq))

@@ -63,6 +63,28 @@ internal sealed class GeluFunction(bool tanh) : UnaryFunction
     }
 }
 
+/// <summary>
+/// LeakyReLU (x where x &gt; 0, else slope·x) as one kernel each way; its gradient is slope at 0, as
+/// PyTorch's. A recorded backward (higher-order gradients) is written in differentiable operations.
+/// </summary>
+internal sealed class LeakyReluFunction(double slope) : UnaryFunction
+{
+    internal double Slope => slope;
+
+    protected override Tensor Forward(Context ctx, Tensor x)
+    {
+        ctx.Save(x);
+        return ((IFusedKernels)x.Backend).LeakyRelu(x, slope);
+    }
+
+    protected override Tensor Backward(Context ctx, Tensor grad)
+    {
+        var x = ctx.Saved[0];
+        if (!Autograd.IsGradEnabled) return ((IFusedKernels)grad.Backend).LeakyReluBackward(grad, x, slope);
+        return Tensor.Where(x > 0.0, grad, grad * slope);
+    }
+}
+
 internal sealed class Sigmoid : UnaryFunction
 {
     protected override Tensor Forward(Context ctx, Tensor x)

@@ -1,3 +1,4 @@
+using MetaGrad.Backends;
 namespace MetaGrad.NN;
 
 /// <summary>
@@ -10,7 +11,12 @@ public static partial class Functional
     public static Tensor Relu(Tensor x) => x.Relu();
 
     /// <summary>x for x &gt; 0, slope·x otherwise (the gradient at 0 is the slope, as in PyTorch).</summary>
-    public static Tensor LeakyRelu(Tensor x, double negativeSlope = 0.01) => Tensor.Where(x > 0.0, x, x * negativeSlope);
+    public static Tensor LeakyRelu(Tensor x, double negativeSlope = 0.01) =>
+        // One fused node for float and double; under an ONNX trace (which maps Where) and for other
+        // dtypes, the composition.
+        x.DType is DType.Float32 or DType.Float64 && Tracing.Active is null && x.Backend is IFusedKernels
+            ? new Functions.LeakyReluFunction(negativeSlope).Apply(x)
+            : Tensor.Where(x > 0.0, x, x * negativeSlope);
 
     /// <summary>x for x &gt; 0, α(eˣ - 1) otherwise.</summary>
     public static Tensor Elu(Tensor x, double alpha = 1.0) =>
