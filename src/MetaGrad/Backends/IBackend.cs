@@ -163,6 +163,15 @@ internal interface IFusedKernels
     RawTensor LeakyReluBackward(RawTensor grad, RawTensor x, double slope);
 
     /// <summary>
+    /// Hardswish of a float32 or float64 tensor in one pass, as libtorch computes it
+    /// (x·min(max(x + 3, 0), 6)/6), and its backward (0 up to -3, grad·(x/3 + 1/2) strictly inside, grad from 3 on).
+    /// </summary>
+    RawTensor Hardswish(RawTensor x);
+
+    /// <inheritdoc cref="Hardswish"/>
+    RawTensor HardswishBackward(RawTensor grad, RawTensor x);
+
+    /// <summary>
     /// One direction of a recurrent layer over every step, in the packed layout: step t owns the
     /// batchSizes[t] rows after the earlier steps' rows of <paramref name="gi"/> (the input half of the
     /// gates, x·W_ihᵀ, [rows, gates·H]; plus <paramref name="biasIh"/>, when given, added to each row

@@ -271,6 +271,18 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
         return _fused.LeakyReluBackward(grad, x, slope);
     }
 
+    public RawTensor Hardswish(RawTensor x)
+    {
+        if (AnyNarrow(x)) throw new NotSupportedException($"Hardswish: {x.DType} has no fused kernel; the caller takes the tensor operations");
+        return _fused.Hardswish(x);
+    }
+
+    public RawTensor HardswishBackward(RawTensor grad, RawTensor x)
+    {
+        if (AnyNarrow(grad, x)) throw new NotSupportedException($"HardswishBackward: {x.DType} has no fused kernel; the caller takes the tensor operations");
+        return _fused.HardswishBackward(grad, x);
+    }
+
     public void AdamUpdate(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c)
     {
         if (!AnyNarrow(param, grad, expAvg) && !AnyNarrow(expAvgSq, maxExpAvgSq))

@@ -23,7 +23,11 @@ public static partial class Functional
     /// both ends, so it is 0 at -3 and 1 at 3, and (2x + 3)/6 strictly between.
     /// </summary>
     public static Tensor Hardswish(Tensor x) =>
-        Tensor.Where(x <= -3.0, Tensor.ZerosLike(x), Tensor.Where(x < 3.0, x * (x + 3.0) / 6.0, x));
+        // One fused node for float and double (libtorch's formula); the composition under an ONNX
+        // trace and for other dtypes.
+        x.DType is DType.Float32 or DType.Float64 && Tracing.Active is null && x.Backend is Backends.IFusedKernels
+            ? new Functions.HardswishFunction().Apply(x)
+            : Tensor.Where(x <= -3.0, Tensor.ZerosLike(x), Tensor.Where(x < 3.0, x * (x + 3.0) / 6.0, x));
 
     /// <summary>relu6(x + 3)/6; the gradient is 1/6 strictly inside (-3, 3) and 0 elsewhere, as in libtorch.</summary>
     public static Tensor Hardsigmoid(Tensor x) =>

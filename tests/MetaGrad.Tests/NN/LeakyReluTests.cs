@@ -44,5 +44,30 @@ public class LeakyReluTests
         Check.Gradients(v => F.LeakyRelu(v[0], 0.3), x);
     }
 
+    // Hardswish fused as libtorch computes it (x·min(max(x + 3, 0), 6)/6): within a rounding of the
+    // piecewise composition, the gradient's pieces exactly (0 up to -3, x/3 + 1/2 inside, 1 from 3).
+    [Theory]
+    [InlineData(9)]
+    [InlineData(300_001)]
+    public void Hardswish_MatchesThePiecewiseFormula_AndLibtorchsKinks(int length)
+    {
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var x = (Tensor.Randn([length], dtype, generator: new Generator((ulong)length + 1)) * 4).RequiresGrad_();
+            var y = F.Hardswish(x);
+            var v = x.Detach().To(DType.Float64).ToArray<double>();
+            var expected = v.Select(e => e <= -3 ? 0 : e < 3 ? e * (e + 3) / 6 : e).ToArray();
+            Assert.True(y.To(DType.Float64).AllClose(Tensor.From(expected, [length]), 1e-6, 1e-6));
+            y.Sum().Backward();
+            var slopes = v.Select(e => e <= -3 ? 0 : e < 3 ? e / 3 + 0.5 : 1).ToArray();
+            Assert.True(x.Grad!.To(DType.Float64).AllClose(Tensor.From(slopes, [length]), 1e-6, 1e-6));
+        }
+        var kinks = Tensor.From(new[] { -4.0, -3, -2, 0, 3, 4 }, [6]).RequiresGrad_();
+        F.Hardswish(kinks).Sum().Backward();
+        Check.Values([0, 0, -1 / 6.0, 0.5, 1, 1], kinks.Grad!);
+        var x2 = (Tensor.Rand([3, 4], DType.Float64, generator: new Generator(8)) * 8 - 4).RequiresGrad_();
+        Check.Gradients(t => Autograd.Grad([(F.Hardswish(t[0]) * t[0]).Sum()], t, createGraph: true)[0]!, x2);
+    }
+
     static long[] Bits(Tensor t) => t.To(DType.Float64).ToArray<double>().Select(BitConverter.DoubleToInt64Bits).ToArray();
 }

@@ -3,33 +3,86 @@ using System.Runtime.Intrinsics;
 
 namespace MetaGrad.Backends.Cpu;
 
-// Activations with a parameter, fused: LeakyReLU as a comparison, a multiply and a Where took three
-// passes and a Bool mask (3.0 ms against libtorch's 0.39 on 8 MB, two threads).
+// Piecewise activations fused into one pass each way, where their compositions of comparisons,
+// arithmetic and Where took several passes and Bool masks: LeakyReLU 3.0 ms and Hardswish 7.7 ms
+// against libtorch's 0.39 and 0.44 on 8 MB, two threads.
 internal sealed partial class CpuBackend
 {
-    public RawTensor LeakyRelu(RawTensor x, double slope) => x.DType switch
-    {
-        DType.Float32 => Leaky<float>(null, x, (float)slope),
-        DType.Float64 => Leaky<double>(null, x, slope),
-        _ => throw new ArgumentException($"LeakyRelu: the fused kernel takes float32 or float64, got {x.DType}"),
-    };
+    public RawTensor LeakyRelu(RawTensor x, double slope) => Fused<LeakyOp>("LeakyRelu", null, x, slope);
 
-    public RawTensor LeakyReluBackward(RawTensor grad, RawTensor x, double slope)
+    public RawTensor LeakyReluBackward(RawTensor grad, RawTensor x, double slope) => Fused<LeakyOp>("LeakyReluBackward", grad, x, slope);
+
+    public RawTensor Hardswish(RawTensor x) => Fused<HardswishOp>("Hardswish", null, x, 0);
+
+    public RawTensor HardswishBackward(RawTensor grad, RawTensor x) => Fused<HardswishOp>("HardswishBackward", grad, x, 0);
+
+    // An activation's value (Forward) and its gradient times the upstream one (Backward), per vector
+    // and per value, with one parameter.
+    interface IPiecewise
     {
-        RequireSameDType("LeakyReluBackward", grad, x);
-        if (!grad.Layout.Shape.AsSpan().SequenceEqual(x.Layout.Shape))
-            throw new ArgumentException($"LeakyReluBackward: gradient of shape {ShapeMath.Format(grad.Layout.Shape)} for input of shape {ShapeMath.Format(x.Layout.Shape)}");
+        static abstract Vector256<T> Forward<T>(Vector256<T> x, T parameter) where T : unmanaged, IFloatingPointIeee754<T>;
+        static abstract Vector256<T> Backward<T>(Vector256<T> grad, Vector256<T> x, T parameter) where T : unmanaged, IFloatingPointIeee754<T>;
+        static abstract T Forward<T>(T x, T parameter) where T : unmanaged, IFloatingPointIeee754<T>;
+        static abstract T Backward<T>(T grad, T x, T parameter) where T : unmanaged, IFloatingPointIeee754<T>;
+    }
+
+    // x > 0 ? x : slope·x; the gradient slope at 0, as PyTorch's.
+    struct LeakyOp : IPiecewise
+    {
+        public static Vector256<T> Forward<T>(Vector256<T> x, T slope) where T : unmanaged, IFloatingPointIeee754<T> =>
+            Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<T>.Zero), x, x * Vector256.Create(slope));
+        public static Vector256<T> Backward<T>(Vector256<T> grad, Vector256<T> x, T slope) where T : unmanaged, IFloatingPointIeee754<T> =>
+            Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<T>.Zero), grad, grad * Vector256.Create(slope));
+        public static T Forward<T>(T x, T slope) where T : unmanaged, IFloatingPointIeee754<T> => x > T.Zero ? x : x * slope;
+        public static T Backward<T>(T grad, T x, T slope) where T : unmanaged, IFloatingPointIeee754<T> => x > T.Zero ? grad : grad * slope;
+    }
+
+    // libtorch's: x·min(max(x + 3, 0), 6)/6; the gradient 0 up to -3, x/3 + 1/2 strictly inside, 1 from 3 on.
+    struct HardswishOp : IPiecewise
+    {
+        public static Vector256<T> Forward<T>(Vector256<T> x, T unused) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var six = Vector256.Create(T.CreateTruncating(6));
+            return x * Vector256.Min(Vector256.Max(x + Vector256.Create(T.CreateTruncating(3)), Vector256<T>.Zero), six) / six;
+        }
+        public static Vector256<T> Backward<T>(Vector256<T> grad, Vector256<T> x, T unused) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var three = Vector256.Create(T.CreateTruncating(3));
+            var inside = grad * (x / three + Vector256.Create(T.CreateTruncating(0.5)));
+            return Vector256.ConditionalSelect(Vector256.LessThanOrEqual(x, -three), Vector256<T>.Zero,
+                Vector256.ConditionalSelect(Vector256.LessThan(x, three), inside, grad));
+        }
+        public static T Forward<T>(T x, T unused) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T six = T.CreateTruncating(6), shifted = x + T.CreateTruncating(3);
+            return x * (shifted < T.Zero ? T.Zero : shifted > six ? six : shifted) / six;
+        }
+        public static T Backward<T>(T grad, T x, T unused) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T three = T.CreateTruncating(3);
+            return x <= -three ? T.Zero : x < three ? grad * (x / three + T.CreateTruncating(0.5)) : grad;
+        }
+    }
+
+    RawTensor Fused<TOp>(string op, RawTensor? grad, RawTensor x, double parameter) where TOp : IPiecewise
+    {
+        if (grad is { } g)
+        {
+            RequireSameDType(op, g, x);
+            if (!g.Layout.Shape.AsSpan().SequenceEqual(x.Layout.Shape))
+                throw new ArgumentException($"{op}: gradient of shape {ShapeMath.Format(g.Layout.Shape)} for input of shape {ShapeMath.Format(x.Layout.Shape)}");
+        }
         return x.DType switch
         {
-            DType.Float32 => Leaky<float>(grad, x, (float)slope),
-            DType.Float64 => Leaky<double>(grad, x, slope),
-            _ => throw new ArgumentException($"LeakyReluBackward: the fused kernel takes float32 or float64, got {x.DType}"),
+            DType.Float32 => Fused<float, TOp>(grad, x, (float)parameter),
+            DType.Float64 => Fused<double, TOp>(grad, x, parameter),
+            _ => throw new ArgumentException($"{op}: the fused kernel takes float32 or float64, got {x.DType}"),
         };
     }
 
-    // Forward (grad null): x > 0 ? x : slope·x. Backward: x > 0 ? grad : slope·grad. Strided
-    // inputs are made dense first; the values are cut into one chunk per thread from ParallelElements.
-    static RawTensor Leaky<T>(RawTensor? grad, RawTensor x, T slope) where T : unmanaged, IFloatingPointIeee754<T>
+    // Forward when grad is null, else backward. Strided inputs are made dense first; the values are
+    // cut into one chunk per thread from ParallelElements.
+    static RawTensor Fused<T, TOp>(RawTensor? grad, RawTensor x, T parameter) where T : unmanaged, IFloatingPointIeee754<T> where TOp : IPiecewise
     {
         using var input = Dense<T>(x);
         using var upstream = Dense<T>(grad);
@@ -43,19 +96,16 @@ internal sealed partial class CpuBackend
         {
             int start = (int)((long)part * n / parts), end = (int)((long)(part + 1) * n / parts);
             var from = X.AsSpan(xAt + start, end - start);
-            var values = G is null ? from : G.AsSpan(gAt + start, end - start);
+            var grads = G is null ? default : G.AsSpan(gAt + start, end - start);
             var to = Y.AsSpan(start, end - start);
             int i = 0, w = Vector256<T>.Count;
             if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-            {
-                var s = Vector256.Create(slope);
                 for (; i + w <= to.Length; i += w)
                 {
-                    var v = Vector256.Create(values.Slice(i, w));
-                    Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Create(from.Slice(i, w)), Vector256<T>.Zero), v, v * s).CopyTo(to.Slice(i, w));
+                    var v = Vector256.Create(from.Slice(i, w));
+                    (G is null ? TOp.Forward(v, parameter) : TOp.Backward(Vector256.Create(grads.Slice(i, w)), v, parameter)).CopyTo(to.Slice(i, w));
                 }
-            }
-            for (; i < to.Length; i++) to[i] = from[i] > T.Zero ? values[i] : values[i] * slope;
+            for (; i < to.Length; i++) to[i] = G is null ? TOp.Forward(from[i], parameter) : TOp.Backward(grads[i], from[i], parameter);
         }
         if (parts == 1) Part(0);
         else Threading.For(parts, Part);
