@@ -176,12 +176,10 @@ internal struct ErfOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
     public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y)
     {
         if (typeof(T) != typeof(float) || !FloatMath.IsAccelerated) return false;
-        FloatMath.Erf(AsFloat(x), AsFloat(y));
+        FloatMath.Erf(FloatMath.AsFloat(x), FloatMath.AsFloat(y));
         return true;
     }
 
-    internal static ReadOnlySpan<float> AsFloat(ReadOnlySpan<T> x) => MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), x.Length);
-    internal static Span<float> AsFloat(Span<T> x) => MemoryMarshal.CreateSpan(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), x.Length);
 }
 
 // GELU, exact (x·Φ(x)) or PyTorch's tanh approximation, and its backward grad·GELU'(x), each one
@@ -193,7 +191,7 @@ internal struct GeluOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
     public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y)
     {
         if (typeof(T) != typeof(float) || !FloatMath.IsAccelerated) return false;
-        FloatMath.Gelu(ErfOp<T>.AsFloat(x), ErfOp<T>.AsFloat(y), tanh: false);
+        FloatMath.Gelu(FloatMath.AsFloat(x), FloatMath.AsFloat(y), tanh: false);
         return true;
     }
 }
@@ -204,7 +202,7 @@ internal struct GeluTanhOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
     public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y)
     {
         if (typeof(T) != typeof(float) || !FloatMath.IsAccelerated) return false;
-        FloatMath.Gelu(ErfOp<T>.AsFloat(x), ErfOp<T>.AsFloat(y), tanh: true);
+        FloatMath.Gelu(FloatMath.AsFloat(x), FloatMath.AsFloat(y), tanh: true);
         return true;
     }
 }
@@ -215,7 +213,7 @@ internal struct GeluBackwardOp<T> : IMap2<T, T, T> where T : IFloatingPointIeee7
     public static bool ApplySpan(ReadOnlySpan<T> grad, ReadOnlySpan<T> x, Span<T> y)
     {
         if (typeof(T) != typeof(float) || !FloatMath.IsAccelerated) return false;
-        FloatMath.GeluBackward(ErfOp<T>.AsFloat(grad), ErfOp<T>.AsFloat(x), ErfOp<T>.AsFloat(y), tanh: false);
+        FloatMath.GeluBackward(FloatMath.AsFloat(grad), FloatMath.AsFloat(x), FloatMath.AsFloat(y), tanh: false);
         return true;
     }
 }
@@ -226,7 +224,7 @@ internal struct GeluTanhBackwardOp<T> : IMap2<T, T, T> where T : IFloatingPointI
     public static bool ApplySpan(ReadOnlySpan<T> grad, ReadOnlySpan<T> x, Span<T> y)
     {
         if (typeof(T) != typeof(float) || !FloatMath.IsAccelerated) return false;
-        FloatMath.GeluBackward(ErfOp<T>.AsFloat(grad), ErfOp<T>.AsFloat(x), ErfOp<T>.AsFloat(y), tanh: true);
+        FloatMath.GeluBackward(FloatMath.AsFloat(grad), FloatMath.AsFloat(x), FloatMath.AsFloat(y), tanh: true);
         return true;
     }
 }

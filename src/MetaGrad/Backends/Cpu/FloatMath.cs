@@ -143,9 +143,11 @@ internal static class FloatMath
         return (TV.Fma(t, TV.Create(0.5f), TV.Create(0.5f)), t);
     }
 
-    static ReadOnlySpan<float> AsFloat<T>(ReadOnlySpan<T> x) => MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), x.Length);
+    /// <summary>A span of T known to be float, as floats (the caller checks typeof(T)).</summary>
+    internal static ReadOnlySpan<float> AsFloat<T>(ReadOnlySpan<T> x) => MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), x.Length);
 
-    static Span<float> AsFloat<T>(Span<T> x) => MemoryMarshal.CreateSpan(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), x.Length);
+    /// <inheritdoc cref="AsFloat{T}(ReadOnlySpan{T})"/>
+    internal static Span<float> AsFloat<T>(Span<T> x) => MemoryMarshal.CreateSpan(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), x.Length);
 
     interface IOp
     {
