@@ -487,8 +487,8 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         UnaryOp.Ceil => Map1<T, T, CeilOp<T>>(x),
         UnaryOp.Round => Map1<T, T, RoundOp<T>>(x),
         UnaryOp.Trunc => Map1<T, T, TruncOp<T>>(x),
-        UnaryOp.Gelu => Map1<T, T, GeluOp<T>>(x),
-        UnaryOp.GeluTanh => Map1<T, T, GeluTanhOp<T>>(x),
+        UnaryOp.Gelu => Map1<T, T, GeluOp<T, ExactGelu>>(x),
+        UnaryOp.GeluTanh => Map1<T, T, GeluOp<T, TanhGelu>>(x),
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
@@ -519,8 +519,8 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
     static RawTensor BinaryFloat<T>(BinaryOp op, RawTensor a, RawTensor b, RawTensor? into) where T : unmanaged, IFloatingPointIeee754<T> => op switch
     {
         BinaryOp.Pow => Map2<T, T, T, PowFloatOp<T>>("Pow", a, b, into),
-        BinaryOp.GeluBackward => Map2<T, T, T, GeluBackwardOp<T>>("GeluBackward", a, b, into),
-        BinaryOp.GeluTanhBackward => Map2<T, T, T, GeluTanhBackwardOp<T>>("GeluTanhBackward", a, b, into),
+        BinaryOp.GeluBackward => Map2<T, T, T, GeluBackwardOp<T, ExactGelu>>("GeluBackward", a, b, into),
+        BinaryOp.GeluTanhBackward => Map2<T, T, T, GeluBackwardOp<T, TanhGelu>>("GeluTanhBackward", a, b, into),
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 

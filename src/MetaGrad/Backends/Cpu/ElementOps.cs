@@ -179,52 +179,33 @@ internal struct ErfOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
         FloatMath.Erf(FloatMath.AsFloat(x), FloatMath.AsFloat(y));
         return true;
     }
-
 }
 
-// GELU, exact (x·Φ(x)) or PyTorch's tanh approximation, and its backward grad·GELU'(x), each one
-// pass: float vectorised in FloatMath, double element by element in double.
-internal struct GeluOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+// GELU, exact (x·Φ(x)) or PyTorch's tanh approximation (TForm), and its backward grad·GELU'(x),
+// each one pass: float vectorised in FloatMath, double element by element in double.
+internal interface IGeluForm { static abstract bool Tanh { get; } }
+internal struct ExactGelu : IGeluForm { public static bool Tanh => false; }
+internal struct TanhGelu : IGeluForm { public static bool Tanh => true; }
+
+internal struct GeluOp<T, TForm> : IMap1<T, T> where T : IFloatingPointIeee754<T> where TForm : IGeluForm
 {
-    public static T Apply(T x) => T.CreateTruncating(Gelu.Value(double.CreateTruncating(x), tanh: false));
+    public static T Apply(T x) => T.CreateTruncating(Gelu.Value(double.CreateTruncating(x), TForm.Tanh));
 
     public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y)
     {
         if (typeof(T) != typeof(float) || !FloatMath.IsAccelerated) return false;
-        FloatMath.Gelu(FloatMath.AsFloat(x), FloatMath.AsFloat(y), tanh: false);
+        FloatMath.Gelu(FloatMath.AsFloat(x), FloatMath.AsFloat(y), TForm.Tanh);
         return true;
     }
 }
-internal struct GeluTanhOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
+internal struct GeluBackwardOp<T, TForm> : IMap2<T, T, T> where T : IFloatingPointIeee754<T> where TForm : IGeluForm
 {
-    public static T Apply(T x) => T.CreateTruncating(Gelu.Value(double.CreateTruncating(x), tanh: true));
-
-    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y)
-    {
-        if (typeof(T) != typeof(float) || !FloatMath.IsAccelerated) return false;
-        FloatMath.Gelu(FloatMath.AsFloat(x), FloatMath.AsFloat(y), tanh: true);
-        return true;
-    }
-}
-internal struct GeluBackwardOp<T> : IMap2<T, T, T> where T : IFloatingPointIeee754<T>
-{
-    public static T Apply(T grad, T x) => grad * T.CreateTruncating(Gelu.Slope(double.CreateTruncating(x), tanh: false));
+    public static T Apply(T grad, T x) => grad * T.CreateTruncating(Gelu.Slope(double.CreateTruncating(x), TForm.Tanh));
 
     public static bool ApplySpan(ReadOnlySpan<T> grad, ReadOnlySpan<T> x, Span<T> y)
     {
         if (typeof(T) != typeof(float) || !FloatMath.IsAccelerated) return false;
-        FloatMath.GeluBackward(FloatMath.AsFloat(grad), FloatMath.AsFloat(x), FloatMath.AsFloat(y), tanh: false);
-        return true;
-    }
-}
-internal struct GeluTanhBackwardOp<T> : IMap2<T, T, T> where T : IFloatingPointIeee754<T>
-{
-    public static T Apply(T grad, T x) => grad * T.CreateTruncating(Gelu.Slope(double.CreateTruncating(x), tanh: true));
-
-    public static bool ApplySpan(ReadOnlySpan<T> grad, ReadOnlySpan<T> x, Span<T> y)
-    {
-        if (typeof(T) != typeof(float) || !FloatMath.IsAccelerated) return false;
-        FloatMath.GeluBackward(FloatMath.AsFloat(grad), FloatMath.AsFloat(x), FloatMath.AsFloat(y), tanh: true);
+        FloatMath.GeluBackward(FloatMath.AsFloat(grad), FloatMath.AsFloat(x), FloatMath.AsFloat(y), TForm.Tanh);
         return true;
     }
 }

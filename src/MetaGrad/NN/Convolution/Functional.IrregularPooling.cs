@@ -76,7 +76,7 @@ public static partial class Functional
         RequireRanks(op, input, 3, 4, "[N, C, H, W] or [C, H, W]");
         int h = input.Shape[^2], w = input.Shape[^1];
         var size = OutputOf(op, outputSize, outputRatio is { } r ? new Size2((int)(h * r.H), (int)(w * r.W)) : null, [r => r.H, r => r.W], outputRatio);
-        var (values, indices) = FractionalMaxPool(op, input.Unsqueeze(-3), [1, kernelSize.H, kernelSize.W], [1, size.H, size.W], randomSamples, generator);
+        var (values, indices) = FractionalMaxPool(op, image: true, input.Unsqueeze(-3), [1, kernelSize.H, kernelSize.W], [1, size.H, size.W], randomSamples, generator);
         return (values.Squeeze(-3), indices.Squeeze(-3));
     }
 
@@ -96,18 +96,25 @@ public static partial class Functional
         RequireRanks(op, input, 4, 5, "[N, C, D, H, W] or [C, D, H, W]");
         int d = input.Shape[^3], h = input.Shape[^2], w = input.Shape[^1];
         var size = OutputOf(op, outputSize, outputRatio is { } r ? new Size3((int)(d * r.D), (int)(h * r.H), (int)(w * r.W)) : null, [r => r.D, r => r.H, r => r.W], outputRatio);
-        return FractionalMaxPool(op, input, [kernelSize.D, kernelSize.H, kernelSize.W], [size.D, size.H, size.W], randomSamples, generator);
+        return FractionalMaxPool(op, image: false, input, [kernelSize.D, kernelSize.H, kernelSize.W], [size.D, size.H, size.W], randomSamples, generator);
     }
 
     // The output size given, or the one a ratio gives; exactly one of them, a ratio strictly inside (0, 1).
     static TSize OutputOf<TSize, TRatio>(string op, TSize? size, TSize? fromRatio, Func<TRatio, double>[] parts, TRatio? ratio)
         where TSize : struct where TRatio : struct
     {
+        RequireOneOutput(op, size, ratio, parts);
+        return size ?? fromRatio!.Value;
+    }
+
+    // Fractional pooling's output arguments (its modules check them at construction too).
+    internal static void RequireOneOutput<TSize, TRatio>(string op, TSize? size, TRatio? ratio, params Func<TRatio, double>[] parts)
+        where TSize : struct where TRatio : struct
+    {
         if (size.HasValue == ratio.HasValue)
             throw new ArgumentException($"{op}: give exactly one of outputSize and outputRatio, got {(size.HasValue ? "both" : "neither")}");
         if (ratio is { } r && parts.Any(part => !(part(r) > 0 && part(r) < 1)))
             throw new ArgumentException($"{op}: output ratio must be between 0 and 1 (exclusive), got {r}");
-        return size ?? fromRatio!.Value;
     }
 
     static Tensor Batched(Tensor input, int rank) => input.NDim == rank ? input : input.Unsqueeze(0);
@@ -147,13 +154,12 @@ public static partial class Functional
 
     // input [N, C, D, H, W] or [C, D, H, W]; kernel and output per dim (D, H, W), D's both 1 for images,
     // whose samples have two values a plane (W's, H's) where volumes' have three (D's, H's, W's).
-    static (Tensor Values, Tensor Indices) FractionalMaxPool(string op, Tensor input, int[] kernel, int[] outputs, Tensor? randomSamples, Generator? generator)
+    static (Tensor Values, Tensor Indices) FractionalMaxPool(string op, bool image, Tensor input, int[] kernel, int[] outputs, Tensor? randomSamples, Generator? generator)
     {
         bool unbatched = input.NDim == 4;
         var x = unbatched ? input.Unsqueeze(0) : input;
         if (!x.DType.IsFloatingPoint()) throw new ArgumentException($"{op}: expected a floating input, got {x.DType}");
         int n = x.Shape[0], c = x.Shape[1];
-        bool image = op == "FractionalMaxPool2d";
         int[] dims = image ? [1, 2] : [0, 1, 2];
         string[] names = ["time", "height", "width"];
         foreach (int dim in dims)

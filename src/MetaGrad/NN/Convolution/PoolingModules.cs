@@ -201,10 +201,7 @@ public sealed class FractionalMaxPool2d : Module<Tensor, Tensor>
     /// <summary>Exactly one of <paramref name="outputSize"/> and <paramref name="outputRatio"/> (each ratio strictly between 0 and 1).</summary>
     public FractionalMaxPool2d(Size2 kernelSize, Size2? outputSize = null, (double H, double W)? outputRatio = null, Generator? generator = null)
     {
-        if (outputSize.HasValue == outputRatio.HasValue)
-            throw new ArgumentException($"FractionalMaxPool2d: give exactly one of outputSize and outputRatio, got {(outputSize.HasValue ? "both" : "neither")}");
-        if (outputRatio is { } r && !(r.H > 0 && r.H < 1 && r.W > 0 && r.W < 1))
-            throw new ArgumentException($"FractionalMaxPool2d: output ratio must be between 0 and 1 (exclusive), got {r}");
+        Functional.RequireOneOutput("FractionalMaxPool2d", outputSize, outputRatio, r => r.H, r => r.W);
         (_kernel, _outputSize, _outputRatio, _generator) = (kernelSize, outputSize, outputRatio, generator);
     }
 
@@ -227,10 +224,7 @@ public sealed class FractionalMaxPool3d : Module<Tensor, Tensor>
     /// <summary>Exactly one of <paramref name="outputSize"/> and <paramref name="outputRatio"/> (each ratio strictly between 0 and 1).</summary>
     public FractionalMaxPool3d(Size3 kernelSize, Size3? outputSize = null, (double D, double H, double W)? outputRatio = null, Generator? generator = null)
     {
-        if (outputSize.HasValue == outputRatio.HasValue)
-            throw new ArgumentException($"FractionalMaxPool3d: give exactly one of outputSize and outputRatio, got {(outputSize.HasValue ? "both" : "neither")}");
-        if (outputRatio is { } r && !(r.D > 0 && r.D < 1 && r.H > 0 && r.H < 1 && r.W > 0 && r.W < 1))
-            throw new ArgumentException($"FractionalMaxPool3d: output ratio must be between 0 and 1 (exclusive), got {r}");
+        Functional.RequireOneOutput("FractionalMaxPool3d", outputSize, outputRatio, r => r.D, r => r.H, r => r.W);
         (_kernel, _outputSize, _outputRatio, _generator) = (kernelSize, outputSize, outputRatio, generator);
     }
 
