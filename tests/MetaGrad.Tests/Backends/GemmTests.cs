@@ -143,6 +143,52 @@ public class GemmTests(ITestOutputHelper output)
         else Assert.True(Tensor.From(results[2], [m, n]).AllClose(Tensor.From(results[0], [m, n]), 1e-5, 1e-5 * Math.Sqrt(k)));
     }
 
+    // The 512-bit kernel over twelve rows runs each element's chain of multiply-adds as the 6-row
+    // kernel does, so switching it off changes no bit: A in place and packed, float and double,
+    // with a bias and without, on one thread and two.
+    [Theory, MemberData(nameof(Sizes))]
+    public void TwelveRowKernel_GivesTheBitsOfTheSixRowKernel(int m, int n, int k)
+    {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            output.WriteLine("Vector512 is not accelerated on this machine: the twelve-row kernel cannot run here.");
+            return;
+        }
+        var g = new Generator((ulong)(m * 11 + n * 3 + k));
+        var A = Tensor.Randn([m, k], generator: g, dtype: DType.Float64).ToArray<double>();
+        var bT = Tensor.Randn([n, k], generator: g, dtype: DType.Float64).ToArray<double>();
+        var bias = Tensor.Randn([n], generator: g, dtype: DType.Float64).ToArray<double>();
+        Assert.True(Gemm.UseVector512 && Gemm.UseTwelveRows);
+        try
+        {
+            foreach (bool parallel in new[] { false, true })
+            {
+                var twelve = Products(A, bT, bias, parallel);
+                Gemm.UseTwelveRows = false;
+                var six = Products(A, bT, bias, parallel);
+                Gemm.UseTwelveRows = true;
+                for (int i = 0; i < twelve.Count; i++) Assert.Equal(six[i], twelve[i]);
+            }
+        }
+        finally
+        {
+            Gemm.UseTwelveRows = true;
+        }
+
+        List<Array> Products(double[] a, double[] b, double[] add, bool parallel)
+        {
+            var af = Array.ConvertAll(a, x => (float)x);
+            var bf = Array.ConvertAll(b, x => (float)x);
+            var cf = new float[m * n];
+            var cfBias = new float[m * n];
+            var cd = new double[m * n];
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(af, 0, k, 1), StridedMatrix.Of(bf, 0, 1, k), cf, 0, parallel);
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(af, 0, k, 1), StridedMatrix.Of(bf, 0, 1, k), cfBias, 0, parallel, Array.ConvertAll(add, x => (float)x));
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(a, 0, k, 1), StridedMatrix.Of(b, 0, 1, k), cd, 0, parallel);
+            return [cf, cfBias, cd];
+        }
+    }
+
     [Fact]
     public void Batched_WithBroadcastAndSlicedOperands_MatchesReference()
     {

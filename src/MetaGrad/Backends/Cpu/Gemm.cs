@@ -82,6 +82,12 @@ internal static unsafe partial class Gemm
     /// </summary>
     internal static bool UseVector512 { get; set; } = Vector512.IsHardwareAccelerated;
 
+    /// <summary>
+    /// Whether the 512-bit kernel takes two whole 6-row panels at once (twelve rows, 24
+    /// accumulators). It gives the bits of the 6-row kernel; tests switch it off to show that.
+    /// </summary>
+    internal static bool UseTwelveRows { get; set; } = true;
+
     /// <summary>The widest panel any kernel uses (the 512-bit kernel's, for float), for scratch tiles.</summary>
     const int MaxNR = 32;
 
@@ -392,6 +398,7 @@ internal static unsafe partial class Gemm
         T* bias = null) where T : unmanaged
     {
         T* edge = stackalloc T[6 * MaxNR];
+        bool twelve = UseTwelveRows && nr == Vector512<T>.Count * 2;
         for (int jp = firstPanel; jp < lastPanel; jp++)
         {
             int cols = Math.Min(nr, nc - jp * nr);
@@ -405,6 +412,15 @@ internal static unsafe partial class Gemm
                 T* panelA = whole && directA != null ? directA + i * aRow : packA + i * kc;
                 int lda = whole && directA != null ? aRow : 1, step = whole && directA != null ? 1 : h;
                 T* panelBias = bias == null ? null : bias + jp * nr;
+                if (twelve && cols == nr && h == 6 && mc - i >= 12 && Height(mc, i + 6) == 6)
+                {
+                    // Two whole 6-row panels under one 512-bit kernel of 24 accumulators.
+                    T* lower = directA != null ? panelA + 6 * aRow : packA + (i + 6) * kc;
+                    Kernel512Twelve(kc, panelA, lower, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
+                    if (panelBias != null) AddBias(dst, ldc, 12, nr, panelBias);
+                    h = 12;
+                    continue;
+                }
                 if (whole && cols == nr)
                 {
                     Kernel(h, nr, kc, panelA, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
@@ -564,6 +580,59 @@ internal static unsafe partial class Gemm
         if (!TRows.Six) return;
         Store(c + 4 * ldc, c40, c41, w, accumulate);
         Store(c + 5 * ldc, c50, c51, w, accumulate);
+    }
+
+    // The 512-bit kernel over twelve rows (two 6-row panels: rows 0-5 from `upper`, 6-11 from
+    // `lower`, each row lda after the last and a step aStep on): 24 accumulators, two loads of B for
+    // twelve broadcasts of A where the 6-row kernel has six. On a core whose load ports a neighbour
+    // shares, that ratio, not the multiply-adds, set the pace: 12 rows ran 10-20% faster there
+    // (bench/results/TUNING.md). Each element is the same chain of multiply-adds as in the 6-row
+    // kernel, so the bits are the same.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Kernel512Twelve<T>(int kc, T* upper, T* lower, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
+    {
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
+            c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        int w = Vector512<T>.Count;
+        nint l = lda, step = aStep, rowB = ldb;
+        T* end = b + (nint)kc * ldb;
+        if (accumulate)
+            for (int r = 0; r < 12; r++)
+            {
+                Sse.Prefetch0(c + r * ldc);
+                Sse.Prefetch0(c + r * ldc + 2 * w - 1);
+            }
+        for (T* a = upper, a6 = lower; b < end; b += rowB, a += step, a6 += step)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var x = Vector512.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector512.Create(a[l]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector512.Create(a[2 * l]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector512.Create(a[3 * l]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector512.Create(a[4 * l]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector512.Create(a[5 * l]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            x = Vector512.Create(a6[0]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+            x = Vector512.Create(a6[l]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+            x = Vector512.Create(a6[2 * l]); c80 = Fma(x, b0, c80); c81 = Fma(x, b1, c81);
+            x = Vector512.Create(a6[3 * l]); c90 = Fma(x, b0, c90); c91 = Fma(x, b1, c91);
+            x = Vector512.Create(a6[4 * l]); ca0 = Fma(x, b0, ca0); ca1 = Fma(x, b1, ca1);
+            x = Vector512.Create(a6[5 * l]); cb0 = Fma(x, b0, cb0); cb1 = Fma(x, b1, cb1);
+        }
+        Store(c, c00, c01, w, accumulate);
+        Store(c + ldc, c10, c11, w, accumulate);
+        Store(c + 2 * ldc, c20, c21, w, accumulate);
+        Store(c + 3 * ldc, c30, c31, w, accumulate);
+        Store(c + 4 * ldc, c40, c41, w, accumulate);
+        Store(c + 5 * ldc, c50, c51, w, accumulate);
+        Store(c + 6 * ldc, c60, c61, w, accumulate);
+        Store(c + 7 * ldc, c70, c71, w, accumulate);
+        Store(c + 8 * ldc, c80, c81, w, accumulate);
+        Store(c + 9 * ldc, c90, c91, w, accumulate);
+        Store(c + 10 * ldc, ca0, ca1, w, accumulate);
+        Store(c + 11 * ldc, cb0, cb1, w, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
