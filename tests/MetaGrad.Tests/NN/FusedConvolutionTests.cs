@@ -53,6 +53,39 @@ public class FusedConvolutionTests(ITestOutputHelper output)
             Compare(n, c, o, h, w, kernel, stride, padding, dilation, DType.Float32, 1e-4);
     }
 
+    // The 512-bit kernels over twelve rows of the weight run each output's multiply-adds in the
+    // order the 6-row kernels do: switching them off changes no bit of the output or gradients.
+    [Theory, MemberData(nameof(Shapes))]
+    public void TwelveRowKernels_GiveTheBitsOfTheSixRowKernels(int n, int c, int o, int h, int w, (int, int) kernel, (int, int) stride, (int, int) padding, (int, int) dilation)
+    {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            output.WriteLine("Vector512 is not accelerated on this machine: the twelve-row kernels cannot run here.");
+            return;
+        }
+        var g = new Generator((ulong)(n * 1000 + c * 100 + o * 10 + h + w + 1));
+        var x = Tensor.Randn([n, c, h, w], generator: g).RequiresGrad_();
+        var weight = Tensor.Randn([o, c, kernel.Item1, kernel.Item2], generator: g).RequiresGrad_();
+        var bias = Tensor.Randn([o], generator: g).RequiresGrad_();
+        Tensor[] Run()
+        {
+            var y = Functional.Conv2d(x, weight, bias, stride, padding, dilation);
+            var grads = Autograd.Grad([y], [x, weight, bias], [y.Detach()]);
+            return [y, grads[0]!, grads[1]!, grads[2]!];
+        }
+        var twelve = Run();
+        Gemm.UseTwelveRows = false;
+        try
+        {
+            var six = Run();
+            for (int i = 0; i < 4; i++) Assert.Equal(six[i].ToArray<float>(), twelve[i].ToArray<float>());
+        }
+        finally
+        {
+            Gemm.UseTwelveRows = true;
+        }
+    }
+
     static void Compare(int n, int c, int o, int h, int w, (int, int) kernel, (int, int) stride, (int, int) padding, (int, int) dilation, DType dtype, double tolerance)
     {
         var g = new Generator((ulong)(n * 1000 + c * 100 + o * 10 + h + w));
