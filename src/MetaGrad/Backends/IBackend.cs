@@ -172,6 +172,15 @@ internal interface IFusedKernels
     RawTensor HardswishBackward(RawTensor grad, RawTensor x);
 
     /// <summary>
+    /// softplus_β of a float32 or float64 tensor in one pass, (max(βx, 0) + log1p(e^(-|βx|)))/β and
+    /// x itself where βx exceeds the threshold, and its backward grad·σ(βx) (grad above the threshold).
+    /// </summary>
+    RawTensor Softplus(RawTensor x, double beta, double threshold);
+
+    /// <inheritdoc cref="Softplus"/>
+    RawTensor SoftplusBackward(RawTensor grad, RawTensor x, double beta, double threshold);
+
+    /// <summary>
     /// One direction of a recurrent layer over every step, in the packed layout: step t owns the
     /// batchSizes[t] rows after the earlier steps' rows of <paramref name="gi"/> (the input half of the
     /// gates, x·W_ihᵀ, [rows, gates·H]; plus <paramref name="biasIh"/>, when given, added to each row

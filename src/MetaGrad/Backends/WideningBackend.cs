@@ -283,6 +283,18 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
         return _fused.HardswishBackward(grad, x);
     }
 
+    public RawTensor Softplus(RawTensor x, double beta, double threshold)
+    {
+        if (AnyNarrow(x)) throw new NotSupportedException($"Softplus: {x.DType} has no fused kernel; the caller takes the tensor operations");
+        return _fused.Softplus(x, beta, threshold);
+    }
+
+    public RawTensor SoftplusBackward(RawTensor grad, RawTensor x, double beta, double threshold)
+    {
+        if (AnyNarrow(grad, x)) throw new NotSupportedException($"SoftplusBackward: {x.DType} has no fused kernel; the caller takes the tensor operations");
+        return _fused.SoftplusBackward(grad, x, beta, threshold);
+    }
+
     public void AdamUpdate(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c)
     {
         if (!AnyNarrow(param, grad, expAvg) && !AnyNarrow(expAvgSq, maxExpAvgSq))

@@ -49,9 +49,10 @@ public static partial class Functional
 
     /// <summary>log σ(x) = -softplus(-x), stable for large |x|.</summary>
     public static Tensor LogSigmoid(Tensor x) =>
-        // No linear cut-off (threshold ∞): softplus's default one at 20 drops e⁻²⁰ ≈ 2e-9, which
-        // float64 resolves; torch.nn.functional.logsigmoid has none either.
-        -Softplus(-x, threshold: double.PositiveInfinity);
+        // softplus with β = -1 is log(1 + e⁻ˣ)/-1 = -softplus(-x), in one pass. No linear cut-off
+        // (threshold ∞): softplus's default one at 20 drops e⁻²⁰ ≈ 2e-9, which float64 resolves;
+        // torch.nn.functional.logsigmoid has none either.
+        Softplus(x, beta: -1, threshold: double.PositiveInfinity);
 
     /// <summary>log(1 + e^(βx))/β, linear where βx exceeds the threshold.</summary>
     public static Tensor Softplus(Tensor x, double beta = 1, double threshold = 20) => Functions.Ops.Softplus(x, beta, threshold);

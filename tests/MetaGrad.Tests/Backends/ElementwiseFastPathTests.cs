@@ -227,6 +227,39 @@ public class ElementwiseFastPathTests
     // Where over contiguous operands of one shape, or with a single value on either side (masking
     // with a constant): the vector select against the element loop (strided views), every dtype
     // width, NaN and negative zero kept bit for bit.
+    // log1p in vectors keeps what the element loop keeps: the relative accuracy of tiny arguments
+    // (log1p 1e-30 is 1e-30, where log(1 + x) gives 0), -1 → -∞, below -1 NaN, ∞ and NaN through.
+    // Floats are held to the double result, doubles to the element loop.
+    [Theory, MemberData(nameof(Lengths))]
+    public void Log1p_VectorPathKeepsSmallArgumentsAndSpecialValues(int length)
+    {
+        var special = new[] { 1e-30, -1e-30, 1e-8, -1e-8, 0.0, -0.0, -1.0, -2.0, double.PositiveInfinity, double.NaN, 1e30, 3e-39, -0.999999, 0.5 };
+        var g = new Generator((ulong)length + 70);
+        var values = Tensor.Rand([length], DType.Float64, generator: g).ToArray<double>()
+            .Select((u, i) => i < special.Length ? special[i] : i % 2 == 0 ? u * 1.998 - 0.999 : Math.Pow(10, u * 40 - 20)).ToArray();
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var x = Tensor.From(values, [length]).To(dtype);
+            var fast = x.Log1p().To(DType.Float64).ToArray<double>();
+            var loop = Strided(x.Reshape(1, length)).Log1p().Reshape(length).To(DType.Float64).ToArray<double>();
+            var inputs = x.To(DType.Float64).ToArray<double>();
+            for (int i = 0; i < length; i++)
+            {
+                double exact = Log1pInDouble(inputs[i]);
+                double expected = dtype == DType.Float32 ? exact : loop[i];
+                double tolerance = dtype == DType.Float32 ? 2.5e-7 : 5e-16;
+                if (double.IsNaN(expected) || double.IsInfinity(expected)) Assert.Equal(expected, fast[i]);
+                else Assert.True(Math.Abs(fast[i] - expected) <= tolerance * Math.Abs(expected), $"{dtype} log1p({inputs[i]:R}) = {fast[i]:R}, expected {expected:R}");
+            }
+        }
+
+        static double Log1pInDouble(double x)
+        {
+            double u = 1 + x;
+            return u == 1 ? x : double.IsPositiveInfinity(u) ? u : Math.Log(u) * (x / (u - 1));
+        }
+    }
+
     [Theory, MemberData(nameof(Lengths))]
     public void Where_VectorSelectEqualsTheElementLoop(int length)
     {

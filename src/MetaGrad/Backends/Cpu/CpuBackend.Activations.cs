@@ -64,14 +64,17 @@ internal sealed partial class CpuBackend
         }
     }
 
+    static void RequireGradientOf(string op, RawTensor? grad, RawTensor x)
+    {
+        if (grad is not { } g) return;
+        RequireSameDType(op, g, x);
+        if (!g.Layout.Shape.AsSpan().SequenceEqual(x.Layout.Shape))
+            throw new ArgumentException($"{op}: gradient of shape {ShapeMath.Format(g.Layout.Shape)} for input of shape {ShapeMath.Format(x.Layout.Shape)}");
+    }
+
     RawTensor Fused<TOp>(string op, RawTensor? grad, RawTensor x, double parameter) where TOp : IPiecewise
     {
-        if (grad is { } g)
-        {
-            RequireSameDType(op, g, x);
-            if (!g.Layout.Shape.AsSpan().SequenceEqual(x.Layout.Shape))
-                throw new ArgumentException($"{op}: gradient of shape {ShapeMath.Format(g.Layout.Shape)} for input of shape {ShapeMath.Format(x.Layout.Shape)}");
-        }
+        RequireGradientOf(op, grad, x);
         return x.DType switch
         {
             DType.Float32 => Fused<float, TOp>(grad, x, (float)parameter),
@@ -82,7 +85,16 @@ internal sealed partial class CpuBackend
 
     // Forward when grad is null, else backward. Strided inputs are made dense first; the values are
     // cut into one chunk per thread from ParallelElements.
-    static RawTensor Fused<T, TOp>(RawTensor? grad, RawTensor x, T parameter) where T : unmanaged, IFloatingPointIeee754<T> where TOp : IPiecewise
+    static RawTensor Fused<T, TOp>(RawTensor? grad, RawTensor x, T parameter) where T : unmanaged, IFloatingPointIeee754<T> where TOp : IPiecewise =>
+        InChunks<T, PiecewiseChunks<T, TOp>>(grad, x, new(parameter));
+
+    // One chunk of an elementwise activation (grads empty for a forward).
+    interface IChunkKernel<T>
+    {
+        void Run(ReadOnlySpan<T> grads, ReadOnlySpan<T> x, Span<T> y);
+    }
+
+    static RawTensor InChunks<T, TKernel>(RawTensor? grad, RawTensor x, TKernel kernel) where T : unmanaged where TKernel : struct, IChunkKernel<T>
     {
         using var input = Dense<T>(x);
         using var upstream = Dense<T>(grad);
@@ -95,20 +107,67 @@ internal sealed partial class CpuBackend
         void Part(int part)
         {
             int start = (int)((long)part * n / parts), end = (int)((long)(part + 1) * n / parts);
-            var from = X.AsSpan(xAt + start, end - start);
-            var grads = G is null ? default : G.AsSpan(gAt + start, end - start);
-            var to = Y.AsSpan(start, end - start);
+            kernel.Run(G is null ? default : G.AsSpan(gAt + start, end - start), X.AsSpan(xAt + start, end - start), Y.AsSpan(start, end - start));
+        }
+        if (parts == 1) Part(0);
+        else Threading.For(parts, Part);
+        return y;
+    }
+
+    readonly struct PiecewiseChunks<T, TOp>(T parameter) : IChunkKernel<T> where T : unmanaged, IFloatingPointIeee754<T> where TOp : IPiecewise
+    {
+        public void Run(ReadOnlySpan<T> grads, ReadOnlySpan<T> from, Span<T> to)
+        {
+            bool backward = !grads.IsEmpty;
             int i = 0, w = Vector256<T>.Count;
             if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
                 for (; i + w <= to.Length; i += w)
                 {
                     var v = Vector256.Create(from.Slice(i, w));
-                    (G is null ? TOp.Forward(v, parameter) : TOp.Backward(Vector256.Create(grads.Slice(i, w)), v, parameter)).CopyTo(to.Slice(i, w));
+                    (backward ? TOp.Backward(Vector256.Create(grads.Slice(i, w)), v, parameter) : TOp.Forward(v, parameter)).CopyTo(to.Slice(i, w));
                 }
-            for (; i < to.Length; i++) to[i] = G is null ? TOp.Forward(from[i], parameter) : TOp.Backward(grads[i], from[i], parameter);
+            for (; i < to.Length; i++) to[i] = backward ? TOp.Backward(grads[i], from[i], parameter) : TOp.Forward(from[i], parameter);
         }
-        if (parts == 1) Part(0);
-        else Threading.For(parts, Part);
-        return y;
+    }
+
+    public RawTensor Softplus(RawTensor x, double beta, double threshold) => Softplus("Softplus", null, x, beta, threshold);
+
+    public RawTensor SoftplusBackward(RawTensor grad, RawTensor x, double beta, double threshold) => Softplus("SoftplusBackward", grad, x, beta, threshold);
+
+    RawTensor Softplus(string op, RawTensor? grad, RawTensor x, double beta, double threshold)
+    {
+        RequireGradientOf(op, grad, x);
+        return x.DType switch
+        {
+            DType.Float32 => InChunks<float, SoftplusChunks<float>>(grad, x, new(beta, threshold)),
+            DType.Float64 => InChunks<double, SoftplusChunks<double>>(grad, x, new(beta, threshold)),
+            _ => throw new ArgumentException($"{op}: the fused kernel takes float32 or float64, got {x.DType}"),
+        };
+    }
+
+    // Softplus in FloatMath's vectors for float; element by element in T's own arithmetic otherwise,
+    // with the same formula: (max(z, 0) + log1p(e^(-|z|)))/β, z = βx, x where z exceeds the threshold.
+    readonly struct SoftplusChunks<T>(double beta, double threshold) : IChunkKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Run(ReadOnlySpan<T> grads, ReadOnlySpan<T> x, Span<T> y)
+        {
+            if (typeof(T) == typeof(float) && FloatMath.IsAccelerated)
+            {
+                if (grads.IsEmpty) FloatMath.Softplus(FloatMath.AsFloat(x), FloatMath.AsFloat(y), (float)beta, (float)threshold);
+                else FloatMath.SoftplusBackward(FloatMath.AsFloat(grads), FloatMath.AsFloat(x), FloatMath.AsFloat(y), (float)beta, (float)threshold);
+                return;
+            }
+            T b = T.CreateTruncating(beta), limit = T.CreateTruncating(threshold);
+            for (int i = 0; i < y.Length; i++)
+            {
+                T z = x[i] * b;
+                if (!grads.IsEmpty)
+                {
+                    T u = T.Exp(-T.Abs(z));
+                    y[i] = z > limit ? grads[i] : grads[i] * ((z < T.Zero ? u : T.One) / (T.One + u));
+                }
+                else y[i] = z > limit ? x[i] : (T.Max(z, T.Zero) + Log1pOp<T>.Apply(T.Exp(-T.Abs(z)))) / b;
+            }
+        }
     }
 }

@@ -88,10 +88,42 @@ internal struct LogOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 // by the ratio x / (u − 1) (or (u − 1) / log u), exact to a few ulps.
 internal struct Log1pOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 {
+    // log(u)·x/(u - 1) with u = 1 + x: the factor x/(u - 1) corrects the rounding of u, so that a
+    // small x keeps its relative accuracy (Goldberg's log1p).
     public static T Apply(T x)
     {
         T u = T.One + x;
         return u == T.One ? x : T.IsPositiveInfinity(u) ? u : T.Log(u) * (x / (u - T.One));
+    }
+
+    // For float, the same formula a block at a time: u, then TensorPrimitives' vectorised log of it
+    // in place, then the correction in vectors (element by element it took 6.5 ns a float, libtorch
+    // 0.8). Not for double: its vectorised log is up to 4 units in the last place off Math.Log.
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y)
+    {
+        if (typeof(T) != typeof(float) || !Vector256.IsHardwareAccelerated || x.Overlaps(y)) return false;
+        const int Block = 1024;
+        var one = Vector256.Create(T.One);
+        var infinity = Vector256.Create(T.PositiveInfinity);
+        int w = Vector256<T>.Count;
+        for (int start = 0; start < x.Length; start += Block)
+        {
+            var xs = x.Slice(start, Math.Min(Block, x.Length - start));
+            var ys = y.Slice(start, xs.Length);
+            TensorPrimitives.Add(xs, T.One, ys);
+            TensorPrimitives.Log(ys, ys);
+            int i = 0;
+            for (; i + w <= xs.Length; i += w)
+            {
+                var v = Vector256.Create(xs.Slice(i, w));
+                var u = one + v;
+                var corrected = Vector256.Create(ys.Slice(i, w)) * (v / (u - one));
+                corrected = Vector256.ConditionalSelect(Vector256.Equals(u, one), v, corrected);
+                Vector256.ConditionalSelect(Vector256.Equals(u, infinity), u, corrected).CopyTo(ys.Slice(i, w));
+            }
+            for (; i < xs.Length; i++) ys[i] = Apply(xs[i]);
+        }
+        return true;
     }
 }
 internal struct Expm1Op<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>

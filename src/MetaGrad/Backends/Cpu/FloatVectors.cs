@@ -34,6 +34,8 @@ internal interface IFloatVector<TV> where TV : struct, IFloatVector<TV>
     static abstract TV CopySign(TV magnitude, TV sign);
     /// <summary>y where x is a number, x (its NaN) where it is not.</summary>
     static abstract TV KeepNaN(TV x, TV y);
+    /// <summary>Lane by lane, ifTrue where a &gt; b, else ifFalse (a NaN on either side compares false).</summary>
+    static abstract TV WhereGreater(TV a, TV b, TV ifTrue, TV ifFalse);
 }
 
 /// <summary>Eight floats in a <see cref="Vector256{T}"/> (AVX2 with FMA).</summary>
@@ -71,6 +73,9 @@ internal readonly struct Floats8(Vector256<float> value) : IFloatVector<Floats8>
     public static Floats8 CopySign(Floats8 magnitude, Floats8 sign) => new(Vector256.ConditionalSelect(Vector256.Create(-0f), sign.Value, magnitude.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats8 KeepNaN(Floats8 x, Floats8 y) => new(Vector256.ConditionalSelect(Vector256.Equals(x.Value, x.Value), y.Value, x.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats8 WhereGreater(Floats8 a, Floats8 b, Floats8 ifTrue, Floats8 ifFalse) =>
+        new(Vector256.ConditionalSelect(Vector256.GreaterThan(a.Value, b.Value), ifTrue.Value, ifFalse.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> Exponent(Vector256<int> k) => Vector256.ShiftLeft(k + Vector256.Create(127), 23).AsSingle();
 }
@@ -110,6 +115,9 @@ internal readonly struct Floats16(Vector512<float> value) : IFloatVector<Floats1
     public static Floats16 CopySign(Floats16 magnitude, Floats16 sign) => new(Vector512.ConditionalSelect(Vector512.Create(-0f), sign.Value, magnitude.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats16 KeepNaN(Floats16 x, Floats16 y) => new(Vector512.ConditionalSelect(Vector512.Equals(x.Value, x.Value), y.Value, x.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16 WhereGreater(Floats16 a, Floats16 b, Floats16 ifTrue, Floats16 ifFalse) =>
+        new(Vector512.ConditionalSelect(Vector512.GreaterThan(a.Value, b.Value), ifTrue.Value, ifFalse.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<float> Exponent(Vector512<int> k) => Vector512.ShiftLeft(k + Vector512.Create(127), 23).AsSingle();
 }
