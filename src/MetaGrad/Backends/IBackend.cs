@@ -181,6 +181,16 @@ internal interface IFusedKernels
     RawTensor SoftplusBackward(RawTensor grad, RawTensor x, double beta, double threshold);
 
     /// <summary>
+    /// The ELU family of a float32 or float64 tensor in one pass: scale·x for x &gt; 0, else
+    /// scale·α·(e^(x·inputScale) - 1) (ELU, SELU and CELU are its settings), and its backward
+    /// (grad·scale above 0, grad·scale·α·inputScale·e^(x·inputScale) at and below it).
+    /// </summary>
+    RawTensor Elu(RawTensor x, double alpha, double scale, double inputScale);
+
+    /// <inheritdoc cref="Elu"/>
+    RawTensor EluBackward(RawTensor grad, RawTensor x, double alpha, double scale, double inputScale);
+
+    /// <summary>
     /// One direction of a recurrent layer over every step, in the packed layout: step t owns the
     /// batchSizes[t] rows after the earlier steps' rows of <paramref name="gi"/> (the input half of the
     /// gates, x·W_ihᵀ, [rows, gates·H]; plus <paramref name="biasIh"/>, when given, added to each row

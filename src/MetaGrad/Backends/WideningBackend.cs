@@ -295,6 +295,18 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
         return _fused.SoftplusBackward(grad, x, beta, threshold);
     }
 
+    public RawTensor Elu(RawTensor x, double alpha, double scale, double inputScale)
+    {
+        if (AnyNarrow(x)) throw new NotSupportedException($"Elu: {x.DType} has no fused kernel; the caller takes the tensor operations");
+        return _fused.Elu(x, alpha, scale, inputScale);
+    }
+
+    public RawTensor EluBackward(RawTensor grad, RawTensor x, double alpha, double scale, double inputScale)
+    {
+        if (AnyNarrow(grad, x)) throw new NotSupportedException($"EluBackward: {x.DType} has no fused kernel; the caller takes the tensor operations");
+        return _fused.EluBackward(grad, x, alpha, scale, inputScale);
+    }
+
     public void AdamUpdate(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c)
     {
         if (!AnyNarrow(param, grad, expAvg) && !AnyNarrow(expAvgSq, maxExpAvgSq))

@@ -20,9 +20,14 @@ public static partial class Functional
 
     /// <summary>x for x &gt; 0, α(eˣ - 1) otherwise.</summary>
     public static Tensor Elu(Tensor x, double alpha = 1.0) =>
-        // The exponential sees min(x, 0): for a large x, eˣ = inf in the branch Where discards would
-        // still meet its zero gradient there, and 0·inf is NaN.
-        Tensor.Where(x > 0.0, x, (x.Clamp(max: 0).Exp() - 1.0) * alpha);
+        // One fused node for float and double; under an ONNX trace (which maps Where) and for other
+        // dtypes, the composition. The exponential sees min(x, 0): for a large x, eˣ = inf in the
+        // branch Where discards would still meet its zero gradient there, and 0·inf is NaN.
+        FusesElu(x) ? new Functions.EluFunction(alpha, 1, 1).Apply(x)
+            : Tensor.Where(x > 0.0, x, (x.Clamp(max: 0).Exp() - 1.0) * alpha);
+
+    /// <summary>Whether the ELU family runs as one fused node on x.</summary>
+    internal static bool FusesElu(Tensor x) => x.DType is DType.Float32 or DType.Float64 && Tracing.Active is null && x.Backend is IFusedKernels;
 
     /// <summary>
     /// x·Φ(x) with Φ the standard normal CDF (exact, via erf), or the tanh approximation when

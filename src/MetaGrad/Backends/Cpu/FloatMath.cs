@@ -110,6 +110,40 @@ internal static class FloatMath
         }
     }
 
+    /// <summary>
+    /// The ELU family: scale·x for x &gt; 0, else scale·α·(e^(x·inputScale) - 1) (ELU: scale 1 and
+    /// inputScale 1; SELU: its constants; CELU: inputScale 1/α), as libtorch's formula; NaN stays NaN.
+    /// </summary>
+    public static void Elu(ReadOnlySpan<float> x, Span<float> y, float alpha, float scale, float inputScale) => Map(x, y, new EluOp(alpha, scale, inputScale));
+
+    /// <summary>grad·scale for x &gt; 0, else grad·scale·α·inputScale·e^(x·inputScale): the gradient of <see cref="Elu"/>.</summary>
+    public static void EluBackward(ReadOnlySpan<float> grad, ReadOnlySpan<float> x, Span<float> y, float alpha, float scale, float inputScale) =>
+        Map2(grad, x, y, new EluSlopeOp(alpha, scale, inputScale));
+
+    // The exponential sees min(x, 0), as the composition's: a large x, whose branch is discarded,
+    // would overflow it.
+    readonly struct EluOp(float alpha, float scale, float inputScale) : IOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Apply<TV>(TV x) where TV : struct, IFloatVector<TV>
+        {
+            var e = ExpVector(TV.Clamp(x, float.NegativeInfinity, 0f) * TV.Create(inputScale));
+            var negative = (e - TV.Create(1f)) * TV.Create(alpha * scale);
+            return TV.KeepNaN(x, TV.WhereGreater(x, TV.Create(0f), x * TV.Create(scale), negative));
+        }
+    }
+
+    readonly struct EluSlopeOp(float alpha, float scale, float inputScale) : IOp2
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Apply<TV>(TV grad, TV x) where TV : struct, IFloatVector<TV>
+        {
+            var e = ExpVector(TV.Clamp(x, float.NegativeInfinity, 0f) * TV.Create(inputScale));
+            var negative = grad * TV.Create(scale * alpha * inputScale) * e;
+            return TV.KeepNaN(x, TV.WhereGreater(x, TV.Create(0f), grad * TV.Create(scale), negative));
+        }
+    }
+
     // log(1 + u) for u in [0, 1] as 2·atanh(s), s = u/(2 + u) ≤ 1/3: 2s·(1 + s²/3 + s⁴/5 + ... + s¹⁴/15),
     // the first term left out below 2e-9 of the sum.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
