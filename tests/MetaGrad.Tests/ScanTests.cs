@@ -12,6 +12,54 @@ public class ScanTests
     static Func<Tensor[], Tensor> GradientOf(Func<Tensor, Tensor> f, Tensor w) =>
         x => Autograd.Grad((f(x[0]) * w).Sum(), x[0], createGraph: true);
 
+    // The running kernels (lines along a last dim, rows of accumulators in blocks of 512 columns
+    // otherwise, parts for the threads) against the definition: each element summed (or multiplied)
+    // in double from the start of its line and rounded once, for float, double and int64, along
+    // every dim of shapes whose lines cross blocks and the thread split, from a transposed view too.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Cumsum_AndCumprod_EqualTheRunningDefinition(int dim)
+    {
+        int[] shape = [3, 70, 1300];
+        var g = new Generator((ulong)dim + 40);
+        var x64 = Tensor.Rand(shape, DType.Float64, generator: g) * 0.2 + 0.9;
+        foreach (var dtype in new[] { DType.Float32, DType.Float64, DType.Int64 })
+        {
+            var x = dtype == DType.Int64 ? (x64 * 3).To(DType.Int64) : x64.To(dtype);
+            foreach (var transposed in new[] { false, true })
+            {
+                var input = transposed ? x.Transpose(0, 2).Contiguous().Transpose(0, 2) : x;
+                var values = x.To(DType.Float64).ToArray<double>();
+                foreach (bool sum in new[] { true, false })
+                {
+                    var result = sum ? input.Cumsum(dim) : input.Cumprod(dim);
+                    var actual = result.To(DType.Float64).ToArray<double>();
+                    var actualLongs = dtype == DType.Int64 ? result.ToArray<long>() : null;
+                    int inner = shape.Skip(dim + 1).Aggregate(1, (a, b) => a * b), size = shape[dim];
+                    for (int start = 0; start < values.Length; start++)
+                    {
+                        if (start / inner % size != 0) continue;   // lines start where k = 0
+                        double acc = values[start];
+                        long accLong = (long)values[start];   // int64 products wrap, as PyTorch's
+                        for (int k = 0; k < size; k++)
+                        {
+                            int i = start + k * inner;
+                            if (k > 0)
+                            {
+                                acc = sum ? acc + values[i] : acc * values[i];
+                                accLong = unchecked(sum ? accLong + (long)values[i] : accLong * (long)values[i]);
+                            }
+                            bool equal = dtype == DType.Int64 ? actualLongs![i] == accLong : (dtype == DType.Float32 ? (float)acc : acc).Equals(actual[i]);
+                            Assert.True(equal, $"{dtype} {(sum ? "cumsum" : "cumprod")} dim {dim}{(transposed ? " (transposed)" : "")}: element {i} = {actual[i]:R}, expected {acc:R}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Cumsum_RunsAlongTheDim()
     {
