@@ -249,10 +249,10 @@ internal interface IFusedKernels
     RawTensor CrossEntropyBackward(RawTensor x, RawTensor target, RawTensor logSumExp, RawTensor grad, int ignoreIndex);
 
     /// <summary>
-    /// The gradient of softmax (or log-softmax) over the last dim from its output y (contiguous
-    /// rows) and the output's gradient g: y·(g − Σ g·y) per row, or g − exp(y)·Σ g.
+    /// The gradient of softmax (or log-softmax) along dim from its output y and the output's
+    /// gradient g (of y's shape): y·(g − Σ g·y) per line, or g − exp(y)·Σ g.
     /// </summary>
-    RawTensor SoftmaxBackward(RawTensor y, RawTensor grad, bool log);
+    RawTensor SoftmaxBackward(RawTensor y, RawTensor grad, int dim, bool log);
 
     /// <summary>
     /// Layer normalisation of x's rows of <paramref name="rowLength"/> contiguous values (the

@@ -357,8 +357,8 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
         bool input, bool needWeight, bool needBias) =>
         AnyNarrow(x, weight, grad) ? throw Refused("LayerNorm", x.DType) : _fused.LayerNormBackward(x, rowLength, weight, forward, grad, input, needWeight, needBias);
 
-    public RawTensor SoftmaxBackward(RawTensor y, RawTensor grad, bool log) =>
-        AnyNarrow(y, grad) ? throw Refused(log ? "LogSoftmax" : "Softmax", y.DType) : _fused.SoftmaxBackward(y, grad, log);
+    public RawTensor SoftmaxBackward(RawTensor y, RawTensor grad, int dim, bool log) =>
+        AnyNarrow(y, grad) ? throw Refused(log ? "LogSoftmax" : "Softmax", y.DType) : _fused.SoftmaxBackward(y, grad, dim, log);
 
     public (RawTensor Losses, RawTensor LogSumExp) CrossEntropyForward(RawTensor x, RawTensor target, int ignoreIndex) =>
         AnyNarrow(x) ? throw Refused("CrossEntropy", x.DType) : _fused.CrossEntropyForward(x, target, ignoreIndex);

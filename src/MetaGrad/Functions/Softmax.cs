@@ -23,7 +23,7 @@ internal sealed class Softmax(int dim) : UnaryFunction
     protected override Tensor Backward(Context ctx, Tensor grad)
     {
         var y = ctx.Saved[0];
-        if (SoftmaxGradient.ByKernel(y, grad, dim) is { } kernels) return kernels.SoftmaxBackward(y, grad, log: false);
+        if (SoftmaxGradient.ByKernel(y, grad, dim) is { } kernels) return kernels.SoftmaxBackward(y, grad, dim, log: false);
         return y * (grad - (grad * y).Sum(dim, keepDim: true));
     }
 }
@@ -33,12 +33,12 @@ static class SoftmaxGradient
 {
     /// <summary>
     /// The backend's kernels when they serve: not while the backward is recorded (higher-order
-    /// gradients need the tensor operations), over the last dim, float32 or float64 on one backend.
+    /// gradients need the tensor operations), float32 or float64 on one backend.
     /// </summary>
     public static IFusedKernels? ByKernel(Tensor y, Tensor grad, int dim) =>
         !Autograd.IsGradEnabled && y.Backend is IFusedKernels kernels && grad.Backend == y.Backend
         && (y.DType == DType.Float32 || y.DType == DType.Float64) && grad.DType == y.DType
-        && y.NDim > 0 && (dim == y.NDim - 1 || dim == -1) && grad.Shape.SequenceEqual(y.Shape)
+        && y.NDim > 0 && grad.Shape.SequenceEqual(y.Shape)
             ? kernels : null;
 }
 
@@ -57,7 +57,7 @@ internal sealed class LogSoftmax(int dim) : UnaryFunction
     protected override Tensor Backward(Context ctx, Tensor grad)
     {
         var y = ctx.Saved[0];
-        if (SoftmaxGradient.ByKernel(y, grad, dim) is { } kernels) return kernels.SoftmaxBackward(y, grad, log: true);
+        if (SoftmaxGradient.ByKernel(y, grad, dim) is { } kernels) return kernels.SoftmaxBackward(y, grad, dim, log: true);
         return grad - y.Exp() * grad.Sum(dim, keepDim: true);
     }
 }
