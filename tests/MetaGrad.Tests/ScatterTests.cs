@@ -12,6 +12,41 @@ public class ScatterTests
     static Tensor In(params int[] shape) => Check.Input(shape, (ulong)shape.Sum() + 3);
     static Tensor Leaf(params double[] v) => Tensor.From(v, [v.Length], requiresGrad: true);
 
+    // IndexAdd's slice kernel against the definition, along every dim, with repeated indices
+    // accumulating in index order, for float32, float64, int64 and int32, from a transposed src.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void IndexAdd_AddsEachSliceAtItsIndex_RepeatsAccumulating(int dim)
+    {
+        int[] shape = [4, 5, 6];
+        var index = new long[] { 3, 0, 3, 1, 3 }.Select(i => i % shape[dim]).ToArray();
+        int[] srcShape = [.. shape];
+        srcShape[dim] = index.Length;
+        foreach (var dtype in new[] { DType.Float32, DType.Float64, DType.Int64, DType.Int32 })
+        {
+            var self = (Tensor.Randn(shape, DType.Float64, generator: new Generator(41)) * 10).To(dtype);
+            var src = (Tensor.Randn([srcShape[2], srcShape[1], srcShape[0]], DType.Float64, generator: new Generator(42)) * 10).To(dtype).Permute(2, 1, 0);
+            var actual = self.IndexAdd(dim, Tensor.From(index, [index.Length]), src).To(DType.Float64).ToArray<double>();
+            var expected = self.To(DType.Float64).ToArray<double>();
+            var s = src.To(DType.Float64).Contiguous().ToArray<double>();
+            for (int a = 0; a < srcShape[0]; a++)
+                for (int b = 0; b < srcShape[1]; b++)
+                    for (int c = 0; c < srcShape[2]; c++)
+                    {
+                        int[] at = [a, b, c];
+                        at[dim] = (int)index[at[dim]];
+                        double before = expected[(at[0] * shape[1] + at[1]) * shape[2] + at[2]];
+                        double sum = before + s[(a * srcShape[1] + b) * srcShape[2] + c];
+                        expected[(at[0] * shape[1] + at[1]) * shape[2] + at[2]] = dtype == DType.Float32 ? (float)((float)before + (float)s[(a * srcShape[1] + b) * srcShape[2] + c]) : sum;
+                    }
+            Assert.Equal(expected, actual);
+        }
+        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => Tensor.Zeros(shape).IndexAdd(dim, L(shape[dim]), Tensor.Ones(srcShape.Select((n, d) => d == dim ? 1 : n).ToArray())));
+        Assert.Contains("IndexAdd", bad.Message);
+    }
+
     [Fact]
     public void Scatter_WritesSrcAtTheIndexAlongDim()
     {
