@@ -107,4 +107,32 @@ public class CastFastPathTests
         Assert.Equal(expected, mask.To(DType.Float32).ToArray<float>());
         Assert.Equal(mask.ToArray<bool>().Select(b => b ? 1f : 0f), expected);
     }
+
+    // Float ↔ double by vectors, bit for bit against C#'s own conversions (exact widening; rounding
+    // to nearest, ties to even, overflow to infinity and subnormal results narrowing): arbitrary
+    // bit patterns, NaN, infinities, signed zeros, doubles at and between float's ties, past the
+    // thread split, with tails.
+    [Theory]
+    [InlineData(7)]
+    [InlineData(1001)]
+    [InlineData(300_001)]
+    public void FloatAndDouble_EqualTheScalarConversions(int length)
+    {
+        var random = new Random(length);
+        var floats = new float[length];
+        var doubles = new double[length];
+        double[] special = [double.NaN, double.PositiveInfinity, double.NegativeInfinity, 0.0, -0.0, 1e300, -1e-300, 3.4028235677973366e38, 1.401298464324817e-45 / 2, 1 + Math.Pow(2, -24)];
+        for (int i = 0; i < length; i++)
+        {
+            floats[i] = BitConverter.Int32BitsToSingle(random.Next() ^ (random.Next(2) << 31));
+            doubles[i] = i < special.Length ? special[i] : i % 3 == 0 ? (double)floats[i] + Math.Pow(2, -30) * floats[i] : BitConverter.Int64BitsToDouble(random.NextInt64());
+        }
+        var widened = Tensor.From(floats, [length]).To(DType.Float64).ToArray<double>();
+        var narrowed = Tensor.From(doubles, [length]).To(DType.Float32).ToArray<float>();
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal(BitConverter.DoubleToInt64Bits(floats[i]), BitConverter.DoubleToInt64Bits(widened[i]));
+            Assert.Equal(BitConverter.SingleToInt32Bits((float)doubles[i]), BitConverter.SingleToInt32Bits(narrowed[i]));
+        }
+    }
 }

@@ -541,7 +541,39 @@ internal struct CastOp<TIn, TOut> : IMap1<TIn, TOut> where TIn : unmanaged where
             MaskToSingle(MemoryMarshal.Cast<TIn, byte>(x), MemoryMarshal.Cast<TOut, float>(y));
             return true;
         }
+        if (typeof(TIn) == typeof(float) && typeof(TOut) == typeof(double) && Vector256.IsHardwareAccelerated)
+        {
+            Widen(MemoryMarshal.Cast<TIn, float>(x), MemoryMarshal.Cast<TOut, double>(y));
+            return true;
+        }
+        if (typeof(TIn) == typeof(double) && typeof(TOut) == typeof(float) && Vector256.IsHardwareAccelerated)
+        {
+            Narrow(MemoryMarshal.Cast<TIn, double>(x), MemoryMarshal.Cast<TOut, float>(y));
+            return true;
+        }
         return false;
+    }
+
+    // Float ↔ double eight values at a time, the conversions the scalar loop makes one at a time
+    // (3.7 times libtorch's time for float → double): exact one way, rounded to nearest the other.
+    static void Widen(ReadOnlySpan<float> x, Span<double> y)
+    {
+        int i = 0;
+        for (; i + 8 <= x.Length; i += 8)
+        {
+            var (lower, upper) = Vector256.Widen(Vector256.Create(x.Slice(i, 8)));
+            lower.CopyTo(y.Slice(i, 4));
+            upper.CopyTo(y.Slice(i + 4, 4));
+        }
+        for (; i < x.Length; i++) y[i] = x[i];
+    }
+
+    static void Narrow(ReadOnlySpan<double> x, Span<float> y)
+    {
+        int i = 0;
+        for (; i + 8 <= x.Length; i += 8)
+            Vector256.Narrow(Vector256.Create(x.Slice(i, 4)), Vector256.Create(x.Slice(i + 4, 4))).CopyTo(y.Slice(i, 8));
+        for (; i < x.Length; i++) y[i] = (float)x[i];
     }
 
     // A mask made float (dropout's, an accuracy's): eight bytes widened to lanes and converted at a
