@@ -190,6 +190,12 @@ internal interface IFusedKernels
     /// <inheritdoc cref="Elu"/>
     RawTensor EluBackward(RawTensor grad, RawTensor x, double alpha, double scale, double inputScale);
 
+    /// <summary>SiLU, x·σ(x), of a float32 or float64 tensor in one pass, and its backward grad·σ(x)·(1 + x·(1 − σ(x))).</summary>
+    RawTensor Silu(RawTensor x);
+
+    /// <inheritdoc cref="Silu"/>
+    RawTensor SiluBackward(RawTensor grad, RawTensor x);
+
     /// <summary>
     /// One direction of a recurrent layer over every step, in the packed layout: step t owns the
     /// batchSizes[t] rows after the earlier steps' rows of <paramref name="gi"/> (the input half of the

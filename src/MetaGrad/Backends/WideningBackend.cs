@@ -307,6 +307,18 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
         return _fused.EluBackward(grad, x, alpha, scale, inputScale);
     }
 
+    public RawTensor Silu(RawTensor x)
+    {
+        if (AnyNarrow(x)) throw new NotSupportedException($"Silu: {x.DType} has no fused kernel; the caller takes the tensor operations");
+        return _fused.Silu(x);
+    }
+
+    public RawTensor SiluBackward(RawTensor grad, RawTensor x)
+    {
+        if (AnyNarrow(grad, x)) throw new NotSupportedException($"SiluBackward: {x.DType} has no fused kernel; the caller takes the tensor operations");
+        return _fused.SiluBackward(grad, x);
+    }
+
     public void AdamUpdate(RawTensor param, RawTensor grad, RawTensor expAvg, RawTensor expAvgSq, RawTensor? maxExpAvgSq, AdamCoefficients c)
     {
         if (!AnyNarrow(param, grad, expAvg) && !AnyNarrow(expAvgSq, maxExpAvgSq))

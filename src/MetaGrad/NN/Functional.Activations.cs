@@ -45,7 +45,7 @@ public static partial class Functional
     /// (libtorch's elu with those coefficients, so the gradient at 0 is scale·α).
     /// </summary>
     public static Tensor Selu(Tensor x) =>
-        FusesElu(x) ? new Functions.EluFunction(SeluAlpha, SeluScale, 1).Apply(x)
+        FusesActivation(x) ? new Functions.EluFunction(SeluAlpha, SeluScale, 1).Apply(x)
             : Tensor.Where(x > 0.0, x * SeluScale, (x.Clamp(max: 0).Exp() - 1.0) * (SeluAlpha * SeluScale));
 
     /// <summary>x for x &gt; 0, α(e^(x/α) - 1) otherwise (the gradient at 0 is 1, from the exponential branch).</summary>
@@ -53,7 +53,7 @@ public static partial class Functional
     {
         if (alpha == 0) throw new ArgumentException("Celu: alpha must not be 0 (ZeroDivisionError in PyTorch)");
         // The exponential sees min(x, 0), as in Elu: its discarded branch must stay finite.
-        if (FusesElu(x)) return new Functions.EluFunction(alpha, 1, 1 / alpha).Apply(x);
+        if (FusesActivation(x)) return new Functions.EluFunction(alpha, 1, 1 / alpha).Apply(x);
         return Tensor.Where(x > 0.0, x, ((x.Clamp(max: 0) / alpha).Exp() - 1.0) * alpha);
     }
 

@@ -23,11 +23,11 @@ public static partial class Functional
         // One fused node for float and double; under an ONNX trace (which maps Where) and for other
         // dtypes, the composition. The exponential sees min(x, 0): for a large x, eˣ = inf in the
         // branch Where discards would still meet its zero gradient there, and 0·inf is NaN.
-        FusesElu(x) ? new Functions.EluFunction(alpha, 1, 1).Apply(x)
+        FusesActivation(x) ? new Functions.EluFunction(alpha, 1, 1).Apply(x)
             : Tensor.Where(x > 0.0, x, (x.Clamp(max: 0).Exp() - 1.0) * alpha);
 
-    /// <summary>Whether the ELU family runs as one fused node on x.</summary>
-    internal static bool FusesElu(Tensor x) => x.DType is DType.Float32 or DType.Float64 && Tracing.Active is null && x.Backend is IFusedKernels;
+    /// <summary>Whether the fused activation kernels (the ELU family, SiLU) run as one node on x.</summary>
+    internal static bool FusesActivation(Tensor x) => x.DType is DType.Float32 or DType.Float64 && Tracing.Active is null && x.Backend is IFusedKernels;
 
     /// <summary>
     /// x·Φ(x) with Φ the standard normal CDF (exact, via erf), or the tanh approximation when
@@ -66,7 +66,10 @@ public static partial class Functional
     public static Tensor Tanh(Tensor x) => x.Tanh();
 
     /// <summary>x·σ(x) (SiLU, also called Swish).</summary>
-    public static Tensor Silu(Tensor x) => x * x.Sigmoid();
+    public static Tensor Silu(Tensor x) =>
+        // One fused node for float and double; under an ONNX trace (which maps Sigmoid and Mul) and
+        // for other dtypes, the composition.
+        FusesActivation(x) ? new Functions.SiluFunction().Apply(x) : x * x.Sigmoid();
 
     /// <summary>Softmax along dim.</summary>
     public static Tensor Softmax(Tensor x, int dim) => x.Softmax(dim);

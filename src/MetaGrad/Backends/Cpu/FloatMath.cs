@@ -144,6 +144,28 @@ internal static class FloatMath
         }
     }
 
+    /// <summary>SiLU, x·σ(x), as x/(1 + e^(-x)) in one pass (σ as <see cref="Sigmoid(ReadOnlySpan{float}, Span{float})"/> computes it).</summary>
+    public static void Silu(ReadOnlySpan<float> x, Span<float> y) => Map<SiluOp>(x, y);
+
+    /// <summary>grad·σ(x)·(1 + x·(1 - σ(x))): the gradient of <see cref="Silu"/>.</summary>
+    public static void SiluBackward(ReadOnlySpan<float> grad, ReadOnlySpan<float> x, Span<float> y) => Map2<SiluSlopeOp>(grad, x, y);
+
+    struct SiluOp : IOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly TV Apply<TV>(TV x) where TV : struct, IFloatVector<TV> => x * Sigmoid(x);
+    }
+
+    struct SiluSlopeOp : IOp2
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly TV Apply<TV>(TV grad, TV x) where TV : struct, IFloatVector<TV>
+        {
+            var s = Sigmoid(x);
+            return grad * (s * TV.Fma(x, TV.Create(1f) - s, TV.Create(1f)));
+        }
+    }
+
     // log(1 + u) for u in [0, 1] as 2·atanh(s), s = u/(2 + u) ≤ 1/3: 2s·(1 + s²/3 + s⁴/5 + ... + s¹⁴/15),
     // the first term left out below 2e-9 of the sum.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
