@@ -175,8 +175,8 @@ public partial class Tensor
         int size = NDim == 0 ? 1 : Layout.Shape[d];
         if (k < 0 || k > size) throw new ArgumentOutOfRangeException(nameof(k), $"TopK: k ({k}) is out of range for dimension {d} of size {size}");
         if (NDim == 0) return (Clone(), From(0L));
-        (_, Tensor order) = Backend.Sort(Detach(), d, descending: largest);
-        return Select("Topk", d, order.Narrow(d, 0, k).Contiguous());
+        Tensor order = Backend.TopKIndices(Detach(), d, k, largest);
+        return Select("Topk", d, order);
     }
 
     /// <summary>

@@ -6,6 +6,51 @@ namespace MetaGrad.Tests;
 /// </summary>
 public class OrderStatisticTests
 {
+    // Sort's and TopK's orders against a stable LINQ sort (NaN above every number, -0 equal to 0,
+    // ties in their original order), ascending and descending, along an inner dim and the last,
+    // for float32, float64 and int64 with many ties, the full sort and TopK's heap selection
+    // (k under an eighth of the line), lines past the thread split.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void SortAndTopK_FollowTheStableOrder(int dim)
+    {
+        int[] shape = dim == 0 ? [300, 40] : [600, 300];
+        var g = new Generator((ulong)dim + 60);
+        var raw = (Tensor.Randn(shape, DType.Float64, generator: g) * 3).Round().ToArray<double>();
+        for (int i = 0; i < raw.Length; i += 37) raw[i] = i % 2 == 0 ? double.NaN : -0.0;
+        foreach (var dtype in new[] { DType.Float32, DType.Float64, DType.Int64 })
+        {
+            var values = dtype == DType.Int64 ? raw.Select(v => double.IsNaN(v) ? 7.0 : v).ToArray() : raw;
+            var x = Tensor.From(values, shape).To(dtype);
+            int size = shape[dim], lines = shape[1 - dim];
+            foreach (bool descending in new[] { false, true })
+            {
+                var sorted = x.Sort(dim, descending).Indices.ToArray<long>();
+                int k = size / 10;
+                var top = x.TopK(k, dim, largest: descending).Indices.ToArray<long>();
+                for (int line = 0; line < lines; line++)
+                {
+                    double At(int j) => dim == 0 ? values[j * shape[1] + line] : values[line * shape[1] + j];
+                    double Key(int j) => double.IsNaN(At(j)) ? double.PositiveInfinity * 2 : At(j) == 0 ? 0 : At(j);
+                    var order = Enumerable.Range(0, size);
+                    var expected = (descending ? order.OrderByDescending(j => double.IsNaN(At(j)) ? 1 : 0).ThenByDescending(j => double.IsNaN(At(j)) ? 0 : Key(j))
+                        : order.OrderBy(j => double.IsNaN(At(j)) ? 1 : 0).ThenBy(j => double.IsNaN(At(j)) ? 0 : Key(j))).ToArray();
+                    for (int j = 0; j < size; j++)
+                    {
+                        long actual = dim == 0 ? sorted[j * shape[1] + line] : sorted[line * size + j];
+                        Assert.True(expected[j] == actual, $"{dtype} sort {(descending ? "descending" : "ascending")} dim {dim}, line {line}, place {j}: {actual}, expected {expected[j]}");
+                    }
+                    for (int j = 0; j < k; j++)
+                    {
+                        long actual = dim == 0 ? top[j * shape[1] + line] : top[line * k + j];
+                        Assert.True(expected[j] == actual, $"{dtype} topk {k} largest={descending} dim {dim}, line {line}, place {j}: {actual}, expected {expected[j]}");
+                    }
+                }
+            }
+        }
+    }
+
     static Tensor D(double[] values, params int[] shape) => Tensor.From(values, shape, requiresGrad: true);
 
     [Fact]

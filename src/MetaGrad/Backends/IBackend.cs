@@ -79,6 +79,8 @@ internal partial interface IBackend
     RawTensor ArgReduce(RawTensor x, int dim, bool max);
     /// <summary>Sorted values and their Int64 indices along dim (stable).</summary>
     (RawTensor Values, RawTensor Indices) Sort(RawTensor x, int dim, bool descending);
+    /// <summary>The Int64 indices of the first k elements along dim of the stable sort (descending when largest): TopK's.</summary>
+    RawTensor TopKIndices(RawTensor x, int dim, int k, bool largest);
 
     /// <summary>Softmax (or log-softmax) along dim, in one pass per line, shifted by the line's max for stability.</summary>
     RawTensor Softmax(RawTensor x, int dim, bool log);

@@ -148,6 +148,8 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
 
     public RawTensor ArgReduce(RawTensor x, int dim, bool max) => inner.ArgReduce(Widen(x), dim, max);
 
+    public RawTensor TopKIndices(RawTensor x, int dim, int k, bool largest) => inner.TopKIndices(x.DType.IsNarrow() ? Widen(x) : x, dim, k, largest);
+
     public (RawTensor Values, RawTensor Indices) Sort(RawTensor x, int dim, bool descending)
     {
         if (!x.DType.IsNarrow()) return inner.Sort(x, dim, descending);

@@ -16,7 +16,7 @@ internal sealed partial class CpuBackend
     // answers with its last index, as PyTorch's CPU kernel does when its sort keeps ties in order.
     static RawTensor ModeIndicesTyped<T>(RawTensor x, int dim) where T : unmanaged, INumber<T>
     {
-        var order = SortIndices<T>(x, dim, descending: false);
+        var order = OrderIndices<T>(x, dim, descending: false, x.Layout.Shape[dim]);
         var shape = x.Layout.Shape;
         var outShape = (int[])shape.Clone();
         outShape[dim] = 1;

@@ -385,34 +385,130 @@ internal sealed partial class CpuBackend
 
     public (RawTensor Values, RawTensor Indices) Sort(RawTensor x, int dim, bool descending)
     {
-        var keys = x.DType is DType.Float32 or DType.Float64 ? Cast(x, DType.Float64) : Cast(x, DType.Int64);
-        var indices = keys.DType == DType.Float64 ? SortIndices<double>(keys, dim, descending) : SortIndices<long>(keys, dim, descending);
+        var indices = OrderIndices(x, dim, descending, x.Layout.Shape[dim]);
         return (Gather(x, dim, indices), indices);
     }
 
-    // A stable sort (ties keep their order) with NaN above every number, as torch.sort(stable=True).
-    static RawTensor SortIndices<T>(RawTensor x, int dim, bool descending) where T : unmanaged, INumber<T>
+    public RawTensor TopKIndices(RawTensor x, int dim, int k, bool largest) => OrderIndices(x, dim, largest, k);
+
+    // The first `count` positions of each line's stable order along dim (ties keep their order; NaN
+    // above every number, as torch.sort(stable=True)): each value becomes a long whose order is
+    // the values' (floats by their bits, -0 as 0, NaN the largest; complemented for descending),
+    // then the keys are sorted with their positions and each run of equal keys has its positions
+    // put back in order; for a few of many (TopK), a heap of the best so far instead. Lines are
+    // shared between threads. A comparison delegate per pair took 3.5 times libtorch's sort and,
+    // TopK sorting everything, 33 times its topk.
+    RawTensor OrderIndices(RawTensor x, int dim, bool descending, int count) => x.DType switch
     {
-        var shape = x.Layout.Shape;
-        var y = New<long>(shape);
+        DType.Float32 => OrderIndices<float>(x, dim, descending, count),
+        DType.Float64 => OrderIndices<double>(x, dim, descending, count),
+        DType.Int64 => OrderIndices<long>(x, dim, descending, count),
+        _ => OrderIndices<long>(Cast(x, DType.Int64), dim, descending, count),
+    };
+
+    static RawTensor OrderIndices<T>(RawTensor keys, int dim, bool descending, int count) where T : unmanaged
+    {
+        using var dense = Dense<T>(keys);
+        var shape = keys.Layout.Shape;
+        int size = shape[dim], inner = 1, outer = 1;
+        for (int a = dim + 1; a < shape.Length; a++) inner *= shape[a];
+        for (int a = 0; a < dim; a++) outer *= shape[a];
+        int[] outShape = [.. shape];
+        outShape[dim] = count;
+        var y = NewUninitialized<long>(outShape);
         var Y = Data<long>(y);
-        var X = Data<T>(x);
-        int size = shape[dim], stride = x.Layout.Strides[dim], outStride = y.Layout.Strides[dim];
-        var order = new int[size];
-        var keys = new T[size];
-        ForEachLine(shape, dim, [StridedWalk.Of(x), StridedWalk.Of(y)], off =>
+        var (X, xAt) = dense;
+        int lines = outer * inner;
+        if (lines == 0 || count == 0) return y;
+        int parts = (long)lines * size >= ParallelElements / 4 ? Math.Min(Threading.NumThreads, lines) : 1;
+        bool select = count < size / 8;
+        Threading.For(parts, part =>
         {
-            for (int k = 0; k < size; k++) { order[k] = k; keys[k] = X[off[0] + k * stride]; }
-            Array.Sort(order, (i, j) =>
+            var key = new long[size];
+            var position = new int[size];
+            for (int line = (int)((long)part * lines / parts); line < (int)((long)(part + 1) * lines / parts); line++)
             {
-                int c = CompareWithNaNLast(keys[i], keys[j]);
-                if (descending) c = -c;
-                return c != 0 ? c : i.CompareTo(j);
-            });
-            for (int k = 0; k < size; k++) Y[off[1] + k * outStride] = order[k];
+                int o = line / inner, c = line % inner, at = xAt + o * size * inner + c;
+                int n = 0;
+                if (select)
+                {
+                    // A max-heap of the `count` best (smallest keys; a later position never beats an equal key).
+                    for (int k = 0; k < size; k++)
+                    {
+                        long v = SortKey(X[at + k * inner], descending);
+                        if (n < count) { key[n] = v; position[n] = k; SiftUp(key, position, n++); }
+                        else if (v < key[0]) { key[0] = v; position[0] = k; SiftDown(key, position, n); }
+                    }
+                }
+                else
+                {
+                    for (int k = 0; k < size; k++) { key[k] = SortKey(X[at + k * inner], descending); position[k] = k; }
+                    n = size;
+                }
+                Array.Sort(key, position, 0, n);
+                for (int r = 0; r < n;)
+                {
+                    int e = r + 1;
+                    while (e < n && key[e] == key[r]) e++;
+                    if (e - r > 1) Array.Sort(position, r, e - r);
+                    r = e;
+                }
+                int to = o * count * inner + c;
+                for (int j = 0; j < count; j++) Y[to + j * inner] = position[j];
+            }
         });
         return y;
     }
+
+    // An order-preserving long for a value (a float by its bits, -0 as 0, NaN above all; an int64
+    // itself), complemented for a descending order.
+    static long SortKey<T>(T value, bool descending) where T : unmanaged
+    {
+        long key;
+        if (typeof(T) == typeof(double))
+        {
+            double v = (double)(object)value;
+            long bits = BitConverter.DoubleToInt64Bits(v);
+            key = double.IsNaN(v) ? long.MaxValue : v == 0 ? 0 : bits >= 0 ? bits : bits ^ long.MaxValue;
+        }
+        else if (typeof(T) == typeof(float))
+        {
+            float v = (float)(object)value;
+            int bits = BitConverter.SingleToInt32Bits(v);
+            key = float.IsNaN(v) ? long.MaxValue : v == 0 ? 0 : bits >= 0 ? bits : bits ^ int.MaxValue;
+        }
+        else key = (long)(object)value;
+        return descending ? ~key : key;
+    }
+
+    static void SiftUp(long[] key, int[] position, int i)
+    {
+        while (i > 0)
+        {
+            int parent = (i - 1) / 2;
+            if (!Worse(key, position, i, parent)) return;
+            (key[i], key[parent]) = (key[parent], key[i]);
+            (position[i], position[parent]) = (position[parent], position[i]);
+            i = parent;
+        }
+    }
+
+    static void SiftDown(long[] key, int[] position, int n)
+    {
+        for (int i = 0; ;)
+        {
+            int worst = i, l = 2 * i + 1, r = l + 1;
+            if (l < n && Worse(key, position, l, worst)) worst = l;
+            if (r < n && Worse(key, position, r, worst)) worst = r;
+            if (worst == i) return;
+            (key[i], key[worst]) = (key[worst], key[i]);
+            (position[i], position[worst]) = (position[worst], position[i]);
+            i = worst;
+        }
+    }
+
+    // Whether entry a comes after entry b in the order (a larger key, or an equal key later on).
+    static bool Worse(long[] key, int[] position, int a, int b) => key[a] > key[b] || key[a] == key[b] && position[a] > position[b];
 
     static int CompareWithNaNLast<T>(T a, T b) where T : INumber<T>
     {
