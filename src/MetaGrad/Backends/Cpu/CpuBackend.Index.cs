@@ -206,14 +206,20 @@ internal sealed partial class CpuBackend
         var idx = IndexData(index, "IndexSelect");
         var shape = (int[])x.Layout.Shape.Clone();
         shape[dim] = idx.Length;
-        var y = Empty(shape, x.DType);
         foreach (var i in idx) CheckIndex("IndexSelect", i, x.Layout.Shape[dim], dim);
+        var y = Overwritten(shape, x.DType);
         if (dim == 0 && x.Layout.IsContiguous)
         {
-            // Rows of a contiguous tensor are contiguous blocks: one block copy per index (a batch of images).
+            // Rows of a contiguous tensor are contiguous blocks: one block copy per index (a batch of
+            // images, an embedding's rows), the indices shared between threads when large.
             int row = x.Numel / Math.Max(x.Layout.Shape[0], 1);
             var src = x.Storage;
-            for (int k = 0; k < idx.Length; k++) CopyBlock(src, x.Layout.Offset + idx[k] * row, y.Storage, k * row, row);
+            int parts = (long)idx.Length * row >= ParallelElements && Threading.NumThreads > 1 && idx.Length > 1 ? Math.Min(Threading.NumThreads, idx.Length) : 1;
+            Threading.For(parts, part =>
+            {
+                for (int k = part * idx.Length / parts; k < (part + 1) * idx.Length / parts; k++)
+                    CopyBlock(src, x.Layout.Offset + idx[k] * row, y.Storage, k * row, row);
+            });
             return y;
         }
         for (int k = 0; k < idx.Length; k++)
@@ -349,7 +355,7 @@ internal sealed partial class CpuBackend
     {
         var shape = (int[])xs[0].Layout.Shape.Clone();
         shape[dim] = xs.Sum(x => x.Layout.Shape[dim]);
-        var y = Empty(shape, xs[0].DType);
+        var y = Overwritten(shape, xs[0].DType);   // the pieces cover it
         int start = 0;
         foreach (var x in xs)
         {

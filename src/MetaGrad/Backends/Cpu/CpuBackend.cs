@@ -48,6 +48,23 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         _ => throw UnknownDType("Empty", dtype),
     };
 
+    // A tensor of any dtype for an output the kernel writes completely (Cat's, IndexSelect's): no zeroing pass.
+    static RawTensor Overwritten(int[] shape, DType dtype) => dtype switch
+    {
+        DType.Float32 => NewUninitialized<float>(shape),
+        DType.Float64 => NewUninitialized<double>(shape),
+        DType.Int64 => NewUninitialized<long>(shape),
+        DType.Int32 => NewUninitialized<int>(shape),
+        DType.Bool => NewUninitialized<bool>(shape),
+        DType.Float16 => NewUninitialized<Half>(shape),
+        DType.BFloat16 => NewUninitialized<BFloat16>(shape),
+        DType.UInt8 => NewUninitialized<byte>(shape),
+        DType.Int8 => NewUninitialized<sbyte>(shape),
+        DType.Int16 => NewUninitialized<short>(shape),
+        DType.UInt16 => NewUninitialized<ushort>(shape),
+        _ => throw UnknownDType("Empty", dtype),
+    };
+
     static ArgumentOutOfRangeException UnknownDType(string op, DType dtype) => new(nameof(dtype), $"{op}: unknown dtype {dtype}");
 
     public RawTensor FromArray<T>(T[] data, int[] shape) where T : unmanaged
@@ -142,8 +159,27 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
         // Reading through a copy keeps an overlapping source (x[1:] = x[:-1]) correct.
         if (ReferenceEquals(dst.Storage, src.Storage)) S = (T[])S.Clone();
         var w = new StridedWalk(shape, StridedWalk.Of(dst), StridedWalk.Broadcast(src, shape));
+        int runs = w.OuterCount;
+        // Large copies (Cat's pieces, a slice written back) in ranges of runs per thread, each with its own walk.
+        int parts = (long)runs * w.InnerSize >= ParallelElements && Threading.NumThreads > 1 && runs > 1 ? Math.Min(Threading.NumThreads, runs) : 1;
+        if (parts == 1)
+        {
+            CopyRuns(D, S, w, 0, runs);
+            return;
+        }
+        Threading.For(parts, part =>
+        {
+            var own = new StridedWalk(shape, StridedWalk.Of(dst), StridedWalk.Broadcast(src, shape));
+            CopyRuns(D, S, own, (int)((long)part * runs / parts), (int)((long)(part + 1) * runs / parts));
+        });
+    }
+
+    // Runs [first, end) of a walk over (destination, source).
+    static void CopyRuns<T>(T[] D, T[] S, StridedWalk w, int first, int end) where T : unmanaged
+    {
         int n = w.InnerSize, sd = w.InnerStride(0), ss = w.InnerStride(1);
-        for (int o = 0; o < w.OuterCount; o++, w.Advance())
+        w.Seek(first);
+        for (int o = first; o < end; o++, w.Advance())
         {
             int pd = w.Offsets[0], ps = w.Offsets[1];
             // Contiguous runs (a whole contiguous tensor is one, its dims merged) as block copies:
