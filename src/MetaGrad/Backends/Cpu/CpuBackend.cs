@@ -32,38 +32,28 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
     static RawTensor NewUninitialized<T>(int[] shape) where T : unmanaged =>
         new(CpuStorage<T>.Rent(ShapeMath.Numel(shape), clear: false), Layout.Contiguous(shape));
 
-    public RawTensor Empty(int[] shape, DType dtype) => dtype switch
+    public RawTensor Empty(int[] shape, DType dtype) => Allocate(shape, dtype, clear: true);
+
+    // A tensor of any dtype for an output the kernel writes completely (Cat's, IndexSelect's): no zeroing pass.
+    static RawTensor Overwritten(int[] shape, DType dtype) => Allocate(shape, dtype, clear: false);
+
+    static RawTensor Allocate(int[] shape, DType dtype, bool clear) => dtype switch
     {
-        DType.Float32 => New<float>(shape),
-        DType.Float64 => New<double>(shape),
-        DType.Int64 => New<long>(shape),
-        DType.Int32 => New<int>(shape),
-        DType.Bool => New<bool>(shape),
-        DType.Float16 => New<Half>(shape),
-        DType.BFloat16 => New<BFloat16>(shape),
-        DType.UInt8 => New<byte>(shape),
-        DType.Int8 => New<sbyte>(shape),
-        DType.Int16 => New<short>(shape),
-        DType.UInt16 => New<ushort>(shape),
+        DType.Float32 => Allocate<float>(shape, clear),
+        DType.Float64 => Allocate<double>(shape, clear),
+        DType.Int64 => Allocate<long>(shape, clear),
+        DType.Int32 => Allocate<int>(shape, clear),
+        DType.Bool => Allocate<bool>(shape, clear),
+        DType.Float16 => Allocate<Half>(shape, clear),
+        DType.BFloat16 => Allocate<BFloat16>(shape, clear),
+        DType.UInt8 => Allocate<byte>(shape, clear),
+        DType.Int8 => Allocate<sbyte>(shape, clear),
+        DType.Int16 => Allocate<short>(shape, clear),
+        DType.UInt16 => Allocate<ushort>(shape, clear),
         _ => throw UnknownDType("Empty", dtype),
     };
 
-    // A tensor of any dtype for an output the kernel writes completely (Cat's, IndexSelect's): no zeroing pass.
-    static RawTensor Overwritten(int[] shape, DType dtype) => dtype switch
-    {
-        DType.Float32 => NewUninitialized<float>(shape),
-        DType.Float64 => NewUninitialized<double>(shape),
-        DType.Int64 => NewUninitialized<long>(shape),
-        DType.Int32 => NewUninitialized<int>(shape),
-        DType.Bool => NewUninitialized<bool>(shape),
-        DType.Float16 => NewUninitialized<Half>(shape),
-        DType.BFloat16 => NewUninitialized<BFloat16>(shape),
-        DType.UInt8 => NewUninitialized<byte>(shape),
-        DType.Int8 => NewUninitialized<sbyte>(shape),
-        DType.Int16 => NewUninitialized<short>(shape),
-        DType.UInt16 => NewUninitialized<ushort>(shape),
-        _ => throw UnknownDType("Empty", dtype),
-    };
+    static RawTensor Allocate<T>(int[] shape, bool clear) where T : unmanaged => clear ? New<T>(shape) : NewUninitialized<T>(shape);
 
     static ArgumentOutOfRangeException UnknownDType(string op, DType dtype) => new(nameof(dtype), $"{op}: unknown dtype {dtype}");
 
