@@ -87,8 +87,8 @@ internal sealed class LeakyReluFunction(double slope) : UnaryFunction
 
 /// <summary>
 /// The ELU family (ELU, SELU, CELU) as one kernel each way: scale·x above 0, scale·α·(e^(x·inputScale) - 1)
-/// at and below it (its composition of Clamp, Exp, arithmetic and Where took 2 to 2.7 times
-/// libtorch's time). A recorded backward is written in differentiable operations.
+/// at and below it (its composition of Clamp, Exp, arithmetic and Where made six passes). A
+/// recorded backward is written in differentiable operations.
 /// </summary>
 internal sealed class EluFunction(double alpha, double scale, double inputScale) : UnaryFunction
 {
@@ -108,7 +108,7 @@ internal sealed class EluFunction(double alpha, double scale, double inputScale)
 
 /// <summary>
 /// SiLU as one kernel each way (its composition x·σ(x) took two passes forwards and four
-/// backwards, twice libtorch's time). A recorded backward is written in differentiable operations.
+/// backwards). A recorded backward is written in differentiable operations.
 /// </summary>
 internal sealed class SiluFunction : UnaryFunction
 {
@@ -187,9 +187,9 @@ internal sealed class Softplus(double beta, double threshold) : UnaryFunction
 {
     internal (double Beta, double Threshold) Settings => (beta, threshold);
 
-    // One kernel each way for float and double where the backend has it (the composition's eight
-    // passes took 6.4 times libtorch's time); the composition for other dtypes and for a recorded
-    // backward. An ONNX trace maps this node itself, whichever form ran.
+    // One kernel each way for float and double where the backend has it (the composition makes
+    // eight passes); the composition for other dtypes and for a recorded backward. An ONNX trace
+    // maps this node itself, whichever form ran.
     static bool Fused(Tensor x) => x.DType is DType.Float32 or DType.Float64 && x.Backend is IFusedKernels;
 
     // max(z, 0) + log1p(exp(-|z|)) never overflows, unlike log(1 + exp(z)).

@@ -274,8 +274,8 @@ internal sealed partial class CpuBackend
 
     // y[..., idx[k], ...] += src[..., k, ...] over the dense y and src seen as [outer, ·, inner]: each
     // slice one vector addition of inner values, in the order of k (repeated indices accumulate as
-    // PyTorch's serial kernel does). A slice at a time through new tensors, an embedding's
-    // gradient of 1,536 rows took 0.84 ms and 2.4 MB of small allocations.
+    // PyTorch's serial kernel does), where a slice at a time through new tensors allocated three
+    // small tensors per index (bench/results/TUNING.md).
     static void AddSlices<T>(RawTensor y, int dim, int[] idx, RawTensor src) where T : unmanaged, INumber<T>
     {
         var shape = y.Layout.Shape;

@@ -396,8 +396,8 @@ internal sealed partial class CpuBackend
     // the values' (floats by their bits, -0 as 0, NaN the largest; complemented for descending),
     // then the keys are sorted with their positions and each run of equal keys has its positions
     // put back in order; for a few of many (TopK), a heap of the best so far instead. Lines are
-    // shared between threads. A comparison delegate per pair took 3.5 times libtorch's sort and,
-    // TopK sorting everything, 33 times its topk.
+    // shared between threads, where a comparison delegate per pair (and TopK sorting everything)
+    // fell far behind libtorch (bench/results/TUNING.md).
     RawTensor OrderIndices(RawTensor x, int dim, bool descending, int count) => x.DType switch
     {
         DType.Float32 => OrderIndices<float>(x, dim, descending, count),

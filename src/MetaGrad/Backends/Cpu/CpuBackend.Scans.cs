@@ -35,8 +35,8 @@ internal sealed partial class CpuBackend
     // A running sum or product over a dense copy seen as [outer, size, inner]: along the last dim
     // line by line, otherwise a row of inner accumulators at a time (each step adds a contiguous
     // row), in blocks of columns; the lines or blocks split between the threads. Each element is
-    // accumulated in TAcc and rounded to T once, as the element walk through a TAcc copy did (which
-    // took ten times libtorch's time along a last dim of 32).
+    // accumulated in TAcc and rounded to T once, as the element walk through a TAcc copy did (an
+    // operation switch per element, one thread: bench/results/TUNING.md).
     static RawTensor Runs<T, TAcc>(ScanOp op, RawTensor x, int dim) where T : unmanaged, INumber<T> where TAcc : unmanaged, INumber<TAcc>
     {
         var shape = x.Layout.Shape;
@@ -77,7 +77,7 @@ internal sealed partial class CpuBackend
             int first = (int)((long)part * outer / parts), end = (int)((long)(part + 1) * outer / parts);
             int line = first;
             // Four lines side by side: four independent chains of additions, where one line's chain
-            // of dependent additions (and conversions) kept the core waiting: 4.3 ns an element.
+            // of dependent additions (and conversions) kept the core waiting.
             for (; line + 4 <= end; line += 4)
             {
                 var from = X.AsSpan(xAt + line * size, 4 * size);
@@ -157,8 +157,8 @@ internal sealed partial class CpuBackend
         return y;
     }
 
-    // float → double and back without generic math's conversion calls (not inlined: five times
-    // the time of the running sum itself); T and TAcc are the same type otherwise.
+    // float → double and back without generic math's conversion calls (not inlined, they cost more
+    // than the running sum itself); T and TAcc are the same type otherwise.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static TAcc Widen<T, TAcc>(T value) where T : unmanaged where TAcc : unmanaged =>
         typeof(T) == typeof(float) && typeof(TAcc) == typeof(double) ? (TAcc)(object)(double)(float)(object)value : Unsafe.As<T, TAcc>(ref value);

@@ -10,11 +10,11 @@ public static partial class Functional
     /// <summary>Max of sequences [N, C, L] or [C, L] over windows chosen to give <paramref name="outputSize"/> positions (adaptive_max_pool1d).</summary>
     public static Tensor AdaptiveMaxPool1d(Tensor input, int outputSize) => AdaptiveMaxPool1d(input, outputSize, withIndices: false).Values;
 
-    /// <summary><see cref="AdaptiveMaxPool1d"/> and the index of each max along L (return_indices = True).</summary>
+    /// <summary><see cref="AdaptiveMaxPool1d(Tensor, int)"/> and the index of each max along L (return_indices = True).</summary>
     public static (Tensor Values, Tensor Indices) AdaptiveMaxPool1dWithIndices(Tensor input, int outputSize) =>
-        AdaptiveMaxPool1d(input, outputSize, withIndices: true);
+        WithIndices(AdaptiveMaxPool1d(input, outputSize, withIndices: true));
 
-    static (Tensor Values, Tensor Indices) AdaptiveMaxPool1d(Tensor input, int outputSize, bool withIndices)
+    static (Tensor Values, Tensor? Indices) AdaptiveMaxPool1d(Tensor input, int outputSize, bool withIndices)
     {
         RequireRanks("AdaptiveMaxPool1d", input, 2, 3, "[N, C, L] or [C, L]");
         RequireAdaptive("AdaptiveMaxPool1d", Batched(input, 3), outputSize, outputSize);
@@ -26,31 +26,31 @@ public static partial class Functional
     public static Tensor AdaptiveMaxPool2d(Tensor input, Size2 outputSize) => AdaptiveMaxPool2d(input, outputSize, withIndices: false).Values;
 
     /// <summary>
-    /// <see cref="AdaptiveMaxPool2d"/> and the flat index (h·W + w) of each max in its input plane, as
+    /// <see cref="AdaptiveMaxPool2d(Tensor, Size2)"/> and the flat index (h·W + w) of each max in its input plane, as
     /// adaptive_max_pool2d with return_indices = True.
     /// </summary>
     public static (Tensor Values, Tensor Indices) AdaptiveMaxPool2dWithIndices(Tensor input, Size2 outputSize) =>
-        AdaptiveMaxPool2d(input, outputSize, withIndices: true);
+        WithIndices(AdaptiveMaxPool2d(input, outputSize, withIndices: true));
 
-    static (Tensor Values, Tensor Indices) AdaptiveMaxPool2d(Tensor input, Size2 outputSize, bool withIndices)
+    static (Tensor Values, Tensor? Indices) AdaptiveMaxPool2d(Tensor input, Size2 outputSize, bool withIndices)
     {
         RequireRanks("AdaptiveMaxPool2d", input, 3, 4, "[N, C, H, W] or [C, H, W]");
         RequireAdaptive("AdaptiveMaxPool2d", Batched(input, 4), outputSize, outputSize.H, outputSize.W);
         var (values, indices) = AdaptiveMaxPool("AdaptiveMaxPool2d", input.Unsqueeze(-3), 1, outputSize.H, outputSize.W, withIndices);
-        return (values.Squeeze(-3), indices?.Squeeze(-3)!);
+        return (values.Squeeze(-3), indices?.Squeeze(-3));
     }
 
     /// <summary>Max over windows chosen to give an output of <paramref name="outputSize"/> (adaptive_max_pool3d).</summary>
     public static Tensor AdaptiveMaxPool3d(Tensor input, Size3 outputSize) => AdaptiveMaxPool3d(input, outputSize, withIndices: false).Values;
 
     /// <summary>
-    /// <see cref="AdaptiveMaxPool3d"/> and the flat index (d·H·W + h·W + w) of each max in its input
+    /// <see cref="AdaptiveMaxPool3d(Tensor, Size3)"/> and the flat index (d·H·W + h·W + w) of each max in its input
     /// volume, as adaptive_max_pool3d with return_indices = True.
     /// </summary>
     public static (Tensor Values, Tensor Indices) AdaptiveMaxPool3dWithIndices(Tensor input, Size3 outputSize) =>
-        AdaptiveMaxPool3d(input, outputSize, withIndices: true);
+        WithIndices(AdaptiveMaxPool3d(input, outputSize, withIndices: true));
 
-    static (Tensor Values, Tensor Indices) AdaptiveMaxPool3d(Tensor input, Size3 outputSize, bool withIndices)
+    static (Tensor Values, Tensor? Indices) AdaptiveMaxPool3d(Tensor input, Size3 outputSize, bool withIndices)
     {
         RequireRanks("AdaptiveMaxPool3d", input, 4, 5, "[N, C, D, H, W] or [C, D, H, W]");
         RequireAdaptive("AdaptiveMaxPool3d", Batched(input, 5), outputSize, outputSize.D, outputSize.H, outputSize.W);
@@ -121,6 +121,9 @@ public static partial class Functional
 
     // input [N, C, D, H, W] or [C, D, H, W] (checked), sizes per dim (D, H, W); the indices null
     // when not asked for.
+    // The indices asked for are there.
+    static (Tensor Values, Tensor Indices) WithIndices((Tensor Values, Tensor? Indices) pooled) => (pooled.Values, pooled.Indices!);
+
     static (Tensor Values, Tensor? Indices) AdaptiveMaxPool(string op, Tensor input, int od, int oh, int ow, bool withIndices)
     {
         bool unbatched = input.NDim == 4;
