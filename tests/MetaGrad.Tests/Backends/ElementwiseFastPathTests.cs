@@ -260,6 +260,32 @@ public class ElementwiseFastPathTests
         }
     }
 
+    // atan2 of floats in vectors, within 3 units in the last place of the double result in every
+    // octant, and exactly the special values: signed zeros over signed zeros, infinities over
+    // infinities and over numbers, NaN on either side.
+    [Theory, MemberData(nameof(Lengths))]
+    public void Atan2_OfFloats_WithinThreeUnitsInTheLastPlace_AndSpecialValues(int length)
+    {
+        float[] special = [0f, -0f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 1f, -1f, 1e-40f];
+        var g = new Generator((ulong)length + 90);
+        var a = Tensor.Randn([length], generator: g).ToArray<float>();
+        var b = Tensor.Randn([length], generator: g).ToArray<float>();
+        for (int i = 0; i < length; i++)
+        {
+            if (i % 5 == 0) a[i] = special[i / 5 % special.Length];
+            if (i % 3 == 0) b[i] = special[i / 3 % special.Length];
+            if (i % 7 == 1) a[i] *= 1e20f;
+        }
+        var actual = Tensor.From(a, [length]).Atan2(Tensor.From(b, [length])).ToArray<float>();
+        for (int i = 0; i < length; i++)
+        {
+            double expected = Math.Atan2(a[i], b[i]);
+            double ulp = Math.Max(Math.Abs(expected) * Math.Pow(2, -23), Math.Pow(2, -149));
+            Assert.True(double.IsNaN(expected) ? float.IsNaN(actual[i]) : Math.Abs(actual[i] - expected) <= 3 * ulp && (expected != 0 || actual[i].Equals((float)expected)),
+                $"atan2({a[i]:R}, {b[i]:R}) = {actual[i]:R}, expected {expected:R}");
+        }
+    }
+
     [Theory, MemberData(nameof(Lengths))]
     public void Where_VectorSelectEqualsTheElementLoop(int length)
     {
