@@ -6,6 +6,46 @@ namespace MetaGrad.Tests;
 /// </summary>
 public class OrderStatisticTests
 {
+    // ArgMax and ArgMin along rows against the first-index definition: the first NaN where there is
+    // one, the first of tied extremes, -0 and +0 equal (the first of either), infinities; rows with
+    // tails, past the thread split, and rows along a dim followed by a size-1 dim.
+    [Theory]
+    [InlineData(7)]
+    [InlineData(37)]
+    [InlineData(1000)]
+    public void ArgMaxAndArgMin_AlongRows_FirstIndexOfTheExtreme(int size)
+    {
+        int rows = 300_000 / size + 3;
+        var g = new Generator((ulong)size + 70);
+        var raw = (Tensor.Randn([rows, size], DType.Float64, generator: g) * 2).Round().ToArray<double>();
+        for (int r = 0; r < rows; r++)
+        {
+            if (r % 5 == 0) raw[r * size + (r * 7) % size] = double.NaN;
+            if (r % 7 == 1) { raw[r * size] = -0.0; for (int k = 1; k < size; k++) raw[r * size + k] = k % 3 == 0 ? 0.0 : -1.0; }
+            if (r % 11 == 2) raw[r * size + size - 1] = double.PositiveInfinity;
+            if (r % 13 == 3) raw[r * size + size / 2] = double.NegativeInfinity;
+        }
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var x = Tensor.From(raw, [rows, size]).To(dtype);
+            foreach (bool max in new[] { true, false })
+            {
+                var actual = (max ? x.ArgMax(1) : x.ArgMin(1)).ToArray<long>();
+                var viaUnit = (max ? x.Unsqueeze(-1).ArgMax(1) : x.Unsqueeze(-1).ArgMin(1)).ToArray<long>();
+                for (int r = 0; r < rows; r++)
+                {
+                    int best = 0;
+                    for (int k = 1; k < size && !double.IsNaN(raw[r * size + best]); k++)
+                    {
+                        double v = raw[r * size + k], b = raw[r * size + best];
+                        if (double.IsNaN(v) || (max ? v > b : v < b)) best = k;
+                    }
+                    Assert.True(best == actual[r] && best == viaUnit[r], $"{dtype} {(max ? "ArgMax" : "ArgMin")} row {r}: {actual[r]} and {viaUnit[r]}, expected {best}");
+                }
+            }
+        }
+    }
+
     // Sort's and TopK's orders against a stable LINQ sort (NaN above every number, -0 equal to 0,
     // ties in their original order), ascending and descending, along an inner dim and the last,
     // for float32, float64 and int64 with many ties, the full sort and TopK's heap selection

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
@@ -355,8 +356,57 @@ internal sealed partial class CpuBackend
     {
         if (x.Layout.Shape[dim] == 0)
             throw new ArgumentException($"{(max ? "ArgMax" : "ArgMin")}: cannot take the index of an extreme over an empty dimension {dim} of shape {ShapeMath.Format(x.Layout.Shape)}");
+        if (InnerOf(x.Layout.Shape, dim) == 1 && x.DType is DType.Float32 or DType.Float64)
+            return x.DType == DType.Float32 ? ArgReduceRows<float>(x, dim, max) : ArgReduceRows<double>(x, dim, max);
         var values = x.DType is DType.Float32 or DType.Float64 ? Cast(x, DType.Float64) : Cast(x, DType.Int64);
         return values.DType == DType.Float64 ? ArgReduceTyped<double>(values, dim, max) : ArgReduceTyped<long>(values, dim, max);
+    }
+
+    // Along rows (dim last, or followed only by size-1 dims): the row's extreme by TensorPrimitives
+    // (NaN if any), then the first position equal to it (the first NaN for NaN; -0 and +0 equal,
+    // so the first of either, as PyTorch's comparison finds it), by vectors; rows shared between
+    // threads, where a double copy and an element loop fell behind libtorch (bench/results/TUNING.md).
+    static RawTensor ArgReduceRows<T>(RawTensor x, int dim, bool max) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        using var input = Dense<T>(x);
+        var (X, xAt) = input;
+        var shape = x.Layout.Shape;
+        int size = shape[dim], rows = x.Numel / size;
+        var outShape = (int[])shape.Clone();
+        outShape[dim] = 1;
+        var y = NewUninitialized<long>(outShape);
+        var Y = Data<long>(y);
+        int parts = RowParts(rows, x.Numel);
+        Threading.For(parts, part =>
+        {
+            for (int r = part * rows / parts; r < (part + 1) * rows / parts; r++)
+            {
+                var row = X.AsSpan(xAt + r * size, size);
+                T extreme = max ? TensorPrimitives.Max<T>(row) : TensorPrimitives.Min<T>(row);
+                Y[r] = FirstEqual(row, extreme);
+            }
+        });
+        return y;
+    }
+
+    // The first position of value in the row (of a NaN for NaN).
+    static int FirstEqual<T>(ReadOnlySpan<T> row, T value) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool nan = T.IsNaN(value);
+        int i = 0, w = Vector256<T>.Count;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var target = Vector256.Create(value);
+            for (; i + w <= row.Length; i += w)
+            {
+                var v = Vector256.Create(row.Slice(i, w));
+                uint hits = Vector256.ExtractMostSignificantBits(nan ? ~Vector256.Equals(v, v) : Vector256.Equals(v, target));
+                if (hits != 0) return i + BitOperations.TrailingZeroCount(hits);
+            }
+        }
+        for (; i < row.Length; i++)
+            if (nan ? T.IsNaN(row[i]) : row[i] == value) return i;
+        return 0;
     }
 
     // The first index of the extreme wins; NaN counts as the extreme, as in PyTorch.
