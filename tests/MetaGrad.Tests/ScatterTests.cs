@@ -47,6 +47,22 @@ public class ScatterTests
         Assert.Contains("IndexAdd", bad.Message);
     }
 
+    // Gather along contiguous rows, shared between threads, against the general strided walk (the
+    // same values through a transposed view), and an index out of range in a later part still named.
+    [Fact]
+    public void Gather_AlongRows_BetweenThreads_EqualsTheStridedWalk()
+    {
+        var g = new Generator(44);
+        var x = Tensor.Randn([700, 1000], generator: g);
+        var index = Tensor.RandInt(0, 1000, [700, 600], generator: g);
+        var viaWalk = x.T.Contiguous().T.Gather(1, index);
+        Assert.Equal(viaWalk.ToArray<float>(), x.Gather(1, index).ToArray<float>());
+        index[650, 3] = 1000L;
+        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => x.Gather(1, index));
+        Assert.Contains("Gather", bad.Message);
+        Assert.Contains("1000", bad.Message);
+    }
+
     [Fact]
     public void Scatter_WritesSrcAtTheIndexAlongDim()
     {

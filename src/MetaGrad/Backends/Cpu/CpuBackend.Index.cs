@@ -174,13 +174,25 @@ internal sealed partial class CpuBackend
         var (I, iAt) = (Data<long>(index), index.Layout.Offset);
         var y = NewUninitialized<T>(index.Shape);
         var Y = Data<T>(y);
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < picks; j++)
-            {
-                long k = I[iAt + r * picks + j];
-                if ((ulong)k >= (ulong)width) CheckIndex("Gather", k, width, x.Rank - 1);
-                Y[r * picks + j] = X[xAt + r * width + (int)k];
-            }
+        // Rows shared between threads; an index out of range stops its part and is reported after.
+        int parts = RowParts(rows, index.Numel);
+        var bad = new long?[parts];
+        Threading.For(parts, part =>
+        {
+            for (int r = part * rows / parts; r < (part + 1) * rows / parts; r++)
+                for (int j = 0; j < picks; j++)
+                {
+                    long k = I[iAt + r * picks + j];
+                    if ((ulong)k >= (ulong)width)
+                    {
+                        bad[part] = k;
+                        return;
+                    }
+                    Y[r * picks + j] = X[xAt + r * width + (int)k];
+                }
+        });
+        foreach (var k in bad)
+            if (k is long index0) CheckIndex("Gather", index0, width, x.Rank - 1);
         return y;
     }
 
