@@ -25,7 +25,7 @@ public static partial class Functional
     public static Tensor Hardswish(Tensor x) =>
         // One fused node for float and double (libtorch's formula); the composition under an ONNX
         // trace and for other dtypes.
-        x.DType is DType.Float32 or DType.Float64 && Tracing.Active is null && x.Backend is Backends.IFusedKernels
+        FusesActivation(x)
             ? new Functions.HardswishFunction().Apply(x)
             : Tensor.Where(x <= -3.0, Tensor.ZerosLike(x), Tensor.Where(x < 3.0, x * (x + 3.0) / 6.0, x));
 

@@ -14,7 +14,7 @@ public static partial class Functional
     public static Tensor LeakyRelu(Tensor x, double negativeSlope = 0.01) =>
         // One fused node for float and double; under an ONNX trace (which maps Where) and for other
         // dtypes, the composition.
-        x.DType is DType.Float32 or DType.Float64 && Tracing.Active is null && x.Backend is IFusedKernels
+        FusesActivation(x)
             ? new Functions.LeakyReluFunction(negativeSlope).Apply(x)
             : Tensor.Where(x > 0.0, x, x * negativeSlope);
 
@@ -26,7 +26,11 @@ public static partial class Functional
         FusesActivation(x) ? new Functions.EluFunction(alpha, 1, 1).Apply(x)
             : Tensor.Where(x > 0.0, x, (x.Clamp(max: 0).Exp() - 1.0) * alpha);
 
-    /// <summary>Whether the fused activation kernels (the ELU family, SiLU) run as one node on x.</summary>
+    /// <summary>
+    /// Whether an activation with a fused kernel (LeakyReLU, Hardswish, the ELU family, SiLU) runs as
+    /// one node on x: float or double on a backend that has the kernels, and no ONNX trace (which
+    /// maps the composition's operations, not the node).
+    /// </summary>
     internal static bool FusesActivation(Tensor x) => x.DType is DType.Float32 or DType.Float64 && Tracing.Active is null && x.Backend is IFusedKernels;
 
     /// <summary>
