@@ -23,6 +23,7 @@ internal sealed partial class CpuBackend
                 _ => throw NotComputed(op.ToString(), x.DType),
             };
         }
+        // Logcumsumexp, and empty or 0-d tensors: the element walk, in the same accumulation types.
         return x.DType switch
         {
             DType.Float32 => Cast(ScanTyped<double>(op, Cast(x, DType.Float64), dim), DType.Float32),
