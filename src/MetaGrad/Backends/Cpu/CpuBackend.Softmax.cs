@@ -32,13 +32,19 @@ internal sealed partial class CpuBackend
         var Y = Data<T>(y);
         // Rows shared out between threads when the tensor is large (a language model's logits).
         int parts = RowParts(rows, y.Numel);
+        bool floatRows = typeof(T) == typeof(float) && FloatMath.IsAccelerated;
         Threading.For(parts, part =>
         {
-            var exps = log ? RunScratch<T>(n) : default;   // log-softmax needs Σ exp, not the exps themselves
+            var exps = log && !floatRows ? RunScratch<T>(n) : default;   // log-softmax needs Σ exp, not the exps themselves
             for (int r = part * rows / parts; r < (part + 1) * rows / parts; r++)
             {
                 var row = X.AsSpan(xAt + r * n, n);
                 var output = Y.AsSpan(r * n, n);
+                if (floatRows)
+                {
+                    SoftmaxRows.Softmax(FloatMath.AsFloat<T>(row), FloatMath.AsFloat(output), log);
+                    continue;
+                }
                 T max = TensorPrimitives.Max<T>(row);
                 if (T.IsInfinity(max)) max = T.Zero;   // all -inf (or an inf) lines: no shift, as PyTorch
                 TensorPrimitives.Subtract(row, max, output);

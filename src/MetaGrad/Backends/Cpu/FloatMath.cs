@@ -427,7 +427,7 @@ internal static class FloatMath
     // halves so that results in the subnormal range and up to the overflow to infinity come out
     // right: the clamp only keeps n within what two halves can represent.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static TV ExpVector<TV>(TV x) where TV : struct, IFloatVector<TV>
+    internal static TV ExpVector<TV>(TV x) where TV : struct, IFloatVector<TV>
     {
         var clamped = TV.Clamp(x, -104f, 89f);
         var n = TV.Round(clamped * TV.Create(Log2E));

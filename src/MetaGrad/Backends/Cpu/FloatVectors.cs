@@ -36,6 +36,12 @@ internal interface IFloatVector<TV> where TV : struct, IFloatVector<TV>
     static abstract TV KeepNaN(TV x, TV y);
     /// <summary>Lane by lane, ifTrue where a &gt; b, else ifFalse (a NaN on either side compares false).</summary>
     static abstract TV WhereGreater(TV a, TV b, TV ifTrue, TV ifFalse);
+    /// <summary>The hardware's lane-by-lane max: where either lane is NaN, which comes out is unspecified.</summary>
+    static abstract TV Max(TV x, TV y);
+    /// <summary>The sum of the lanes.</summary>
+    float HorizontalSum();
+    /// <summary>The largest lane, by the hardware's max (a NaN lane may or may not come out).</summary>
+    float HorizontalMax();
 }
 
 /// <summary>Eight floats in a <see cref="Vector256{T}"/> (AVX2 with FMA).</summary>
@@ -76,6 +82,18 @@ internal readonly struct Floats8(Vector256<float> value) : IFloatVector<Floats8>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats8 WhereGreater(Floats8 a, Floats8 b, Floats8 ifTrue, Floats8 ifFalse) =>
         new(Vector256.ConditionalSelect(Vector256.GreaterThan(a.Value, b.Value), ifTrue.Value, ifFalse.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats8 Max(Floats8 x, Floats8 y) => new(Vector256.MaxNative(x.Value, y.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float HorizontalSum() => Vector256.Sum(Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float HorizontalMax()
+    {
+        var lanes = Vector128.MaxNative(Value.GetLower(), Value.GetUpper());
+        float max = lanes[0];
+        for (int i = 1; i < 4; i++) max = MathF.Max(max, lanes[i]);
+        return max;
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> Exponent(Vector256<int> k) => Vector256.ShiftLeft(k + Vector256.Create(127), 23).AsSingle();
 }
@@ -118,6 +136,18 @@ internal readonly struct Floats16(Vector512<float> value) : IFloatVector<Floats1
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats16 WhereGreater(Floats16 a, Floats16 b, Floats16 ifTrue, Floats16 ifFalse) =>
         new(Vector512.ConditionalSelect(Vector512.GreaterThan(a.Value, b.Value), ifTrue.Value, ifFalse.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16 Max(Floats16 x, Floats16 y) => new(Vector512.MaxNative(x.Value, y.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float HorizontalSum() => Vector512.Sum(Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float HorizontalMax()
+    {
+        var lanes = Vector256.MaxNative(Value.GetLower(), Value.GetUpper());
+        float max = lanes[0];
+        for (int i = 1; i < 8; i++) max = MathF.Max(max, lanes[i]);
+        return max;
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<float> Exponent(Vector512<int> k) => Vector512.ShiftLeft(k + Vector512.Create(127), 23).AsSingle();
 }
