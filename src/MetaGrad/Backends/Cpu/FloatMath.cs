@@ -422,21 +422,25 @@ internal static class FloatMath
         tail[..(n - i)].CopyTo(y[i..]);
     }
 
-    // exp x = 2^n · e^r with n = round(x·log2 e) and |r| ≤ ln2/2, e^r by its Taylor polynomial
-    // (degree 7: the first term left out is below 1e-8 of the result). 2^n is applied as two
-    // halves so that results in the subnormal range and up to the overflow to infinity come out
-    // right: the clamp only keeps n within what two halves can represent.
+    // exp x = 2^n · e^r with n = round(x·log2 e) and |r| ≤ ln2/2 (a hair more where the rounding
+    // of x·log2 e falls the other way), e^r by its Taylor polynomial (degree 7: the first term
+    // left out is below 1e-8 of the result). n is rounded by adding and taking away 1.5·2^23,
+    // whose float has no fraction bits left: two instructions where Round took three. The scaling
+    // by 2^n rounds once, so that results in the subnormal range and up to the overflow to
+    // infinity come out right; the clamp only keeps n where that scaling is exact.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static TV ExpVector<TV>(TV x) where TV : struct, IFloatVector<TV>
     {
         var clamped = TV.Clamp(x, -104f, 89f);
-        var n = TV.Round(clamped * TV.Create(Log2E));
+        var n = TV.Fma(clamped, TV.Create(Log2E), TV.Create(RoundingShift)) - TV.Create(RoundingShift);
         var r = TV.Fma(n, TV.Create(-Ln2High), clamped);
         r = TV.Fma(n, TV.Create(-Ln2Low), r);
         var q = ExpMinusOne(r);
-        var (low, high) = TV.PowerOfTwoHalves(n);
-        return TV.KeepNaN(x, TV.Fma(q, low, low) * high);
+        return TV.KeepNaN(x, TV.ScaleByPowerOfTwo(q + TV.Create(1f), n));
     }
+
+    // 1.5·2^23: a float of magnitude below 2^22 added to it keeps only its integer part, rounded to even.
+    const float RoundingShift = 12582912f;
 
     // expm1 for |y| ≤ 18 (tanh's range): 2^n·(1 + q) - 1 = 2^n·q + (2^n - 1), exact in the
     // rounding that matters: for n = 0 it is q itself, so small arguments keep their relative accuracy.

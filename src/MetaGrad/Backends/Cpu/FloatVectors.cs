@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MetaGrad.Backends.Cpu;
 
@@ -28,8 +29,12 @@ internal interface IFloatVector<TV> where TV : struct, IFloatVector<TV>
     static abstract TV Round(TV x);
     /// <summary>2^n for integral n in [-126, 127], built in the exponent field.</summary>
     static abstract TV PowerOfTwo(TV n);
-    /// <summary>2^h and 2^(n - h) with h = ⌊n/2⌋, for integral n in [-252, 254]: two factors that are each a normal float.</summary>
-    static abstract (TV Low, TV High) PowerOfTwoHalves(TV n);
+    /// <summary>
+    /// x·2^n for integral n in [-150, 128] and x in [0.5, 2], rounded once (into the subnormal range
+    /// too): AVX-512's scalef in one instruction, else through two normal factors 2^⌊n/2⌋ and
+    /// 2^(n − ⌊n/2⌋), the first product exact. The same bits either way.
+    /// </summary>
+    static abstract TV ScaleByPowerOfTwo(TV x, TV n);
     /// <summary>magnitude with the sign bit of sign.</summary>
     static abstract TV CopySign(TV magnitude, TV sign);
     /// <summary>y where x is a number, x (its NaN) where it is not.</summary>
@@ -69,11 +74,11 @@ internal readonly struct Floats8(Vector256<float> value) : IFloatVector<Floats8>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats8 PowerOfTwo(Floats8 n) => new(Exponent(Vector256.ConvertToInt32Native(n.Value)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Floats8 Low, Floats8 High) PowerOfTwoHalves(Floats8 n)
+    public static Floats8 ScaleByPowerOfTwo(Floats8 x, Floats8 n)
     {
         var k = Vector256.ConvertToInt32Native(n.Value);
         var half = Vector256.ShiftRightArithmetic(k, 1);
-        return (new(Exponent(half)), new(Exponent(k - half)));
+        return new(x.Value * Exponent(half) * Exponent(k - half));
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats8 CopySign(Floats8 magnitude, Floats8 sign) => new(Vector256.ConditionalSelect(Vector256.Create(-0f), sign.Value, magnitude.Value));
@@ -123,12 +128,7 @@ internal readonly struct Floats16(Vector512<float> value) : IFloatVector<Floats1
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats16 PowerOfTwo(Floats16 n) => new(Exponent(Vector512.ConvertToInt32Native(n.Value)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Floats16 Low, Floats16 High) PowerOfTwoHalves(Floats16 n)
-    {
-        var k = Vector512.ConvertToInt32Native(n.Value);
-        var half = Vector512.ShiftRightArithmetic(k, 1);
-        return (new(Exponent(half)), new(Exponent(k - half)));
-    }
+    public static Floats16 ScaleByPowerOfTwo(Floats16 x, Floats16 n) => new(Avx512F.Scale(x.Value, n.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats16 CopySign(Floats16 magnitude, Floats16 sign) => new(Vector512.ConditionalSelect(Vector512.Create(-0f), sign.Value, magnitude.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
