@@ -144,8 +144,9 @@ public class GemmTests(ITestOutputHelper output)
     }
 
     // The 512-bit kernel over twelve rows runs each element's chain of multiply-adds as the 6-row
-    // kernel does, so switching it off changes no bit: A in place and packed, float and double,
-    // with a bias and without, on one thread and two.
+    // kernel does, so switching it off changes no bit: A in place and packed, B packed and (small
+    // products with B's rows contiguous) read in place, float and double, with a bias and without,
+    // on one thread and two.
     [Theory, MemberData(nameof(Sizes))]
     public void TwelveRowKernel_GivesTheBitsOfTheSixRowKernel(int m, int n, int k)
     {
@@ -185,7 +186,16 @@ public class GemmTests(ITestOutputHelper output)
             Gemm.Multiply(m, n, k, StridedMatrix.Of(af, 0, k, 1), StridedMatrix.Of(bf, 0, 1, k), cf, 0, parallel);
             Gemm.Multiply(m, n, k, StridedMatrix.Of(af, 0, k, 1), StridedMatrix.Of(bf, 0, 1, k), cfBias, 0, parallel, Array.ConvertAll(add, x => (float)x));
             Gemm.Multiply(m, n, k, StridedMatrix.Of(a, 0, k, 1), StridedMatrix.Of(b, 0, 1, k), cd, 0, parallel);
-            return [cf, cfBias, cd];
+            // B with contiguous rows: the small products read it in place.
+            var bRows = new float[k * n];
+            var bRowsDouble = new double[k * n];
+            for (int p = 0; p < k; p++)
+                for (int j = 0; j < n; j++) (bRows[p * n + j], bRowsDouble[p * n + j]) = (bf[j * k + p], b[j * k + p]);
+            var cfRows = new float[m * n];
+            var cdRows = new double[m * n];
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(af, 0, k, 1), StridedMatrix.Of(bRows, 0, n, 1), cfRows, 0, parallel);
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(a, 0, k, 1), StridedMatrix.Of(bRowsDouble, 0, n, 1), cdRows, 0, parallel);
+            return [cf, cfBias, cd, cfRows, cdRows];
         }
     }
 

@@ -49,6 +49,7 @@ internal static unsafe partial class Gemm
         T* edgeB = stackalloc T[n > fullCols ? nr * k : 0];
         // Copying pays where the panel is reused by many row panels (16+; at 16 rows it lost).
         bool copyB = m >= 96 && Aliases<T>(bRow, k);
+        bool twelve = UseTwelveRows && nr == Vector512<T>.Count * 2;
         T* copied = stackalloc T[copyB ? nr * k : 0];
         fixed (T* pa = a, pb = b, pc = c)
         {
@@ -71,7 +72,13 @@ internal static unsafe partial class Gemm
                     T* panelA = whole ? pa + aOff + i * aRow : edgeA;
                     int lda = whole ? aRow : 1, step = whole ? aCol : h;
                     T* dst = pc + cOff + i * ldc + j;
-                    if (whole && cols == nr) Kernel(h, nr, k, panelA, lda, step, panelB, ldb, dst, ldc, accumulate: false);
+                    if (twelve && cols == nr && h == 6 && m - i >= 12 && Height(m, i + 6) == 6)
+                    {
+                        // Two whole 6-row panels under the 512-bit kernel of 24 accumulators.
+                        Kernel512Twelve(k, panelA, panelA + 6 * aRow, lda, step, panelB, ldb, dst, ldc, accumulate: false);
+                        h = 12;
+                    }
+                    else if (whole && cols == nr) Kernel(h, nr, k, panelA, lda, step, panelB, ldb, dst, ldc, accumulate: false);
                     else
                     {
                         Kernel(h, nr, k, panelA, lda, step, panelB, ldb, tile, nr, accumulate: false);
