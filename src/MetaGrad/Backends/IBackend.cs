@@ -230,10 +230,10 @@ internal interface IFusedKernels
     AttentionGradients AttentionBackward(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, double scale);
 
     /// <summary>
-    /// A 2-D convolution (cross-correlation) of x [N, C, H, W] with weight [O, C, kh, kw] (one group,
-    /// zero padding as the windows say), plus bias [O] when given: [N, O, oh, ow], as
-    /// W·unfold(x) + b, without storing unfold's columns; or a depthwise one (groups = C, weight
-    /// [O, 1, kh, kw] with O a multiple of C), each output plane from its own input plane.
+    /// A 2-D convolution (cross-correlation) of x [N, C, H, W] with weight [O, C/groups, kh, kw] (zero
+    /// padding as the windows say), plus bias [O] when given: [N, O, oh, ow], as W·unfold(x) + b
+    /// per group, without storing unfold's columns; a depthwise one (groups = C, weight
+    /// [O, 1, kh, kw] with O a multiple of C) each output plane from its own input plane.
     /// </summary>
     RawTensor Conv2dForward(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d windows, int groups);
 
@@ -289,7 +289,7 @@ internal readonly record struct LayerNormGradients(RawTensor? Input, RawTensor? 
 /// <summary>The gradients of <see cref="IFusedKernels.BatchNormBackward"/>: of x, and of γ and β [C]; null where not asked for.</summary>
 internal readonly record struct BatchNormGradients(RawTensor? Input, RawTensor? Weight, RawTensor? Bias);
 
-/// <summary>The depthwise convolutions <see cref="IFusedKernels.Conv2dForward"/> takes besides those of one group.</summary>
+/// <summary>The depthwise convolutions <see cref="IFusedKernels.Conv2dForward"/> runs by its direct kernel per plane.</summary>
 internal static class Depthwise
 {
     /// <summary>Most taps (kh·kw) of a fused depthwise kernel: the CPU kernel keeps each tap's vector and offset on the stack (40 KB at most).</summary>

@@ -3,9 +3,10 @@ using MetaGrad.Backends;
 namespace MetaGrad.Functions;
 
 /// <summary>
-/// A 2-D convolution of one group (or a depthwise one) as one node: the backend's implicit GEMM never stores the
-/// windows' columns, which the composed form (<see cref="Unfold"/> and a matrix product) records
-/// for the backward. Inputs x [N, C, H, W], weight [O, C, kh, kw] and optionally bias [O].
+/// A 2-D convolution of any groups as one node: the backend's implicit GEMM (a direct kernel per
+/// plane for a depthwise one) never stores the windows' columns, which the composed form
+/// (<see cref="Unfold"/> and a matrix product) records for the backward. Inputs x [N, C, H, W],
+/// weight [O, C/groups, kh, kw] and optionally bias [O].
 /// The backward falls back to the composed form when the backward itself is recorded
 /// (higher-order gradients, a gradient penalty), and tests hold the two equal.
 /// </summary>
@@ -16,12 +17,11 @@ internal sealed class FusedConv2d(Windows2d windows, int groups = 1) : NaryFunct
     internal int Groups => groups;
 
     /// <summary>
-    /// Whether the fused node can run this call: a backend with the kernel, one group or one input
-    /// channel per group (depthwise), all on one backend, and a product to compute (no channels in
-    /// or out leaves the composed form's zeros).
+    /// Whether the fused node can run this call: a backend with the kernel, all on one backend, and
+    /// a product to compute (no channels in or out leaves the composed form's zeros).
     /// </summary>
-    public static bool Covers(Tensor input, Tensor weight, Tensor? bias, int groups) =>
-        (groups == 1 || Depthwise.Covers(input.Shape[1], weight.Shape[1], weight.Shape[2], weight.Shape[3], groups)) && input.Backend is IFusedKernels && weight.Backend == input.Backend && (bias is null || bias.Backend == input.Backend)
+    public static bool Covers(Tensor input, Tensor weight, Tensor? bias) =>
+        input.Backend is IFusedKernels && weight.Backend == input.Backend && (bias is null || bias.Backend == input.Backend)
         && weight.Numel > 0;
 
     protected override Tensor Forward(Context ctx, Tensor[] inputs)

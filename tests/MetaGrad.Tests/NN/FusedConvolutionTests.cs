@@ -160,12 +160,16 @@ public class FusedConvolutionTests(ITestOutputHelper output)
         }, x, w);
     }
 
-    // Other grouped convolutions: one fused node per group over its channels (a strided view of
-    // the batch), the outputs concatenated.
+    // Other grouped convolutions: one fused node, each (sample, group) a one-group convolution of
+    // the group's channels where they lie, with its group's slice of the weight.
     [Theory]
     [InlineData(2, 4, 6, 2, 9, 11, 3, 1, 1)]
     [InlineData(3, 6, 3, 3, 8, 8, 3, 2, 1)]       // stride 2, one output channel per group
     [InlineData(1, 8, 8, 4, 16, 16, 3, 1, 1)]     // rows of whole vectors: the shifted kernel per group
+    [InlineData(2, 4, 12, 2, 7, 7, 3, 1, 1)]      // a group that widens (2 → 6 channels): the input's gradient folded back (col2im)
+    [InlineData(4, 64, 64, 2, 8, 8, 3, 1, 1)]     // 32 output channels a group: the weight's gradient as dWᵀ, samples split between threads
+    [InlineData(3, 6, 6, 6, 9, 9, 3, 1, 1)]       // depthwise ones go to their own kernel
+    [InlineData(2, 3, 6, 3, 40, 40, 33, 1, 1)]    // one channel a group past the depthwise kernel's 1,024 taps
     public void Grouped_ValuesAndGradients_EqualTheComposedForm(int n, int c, int o, int groups, int h, int w, int kernel, int stride, int padding)
     {
         foreach (var (dtype, tolerance) in new[] { (DType.Float64, 1e-11), (DType.Float32, 1e-4) })
@@ -175,6 +179,7 @@ public class FusedConvolutionTests(ITestOutputHelper output)
             var weight = Tensor.Randn([o, c / groups, kernel, kernel], dtype, generator: g).RequiresGrad_();
             var bias = Tensor.Randn([o], dtype, generator: g).RequiresGrad_();
             var fused = Functional.Conv2d(x, weight, bias, stride, padding, groups: groups);
+            Assert.True(fused.GradFn is Functions.FusedConv2d { Groups: var ran } && ran == groups, "one fused node for all the groups");
             var windows = new MetaGrad.Backends.Windows2d(kernel, kernel, 1, 1, padding, padding, stride, stride);
             var composed = Functional.ComposedConv2d(x, weight, bias, windows, groups);
             Assert.True(fused.AllClose(composed, tolerance, tolerance), $"output ({dtype})");

@@ -47,24 +47,8 @@ public static partial class Functional
         var (x, g) = Padded("Conv2d", input, (kh, kw), stride ?? 1, padding ?? 0, dilation ?? 1);
         RequireWindowsFit("Conv2d", x, g);
 
-        if (Functions.FusedConv2d.Covers(x, weight, bias, groups))
+        if (Functions.FusedConv2d.Covers(x, weight, bias))
             return new Functions.FusedConv2d(g, groups).Apply(bias is null ? [x, weight] : [x, weight, bias]);
-        if (groups > 1 && Functions.FusedConv2d.Covers(x, weight, bias, 1))
-        {
-            // Other grouped convolutions: each group's channels (a strided view of the batch, made
-            // dense by the kernel) convolved by the fused node with its slice of the weight. im2col
-            // wrote every group's columns at once (75 MB for 64 channels on 32×32 at batch 32).
-            int n = x.Shape[0], perGroup = x.Shape[1] / groups, outPerGroup = outChannels / groups;
-            // Split into views by one node each, so the backward concatenates the groups' gradients
-            // once (a Select per group added a zero tensor of the whole input's size per group).
-            var images = x.Reshape(n, groups, perGroup, x.Shape[2], x.Shape[3]).Unbind(1);
-            var weights = weight.Split(outPerGroup, 0);
-            var biases = bias?.Split(outPerGroup, 0);
-            var parts = new Tensor[groups];
-            for (int i = 0; i < groups; i++)
-                parts[i] = new Functions.FusedConv2d(g).Apply(biases is null ? [images[i], weights[i]] : [images[i], weights[i], biases[i]]);
-            return Tensor.Cat(parts, 1);
-        }
         return ComposedConv2d(x, weight, bias, g, groups);
     }
 
