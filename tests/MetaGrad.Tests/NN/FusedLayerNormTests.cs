@@ -10,7 +10,7 @@ namespace MetaGrad.Tests.NN;
 /// second derivative (through the recorded formula) equal to the composed one.
 /// </summary>
 [Collection(ProcessWideState.Name)]
-public class FusedLayerNormTests
+public class FusedLayerNormTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     public static TheoryData<int[], int, bool, bool, double> Cases => new()
     {
@@ -46,6 +46,38 @@ public class FusedLayerNormTests
             for (int i = 0; i < inputs.Length; i++)
                 Assert.True(fusedGrads[i]!.AllClose(composedGrads[i]!, tolerance, tolerance * 10), $"{dtype} gradient {i}");
         }
+    }
+
+    // Float rows run as loops of whole vectors with the tail element by element: lengths around
+    // both vector widths, each with γ and β, one of them, or neither, at each width.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(31)]
+    [InlineData(48)]
+    [InlineData(256)]
+    [InlineData(263)]
+    public void FloatRows_AtEachVectorWidth_EqualTheComposedFormula(int d)
+    {
+        foreach (var width in Backends.VectorWidths.OfFloatMath(output))
+            foreach (var (weight, bias) in new[] { (true, true), (true, false), (false, true), (false, false) })
+            {
+                var (x, w, b) = Inputs([9, d], 1, weight, bias, 5, DType.Float32, (ulong)d);
+                var fused = Functional.LayerNorm(x, [d], w, b);
+                var composed = Functional.ComposedLayerNorm(x, [d], w, b, 1e-5);
+                Assert.True(fused.AllClose(composed, 2e-4, 2e-4), $"{width} output, γ {weight}, β {bias}");
+                var upstream = Tensor.Randn([9, d], generator: new Generator(9));
+                var inputs = Differentiable(x, w, b);
+                var fusedGrads = Autograd.Grad([fused], inputs, [upstream], retainGraph: true);
+                var composedGrads = Autograd.Grad([composed], inputs, [upstream]);
+                for (int i = 0; i < inputs.Length; i++)
+                    Assert.True(fusedGrads[i]!.AllClose(composedGrads[i]!, 2e-4, 2e-3), $"{width} gradient {i}, γ {weight}, β {bias}");
+                // Only the parameters' gradients: the row kernel skips the input's.
+                if (w is not null)
+                    Assert.True(Autograd.Grad([fused], [w], [upstream])[0]!.AllClose(composedGrads[1]!, 2e-4, 2e-3), $"{width} γ's gradient alone");
+            }
     }
 
     [Fact]

@@ -10,6 +10,7 @@ namespace MetaGrad.Backends.Cpu;
 // backwards. The backward per row, with x̂ = (x − μ)·r and gγ = g·γ:
 //   dx = r·(gγ − mean(gγ) − x̂·mean(gγ·x̂)),   dγ = Σ_rows g·x̂,   dβ = Σ_rows g,
 // rows shared out between threads, each summing its own dγ and dβ, added in thread order at the end.
+// Float rows go through LayerNormRows: the same passes as loops of vectors, without a call per step.
 internal sealed partial class CpuBackend
 {
     public LayerNormStatistics LayerNormForward(RawTensor x, int rowLength, RawTensor? weight, RawTensor? bias, double eps) => x.DType switch
@@ -42,11 +43,19 @@ internal sealed partial class CpuBackend
         var invStd = NewUninitialized<T>([rows]);
         T[] Y = Data<T>(y), Mean = Data<T>(mean), Inv = Data<T>(invStd);
         int parts = RowParts(rows, x.Numel);
+        bool floatRows = typeof(T) == typeof(float) && FloatMath.IsAccelerated;
         Threading.For(parts, part =>
         {
             for (int r = part * rows / parts; r < (part + 1) * rows / parts; r++)
             {
                 var row = Y.AsSpan(r * d, d);
+                if (floatRows)
+                {
+                    var (m, s) = LayerNormRows.Forward(FloatMath.AsFloat<T>(X.AsSpan(xAt + r * d, d)), FloatMath.AsFloat(row),
+                        G is null ? default : FloatMath.AsFloat<T>(G.AsSpan(gAt, d)), B is null ? default : FloatMath.AsFloat<T>(B.AsSpan(bAt, d)), eps);
+                    (Mean[r], Inv[r]) = (T.CreateTruncating(m), T.CreateTruncating(s));
+                    continue;
+                }
                 T mu = T.CreateTruncating(double.CreateTruncating(TensorPrimitives.Sum<T>(X.AsSpan(xAt + r * d, d))) / d);
                 TensorPrimitives.Subtract(X.AsSpan(xAt + r * d, d), mu, row);
                 double variance = double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(row)) / d;
@@ -77,6 +86,7 @@ internal sealed partial class CpuBackend
         int parts = RowParts(rows, x.Numel);
         // Each part's Σ g·x̂ and Σ g, then added in part order (the same bits for any thread timing).
         var partials = needWeight || needBias ? new T[parts * 2 * d] : null;
+        bool floatRows = typeof(T) == typeof(float) && FloatMath.IsAccelerated;
         Threading.For(parts, part =>
         {
             var scratch = RunScratch<T>(2 * d);
@@ -86,6 +96,13 @@ internal sealed partial class CpuBackend
             {
                 var g = Dy.AsSpan(dAt + r * d, d);
                 T inv = Inv[invAt + r];
+                if (floatRows)
+                {
+                    LayerNormRows.Backward(FloatMath.AsFloat<T>(X.AsSpan(xAt + r * d, d)), FloatMath.AsFloat<T>(g), float.CreateTruncating(Mean[meanAt + r]),
+                        float.CreateTruncating(inv), G is null ? default : FloatMath.AsFloat<T>(G.AsSpan(gAt, d)), FloatMath.AsFloat(dGamma), FloatMath.AsFloat(dBeta),
+                        DX is null ? default : FloatMath.AsFloat(DX.AsSpan(r * d, d)), FloatMath.AsFloat(scratch));
+                    continue;
+                }
                 TensorPrimitives.Subtract(X.AsSpan(xAt + r * d, d), Mean[meanAt + r], xHat);
                 TensorPrimitives.Multiply(xHat, inv, xHat);
                 if (partials is not null)
