@@ -41,8 +41,8 @@ internal sealed unsafe partial class CpuBackend
 
     // Groups: a dense [N, C, H, W] batch is [N·G, C/G, H, W] as well, and its output [N·G, O/G, oh,
     // ow]: each (sample, group) is a one-group convolution of its own "sample" with group s mod G's
-    // slice of the weight. Convolving the groups one by one over a dense copy of their channels and
-    // concatenating the outputs took 2-3 times libtorch's time (8 groups of 8 channels).
+    // slice of the weight: no dense copy of a group's channels, no node per group, no concatenation
+    // of their outputs (bench/results/TUNING.md).
     static RawTensor Conv2dForwardTyped<T>(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d g, int groups) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], o = weight.Shape[0];
@@ -415,9 +415,8 @@ internal sealed unsafe partial class CpuBackend
         readonly bool rented, cached;
 
         // A small padded copy (under the pool's smallest length) kept per thread for the next sample:
-        // a grouped convolution pads every group of every sample, and a fresh array for each
-        // (256 of 37 KB a pass, 8 groups of 8 channels on 32×32 at batch 32) kept the young
-        // collections busy while both threads waited on them.
+        // a grouped convolution pads every group of every sample, and a fresh array for each kept
+        // the young collections busy while both threads waited on them (bench/results/TUNING.md).
         [ThreadStatic] static T[]? t_padded;
         [ThreadStatic] static bool t_paddedInUse;
 

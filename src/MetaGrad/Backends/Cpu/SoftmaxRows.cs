@@ -8,8 +8,8 @@ namespace MetaGrad.Backends.Cpu;
 /// Softmax, log-softmax and log-sum-exp of one float row, in as few passes as the definition
 /// allows: the max; then exp(x − max) summed as it is made (and stored only where softmax keeps
 /// it); then one pass that writes the result, softmax multiplying by 1/Σ as PyTorch does.
-/// Through TensorPrimitives these took five or six passes, two of them dear: Max propagates NaN
-/// lane by lane (three times the time of a sum) and Divide is a division per element.
+/// Through TensorPrimitives these took five or six passes, two of them dear: Max carries NaN lane
+/// by lane (several times a sum's time) and Divide is a division per element.
 ///
 /// The max here is the processor's, which may let a NaN through or not: a row holding a NaN still
 /// comes out all NaN, since its exp is NaN and so is the sum every result goes through. An
