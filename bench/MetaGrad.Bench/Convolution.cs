@@ -7,7 +7,7 @@ using F = MetaGrad.NN.Functional;
 
 namespace MetaGrad.Bench;
 
-/// <summary>Convolutional workloads: LeNet-5's training step, one 3×3 layer, a ResNet basic block, depthwise layers (MobileNet's 3×3, ConvNeXt's 7×7).</summary>
+/// <summary>Convolutional workloads: LeNet-5's training step, one 3×3 layer, a ResNet basic block, depthwise layers (MobileNet's 3×3, ConvNeXt's 7×7), a grouped layer (ResNeXt's).</summary>
 static class Convolution
 {
     public static IEnumerable<Workload> Workloads()
@@ -17,6 +17,18 @@ static class Convolution
         yield return BasicBlockStep(2);
         foreach (var threads in new[] { 1, 2 }) yield return Depthwise(threads, channels: 64, kernel: 3, size: 32);
         yield return Depthwise(1, channels: 128, kernel: 7, size: 16);
+        foreach (var threads in new[] { 1, 2 }) yield return Grouped(threads);
+    }
+
+    // A grouped 3×3 convolution as ResNeXt's (groups of a few channels: 8 of 8), batch 32: forward
+    // and backward of input, weight and bias.
+    static Workload Grouped(int threads)
+    {
+        const int batch = 32, channels = 64, size = 32, groups = 8;
+        var g = new MG.Generator(7);
+        return LayerStep($"grouped 3×3, 64 channels in {groups} groups, {size}×{size}, batch {batch}, forward + backward",
+            new Conv2d(channels, channels, 3, padding: 1, groups: groups, generator: g), nn.Conv2d(channels, channels, 3, padding: 1, groups: groups),
+            MG.Tensor.Randn([batch, channels, size, size], generator: g), 6.0 * batch * size * size * channels * channels / groups * 9, threads);
     }
 
     // A depthwise convolution (groups = channels) with "same" padding, batch 32: forward and backward of input, weight and bias.
