@@ -119,6 +119,65 @@ public class FloatMathTests(ITestOutputHelper output)
         }
     }
 
+    // The float nearest to each multiple of π/2 up to the vector path's limit, and its neighbours:
+    // where sin or cos is nearest zero, the reduction's error would show.
+    static float[] NearMultiplesOfHalfPi()
+    {
+        var x = new List<float>();
+        for (int k = -5215; k <= 5215; k++)
+        {
+            float f = (float)(k * Math.PI / 2);
+            x.AddRange([f, MathF.BitIncrement(f), MathF.BitDecrement(f)]);
+        }
+        return [.. x];
+    }
+
+    [Fact]
+    public void SinAndCos_AreWithinTwoUlps_UpToTheVectorLimit_NearTheirZerosToo()
+    {
+        if (!FloatMath.IsAccelerated) return;
+        foreach (var _ in VectorWidths.OfFloatMath(output))
+        {
+            AssertWithinUlps(FloatMath.Sin, Math.Sin, -8192f, 8192f, 2);
+            AssertWithinUlps(FloatMath.Cos, Math.Cos, -8192f, 8192f, 2);
+            var x = NearMultiplesOfHalfPi();
+            var y = new float[x.Length];
+            FloatMath.Sin(x, y);
+            Assert.True(MaxUlps(x, y, Math.Sin) <= 2, $"sin near kπ/2: {MaxUlps(x, y, Math.Sin)} ulp");
+            FloatMath.Cos(x, y);
+            Assert.True(MaxUlps(x, y, Math.Cos) <= 2, $"cos near kπ/2: {MaxUlps(x, y, Math.Cos)} ulp");
+        }
+    }
+
+    // A span holding a value past the vector path's limit, NaN or an infinity goes through MathF's
+    // sin and cos whole; within the limit a zero keeps its sign and a tiny value is its own sine.
+    [Fact]
+    public void SinAndCos_OfLargeAndSpecialValues_AreMathFs_AndZerosKeepTheirSign()
+    {
+        if (!FloatMath.IsAccelerated) return;
+        float[] x = [0f, -0f, 1e5f, -3e7f, 1e30f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 0.5f, -2f, 8191.9f, 8192.1f, 1e-30f, -1e-40f];
+        foreach (var _ in VectorWidths.OfFloatMath(output))
+        {
+            var s = new float[x.Length];
+            var c = new float[x.Length];
+            FloatMath.Sin(x, s);
+            FloatMath.Cos(x, c);
+            for (int i = 0; i < x.Length; i++)
+            {
+                Assert.Equal(BitConverter.SingleToInt32Bits(MathF.Sin(x[i])), BitConverter.SingleToInt32Bits(s[i]));
+                Assert.Equal(BitConverter.SingleToInt32Bits(MathF.Cos(x[i])), BitConverter.SingleToInt32Bits(c[i]));
+            }
+            float[] small = [0f, -0f, 1e-30f, -1e-40f, 3f];
+            var ys = new float[small.Length];
+            FloatMath.Sin(small, ys);
+            Assert.True(ys[0] == 0 && !float.IsNegative(ys[0]) && ys[1] == 0 && float.IsNegative(ys[1]));
+            Assert.Equal(1e-30f, ys[2]);
+            Assert.Equal(-1e-40f, ys[3]);
+            FloatMath.Cos(small, ys);
+            Assert.Equal([1f, 1f, 1f, 1f], ys[..4]);
+        }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
@@ -140,7 +199,10 @@ public class FloatMathTests(ITestOutputHelper output)
         // The same values at the front of a long span (vector body) and alone (tail path).
         var values = Enumerable.Range(0, length).Select(_ => (float)(g.NextDouble() * 10 - 5)).ToArray();
         var padded = values.Concat(new float[40]).ToArray();
-        foreach (var op in new Action<float[], float[]>[] { (a, b) => FloatMath.Exp(a, b), (a, b) => FloatMath.Sigmoid(a, b), (a, b) => FloatMath.Tanh(a, b) })
+        // sin and cos within their vector path's range (a span holding NaN or an infinity goes through MathF whole).
+        static float[] InRange(float[] a) => [.. a.Select(v => float.IsFinite(v) ? Math.Clamp(v, -8000f, 8000f) : 0f)];
+        foreach (var op in new Action<float[], float[]>[] { (a, b) => FloatMath.Exp(a, b), (a, b) => FloatMath.Sigmoid(a, b), (a, b) => FloatMath.Tanh(a, b),
+            (a, b) => FloatMath.Sin(InRange(a), b), (a, b) => FloatMath.Cos(InRange(a), b) })
         {
             var body = new float[padded.Length];
             op(padded, body);

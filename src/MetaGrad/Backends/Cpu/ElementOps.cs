@@ -160,12 +160,22 @@ internal struct RsqrtOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 internal struct SinOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 {
     public static T Apply(T x) => T.Sin(x);
-    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Sin(x, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y)
+    {
+        if (typeof(T) == typeof(float) && FloatMath.IsAccelerated) FloatMath.Sin(FloatMath.AsFloat(x), FloatMath.AsFloat(y));
+        else TensorPrimitives.Sin(x, y);
+        return true;
+    }
 }
 internal struct CosOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 {
     public static T Apply(T x) => T.Cos(x);
-    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y) { TensorPrimitives.Cos(x, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> x, Span<T> y)
+    {
+        if (typeof(T) == typeof(float) && FloatMath.IsAccelerated) FloatMath.Cos(FloatMath.AsFloat(x), FloatMath.AsFloat(y));
+        else TensorPrimitives.Cos(x, y);
+        return true;
+    }
 }
 internal struct TanhOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 {

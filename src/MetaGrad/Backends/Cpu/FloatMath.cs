@@ -35,6 +35,83 @@ internal static class FloatMath
     /// <summary>y = tanh(x); x and y may be the same span.</summary>
     public static void Tanh(ReadOnlySpan<float> x, Span<float> y) => Map<TanhOp>(x, y);
 
+    /// <summary>y = sin(x), within 2 ulp; x and y may be the same span (see <see cref="SinCos"/>).</summary>
+    public static void Sin(ReadOnlySpan<float> x, Span<float> y) => SinCos<SinOp>(x, y);
+
+    /// <summary>y = cos(x), within 2 ulp; x and y may be the same span (see <see cref="SinCos"/>).</summary>
+    public static void Cos(ReadOnlySpan<float> x, Span<float> y) => SinCos<CosOp>(x, y);
+
+    /// <summary>Past this magnitude (or for NaN and infinities) a span goes through MathF: n·π/2 needs more than 13 bits of n.</summary>
+    const float SinCosLimit = 8192f;
+
+    // One pass for the span's largest magnitude decides: the vector path for all of it, or MathF's
+    // sin and cos for all of it (a span with a huge argument, NaN or infinity, which is rare).
+    static void SinCos<TOp>(ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IOp
+    {
+        if (x.Length != y.Length) throw new ArgumentException($"FloatMath: input length {x.Length} and output length {y.Length} differ");
+        if (x.IsEmpty) return;
+        if (!(UseVector512 ? AllWithin<Floats16>(x, SinCosLimit) : AllWithin<Floats8>(x, SinCosLimit)))
+        {
+            for (int i = 0; i < x.Length; i++) y[i] = typeof(TOp) == typeof(SinOp) ? MathF.Sin(x[i]) : MathF.Cos(x[i]);
+            return;
+        }
+        Map<TOp>(x, y);
+    }
+
+    // Whether every |x| ≤ limit (false for NaN): a lane's flag is 1 unless limit ≥ |x| holds,
+    // which a NaN fails; the flags' max needs no NaN rule (TensorPrimitives.MaxMagnitude's took a
+    // third of sin's time).
+    static bool AllWithin<TV>(ReadOnlySpan<float> x, float limit) where TV : struct, IFloatVector<TV>
+    {
+        int n = x.Length, w = TV.Count, i = 0;
+        ref float at = ref MemoryMarshal.GetReference(x);
+        TV bound = TV.Create(limit), zero = TV.Create(0f), one = TV.Create(1f), f0 = zero, f1 = zero;
+        for (; i <= n - 2 * w; i += 2 * w)
+        {
+            f0 = TV.Max(f0, TV.WhereGreater(bound, TV.CopySign(TV.Load(ref at, (nuint)i), zero), zero, one));
+            f1 = TV.Max(f1, TV.WhereGreater(bound, TV.CopySign(TV.Load(ref at, (nuint)(i + w)), zero), zero, one));
+        }
+        bool within = TV.Max(f0, f1).HorizontalMax() == 0;
+        for (; i < n && within; i++) within = MathF.Abs(x[i]) < limit;
+        return within;
+    }
+
+    // sin x and cos x as ±sin r or ±cos r of r = x − n·π/2 (|r| ≤ π/4, see HalfPi1), by
+    // Cephes' single-precision polynomials, the quadrant n mod 4 read from the fraction of n/4
+    // (0, ±1/4 or ±1/2) so that no integer lanes are needed: n = 4m → sin r, 4m + 1 → cos r,
+    // 4m + 2 → −sin r, 4m + 3 → −cos r. cos x is the same with n + 1.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TV SinOfQuadrant<TV>(TV x, bool cosine) where TV : struct, IFloatVector<TV>
+    {
+        var n = TV.Fma(x, TV.Create(TwoOverPi), TV.Create(RoundingShift)) - TV.Create(RoundingShift);
+        var r = TV.Fma(n, TV.Create(-HalfPi1), x);
+        r = TV.Fma(n, TV.Create(-HalfPi2), r);
+        r = TV.Fma(n, TV.Create(-HalfPi3), r);
+        var z = r * r;
+        var sin = TV.Fma(TV.Fma(TV.Fma(TV.Create(-1.9515295891e-4f), z, TV.Create(8.3321608736e-3f)), z, TV.Create(-1.6666654611e-1f)) * z, r, r);
+        var cos = TV.Fma(TV.Fma(TV.Fma(TV.Create(2.443315711809948e-5f), z, TV.Create(-1.388731625493765e-3f)), z, TV.Create(4.166664568298827e-2f)) * z, z,
+            TV.Fma(z, TV.Create(-0.5f), TV.Create(1f)));
+        var quadrant = cosine ? n + TV.Create(1f) : n;
+        var quarter = quadrant * TV.Create(0.25f);
+        var fraction = quarter - TV.Round(quarter);                 // 0, 1/4, ±1/2, −1/4 for n mod 4 = 0, 1, 2, 3
+        var size = TV.CopySign(fraction, TV.Create(0f));
+        var y = TV.WhereGreater(size, TV.Create(0.375f), sin, TV.WhereGreater(size, TV.Create(0.125f), cos, sin));
+        // Negated for n mod 4 = 2 (a fraction of +1/2 or −1/2, by the tie's rounding) and 3 (−1/4).
+        y = TV.WhereGreater(fraction, TV.Create(0.375f), -y, TV.WhereGreater(TV.Create(-0.125f), fraction, -y, y));
+        // A zero's sine is that zero (r's sum above loses the sign of −0).
+        return cosine ? y : TV.WhereGreater(TV.CopySign(x, TV.Create(0f)), TV.Create(0f), y, x);
+    }
+
+    const float TwoOverPi = 0.636619772367581343f;
+    // π/2 as the sum of three floats, each the nearest to what the ones before leave (to about
+    // 1e-23). With fused multiply-adds each n·part is exact, the first subtraction too (for
+    // |n| ≤ 2^13 the difference fits 24 bits), and the other two round relative to what is left,
+    // which is r itself: r comes out within an ulp even next to a multiple of π/2, where Cephes'
+    // split for separate multiplies loses its relative accuracy.
+    const float HalfPi1 = 1.57079637050628662109375f;
+    const float HalfPi2 = -4.371138828673793e-08f;
+    const float HalfPi3 = -1.7151245100058819e-15f;
+
     /// <summary>y = erf(x), to 3.3e-7 (see <see cref="Erf{TV}"/>); x and y may be the same span.</summary>
     public static void Erf(ReadOnlySpan<float> x, Span<float> y) => Map<ErfOp>(x, y);
 
@@ -305,6 +382,18 @@ internal static class FloatMath
     interface IOp
     {
         TV Apply<TV>(TV x) where TV : struct, IFloatVector<TV>;
+    }
+
+    struct SinOp : IOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly TV Apply<TV>(TV x) where TV : struct, IFloatVector<TV> => SinOfQuadrant(x, cosine: false);
+    }
+
+    struct CosOp : IOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly TV Apply<TV>(TV x) where TV : struct, IFloatVector<TV> => SinOfQuadrant(x, cosine: true);
     }
 
     struct ExpOp : IOp
