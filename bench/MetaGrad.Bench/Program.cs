@@ -5,6 +5,18 @@ using static TorchSharp.torch;
 using MG = MetaGrad;
 
 // dotnet run -c Release --project bench/MetaGrad.Bench -- [--quick] [--out folder] [--only text] [--warmup-ms 600] [--memory]
+const string Usage = "usage: MetaGrad.Bench [--quick] [--out FOLDER] [--only TEXT] [--warmup-ms MS] [--memory]";
+if (args is ["--help"] or ["-h"])
+{
+    Console.WriteLine(Usage);
+    return 0;
+}
+// A mistyped option ran the whole suite and overwrote bench/results/latest.*: refuse it instead.
+if (Arguments.Problem(args) is { } problem)
+{
+    Console.Error.WriteLine($"MetaGrad.Bench: {problem}\n{Usage}");
+    return 2;
+}
 NativeAllocator.Steady();   // before libtorch allocates anything: see NativeAllocator
 bool quick = args.Contains("--quick");
 if (args.SkipWhile(a => a != "--memory-child").Skip(1).Take(3).ToArray() is [var childRow, var childThreads, var childEngine])
