@@ -15,6 +15,7 @@ namespace MetaGrad.Tests.NN;
 /// windows read outside the image, several K slices and column blocks, and both input-gradient
 /// paths (a convolution with the flipped kernel at stride 1, Wᵀ·dy folded back otherwise).
 /// </summary>
+[Collection(ProcessWideState.Name)]   // switches kernels and the thread count
 public class FusedConvolutionTests(ITestOutputHelper output)
 {
     // n, c, o, h, w, kernel (h, w), stride (h, w), padding (h, w), dilation (h, w)
@@ -189,6 +190,33 @@ public class FusedConvolutionTests(ITestOutputHelper output)
             for (int i = 0; i < 3; i++) Assert.True(fusedGrads[i]!.AllClose(composedGrads[i]!, tolerance, tolerance), $"gradient {i} ({dtype})");
         }
         Check.Gradients(t => Functional.Conv2d(t[0], t[1], padding: 1, groups: 2), Check.Input([1, 4, 3, 4], 46), Check.Input([2, 2, 3, 3], 47));
+    }
+
+    // Grouped: each gradient alone (the weight's partials per group and thread, the input's by the
+    // adjoint convolution or col2im) equals the composed form's, one and two threads.
+    [Theory]
+    [InlineData(8, 8, 4)]    // two channels in and out a group: the input's gradient by the adjoint convolution
+    [InlineData(4, 12, 2)]   // a widening group (2 → 6 channels): by col2im
+    public void Grouped_EachGradientAlone_EqualsTheComposedForm(int c, int o, int groups)
+    {
+        var g = new Generator(8);
+        var x = Tensor.Randn([5, c, 7, 6], DType.Float64, generator: g);
+        var weight = Tensor.Randn([o, x.Shape[1] / groups, 3, 3], DType.Float64, generator: g);
+        var bias = Tensor.Randn([o], DType.Float64, generator: g);
+        var windows = new MetaGrad.Backends.Windows2d(3, 3, 1, 1, 1, 1, 1, 1);
+        var upstream = Tensor.Randn([5, o, 7, 6], DType.Float64, generator: new Generator(9));
+        foreach (int threads in new[] { 1, 2 })
+        {
+            using var _ = ThreadScope.Of(threads);
+            foreach (int wanted in new[] { 0, 1, 2 })
+            {
+                Tensor[] inputs = [x.Detach().RequiresGrad_(), weight.Detach().RequiresGrad_(), bias.Detach().RequiresGrad_()];
+                var fused = Functional.Conv2d(inputs[0], inputs[1], inputs[2], padding: 1, groups: groups);
+                var composed = Functional.ComposedConv2d(inputs[0], inputs[1], inputs[2], windows, groups);
+                var expected = Autograd.Grad([composed], [inputs[wanted]], [upstream])[0]!;
+                Assert.True(Autograd.Grad([fused], [inputs[wanted]], [upstream])[0]!.AllClose(expected, 1e-11, 1e-11), $"gradient {wanted} alone, {threads} threads");
+            }
+        }
     }
 
     [Fact]
