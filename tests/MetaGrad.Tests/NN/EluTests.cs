@@ -11,6 +11,7 @@ namespace MetaGrad.Tests.NN;
 /// no NaN from a large input's discarded branch; second derivatives (a recorded backward composes)
 /// against finite differences. Values against PyTorch: the conformance suite.
 /// </summary>
+[Collection(ProcessWideState.Name)]   // switches FloatMath's vector width
 public class EluTests(ITestOutputHelper output)
 {
     const double SeluAlpha = 1.6732632423543772848170429916717, SeluScale = 1.0507009873554804934193349852946;

@@ -10,6 +10,7 @@ namespace MetaGrad.Tests.NN;
 /// widths, with tails and the split between threads; NaN and the infinities; second derivatives
 /// (a recorded backward composes) against finite differences.
 /// </summary>
+[Collection(ProcessWideState.Name)]   // switches FloatMath's vector width
 public class SiluTests(ITestOutputHelper output)
 {
     [Theory]

@@ -12,6 +12,7 @@ namespace MetaGrad.Tests.NN;
 /// derivatives (a recorded backward composes) against finite differences. Values against
 /// PyTorch: the conformance suite.
 /// </summary>
+[Collection(ProcessWideState.Name)]   // switches FloatMath's vector width
 public class SoftplusTests(ITestOutputHelper output)
 {
     public static TheoryData<int, double, double> Cases => new()
