@@ -536,10 +536,10 @@ internal static class FloatMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static TV Expm1Small<TV>(TV y) where TV : struct, IFloatVector<TV>
     {
-        var n = TV.Round(y * TV.Create(Log2E));
+        var n = TV.Fma(y, TV.Create(Log2E), TV.Create(RoundingShift)) - TV.Create(RoundingShift);   // as ExpVector
         var r = TV.Fma(n, TV.Create(-Ln2High), y);
         r = TV.Fma(n, TV.Create(-Ln2Low), r);
-        var scale = TV.PowerOfTwo(n);
+        var scale = TV.ScaleByPowerOfTwo(TV.Create(1f), n);
         return TV.Fma(scale, ExpMinusOne(r), scale - TV.Create(1f));
     }
 

@@ -27,8 +27,6 @@ internal interface IFloatVector<TV> where TV : struct, IFloatVector<TV>
     static abstract TV Clamp(TV x, float min, float max);
     /// <summary>Rounded to the nearest integer, ties to even.</summary>
     static abstract TV Round(TV x);
-    /// <summary>2^n for integral n in [-126, 127], built in the exponent field.</summary>
-    static abstract TV PowerOfTwo(TV n);
     /// <summary>
     /// x·2^n for integral n in [-150, 128] and x in [0.5, 2], rounded once (into the subnormal range
     /// too): AVX-512's scalef in one instruction, else through two normal factors 2^⌊n/2⌋ and
@@ -71,8 +69,6 @@ internal readonly struct Floats8(Vector256<float> value) : IFloatVector<Floats8>
         new(Vector256.MinNative(Vector256.MaxNative(x.Value, Vector256.Create(min)), Vector256.Create(max)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats8 Round(Floats8 x) => new(Vector256.Round(x.Value));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Floats8 PowerOfTwo(Floats8 n) => new(Exponent(Vector256.ConvertToInt32Native(n.Value)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats8 ScaleByPowerOfTwo(Floats8 x, Floats8 n)
     {
@@ -126,8 +122,6 @@ internal readonly struct Floats16(Vector512<float> value) : IFloatVector<Floats1
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats16 Round(Floats16 x) => new(Vector512.Round(x.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Floats16 PowerOfTwo(Floats16 n) => new(Exponent(Vector512.ConvertToInt32Native(n.Value)));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats16 ScaleByPowerOfTwo(Floats16 x, Floats16 n) => new(Avx512F.Scale(x.Value, n.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats16 CopySign(Floats16 magnitude, Floats16 sign) => new(Vector512.ConditionalSelect(Vector512.Create(-0f), sign.Value, magnitude.Value));
@@ -148,6 +142,4 @@ internal readonly struct Floats16(Vector512<float> value) : IFloatVector<Floats1
         for (int i = 1; i < 8; i++) max = MathF.Max(max, lanes[i]);
         return max;
     }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> Exponent(Vector512<int> k) => Vector512.ShiftLeft(k + Vector512.Create(127), 23).AsSingle();
 }
