@@ -149,8 +149,7 @@ internal sealed unsafe partial class CpuBackend
                 T[]? dwTs = wantWeight ? weightSums![part] = ScratchOf<T>(groups * k * o) : null;
                 T[]? dbs = wantBias ? biasSums![part] = new T[groups * o] : null;
                 var cols = dwTs is null || narrow ? null : BufferPool<T>.Rent(k * chunk, clear: false);
-                Span<bool> started = stackalloc bool[groups <= 256 ? groups : 0];
-                if (groups > 256) started = new bool[groups];
+                var started = new bool[groups];   // whether this part has written its partial of each group yet
                 for (int sample = part * n / parts; sample < (part + 1) * n / parts; sample++)
                 {
                     inputOfSample?.Invoke(sample, parallel);

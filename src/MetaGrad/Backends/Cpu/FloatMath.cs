@@ -7,12 +7,13 @@ using System.Runtime.Intrinsics;
 namespace MetaGrad.Backends.Cpu;
 
 /// <summary>
-/// exp, sigmoid and tanh of float spans, vectorised in float. TensorPrimitives computes these
-/// through double here (1.1-1.4, 1.3-1.9 and 1.9-2.6 ns an element on the 2-core runner; these take
-/// 0.7-0.8, 0.8-1.0 and 0.85-1.0), and they are most of a recurrent layer's pointwise work: an LSTM
-/// step takes a sigmoid or tanh of every gate value.
+/// exp, sigmoid, tanh, sin and cos of float spans (and the fused activations built on them),
+/// vectorised in float, where TensorPrimitives goes through double at a multiple of the time
+/// (bench/results/TUNING.md); exp, sigmoid and tanh are most of a recurrent layer's pointwise
+/// work: an LSTM step takes a sigmoid or tanh of every gate value.
 /// Tests hold them to double precision: within 1 ulp for exp over its whole range (subnormal
-/// results included), 2 ulp for sigmoid and tanh (tanh keeps its relative accuracy near zero).
+/// results included), 2 ulp for sigmoid and tanh (tanh keeps its relative accuracy near zero),
+/// 2 ulp for sin and cos up to 8192 (past it, MathF's).
 /// The generic overloads use TensorPrimitives elsewhere (no AVX2 and FMA, or double).
 /// </summary>
 internal static class FloatMath
