@@ -369,4 +369,54 @@ public class GemmTests(ITestOutputHelper output)
             Assert.True(Tensor.From(expected, [m, n]).AllClose(reference, 1e-4, 1e-4 * Math.Sqrt(k)));
         }
     }
+    // A single row block with a transposed B (x·Wᵀ at a small batch) packs each B panel just before
+    // its kernels instead of the whole slice first: the same panels and kernel calls, so the same
+    // bits as the slice packed ahead, and the reference's values. Float and double, with a bias,
+    // one thread and two; partial last panels, K in slices, 4-row panels, an A packed at its edge.
+    [Theory]
+    [InlineData(32, 1024, 256)]
+    [InlineData(15, 600, 600)]
+    [InlineData(96, 530, 900)]
+    [InlineData(64, 257, 784)]
+    [InlineData(2, 3000, 70)]
+    public void PanelByPanelPacking_GivesTheBitsOfTheSlicePackedAhead(int m, int n, int k)
+    {
+        foreach (var kernel in EachKernel())
+        {
+            var g = new Generator((ulong)(m * 5 + n * 3 + k));
+            var a = Tensor.Randn([m, k], generator: g, dtype: DType.Float64);
+            var bT = Tensor.Randn([n, k], generator: g, dtype: DType.Float64);
+            var bias = Tensor.Randn([n], generator: g, dtype: DType.Float64);
+            var reference = CpuBackend.MatmulReference(a, bT.T) + bias;
+            var (A, B, add) = (a.ToArray<double>(), bT.ToArray<double>(), bias.ToArray<double>());
+            var (Af, Bf, addF) = (a.Float().ToArray<float>(), bT.Float().ToArray<float>(), bias.Float().ToArray<float>());
+            Assert.True(Gemm.PackPerPanel);
+            foreach (bool parallel in new[] { false, true })
+            {
+                var (panel, panelF) = Products(parallel);
+                Gemm.PackPerPanel = false;
+                try
+                {
+                    var (slice, sliceF) = Products(parallel);
+                    Assert.Equal(slice, panel);
+                    Assert.Equal(sliceF, panelF);
+                }
+                finally
+                {
+                    Gemm.PackPerPanel = true;
+                }
+                Assert.True(Tensor.From(panel, [m, n]).AllClose(reference, 1e-10, 1e-10), $"{kernel}: m={m} n={n} k={k}");
+                Assert.True(Tensor.From(panelF, [m, n]).Double().AllClose(reference, 1e-4, 1e-4 * Math.Sqrt(k)), $"{kernel}: m={m} n={n} k={k}");
+            }
+
+            (double[], float[]) Products(bool parallel)
+            {
+                var c = new double[m * n];
+                var cf = new float[m * n];
+                Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(B, 0, 1, k), c, 0, parallel, add);
+                Gemm.Multiply(m, n, k, StridedMatrix.Of(Af, 0, k, 1), StridedMatrix.Of(Bf, 0, 1, k), cf, 0, parallel, addF);
+                return (c, cf);
+            }
+        }
+    }
 }

@@ -284,6 +284,12 @@ internal static unsafe partial class Gemm
     // A row block packed by the work item that runs it (see Blocked): per thread, used by no nested call.
     [ThreadStatic] static byte[]? t_blockA;
 
+    // One B panel packed just before its kernels (see Blocked): per thread.
+    [ThreadStatic] static byte[]? t_panelB;
+
+    /// <summary>Whether Blocked may pack a transposed B panel by panel (tests switch it off to compare with the slice packed ahead).</summary>
+    internal static bool PackPerPanel = true;
+
     // The BLIS loop nest: for each NC-wide column block and KC-deep slice, B's slice is packed
     // once; then the work items (a row block, or a piece of its columns when there are too few
     // row blocks to keep every thread busy) run the micro-kernel over their panels, each packing
@@ -323,11 +329,18 @@ internal static unsafe partial class Gemm
                     // need), a tall A's blocks outgrow L2 before they are read.
                     bool packEach = pieces == 1;
                     var pa = packEach ? 0 : (IntPtr)Unsafe.AsPointer(ref Scratch<T>(ref sharedA, panelsM * mr * kc)[0]);
-                    IntPtr pb = packed is not null ? (IntPtr)(packed + packedAt) : (IntPtr)Unsafe.AsPointer(ref Scratch<T>(ref sharedB, panelsN * nr * kc)[0]);
+                    // One row block and a transposed B (x·Wᵀ at a small batch): each B panel serves
+                    // only that block's kernels, so it is packed just before them into a per-thread
+                    // buffer still in L1 when they read it, its source nr rows of W read along. A B
+                    // with contiguous rows keeps the slice packed ahead, row by row: a panel of it
+                    // alone is kc short runs a row stride apart (bench/results/TUNING.md).
+                    bool panelByPanel = PackPerPanel && packed is null && writer is null && bCol != 1 && blocksM == 1;
+                    IntPtr pb = packed is not null ? (IntPtr)(packed + packedAt)
+                        : panelByPanel ? 0 : (IntPtr)Unsafe.AsPointer(ref Scratch<T>(ref sharedB, panelsN * nr * kc)[0]);
                     packedAt += panelsN * nr * kc;
                     // B's slice in column ranges of whole panels, packed beside A's blocks (serially it
                     // was the one part of a slice that only one thread did).
-                    int partsB = packed is not null ? 0 : Math.Min(threads, panelsN);
+                    int partsB = packed is not null || panelByPanel ? 0 : Math.Min(threads, panelsN);
                     void PackPart(int part)
                     {
                         int first = part * panelsN / partsB, last = (part + 1) * panelsN / partsB;
@@ -366,8 +379,23 @@ internal static unsafe partial class Gemm
                         else blockA = (T*)pa + i0 * kc;
                         int firstPanel = piece * panelsN / pieces, lastPanel = (piece + 1) * panelsN / pieces;
                         fixed (T* pc = c, pA = a)
-                            Panels((T*)pb, nr, blockA, directA ? pA + aOff + i0 * aRow + p0 : null, aRow,
-                                pc + cOff + i0 * ldc + j0, ldc, mc, nc, kc, firstPanel, lastPanel, accumulate, (T*)sliceBias);
+                        {
+                            if (!panelByPanel)
+                            {
+                                Panels((T*)pb, nr, blockA, directA ? pA + aOff + i0 * aRow + p0 : null, aRow,
+                                    pc + cOff + i0 * ldc + j0, ldc, mc, nc, kc, firstPanel, lastPanel, accumulate, (T*)sliceBias);
+                                return;
+                            }
+                            var panel = Scratch<T>(ref t_panelB, nr * kc);
+                            T* at = (T*)Unsafe.AsPointer(ref panel[0]);
+                            for (int jp = firstPanel; jp < lastPanel; jp++)
+                            {
+                                PackB(panel, b, bOff + p0 * bRow + (j0 + jp * nr) * bCol, bRow, bCol, Math.Min(nr, nc - jp * nr), kc, nr);
+                                // Panels finds panel jp at packB + jp·nr·kc.
+                                Panels(at - (nint)jp * nr * kc, nr, blockA, directA ? pA + aOff + i0 * aRow + p0 : null, aRow,
+                                    pc + cOff + i0 * ldc + j0, ldc, mc, nc, kc, jp, jp + 1, accumulate, (T*)sliceBias);
+                            }
+                        }
                     }
                     int items = blocksM * pieces;
                     if (!parallel)
