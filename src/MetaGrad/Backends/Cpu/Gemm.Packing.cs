@@ -150,9 +150,10 @@ internal static unsafe partial class Gemm
                 for (int v = 0; v < nr; v += w)
                     Vector256.Load(src + v).Store(dst + v);
             if (rest == 0) continue;
-            int s = 0;
-            for (; s < rest; s++) dst[s] = src[s];
-            for (; s < nr; s++) dst[s] = default;
+            // The partial last panel: its columns, then zeros to the panel's width (as spans: a
+            // small product's edge was mostly these element loops).
+            new ReadOnlySpan<T>(src, rest).CopyTo(new Span<T>(dst, rest));
+            new Span<T>(dst + rest, nr - rest).Clear();
         }
     }
 }

@@ -82,8 +82,7 @@ internal static unsafe partial class Gemm
                     else
                     {
                         Kernel(h, nr, k, panelA, lda, step, panelB, ldb, tile, nr, accumulate: false);
-                        for (int r = 0; r < rows; r++)
-                            for (int s2 = 0; s2 < cols; s2++) dst[r * ldc + s2] = tile[r * nr + s2];
+                        for (int r = 0; r < rows; r++) new ReadOnlySpan<T>(tile + r * nr, cols).CopyTo(new Span<T>(dst + r * ldc, cols));
                     }
                 }
             }

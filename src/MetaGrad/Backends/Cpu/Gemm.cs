@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -460,9 +462,13 @@ internal static unsafe partial class Gemm
                     // (the bias too: past the last column there is none to read).
                     Kernel(h, nr, kc, panelA, lda, step, packB + jp * nr * kc, nr, edge, nr, accumulate: false);
                     for (int r = 0; r < rows; r++)
-                        for (int s = 0; s < cols; s++)
-                            dst[r * ldc + s] = accumulate ? Add(dst[r * ldc + s], edge[r * nr + s])
-                                : panelBias != null ? Add(edge[r * nr + s], panelBias[s]) : edge[r * nr + s];
+                    {
+                        var row = new Span<T>(dst + r * ldc, cols);
+                        var computed = new ReadOnlySpan<T>(edge + r * nr, cols);
+                        if (accumulate) AddSpans(row, computed, row);
+                        else if (panelBias != null) AddSpans(computed, new ReadOnlySpan<T>(panelBias, cols), row);
+                        else computed.CopyTo(row);
+                    }
                 }
             }
         }
@@ -476,6 +482,17 @@ internal static unsafe partial class Gemm
         if (buffer is null || buffer.Length < bytes) buffer = GC.AllocateUninitializedArray<byte>(bytes, pinned: true);
         byte* start = (byte*)Unsafe.AsPointer(ref buffer[0]);
         return new Span<T>(start + ((64 - ((nint)start & 63)) & 63), count);
+    }
+
+    // z = x + y for the GEMM's types, by vectors (the same roundings as element by element).
+    static void AddSpans<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            TensorPrimitives.Add(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y), MemoryMarshal.Cast<T, float>(z));
+        else if (typeof(T) == typeof(double))
+            TensorPrimitives.Add(MemoryMarshal.Cast<T, double>(x), MemoryMarshal.Cast<T, double>(y), MemoryMarshal.Cast<T, double>(z));
+        else
+            for (int i = 0; i < z.Length; i++) z[i] = Add(x[i], y[i]);
     }
 
     static T Add<T>(T x, T y) where T : unmanaged =>
