@@ -219,15 +219,18 @@ internal interface IFusedKernels
         int[] batchSizes, bool reverse, bool withBiasIh);
 
     /// <summary>
-    /// softmax(scale·q·kᵀ)·v for contiguous q [B, L, E], k [B, S, E], v [B, S, Ev] of one floating
-    /// dtype, S ≥ 1, optionally under the causal mask (query i sees keys j ≤ i), without forming
-    /// the [L, S] weights: the output [B, L, Ev] and each query row's log Σ exp of its scaled
-    /// scores [B, L], which is all <see cref="AttentionBackward"/> needs besides the inputs.
+    /// softmax(scale·q·kᵀ + bias)·v for contiguous q [B, L, E], k [B, S, E], v [B, S, Ev] of one
+    /// floating dtype, S ≥ 1, optionally under the causal mask (query i sees keys j ≤ i) and an
+    /// additive bias (a mask: −∞ where a key is hidden), without forming the [L, S] weights: the
+    /// output [B, L, Ev] and each query row's log Σ exp of its biased scores [B, L] (−∞, and a zero
+    /// output row, where the bias hides every key), which is all <see cref="AttentionBackward"/>
+    /// needs besides the inputs.
     /// </summary>
-    AttentionResult AttentionForward(RawTensor q, RawTensor k, RawTensor v, bool causal, double scale);
+    AttentionResult AttentionForward(RawTensor q, RawTensor k, RawTensor v, bool causal, double scale, AttentionBias? bias);
 
     /// <summary>The gradients of q, k and v for <see cref="AttentionForward"/>, from the output's gradient [B, L, Ev] (contiguous).</summary>
-    AttentionGradients AttentionBackward(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, double scale);
+    AttentionGradients AttentionBackward(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, double scale,
+        AttentionBias? bias);
 
     /// <summary>
     /// A 2-D convolution (cross-correlation) of x [N, C, H, W] with weight [O, C/groups, kh, kw] (zero
@@ -305,6 +308,14 @@ internal readonly record struct ConvGradients(RawTensor? Input, RawTensor? Weigh
 
 /// <summary>What <see cref="IFusedKernels.AttentionForward"/> computed: the output [B, L, Ev] and the log-sum-exp of each query row's scores [B, L].</summary>
 internal readonly record struct AttentionResult(RawTensor Output, RawTensor LogSumExp);
+
+/// <summary>
+/// An additive bias on attention's [B, L, S] scores, read where it lies: entry b's scores of query
+/// row i and key j add Values' element BatchOffsets[b] + i·RowStride + j·ColumnStride (strides of
+/// 0 where the bias is broadcast, as a padding mask over query rows), so a mask shared by heads or
+/// rows is never copied out to [B, L, S]. Of the scores' dtype; −∞ hides a key.
+/// </summary>
+internal readonly record struct AttentionBias(RawTensor Values, int[] BatchOffsets, int RowStride, int ColumnStride);
 
 /// <summary>The gradients of <see cref="IFusedKernels.AttentionBackward"/>: of q, k and v.</summary>
 internal readonly record struct AttentionGradients(RawTensor Query, RawTensor Key, RawTensor Value);

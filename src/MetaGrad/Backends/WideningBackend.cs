@@ -346,11 +346,12 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
         gradStates.DType.IsNarrow() ? throw Refused(kind.ToString(), gradStates.DType)
             : _fused.RecurrentBackward(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh);
 
-    public AttentionResult AttentionForward(RawTensor q, RawTensor k, RawTensor v, bool causal, double scale) =>
-        AnyNarrow(q, k, v) ? throw Refused("ScaledDotProductAttention", q.DType) : _fused.AttentionForward(q, k, v, causal, scale);
+    public AttentionResult AttentionForward(RawTensor q, RawTensor k, RawTensor v, bool causal, double scale, AttentionBias? bias) =>
+        AnyNarrow(q, k, v) ? throw Refused("ScaledDotProductAttention", q.DType) : _fused.AttentionForward(q, k, v, causal, scale, bias);
 
-    public AttentionGradients AttentionBackward(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, double scale) =>
-        AnyNarrow(q, k, v) ? throw Refused("ScaledDotProductAttention", q.DType) : _fused.AttentionBackward(q, k, v, forward, gradOutput, causal, scale);
+    public AttentionGradients AttentionBackward(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, double scale,
+        AttentionBias? bias) =>
+        AnyNarrow(q, k, v) ? throw Refused("ScaledDotProductAttention", q.DType) : _fused.AttentionBackward(q, k, v, forward, gradOutput, causal, scale, bias);
 
     public RawTensor Conv2dForward(RawTensor x, RawTensor weight, RawTensor? bias, Windows2d windows, int groups) =>
         AnyNarrow(x, weight, bias) ? throw Refused("Conv2d", x.DType) : _fused.Conv2dForward(x, weight, bias, windows, groups);

@@ -22,9 +22,10 @@ public static partial class Functional
         if (isCausal && attnMask is not null)
             throw new ArgumentException("ScaledDotProductAttention: pass either an attention mask or isCausal, not both (as PyTorch)");
         double factor = scale ?? 1 / Math.Sqrt(query.Shape[^1]);
-        // Without a mask of its own or dropout, one fused node that never forms the [L, S] weights.
-        if (attnMask is null && dropoutP == 0 && Functions.FusedAttention.Covers(query, key, value))
-            return Functions.FusedAttention.Run(query, key, value, isCausal, factor);
+        // Without dropout, one fused node that never forms the [L, S] weights (a mask is read
+        // through its broadcast strides).
+        if (dropoutP == 0 && (attnMask is null ? Functions.FusedAttention.Covers(query, key, value) : Functions.FusedAttention.Covers(query, key, value, attnMask)))
+            return Functions.FusedAttention.Run(query, key, value, isCausal, factor, attnMask);
         return ComposedAttention(query, key, value, attnMask, dropoutP, isCausal, factor, generator);
     }
 

@@ -16,18 +16,19 @@ internal sealed partial class CpuBackend
     /// <summary>Keys per block.</summary>
     const int AttentionKeys = 64;
 
-    public AttentionResult AttentionForward(RawTensor q, RawTensor k, RawTensor v, bool causal, double scale) => q.DType switch
+    public AttentionResult AttentionForward(RawTensor q, RawTensor k, RawTensor v, bool causal, double scale, AttentionBias? bias) => q.DType switch
     {
-        DType.Float32 => AttentionForwardTyped<float>(q, k, v, causal, (float)scale),
-        DType.Float64 => AttentionForwardTyped<double>(q, k, v, causal, scale),
+        DType.Float32 => AttentionForwardTyped<float>(q, k, v, causal, (float)scale, bias),
+        DType.Float64 => AttentionForwardTyped<double>(q, k, v, causal, scale, bias),
         _ => throw new ArgumentException($"ScaledDotProductAttention: expected floating tensors, got {q.DType}"),
     };
 
-    public AttentionGradients AttentionBackward(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, double scale) =>
+    public AttentionGradients AttentionBackward(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, double scale,
+        AttentionBias? bias) =>
         q.DType switch
         {
-            DType.Float32 => AttentionBackwardTyped<float>(q, k, v, forward, gradOutput, causal, (float)scale),
-            DType.Float64 => AttentionBackwardTyped<double>(q, k, v, forward, gradOutput, causal, scale),
+            DType.Float32 => AttentionBackwardTyped<float>(q, k, v, forward, gradOutput, causal, (float)scale, bias),
+            DType.Float64 => AttentionBackwardTyped<double>(q, k, v, forward, gradOutput, causal, scale, bias),
             _ => throw new ArgumentException($"ScaledDotProductAttention: expected floating tensors, got {q.DType}"),
         };
 
@@ -36,6 +37,26 @@ internal sealed partial class CpuBackend
     /// or under the causal mask (PyTorch's top-left alignment: query i sees keys j ≤ i) those up to i.
     /// </summary>
     static int VisibleKeys(bool causal, int i, int j0, int cols) => causal ? Math.Clamp(i - j0 + 1, 0, cols) : cols;
+
+    // A tile row's scaled scores plus the bias of query row i from key j0 on (see AttentionBias): the
+    // row's share of a mask, read through its strides (a padding mask's row stride is 0).
+    static void ScaleAndBias<T>(Span<T> seen, T scale, T[]? bias, AttentionBias? layout, int b, int i, int j0) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (bias is null)
+        {
+            TensorPrimitives.Multiply(seen, scale, seen);
+            return;
+        }
+        var (_, offsets, rowStride, columnStride) = layout!.Value;
+        int at = offsets[b] + i * rowStride + j0 * columnStride;
+        if (columnStride == 1) TensorPrimitives.MultiplyAdd(seen, scale, bias.AsSpan(at, seen.Length), seen);
+        else if (columnStride == 0)
+        {
+            TensorPrimitives.Multiply(seen, scale, seen);
+            TensorPrimitives.Add(seen, bias[at], seen);
+        }
+        else for (int j = 0; j < seen.Length; j++) seen[j] = seen[j] * scale + bias[at + j * columnStride];
+    }
 
     // A tile row's probabilities: exp(score − shift) over the keys the row sees, zero past them.
     // The forward shifts by the running maximum, the backward by the saved log-sum-exp.
@@ -48,9 +69,10 @@ internal sealed partial class CpuBackend
     }
 
     // Work items are (batch entry, block of query rows); each runs its key blocks alone.
-    static AttentionResult AttentionForwardTyped<T>(RawTensor q, RawTensor k, RawTensor v, bool causal, T scale)
+    static AttentionResult AttentionForwardTyped<T>(RawTensor q, RawTensor k, RawTensor v, bool causal, T scale, AttentionBias? bias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        T[]? biasValues = bias is { } some ? Data<T>(some.Values) : null;
         int batch = q.Shape[0], l = q.Shape[1], e = q.Shape[2], s = k.Shape[1], ev = v.Shape[2];
         var output = NewUninitialized<T>([batch, l, ev]);
         var logSumExp = NewUninitialized<T>([batch, l]);
@@ -87,8 +109,15 @@ internal sealed partial class CpuBackend
                         continue;
                     }
                     var seen = row[..visible];
-                    TensorPrimitives.Multiply(seen, scale, seen);
+                    ScaleAndBias(seen, scale, biasValues, bias, b, i0 + r, j0);
                     T next = T.Max(max[r], TensorPrimitives.Max<T>(seen));
+                    if (T.IsNegativeInfinity(next))
+                    {
+                        // Every key so far hidden by the bias: nothing to add, nothing to rescale.
+                        row.Clear();
+                        rescale[r] = T.One;
+                        continue;
+                    }
                     ExpShifted(row, visible, next);
                     rescale[r] = T.Exp(max[r] - next);   // 0 for the first block seen: m was -inf
                     sum[r] = sum[r] * rescale[r] + TensorPrimitives.Sum<T>(seen);
@@ -104,7 +133,15 @@ internal sealed partial class CpuBackend
             }
             for (int r = 0; r < rows; r++)
             {
-                TensorPrimitives.Divide(acc.Slice(r * ev, ev), sum[r], O.AsSpan((b * l + i0 + r) * ev, ev));
+                var outputRow = O.AsSpan((b * l + i0 + r) * ev, ev);
+                if (sum[r] == T.Zero)
+                {
+                    // A row whose every key the bias hides attends to nothing (PyTorch's safe softmax).
+                    outputRow.Clear();
+                    Lse[b * l + i0 + r] = T.NegativeInfinity;
+                    continue;
+                }
+                TensorPrimitives.Divide(acc.Slice(r * ev, ev), sum[r], outputRow);
                 Lse[b * l + i0 + r] = max[r] + T.Log(sum[r]);
             }
         });
@@ -113,11 +150,13 @@ internal sealed partial class CpuBackend
 
     // Work items are batch entries, each owning its slices of dQ, dK and dV (no two threads add to
     // the same rows). For each key block, every query block that sees it: the tile's probabilities
-    // P = exp(scale·Q_i·K_jᵀ − lse_i) again, then dV_j += Pᵀ·dO_i, dP = dO_i·V_jᵀ,
+    // P = exp(scale·Q_i·K_jᵀ + bias − lse_i) again, then dV_j += Pᵀ·dO_i, dP = dO_i·V_jᵀ,
     // dS = P ∘ (dP − D_i)·scale with D_i = Σ dO_i ∘ O_i per row, dQ_i += dS·K_j, dK_j += dSᵀ·Q_i.
-    static AttentionGradients AttentionBackwardTyped<T>(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, T scale)
+    static AttentionGradients AttentionBackwardTyped<T>(RawTensor q, RawTensor k, RawTensor v, AttentionResult forward, RawTensor gradOutput, bool causal, T scale,
+        AttentionBias? bias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        T[]? biasValues = bias is { } some ? Data<T>(some.Values) : null;
         int batch = q.Shape[0], l = q.Shape[1], e = q.Shape[2], s = k.Shape[1], ev = v.Shape[2];
         var dq = New<T>([batch, l, e]);
         var dk = New<T>([batch, s, e]);
@@ -153,8 +192,14 @@ internal sealed partial class CpuBackend
                     {
                         var row = p.Slice(r * cols, cols);
                         int visible = VisibleKeys(causal, i0 + r, j0, cols);
-                        TensorPrimitives.Multiply(row[..visible], scale, row[..visible]);
-                        ExpShifted(row, visible, Lse[lseOff + b * l + i0 + r]);
+                        T lse = Lse[lseOff + b * l + i0 + r];
+                        if (T.IsNegativeInfinity(lse))
+                        {
+                            row.Clear();   // a row that attended to nothing: no probability, no gradient
+                            continue;
+                        }
+                        ScaleAndBias(row[..visible], scale, biasValues, bias, b, i0 + r, j0);
+                        ExpShifted(row, visible, lse);
                     }
                     // dV_j += Pᵀ·dO_i (P read through transposed strides)
                     Gemm.Multiply(cols, ev, rows, StridedMatrix.Of(scratch, pAt, 1, cols), gBlock, scratch, productAt, parallel: false);

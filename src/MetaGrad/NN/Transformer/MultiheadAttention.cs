@@ -134,23 +134,24 @@ public sealed class MultiheadAttention : Module
             padding = padding is null ? null : Functional.Pad(padding, [0, 1]);
             s++;
         }
-        // One additive mask [N·H or 1, L, S]: the attention mask plus each sample's padding, repeated per head.
-        if (padding is not null)
-        {
-            var perHead = padding.Reshape(n, 1, 1, s).Expand(n, _heads, 1, s).Reshape(n * _heads, 1, s);
-            mask = mask is null ? perHead : mask + perHead;
-        }
+        // Each sample's padding repeated per head, [N·H, 1, S]; with the attention mask, one additive
+        // mask [N·H or 1, L, S].
+        var perHead = padding?.Reshape(n, 1, 1, s).Expand(n, _heads, 1, s).Reshape(n * _heads, 1, s);
+        var combined = perHead is null ? mask : mask is null ? perHead : mask + perHead;
 
-        // Without weights to return, padding or dropout, and with no mask or only the causal one,
-        // the fused kernel never forms the [N·H, L, S] scores (as PyTorch's fast path, which also
-        // takes isCausal on trust).
+        // Without weights to return or dropout, the fused kernel never forms the [N·H, L, S] scores
+        // (as PyTorch's fast path, which also takes isCausal on trust): the causal mask as the
+        // kernel's own, any other mask and the padding as a bias it reads through their strides.
         bool causalOnly = isCausal && l == s && BiasK is null && !_addZeroAttn;
+        var bias = causalOnly ? perHead : combined;
         Tensor attended;                                                                     // [N·H, L, hd]
         Tensor? weights = null;                                                              // [N·H, L, S]
-        if (!needWeights && padding is null && (mask is null || causalOnly) && (_dropout == 0 || !Training))
-            attended = Functional.ScaledDotProductAttention(q, k, v, isCausal: mask is not null);
+        if (!needWeights && (_dropout == 0 || !Training)
+            && (bias is null ? Functions.FusedAttention.Covers(q, k, v) : Functions.FusedAttention.Covers(q, k, v, bias)))
+            attended = Functions.FusedAttention.Run(q, k, v, causalOnly, 1 / Math.Sqrt(hd), bias);
         else
         {
+            mask = combined;
             var scores = q.Matmul(k.Transpose(1, 2)) * (1 / Math.Sqrt(hd));
             if (mask is not null) scores = scores + mask;
             weights = Functional.SafeSoftmax(scores);
