@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace MetaGrad.Backends.Cpu;
 
@@ -56,6 +57,29 @@ internal sealed partial class CpuBackend
             TensorPrimitives.Add(seen, bias[at], seen);
         }
         else for (int j = 0; j < seen.Length; j++) seen[j] = seen[j] * scale + bias[at + j * columnStride];
+    }
+
+    // A backward tile row's probabilities exp(scale·s + bias − lse) over the keys it sees, zero past
+    // them: float rows in one vector pass where FloatMath runs (AttentionTileRows), else by calls.
+    static void BackwardProbabilities<T>(Span<T> row, int visible, T scale, T[]? biasValues, AttentionBias? bias, int b, int i, int j0, T lse)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float) && FloatMath.IsAccelerated && (bias is not { } layout || layout.ColumnStride is 0 or 1))
+        {
+            ReadOnlySpan<float> perKey = default;
+            float perRow = 0;
+            if (bias is { } some)
+            {
+                var values = (float[])(object)biasValues!;
+                int at = some.BatchOffsets[b] + i * some.RowStride + j0 * some.ColumnStride;
+                if (some.ColumnStride == 1) perKey = values.AsSpan(at, visible);
+                else perRow = values[at];
+            }
+            AttentionTileRows.Probabilities(MemoryMarshal.Cast<T, float>(row), visible, float.CreateTruncating(scale), perKey, perRow, float.CreateTruncating(lse));
+            return;
+        }
+        ScaleAndBias(row[..visible], scale, biasValues, bias, b, i, j0);
+        ExpShifted(row, visible, lse);
     }
 
     // A tile row's probabilities: exp(score − shift) over the keys the row sees, zero past them.
@@ -198,8 +222,7 @@ internal sealed partial class CpuBackend
                             row.Clear();   // a row that attended to nothing: no probability, no gradient
                             continue;
                         }
-                        ScaleAndBias(row[..visible], scale, biasValues, bias, b, i0 + r, j0);
-                        ExpShifted(row, visible, lse);
+                        BackwardProbabilities(row, visible, scale, biasValues, bias, b, i0 + r, j0, lse);
                     }
                     // dV_j += Pᵀ·dO_i (P read through transposed strides)
                     Gemm.Multiply(cols, ev, rows, StridedMatrix.Of(scratch, pAt, 1, cols), gBlock, scratch, productAt, parallel: false);
@@ -209,6 +232,12 @@ internal sealed partial class CpuBackend
                     for (int r = 0; r < rows; r++)
                     {
                         var dsRow = ds.Slice(r * cols, cols);
+                        if (typeof(T) == typeof(float) && FloatMath.IsAccelerated)
+                        {
+                            AttentionTileRows.ScoreGradient(MemoryMarshal.Cast<T, float>(dsRow), MemoryMarshal.Cast<T, float>(p.Slice(r * cols, cols)),
+                                float.CreateTruncating(delta[i0 + r]), float.CreateTruncating(scale));
+                            continue;
+                        }
                         TensorPrimitives.Subtract(dsRow, delta[i0 + r], dsRow);
                         TensorPrimitives.Multiply(dsRow, p.Slice(r * cols, cols), dsRow);
                         TensorPrimitives.Multiply(dsRow, scale, dsRow);
