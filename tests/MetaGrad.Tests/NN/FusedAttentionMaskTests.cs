@@ -16,20 +16,24 @@ public class FusedAttentionMaskTests
     {
         var cases = new TheoryData<int, int, string>();
         foreach (var (l, s) in new[] { (5, 7), (130, 70), (70, 200), (65, 129) })
-            foreach (var kind in new[] { "padding", "float", "rows", "heads" })
+            foreach (var kind in new[] { "padding", "float", "rows", "heads", "short", "band" })
                 cases.Add(l, s, kind);
         return cases;
     }
 
     /// <summary>
     /// padding: each batch entry's last keys masked ([2, 1, 1, S], Bool); float: an additive [L, S]
-    /// with some −∞; rows: a Bool [2, 3, L, S] with whole rows masked; heads: an additive [3, 1, S].
+    /// with some −∞; rows: a Bool [2, 3, L, S] with whole rows masked; heads: an additive [3, 1, S];
+    /// short: entry 1 keeps only 10 keys, so whole key blocks are hidden; band: an additive [L, S]
+    /// hiding every key past 40 for every row, whole tiles of a mask that varies by row.
     /// </summary>
     static Tensor Mask(string kind, int l, int s, DType dtype, Generator g) => kind switch
     {
         "padding" => Tensor.Arange(s).Reshape(1, 1, 1, s) < Tensor.From(new double[] { s, Math.Max(1, s - 5) }).Reshape(2, 1, 1, 1),
         "float" => (Tensor.Randn([l, s], dtype, generator: g) * 2).MaskedFill(Tensor.Rand([l, s], generator: g) < 0.2, double.NegativeInfinity),
         "rows" => (Tensor.Rand([2, 3, l, s], generator: g) < 0.7) & (Tensor.Rand([2, 3, l, 1], generator: g) >= 0.1),
+        "short" => Tensor.Arange(s).Reshape(1, 1, 1, s) < Tensor.From(new double[] { s, Math.Min(s, 10) }).Reshape(2, 1, 1, 1),
+        "band" => Tensor.Randn([l, s], dtype, generator: g).MaskedFill(Tensor.Arange(s).Reshape(1, s) > 40.0, double.NegativeInfinity),
         _ => Tensor.Randn([3, 1, s], dtype, generator: g),
     };
 

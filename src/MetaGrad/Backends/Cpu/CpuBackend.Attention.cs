@@ -59,6 +59,22 @@ internal sealed partial class CpuBackend
         else for (int j = 0; j < seen.Length; j++) seen[j] = seen[j] * scale + bias[at + j * columnStride];
     }
 
+    // Whether the bias hides every key of the tile (query rows [i0, i0 + rows), keys [j0, j0 + cols))
+    // from entry b: such a tile adds nothing, forwards or backwards (a padded batch's last key blocks).
+    // A bias that does not vary by row (a padding mask) is read for one row.
+    static bool Hidden<T>(T[] bias, AttentionBias layout, int b, int i0, int rows, int j0, int cols) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (_, offsets, rowStride, columnStride) = layout;
+        if (rowStride == 0) rows = 1;
+        for (int r = 0; r < rows; r++)
+        {
+            int at = offsets[b] + (i0 + r) * rowStride + j0 * columnStride;
+            for (int j = 0; j < cols; j++)
+                if (!T.IsNegativeInfinity(bias[at + j * columnStride])) return false;
+        }
+        return true;
+    }
+
     // A backward tile row's probabilities exp(scale·s + bias − lse) over the keys it sees, zero past
     // them: float rows in one vector pass where FloatMath runs (AttentionTileRows), else by calls.
     static void BackwardProbabilities<T>(Span<T> row, int visible, T scale, T[]? biasValues, AttentionBias? bias, int b, int i, int j0, T lse)
@@ -120,6 +136,7 @@ internal sealed partial class CpuBackend
             for (int j0 = 0; j0 < keys; j0 += AttentionKeys)
             {
                 int cols = Math.Min(AttentionKeys, keys - j0);
+                if (biasValues is not null && Hidden(biasValues, bias!.Value, b, i0, rows, j0, cols)) continue;
                 // Scores of the tile: Q_i·K_jᵀ, K read through transposed strides.
                 Gemm.Multiply(rows, cols, e, qBlock, StridedMatrix.Of(K, kOff + (b * s + j0) * e, 1, e), scratch, 0, parallel: false);
                 for (int r = 0; r < rows; r++)
@@ -207,6 +224,7 @@ internal sealed partial class CpuBackend
                 for (int i0 = first; i0 < l; i0 += AttentionRows)
                 {
                     int rows = Math.Min(AttentionRows, l - i0);
+                    if (biasValues is not null && Hidden(biasValues, bias!.Value, b, i0, rows, j0, cols)) continue;
                     var qBlock = StridedMatrix.Of(Q, qOff + (b * l + i0) * e, e, 1);
                     var gBlock = StridedMatrix.Of(dO, gOff + (b * l + i0) * ev, ev, 1);
                     var p = scratch.AsSpan(pAt, rows * cols);
