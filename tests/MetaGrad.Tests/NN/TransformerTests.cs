@@ -93,6 +93,19 @@ public class TransformerTests
         Assert.Equal(5, cache.Length);
     }
 
+    // A prompt of several positions at once: each sees the positions up to itself, not the later ones.
+    [Fact]
+    public void EncoderLayer_ForwardCached_APromptAtOnce_MatchesTheCausalFullPass()
+    {
+        var layer = new TransformerEncoderLayer(8, 2, dimFeedforward: 12, dropout: 0, dtype: DType.Float64, generator: new Generator(14));
+        var x = Randn(15, 5, 2, 8);
+        var full = layer.Forward(x, Transformer.GenerateSquareSubsequentMask(5, DType.Float64), isCausal: true);
+        var cache = new KeyValueCache();
+        Assert.True(layer.ForwardCached(x[..3], cache).AllClose(full[..3], 1e-12, 1e-12));
+        Assert.True(layer.ForwardCached(x[3..5], cache).AllClose(full[3..5], 1e-12, 1e-12));
+        Assert.Equal(5, cache.Length);
+    }
+
     [Fact]
     public void Transformer_HasPyTorchsNames_AndItsLayersStartAsCopies()
     {

@@ -167,39 +167,76 @@ public sealed class MultiheadAttention : Module
     /// <summary>
     /// Attention of new query positions to everything seen so far, for generation one step at a
     /// time: the new key and value positions are projected and appended to <paramref name="cache"/>,
-    /// and the query attends to the whole cache (no mask: a step's queries are the latest positions,
-    /// and a cache holds only earlier or equal ones). Each step projects only the new positions,
-    /// so generating T tokens costs O(T) projections per step instead of re-running the prefix.
-    /// Batch layout as constructed; no dropout, weights, bias_k/bias_v or zero attention.
+    /// and the query attends to the whole cache, each new position to the cached ones and to the new
+    /// ones up to itself (the causal mask, aligned to the cache's end). Each step projects only the
+    /// new positions, so generating T tokens costs O(T) projections per step instead of re-running
+    /// the prefix. Batch layout as constructed; no dropout, weights, bias_k/bias_v or zero attention.
     /// </summary>
     public Tensor ForwardCached(Tensor query, Tensor key, Tensor value, KeyValueCache cache)
     {
-        if (BiasK is not null || _addZeroAttn)
-            throw new NotSupportedException("MultiheadAttention.ForwardCached: addBiasKv and addZeroAttn are not supported with a cache");
-        if (query.NDim != 3 || key.NDim != 3 || value.NDim != 3)
-            throw new ArgumentException($"MultiheadAttention.ForwardCached: expected 3-D query, key and value, got {Shape(query)}, {Shape(key)} and {Shape(value)}");
+        RequireCachable("ForwardCached", query, key, value);
         if (_batchFirst) (query, key, value) = (query.Transpose(0, 1), key.Transpose(0, 1), value.Transpose(0, 1));
         var (q, k, v) = Project(query, key, value);                                        // sequence-first
+        int before = cache.Length, l = q.Shape[0];
         cache.Append(k, v);
+        // Several new positions at once (a prompt): position before + i sees keys up to itself.
+        Tensor? mask = l > 1 ? Tensor.Arange(cache.Length).Reshape(1, -1) <= (Tensor.Arange(l) + before).Reshape(-1, 1) : null;
+        return AttendCache(q, cache, mask);
+    }
+
+    /// <summary>
+    /// Attention of new query positions to a fixed <paramref name="memory"/> (an encoder's output),
+    /// for a decoder generating one step at a time: the memory's keys and values are projected into
+    /// <paramref name="cache"/> on the first call and read from it on every later one (whatever
+    /// memory those are given). <paramref name="keyPaddingMask"/> [N, S] as <see cref="Forward"/>'s.
+    /// </summary>
+    public Tensor ForwardMemoryCached(Tensor query, Tensor memory, KeyValueCache cache, Tensor? keyPaddingMask = null)
+    {
+        RequireCachable("ForwardMemoryCached", query, memory, memory);
+        if (_batchFirst) (query, memory) = (query.Transpose(0, 1), memory.Transpose(0, 1));
+        if (cache.Length == 0) cache.Append(Projected(memory, 1), Projected(memory, 2));
+        var q = Projected(query, 0);
+        int n = q.Shape[1], s = cache.Length;
+        Tensor? mask = null;
+        if (keyPaddingMask is not null)
+        {
+            // [N, S] → one mask row per (sample, head), for every query: Bool keeps what is not padding.
+            var padding = PaddingMask(keyPaddingMask, n, s, q.DType);
+            mask = padding.Reshape(n, 1, 1, s).Expand(n, _heads, 1, s).Reshape(n * _heads, 1, s);
+        }
+        return AttendCache(q, cache, mask);
+    }
+
+    // The projected query [L, N, E] attending to the cache's keys and values (a mask as
+    // ScaledDotProductAttention takes it), through the output projection, in the batch layout.
+    Tensor AttendCache(Tensor q, KeyValueCache cache, Tensor? mask)
+    {
         int l = q.Shape[0], n = q.Shape[1], s = cache.Length, hd = _embed / _heads;
         var heads = q.Reshape(l, n * _heads, hd).Transpose(0, 1);
         var keys = cache.Keys!.Reshape(s, n * _heads, hd).Transpose(0, 1);
         var values = cache.Values!.Reshape(s, n * _heads, hd).Transpose(0, 1);
-        var weights = (heads.Matmul(keys.Transpose(1, 2)) * (1 / Math.Sqrt(hd))).Softmax(-1);
-        var output = OutProj.Call(weights.Matmul(values).Transpose(0, 1).Reshape(l, n, _embed));
+        var attended = Functional.ScaledDotProductAttention(heads, keys, values, mask);
+        var output = OutProj.Call(attended.Transpose(0, 1).Reshape(l, n, _embed));
         return _batchFirst ? output.Transpose(0, 1) : output;
     }
 
-    // q = query·W_qᵀ + b_q and likewise, from the packed in_proj_weight or the three separate weights.
-    (Tensor Q, Tensor K, Tensor V) Project(Tensor query, Tensor key, Tensor value)
+    void RequireCachable(string method, Tensor query, Tensor key, Tensor value)
     {
-        var (bq, bk, bv) = InProjBias is null ? (null, null, null)
-            : (InProjBias.Narrow(0, 0, _embed), InProjBias.Narrow(0, _embed, _embed), InProjBias.Narrow(0, 2 * _embed, _embed));
-        if (InProjWeight is not null)
-            return (Functional.Linear(query, InProjWeight.Narrow(0, 0, _embed), bq),
-                Functional.Linear(key, InProjWeight.Narrow(0, _embed, _embed), bk),
-                Functional.Linear(value, InProjWeight.Narrow(0, 2 * _embed, _embed), bv));
-        return (Functional.Linear(query, QProjWeight!, bq), Functional.Linear(key, KProjWeight!, bk), Functional.Linear(value, VProjWeight!, bv));
+        if (BiasK is not null || _addZeroAttn)
+            throw new NotSupportedException($"MultiheadAttention.{method}: addBiasKv and addZeroAttn are not supported with a cache");
+        if (query.NDim != 3 || key.NDim != 3 || value.NDim != 3)
+            throw new ArgumentException($"MultiheadAttention.{method}: expected 3-D query, key and value, got {Shape(query)}, {Shape(key)} and {Shape(value)}");
+    }
+
+    // q = query·W_qᵀ + b_q and likewise, from the packed in_proj_weight or the three separate weights.
+    (Tensor Q, Tensor K, Tensor V) Project(Tensor query, Tensor key, Tensor value) => (Projected(query, 0), Projected(key, 1), Projected(value, 2));
+
+    // One of the three input projections: 0 the query's, 1 the key's, 2 the value's.
+    Tensor Projected(Tensor x, int which)
+    {
+        var bias = InProjBias?.Narrow(0, which * _embed, _embed);
+        var weight = InProjWeight is not null ? InProjWeight.Narrow(0, which * _embed, _embed) : which switch { 0 => QProjWeight!, 1 => KProjWeight!, _ => VProjWeight! };
+        return Functional.Linear(x, weight, bias);
     }
 
     // attn_mask [L, S] or [N·H, L, S] as an additive float mask (true → -inf).

@@ -182,6 +182,28 @@ public sealed class TransformerDecoderLayer : TransformerLayer
         return Norm3.Call(x + FeedForward(Linear1, Linear2, x));
     }
 
+    /// <summary>
+    /// The layer on new target positions only, for generation in eval mode: their self-attention
+    /// reads the earlier positions' keys and values from <paramref name="selfCache"/> (and adds
+    /// theirs), and the attention over <paramref name="memory"/> projects it into
+    /// <paramref name="memoryCache"/> on the first step and reads it from there after. With a causal
+    /// target mask, the same outputs as <see cref="Forward"/> on the whole target at these positions.
+    /// </summary>
+    public Tensor ForwardCached(Tensor tgt, Tensor memory, KeyValueCache selfCache, KeyValueCache memoryCache, Tensor? memoryKeyPaddingMask = null)
+    {
+        var x = tgt;
+        if (Config.NormFirst)
+        {
+            var h = Norm1.Call(x);
+            x = x + SelfAttn.ForwardCached(h, h, h, selfCache);
+            x = x + MultiheadAttn.ForwardMemoryCached(Norm2.Call(x), memory, memoryCache, memoryKeyPaddingMask);
+            return x + FeedForward(Linear1, Linear2, Norm3.Call(x));
+        }
+        x = Norm1.Call(x + SelfAttn.ForwardCached(x, x, x, selfCache));
+        x = Norm2.Call(x + MultiheadAttn.ForwardMemoryCached(x, memory, memoryCache, memoryKeyPaddingMask));
+        return Norm3.Call(x + FeedForward(Linear1, Linear2, x));
+    }
+
     internal TransformerDecoderLayer Copy() => Copied((c, g) => new TransformerDecoderLayer(c, g));
 }
 
@@ -237,6 +259,22 @@ public sealed class TransformerDecoder : Module
         HasHooks
             ? CallWithHooks((tgt, memory), p => Forward(p.Item1, p.Item2, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal))
             : Forward(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal);
+
+    /// <summary>A cache for <see cref="ForwardCached"/>: a self-attention and a memory cache for each layer.</summary>
+    public TransformerDecoderCache NewCache() => new(Layers.Count);
+
+    /// <summary>
+    /// New target positions through every layer's caches (<see cref="TransformerDecoderLayer.ForwardCached"/>),
+    /// then the norm: generation one step at a time, the memory projected once per layer.
+    /// </summary>
+    public Tensor ForwardCached(Tensor tgt, Tensor memory, TransformerDecoderCache cache, Tensor? memoryKeyPaddingMask = null)
+    {
+        if (cache.Layers != Layers.Count)
+            throw new ArgumentException($"TransformerDecoder.ForwardCached: the cache was made for {cache.Layers} layers, this decoder has {Layers.Count}");
+        var x = tgt;
+        for (int i = 0; i < Layers.Count; i++) x = Layers[i].ForwardCached(x, memory, cache.Self[i], cache.Memory[i], memoryKeyPaddingMask);
+        return Norm?.Call(x) ?? x;
+    }
 
     /// <summary>tgt through every layer, each attending to memory, then the norm.</summary>
     public Tensor Forward(Tensor tgt, Tensor memory, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? tgtKeyPaddingMask = null,
@@ -326,5 +364,30 @@ public static partial class Functional
                 table[pos * dModel + i] = i % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle);
             }
         return Tensor.From(table, [length, dModel]).To(dtype ?? Tensor.DefaultDType);
+    }
+}
+
+/// <summary>
+/// The key/value caches of a <see cref="TransformerDecoder"/> generating one step at a time: for each
+/// layer, its self-attention's (the target positions so far) and its memory attention's (the
+/// memory, projected on the first step).
+/// </summary>
+public sealed class TransformerDecoderCache
+{
+    internal readonly KeyValueCache[] Self, Memory;
+
+    internal TransformerDecoderCache(int layers) =>
+        (Self, Memory) = ([.. Enumerable.Range(0, layers).Select(_ => new KeyValueCache())], [.. Enumerable.Range(0, layers).Select(_ => new KeyValueCache())]);
+
+    internal int Layers => Self.Length;
+
+    /// <summary>Target positions held.</summary>
+    public int Length => Self.Length == 0 ? 0 : Self[0].Length;
+
+    /// <summary>Forgets every position and the memory (a new sequence).</summary>
+    public void Clear()
+    {
+        foreach (var cache in Self) cache.Clear();
+        foreach (var cache in Memory) cache.Clear();
     }
 }

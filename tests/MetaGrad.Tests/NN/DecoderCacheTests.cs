@@ -1,0 +1,81 @@
+using MetaGrad.NN;
+
+namespace MetaGrad.Tests.NN;
+
+/// <summary>
+/// Decoding one step at a time through key/value caches gives what the causal full pass gives at
+/// the same positions: each decoder layer's self-attention reads earlier target positions from its
+/// cache, and its attention over the memory projects the memory once, on the first step.
+/// </summary>
+public class DecoderCacheTests
+{
+    static Tensor Randn(ulong seed, params int[] shape) => Tensor.Randn(shape, DType.Float64, generator: new Generator(seed));
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void DecoderLayer_ForwardCached_MatchesTheCausalFullPass(bool normFirst, bool batchFirst)
+    {
+        var layer = new TransformerDecoderLayer(8, 2, dimFeedforward: 12, dropout: 0, normFirst: normFirst, batchFirst: batchFirst, dtype: DType.Float64, generator: new Generator(3));
+        var (target, memory) = (Randn(4, 6, 2, 8), Randn(5, 7, 2, 8));                   // [T, N, E], [S, N, E]
+        // Sample 1's last three memory positions are padding.
+        var padding = Tensor.Arange(7).Reshape(1, 7) >= Tensor.From(new double[] { 7, 4 }).Reshape(2, 1);
+        if (batchFirst) (target, memory) = (target.Transpose(0, 1), memory.Transpose(0, 1));
+        var full = layer.Forward(target, memory, Transformer.GenerateSquareSubsequentMask(6, DType.Float64), memoryKeyPaddingMask: padding, tgtIsCausal: true);
+        var (self, cross) = (new KeyValueCache(), new KeyValueCache());
+        // One position, then two at once, then the rest one at a time.
+        int[][] chunks = [[0, 1], [1, 3], [3, 4], [4, 5], [5, 6]];
+        foreach (var chunk in chunks)
+        {
+            var step = batchFirst ? target[.., chunk[0]..chunk[1]] : target[chunk[0]..chunk[1]];
+            var expected = batchFirst ? full[.., chunk[0]..chunk[1]] : full[chunk[0]..chunk[1]];
+            var actual = layer.ForwardCached(step, memory, self, cross, memoryKeyPaddingMask: padding);
+            Assert.True(actual.AllClose(expected, 1e-12, 1e-12), $"positions {chunk[0]}..{chunk[1]}");
+        }
+        Assert.Equal(6, self.Length);
+        Assert.Equal(7, cross.Length);
+    }
+
+    [Fact]
+    public void Decoder_ForwardCached_MatchesTheCausalFullPass_AndClearStartsAgain()
+    {
+        var decoder = new TransformerDecoder(new TransformerDecoderLayer(8, 2, dimFeedforward: 12, dropout: 0, dtype: DType.Float64, generator: new Generator(9)), 3,
+            new LayerNorm([8], dtype: DType.Float64));
+        var (target, memory) = (Randn(10, 5, 3, 8), Randn(11, 4, 3, 8));
+        var full = decoder.Forward(target, memory, Transformer.GenerateSquareSubsequentMask(5, DType.Float64), tgtIsCausal: true);
+        var cache = decoder.NewCache();
+        for (int round = 0; round < 2; round++)
+        {
+            for (int t = 0; t < 5; t++)
+                Assert.True(decoder.ForwardCached(target[t..(t + 1)], memory, cache).AllClose(full[t..(t + 1)], 1e-12, 1e-12), $"round {round}, step {t}");
+            Assert.Equal(5, cache.Length);
+            cache.Clear();
+            Assert.Equal(0, cache.Length);
+        }
+    }
+
+    // The memory is projected on the first step only: a later step given other memory still reads the cached one.
+    [Fact]
+    public void TheMemoryIsProjectedOnce()
+    {
+        var layer = new TransformerDecoderLayer(8, 2, dimFeedforward: 12, dropout: 0, dtype: DType.Float64, generator: new Generator(13));
+        var (target, memory) = (Randn(14, 2, 1, 8), Randn(15, 3, 1, 8));
+        var (self, cross) = (new KeyValueCache(), new KeyValueCache());
+        layer.ForwardCached(target[..1], memory, self, cross);
+        var second = layer.ForwardCached(target[1..2], Tensor.Zeros([3, 1, 8], DType.Float64), self, cross);
+        var full = layer.Forward(target, memory, Transformer.GenerateSquareSubsequentMask(2, DType.Float64), tgtIsCausal: true);
+        Assert.True(second.AllClose(full[1..2], 1e-12, 1e-12));
+    }
+
+    [Fact]
+    public void ACacheOfAnotherLength_IsRefused()
+    {
+        var decoder = new TransformerDecoder(new TransformerDecoderLayer(8, 2, dimFeedforward: 12, dropout: 0, dtype: DType.Float64, generator: new Generator(16)), 2);
+        var other = new TransformerDecoder(new TransformerDecoderLayer(8, 2, dimFeedforward: 12, dropout: 0, dtype: DType.Float64, generator: new Generator(16)), 3);
+        var e = Assert.Throws<ArgumentException>(() => decoder.ForwardCached(Randn(17, 1, 1, 8), Randn(18, 2, 1, 8), other.NewCache()));
+        Assert.Contains("3 layers", e.Message);
+        Assert.Contains("2", e.Message);
+    }
+}
