@@ -7,9 +7,8 @@ namespace MetaGrad.Backends.Cpu;
 /// The attention backward's work on a float tile row as single vector passes, where
 /// <see cref="FloatMath.IsAccelerated"/>: the row's probabilities exp(scale·s + bias − lse), and
 /// its score gradient (dP − D) ∘ P · scale. Through TensorPrimitives these were three to five calls
-/// a row, and at rows of 48 keys (a small GPT's context) the calls, not the tile products, were
-/// most of the backward. Each pass does the calls' operations in their order, so the bits are the
-/// same as theirs.
+/// a row, each paying its own entry and tail on rows of only 48-128 keys (bench/results/TUNING.md).
+/// Each pass does the calls' operations in their order, so the bits are the same as theirs.
 /// </summary>
 internal static class AttentionTileRows
 {
