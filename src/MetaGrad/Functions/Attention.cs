@@ -105,8 +105,12 @@ internal sealed class FusedAttention(bool causal, double scale, Tensor? bias = n
     {
         var wanted = Enumerable.Range(0, 3).Where(i => ctx.NeedsInputGrad[i]).ToArray();
         var (q, k, v) = (inputs[0], inputs[1], inputs[2]);
-        var mask = bias?.Reshape(-1, q.Shape[^2], k.Shape[^2]);
-        var y = NN.Functional.ComposedAttention(q, k, v, mask, 0, causal, scale, null);
+        int l = q.Shape[^2], s = k.Shape[^2];
+        var mask = bias?.Reshape(-1, l, s);
+        // The composed form takes one mask: the causal one folded into the bias (a multi-head
+        // layer's causal hint with its padding), which its isCausal would otherwise replace.
+        if (causal && mask is not null) mask = mask.MaskedFill(Tensor.Arange(l).Unsqueeze(1) < Tensor.Arange(s), double.NegativeInfinity);
+        var y = NN.Functional.ComposedAttention(q, k, v, mask, 0, causal && mask is null, scale, null);
         var grads = Autograd.Grad([y], [.. wanted.Select(i => inputs[i])], [grad], createGraph: true, allowUnused: true);
         var result = new Tensor?[3];
         for (int i = 0; i < wanted.Length; i++) result[wanted[i]] = grads[i];

@@ -110,6 +110,24 @@ public class FusedAttentionMaskTests
         for (int i = 0; i < 3; i++) Assert.True(fused[i]!.AllClose(composed[i]!, 1e-10, 1e-10));
     }
 
+    // The causal mask and a padding bias at once (a multi-head layer's causal hint with its padding),
+    // values, gradients and second derivatives: the composed form sees both folded into one mask.
+    [Fact]
+    public void CausalAndPadding_Together_EqualTheComposedForm_ToSecondDerivatives()
+    {
+        var g = new Generator(10);
+        var (q, k, v) = Inputs(70, 70, DType.Float64, g);
+        var padding = Mask("short", 70, 70, DType.Float64, g);
+        var both = padding & (Tensor.Arange(70).Unsqueeze(1) >= Tensor.Arange(70));
+        Tensor Penalty(Tensor y) => Autograd.Grad([y.Square().Sum()], [q], createGraph: true)[0]!.Square().Sum();
+        var fused = FusedAttention.Run(q, k, v, causal: true, 1 / Math.Sqrt(8), padding);
+        var composed = Functional.ComposedAttention(q, k, v, both, 0, false, 1 / Math.Sqrt(8), null);
+        Assert.True(fused.AllClose(composed, 1e-12, 1e-12));
+        var fusedGrads = Autograd.Grad([Penalty(FusedAttention.Run(q, k, v, causal: true, 1 / Math.Sqrt(8), padding))], [q, k, v]);
+        var composedGrads = Autograd.Grad([Penalty(composed)], [q, k, v]);
+        for (int i = 0; i < 3; i++) Assert.True(fusedGrads[i]!.AllClose(composedGrads[i]!, 1e-10, 1e-10), $"input {i}");
+    }
+
     // A mask that needs its own gradient (a learned bias), one of another dtype, or one that would
     // broadcast q's batch dims keeps the composed form.
     [Fact]
