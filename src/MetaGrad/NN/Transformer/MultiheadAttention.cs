@@ -200,7 +200,7 @@ public sealed class MultiheadAttention : Module
         Tensor? mask = null;
         if (keyPaddingMask is not null)
         {
-            // [N, S] → one mask row per (sample, head), for every query: Bool keeps what is not padding.
+            // [N, S] → one additive row per (sample, head) for every query, −∞ at the padding.
             var padding = PaddingMask(keyPaddingMask, n, s, q.DType);
             mask = padding.Reshape(n, 1, 1, s).Expand(n, _heads, 1, s).Reshape(n * _heads, 1, s);
         }
