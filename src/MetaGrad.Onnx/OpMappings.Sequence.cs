@@ -66,21 +66,37 @@ internal sealed partial class OnnxGraphBuilder
     }
 
     // The fused attention node written out: softmax(scale·q·kᵀ)·v over [B, L, E] × [B, S, E],
-    // with the causal mask (key j ≤ query i, PyTorch's top-left triangle) added as 0 or −∞; no row
-    // is then all −∞, so a plain Softmax matches MetaGrad's.
+    // with the causal mask (key j ≤ query i, PyTorch's top-left triangle) added as 0 or −∞, and a
+    // mask of the caller's own (the node's fourth input, computed from the model's inputs as
+    // traced): Bool through Where (false → −∞), floating added, broadcast over q's leading dims as
+    // they were before [B] flattened them. A row the mask hides whole comes out of Softmax as NaN,
+    // where MetaGrad gives zeros: such rows are set to 0.
     string MapAttention(FusedAttention attention, string[] x, GraphValue[] operands)
     {
         var (causal, scale) = attention.Settings;
         var dtype = operands[0].DType;
+        int l = operands[0].Shape[1], s = operands[1].Shape[1];
         string scores = Node("Mul", [Node("MatMul", [x[0], Node("Transpose", [x[1]], new OnnxAttribute("perm", Ints: [0, 2, 1]))]), Scalar(scale, dtype)]);
         if (causal)
         {
-            int l = operands[0].Shape[1], s = operands[1].Shape[1];
             var mask = new float[l * s];
             for (int i = 0; i < l; i++)
                 for (int j = i + 1; j < s; j++) mask[i * s + j] = float.NegativeInfinity;
             scores = Node("Add", [scores, Initializer("causal_mask", Tensor.From(mask, [l, s]).To(dtype))]);
         }
-        return Node("MatMul", [Node("Softmax", [scores], new OnnxAttribute("axis", Int: -1)), x[2]]);
+        bool masked = x.Length > 3;
+        if (masked)
+        {
+            // Back to q's leading dims (the first of them dynamic), so that the mask broadcasts as it did.
+            int[] lead = attention.Lead;
+            if (lead.Length > 1) scores = Node("Reshape", [scores, Int64s([-1, .. lead[1..].Select(d => (long)d), l, s])]);
+            scores = operands[3].DType == DType.Bool
+                ? Node("Where", [x[3], scores, Scalar(double.NegativeInfinity, dtype)])
+                : Node("Add", [scores, x[3]]);
+            if (lead.Length > 1) scores = Node("Reshape", [scores, Int64s(-1, l, s)]);
+        }
+        string weights = Node("Softmax", [scores], new OnnxAttribute("axis", Int: -1));
+        if (masked) weights = Node("Where", [Node("IsNaN", [weights]), Scalar(0, dtype), weights]);
+        return Node("MatMul", [weights, x[2]]);
     }
 }

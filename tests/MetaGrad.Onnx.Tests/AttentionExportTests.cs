@@ -30,6 +30,34 @@ public class AttentionExportTests
         OnnxRuntimeCheck.Compare(model, attention, Forward, [Randn(3, 4, 2, 8), Randn(4, 6, 2, 8)], [Randn(5, 4, 3, 8), Randn(6, 6, 3, 8)]);
     }
 
+    // A key padding mask computed from the input runs the fused node with the mask as its fourth
+    // input: the export must carry the mask's computation, not the example's mask as a constant.
+    [Fact]
+    public void SelfAttention_WithAPaddingMaskFromTheInput_MatchesOnnxRuntime()
+    {
+        var attention = new MultiheadAttention(8, 2, batchFirst: true, generator: new Generator(34));
+        Tensor[] Forward(Tensor[] xs) => [attention.Forward(xs[0], xs[0], xs[0], keyPaddingMask: xs[0][.., .., 0] > 0.8, needWeights: false).Output];
+        var model = OnnxExport.ToBytes(attention, Forward, [Randn(5, 3, 6, 8)]);
+        OnnxRuntimeCheck.Compare(model, attention, Forward, [Randn(5, 3, 6, 8)], [Randn(6, 3, 6, 8)]);
+    }
+
+    // ScaledDotProductAttention over [N, H, L, E] with a Bool mask [N, H, 1, S] from the input: the
+    // mask broadcasts over q's leading dims, and a row it hides whole gives zeros (not NaN).
+    [Fact]
+    public void ScaledDotProductAttention_WithABoolMaskFromTheInput_MatchesOnnxRuntime()
+    {
+        var module = new Identity();
+        Tensor[] Forward(Tensor[] xs)
+        {
+            // Keys whose sum is positive, for the (sample, head) pairs whose first query starts at most 0.5: the others see nothing.
+            var keep = xs[1].Sum(-1, keepDim: true).Transpose(-2, -1).Minimum((xs[0][.., .., ..1, ..1] - 0.5) * -100.0) > 0.0;
+            return [Functional.ScaledDotProductAttention(xs[0], xs[1], xs[2], keep)];
+        }
+        Tensor[] Inputs(ulong seed, int n) => [Randn(seed, n, 2, 5, 4), Randn(seed + 1, n, 2, 6, 4), Randn(seed + 2, n, 2, 6, 3)];
+        var model = OnnxExport.ToBytes(module, Forward, Inputs(7, 2), new OnnxExportOptions { DynamicBatch = true });
+        OnnxRuntimeCheck.Compare(model, module, Forward, Inputs(7, 2), Inputs(10, 5));
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(true, true)]

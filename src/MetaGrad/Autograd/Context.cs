@@ -91,6 +91,8 @@ public readonly struct SavedTensors(Tensor[] tensors)
 {
     /// <summary>The i-th saved tensor.</summary>
     public Tensor this[int i] => tensors[i];
+    /// <summary>How many tensors were saved.</summary>
+    public int Count => tensors.Length;
     /// <summary>Deconstructs one saved tensor.</summary>
     public void Deconstruct(out Tensor a) => a = tensors[0];
     /// <summary>Deconstructs two saved tensors.</summary>

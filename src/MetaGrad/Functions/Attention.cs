@@ -12,9 +12,12 @@ namespace MetaGrad.Functions;
 /// operations: the backward falls back to it when the backward itself is recorded (higher-order
 /// gradients), and tests hold the two equal.
 /// </summary>
-internal sealed class FusedAttention(bool causal, double scale, Tensor? bias = null) : NaryFunction
+internal sealed class FusedAttention(bool causal, double scale, int[]? lead = null) : NaryFunction
 {
     internal (bool Causal, double Scale) Settings => (causal, scale);
+
+    /// <summary>The dims q had before its leading ones were flattened to [B, L, E]: a mask broadcasts over them.</summary>
+    internal int[] Lead => lead ?? [];
 
     /// <summary>Whether the fused node can run this call: a backend with the kernel, one floating dtype, keys to attend to.</summary>
     public static bool Covers(Tensor q, Tensor k, Tensor v) =>
@@ -41,26 +44,28 @@ internal sealed class FusedAttention(bool causal, double scale, Tensor? bias = n
     /// <summary>
     /// Attention over the last two dims of q, k, v with any equal leading dims, as one node; a
     /// <paramref name="mask"/> (see <see cref="Covers(Tensor, Tensor, Tensor, Tensor)"/>): Bool,
-    /// true where a position takes part, or added to the scores.
+    /// true where a position takes part, or added to the scores. The mask is the node's fourth
+    /// input, as given: a tracer sees it computed from the model's inputs (a padding mask).
     /// </summary>
     public static Tensor Run(Tensor q, Tensor k, Tensor v, bool causal, double scale, Tensor? mask = null)
     {
         int l = q.Shape[^2], s = k.Shape[^2], e = q.Shape[^1], ev = v.Shape[^1];
         int[] lead = q.Layout.Shape[..^2];
-        Tensor? bias = null;
-        if (mask is not null)
-        {
-            // Made additive at the mask's own size, then seen as [..., L, S] by broadcast strides.
-            var additive = mask.DType == DType.Bool ? Tensor.Zeros(mask.Shape.ToArray(), q.DType).MaskedFill(!mask, double.NegativeInfinity) : mask.Detach();
-            bias = additive.Expand([.. lead, l, s]);
-        }
-        var y = new FusedAttention(causal, scale, bias).Apply(q.Reshape(-1, l, e).Contiguous(), k.Reshape(-1, s, e).Contiguous(), v.Reshape(-1, s, ev).Contiguous());
+        Tensor[] inputs = [q.Reshape(-1, l, e).Contiguous(), k.Reshape(-1, s, e).Contiguous(), v.Reshape(-1, s, ev).Contiguous()];
+        var y = new FusedAttention(causal, scale, lead).Apply(mask is null ? inputs : [.. inputs, mask]);
         return y.Reshape([.. lead, l, ev]);
+    }
+
+    // The mask made additive at its own size, then seen as [..., L, S] by broadcast strides.
+    Tensor Bias(Tensor mask, int l, int s, DType dtype)
+    {
+        var additive = mask.DType == DType.Bool ? Tensor.Zeros(mask.Shape.ToArray(), dtype).MaskedFill(!mask, double.NegativeInfinity) : mask;
+        return additive.Expand([.. Lead, l, s]);
     }
 
     // The bias as the kernel reads it: each flattened batch entry's offset through the leading
     // dims' strides (0 where broadcast), then the row and column strides.
-    AttentionBias? KernelBias()
+    static AttentionBias? KernelBias(Tensor? bias)
     {
         if (bias is null) return null;
         var layout = bias.Layout;
@@ -83,9 +88,10 @@ internal sealed class FusedAttention(bool causal, double scale, Tensor? bias = n
     protected override Tensor Forward(Context ctx, Tensor[] inputs)
     {
         var (q, k, v) = (inputs[0], inputs[1], inputs[2]);
-        var result = ((IFusedKernels)q.Backend).AttentionForward(q, k, v, causal, scale, KernelBias());
+        var bias = inputs.Length > 3 ? Bias(inputs[3], q.Shape[1], k.Shape[1], q.DType) : null;
+        var result = ((IFusedKernels)q.Backend).AttentionForward(q, k, v, causal, scale, KernelBias(bias));
         Tensor output = result.Output;
-        if (ctx.NeedsInputGrad.Any(x => x)) ctx.Save(q, k, v, output, result.LogSumExp);
+        if (ctx.NeedsInputGrad.Any(x => x)) ctx.Save(bias is null ? [q, k, v, output, result.LogSumExp] : [q, k, v, output, result.LogSumExp, bias]);
         return output;
     }
 
@@ -93,15 +99,18 @@ internal sealed class FusedAttention(bool causal, double scale, Tensor? bias = n
     {
         var saved = ctx.Saved;
         var (q, k, v, output, logSumExp) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
-        if (Autograd.IsGradEnabled) return RecordedBackward(ctx, [q, k, v], grad);
+        var bias = saved.Count > 5 ? saved[5] : null;
+        if (Autograd.IsGradEnabled) return RecordedBackward(ctx, [q, k, v], bias, grad);
         var g = ((IFusedKernels)grad.Backend).AttentionBackward(q, k, v, new AttentionResult(output, logSumExp), grad.Contiguous(), causal, scale,
-            KernelBias());
+            KernelBias(bias));
         Tensor[] all = [g.Query, g.Key, g.Value];
-        return [.. all.Select((t, i) => ctx.NeedsInputGrad[i] ? t : null)];
+        var grads = new Tensor?[ctx.NeedsInputGrad.Count];   // none for a mask
+        for (int i = 0; i < 3; i++) grads[i] = ctx.NeedsInputGrad[i] ? all[i] : null;
+        return grads;
     }
 
     // createGraph: the composed form's graph, differentiated with its own graph recorded.
-    Tensor?[] RecordedBackward(Context ctx, Tensor[] inputs, Tensor grad)
+    Tensor?[] RecordedBackward(Context ctx, Tensor[] inputs, Tensor? bias, Tensor grad)
     {
         var wanted = Enumerable.Range(0, 3).Where(i => ctx.NeedsInputGrad[i]).ToArray();
         var (q, k, v) = (inputs[0], inputs[1], inputs[2]);
@@ -112,7 +121,7 @@ internal sealed class FusedAttention(bool causal, double scale, Tensor? bias = n
         if (causal && mask is not null) mask = mask.MaskedFill(Tensor.Arange(l).Unsqueeze(1) < Tensor.Arange(s), double.NegativeInfinity);
         var y = NN.Functional.ComposedAttention(q, k, v, mask, 0, causal && mask is null, scale, null);
         var grads = Autograd.Grad([y], [.. wanted.Select(i => inputs[i])], [grad], createGraph: true, allowUnused: true);
-        var result = new Tensor?[3];
+        var result = new Tensor?[ctx.NeedsInputGrad.Count];
         for (int i = 0; i < wanted.Length; i++) result[wanted[i]] = grads[i];
         return result;
     }
