@@ -315,7 +315,11 @@ internal readonly record struct AttentionResult(RawTensor Output, RawTensor LogS
 /// 0 where the bias is broadcast, as a padding mask over query rows), so a mask shared by heads or
 /// rows is never copied out to [B, L, S]. Of the scores' dtype; −∞ hides a key.
 /// </summary>
-internal readonly record struct AttentionBias(RawTensor Values, int[] BatchOffsets, int RowStride, int ColumnStride);
+internal readonly record struct AttentionBias(RawTensor Values, int[] BatchOffsets, int RowStride, int ColumnStride)
+{
+    /// <summary>Where entry b's bias for query row i and key j lies in Values' array.</summary>
+    public int At(int b, int i, int j) => BatchOffsets[b] + i * RowStride + j * ColumnStride;
+}
 
 /// <summary>The gradients of <see cref="IFusedKernels.AttentionBackward"/>: of q, k and v.</summary>
 internal readonly record struct AttentionGradients(RawTensor Query, RawTensor Key, RawTensor Value);

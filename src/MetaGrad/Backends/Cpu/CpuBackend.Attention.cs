@@ -48,8 +48,7 @@ internal sealed partial class CpuBackend
             TensorPrimitives.Multiply(seen, scale, seen);
             return;
         }
-        var (_, offsets, rowStride, columnStride) = layout!.Value;
-        int at = offsets[b] + i * rowStride + j0 * columnStride;
+        int columnStride = layout!.Value.ColumnStride, at = layout.Value.At(b, i, j0);
         if (columnStride == 1) TensorPrimitives.MultiplyAdd(seen, scale, bias.AsSpan(at, seen.Length), seen);
         else if (columnStride == 0)
         {
@@ -64,11 +63,11 @@ internal sealed partial class CpuBackend
     // A bias that does not vary by row (a padding mask) is read for one row.
     static bool Hidden<T>(T[] bias, AttentionBias layout, int b, int i0, int rows, int j0, int cols) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var (_, offsets, rowStride, columnStride) = layout;
-        if (rowStride == 0) rows = 1;
+        int columnStride = layout.ColumnStride;
+        if (layout.RowStride == 0) rows = 1;
         for (int r = 0; r < rows; r++)
         {
-            int at = offsets[b] + (i0 + r) * rowStride + j0 * columnStride;
+            int at = layout.At(b, i0 + r, j0);
             for (int j = 0; j < cols; j++)
                 if (!T.IsNegativeInfinity(bias[at + j * columnStride])) return false;
         }
@@ -87,7 +86,7 @@ internal sealed partial class CpuBackend
             if (bias is { } some)
             {
                 var values = (float[])(object)biasValues!;
-                int at = some.BatchOffsets[b] + i * some.RowStride + j0 * some.ColumnStride;
+                int at = some.At(b, i, j0);
                 if (some.ColumnStride == 1) perKey = values.AsSpan(at, visible);
                 else perRow = values[at];
             }

@@ -125,9 +125,7 @@ internal static unsafe partial class Gemm
         for (int i = 0; i < m; i++)
         {
             var row = c.AsSpan(cOff + i * n, n);
-            if (typeof(T) == typeof(float)) TensorPrimitives.Add(MemoryMarshal.Cast<T, float>(row), MemoryMarshal.Cast<T, float>(bias.AsSpan(biasOff, n)), MemoryMarshal.Cast<T, float>(row));
-            else if (typeof(T) == typeof(double)) TensorPrimitives.Add(MemoryMarshal.Cast<T, double>(row), MemoryMarshal.Cast<T, double>(bias.AsSpan(biasOff, n)), MemoryMarshal.Cast<T, double>(row));
-            else for (int j = 0; j < n; j++) row[j] = Add(row[j], bias[biasOff + j]);
+            AddSpans(row, bias.AsSpan(biasOff, n), row);
         }
     }
 }

@@ -136,7 +136,7 @@ public sealed class MultiheadAttention : Module
         }
         // Each sample's padding repeated per head, [N·H, 1, S]; with the attention mask, one additive
         // mask [N·H or 1, L, S].
-        var perHead = padding?.Reshape(n, 1, 1, s).Expand(n, _heads, 1, s).Reshape(n * _heads, 1, s);
+        var perHead = padding is null ? null : PerHead(padding, n, s);
         var combined = perHead is null ? mask : mask is null ? perHead : mask + perHead;
 
         // Without weights to return or dropout, the fused kernel never forms the [N·H, L, S] scores
@@ -198,14 +198,12 @@ public sealed class MultiheadAttention : Module
         var q = Projected(query, 0);
         int n = q.Shape[1], s = cache.Length;
         Tensor? mask = null;
-        if (keyPaddingMask is not null)
-        {
-            // [N, S] → one additive row per (sample, head) for every query, −∞ at the padding.
-            var padding = PaddingMask(keyPaddingMask, n, s, q.DType);
-            mask = padding.Reshape(n, 1, 1, s).Expand(n, _heads, 1, s).Reshape(n * _heads, 1, s);
-        }
+        if (keyPaddingMask is not null) mask = PerHead(PaddingMask(keyPaddingMask, n, s, q.DType), n, s);
         return AttendCache(q, cache, mask);
     }
+
+    // An additive padding mask [N, S] as one row per (sample, head) for every query, [N·H, 1, S].
+    Tensor PerHead(Tensor padding, int n, int s) => padding.Reshape(n, 1, 1, s).Expand(n, _heads, 1, s).Reshape(n * _heads, 1, s);
 
     // The projected query [L, N, E] attending to the cache's keys and values (a mask as
     // ScaledDotProductAttention takes it), through the output projection, in the batch layout.
