@@ -69,6 +69,57 @@ public class DecoderCacheTests
         Assert.True(second.AllClose(full[1..2], 1e-12, 1e-12));
     }
 
+    // Target padding, as the full pass's tgtKeyPaddingMask: the cache keeps each position's flag, so a
+    // later position still ignores an earlier padded one. Sample 1's position 0 is padding (its first
+    // query sees no key at all: zeros, as the full pass's safe softmax) and sample 0's position 2.
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void DecoderLayer_ForwardCached_WithTargetPadding_MatchesTheFullPass(bool normFirst, bool batchFirst)
+    {
+        var layer = new TransformerDecoderLayer(8, 2, dimFeedforward: 12, dropout: 0, normFirst: normFirst, batchFirst: batchFirst, dtype: DType.Float64, generator: new Generator(21));
+        var (target, memory) = (Randn(22, 5, 2, 8), Randn(23, 4, 2, 8));
+        var padding = Tensor.From(new[] { false, false, true, false, false, true, false, false, false, false }, [2, 5]);   // [N, T]
+        if (batchFirst) (target, memory) = (target.Transpose(0, 1), memory.Transpose(0, 1));
+        var full = layer.Forward(target, memory, Transformer.GenerateSquareSubsequentMask(5, DType.Float64), tgtKeyPaddingMask: padding, tgtIsCausal: true);
+        var (self, cross) = (new KeyValueCache(), new KeyValueCache());
+        int[][] chunks = [[0, 1], [1, 3], [3, 4], [4, 5]];
+        foreach (var chunk in chunks)
+        {
+            var step = batchFirst ? target[.., chunk[0]..chunk[1]] : target[chunk[0]..chunk[1]];
+            var expected = batchFirst ? full[.., chunk[0]..chunk[1]] : full[chunk[0]..chunk[1]];
+            var actual = layer.ForwardCached(step, memory, self, cross, tgtKeyPaddingMask: padding[.., chunk[0]..chunk[1]]);
+            Assert.True(actual.AllClose(expected, 1e-12, 1e-12), $"positions {chunk[0]}..{chunk[1]}");
+        }
+    }
+
+    // A padding flag given only from some step on counts the earlier positions as not padded, and a
+    // step given none after flags were kept counts its own as not padded: as a full pass whose mask
+    // is false there.
+    [Fact]
+    public void Decoder_ForwardCached_TargetPaddingGivenAtSomeStepsOnly()
+    {
+        var decoder = new TransformerDecoder(new TransformerDecoderLayer(8, 2, dimFeedforward: 12, dropout: 0, dtype: DType.Float64, generator: new Generator(24)), 2);
+        var (target, memory) = (Randn(25, 4, 2, 8), Randn(26, 3, 2, 8));
+        var padding = Tensor.From(new[] { false, true, false, false, false, false, true, false }, [2, 4]);
+        var full = decoder.Forward(target, memory, Transformer.GenerateSquareSubsequentMask(4, DType.Float64), tgtKeyPaddingMask: padding, tgtIsCausal: true);
+        var cache = decoder.NewCache();
+        Tensor?[] flags = [null, padding[.., 1..2], padding[.., 2..3], null];
+        for (int t = 0; t < 4; t++)
+            Assert.True(decoder.ForwardCached(target[t..(t + 1)], memory, cache, tgtKeyPaddingMask: flags[t]).AllClose(full[t..(t + 1)], 1e-12, 1e-12), $"step {t}");
+    }
+
+    [Fact]
+    public void ATargetPaddingMaskOfTheWrongShape_IsRefused()
+    {
+        var attention = new MultiheadAttention(8, 2, dtype: DType.Float64, generator: new Generator(27));
+        var x = Randn(28, 2, 3, 8);                                                          // [L, N, E]
+        var e = Assert.Throws<ArgumentException>(() => attention.ForwardCached(x, x, x, new KeyValueCache(), keyPaddingMask: Tensor.Zeros([3, 3], DType.Bool)));
+        Assert.Contains("ForwardCached", e.Message);
+        Assert.Contains("[3, 3]", e.Message);
+        Assert.Contains("[3, 2]", e.Message);
+    }
+
     [Fact]
     public void ACacheOfAnotherLength_IsRefused()
     {

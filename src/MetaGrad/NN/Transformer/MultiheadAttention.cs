@@ -171,16 +171,27 @@ public sealed class MultiheadAttention : Module
     /// ones up to itself (the causal mask, aligned to the cache's end). Each step projects only the
     /// new positions, so generating T tokens costs O(T) projections per step instead of re-running
     /// the prefix. Batch layout as constructed; no dropout, weights, bias_k/bias_v or zero attention.
+    /// <paramref name="keyPaddingMask"/> [N, L] flags the new positions that are padding (Bool, or
+    /// additive floating, as <see cref="Forward"/>'s key_padding_mask): the cache keeps the flags, so
+    /// later positions ignore these keys too, as a full pass with that mask would; positions given
+    /// no mask count as not padded.
     /// </summary>
-    public Tensor ForwardCached(Tensor query, Tensor key, Tensor value, KeyValueCache cache)
+    public Tensor ForwardCached(Tensor query, Tensor key, Tensor value, KeyValueCache cache, Tensor? keyPaddingMask = null)
     {
         RequireCachable("ForwardCached", query, key, value);
         if (_batchFirst) (query, key, value) = (query.Transpose(0, 1), key.Transpose(0, 1), value.Transpose(0, 1));
         var (q, k, v) = Project(query, key, value);                                        // sequence-first
-        int before = cache.Length, l = q.Shape[0];
-        cache.Append(k, v);
+        int before = cache.Length, l = q.Shape[0], n = q.Shape[1];
+        if (keyPaddingMask is not null && (keyPaddingMask.NDim != 2 || keyPaddingMask.Shape[0] != n || keyPaddingMask.Shape[1] != l))
+            throw new ArgumentException($"MultiheadAttention.ForwardCached: key_padding_mask of shape {Shape(keyPaddingMask)} should be [{n}, {l}] (batch, new positions)");
+        cache.Append(k, v, keyPaddingMask is null ? null : Additive("key_padding_mask", keyPaddingMask, q.DType));
+        int s = cache.Length;
         // Several new positions at once (a prompt): position before + i sees keys up to itself.
-        Tensor? mask = l > 1 ? Tensor.Arange(cache.Length).Reshape(1, -1) <= (Tensor.Arange(l) + before).Reshape(-1, 1) : null;
+        Tensor? future = l > 1 ? Tensor.Arange(s).Reshape(1, -1) > (Tensor.Arange(l) + before).Reshape(-1, 1) : null;
+        if (cache.Padding is null) return AttendCache(q, cache, future is null ? null : !future);
+        // Additive: the padding per (sample, head) for every query, and -∞ past each query.
+        var mask = PerHead(cache.Padding, n, s);
+        if (future is not null) mask = mask + Tensor.Zeros([l, s], q.DType).MaskedFill(future, double.NegativeInfinity);
         return AttendCache(q, cache, mask);
     }
 
@@ -282,15 +293,28 @@ public sealed class KeyValueCache
     internal Tensor? Keys { get; private set; }
     internal Tensor? Values { get; private set; }
 
+    /// <summary>
+    /// The positions' padding as an additive mask [N, S] (−∞ at padding), or null while no position
+    /// has been given a padding flag (none is padding).
+    /// </summary>
+    internal Tensor? Padding { get; private set; }
+
     /// <summary>Positions held.</summary>
     public int Length => Keys?.Shape[0] ?? 0;
 
-    internal void Append(Tensor keys, Tensor values)
+    // keys and values [L, N, E]; padding [N, L] additive, or null for none padded.
+    internal void Append(Tensor keys, Tensor values, Tensor? padding = null)
     {
+        int before = Length, n = keys.Shape[1], l = keys.Shape[0];
+        if (padding is not null || Padding is not null)
+        {
+            var earlier = Padding ?? Tensor.Zeros([n, before], keys.DType);
+            Padding = Tensor.Cat([earlier, padding ?? Tensor.Zeros([n, l], keys.DType)], 1);
+        }
         Keys = Keys is null ? keys : Tensor.Cat([Keys, keys], 0);
         Values = Values is null ? values : Tensor.Cat([Values, values], 0);
     }
 
     /// <summary>Forgets every position (a new sequence).</summary>
-    public void Clear() => (Keys, Values) = (null, null);
+    public void Clear() => (Keys, Values, Padding) = (null, null, null);
 }

@@ -104,17 +104,18 @@ public sealed class TransformerEncoderLayer : TransformerLayer
     /// The layer on new positions only, their self-attention reading the earlier positions' keys and
     /// values from <paramref name="cache"/> (and adding theirs): with a causal model, the same outputs
     /// as <see cref="Forward"/> on the whole sequence gives at these positions. For generation, in eval mode.
+    /// <paramref name="srcKeyPaddingMask"/> [N, L] flags the new positions that are padding (kept in the cache).
     /// </summary>
-    public Tensor ForwardCached(Tensor src, KeyValueCache cache)
+    public Tensor ForwardCached(Tensor src, KeyValueCache cache, Tensor? srcKeyPaddingMask = null)
     {
         var x = src;
         if (Config.NormFirst)
         {
             var h = Norm1.Call(x);
-            x = x + SelfAttn.ForwardCached(h, h, h, cache);
+            x = x + SelfAttn.ForwardCached(h, h, h, cache, srcKeyPaddingMask);
             return x + FeedForward(Linear1, Linear2, Norm2.Call(x));
         }
-        x = Norm1.Call(x + SelfAttn.ForwardCached(x, x, x, cache));
+        x = Norm1.Call(x + SelfAttn.ForwardCached(x, x, x, cache, srcKeyPaddingMask));
         return Norm2.Call(x + FeedForward(Linear1, Linear2, x));
     }
 
@@ -188,18 +189,21 @@ public sealed class TransformerDecoderLayer : TransformerLayer
     /// theirs), and the attention over <paramref name="memory"/> projects it into
     /// <paramref name="memoryCache"/> on the first step and reads it from there after. With a causal
     /// target mask, the same outputs as <see cref="Forward"/> on the whole target at these positions.
+    /// <paramref name="tgtKeyPaddingMask"/> [N, L] flags the new target positions that are padding
+    /// (kept in <paramref name="selfCache"/> for the later positions).
     /// </summary>
-    public Tensor ForwardCached(Tensor tgt, Tensor memory, KeyValueCache selfCache, KeyValueCache memoryCache, Tensor? memoryKeyPaddingMask = null)
+    public Tensor ForwardCached(Tensor tgt, Tensor memory, KeyValueCache selfCache, KeyValueCache memoryCache, Tensor? memoryKeyPaddingMask = null,
+        Tensor? tgtKeyPaddingMask = null)
     {
         var x = tgt;
         if (Config.NormFirst)
         {
             var h = Norm1.Call(x);
-            x = x + SelfAttn.ForwardCached(h, h, h, selfCache);
+            x = x + SelfAttn.ForwardCached(h, h, h, selfCache, tgtKeyPaddingMask);
             x = x + MultiheadAttn.ForwardMemoryCached(Norm2.Call(x), memory, memoryCache, memoryKeyPaddingMask);
             return x + FeedForward(Linear1, Linear2, Norm3.Call(x));
         }
-        x = Norm1.Call(x + SelfAttn.ForwardCached(x, x, x, selfCache));
+        x = Norm1.Call(x + SelfAttn.ForwardCached(x, x, x, selfCache, tgtKeyPaddingMask));
         x = Norm2.Call(x + MultiheadAttn.ForwardMemoryCached(x, memory, memoryCache, memoryKeyPaddingMask));
         return Norm3.Call(x + FeedForward(Linear1, Linear2, x));
     }
@@ -266,13 +270,14 @@ public sealed class TransformerDecoder : Module
     /// <summary>
     /// New target positions through every layer's caches (<see cref="TransformerDecoderLayer.ForwardCached"/>),
     /// then the norm: generation one step at a time, the memory projected once per layer.
+    /// <paramref name="tgtKeyPaddingMask"/> [N, L] flags the new target positions that are padding.
     /// </summary>
-    public Tensor ForwardCached(Tensor tgt, Tensor memory, TransformerDecoderCache cache, Tensor? memoryKeyPaddingMask = null)
+    public Tensor ForwardCached(Tensor tgt, Tensor memory, TransformerDecoderCache cache, Tensor? memoryKeyPaddingMask = null, Tensor? tgtKeyPaddingMask = null)
     {
         if (cache.Layers != Layers.Count)
             throw new ArgumentException($"TransformerDecoder.ForwardCached: the cache was made for {cache.Layers} layers, this decoder has {Layers.Count}");
         var x = tgt;
-        for (int i = 0; i < Layers.Count; i++) x = Layers[i].ForwardCached(x, memory, cache.Self[i], cache.Memory[i], memoryKeyPaddingMask);
+        for (int i = 0; i < Layers.Count; i++) x = Layers[i].ForwardCached(x, memory, cache.Self[i], cache.Memory[i], memoryKeyPaddingMask, tgtKeyPaddingMask);
         return Norm?.Call(x) ?? x;
     }
 
