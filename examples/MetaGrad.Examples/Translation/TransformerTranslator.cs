@@ -38,10 +38,11 @@ public sealed class TransformerTranslator : Module, ISequenceTranslator
         else _sinusoids = Functional.SinusoidalPositionalEncoding(shape.MaxPositions, shape.Width);
     }
 
-    Tensor Embed(Embedding table, Tensor ids)
+    // ids [N, L] at positions first..first+L.
+    Tensor Embed(Embedding table, Tensor ids, int first = 0)
     {
         int length = ids.Shape[1];
-        return table.Forward(ids) + (Positions is null ? _sinusoids![..length] : Positions.Forward(Tensor.Arange(length)));
+        return table.Forward(ids) + (Positions is null ? _sinusoids![first..(first + length)] : Positions.Forward(Tensor.Arange(first, first + length, dtype: DType.Int64)));
     }
 
     /// <summary>The encoder's output [N, S, E] for source ids [N, S]: computed once, read by every decoding step.</summary>
@@ -59,18 +60,24 @@ public sealed class TransformerTranslator : Module, ISequenceTranslator
     /// <summary>Teacher forcing: logits [N, T, V] for every target position, each reading the true tokens before it.</summary>
     public Tensor Forward(Tensor source, Tensor target) => Decode(Encode(source), source, target);
 
-    /// <summary>Greedy decoding of a batch [N, S]: each output up to and including its end token, and its summed log-probability.</summary>
+    /// <summary>
+    /// Greedy decoding of a batch [N, S]: each output up to and including its end token, and its
+    /// summed log-probability. Each step feeds only the newest token through the decoder, whose
+    /// caches hold the earlier positions' keys and values (and which of them are padding) and the
+    /// memory's projections: the same choices as <see cref="Decode"/> on the whole prefix.
+    /// </summary>
     public (long[][] Outputs, double[] LogProbabilities) Greedy(Tensor source, int maxLength)
     {
         using var _ = Autograd.NoGrad();
         Eval();
         var memory = Encode(source);
-        Tensor? target = null;
-        // Each step re-reads the whole target so far: the decoder has no cache, and outputs are short.
+        var sourcePadding = source == (double)_pad;
+        var cache = Transformer.Decoder.NewCache();
         return BeamSearch.GreedyBatch(source.Shape[0], _start, _end, maxLength, last =>
         {
-            target = target is null ? last.Unsqueeze(1) : Tensor.Cat([target, last.Unsqueeze(1)], 1);
-            return Decode(memory, source, target)[.., ^1].LogSoftmax(-1);
+            var ids = last.Unsqueeze(1);
+            var y = Transformer.Decoder.ForwardCached(Embed(TargetEmbedding, ids, cache.Length), memory, cache, sourcePadding, tgtKeyPaddingMask: ids == (double)_pad);
+            return Output.Forward(y)[.., ^1].LogSoftmax(-1);
         });
     }
 

@@ -271,6 +271,37 @@ public class TranslationTests(ITestOutputHelper output)
         Assert.False(weights[0, 0].AllClose(weights[0, 1], 1e-3, 1e-3), "the heads attend differently");
     }
 
+    // Greedy decoding through the decoder's key/value caches picks the tokens that re-running the
+    // decoder on the whole prefix at every step picks, with the same scores. An untrained model over a
+    // vocabulary of six emits the padding token now and then (its position is then hidden from the
+    // later ones, in the cache as in the full pass) and goes on after its end token.
+    [Theory]
+    [InlineData(false, 2)]
+    [InlineData(true, 1)]
+    public void TransformerTranslator_CachedGreedy_EqualsDecodingTheWholePrefixEachStep(bool learnedPositions, int seed)
+    {
+        const long pad = 0, start = 1, end = 2;
+        var model = new TransformerTranslator(7, 6, (int)pad, (int)start, (int)end, new TransformerShape(16, 4, 2, 0.1, 24, learnedPositions), new Generator((ulong)seed));
+        var source = Tensor.From(new long[] { 3, 4, 5, 6, 3, 4, 4, 0, 0, 0, 6, 5, 3, 2, 0 }, [3, 5]);
+        var (outputs, scores) = model.Greedy(source, 16);
+
+        long[][] expected;
+        double[] expectedScores;
+        using (Autograd.NoGrad())
+        {
+            var memory = model.Encode(source);
+            Tensor? prefix = null;
+            (expected, expectedScores) = BeamSearch.GreedyBatch(3, start, end, 16, last =>
+            {
+                prefix = prefix is null ? last.Unsqueeze(1) : Tensor.Cat([prefix, last.Unsqueeze(1)], 1);
+                return model.Decode(memory, source, prefix)[.., ^1].LogSoftmax(-1);
+            });
+        }
+        Assert.Equal(expected, outputs);
+        for (int i = 0; i < 3; i++) Assert.Equal(expectedScores[i], scores[i], tolerance: 1e-4);
+        Assert.Contains(outputs, o => o.Contains(pad));
+    }
+
     [Fact]
     public void AttentionGrid_SaveHeadsPng_StacksOneHeatmapPerHead()
     {
