@@ -82,26 +82,33 @@ public sealed class TransformerTranslator : Module, ISequenceTranslator
     }
 
     /// <summary>
-    /// Beam search for one source [1, S]: a hypothesis's state is its target so far, and each step
-    /// runs the decoder on every live one at once. The finished hypotheses, best first.
+    /// Beam search for one source [1, S]: the live hypotheses are the rows of one batch through the
+    /// decoder's caches, each step feeding every live hypothesis's newest token, and the caches keep
+    /// the rows of the hypotheses that survive it (<see cref="TransformerDecoderCache.Reorder"/>).
+    /// The finished hypotheses, best first.
     /// </summary>
     public IReadOnlyList<Hypothesis> Beam(Tensor source, int width, int maxLength)
     {
         using var _ = Autograd.NoGrad();
         Eval();
         var memory = Encode(source);
-        int s = source.Shape[1];
-        long[][] initial = [[]];
-        (float[][], long[][]) Step(long[][] prefixes, long[] last)
+        int s = source.Shape[1], e = memory.Shape[2];
+        var sourcePadding = source == (double)_pad;
+        (float[][], TransformerDecoderCache) Step(TransformerDecoderCache cache, long[] last)
         {
-            var rows = prefixes.Select((p, i) => (long[])[.. p, last[i]]).ToArray();
-            int n = rows.Length;
-            var target = Tensor.From(rows.SelectMany(r => r).ToArray(), [n, rows[0].Length]);
-            var logProbabilities = Decode(memory.Expand(n, s, memory.Shape[2]), source.Expand(n, s), target)[.., ^1].LogSoftmax(-1).ToArray<float>();
+            int n = last.Length;
+            var ids = Tensor.From(last, [n, 1]);
+            var y = Transformer.Decoder.ForwardCached(Embed(TargetEmbedding, ids, cache.Length), memory.Expand(n, s, e), cache,
+                sourcePadding.Expand(n, s), tgtKeyPaddingMask: ids == (double)_pad);
+            var logProbabilities = Output.Forward(y)[.., ^1].LogSoftmax(-1).ToArray<float>();
             int vocabulary = logProbabilities.Length / n;
-            return ([.. Enumerable.Range(0, n).Select(i => logProbabilities.AsSpan(i * vocabulary, vocabulary).ToArray())], rows);
+            return ([.. Enumerable.Range(0, n).Select(i => logProbabilities.AsSpan(i * vocabulary, vocabulary).ToArray())], cache);
         }
-        return BeamSearch.Search(initial, _start, _end, width, maxLength, Step, (states, parents) => [.. parents.Select(p => states[p])]);
+        return BeamSearch.Search(Transformer.Decoder.NewCache(), _start, _end, width, maxLength, Step, (cache, parents) =>
+        {
+            cache.Reorder(Tensor.From(parents.Select(p => (long)p).ToArray(), [parents.Length]));
+            return cache;
+        });
     }
 
     /// <summary>

@@ -302,6 +302,42 @@ public class TranslationTests(ITestOutputHelper output)
         Assert.Contains(outputs, o => o.Contains(pad));
     }
 
+    // Beam search through the caches, reordered to the surviving hypotheses' rows at every step,
+    // finds the hypotheses that re-running the decoder on every live prefix finds, with the same scores.
+    [Theory]
+    [InlineData(false, 2)]
+    [InlineData(true, 1)]
+    public void TransformerTranslator_CachedBeam_EqualsDecodingEveryPrefixEachStep(bool learnedPositions, int seed)
+    {
+        const long pad = 0, start = 1, end = 2;
+        var model = new TransformerTranslator(7, 6, (int)pad, (int)start, (int)end, new TransformerShape(16, 4, 2, 0.1, 24, learnedPositions), new Generator((ulong)seed));
+        var source = Tensor.From(new long[] { 3, 4, 4, 6, 0 }, [1, 5]);
+        var found = model.Beam(source, 3, 12);
+
+        IReadOnlyList<Hypothesis> expected;
+        using (Autograd.NoGrad())
+        {
+            var memory = model.Encode(source);
+            (float[][], long[][]) Step(long[][] prefixes, long[] last)
+            {
+                var rows = prefixes.Select((p, i) => (long[])[.. p, last[i]]).ToArray();
+                int n = rows.Length;
+                var target = Tensor.From(rows.SelectMany(r => r).ToArray(), [n, rows[0].Length]);
+                var logProbabilities = model.Decode(memory.Expand(n, 5, 16), source.Expand(n, 5), target)[.., ^1].LogSoftmax(-1).ToArray<float>();
+                return ([.. Enumerable.Range(0, n).Select(i => logProbabilities.AsSpan(i * 6, 6).ToArray())], rows);
+            }
+            expected = BeamSearch.Search<long[][]>([[]], start, end, 3, 12, Step, (states, parents) => [.. parents.Select(p => states[p])]);
+        }
+        Assert.Equal(expected.Count, found.Count);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].Tokens, found[i].Tokens);
+            Assert.Equal(expected[i].Finished, found[i].Finished);
+            Assert.Equal(expected[i].LogProbability, found[i].LogProbability, tolerance: 1e-4);
+        }
+        Assert.True(found.Count > 1 || found[0].Tokens.Length > 1, "the search went past one step");
+    }
+
     [Fact]
     public void AttentionGrid_SaveHeadsPng_StacksOneHeatmapPerHead()
     {

@@ -120,6 +120,40 @@ public class DecoderCacheTests
         Assert.Contains("[3, 2]", e.Message);
     }
 
+    // Beam search keeps the rows of the hypotheses that survive a step, some twice, some not at all:
+    // after Reorder each row goes on as the full pass over its own target and memory does.
+    [Fact]
+    public void Decoder_CacheReorder_KeepsTheChosenRows_ThenDecodingGoesOnPerRow()
+    {
+        var decoder = new TransformerDecoder(new TransformerDecoderLayer(8, 2, dimFeedforward: 12, dropout: 0, dtype: DType.Float64, generator: new Generator(30)), 2);
+        var (target, memory) = (Randn(31, 4, 2, 8), Randn(32, 3, 2, 8));                 // two rows: [T, N, E], [S, N, E]
+        var padding = Tensor.From(new[] { false, false, false, true, false, false }, [2, 3]);   // row 1's last memory position
+        var targetPadding = Tensor.From(new[] { false, false, true, false }, [2, 2]);          // row 1's second target position
+        var cache = decoder.NewCache();
+        decoder.ForwardCached(target[..2], memory, cache, padding, targetPadding);
+        var order = Tensor.From(new long[] { 1, 0, 1 });
+        cache.Reorder(order);
+        Assert.Equal(2, cache.Length);
+        // Rows 1, 0, 1 of everything, for the steps after the reorder and for the full pass.
+        var (rows, rowsMemory, rowsPadding) = (target.IndexSelect(1, order), memory.IndexSelect(1, order), padding.IndexSelect(0, order));
+        var full = decoder.Forward(rows, rowsMemory, Transformer.GenerateSquareSubsequentMask(4, DType.Float64),
+            tgtKeyPaddingMask: Tensor.Cat([targetPadding.IndexSelect(0, order), Tensor.Zeros([3, 2], DType.Bool)], 1), memoryKeyPaddingMask: rowsPadding, tgtIsCausal: true);
+        for (int t = 2; t < 4; t++)
+            Assert.True(decoder.ForwardCached(rows[t..(t + 1)], rowsMemory, cache, rowsPadding).AllClose(full[t..(t + 1)], 1e-12, 1e-12), $"step {t}");
+    }
+
+    [Fact]
+    public void ReorderingByRowsThatAreNotThere_IsRefused()
+    {
+        var decoder = new TransformerDecoder(new TransformerDecoderLayer(8, 2, dimFeedforward: 12, dropout: 0, dtype: DType.Float64, generator: new Generator(33)), 1);
+        var cache = decoder.NewCache();
+        decoder.ForwardCached(Randn(34, 1, 2, 8), Randn(35, 3, 2, 8), cache);
+        var e = Assert.Throws<ArgumentException>(() => cache.Reorder(Tensor.From(new long[] { 0, 2 })));
+        Assert.Contains("Reorder", e.Message);
+        Assert.Contains("2", e.Message);
+        Assert.Throws<ArgumentException>(() => cache.Reorder(Tensor.From(new double[] { 0, 1 })));
+    }
+
     [Fact]
     public void ACacheOfAnotherLength_IsRefused()
     {

@@ -317,4 +317,29 @@ public sealed class KeyValueCache
 
     /// <summary>Forgets every position (a new sequence).</summary>
     public void Clear() => (Keys, Values, Padding) = (null, null, null);
+
+    /// <summary>
+    /// Keeps the batch rows <paramref name="rows"/> (1-D Int64 or Int32, in that order, a row any
+    /// number of times): for beam search, the rows of the hypotheses that survive a step, each
+    /// going on from its parent's keys, values and padding.
+    /// </summary>
+    public void Reorder(Tensor rows)
+    {
+        RequireRows("KeyValueCache.Reorder", rows, Keys?.Shape[1]);
+        if (Keys is null) return;
+        Keys = Keys.IndexSelect(1, rows);
+        Values = Values!.IndexSelect(1, rows);
+        Padding = Padding?.IndexSelect(0, rows);
+    }
+
+    // rows as Reorder takes them, each below n (when the cache holds rows).
+    internal static void RequireRows(string method, Tensor rows, int? n)
+    {
+        if (rows.NDim != 1 || rows.DType is not (DType.Int64 or DType.Int32))
+            throw new ArgumentException($"{method}: expected a 1-D Int64 or Int32 tensor of batch rows, got {rows.DType} of shape {ShapeMath.Format(rows.Shape.ToArray())}");
+        if (n is not { } count || rows.Numel == 0) return;
+        long low = rows.Min().Item<long>(), high = rows.Max().Item<long>();
+        if (low < 0 || high >= count)
+            throw new ArgumentException($"{method}: row {(low < 0 ? low : high)} is not one of the cache's {count} batch rows");
+    }
 }

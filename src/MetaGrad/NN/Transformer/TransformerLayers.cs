@@ -395,4 +395,16 @@ public sealed class TransformerDecoderCache
         foreach (var cache in Self) cache.Clear();
         foreach (var cache in Memory) cache.Clear();
     }
+
+    /// <summary>
+    /// Keeps the batch rows <paramref name="rows"/> of every layer's caches, the memory's
+    /// projections with them (see <see cref="KeyValueCache.Reorder"/>): for beam search, where the
+    /// memory given to later steps must have the same rows.
+    /// </summary>
+    public void Reorder(Tensor rows)
+    {
+        KeyValueCache.RequireRows("TransformerDecoderCache.Reorder", rows, Self.Length == 0 ? null : Self[0].Keys?.Shape[1]);
+        foreach (var cache in Self) cache.Reorder(rows);
+        foreach (var cache in Memory) cache.Reorder(rows);
+    }
 }
