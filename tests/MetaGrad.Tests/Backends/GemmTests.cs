@@ -27,6 +27,10 @@ public class GemmTests(ITestOutputHelper output)
         // less than 8 steps (the 8-step transposes of its rows); and enough row blocks (9) that
         // each thread packs the blocks it runs
         { 200, 40, 1405 }, { 800, 64, 403 },
+        // Small products through the vector kernels (from 256 multiply-adds: a decoding step's
+        // [batch, 64]·[64, 64]ᵀ), and the few outputs of a deep product as dot products in a plain
+        // loop (1·1, 1·4 and 3·3 outputs 300-4096 deep), next to 4·4 outputs 300 deep in the kernels
+        { 1, 64, 64 }, { 4, 64, 64 }, { 4, 40, 64 }, { 2, 8, 16 }, { 1, 1, 4096 }, { 1, 4, 1024 }, { 3, 3, 600 }, { 4, 4, 300 },
     };
 
     [Theory, MemberData(nameof(Sizes))]

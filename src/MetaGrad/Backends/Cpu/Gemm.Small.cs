@@ -103,6 +103,14 @@ internal static unsafe partial class Gemm
     static void DirectTyped<T>(T[] a, int aOff, int aRow, int aCol, T[] b, int bOff, int bRow, int bCol, T[] c, int cOff, int m, int n, int k)
         where T : unmanaged, System.Numerics.INumber<T>
     {
+        if (aCol == 1 && bRow == 1)
+        {
+            // A's rows and B's columns both contiguous (x·Wᵀ): each output a vectorised dot product.
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    c[cOff + i * n + j] = TensorPrimitives.Dot<T>(a.AsSpan(aOff + i * aRow, k), b.AsSpan(bOff + j * bCol, k));
+            return;
+        }
         for (int i = 0; i < m; i++)
         {
             var row = c.AsSpan(cOff + i * n, n);

@@ -44,8 +44,20 @@ internal static unsafe partial class Gemm
     /// <summary>Whether a product of depth k runs in one K slice with the kernel in use (a bias then joins the finished sums).</summary>
     internal static bool IsOneSlice<T>(int k) where T : unmanaged => Depth<T>(k, 0, NR<T>()) == k;
 
-    /// <summary>Below this many multiply-adds the packing costs more than it saves: use a direct loop.</summary>
-    const long SmallWork = 32 * 32 * 32;
+    /// <summary>
+    /// Below this many multiply-adds a plain loop beats the vector kernels' fixed costs. (It was
+    /// 32³, which sent a decoding step's [4, 64]·[64, 64]ᵀ through a scalar loop 20 times slower
+    /// than the kernels: bench/results/TUNING.md.)
+    /// </summary>
+    const long SmallWork = 256;
+
+    /// <summary>
+    /// A product deeper than this with fewer than <see cref="FewOutputs"/> outputs is a few dot
+    /// products: packing B into whole panels of NR columns (a 4096-deep B of one column is 32
+    /// columns of packing) would cost more than they do.
+    /// </summary>
+    const int DotDepth = 256;
+    const int FewOutputs = 16;
 
     /// <summary>Below this many multiply-adds one thread is faster than two (measured on the 2-core runner).</summary>
     internal const long ParallelWork = 160 * 160 * 160;
@@ -119,7 +131,8 @@ internal static unsafe partial class Gemm
             return;
         }
         long work = (long)m * n * k;
-        if (work < SmallWork || !Vector256.IsHardwareAccelerated || (typeof(T) != typeof(float) && typeof(T) != typeof(double)))
+        if (work < SmallWork || (k > DotDepth && (long)m * n < FewOutputs)
+            || !Vector256.IsHardwareAccelerated || (typeof(T) != typeof(float) && typeof(T) != typeof(double)))
         {
             Direct(m, n, k, ma, mb, c, cOff);
             AddRows(m, n, c, cOff, bias, biasOff);
