@@ -9,7 +9,7 @@ namespace MetaGrad.Tests.Backends;
 [Collection(ProcessWideState.Name)]
 public class BufferPoolTests
 {
-    const int Large = 1 << 18;   // 1 MiB of floats: pooled (the pool takes 128 KiB and more)
+    const int Large = 1 << 18;   // 1 MiB of floats: pooled (the pool takes what would go to the large-object heap)
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     static float[] MakeGarbage()
@@ -60,6 +60,32 @@ public class BufferPoolTests
         Assert.True(viaSum[0]!.AllClose(expected[0]!, 1e-5, 1e-5), "input gradient");
         Assert.True(viaSum[1]!.AllClose(expected[1]!, 1e-5, 1e-5), "weight gradient");
     }
+
+    // Every buffer the runtime would put on the large-object heap (85,000 bytes and more) is pooled:
+    // a [256, 10, 10] float tensor (100 KiB, a small attention's scores) was not, and a loop of
+    // such operations ran a full collection every few calls (hundreds a second).
+    [Theory]
+    [InlineData(21_250)]   // 85,000 bytes
+    [InlineData(25_600)]   // [256, 10, 10]
+    [InlineData(32_767)]   // just under the old 128 KiB floor
+    public void BuffersBoundForTheLargeObjectHeap_ArePooled(int length)
+    {
+        Assert.True(length >= BufferPool<float>.MinLength, $"{length} floats should be pooled");
+        var buffer = MakeGarbage(length);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var alive = new List<Tensor>();
+        for (int i = 0; i < 16 && !alive.Any(t => ReferenceEquals(((CpuStorage<float>)t.Storage).Data, buffer)); i++)
+            alive.Add(Tensor.Zeros(length));
+        Assert.Contains(alive, t => ReferenceEquals(((CpuStorage<float>)t.Storage).Data, buffer));
+    }
+
+    // Below the large-object heap's threshold the young generation's allocator is cheaper than a lock.
+    [Fact]
+    public void BuffersForTheYoungGeneration_AreNotPooled() => Assert.True(20_000 < BufferPool<float>.MinLength && 10_000 < BufferPool<double>.MinLength);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static float[] MakeGarbage(int length) => ((CpuStorage<float>)Tensor.Full([length], 3.0).Storage).Data;
 
     [Fact]
     public void ToArray_IsACopyTheCallerOwns()

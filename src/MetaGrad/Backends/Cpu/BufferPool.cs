@@ -4,9 +4,9 @@ namespace MetaGrad.Backends.Cpu;
 /// The CPU caching allocator. A large managed array costs far more to allocate than to fill:
 /// each one lands on the large-object heap and, at training-loop rates, forces a full (gen 2)
 /// collection every few allocations (allocating and adding 1M floats took about nine times as
-/// long as adding into an existing array). So tensor buffers of 128 KiB and more (past the 85,000-byte
-/// large-object threshold; smaller ones are cheap young-generation allocations) are recycled by
-/// exact length, the shapes of a training step being the same every step.
+/// long as adding into an existing array). So tensor buffers the runtime would put on the
+/// large-object heap (objects of 85,000 bytes and more; smaller ones are cheap young-generation
+/// allocations) are recycled by exact length, the shapes of a training step being the same every step.
 ///
 /// Users never return anything: the storage that rents a buffer holds a small finalizable
 /// <see cref="PoolLease{T}"/>, and when the storage becomes garbage (cheaply, in a young
@@ -28,8 +28,14 @@ namespace MetaGrad.Backends.Cpu;
 /// </summary>
 internal static class BufferPool<T> where T : unmanaged
 {
-    /// <summary>Smaller buffers are left to the GC's fast young-generation allocator.</summary>
-    public static readonly int MinLength = 128 * 1024 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+    /// <summary>
+    /// The shortest array the runtime puts on the large-object heap (an object of 85,000 bytes: the
+    /// elements and 24 bytes of header and length): smaller buffers are left to the GC's fast
+    /// young-generation allocator. (The floor was 128 KiB, which left arrays of 83-128 KiB to the
+    /// large-object heap unpooled: a loop of operations on [256, 10, 10] floats ran a full
+    /// collection every few calls, 2-4× slower a call than pooled.)
+    /// </summary>
+    public static readonly int MinLength = (85_000 - 24 + System.Runtime.CompilerServices.Unsafe.SizeOf<T>() - 1) / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
 
     /// <summary>The most the pool keeps; past it, the sizes rented least recently go first.</summary>
     internal static long MaxPooledBytes = long.TryParse(Environment.GetEnvironmentVariable("METAGRAD_POOL_MB"), out var cap) ? cap << 20 : 512L << 20;
