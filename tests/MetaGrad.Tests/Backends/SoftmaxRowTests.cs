@@ -55,6 +55,30 @@ public class SoftmaxRowTests(ITestOutputHelper output)
         yield return [.. Enumerable.Range(0, 20).Select(i => 80f + i)];   // exp(x) alone would overflow
     }
 
+    // Rows shorter than a vector go through the block kernel (a tensor of many rows, with rows of
+    // -inf, +inf and NaN among them), held to the same double definition at every length below 16.
+    [Fact]
+    public void ShortRowsOfATensor_EqualTheDoubleDefinition()
+    {
+        var random = new Random(11);
+        for (int n = 1; n < SoftmaxRows.ShortRow; n++)
+        {
+            int rows = 700;   // past one block of 4096 values for n ≥ 6
+            var values = new float[rows * n];
+            for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 16 - 8);
+            for (int j = 0; j < n; j++) values[3 * n + j] = float.NegativeInfinity;
+            values[5 * n] = float.PositiveInfinity;
+            values[7 * n + n / 2] = float.NaN;
+            var x = Tensor.From(values, [rows, n]);
+            foreach (bool log in new[] { false, true })
+            {
+                var y = (log ? x.LogSoftmax(-1) : x.Softmax(-1)).ToArray<float>();
+                for (int r = 0; r < rows; r++)
+                    AssertClose(Reference(values[(r * n)..((r + 1) * n)], log), y[(r * n)..((r + 1) * n)], $"n {n}, row {r}, log {log}", log ? 4e-7 : 1e-37);
+            }
+        }
+    }
+
     [Fact]
     public void SoftmaxAndLogSoftmax_EqualTheDoubleDefinition()
     {

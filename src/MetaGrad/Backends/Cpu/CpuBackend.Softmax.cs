@@ -35,8 +35,19 @@ internal sealed partial class CpuBackend
         bool floatRows = typeof(T) == typeof(float) && FloatMath.IsAccelerated;
         Threading.For(parts, part =>
         {
+            int first = part * rows / parts, end = (part + 1) * rows / parts;
+            if (floatRows && n > 0 && n < SoftmaxRows.ShortRow)
+            {
+                // A block of short rows at a time, its exponentials in one vector pass.
+                for (int r = first, block = Math.Max(1, 4096 / n); r < end; r += block)
+                {
+                    int count = Math.Min(block, end - r);
+                    SoftmaxRows.ShortRows(FloatMath.AsFloat<T>(X.AsSpan(xAt + r * n, count * n)), FloatMath.AsFloat(Y.AsSpan(r * n, count * n)), n, log);
+                }
+                return;
+            }
             var exps = log && !floatRows ? RunScratch<T>(n) : default;   // log-softmax needs Σ exp, not the exps themselves
-            for (int r = part * rows / parts; r < (part + 1) * rows / parts; r++)
+            for (int r = first; r < end; r++)
             {
                 var row = X.AsSpan(xAt + r * n, n);
                 var output = Y.AsSpan(r * n, n);
