@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -33,6 +34,9 @@ internal static unsafe partial class Gemm
     // costs more than it saves; the micro-kernel reads B's rows and A's elements where they are.
     // Only the partial panels at
     // the edges are copied, zero-padded, so that every tile runs the full kernel.
+    // Every stack buffer here is written whole before it is read (the packing pads with zeros, the
+    // kernel writes its tile): clearing them first cost a good part of a small product's time.
+    [SkipLocalsInit]
     static void InPlace<T>(int m, int n, int k, StridedMatrix<T> ma, StridedMatrix<T> mb, T[] c, int cOff, int ldc, int nr) where T : unmanaged
     {
         T[] a = ma.Data;

@@ -437,6 +437,7 @@ internal static unsafe partial class Gemm
     // Whole row panels come from A itself when directA is given (row r at directA + r·aRow),
     // else, like a partial last panel always, from the packed block. A bias (the block's nc
     // values, or null) is added to every row of a tile that is written, not accumulated.
+    [SkipLocalsInit]   // the edge tile is written whole by the kernel before it is read
     static void Panels<T>(T* packB, int nr, T* packA, T* directA, int aRow, T* c, int ldc, int mc, int nc, int kc, int firstPanel, int lastPanel, bool accumulate,
         T* bias = null) where T : unmanaged
     {
