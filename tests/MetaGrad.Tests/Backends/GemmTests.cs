@@ -113,6 +113,35 @@ public class GemmTests(ITestOutputHelper output)
         }
     }
 
+    // A small B stored column by column (x·Wᵀ, a head's q·kᵀ) is made row-major and read in place:
+    // within one K slice the in-place kernel runs each element's chain as the blocked path does, so
+    // the bits are the blocked path's (K up to 256: one slice for both kernels).
+    [Theory]
+    [InlineData(10, 10, 16)]
+    [InlineData(4, 64, 64)]
+    [InlineData(13, 50, 100)]
+    [InlineData(100, 64, 150)]    // 960,000 multiply-adds, K past one 8-step block and 4·24-row edge
+    [InlineData(7, 32, 256)]
+    public void SmallTransposedB_ReadInPlace_GivesTheBitsOfTheBlockedPath(int m, int n, int k)
+    {
+        var g = new Generator((ulong)(m * 5 + n * 13 + k));
+        var A = Tensor.Randn([m, k], generator: g).ToArray<float>();
+        var bT = Tensor.Randn([n, k], generator: g).ToArray<float>();
+        foreach (var kernel in EachKernel())
+        {
+            var inPlace = new float[m * n];
+            var blocked = new float[m * n];
+            Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(bT, 0, 1, k), inPlace, 0);
+            try
+            {
+                Gemm.TransposeSmallB = false;
+                Gemm.Multiply(m, n, k, StridedMatrix.Of(A, 0, k, 1), StridedMatrix.Of(bT, 0, 1, k), blocked, 0);
+            }
+            finally { Gemm.TransposeSmallB = true; }
+            Assert.Equal(blocked, inPlace);
+        }
+    }
+
     // Within a K slice every element of C is the same chain of fused multiply-adds, in the same
     // order, in both kernels, so where K is one slice for both they agree to the bit. Each slice's
     // sum is then added to C, so slices of other depths (the 512-bit kernel's are shallower) round

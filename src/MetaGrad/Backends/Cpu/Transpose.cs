@@ -53,20 +53,22 @@ internal static unsafe class Transpose
     }
 
     /// <summary>
-    /// dst[r·cols + c] = src[r + c·srcStride] for r &lt; rows, c &lt; cols: a matrix stored column by
-    /// column (a transposed view) copied row by row, in 8×8 blocks and element by element at the edges.
+    /// dst[r·dstStride + c] = src[r + c·srcStride] for r &lt; rows, c &lt; cols (dstStride: cols unless
+    /// given): a matrix stored column by column (a transposed view) copied row by row, in 8×8 blocks
+    /// and element by element at the edges.
     /// </summary>
-    public static void ColumnsToRows(float* src, nint srcStride, float* dst, int rows, int cols)
+    public static void ColumnsToRows(float* src, nint srcStride, float* dst, int rows, int cols, int dstStride = 0)
     {
+        nint to = dstStride == 0 ? cols : dstStride;
         int fullRows = rows & ~7, fullCols = cols & ~7;
         for (int r = 0; r < fullRows; r += 8)
         {
             for (int c = 0; c < fullCols; c += 8)
-                Block8x8(src + r + c * srcStride, srcStride, dst + (nint)r * cols + c, cols);
+                Block8x8(src + r + c * srcStride, srcStride, dst + r * to + c, to);
             for (int q = r; q < r + 8; q++)
-                for (int c = fullCols; c < cols; c++) dst[(nint)q * cols + c] = src[q + c * srcStride];
+                for (int c = fullCols; c < cols; c++) dst[q * to + c] = src[q + c * srcStride];
         }
         for (int q = fullRows; q < rows; q++)
-            for (int c = 0; c < cols; c++) dst[(nint)q * cols + c] = src[q + c * srcStride];
+            for (int c = 0; c < cols; c++) dst[q * to + c] = src[q + c * srcStride];
     }
 }
