@@ -12,23 +12,29 @@ public class BufferPoolTests
     const int Large = 1 << 18;   // 1 MiB of floats: pooled (the pool takes what would go to the large-object heap)
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static float[] MakeGarbage()
+    static float[] MakeGarbage(int length = Large)
     {
-        var t = Tensor.Full([Large], 14.0);      // one rented buffer full of 14s, dead on return
+        var t = Tensor.Full([length], 14.0);      // one rented buffer full of 14s, dead on return
         return ((CpuStorage<float>)t.Storage).Data;
+    }
+
+    // After a collection, zeroed tensors of the buffer's length are rented (and kept alive: other
+    // dead tensors of this size may come back first) until one is handed the buffer.
+    static void AssertComesBack(float[] buffer)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var alive = new List<Tensor>();
+        for (int i = 0; i < 16 && !alive.Any(t => ReferenceEquals(((CpuStorage<float>)t.Storage).Data, buffer)); i++)
+            alive.Add(Tensor.Zeros(buffer.Length));
+        Assert.Contains(alive, t => ReferenceEquals(((CpuStorage<float>)t.Storage).Data, buffer));
     }
 
     [Fact]
     public void DeadTensorsBuffer_IsReusedAndZeroedWhenZerosAreAsked()
     {
         var buffer = MakeGarbage();
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        // Other dead tensors of this size may come back too: keep renting (and keep alive) until ours shows up.
-        var alive = new List<Tensor>();
-        for (int i = 0; i < 16 && !alive.Any(t => ReferenceEquals(((CpuStorage<float>)t.Storage).Data, buffer)); i++)
-            alive.Add(Tensor.Zeros(Large));
-        Assert.Contains(alive, t => ReferenceEquals(((CpuStorage<float>)t.Storage).Data, buffer));
+        AssertComesBack(buffer);
         Assert.All(buffer, v => Assert.Equal(0f, v));
     }
 
@@ -63,7 +69,7 @@ public class BufferPoolTests
 
     // Every buffer the runtime would put on the large-object heap (85,000 bytes and more) is pooled:
     // a [256, 10, 10] float tensor (100 KiB, a small attention's scores) was not, and a loop of
-    // such operations ran a full collection every few calls (hundreds a second).
+    // such operations drove full collections.
     [Theory]
     [InlineData(21_250)]   // 85,000 bytes
     [InlineData(25_600)]   // [256, 10, 10]
@@ -71,21 +77,12 @@ public class BufferPoolTests
     public void BuffersBoundForTheLargeObjectHeap_ArePooled(int length)
     {
         Assert.True(length >= BufferPool<float>.MinLength, $"{length} floats should be pooled");
-        var buffer = MakeGarbage(length);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var alive = new List<Tensor>();
-        for (int i = 0; i < 16 && !alive.Any(t => ReferenceEquals(((CpuStorage<float>)t.Storage).Data, buffer)); i++)
-            alive.Add(Tensor.Zeros(length));
-        Assert.Contains(alive, t => ReferenceEquals(((CpuStorage<float>)t.Storage).Data, buffer));
+        AssertComesBack(MakeGarbage(length));
     }
 
     // Below the large-object heap's threshold the young generation's allocator is cheaper than a lock.
     [Fact]
     public void BuffersForTheYoungGeneration_AreNotPooled() => Assert.True(20_000 < BufferPool<float>.MinLength && 10_000 < BufferPool<double>.MinLength);
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    static float[] MakeGarbage(int length) => ((CpuStorage<float>)Tensor.Full([length], 3.0).Storage).Data;
 
     [Fact]
     public void ToArray_IsACopyTheCallerOwns()

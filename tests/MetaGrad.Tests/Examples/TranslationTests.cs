@@ -271,6 +271,12 @@ public class TranslationTests(ITestOutputHelper output)
         Assert.False(weights[0, 0].AllClose(weights[0, 1], 1e-3, 1e-3), "the heads attend differently");
     }
 
+    const long pad = 0, start = 1, end = 2;
+
+    // A small translator over 7 source and 6 target tokens (0 padding, 1 start, 2 end), untrained.
+    static TransformerTranslator Untrained(bool learnedPositions, int seed) =>
+        new(7, 6, (int)pad, (int)start, (int)end, new TransformerShape(16, 4, 2, 0.1, 24, learnedPositions), new Generator((ulong)seed));
+
     // Greedy decoding through the decoder's key/value caches picks the tokens that re-running the
     // decoder on the whole prefix at every step picks, with the same scores. An untrained model over a
     // vocabulary of six emits the padding token now and then (its position is then hidden from the
@@ -280,8 +286,7 @@ public class TranslationTests(ITestOutputHelper output)
     [InlineData(true, 1)]
     public void TransformerTranslator_CachedGreedy_EqualsDecodingTheWholePrefixEachStep(bool learnedPositions, int seed)
     {
-        const long pad = 0, start = 1, end = 2;
-        var model = new TransformerTranslator(7, 6, (int)pad, (int)start, (int)end, new TransformerShape(16, 4, 2, 0.1, 24, learnedPositions), new Generator((ulong)seed));
+        var model = Untrained(learnedPositions, seed);
         var source = Tensor.From(new long[] { 3, 4, 5, 6, 3, 4, 4, 0, 0, 0, 6, 5, 3, 2, 0 }, [3, 5]);
         var (outputs, scores) = model.Greedy(source, 16);
 
@@ -309,8 +314,7 @@ public class TranslationTests(ITestOutputHelper output)
     [InlineData(true, 1)]
     public void TransformerTranslator_CachedBeam_EqualsDecodingEveryPrefixEachStep(bool learnedPositions, int seed)
     {
-        const long pad = 0, start = 1, end = 2;
-        var model = new TransformerTranslator(7, 6, (int)pad, (int)start, (int)end, new TransformerShape(16, 4, 2, 0.1, 24, learnedPositions), new Generator((ulong)seed));
+        var model = Untrained(learnedPositions, seed);
         var source = Tensor.From(new long[] { 3, 4, 4, 6, 0 }, [1, 5]);
         var found = model.Beam(source, 3, 12);
 

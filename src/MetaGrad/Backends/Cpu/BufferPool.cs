@@ -31,9 +31,8 @@ internal static class BufferPool<T> where T : unmanaged
     /// <summary>
     /// The shortest array the runtime puts on the large-object heap (an object of 85,000 bytes: the
     /// elements and 24 bytes of header and length): smaller buffers are left to the GC's fast
-    /// young-generation allocator. (The floor was 128 KiB, which left arrays of 83-128 KiB to the
-    /// large-object heap unpooled: a loop of operations on [256, 10, 10] floats ran a full
-    /// collection every few calls, 2-4× slower a call than pooled.)
+    /// young-generation allocator. Any larger one left unpooled is a fresh large-object allocation
+    /// each time, and those drive full collections (bench/results/TUNING.md).
     /// </summary>
     public static readonly int MinLength = (85_000 - 24 + System.Runtime.CompilerServices.Unsafe.SizeOf<T>() - 1) / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
 

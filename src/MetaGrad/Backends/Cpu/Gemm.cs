@@ -45,9 +45,8 @@ internal static unsafe partial class Gemm
     internal static bool IsOneSlice<T>(int k) where T : unmanaged => Depth<T>(k, 0, NR<T>()) == k;
 
     /// <summary>
-    /// Below this many multiply-adds a plain loop beats the vector kernels' fixed costs. (It was
-    /// 32³, which sent a decoding step's [4, 64]·[64, 64]ᵀ through a scalar loop 20 times slower
-    /// than the kernels: bench/results/TUNING.md.)
+    /// Below this many multiply-adds a plain loop beats the vector kernels' fixed costs; above it,
+    /// even a decoding step's [4, 64]·[64, 64]ᵀ is far faster in the kernels (bench/results/TUNING.md).
     /// </summary>
     const long SmallWork = 256;
 

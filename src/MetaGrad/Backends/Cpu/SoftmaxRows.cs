@@ -31,8 +31,8 @@ internal static class SoftmaxRows
     /// Softmax (or log-softmax) of the rows of <paramref name="n"/> values lying back to back in x
     /// into y, for rows shorter than <see cref="ShortRow"/> (a small attention's [L, S] scores): each
     /// row's max, sum and scaling as short scalar loops, the exponentials as one vector pass over
-    /// the block. Row by row, the padded tail vectors and calls cost about 200 ns a row of 10.
-    /// The same definition as <see cref="Softmax(ReadOnlySpan{float}, Span{float}, bool)"/>; the sum
+    /// the block: row by row, each short row paid for a padded tail vector and a call of its own
+    /// (bench/results/TUNING.md). The same definition as <see cref="Softmax(ReadOnlySpan{float}, Span{float}, bool)"/>; the sum
     /// is added in order, so it may round differently in its last bit.
     /// </summary>
     public static void ShortRows(ReadOnlySpan<float> x, Span<float> y, int n, bool log)
