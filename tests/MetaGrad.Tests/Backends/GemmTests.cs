@@ -250,6 +250,7 @@ public class GemmTests(ITestOutputHelper output)
     [InlineData(4, 64, 1024, 576)]   // a 3×3 convolution's per-sample product, 64 channels
     [InlineData(64, 6, 784, 25)]     // LeNet's first layer: each product too small to split
     [InlineData(5, 30, 200, 90)]     // more products than twice the threads, unevenly shared
+    [InlineData(256, 10, 10, 16)]    // a small attention's per-head products: 409,600 multiply-adds in all
     public void BatchedProducts_SharedBetweenThreads_EqualTheSerialOnes(int batch, int m, int n, int k)
     {
         var g = new Generator((ulong)(batch + m + n + k));

@@ -39,6 +39,13 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>
+    /// From this many multiply-adds in all a batch of products is shared between the threads,
+    /// whole products each: a small model's hundreds of per-head products, each too small to split,
+    /// ran on one thread below 160³ (bench/results/TUNING.md).
+    /// </summary>
+    const long AcrossBatchWork = 64 * 64 * 64;
+
+    /// <summary>
     /// Whether a batch of products runs as whole products per thread rather than one after another,
     /// each split between the threads: when there is work enough for the threads in all, the batch
     /// divides evenly among them (or is long enough that an uneven share hardly matters), and no
@@ -47,7 +54,7 @@ internal sealed partial class CpuBackend
     static bool AcrossBatch(int count, long work)
     {
         int threads = Threading.NumThreads;
-        return threads > 1 && count >= threads && work * count >= Gemm.ParallelWork && work < 256L * 1024 * 1024
+        return threads > 1 && count >= threads && work * count >= AcrossBatchWork && work < 256L * 1024 * 1024
             && (count % threads == 0 || count >= 4 * threads);
     }
 
