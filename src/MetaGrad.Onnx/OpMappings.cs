@@ -58,6 +58,13 @@ internal sealed partial class OnnxGraphBuilder
                 string[] inputs = hasBias ? [x[0], scale, x[^1]] : [x[0], scale];
                 return [Node("LayerNormalization", inputs, new OnnxAttribute("axis", Int: -shape.Length), new OnnxAttribute("epsilon", Float: (float)eps))];
             }
+            case Functions.Softmax s when s.ZeroEmptyRows:
+            {
+                // ONNX's Softmax gives NaN for a row of all -inf: those rows (and only NaN could
+                // also come from a NaN input) are set to 0, as the node does.
+                string y = Node("Softmax", x, new OnnxAttribute("axis", Int: s.Dim));
+                return [Node("Where", [Node("IsNaN", [y]), Scalar(0, operands[0].DType), y])];
+            }
             case Functions.Softmax s:
                 return [Node("Softmax", x, new OnnxAttribute("axis", Int: s.Dim))];
             case Functions.LogSoftmax s:

@@ -41,6 +41,25 @@ public class AttentionExportTests
         OnnxRuntimeCheck.Compare(model, attention, Forward, [Randn(5, 3, 6, 8)], [Randn(6, 5, 6, 8)]);
     }
 
+    // Asked for its weights, a multi-head attention under a padding mask takes the composed path,
+    // whose softmax gives zeros, not NaN, to a row the mask hides whole (here the samples whose
+    // first position's second feature is positive: every key padded).
+    [Fact]
+    public void SelfAttention_WithItsWeightsAndAPaddingMask_MatchesOnnxRuntime()
+    {
+        var attention = new MultiheadAttention(8, 2, batchFirst: true, generator: new Generator(35));
+        Tensor[] Forward(Tensor[] xs)
+        {
+            var padding = xs[0][.., .., 0].Maximum(xs[0][.., ..1, 1] * 100.0) > 0.3;
+            var (output, weights) = attention.Forward(xs[0], xs[0], xs[0], keyPaddingMask: padding);
+            return [output, weights!];
+        }
+        var inputs = new[] { Randn(8, 6, 5, 8) };
+        Assert.True(Forward(inputs)[1].Sum([1, 2]).ToArray<float>().Any(v => v == 0), "some sample's keys are all padding");
+        var model = OnnxExport.ToBytes(attention, Forward, inputs, new OnnxExportOptions { DynamicBatch = true });
+        OnnxRuntimeCheck.Compare(model, attention, Forward, inputs, [Randn(9, 4, 5, 8)]);
+    }
+
     // ScaledDotProductAttention over [N, H, L, E] with a Bool mask [N, H, 1, S] from the input: the
     // mask broadcasts over q's leading dims, and a row it hides whole gives zeros (not NaN).
     [Fact]

@@ -82,8 +82,12 @@ internal partial interface IBackend
     /// <summary>The Int64 indices of the first k elements along dim of the stable sort (descending when largest): TopK's.</summary>
     RawTensor TopKIndices(RawTensor x, int dim, int k, bool largest);
 
-    /// <summary>Softmax (or log-softmax) along dim, in one pass per line, shifted by the line's max for stability.</summary>
-    RawTensor Softmax(RawTensor x, int dim, bool log);
+    /// <summary>
+    /// Softmax (or log-softmax) along dim, in one pass per line, shifted by the line's max for
+    /// stability. With <paramref name="zeroEmptyRows"/> (softmax along the last dim only), a line
+    /// of all -inf (every position masked) comes out as zeros rather than NaN: PyTorch's safe softmax.
+    /// </summary>
+    RawTensor Softmax(RawTensor x, int dim, bool log, bool zeroEmptyRows = false);
 
     /// <summary>Batched matrix product: a [..., n, k] times b [..., k, m], batch dims broadcast.</summary>
     RawTensor Matmul(RawTensor a, RawTensor b);

@@ -186,10 +186,10 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
         return x.DType.IsNarrow() ? Narrow(inner.Histc(Widen(x), bins, min, max), x.DType) : inner.Histc(x, bins, min, max);
     }
 
-    public RawTensor Softmax(RawTensor x, int dim, bool log)
+    public RawTensor Softmax(RawTensor x, int dim, bool log, bool zeroEmptyRows = false)
     {
         RequireFloating(log ? "LogSoftmax" : "Softmax", x);
-        return x.DType.IsNarrow() ? Narrow(inner.Softmax(Widen(x), dim, log), x.DType) : inner.Softmax(x, dim, log);
+        return x.DType.IsNarrow() ? Narrow(inner.Softmax(Widen(x), dim, log, zeroEmptyRows), x.DType) : inner.Softmax(x, dim, log, zeroEmptyRows);
     }
 
     // Products accumulate in the wide dtype (float GEMM for half and bfloat16) and round once per element.

@@ -9,13 +9,18 @@ namespace MetaGrad.Functions;
 /// max, exp, sum and divide gives the same values through eight nodes; this earns its place by
 /// being the core of every classifier's loss.
 /// </summary>
-internal sealed class Softmax(int dim) : UnaryFunction
+/// With <paramref name="zeroEmptyRows"/> (the last dim only), a row of all -inf (every position
+/// masked) gives zeros and no gradient, as PyTorch's safe softmax: the backward's y ⊙ (…) is zero there.
+internal sealed class Softmax(int dim, bool zeroEmptyRows = false) : UnaryFunction
 {
     internal int Dim => dim;
 
+    /// <summary>Whether a row of all -inf comes out as zeros (an ONNX export adds the same rule after its Softmax).</summary>
+    internal bool ZeroEmptyRows => zeroEmptyRows;
+
     protected override Tensor Forward(Context ctx, Tensor x)
     {
-        Tensor y = x.Backend.Softmax(x, dim, log: false);
+        Tensor y = x.Backend.Softmax(x, dim, log: false, zeroEmptyRows);
         ctx.Save(y);
         return y;
     }

@@ -49,11 +49,6 @@ public static partial class Functional
     }
 
     /// <summary>Softmax over the last dim, with zeros for a row whose scores are all -inf (every position masked).</summary>
-    internal static Tensor SafeSoftmax(Tensor scores)
-    {
-        // Softmax of an all -inf row is 0/0; such rows are softmaxed as zeros and then zeroed, so
-        // neither the value nor the gradient sees a NaN.
-        var empty = (scores > double.NegativeInfinity).To(DType.Int64).Sum(-1, keepDim: true) == 0.0;
-        return scores.MaskedFill(empty, 0).Softmax(-1).MaskedFill(empty, 0);
-    }
+    internal static Tensor SafeSoftmax(Tensor scores) =>
+        scores.NDim == 0 ? scores.Softmax(-1) : new Functions.Softmax(scores.NDim - 1, zeroEmptyRows: true).Apply(scores);
 }

@@ -117,6 +117,36 @@ public class ScaledDotProductAttentionTests
         Assert.Throws<ArgumentException>(() => Functional.ScaledDotProductAttention(Check.Input(2, 3), Check.Input(2, 3), Check.Input(2, 3),
             Tensor.Ones([2, 2], DType.Bool), isCausal: true));
 
+    // The composed path's softmax is one node (PyTorch's safe softmax): a row of all -inf gives zeros
+    // and no gradient, a row with a NaN stays NaN, the others are the plain softmax's, values and
+    // gradients, in rows shorter and longer than a vector, float and double.
+    [Theory]
+    [InlineData(DType.Float64, 4)]
+    [InlineData(DType.Float32, 4)]
+    [InlineData(DType.Float32, 21)]
+    public void SafeSoftmax_ZeroesRowsOfAllMinusInfinity_Only(DType dtype, int n)
+    {
+        var values = Tensor.Randn([4, n], DType.Float64, generator: new Generator(5)).ToArray<double>();
+        for (int j = 0; j < n; j++) values[n + j] = double.NegativeInfinity;   // row 1: every position masked
+        values[2 * n + 1] = double.NaN;                                       // row 2: a NaN
+        values[3 * n] = double.NegativeInfinity;                              // row 3: one masked
+        var x = Tensor.From(values, [4, n]).To(dtype).RequiresGrad_();
+        var plain = Tensor.From(values, [4, n]).To(dtype).RequiresGrad_();
+        var weights = Tensor.Randn([4, n], dtype, generator: new Generator(6));
+        var y = Functional.SafeSoftmax(x);
+        var expected = plain.Softmax(-1);
+        (y * weights).Sum().Backward();
+        (expected * weights).Sum().Backward();
+        foreach (int r in new[] { 0, 3 })
+        {
+            Assert.True(y[r].AllClose(expected[r], 1e-6, 1e-7), $"row {r}");
+            Assert.True(x.Grad![r].AllClose(plain.Grad![r], 1e-6, 1e-7), $"gradient of row {r}");
+        }
+        Assert.Equal(new double[n], y[1].To(DType.Float64).ToArray<double>());
+        Assert.Equal(new double[n], x.Grad![1].To(DType.Float64).ToArray<double>());
+        Assert.All(y[2].To(DType.Float64).ToArray<double>(), v => Assert.True(double.IsNaN(v)));
+    }
+
     [Fact]
     public void Gradients_Unmasked() =>
         Check.Gradients(t => Functional.ScaledDotProductAttention(t[0], t[1], t[2]), Check.Input([2, 3, 4], 1), Check.Input([2, 5, 4], 2), Check.Input([2, 5, 3], 3));

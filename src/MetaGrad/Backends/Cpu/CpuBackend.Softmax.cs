@@ -5,19 +5,21 @@ namespace MetaGrad.Backends.Cpu;
 
 internal sealed partial class CpuBackend
 {
-    public RawTensor Softmax(RawTensor x, int dim, bool log) => x.DType switch
+    public RawTensor Softmax(RawTensor x, int dim, bool log, bool zeroEmptyRows = false) => x.DType switch
     {
-        DType.Float32 => SoftmaxTyped<float>(x, dim, log),
-        DType.Float64 => SoftmaxTyped<double>(x, dim, log),
+        DType.Float32 => SoftmaxTyped<float>(x, dim, log, zeroEmptyRows),
+        DType.Float64 => SoftmaxTyped<double>(x, dim, log, zeroEmptyRows),
         _ => throw new ArgumentException($"{(log ? "LogSoftmax" : "Softmax")}: expected a floating tensor, got {x.DType}"),
     };
 
     // Lines along the last dim are contiguous runs: each is shifted by its max, exponentiated and
     // normalised with vector operations. Along another dim, the lines of a block lie side by side
     // (Columns).
-    static RawTensor SoftmaxTyped<T>(RawTensor x, int dim, bool log) where T : unmanaged, IFloatingPointIeee754<T>
+    static RawTensor SoftmaxTyped<T>(RawTensor x, int dim, bool log, bool zeroEmptyRows) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rank = x.Layout.Rank;
+        if (zeroEmptyRows && (log || (dim != rank - 1 && dim != -1)))
+            throw new ArgumentException($"Softmax: zeros for empty rows are for softmax along the last dim, not {(log ? "log-softmax" : $"dim {dim} of {rank}")}");
         if (rank == 0) return Instance.Cast(Instance.FromArray(new[] { log ? 0.0 : 1.0 }, []), x.DType);
         if (InnerOf(x.Layout.Shape, dim) > 1) return Columns<T>(null, x, dim, log);
         int last = rank - 1;
@@ -72,8 +74,18 @@ internal sealed partial class CpuBackend
                 }
             }
         });
+        // A row of all -inf came out NaN (0/0); its first value says so without a pass over the rest.
+        if (zeroEmptyRows)
+            for (int r = 0; r < rows; r++)
+                if (T.IsNaN(Y[r * n]) && AllNegativeInfinity<T>(X.AsSpan(xAt + r * n, n))) Y.AsSpan(r * n, n).Clear();
         GC.KeepAlive(src);   // a contiguous copy's storage holds its pooled array's lease until the rows are read
         return dim == last ? y : Contiguous(new RawTensor(y.Storage, y.Layout.Permute(perm)));
+    }
+
+    static bool AllNegativeInfinity<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        foreach (var v in row) if (v != T.NegativeInfinity) return false;
+        return true;
     }
 
     public RawTensor SoftmaxBackward(RawTensor y, RawTensor grad, int dim, bool log) => (y.DType, dim < 0 ? dim + y.Layout.Rank : dim) switch
