@@ -30,6 +30,36 @@ internal static unsafe partial class Gemm
         return k > sets * 4;   // half of the sets' ways, the rest left to A and C
     }
 
+    /// <summary>Whether a small float B stored column by column is made row-major for the in-place path (tests switch it off to compare).</summary>
+    internal static bool TransposeSmallB = true;
+
+    /// <summary>
+    /// Up to this many columns (and under 100³ multiply-adds, the caller's part) a B stored column by
+    /// column is transposed for the in-place path; wider ones lost to the blocked path's packed
+    /// panels (bench/results/TUNING.md).
+    /// </summary>
+    const int TransposedInPlaceColumns = 64;
+
+    // The row-major copy of a small transposed B: per thread.
+    [ThreadStatic] static float[]? t_smallB;
+
+    /// <summary>
+    /// A small float B stored column by column (x·Wᵀ, a head's q·kᵀ) copied row-major into per-thread
+    /// scratch, to be read in place: the blocked path's setup cost more than these products'
+    /// multiply-adds. Null where it does not apply. Rows a multiple of 256 bytes long get 64 bytes
+    /// more, so that a panel's rows do not crowd a few sets of L1 (see Aliases).
+    /// </summary>
+    static StridedMatrix<T>? RowMajorCopy<T>(int n, int k, StridedMatrix<T> mb) where T : unmanaged
+    {
+        if (!TransposeSmallB || n > TransposedInPlaceColumns || mb.RowStride != 1 || typeof(T) != typeof(float) || !Transpose.IsAccelerated) return null;
+        int stride = n * sizeof(float) % 256 == 0 ? n + 16 : n;
+        var rows = t_smallB is { } kept && kept.Length >= k * stride ? kept : t_smallB = new float[Math.Max(k * stride, 1024)];
+        fixed (T* src = mb.Data)
+        fixed (float* dst = rows)
+            Transpose.ColumnsToRows((float*)(src + mb.Offset), mb.ColumnStride, dst, k, n, stride);
+        return StridedMatrix.Of((T[])(object)rows, 0, stride, 1);
+    }
+
     // Small products: A and B fit in L1/L2, so packing them (a pass over each, plus the copies)
     // costs more than it saves; the micro-kernel reads B's rows and A's elements where they are.
     // Only the partial panels at

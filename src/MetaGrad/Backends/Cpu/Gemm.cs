@@ -139,21 +139,7 @@ internal static unsafe partial class Gemm
         }
         bool threads = parallel && Threading.NumThreads > 1;
         int nr = NR<T>();
-        if (TransposeSmallB && work < InPlaceParallelWork && n <= TransposedInPlaceColumns && k <= InPlaceDepth && bCol != 1 && mb.RowStride == 1
-            && typeof(T) == typeof(float) && Transpose.IsAccelerated)
-        {
-            // A small B stored column by column (x·Wᵀ, a head's q·kᵀ) made row-major into scratch, to
-            // be read in place: the blocked path's setup cost more than these products' multiply-adds.
-            // Rows a multiple of 256 bytes long get 64 bytes more, so that a panel's rows do not
-            // crowd a few sets of L1 (see Aliases).
-            int stride = n * sizeof(float) % 256 == 0 ? n + 16 : n;
-            var rows = t_smallB is { } kept && kept.Length >= k * stride ? kept : t_smallB = new float[Math.Max(k * stride, 1024)];
-            fixed (T* src = mb.Data)
-            fixed (float* dst = rows)
-                Transpose.ColumnsToRows((float*)(src + mb.Offset), bCol, dst, k, n, stride);
-            mb = StridedMatrix.Of((T[])(object)rows, 0, stride, 1);
-            bCol = 1;
-        }
+        if (work < InPlaceParallelWork && k <= InPlaceDepth && bCol != 1 && RowMajorCopy(n, k, mb) is { } copy) (mb, bCol) = (copy, 1);
         if (work < ParallelWork && bCol == 1 && k <= InPlaceDepth)
         {
             // Column panels split between threads: with no packing there is one hand-off in all,
@@ -315,19 +301,6 @@ internal static unsafe partial class Gemm
 
     // One B panel packed just before its kernels (see Blocked): per thread.
     [ThreadStatic] static byte[]? t_panelB;
-
-    // A small transposed B made row-major for the in-place path (see Multiply): per thread.
-    [ThreadStatic] static float[]? t_smallB;
-
-    /// <summary>Whether a small float B stored column by column is made row-major for the in-place path (tests switch it off to compare).</summary>
-    internal static bool TransposeSmallB = true;
-
-    /// <summary>
-    /// Up to this many columns (and fewer than 100³ multiply-adds) a B stored column by column is
-    /// transposed for the in-place path; wider ones lost to the blocked path's packed panels
-    /// (bench/results/TUNING.md).
-    /// </summary>
-    const int TransposedInPlaceColumns = 64;
 
     /// <summary>Whether Blocked may pack a transposed B panel by panel (tests switch it off to compare with the slice packed ahead).</summary>
     internal static bool PackPerPanel = true;

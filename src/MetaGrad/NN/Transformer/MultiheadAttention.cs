@@ -326,6 +326,12 @@ public sealed class KeyValueCache
     public void Reorder(Tensor rows)
     {
         RequireRows("KeyValueCache.Reorder", rows, Keys?.Shape[1]);
+        Select(rows);
+    }
+
+    // Reorder's work, for rows already checked (a decoder's caches share one check).
+    internal void Select(Tensor rows)
+    {
         if (Keys is null) return;
         Keys = Keys.IndexSelect(1, rows);
         Values = Values!.IndexSelect(1, rows);

@@ -404,7 +404,7 @@ public sealed class TransformerDecoderCache
     public void Reorder(Tensor rows)
     {
         KeyValueCache.RequireRows("TransformerDecoderCache.Reorder", rows, Self.Length == 0 ? null : Self[0].Keys?.Shape[1]);
-        foreach (var cache in Self) cache.Reorder(rows);
-        foreach (var cache in Memory) cache.Reorder(rows);
+        foreach (var cache in Self) cache.Select(rows);
+        foreach (var cache in Memory) cache.Select(rows);
     }
 }
