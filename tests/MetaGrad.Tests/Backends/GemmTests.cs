@@ -27,6 +27,9 @@ public class GemmTests(ITestOutputHelper output)
         // less than 8 steps (the 8-step transposes of its rows); and enough row blocks (9) that
         // each thread packs the blocks it runs
         { 200, 40, 1405 }, { 800, 64, 403 },
+        // A read in place with its rows 4 and 8 KiB apart, all in one L1 set: the six-row kernel
+        // where the twelve-row one would evict its own rows (Gemm.TwelveRowsFit)
+        { 24, 64, 1024 }, { 36, 96, 2048 },
         // Small products through the vector kernels (from 256 multiply-adds: a decoding step's
         // [batch, 64]·[64, 64]ᵀ), and the few outputs of a deep product as dot products in a plain
         // loop (1·1, 1·4 and 3·3 outputs 300-4096 deep), next to 4·4 outputs 300 deep in the kernels

@@ -35,7 +35,7 @@ internal static unsafe partial class Gemm
         // A partial last row panel is copied, zero-padded to its kernel's height, one K slice at a time.
         T* edgeA = stackalloc T[partial ? 6 * (KC + KC / 4) : 0];
         T* tile = stackalloc T[6 * MaxNR];
-        bool twelve = UseTwelveRows && nr == Vector512<T>.Count * 2;
+        bool twelve = UseTwelveRows && nr == Vector512<T>.Count * 2 && TwelveRowsFit<T>(k);
         fixed (T* pa = a, pi = image, pc = c, pb = bias)
         fixed (int* ps = shifts)
             for (int p0 = 0, kc; p0 < k; p0 += kc)

@@ -83,7 +83,7 @@ internal static unsafe partial class Gemm
         T* edgeB = stackalloc T[n > fullCols ? nr * k : 0];
         // Copying pays where the panel is reused by many row panels (16+; at 16 rows it lost).
         bool copyB = m >= 96 && Aliases<T>(bRow, k);
-        bool twelve = UseTwelveRows && nr == Vector512<T>.Count * 2;
+        bool twelve = UseTwelveRows && nr == Vector512<T>.Count * 2 && TwelveRowsFit<T>(aRow);
         T* copied = stackalloc T[copyB ? nr * k : 0];
         fixed (T* pa = a, pb = b, pc = c)
         {

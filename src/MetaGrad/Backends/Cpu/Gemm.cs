@@ -101,6 +101,15 @@ internal static unsafe partial class Gemm
     /// </summary>
     internal static bool UseTwelveRows { get; set; } = true;
 
+    /// <summary>
+    /// Whether twelve rows of A read in place, <paramref name="lda"/> apart (1: packed), may go to
+    /// the twelve-row kernel. With a row stride of a multiple of 4 KiB every row's current line falls
+    /// in the same one of L1's 64 sets, 12 ways on the AVX-512 machines this runs on: the six-row
+    /// kernel's six lines share it with B's, the twelve-row kernel's twelve evict each other before
+    /// their sixteen values are used (bench/results/TUNING.md).
+    /// </summary>
+    static bool TwelveRowsFit<T>(int lda) where T : unmanaged => (long)lda * sizeof(T) % 4096 != 0;
+
     /// <summary>The widest panel any kernel uses (the 512-bit kernel's, for float), for scratch tiles.</summary>
     const int MaxNR = 32;
 
@@ -456,7 +465,7 @@ internal static unsafe partial class Gemm
                 T* panelA = whole && directA != null ? directA + i * aRow : packA + i * kc;
                 int lda = whole && directA != null ? aRow : 1, step = whole && directA != null ? 1 : h;
                 T* panelBias = bias == null ? null : bias + jp * nr;
-                if (twelve && cols == nr && h == 6 && mc - i >= 12 && Height(mc, i + 6) == 6)
+                if (twelve && cols == nr && h == 6 && mc - i >= 12 && Height(mc, i + 6) == 6 && TwelveRowsFit<T>(lda))
                 {
                     // Two whole 6-row panels under one 512-bit kernel of 24 accumulators.
                     T* lower = directA != null ? panelA + 6 * aRow : packA + (i + 6) * kc;
