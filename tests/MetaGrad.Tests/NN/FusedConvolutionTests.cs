@@ -74,16 +74,17 @@ public class FusedConvolutionTests(ITestOutputHelper output)
             var grads = Autograd.Grad([y], [x, weight, bias], [y.Detach()]);
             return [y, grads[0]!, grads[1]!, grads[2]!];
         }
-        var twelve = Run();
-        Gemm.UseTwelveRows = false;
         try
         {
+            Gemm.UseTwelveRows = true;
+            var twelve = Run();
+            Gemm.UseTwelveRows = false;
             var six = Run();
             for (int i = 0; i < 4; i++) Assert.Equal(six[i].ToArray<float>(), twelve[i].ToArray<float>());
         }
         finally
         {
-            Gemm.UseTwelveRows = true;
+            Gemm.UseTwelveRows = Gemm.TwelveRowsByDefault;
         }
     }
 

@@ -97,9 +97,24 @@ internal static unsafe partial class Gemm
 
     /// <summary>
     /// Whether the 512-bit kernel takes two whole 6-row panels at once (twelve rows, 24
-    /// accumulators). It gives the bits of the 6-row kernel; tests switch it off to show that.
+    /// accumulators). It gives the bits of the 6-row kernel; tests switch it on and off to show that.
     /// </summary>
-    internal static bool UseTwelveRows { get; set; } = true;
+    internal static bool UseTwelveRows { get; set; } = TwelveRowsByDefault;
+
+    /// <summary>
+    /// The twelve-row kernel where it paid: on the Intel Xeon kind, whose load ports a neighbour's
+    /// hyperthread can share, fewer loads per multiply-add set the pace; on AMD's Zen 5 it was no
+    /// faster on any product and slower on large ones with A packed (bench/results/TUNING.md).
+    /// </summary>
+    internal static readonly bool TwelveRowsByDefault = !IsAmd();
+
+    static bool IsAmd()
+    {
+        if (!X86Base.IsSupported) return false;
+        // The vendor string is in EBX, EDX, ECX of leaf 0: "Auth" "enti" "cAMD".
+        var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
+        return ebx == 0x68747541 && edx == 0x69746E65 && ecx == 0x444D4163;
+    }
 
     /// <summary>
     /// Whether twelve rows of A read in place, <paramref name="lda"/> apart (1: packed), may go to
