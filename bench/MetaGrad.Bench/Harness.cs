@@ -91,9 +91,9 @@ static class Harness
     }
 
     // On two threads, untimed calls first for 10 ms (at least one): after the pause between engines
-    // the other thread's core has gone idle, and on the 2-vCPU VMs here its thread started a median
-    // 2.6 ms after it was woken (Zen 5; up to past 3 ms), which would be the sample's time for short
-    // rows, either engine's. A training loop's steps follow each other without such pauses.
+    // the other thread's core has gone idle, and on the 2-vCPU VMs here a thread woken then starts
+    // milliseconds later (README, the benchmark), which short rows would time instead of their work,
+    // either engine's. A training loop's steps follow each other without such pauses.
     static void Wake(Workload w, Action a)
     {
         if (w.Threads == 1) return;
