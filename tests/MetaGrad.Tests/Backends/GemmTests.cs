@@ -179,16 +179,17 @@ public class GemmTests(ITestOutputHelper output)
         else Assert.True(Tensor.From(results[2], [m, n]).AllClose(Tensor.From(results[0], [m, n]), 1e-5, 1e-5 * Math.Sqrt(k)));
     }
 
-    // The 512-bit kernel over twelve rows runs each element's chain of multiply-adds as the 6-row
-    // kernel does, so switching it off changes no bit: A in place and packed, B packed and (small
-    // products with B's rows contiguous) read in place, float and double, with a bias and without,
-    // on one thread and two.
+    // The 512-bit kernels over twelve and eight rows run each element's chain of multiply-adds as
+    // the 6- and 4-row kernels do, so switching them off changes no bit: A in place and packed, B
+    // packed and (small products with B's rows contiguous) read in place, float and double, with a
+    // bias and without, on one thread and two. (The sizes' blocks ending in 4 + 4 rows: 8, 14, 20,
+    // 32, 104 = 96 + 8 in place, 200 = 96 + 96 + 8 packed.)
     [Theory, MemberData(nameof(Sizes))]
-    public void TwelveRowKernel_GivesTheBitsOfTheSixRowKernel(int m, int n, int k)
+    public void TwelveAndEightRowKernels_GiveTheBitsOfTheSixAndFourRowKernels(int m, int n, int k)
     {
         if (!Vector512.IsHardwareAccelerated)
         {
-            output.WriteLine("Vector512 is not accelerated on this machine: the twelve-row kernel cannot run here.");
+            output.WriteLine("Vector512 is not accelerated on this machine: the twelve- and eight-row kernels cannot run here.");
             return;
         }
         var g = new Generator((ulong)(m * 11 + n * 3 + k));
@@ -200,16 +201,22 @@ public class GemmTests(ITestOutputHelper output)
         {
             foreach (bool parallel in new[] { false, true })
             {
-                Gemm.UseTwelveRows = true;
-                var twelve = Products(A, bT, bias, parallel);
+                (Gemm.UseTwelveRows, Gemm.UseEightRows) = (true, true);
+                var wide = Products(A, bT, bias, parallel);
                 Gemm.UseTwelveRows = false;
-                var six = Products(A, bT, bias, parallel);
-                for (int i = 0; i < twelve.Count; i++) Assert.Equal(six[i], twelve[i]);
+                var eight = Products(A, bT, bias, parallel);
+                Gemm.UseEightRows = false;
+                var narrow = Products(A, bT, bias, parallel);
+                for (int i = 0; i < wide.Count; i++)
+                {
+                    Assert.Equal(narrow[i], wide[i]);
+                    Assert.Equal(narrow[i], eight[i]);
+                }
             }
         }
         finally
         {
-            Gemm.UseTwelveRows = Gemm.TwelveRowsByDefault;
+            (Gemm.UseTwelveRows, Gemm.UseEightRows) = (Gemm.TwelveRowsByDefault, true);
         }
 
         List<Array> Products(double[] a, double[] b, double[] add, bool parallel)

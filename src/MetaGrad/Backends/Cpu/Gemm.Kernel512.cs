@@ -108,6 +108,48 @@ internal static unsafe partial class Gemm
         Store(c + 11 * ldc, cb0, cb1, w, accumulate);
     }
 
+    // The 512-bit kernel over eight rows (two 4-row panels: rows 0-3 from `upper`, 4-7 from `lower`,
+    // as Kernel512Twelve takes two 6-row ones): where a block ends in two 4-row panels (a batch of
+    // 32 is 6 + 6 + 6 + 6 + 4 + 4) they share each load of B, which two 4-row kernels each made for
+    // only four broadcasts. The same chain of multiply-adds per element: the bits of the 4-row kernel.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Kernel512Eight<T>(int kc, T* upper, T* lower, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
+    {
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default;
+        int w = Vector512<T>.Count;
+        nint l = lda, step = aStep, rowB = ldb;
+        T* end = b + (nint)kc * ldb;
+        if (accumulate)
+            for (int r = 0; r < 8; r++)
+            {
+                Sse.Prefetch0(c + r * ldc);
+                Sse.Prefetch0(c + r * ldc + 2 * w - 1);
+            }
+        for (T* a = upper, a4 = lower; b < end; b += rowB, a += step, a4 += step)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var x = Vector512.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector512.Create(a[l]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector512.Create(a[2 * l]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector512.Create(a[3 * l]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector512.Create(a4[0]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector512.Create(a4[l]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            x = Vector512.Create(a4[2 * l]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+            x = Vector512.Create(a4[3 * l]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+        }
+        Store(c, c00, c01, w, accumulate);
+        Store(c + ldc, c10, c11, w, accumulate);
+        Store(c + 2 * ldc, c20, c21, w, accumulate);
+        Store(c + 3 * ldc, c30, c31, w, accumulate);
+        Store(c + 4 * ldc, c40, c41, w, accumulate);
+        Store(c + 5 * ldc, c50, c51, w, accumulate);
+        Store(c + 6 * ldc, c60, c61, w, accumulate);
+        Store(c + 7 * ldc, c70, c71, w, accumulate);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<T> Fma<T>(Vector512<T> x, Vector512<T> y, Vector512<T> z) where T : unmanaged
     {

@@ -102,6 +102,12 @@ internal static unsafe partial class Gemm
     internal static bool UseTwelveRows { get; set; } = TwelveRowsByDefault;
 
     /// <summary>
+    /// Whether the 512-bit kernel takes two whole 4-row panels at once (eight rows). It gives the
+    /// bits of the 4-row kernel; tests switch it off to show that.
+    /// </summary>
+    internal static bool UseEightRows { get; set; } = true;
+
+    /// <summary>
     /// The twelve-row kernel where it paid: on the Intel Xeon kind, whose load ports a neighbour's
     /// hyperthread can share, fewer loads per multiply-add set the pace; on AMD's Zen 5 it was no
     /// faster on any product and slower on large ones with A packed (bench/results/TUNING.md).
@@ -466,7 +472,7 @@ internal static unsafe partial class Gemm
         T* bias = null) where T : unmanaged
     {
         T* edge = stackalloc T[6 * MaxNR];
-        bool twelve = UseTwelveRows && nr == Vector512<T>.Count * 2;
+        bool twelve = UseTwelveRows && nr == Vector512<T>.Count * 2, eight = UseEightRows && nr == Vector512<T>.Count * 2;
         for (int jp = firstPanel; jp < lastPanel; jp++)
         {
             int cols = Math.Min(nr, nc - jp * nr);
@@ -487,6 +493,15 @@ internal static unsafe partial class Gemm
                     Kernel512Twelve(kc, panelA, lower, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
                     if (panelBias != null) AddBias(dst, ldc, 12, nr, panelBias);
                     h = 12;
+                    continue;
+                }
+                if (eight && cols == nr && h == 4 && mc - i >= 8 && Height(mc, i + 4) == 4)
+                {
+                    // Two whole 4-row panels under one 512-bit kernel of 16 accumulators.
+                    T* lower = directA != null ? panelA + 4 * aRow : packA + (i + 4) * kc;
+                    Kernel512Eight(kc, panelA, lower, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
+                    if (panelBias != null) AddBias(dst, ldc, 8, nr, panelBias);
+                    h = 8;
                     continue;
                 }
                 if (whole && cols == nr)
