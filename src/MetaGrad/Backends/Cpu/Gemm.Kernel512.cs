@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace MetaGrad.Backends.Cpu;
 
 // The micro-kernels with 512-bit vectors (AVX-512), twice the columns of the 256-bit ones per
-// multiply-add: six rows for the last panels of a block, twelve where two whole 6-row panels meet.
+// multiply-add: one panel of six or four rows, or two whole panels at once.
 internal static unsafe partial class Gemm
 {
     // The same micro-kernel with 512-bit vectors: 6 rows × 2 vectors of 16 floats (8 doubles),
@@ -56,28 +56,31 @@ internal static unsafe partial class Gemm
         Store(c + 5 * ldc, c50, c51, w, accumulate);
     }
 
-    // The 512-bit kernel over twelve rows (two 6-row panels: rows 0-5 from `upper`, 6-11 from
-    // `lower`, each row lda after the last and a step aStep on): 24 accumulators, two loads of B for
-    // twelve broadcasts of A where the 6-row kernel has six. On a core whose load ports a neighbour
-    // shares, that ratio, not the multiply-adds, set the pace (bench/results/TUNING.md). Each element is the same chain of multiply-adds as in the 6-row
-    // kernel, so the bits are the same.
+    // The 512-bit kernel over two whole panels at once (rows 0..h-1 from `upper`, h..2h-1 from
+    // `lower`, each row lda after the last and a step aStep on): twelve rows (two 6-row panels, 24
+    // accumulators) or eight (two 4-row ones, 16), two loads of B for 2h broadcasts of A where a
+    // single panel's kernel has h. On a core whose load ports a neighbour shares, that ratio, not
+    // the multiply-adds, set the pace (bench/results/TUNING.md); a block that ends in two 4-row
+    // panels (a batch of 32 is 6 + 6 + 6 + 6 + 4 + 4) gains from it anywhere. Each element is the
+    // same chain of multiply-adds as in the one-panel kernel, so the bits are the same.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel512Twelve<T>(int kc, T* upper, T* lower, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
+    static void Kernel512Pair<T, TRows>(int kc, T* upper, T* lower, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate)
+        where T : unmanaged where TRows : struct, IPanelRows
     {
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
             c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
             c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
-        int w = Vector512<T>.Count;
+        int w = Vector512<T>.Count, h = TRows.Six ? 6 : 4;
         nint l = lda, step = aStep, rowB = ldb;
         T* end = b + (nint)kc * ldb;
         if (accumulate)
-            for (int r = 0; r < 12; r++)
+            for (int r = 0; r < 2 * h; r++)
             {
                 Sse.Prefetch0(c + r * ldc);
                 Sse.Prefetch0(c + r * ldc + 2 * w - 1);
             }
-        for (T* a = upper, a6 = lower; b < end; b += rowB, a += step, a6 += step)
+        for (T* a = upper, a2 = lower; b < end; b += rowB, a += step, a2 += step)
         {
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + w);
@@ -85,69 +88,40 @@ internal static unsafe partial class Gemm
             x = Vector512.Create(a[l]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
             x = Vector512.Create(a[2 * l]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
             x = Vector512.Create(a[3 * l]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-            x = Vector512.Create(a[4 * l]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
-            x = Vector512.Create(a[5 * l]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
-            x = Vector512.Create(a6[0]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
-            x = Vector512.Create(a6[l]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
-            x = Vector512.Create(a6[2 * l]); c80 = Fma(x, b0, c80); c81 = Fma(x, b1, c81);
-            x = Vector512.Create(a6[3 * l]); c90 = Fma(x, b0, c90); c91 = Fma(x, b1, c91);
-            x = Vector512.Create(a6[4 * l]); ca0 = Fma(x, b0, ca0); ca1 = Fma(x, b1, ca1);
-            x = Vector512.Create(a6[5 * l]); cb0 = Fma(x, b0, cb0); cb1 = Fma(x, b1, cb1);
-        }
-        Store(c, c00, c01, w, accumulate);
-        Store(c + ldc, c10, c11, w, accumulate);
-        Store(c + 2 * ldc, c20, c21, w, accumulate);
-        Store(c + 3 * ldc, c30, c31, w, accumulate);
-        Store(c + 4 * ldc, c40, c41, w, accumulate);
-        Store(c + 5 * ldc, c50, c51, w, accumulate);
-        Store(c + 6 * ldc, c60, c61, w, accumulate);
-        Store(c + 7 * ldc, c70, c71, w, accumulate);
-        Store(c + 8 * ldc, c80, c81, w, accumulate);
-        Store(c + 9 * ldc, c90, c91, w, accumulate);
-        Store(c + 10 * ldc, ca0, ca1, w, accumulate);
-        Store(c + 11 * ldc, cb0, cb1, w, accumulate);
-    }
-
-    // The 512-bit kernel over eight rows (two 4-row panels: rows 0-3 from `upper`, 4-7 from `lower`,
-    // as Kernel512Twelve takes two 6-row ones): where a block ends in two 4-row panels (a batch of
-    // 32 is 6 + 6 + 6 + 6 + 4 + 4) they share each load of B, which two 4-row kernels each made for
-    // only four broadcasts. The same chain of multiply-adds per element: the bits of the 4-row kernel.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel512Eight<T>(int kc, T* upper, T* lower, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
-    {
-        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
-            c60 = default, c61 = default, c70 = default, c71 = default;
-        int w = Vector512<T>.Count;
-        nint l = lda, step = aStep, rowB = ldb;
-        T* end = b + (nint)kc * ldb;
-        if (accumulate)
-            for (int r = 0; r < 8; r++)
+            if (TRows.Six)
             {
-                Sse.Prefetch0(c + r * ldc);
-                Sse.Prefetch0(c + r * ldc + 2 * w - 1);
+                x = Vector512.Create(a[4 * l]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                x = Vector512.Create(a[5 * l]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
             }
-        for (T* a = upper, a4 = lower; b < end; b += rowB, a += step, a4 += step)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + w);
-            var x = Vector512.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            x = Vector512.Create(a[l]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-            x = Vector512.Create(a[2 * l]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-            x = Vector512.Create(a[3 * l]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-            x = Vector512.Create(a4[0]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
-            x = Vector512.Create(a4[l]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
-            x = Vector512.Create(a4[2 * l]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
-            x = Vector512.Create(a4[3 * l]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+            x = Vector512.Create(a2[0]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+            x = Vector512.Create(a2[l]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+            x = Vector512.Create(a2[2 * l]); c80 = Fma(x, b0, c80); c81 = Fma(x, b1, c81);
+            x = Vector512.Create(a2[3 * l]); c90 = Fma(x, b0, c90); c91 = Fma(x, b1, c91);
+            if (TRows.Six)
+            {
+                x = Vector512.Create(a2[4 * l]); ca0 = Fma(x, b0, ca0); ca1 = Fma(x, b1, ca1);
+                x = Vector512.Create(a2[5 * l]); cb0 = Fma(x, b0, cb0); cb1 = Fma(x, b1, cb1);
+            }
         }
         Store(c, c00, c01, w, accumulate);
         Store(c + ldc, c10, c11, w, accumulate);
         Store(c + 2 * ldc, c20, c21, w, accumulate);
         Store(c + 3 * ldc, c30, c31, w, accumulate);
-        Store(c + 4 * ldc, c40, c41, w, accumulate);
-        Store(c + 5 * ldc, c50, c51, w, accumulate);
-        Store(c + 6 * ldc, c60, c61, w, accumulate);
-        Store(c + 7 * ldc, c70, c71, w, accumulate);
+        if (TRows.Six)
+        {
+            Store(c + 4 * ldc, c40, c41, w, accumulate);
+            Store(c + 5 * ldc, c50, c51, w, accumulate);
+        }
+        T* lowerC = c + h * ldc;
+        Store(lowerC, c60, c61, w, accumulate);
+        Store(lowerC + ldc, c70, c71, w, accumulate);
+        Store(lowerC + 2 * ldc, c80, c81, w, accumulate);
+        Store(lowerC + 3 * ldc, c90, c91, w, accumulate);
+        if (TRows.Six)
+        {
+            Store(lowerC + 4 * ldc, ca0, ca1, w, accumulate);
+            Store(lowerC + 5 * ldc, cb0, cb1, w, accumulate);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -167,7 +167,7 @@ internal static unsafe partial class Gemm
         Store(c + 5 * ldc, c50, c51, w, accumulate);
     }
 
-    // The twelve-row 512-bit kernel (see Kernel512Twelve) with B's row p loaded from b0 + shifts[p]
+    // The twelve-row 512-bit kernel (see Kernel512Pair) with B's row p loaded from b0 + shifts[p]
     // and b1 + shifts[p]; A's rows lda apart, one step a column; the bias (12 values, or null)
     // starts each row's sums.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

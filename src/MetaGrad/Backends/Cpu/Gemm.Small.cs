@@ -109,13 +109,13 @@ internal static unsafe partial class Gemm
                     if (twelve && cols == nr && h == 6 && m - i >= 12 && Height(m, i + 6) == 6)
                     {
                         // Two whole 6-row panels under the 512-bit kernel of 24 accumulators.
-                        Kernel512Twelve(k, panelA, panelA + 6 * aRow, lda, step, panelB, ldb, dst, ldc, accumulate: false);
+                        Kernel512Pair<T, SixRows>(k, panelA, panelA + 6 * aRow, lda, step, panelB, ldb, dst, ldc, accumulate: false);
                         h = 12;
                     }
                     else if (eight && cols == nr && h == 4 && m - i >= 8 && Height(m, i + 4) == 4)
                     {
                         // Two whole 4-row panels under the 512-bit kernel of 16 accumulators.
-                        Kernel512Eight(k, panelA, panelA + 4 * aRow, lda, step, panelB, ldb, dst, ldc, accumulate: false);
+                        Kernel512Pair<T, FourRows>(k, panelA, panelA + 4 * aRow, lda, step, panelB, ldb, dst, ldc, accumulate: false);
                         h = 8;
                     }
                     else if (whole && cols == nr) Kernel(h, nr, k, panelA, lda, step, panelB, ldb, dst, ldc, accumulate: false);

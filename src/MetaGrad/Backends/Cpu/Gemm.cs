@@ -490,7 +490,7 @@ internal static unsafe partial class Gemm
                 {
                     // Two whole 6-row panels under one 512-bit kernel of 24 accumulators.
                     T* lower = directA != null ? panelA + 6 * aRow : packA + (i + 6) * kc;
-                    Kernel512Twelve(kc, panelA, lower, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
+                    Kernel512Pair<T, SixRows>(kc, panelA, lower, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
                     if (panelBias != null) AddBias(dst, ldc, 12, nr, panelBias);
                     h = 12;
                     continue;
@@ -499,7 +499,7 @@ internal static unsafe partial class Gemm
                 {
                     // Two whole 4-row panels under one 512-bit kernel of 16 accumulators.
                     T* lower = directA != null ? panelA + 4 * aRow : packA + (i + 4) * kc;
-                    Kernel512Eight(kc, panelA, lower, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
+                    Kernel512Pair<T, FourRows>(kc, panelA, lower, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
                     if (panelBias != null) AddBias(dst, ldc, 8, nr, panelBias);
                     h = 8;
                     continue;
