@@ -83,7 +83,6 @@ internal static unsafe partial class Gemm
         T* edgeB = stackalloc T[n > fullCols ? nr * k : 0];
         // Copying pays where the panel is reused by many row panels (16+; at 16 rows it lost).
         bool copyB = m >= 96 && Aliases<T>(bRow, k);
-        bool twelve = UseTwelveRows && nr == Vector512<T>.Count * 2 && TwelveRowsFit<T>(aRow), eight = UseEightRows && nr == Vector512<T>.Count * 2;
         T* copied = stackalloc T[copyB ? nr * k : 0];
         fixed (T* pa = a, pb = b, pc = c)
         {
@@ -106,17 +105,10 @@ internal static unsafe partial class Gemm
                     T* panelA = whole ? pa + aOff + i * aRow : edgeA;
                     int lda = whole ? aRow : 1, step = whole ? aCol : h;
                     T* dst = pc + cOff + i * ldc + j;
-                    if (twelve && cols == nr && h == 6 && m - i >= 12 && Height(m, i + 6) == 6)
+                    if (cols == nr && PairsWithNext<T>(nr, m, i, h, lda))
                     {
-                        // Two whole 6-row panels under the 512-bit kernel of 24 accumulators.
-                        Kernel512Pair<T, SixRows>(k, panelA, panelA + 6 * aRow, lda, step, panelB, ldb, dst, ldc, accumulate: false);
-                        h = 12;
-                    }
-                    else if (eight && cols == nr && h == 4 && m - i >= 8 && Height(m, i + 4) == 4)
-                    {
-                        // Two whole 4-row panels under the 512-bit kernel of 16 accumulators.
-                        Kernel512Pair<T, FourRows>(k, panelA, panelA + 4 * aRow, lda, step, panelB, ldb, dst, ldc, accumulate: false);
-                        h = 8;
+                        KernelPair(h, k, panelA, panelA + h * aRow, lda, step, panelB, ldb, dst, ldc, accumulate: false);
+                        h *= 2;
                     }
                     else if (whole && cols == nr) Kernel(h, nr, k, panelA, lda, step, panelB, ldb, dst, ldc, accumulate: false);
                     else

@@ -117,9 +117,27 @@ internal static unsafe partial class Gemm
     static bool IsAmd()
     {
         if (!X86Base.IsSupported) return false;
-        // The vendor string is in EBX, EDX, ECX of leaf 0: "Auth" "enti" "cAMD".
+        // CPUID leaf 0 spells the vendor in EBX, EDX, ECX, in that order.
         var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
-        return ebx == 0x68747541 && edx == 0x69746E65 && ecx == 0x444D4163;
+        ReadOnlySpan<int> vendor = [ebx, edx, ecx];
+        return MemoryMarshal.AsBytes(vendor).SequenceEqual("AuthenticAMD"u8);
+    }
+
+    /// <summary>
+    /// Whether the whole panel of h rows at row i of a block of mc and the next one, as high, run
+    /// as one two-panel 512-bit kernel (<see cref="KernelPair{T}"/>): twelve rows where the machine
+    /// takes them and A's rows (lda apart) do not crowd one L1 set, eight rows wherever a block
+    /// ends in two 4-row panels.
+    /// </summary>
+    static bool PairsWithNext<T>(int nr, int mc, int i, int h, int lda) where T : unmanaged =>
+        nr == Vector512<T>.Count * 2 && mc - i >= 2 * h && Height(mc, i + h) == h
+        && (h == 6 ? UseTwelveRows && TwelveRowsFit<T>(lda) : UseEightRows);
+
+    // The two-panel kernel for panels of h rows (6 or 4), rows h..2h-1 from `lower`.
+    static void KernelPair<T>(int h, int kc, T* upper, T* lower, int lda, int aStep, T* b, int ldb, T* c, int ldc, bool accumulate) where T : unmanaged
+    {
+        if (h == 6) Kernel512Pair<T, SixRows>(kc, upper, lower, lda, aStep, b, ldb, c, ldc, accumulate);
+        else Kernel512Pair<T, FourRows>(kc, upper, lower, lda, aStep, b, ldb, c, ldc, accumulate);
     }
 
     /// <summary>
@@ -472,7 +490,6 @@ internal static unsafe partial class Gemm
         T* bias = null) where T : unmanaged
     {
         T* edge = stackalloc T[6 * MaxNR];
-        bool twelve = UseTwelveRows && nr == Vector512<T>.Count * 2, eight = UseEightRows && nr == Vector512<T>.Count * 2;
         for (int jp = firstPanel; jp < lastPanel; jp++)
         {
             int cols = Math.Min(nr, nc - jp * nr);
@@ -486,22 +503,12 @@ internal static unsafe partial class Gemm
                 T* panelA = whole && directA != null ? directA + i * aRow : packA + i * kc;
                 int lda = whole && directA != null ? aRow : 1, step = whole && directA != null ? 1 : h;
                 T* panelBias = bias == null ? null : bias + jp * nr;
-                if (twelve && cols == nr && h == 6 && mc - i >= 12 && Height(mc, i + 6) == 6 && TwelveRowsFit<T>(lda))
+                if (cols == nr && PairsWithNext<T>(nr, mc, i, h, lda))
                 {
-                    // Two whole 6-row panels under one 512-bit kernel of 24 accumulators.
-                    T* lower = directA != null ? panelA + 6 * aRow : packA + (i + 6) * kc;
-                    Kernel512Pair<T, SixRows>(kc, panelA, lower, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
-                    if (panelBias != null) AddBias(dst, ldc, 12, nr, panelBias);
-                    h = 12;
-                    continue;
-                }
-                if (eight && cols == nr && h == 4 && mc - i >= 8 && Height(mc, i + 4) == 4)
-                {
-                    // Two whole 4-row panels under one 512-bit kernel of 16 accumulators.
-                    T* lower = directA != null ? panelA + 4 * aRow : packA + (i + 4) * kc;
-                    Kernel512Pair<T, FourRows>(kc, panelA, lower, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
-                    if (panelBias != null) AddBias(dst, ldc, 8, nr, panelBias);
-                    h = 8;
+                    T* lower = directA != null ? panelA + h * aRow : packA + (i + h) * kc;
+                    KernelPair(h, kc, panelA, lower, lda, step, packB + jp * nr * kc, nr, dst, ldc, accumulate);
+                    if (panelBias != null) AddBias(dst, ldc, 2 * h, nr, panelBias);
+                    h *= 2;
                     continue;
                 }
                 if (whole && cols == nr)
