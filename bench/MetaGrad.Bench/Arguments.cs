@@ -3,7 +3,7 @@ namespace MetaGrad.Bench;
 /// <summary>The benchmark's command line, checked before anything runs.</summary>
 static class Arguments
 {
-    static readonly string[] Flags = ["--quick", "--memory"];
+    static readonly string[] Flags = ["--quick", "--memory", "--avx2"];
     static readonly string[] WithValue = ["--out", "--only", "--warmup-ms"];
 
     /// <summary>What is wrong with the arguments (an unknown option, a missing value), or null.</summary>

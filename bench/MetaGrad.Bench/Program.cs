@@ -4,8 +4,8 @@ using TorchSharp;
 using static TorchSharp.torch;
 using MG = MetaGrad;
 
-// dotnet run -c Release --project bench/MetaGrad.Bench -- [--quick] [--out folder] [--only text] [--warmup-ms 600] [--memory]
-const string Usage = "usage: MetaGrad.Bench [--quick] [--out FOLDER] [--only TEXT] [--warmup-ms MS] [--memory]";
+// dotnet run -c Release --project bench/MetaGrad.Bench -- [--quick] [--out folder] [--only text] [--warmup-ms 600] [--memory] [--avx2]
+const string Usage = "usage: MetaGrad.Bench [--quick] [--out FOLDER] [--only TEXT] [--warmup-ms MS] [--memory] [--avx2]";
 if (args is ["--help"] or ["-h"])
 {
     Console.WriteLine(Usage);
@@ -15,6 +15,12 @@ if (args is ["--help"] or ["-h"])
 if (Arguments.Problem(args) is { } problem)
 {
     Console.Error.WriteLine($"MetaGrad.Bench: {problem}\n{Usage}");
+    return 2;
+}
+if (args.Contains("--avx2")) return InstructionSets.RunCapped(args);
+if (InstructionSets.CapProblem() is { } capProblem)
+{
+    Console.Error.WriteLine($"MetaGrad.Bench: {capProblem}");
     return 2;
 }
 NativeAllocator.Steady();   // before libtorch allocates anything: see NativeAllocator
@@ -137,7 +143,7 @@ double peak = Math.Max(peakBefore, Peak.FmaGflopsPerCore());
 string machine = $"{Peak.CpuModel()}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, libtorch 2.10 (TorchSharp 0.107.0) on {NativeAllocator.Setting}";
 string header = $"Benchmarks of {DateTime.UtcNow:yyyy-MM-dd} on {machine}; {Peak.VectorBits}-bit vectors, fp32 FMA peak measured at " +
     string.Create(CultureInfo.InvariantCulture, $"{peak:F0} GFLOP/s per core (the higher of a reading before the rows and one after)") +
-    $"; medians of {samples} alternating samples{(quick ? " (--quick)" : "")}. Ratio above 1: MetaGrad is faster. GEMM rows give MetaGrad's share of that peak (per thread)." +
+    $"{InstructionSets.Describe()}; medians of {samples} alternating samples{(quick ? " (--quick)" : "")}. Ratio above 1: MetaGrad is faster. GEMM rows give MetaGrad's share of that peak (per thread)." +
     (memory ? " Peak memory: each engine alone in a fresh process, the resident set's high-water mark over a second of repetitions above its size after the first (--memory; see bench/MetaGrad.Bench/Memory.cs)." : "");
 var markdown = Harness.Markdown(results, header, peak);
 Console.WriteLine(markdown);
