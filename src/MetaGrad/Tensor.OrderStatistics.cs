@@ -64,10 +64,6 @@ public partial class Tensor
 
     // The index along d of each line's lower median (kept with size 1): position (n − 1)/2 of the
     // stable sort, or that of the first NaN when the line has any (NaN sorts last and wins, as in PyTorch).
-    // True where an element is NaN: x ≥ x fails only there. (Not x != x: the elementwise
-    // equality kernel counts NaN equal to NaN.)
-    internal Tensor NaNMask() => !(this >= this);
-
     static Tensor LowerMedianIndices(Tensor x, int d)
     {
         var order = (Tensor)x.Backend.Sort(x, d, descending: false).Indices;
@@ -77,7 +73,7 @@ public partial class Tensor
         var position = Full(shape, (n - 1) / 2, DType.Int64);
         if (x.DType.IsFloatingPoint())
         {
-            var nans = x.NaNMask().Sum(d, keepDim: true);
+            var nans = x.IsNaN().Sum(d, keepDim: true);
             position = Where(nans > 0.0, n - nans, position);
         }
         return order.Gather(d, position);
@@ -122,7 +118,7 @@ public partial class Tensor
         var picked = new Tensor[qs.Length];
         for (int i = 0; i < qs.Length; i++) picked[i] = QuantileAt(sorted, d, n, qs[i], interpolation);
         var y = Stack(picked, 0);   // [Q, ..., 1 at d + 1, ...]
-        var nan = lines.NaNMask();
+        var nan = lines.IsNaN();
         if (nan.Any()) y = Where(nan.Any(d, keepDim: true), Full([], double.NaN, DType), y);
         return scalarQ ? y.Reshape(shape) : y.Reshape([qs.Length, .. shape]);
     }

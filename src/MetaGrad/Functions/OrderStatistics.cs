@@ -18,7 +18,7 @@ internal sealed class EvenlyDistributed(string name, Tensor value) : UnaryFuncti
     protected override Tensor Backward(Context ctx, Tensor grad)
     {
         var x = ctx.Saved[0];
-        var isValue = (double.IsNaN(value.Item<double>()) ? x.NaNMask() : x == value).To(x.DType);
+        var isValue = (double.IsNaN(value.Item<double>()) ? x.IsNaN() : x == value).To(x.DType);
         return isValue / isValue.Sum() * grad;
     }
 }

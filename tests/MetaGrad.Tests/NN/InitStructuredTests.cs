@@ -82,6 +82,6 @@ public class InitStructuredTests
         double se = 0.5 / Math.Sqrt(2.0 * nonzero.Length);   // standard error of a normal sample's std
         Assert.InRange(std, 0.5 - 5 * se, 0.5 + 5 * se);
         // Where the zeros fall differs between columns.
-        Assert.True(Enumerable.Range(1, 50).Any(c => Enumerable.Range(0, 10).Any(r => (v[r * 2000] == 0) != (v[r * 2000 + c] == 0))));
+        Assert.Contains(Enumerable.Range(1, 50), c => Enumerable.Range(0, 10).Any(r => (v[r * 2000] == 0) != (v[r * 2000 + c] == 0)));
     }
 }
