@@ -1,10 +1,13 @@
+using MetaGrad.Backends.Cpu;
 using MetaGrad.Optim;
+using MetaGrad.Tests.Backends;
+using Xunit.Abstractions;
 
 namespace MetaGrad.Tests.Optim;
 
-/// <summary>The fused Adam kernel is bit-identical to the step written as tensor operations.</summary>
-[Collection(ProcessWideState.Name)]   // sets or reads the process-wide thread count
-public class AdamFusedTests
+/// <summary>The fused Adam kernel is bit-identical to the step written as tensor operations, at every vector width the machine has.</summary>
+[Collection(ProcessWideState.Name)]   // sets or reads the process-wide thread count and the update kernels' width
+public class AdamFusedTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData(DType.Float32, false, false, 0.0, false)]
@@ -32,10 +35,13 @@ public class AdamFusedTests
             }
             return p.Detach();
         }
-        Tensor fusedResult;
-        using (ThreadScope.Of(3)) fusedResult = Run(true);
         var reference = Run(false);
-        Assert.Equal(reference.ToArray<double>(), fusedResult.ToArray<double>());
-        Assert.False(start.AllClose(fusedResult));
+        Assert.False(start.AllClose(reference));
+        foreach (var width in VectorWidths.Each(output, () => CpuBackend.UseVector512Updates, wide => CpuBackend.UseVector512Updates = wide))
+        {
+            Tensor fusedResult;
+            using (ThreadScope.Of(3)) fusedResult = Run(true);
+            Assert.True(reference.ToArray<double>().SequenceEqual(fusedResult.ToArray<double>()), $"{width}: the fused step differs from the tensor operations");
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace MetaGrad.Backends.Cpu;
@@ -25,7 +26,7 @@ internal sealed partial class CpuBackend
         else Threading.For(parts, part =>
         {
             // Ranges of whole vectors, so that every element takes the vector path it takes serially.
-            int w = Vector256<T>.Count;
+            int w = UseVector512Updates ? Vector512<T>.Count : Vector256<T>.Count;
             int lo = (int)((long)n / w * part / parts) * w, hi = part == parts - 1 ? n : (int)((long)n / w * (part + 1) / parts) * w;
             AdamRange<T>(param, grad, expAvg, expAvgSq, maxExpAvgSq, c, lo, hi);
         });
@@ -80,42 +81,12 @@ internal sealed partial class CpuBackend
         T beta2 = T.CreateTruncating(c.Beta2), oneMinusBeta2 = T.CreateTruncating(1 - c.Beta2);
         T bc2 = T.CreateTruncating(c.BiasCorrection2Sqrt), eps = T.CreateTruncating(c.Eps);
         T stepSize = T.CreateTruncating(-c.Lr / c.BiasCorrection1);
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            // The same operations lane by lane: vector arithmetic rounds exactly as scalar does.
-            int width = Vector256<T>.Count;
-            var vDecay = Vector256.Create(decayFactor); var vWd = Vector256.Create(weightDecay);
-            var vLerp = Vector256.Create(lerpWeight); var vB2 = Vector256.Create(beta2); var vOneMinusB2 = Vector256.Create(oneMinusBeta2);
-            var vBc2 = Vector256.Create(bc2); var vEps = Vector256.Create(eps); var vStep = Vector256.Create(stepSize);
-            for (; i <= n - width; i += width)
-            {
-                var g = Vector256.Create(G.Slice(i, width));
-                if (c.Maximize) g = -g;
-                var p = Vector256.Create(P.Slice(i, width));
-                if (decay)
-                {
-                    if (c.Decoupled) p *= vDecay;
-                    else g += p * vWd;
-                }
-                var m = Vector256.Create(M.Slice(i, width));
-                m = lerpForward ? m + (g - m) * vLerp : g - (g - m) * vLerp;
-                var v = Vector256.Create(V.Slice(i, width)) * vB2;
-                v += g * vOneMinusB2 * g;
-                var second = v;
-                if (ams)
-                {
-                    var x = Vector256.Create(X.Slice(i, width));
-                    var keep = ~Vector256.Equals(x, x) | Vector256.GreaterThan(x, v);
-                    second = Vector256.ConditionalSelect(keep, x, v);
-                    second.CopyTo(X.Slice(i, width));
-                }
-                var denom = Vector256.Sqrt(second) / vBc2 + vEps;
-                (p + m * vStep / denom).CopyTo(P.Slice(i, width));
-                m.CopyTo(M.Slice(i, width));
-                v.CopyTo(V.Slice(i, width));
-            }
-        }
+        // The same operations lane by lane: vector arithmetic rounds exactly as scalar does. Each
+        // element's root and two divisions set the pace (the divider's, not memory's), so 512-bit
+        // lanes, where there are any, do twice the elements per division.
+        var k = new AdamConstants<T>(c.Maximize, decay, c.Decoupled, ams, lerpForward, decayFactor, weightDecay, lerpWeight, beta2, oneMinusBeta2, bc2, eps, stepSize);
+        int i = UseVector512Updates ? AdamVectors<T, Lanes512<T>>(P, G, M, V, X, k)
+            : Vector256.IsHardwareAccelerated ? AdamVectors<T, Lanes256<T>>(P, G, M, V, X, k) : 0;
         for (; i < n; i++)
         {
             T g = c.Maximize ? -G[i] : G[i];
@@ -140,5 +111,51 @@ internal sealed partial class CpuBackend
             M[i] = m;
             V[i] = v;
         }
+    }
+
+    /// <summary>Whether parameter updates run 512-bit lanes (where AVX-512 is accelerated; tests switch it to hold both widths to the same bits).</summary>
+    internal static bool UseVector512Updates { get; set; } = Vector512.IsHardwareAccelerated;
+
+    /// <summary>Adam's per-call constants, each rounded to T once (see AdamTyped).</summary>
+    readonly record struct AdamConstants<T>(bool Maximize, bool Decay, bool Decoupled, bool Ams, bool LerpForward,
+        T DecayFactor, T WeightDecay, T LerpWeight, T Beta2, T OneMinusBeta2, T Bc2, T Eps, T StepSize);
+
+    // AdamRange's whole vectors at the width TV; returns how many elements it updated (the rest
+    // go through the scalar loop).
+    static int AdamVectors<T, TV>(Span<T> P, ReadOnlySpan<T> G, Span<T> M, Span<T> V, Span<T> X, AdamConstants<T> k)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVectorLanes<TV, T>
+    {
+        int n = P.Length, width = TV.Count, i = 0;
+        ref T p0 = ref MemoryMarshal.GetReference(P), g0 = ref MemoryMarshal.GetReference(G), m0 = ref MemoryMarshal.GetReference(M);
+        ref T v0 = ref MemoryMarshal.GetReference(V), x0 = ref MemoryMarshal.GetReference(X);
+        TV decayFactor = TV.Create(k.DecayFactor), weightDecay = TV.Create(k.WeightDecay), lerp = TV.Create(k.LerpWeight);
+        TV beta2 = TV.Create(k.Beta2), oneMinusBeta2 = TV.Create(k.OneMinusBeta2), bc2 = TV.Create(k.Bc2), eps = TV.Create(k.Eps), stepSize = TV.Create(k.StepSize);
+        for (; i <= n - width; i += width)
+        {
+            nuint at = (nuint)i;
+            var g = TV.Load(ref g0, at);
+            if (k.Maximize) g = -g;
+            var p = TV.Load(ref p0, at);
+            if (k.Decay)
+            {
+                if (k.Decoupled) p *= decayFactor;
+                else g += p * weightDecay;
+            }
+            var m = TV.Load(ref m0, at);
+            m = k.LerpForward ? m + (g - m) * lerp : g - (g - m) * lerp;
+            var v = TV.Load(ref v0, at) * beta2;
+            v += g * oneMinusBeta2 * g;
+            var second = v;
+            if (k.Ams)
+            {
+                second = TV.NaNOrLarger(TV.Load(ref x0, at), v);
+                second.Store(ref x0, at);
+            }
+            var denom = TV.Sqrt(second) / bc2 + eps;
+            (p + m * stepSize / denom).Store(ref p0, at);
+            m.Store(ref m0, at);
+            v.Store(ref v0, at);
+        }
+        return i;
     }
 }
