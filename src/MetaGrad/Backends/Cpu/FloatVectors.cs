@@ -10,17 +10,8 @@ namespace MetaGrad.Backends.Cpu;
 /// operations are those of the kernels here, each the same instruction per lane at both widths:
 /// a kernel gives the same bits at either width.
 /// </summary>
-internal interface IFloatVector<TV> where TV : struct, IFloatVector<TV>
+internal interface IFloatVector<TV> : IVectorLanes<TV, float> where TV : struct, IFloatVector<TV>
 {
-    static abstract int Count { get; }
-    static abstract TV Create(float value);
-    static abstract TV Load(ref float source, nuint index);
-    void Store(ref float destination, nuint index);
-    static abstract TV operator +(TV x, TV y);
-    static abstract TV operator -(TV x, TV y);
-    static abstract TV operator -(TV x);
-    static abstract TV operator *(TV x, TV y);
-    static abstract TV operator /(TV x, TV y);
     /// <summary>x·y + addend, rounded once.</summary>
     static abstract TV Fma(TV x, TV y, TV addend);
     /// <summary>x limited to [min, max] (the hardware's min and max: a NaN comes out as max).</summary>
@@ -62,6 +53,9 @@ internal readonly struct Floats8(Vector256<float> value) : IFloatVector<Floats8>
     public static Floats8 operator -(Floats8 x) => new(-x.Value);
     public static Floats8 operator *(Floats8 x, Floats8 y) => new(x.Value * y.Value);
     public static Floats8 operator /(Floats8 x, Floats8 y) => new(x.Value / y.Value);
+    public static Floats8 Sqrt(Floats8 x) => new(Vector256.Sqrt(x.Value));
+    public static Floats8 NaNOrLarger(Floats8 x, Floats8 y) =>
+        new(Vector256.ConditionalSelect(~Vector256.Equals(x.Value, x.Value) | Vector256.GreaterThan(x.Value, y.Value), x.Value, y.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats8 Fma(Floats8 x, Floats8 y, Floats8 addend) => new(Vector256.FusedMultiplyAdd(x.Value, y.Value, addend.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -114,6 +108,9 @@ internal readonly struct Floats16(Vector512<float> value) : IFloatVector<Floats1
     public static Floats16 operator -(Floats16 x) => new(-x.Value);
     public static Floats16 operator *(Floats16 x, Floats16 y) => new(x.Value * y.Value);
     public static Floats16 operator /(Floats16 x, Floats16 y) => new(x.Value / y.Value);
+    public static Floats16 Sqrt(Floats16 x) => new(Vector512.Sqrt(x.Value));
+    public static Floats16 NaNOrLarger(Floats16 x, Floats16 y) =>
+        new(Vector512.ConditionalSelect(~Vector512.Equals(x.Value, x.Value) | Vector512.GreaterThan(x.Value, y.Value), x.Value, y.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats16 Fma(Floats16 x, Floats16 y, Floats16 addend) => new(Vector512.FusedMultiplyAdd(x.Value, y.Value, addend.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

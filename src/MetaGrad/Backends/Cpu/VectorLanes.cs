@@ -6,8 +6,8 @@ namespace MetaGrad.Backends.Cpu;
 
 /// <summary>
 /// A vector of T (float or double) at one width, for kernels written once for both widths and
-/// both types (<see cref="IFloatVector{TV}"/> is the float-only family with FloatMath's extras).
-/// Each operation is the hardware's lane by lane, rounding as the scalar one does.
+/// both types; <see cref="IFloatVector{TV}"/> adds FloatMath's operations for float. Each
+/// operation is the hardware's lane by lane, rounding as the scalar one does.
 /// </summary>
 internal interface IVectorLanes<TV, T> where TV : struct, IVectorLanes<TV, T> where T : unmanaged
 {
