@@ -12,6 +12,9 @@ static class Attention
     public static IEnumerable<Workload> Workloads()
     {
         foreach (var threads in new[] { 1, 2 }) yield return EncoderLayerStep(threads);
+        // PyTorch's default dropout, in training: the attention weights are dropped, so MetaGrad's
+        // layer takes the composed attention (the fused kernel has no dropout), as libtorch's math path does.
+        foreach (var threads in new[] { 1, 2 }) yield return EncoderLayerStep(threads, dropout: 0.1);
         foreach (var threads in new[] { 1, 2 }) yield return GptStep(threads);
         yield return GptGeneration();
         foreach (var t in new[] { 128, 512, 2048 })
@@ -161,21 +164,21 @@ static class Attention
             Flops: 12.0 * heads * t * t * d, Threads: 2);
     }
 
-    // A TransformerEncoderLayer (d_model 256, 4 heads, feed-forward 1024, post-norm, ReLU, no dropout)
-    // on sequences of 128, batch 16: forward, backward of the mean, Adam step.
-    static Workload EncoderLayerStep(int threads)
+    // A TransformerEncoderLayer (d_model 256, 4 heads, feed-forward 1024, post-norm, ReLU, no dropout
+    // unless asked) on sequences of 128, batch 16: forward, backward of the mean, Adam step.
+    static Workload EncoderLayerStep(int threads, double dropout = 0)
     {
         const int d = 256, heads = 4, ff = 1024, t = 128, batch = 16;
         var g = new MG.Generator(6);
-        var layer = new TransformerEncoderLayer(d, heads, ff, dropout: 0, generator: g);
+        var layer = new TransformerEncoderLayer(d, heads, ff, dropout: dropout, generator: g);
         var optimizer = new Adam(layer.Parameters(), lr: 1e-3);
         var x = MG.Tensor.Randn([t, batch, d], generator: g);
 
-        var tlayer = nn.TransformerEncoderLayer(d, heads, ff, 0.0, nn.Activations.ReLU);
+        var tlayer = nn.TransformerEncoderLayer(d, heads, ff, dropout, nn.Activations.ReLU);
         var toptimizer = optim.Adam(tlayer.parameters(), 1e-3);
         var tx = torch.randn(t, batch, d);
 
-        return new Workload($"TransformerEncoderLayer 256/4 heads/1024, T {t}, batch {batch}, Adam step",
+        return new Workload($"TransformerEncoderLayer 256/4 heads/1024, T {t}, batch {batch}{(dropout > 0 ? FormattableString.Invariant($", dropout {dropout}") : "")}, Adam step",
             () =>
             {
                 optimizer.ZeroGrad();
