@@ -73,41 +73,33 @@ internal sealed partial class CpuBackend
         var M = Data<T>(expAvg).AsSpan(expAvg.Layout.Offset + lo, n);
         var V = Data<T>(expAvgSq).AsSpan(expAvgSq.Layout.Offset + lo, n);
         var X = maxExpAvgSq is null ? default : Data<T>(maxExpAvgSq.Value).AsSpan(maxExpAvgSq.Value.Layout.Offset + lo, n);
-        bool ams = maxExpAvgSq is not null, decay = c.WeightDecay != 0;
-        double w = 1 - c.Beta1;
-        bool lerpForward = w < 0.5;
-        T decayFactor = T.CreateTruncating(1 - c.Lr * c.WeightDecay), weightDecay = T.CreateTruncating(c.WeightDecay);
-        T lerpWeight = T.CreateTruncating(lerpForward ? w : 1 - w);
-        T beta2 = T.CreateTruncating(c.Beta2), oneMinusBeta2 = T.CreateTruncating(1 - c.Beta2);
-        T bc2 = T.CreateTruncating(c.BiasCorrection2Sqrt), eps = T.CreateTruncating(c.Eps);
-        T stepSize = T.CreateTruncating(-c.Lr / c.BiasCorrection1);
         // The same operations lane by lane: vector arithmetic rounds exactly as scalar does. Each
         // element's root and two divisions set the pace (the divider's, not memory's), so 512-bit
         // lanes, where there are any, do twice the elements per division.
-        var k = new AdamConstants<T>(c.Maximize, decay, c.Decoupled, ams, lerpForward, decayFactor, weightDecay, lerpWeight, beta2, oneMinusBeta2, bc2, eps, stepSize);
+        var k = AdamConstants<T>.Of(c, ams: maxExpAvgSq is not null);
         int i = UseVector512Updates ? AdamVectors<T, Lanes512<T>>(P, G, M, V, X, k)
             : Vector256.IsHardwareAccelerated ? AdamVectors<T, Lanes256<T>>(P, G, M, V, X, k) : 0;
         for (; i < n; i++)
         {
-            T g = c.Maximize ? -G[i] : G[i];
+            T g = k.Maximize ? -G[i] : G[i];
             T p = P[i];
-            if (decay)
+            if (k.Decay)
             {
-                if (c.Decoupled) p *= decayFactor;
-                else g += p * weightDecay;
+                if (k.Decoupled) p *= k.DecayFactor;
+                else g += p * k.WeightDecay;
             }
             T m = M[i];
-            m = lerpForward ? m + (g - m) * lerpWeight : g - (g - m) * lerpWeight;
-            T v = V[i] * beta2;
-            v += g * oneMinusBeta2 * g;
+            m = k.LerpForward ? m + (g - m) * k.LerpWeight : g - (g - m) * k.LerpWeight;
+            T v = V[i] * k.Beta2;
+            v += g * k.OneMinusBeta2 * g;
             T second = v;
-            if (ams)
+            if (k.Ams)
             {
                 T x = X[i];
                 second = X[i] = T.IsNaN(x) || x > v ? x : v;
             }
-            T denom = T.Sqrt(second) / bc2 + eps;
-            P[i] = p + m * stepSize / denom;
+            T denom = T.Sqrt(second) / k.Bc2 + k.Eps;
+            P[i] = p + m * k.StepSize / denom;
             M[i] = m;
             V[i] = v;
         }
@@ -118,7 +110,20 @@ internal sealed partial class CpuBackend
 
     /// <summary>Adam's per-call constants, each rounded to T once (see AdamTyped).</summary>
     readonly record struct AdamConstants<T>(bool Maximize, bool Decay, bool Decoupled, bool Ams, bool LerpForward,
-        T DecayFactor, T WeightDecay, T LerpWeight, T Beta2, T OneMinusBeta2, T Bc2, T Eps, T StepSize);
+        T DecayFactor, T WeightDecay, T LerpWeight, T Beta2, T OneMinusBeta2, T Bc2, T Eps, T StepSize)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // lerp(m, g, 1 − β1) as PyTorch's lerp_ computes it: from m below a weight of 0.5, from g above.
+        public static AdamConstants<T> Of(AdamCoefficients c, bool ams)
+        {
+            double w = 1 - c.Beta1;
+            bool lerpForward = w < 0.5;
+            return new(c.Maximize, c.WeightDecay != 0, c.Decoupled, ams, lerpForward,
+                T.CreateTruncating(1 - c.Lr * c.WeightDecay), T.CreateTruncating(c.WeightDecay), T.CreateTruncating(lerpForward ? w : 1 - w),
+                T.CreateTruncating(c.Beta2), T.CreateTruncating(1 - c.Beta2), T.CreateTruncating(c.BiasCorrection2Sqrt), T.CreateTruncating(c.Eps),
+                T.CreateTruncating(-c.Lr / c.BiasCorrection1));
+        }
+    }
 
     // AdamRange's whole vectors at the width TV; returns how many elements it updated (the rest
     // go through the scalar loop).
