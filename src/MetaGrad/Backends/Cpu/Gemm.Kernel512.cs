@@ -47,13 +47,7 @@ internal static unsafe partial class Gemm
             }
             b += rowB;
         }
-        Store(c, c00, c01, w, accumulate);
-        Store(c + ldc, c10, c11, w, accumulate);
-        Store(c + 2 * ldc, c20, c21, w, accumulate);
-        Store(c + 3 * ldc, c30, c31, w, accumulate);
-        if (!TRows.Six) return;
-        Store(c + 4 * ldc, c40, c41, w, accumulate);
-        Store(c + 5 * ldc, c50, c51, w, accumulate);
+        StorePanel<T, TRows>(c, ldc, w, accumulate, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     // The 512-bit kernel over two whole panels at once (rows 0..h-1 from `upper`, h..2h-1 from
@@ -103,25 +97,23 @@ internal static unsafe partial class Gemm
                 x = Vector512.Create(a2[5 * l]); cb0 = Fma(x, b0, cb0); cb1 = Fma(x, b1, cb1);
             }
         }
-        Store(c, c00, c01, w, accumulate);
-        Store(c + ldc, c10, c11, w, accumulate);
-        Store(c + 2 * ldc, c20, c21, w, accumulate);
-        Store(c + 3 * ldc, c30, c31, w, accumulate);
-        if (TRows.Six)
-        {
-            Store(c + 4 * ldc, c40, c41, w, accumulate);
-            Store(c + 5 * ldc, c50, c51, w, accumulate);
-        }
-        T* lowerC = c + h * ldc;
-        Store(lowerC, c60, c61, w, accumulate);
-        Store(lowerC + ldc, c70, c71, w, accumulate);
-        Store(lowerC + 2 * ldc, c80, c81, w, accumulate);
-        Store(lowerC + 3 * ldc, c90, c91, w, accumulate);
-        if (TRows.Six)
-        {
-            Store(lowerC + 4 * ldc, ca0, ca1, w, accumulate);
-            Store(lowerC + 5 * ldc, cb0, cb1, w, accumulate);
-        }
+        StorePanel<T, TRows>(c, ldc, w, accumulate, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+        StorePanel<T, TRows>(c + h * ldc, ldc, w, accumulate, c60, c61, c70, c71, c80, c81, c90, c91, ca0, ca1, cb0, cb1);
+    }
+
+    // A panel's rows of C from its accumulators (two vectors a row; rows 4 and 5 only for six-row panels).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StorePanel<T, TRows>(T* c, int ldc, int w, bool accumulate, Vector512<T> r00, Vector512<T> r01, Vector512<T> r10, Vector512<T> r11,
+        Vector512<T> r20, Vector512<T> r21, Vector512<T> r30, Vector512<T> r31, Vector512<T> r40, Vector512<T> r41, Vector512<T> r50, Vector512<T> r51)
+        where T : unmanaged where TRows : struct, IPanelRows
+    {
+        Store(c, r00, r01, w, accumulate);
+        Store(c + ldc, r10, r11, w, accumulate);
+        Store(c + 2 * ldc, r20, r21, w, accumulate);
+        Store(c + 3 * ldc, r30, r31, w, accumulate);
+        if (!TRows.Six) return;
+        Store(c + 4 * ldc, r40, r41, w, accumulate);
+        Store(c + 5 * ldc, r50, r51, w, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
