@@ -68,6 +68,16 @@ public sealed class Context
         }
     }
 
+    // Set by the engine before the backward runs: whether it frees the saved tensors (and gives back
+    // the private ones' buffers) as soon as the backward returns, with no retained graph.
+    internal bool FreedAfterBackward;
+
+    /// <summary>
+    /// Whether the backward may write over saved tensor <paramref name="i"/>: only this context holds
+    /// it and the engine frees it when the backward returns, so nothing will read it again.
+    /// </summary>
+    internal bool MayOverwrite(int i) => FreedAfterBackward && _private is { } owned && owned[i];
+
     internal void Release(bool buffersToo = false, Tensor?[]? returned = null)
     {
         if (buffersToo && _private is { } owned && _saved is { } saved)

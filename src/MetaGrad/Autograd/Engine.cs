@@ -144,6 +144,7 @@ internal static class Engine
             Tensor? received = null;
             Tensor?[]? receivedAll = null;
             bool runs = needed is null || needed.Contains(node);
+            node.WillFreeSaved(runs && !retainGraph && !createGraph);   // as ReleaseSaved below
             if (node.OutputCount == 1)
             {
                 if (buffers.Remove(node, out var grad))

@@ -48,6 +48,9 @@ public abstract class Function
     /// <summary>Frees the saved tensors; <paramref name="buffersToo"/>: gives back the buffers of those only this node holds, unless one of <paramref name="returned"/> uses them.</summary>
     internal void ReleaseSaved(bool buffersToo = false, Tensor?[]? returned = null) => Ctx.Release(buffersToo, returned);
 
+    /// <summary>Tells the backward about to run whether its saved tensors are freed when it returns (see <see cref="Context.MayOverwrite"/>).</summary>
+    internal void WillFreeSaved(bool freed) => Ctx.FreedAfterBackward = freed;
+
     /// <summary>
     /// Whether this node keeps nothing beyond its calls: neither the gradients its backward receives
     /// or returns, nor (outside its context) the tensors its forward makes. Then the engine may reuse

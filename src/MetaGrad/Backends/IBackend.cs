@@ -218,9 +218,11 @@ internal interface IFusedKernels
     /// Backpropagation through time for <see cref="RecurrentForward"/>: from the gradient of its
     /// States, the gradients of gi, h0, c0, W_hh and b_hh (the weight's in one product over all steps),
     /// and of b_ih with <paramref name="withBiasIh"/> (the sum of gi's gradient over the rows).
+    /// With <paramref name="overwriteGates"/> (the caller will not read the trace again) the LSTM's
+    /// gate gradients are written over the trace's Gates, which becomes gi's gradient.
     /// </summary>
     RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightHh,
-        int[] batchSizes, bool reverse, bool withBiasIh);
+        int[] batchSizes, bool reverse, bool withBiasIh, bool overwriteGates);
 
     /// <summary>
     /// softmax(scale·q·kᵀ + bias)·v for contiguous q [B, L, E], k [B, S, E], v [B, S, Ev] of one

@@ -342,9 +342,9 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
             : _fused.RecurrentForward(kind, gi, h0, c0, weightHh, biasHh, biasIh, batchSizes, reverse, trace);
 
     public RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightHh,
-        int[] batchSizes, bool reverse, bool withBiasIh) =>
+        int[] batchSizes, bool reverse, bool withBiasIh, bool overwriteGates) =>
         gradStates.DType.IsNarrow() ? throw Refused(kind.ToString(), gradStates.DType)
-            : _fused.RecurrentBackward(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh);
+            : _fused.RecurrentBackward(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh, overwriteGates);
 
     public AttentionResult AttentionForward(RawTensor q, RawTensor k, RawTensor v, bool causal, double scale, AttentionBias? bias) =>
         AnyNarrow(q, k, v) ? throw Refused("ScaledDotProductAttention", q.DType) : _fused.AttentionForward(q, k, v, causal, scale, bias);

@@ -78,7 +78,10 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     Tensor?[] FusedBackward(Context ctx, Tensor[] inputs, RecurrentTrace trace, Tensor grad)
     {
         var weight = layout.Read(inputs).WeightHh;
-        var g = ((IFusedKernels)grad.Backend).RecurrentBackward(kind, trace, grad, weight, batchSizes, reverse, layout.HasBiasIh && ctx.NeedsInputGrad[^1]);
+        // The gates are saved right after the inputs and the States (see Traced).
+        bool overwriteGates = kind == RecurrentKind.Lstm && ctx.MayOverwrite(inputs.Length + 1);
+        var g = ((IFusedKernels)grad.Backend).RecurrentBackward(kind, trace, grad, weight, batchSizes, reverse, layout.HasBiasIh && ctx.NeedsInputGrad[^1],
+            overwriteGates);
         var all = layout.Flatten(g.Input, g.H0, g.C0, g.WeightHh, g.BiasHh, g.BiasIh);
         var result = new Tensor?[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) result[i] = ctx.NeedsInputGrad[i] ? all[i] : null;

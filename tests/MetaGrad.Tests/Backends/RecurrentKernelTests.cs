@@ -175,6 +175,44 @@ public class RecurrentKernelTests
         Assert.Contains("Float32", error.Message);
     }
 
+    // A backward that frees the graph writes the LSTM's gate gradients over its trace of the gates;
+    // one that keeps the graph must leave the trace for the next.
+    [Theory]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Float32)]
+    public void Lstm_RetainedGraph_EveryBackwardGivesTheSameGradients(DType dtype)
+    {
+        int[] sizes = [3, 2, 2, 1];
+        var a = Inputs(RecurrentKind.Lstm, sizes, dtype);
+        var states = Fused(RecurrentKind.Lstm, a, sizes, false);
+        var loss = (states * Tensor.Randn(states.Shape.ToArray(), dtype, generator: new Generator(9))).Sum();
+        var first = Autograd.Grad([loss], a, retainGraph: true);
+        var second = Autograd.Grad([loss], a, retainGraph: true);
+        var last = Autograd.Grad([loss], a);
+        var expected = Autograd.Grad([(Composite(RecurrentKind.Lstm, a, sizes, false) * Tensor.Randn(states.Shape.ToArray(), dtype, generator: new Generator(9))).Sum()], a);
+        for (int i = 0; i < a.Length; i++)
+        {
+            Assert.True(second[i]!.Equal(first[i]!), $"input {i}: the second backward differs from the first");
+            Assert.True(last[i]!.Equal(first[i]!), $"input {i}: the last backward differs from the first");
+            double tolerance = dtype == DType.Float64 ? 1e-11 : 2e-5;
+            Assert.True(first[i]!.AllClose(expected[i]!, rtol: tolerance, atol: tolerance), $"input {i}: differs from the composite layer");
+        }
+    }
+
+    [Fact]
+    public void Lstm_FreedGraph_GiGradientIsWrittenOverTheGatesTrace()
+    {
+        int[] sizes = [3, 3];
+        var a = Inputs(RecurrentKind.Lstm, sizes, DType.Float64);
+        var outputs = RecurrentLayer.Run(RecurrentKind.Lstm, a[0], a[1], a[2], a[3], a[4], sizes, reverse: false);
+        var gates = outputs.Output.GradFn!.SavedForDrawing[a.Length + 1];
+        Assert.Equal(new[] { 6, 4 * H }, gates.Shape.ToArray());
+        var expected = Autograd.Grad([Composite(RecurrentKind.Lstm, a, sizes, false).Sum()], [a[0]], retainGraph: true)[0]!;
+        var grad = Autograd.Grad([outputs.Stacked().Sum()], [a[0]])[0]!;
+        Assert.Same(gates.Storage, grad.Storage);
+        Assert.True(grad.AllClose(expected, rtol: 1e-12, atol: 1e-12));
+    }
+
     [Fact]
     public void Fused_InPlaceChangeOfAnInput_IsReportedAtBackward()
     {

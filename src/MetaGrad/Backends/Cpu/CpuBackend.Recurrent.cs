@@ -17,9 +17,9 @@ internal sealed partial class CpuBackend
         : RecurrentForwardTyped<double>(kind, gi, h0, c0, weightHh, biasHh, biasIh, batchSizes, reverse, trace);
 
     public RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightHh,
-        int[] batchSizes, bool reverse, bool withBiasIh) => gradStates.DType == DType.Float32
-        ? RecurrentBackwardTyped<float>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh)
-        : RecurrentBackwardTyped<double>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh);
+        int[] batchSizes, bool reverse, bool withBiasIh, bool overwriteGates) => gradStates.DType == DType.Float32
+        ? RecurrentBackwardTyped<float>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh, overwriteGates)
+        : RecurrentBackwardTyped<double>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh, overwriteGates);
 
     /// <summary>A tensor's elements as one dense run: its own, or a contiguous copy's (see <see cref="DenseRun{T}"/>: hold it in a using declaration).</summary>
     static DenseRun<T> Dense<T>(RawTensor t) where T : unmanaged
@@ -171,7 +171,7 @@ internal sealed partial class CpuBackend
     }
 
     static RecurrentGradients RecurrentBackwardTyped<T>(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightT,
-        int[] batchSizes, bool reverse, bool withBiasIh) where T : unmanaged, IFloatingPointIeee754<T>
+        int[] batchSizes, bool reverse, bool withBiasIh, bool overwriteGates) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = weightT.Layout.Shape[0], hidden = weightT.Layout.Shape[1];
         int rows = batchSizes.Sum(), widest = batchSizes.Length == 0 ? 0 : batchSizes.Max();
@@ -190,8 +190,11 @@ internal sealed partial class CpuBackend
         int gateWidth = gru ? 4 * hidden : width;
 
         // dGh is the gradient of the gates' recurrent half; the input half's is the same except
-        // for GRU's n, where the reset gate scales the recurrent half only.
-        var dRecurrent = NewUninitialized<T>([rows, width]);
+        // for GRU's n, where the reset gate scales the recurrent half only. An LSTM row's gate
+        // gradients depend on that row's gates alone, read before they are written: over a trace no
+        // one will read again they land in lines the row has just brought into cache, where a new
+        // buffer's cost a trip to memory for each line first (and as much memory again).
+        var dRecurrent = lstm && overwriteGates ? trace.Gates!.Value : NewUninitialized<T>([rows, width]);
         var dInput = gru ? NewUninitialized<T>([rows, width]) : dRecurrent;
         var dGh = Data<T>(dRecurrent);
         var dGi = Data<T>(dInput);
