@@ -78,11 +78,15 @@ public sealed class Context
     /// </summary>
     internal bool MayOverwrite(int i) => FreedAfterBackward && _private is { } owned && owned[i];
 
-    internal void Release(bool buffersToo = false, Tensor?[]? returned = null)
+    internal void Release(bool buffersToo = false, Tensor?[]? returned = null, OwnedGradients? pass = null)
     {
         if (buffersToo && _private is { } owned && _saved is { } saved)
             for (int i = 0; i < saved.Length; i++)
-                if (owned[i] && (returned is null || !Holds(returned, saved[i].Storage))) saved[i].Storage.Release();
+            {
+                if (!owned[i]) continue;
+                if (returned is null || !Holds(returned, saved[i].Storage)) saved[i].Storage.Release();
+                else pass?.Adopt(saved[i].Storage, returned);
+            }
         _saved = null;
         _private = null;
         _released = true;

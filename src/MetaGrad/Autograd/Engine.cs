@@ -195,7 +195,7 @@ internal static class Engine
             }
             if (!runs) continue;   // a captured input with nothing to compute below it
             // A recorded backward's graph may hold saved tensors; otherwise those only this node held are done.
-            if (!retainGraph) node.ReleaseSaved(buffersToo: !createGraph, grads);
+            if (!retainGraph) node.ReleaseSaved(buffersToo: !createGraph, grads, own);
 
             for (int i = 0; i < node.Edges.Length; i++)
             {

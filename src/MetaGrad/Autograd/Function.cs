@@ -45,8 +45,12 @@ public abstract class Function
 
     internal abstract Tensor?[] BackwardAll(Tensor grad);
 
-    /// <summary>Frees the saved tensors; <paramref name="buffersToo"/>: gives back the buffers of those only this node holds, unless one of <paramref name="returned"/> uses them.</summary>
-    internal void ReleaseSaved(bool buffersToo = false, Tensor?[]? returned = null) => Ctx.Release(buffersToo, returned);
+    /// <summary>
+    /// Frees the saved tensors; <paramref name="buffersToo"/>: gives back the buffers of those only
+    /// this node holds, unless one of <paramref name="returned"/> uses them (<paramref name="pass"/>
+    /// then takes such a buffer over, to free once used).
+    /// </summary>
+    internal void ReleaseSaved(bool buffersToo = false, Tensor?[]? returned = null, OwnedGradients? pass = null) => Ctx.Release(buffersToo, returned, pass);
 
     /// <summary>Tells the backward about to run whether its saved tensors are freed when it returns (see <see cref="Context.MayOverwrite"/>).</summary>
     internal void WillFreeSaved(bool freed) => Ctx.FreedAfterBackward = freed;

@@ -17,6 +17,8 @@ internal sealed class OwnedGradients
     // Storages of this pass that something besides one gradient slot may hold.
     readonly HashSet<Storage> _shared = new(ReferenceEqualityComparer.Instance);
     readonly HashSet<Storage> _seen = new(ReferenceEqualityComparer.Instance);
+    // Storages made before this pass that it now holds alone (see Adopt).
+    readonly HashSet<Storage> _adopted = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Starts a pass; when <paramref name="on"/> is false (a recorded backward, Autograd.Grad, a tracer) nothing is owned.</summary>
     public void Begin(bool on)
@@ -24,6 +26,7 @@ internal sealed class OwnedGradients
         _on = on;
         _since = Storage.LastSerial;
         _shared.Clear();
+        _adopted.Clear();
     }
 
     public void Clear()
@@ -31,15 +34,33 @@ internal sealed class OwnedGradients
         _on = false;
         _shared.Clear();
         _seen.Clear();
+        _adopted.Clear();
     }
 
     /// <summary>Whether this pass alone holds <paramref name="t"/>'s storage.</summary>
-    public bool Owns(Tensor t) => _on && t.Storage.Serial > _since && !_shared.Contains(t.Storage);
+    public bool Owns(Tensor t) => _on && MadeHere(t.Storage) && !_shared.Contains(t.Storage);
+
+    bool MadeHere(Storage storage) => storage.Serial > _since || _adopted.Contains(storage);
+
+    /// <summary>
+    /// Takes over a storage that a node's freed context held alone and that one of the gradients
+    /// the node returned now uses (a saved buffer its backward wrote that gradient into, see
+    /// <see cref="Context.MayOverwrite"/>): as a gradient made in this pass, it is freed once used.
+    /// A storage that two of the gradients use stays the collector's.
+    /// </summary>
+    public void Adopt(Storage storage, Tensor?[] returned)
+    {
+        if (!_on) return;
+        int uses = 0;
+        foreach (var g in returned)
+            if (g is not null && ReferenceEquals(g.Storage, storage)) uses++;
+        if (uses == 1) _adopted.Add(storage);
+    }
 
     /// <summary>Marks <paramref name="t"/>'s storage as held elsewhere too: never freed nor kept by a leaf in this pass.</summary>
     public void Share(Tensor? t)
     {
-        if (_on && t is not null && t.Storage.Serial > _since) _shared.Add(t.Storage);
+        if (_on && t is not null && MadeHere(t.Storage)) _shared.Add(t.Storage);
     }
 
     /// <summary>Gives an owned gradient's buffer back: the pass is done with it.</summary>

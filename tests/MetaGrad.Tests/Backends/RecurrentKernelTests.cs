@@ -213,6 +213,26 @@ public class RecurrentKernelTests
         Assert.True(grad.AllClose(expected, rtol: 1e-12, atol: 1e-12));
     }
 
+    // The gates' buffer, now gi's gradient, goes back to the pool once the input projection's
+    // backward has used it, as the buffer of a gradient made in the pass would: left to the
+    // collector, every training step would take a new one.
+    [Fact]
+    public void Lstm_TrainingBackward_GivesTheGatesBufferBackOnceTheProjectionUsedIt()
+    {
+        int[] sizes = [3, 3];
+        var a = Inputs(RecurrentKind.Lstm, sizes, DType.Float64);
+        var g = new Generator(5);
+        var x = Tensor.Randn([6, 5], DType.Float64, generator: g);
+        var wIh = (Tensor.Randn([4 * H, 5], DType.Float64, generator: g) * 0.5).Detach().RequiresGrad_();
+        var outputs = RecurrentLayer.Run(RecurrentKind.Lstm, x.Matmul(wIh.T), a[1], a[2], a[3], a[4], sizes, reverse: false);
+        var gates = outputs.Output.GradFn!.SavedForDrawing[a.Length + 1];
+        var expected = Autograd.Grad([Composite(RecurrentKind.Lstm, [x.Matmul(wIh.T), .. a[1..]], sizes, false).Sum()], [wIh, a[3]]);
+        outputs.Stacked().Sum().Backward();
+        Assert.Equal(0, gates.Storage.Length);   // released
+        Assert.True(wIh.Grad!.AllClose(expected[0]!, rtol: 1e-12, atol: 1e-12));
+        Assert.True(a[3].Grad!.AllClose(expected[1]!, rtol: 1e-12, atol: 1e-12));
+    }
+
     [Fact]
     public void Fused_InPlaceChangeOfAnInput_IsReportedAtBackward()
     {
