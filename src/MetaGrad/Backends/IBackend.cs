@@ -215,13 +215,13 @@ internal interface IFusedKernels
         int[] batchSizes, bool reverse, bool trace);
 
     /// <summary>
-    /// Backpropagation through time for <see cref="RecurrentForward"/>: from the gradient of its
-    /// States, the gradients of gi, h0, c0, W_hh and b_hh (the weight's in one product over all steps),
+    /// Backpropagation through time for <see cref="RecurrentForward"/>: from the gradients of its
+    /// outputs, the final h and the final c (each absent one zero), the gradients of gi, h0, c0, W_hh and b_hh (the weight's in one product over all steps),
     /// and of b_ih with <paramref name="withBiasIh"/> (the sum of gi's gradient over the rows).
     /// With <paramref name="overwriteGates"/> (the caller will not read the trace again) the LSTM's
     /// gate gradients are written over the trace's Gates, which becomes gi's gradient.
     /// </summary>
-    RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightHh,
+    RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RecurrentStateGradients gradStates, RawTensor weightHh,
         int[] batchSizes, bool reverse, bool withBiasIh, bool overwriteGates);
 
     /// <summary>
@@ -338,6 +338,13 @@ internal readonly record struct AttentionGradients(RawTensor Query, RawTensor Ke
 /// c each row started from and tanh of the c it ended with.
 /// </summary>
 internal sealed record RecurrentTrace(RawTensor States, RawTensor? Gates, RawTensor? Previous, RawTensor? Cells);
+
+/// <summary>The gradients that reach a recurrent layer's outputs [rows, H], final h [N, H] and final c [N, H] (LSTM); null where none does.</summary>
+internal readonly record struct RecurrentStateGradients(RawTensor? Output, RawTensor? H, RawTensor? C)
+{
+    /// <summary>The dtype of the present ones.</summary>
+    public DType DType => (Output ?? H ?? C)!.Value.DType;
+}
 
 /// <summary>The gradients of <see cref="IFusedKernels.RecurrentBackward"/>, one per input of the forward.</summary>
 internal sealed record RecurrentGradients(RawTensor Input, RawTensor H0, RawTensor? C0, RawTensor WeightHh, RawTensor? BiasHh, RawTensor? BiasIh);

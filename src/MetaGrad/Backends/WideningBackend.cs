@@ -341,7 +341,7 @@ internal sealed class WideningBackend(IBackend inner) : IBackend, IFusedKernels
         gi.DType.IsNarrow() ? throw Refused(kind.ToString(), gi.DType)
             : _fused.RecurrentForward(kind, gi, h0, c0, weightHh, biasHh, biasIh, batchSizes, reverse, trace);
 
-    public RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightHh,
+    public RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RecurrentStateGradients gradStates, RawTensor weightHh,
         int[] batchSizes, bool reverse, bool withBiasIh, bool overwriteGates) =>
         gradStates.DType.IsNarrow() ? throw Refused(kind.ToString(), gradStates.DType)
             : _fused.RecurrentBackward(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh, overwriteGates);

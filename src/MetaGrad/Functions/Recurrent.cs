@@ -52,13 +52,13 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
 
     protected override Tensor?[] Backward(Context ctx, Tensor?[] grads)
     {
-        // The kernel takes the gradient of its States as one tensor.
-        var grad = Concatenated(grads, _outputShapes, 0);
         var saved = ctx.Saved;   // checks that no input or the output was changed in place since
         var inputs = new Tensor[ctx.NeedsInputGrad.Count];
         for (int i = 0; i < inputs.Length; i++) inputs[i] = saved[i];
-        if (Autograd.IsGradEnabled) return RecordedBackward(ctx, inputs, grad);
-        return FusedBackward(ctx, inputs, Untraced(kind, saved, inputs.Length), grad);
+        // The recorded form differentiates the stacked States; the kernel takes the three parts as
+        // they came (a missing one is zero), with no copy of them into one tensor.
+        if (Autograd.IsGradEnabled) return RecordedBackward(ctx, inputs, Concatenated(grads, _outputShapes, 0));
+        return FusedBackward(ctx, inputs, Untraced(kind, saved, inputs.Length), grads);
     }
 
     // The trace saved after the inputs, and read back: States, then Gates (not for the plain RNN),
@@ -75,12 +75,14 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
         return new RecurrentTrace(states, gates, previous, cells);
     }
 
-    Tensor?[] FusedBackward(Context ctx, Tensor[] inputs, RecurrentTrace trace, Tensor grad)
+    Tensor?[] FusedBackward(Context ctx, Tensor[] inputs, RecurrentTrace trace, Tensor?[] grads)
     {
         var weight = layout.Read(inputs).WeightHh;
+        var grad = grads.First(g => g is not null)!;
         // The gates are saved right after the inputs and the States (see Traced).
         bool overwriteGates = kind == RecurrentKind.Lstm && ctx.MayOverwrite(inputs.Length + 1);
-        var g = ((IFusedKernels)grad.Backend).RecurrentBackward(kind, trace, grad, weight, batchSizes, reverse, layout.HasBiasIh && ctx.NeedsInputGrad[^1],
+        var states = new RecurrentStateGradients(grads[0], grads[1], grads.Length > 2 ? grads[2] : null);
+        var g = ((IFusedKernels)grad.Backend).RecurrentBackward(kind, trace, states, weight, batchSizes, reverse, layout.HasBiasIh && ctx.NeedsInputGrad[^1],
             overwriteGates);
         var all = layout.Flatten(g.Input, g.H0, g.C0, g.WeightHh, g.BiasHh, g.BiasIh);
         var result = new Tensor?[inputs.Length];

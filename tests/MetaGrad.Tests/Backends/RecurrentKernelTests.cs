@@ -233,6 +233,38 @@ public class RecurrentKernelTests
         Assert.True(a[3].Grad!.AllClose(expected[1]!, rtol: 1e-12, atol: 1e-12));
     }
 
+    // The kernel takes the gradients of the outputs, the final h and the final c as they come;
+    // those that no loss reached are zeros.
+    [Theory]
+    [InlineData(RecurrentKind.Lstm, "output")]
+    [InlineData(RecurrentKind.Lstm, "h")]
+    [InlineData(RecurrentKind.Lstm, "c")]
+    [InlineData(RecurrentKind.Lstm, "h and c")]
+    [InlineData(RecurrentKind.Gru, "output")]
+    [InlineData(RecurrentKind.Gru, "h")]
+    [InlineData(RecurrentKind.RnnTanh, "h")]
+    public void Fused_GradientsReachingSomeOutputsOnly_EqualComposite(RecurrentKind kind, string reached)
+    {
+        int[] sizes = [3, 2, 2, 1];
+        var a = Inputs(kind, sizes, DType.Float64);
+        bool lstm = kind == RecurrentKind.Lstm;
+        int w = lstm ? 3 : 2;
+        var fused = RecurrentLayer.Run(kind, a[0], a[1], lstm ? a[2] : null, a[w], a[w + 1], sizes, reverse: false);
+        var composite = RecurrentLayer.Composite(kind, a[0], a[1], lstm ? a[2] : null, a[w], a[w + 1], sizes, reverse: false);
+        Tensor Loss(RecurrentOutputs o) => reached switch
+        {
+            "output" => (o.Output * o.Output).Sum(),
+            "h" => (o.H * 3.0).Sum(),
+            "c" => (o.C! * o.C!).Sum(),
+            _ => (o.H * o.C!).Sum(),
+        };
+        var expected = Autograd.Grad([Loss(composite)], a);
+        var actual = Autograd.Grad([Loss(fused)], a);
+        for (int i = 0; i < a.Length; i++)
+            Assert.True(actual[i]!.AllClose(expected[i]!, rtol: 1e-11, atol: 1e-11),
+                $"{kind}, {reached}: gradient of input {i} differs by {(actual[i]! - expected[i]!).Abs().Max().Item<double>()}");
+    }
+
     [Fact]
     public void Fused_InPlaceChangeOfAnInput_IsReportedAtBackward()
     {

@@ -224,11 +224,11 @@ internal sealed unsafe partial class CpuBackend
         for (int i = 1; i < parts.Length; i++) TensorPrimitives.Add(into, parts[i].AsSpan(0, into.Length), into);
     }
 
-    // Zeroed scratch for a backward's partial sums: from the pool when large (a 64-channel 3×3
-    // layer's dWᵀ is 147 KB, on the large-object heap once per thread and step otherwise), given
-    // back with ReleaseScratch once the kernel is done with it.
-    static T[] ScratchOf<T>(int length) where T : unmanaged =>
-        length >= BufferPool<T>.MinLength ? BufferPool<T>.Rent(length, clear: true) : new T[length];
+    // Scratch (zeroed unless asked not to) for a kernel's partial sums: from the pool when large (a
+    // 64-channel 3×3 layer's dWᵀ is 147 KB, on the large-object heap once per thread and step
+    // otherwise), given back with ReleaseScratch once the kernel is done with it.
+    static T[] ScratchOf<T>(int length, bool clear = true) where T : unmanaged =>
+        length >= BufferPool<T>.MinLength ? BufferPool<T>.Rent(length, clear) : clear ? new T[length] : GC.AllocateUninitializedArray<T>(length);
 
     static void ReleaseScratch<T>(T[] scratch) where T : unmanaged
     {

@@ -16,7 +16,7 @@ internal sealed partial class CpuBackend
         ? RecurrentForwardTyped<float>(kind, gi, h0, c0, weightHh, biasHh, biasIh, batchSizes, reverse, trace)
         : RecurrentForwardTyped<double>(kind, gi, h0, c0, weightHh, biasHh, biasIh, batchSizes, reverse, trace);
 
-    public RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightHh,
+    public RecurrentGradients RecurrentBackward(RecurrentKind kind, RecurrentTrace trace, RecurrentStateGradients gradStates, RawTensor weightHh,
         int[] batchSizes, bool reverse, bool withBiasIh, bool overwriteGates) => gradStates.DType == DType.Float32
         ? RecurrentBackwardTyped<float>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh, overwriteGates)
         : RecurrentBackwardTyped<double>(kind, trace, gradStates, weightHh, batchSizes, reverse, withBiasIh, overwriteGates);
@@ -101,7 +101,8 @@ internal sealed partial class CpuBackend
         {
             var (lo, hi) = PartRows(n, parts, part);
             var A = gates is null ? new T[gateWidth] : Data<T>(gates.Value);
-            var R = new T[Math.Max(0, Math.Min(hi, widest) - lo) * width];
+            // Each step's product writes the rows it reads: no zeroing, and no new large array a step.
+            var R = ScratchOf<T>(Math.Max(0, Math.Min(hi, widest) - lo) * width, clear: false);
             var scratch = new T[hidden];
             var inputs = BI is null || lstm ? null : new T[width];
             foreach (int t in order)
@@ -164,13 +165,14 @@ internal sealed partial class CpuBackend
                     output.CopyTo(h);
                 }
             }
+            ReleaseScratch(R);
         }
         Threading.For(parts, Run);
         packed?.Release();
         return new RecurrentTrace(states, gates, previous, cells);
     }
 
-    static RecurrentGradients RecurrentBackwardTyped<T>(RecurrentKind kind, RecurrentTrace trace, RawTensor gradStates, RawTensor weightT,
+    static RecurrentGradients RecurrentBackwardTyped<T>(RecurrentKind kind, RecurrentTrace trace, RecurrentStateGradients gradStates, RawTensor weightT,
         int[] batchSizes, bool reverse, bool withBiasIh, bool overwriteGates) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = weightT.Layout.Shape[0], hidden = weightT.Layout.Shape[1];
@@ -179,9 +181,13 @@ internal sealed partial class CpuBackend
         int n = trace.States.Layout.Shape[0] - rows;
         if (lstm) n /= 2;
         var (offsets, order) = Schedule(batchSizes, reverse);
-        using var gradRun = Dense<T>(gradStates);
+        using var gradOutput = Dense<T>(gradStates.Output);
+        using var gradH = Dense<T>(gradStates.H);
+        using var gradC = Dense<T>(gradStates.C);
         using var weight = Dense<T>(weightT);
-        var (dS, dsAt) = gradRun;
+        // A row's output gradient, zeros where no gradient reached the outputs.
+        var zeros = gradOutput.Array is null ? new T[hidden] : null;
+        ReadOnlySpan<T> OutputGradient(int row) => zeros ?? gradOutput.Array.AsSpan(gradOutput.Offset + row * hidden, hidden);
         var S = Data<T>(trace.States);
         var (W, wAt) = weight;
         var A = trace.Gates is null ? null : Data<T>(trace.Gates.Value);
@@ -201,14 +207,16 @@ internal sealed partial class CpuBackend
         // The running gradients of h and c start as those of the final states.
         var dh0 = NewUninitialized<T>([n, hidden]);
         var dH = Data<T>(dh0);
-        dS.AsSpan(dsAt + rows * hidden, n * hidden).CopyTo(dH);
+        if (gradH.Array is null) dH.AsSpan(0, n * hidden).Clear();
+        else gradH.Array.AsSpan(gradH.Offset, n * hidden).CopyTo(dH);
         RawTensor? dc0 = null;
         T[]? dC = null;
         if (lstm)
         {
             dc0 = NewUninitialized<T>([n, hidden]);
             dC = Data<T>(dc0.Value);
-            dS.AsSpan(dsAt + (rows + n) * hidden, n * hidden).CopyTo(dC);
+            if (gradC.Array is null) dC.AsSpan(0, n * hidden).Clear();
+            else gradC.Array.AsSpan(gradC.Offset, n * hidden).CopyTo(dC);
         }
         var packed = order.Length > 1 ? Gemm.Pack(width, hidden, StridedMatrix.Of(W, wAt, hidden, 1)) : null;
         int parts = BatchParts(n, widest, width, hidden, order.Length);
@@ -236,11 +244,11 @@ internal sealed partial class CpuBackend
                     var d = dGh.AsSpan(row * width, width);
                     if (lstm)
                     {
-                        LstmBackwardRow<T>(dh, dS.AsSpan(dsAt + row * hidden, hidden), dC!.AsSpan(r * hidden, hidden), A!.AsSpan(row * gateWidth, gateWidth),
+                        LstmBackwardRow<T>(dh, OutputGradient(row), dC!.AsSpan(r * hidden, hidden), A!.AsSpan(row * gateWidth, gateWidth),
                             C!.AsSpan(row * 2 * hidden, 2 * hidden), d, dBias);
                         continue;
                     }
-                    TensorPrimitives.Add(dh, dS.AsSpan(dsAt + row * hidden, hidden), dh);
+                    TensorPrimitives.Add(dh, OutputGradient(row), dh);
                     switch (kind)
                     {
                         case RecurrentKind.RnnTanh:
