@@ -164,6 +164,21 @@ static class Harness
         return sb.ToString();
     }
 
+    /// <summary>
+    /// What --quick could not estimate. Seven samples put a row's median at the mercy of a stretch
+    /// of another tenant's load: the rows whose paired ratios spread wider than ±10% around their
+    /// median (the quartiles; the precision full runs are read at) are named as not estimated.
+    /// </summary>
+    public static string QuickCaveat(IReadOnlyList<Result> results)
+    {
+        var loose = results.Where(r => r.PairedRatios.Upper - r.PairedRatios.Lower > 0.2 * r.PairedRatios.Median).ToList();
+        if (loose.Count == 0) return "\n--quick: every row's paired ratios fell within ±10% of its median (quartiles).\n";
+        var sb = new StringBuilder($"\n--quick could not estimate {loose.Count} of {results.Count} rows to ±10% (their paired ratios' quartiles spread wider); run them without --quick (--only TEXT):\n\n");
+        foreach (var r in loose)
+            sb.Append(CultureInfo.InvariantCulture, $"- {r.Name} ({r.Threads} threads): paired ratios {r.PairedRatios.Lower:F2}–{r.PairedRatios.Upper:F2} around {r.PairedRatios.Median:F2}\n");
+        return sb.ToString();
+    }
+
     public static string Json(IReadOnlyList<Result> results, string machine, int vectorBits, double peakPerCore) => JsonSerializer.Serialize(new
     {
         date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),

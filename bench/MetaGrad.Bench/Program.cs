@@ -146,6 +146,7 @@ string header = $"Benchmarks of {DateTime.UtcNow:yyyy-MM-dd} on {machine}; {Peak
     $"{InstructionSets.Describe()}; medians of {samples} alternating samples{(quick ? " (--quick)" : "")}. Ratio above 1: MetaGrad is faster. GEMM rows give MetaGrad's share of that peak (per thread)." +
     (memory ? " Peak memory: each engine alone in a fresh process, the resident set's high-water mark over a second of repetitions above its size after the first (--memory; see bench/MetaGrad.Bench/Memory.cs)." : "");
 var markdown = Harness.Markdown(results, header, peak);
+if (quick) markdown += Harness.QuickCaveat(results);
 Console.WriteLine(markdown);
 Directory.CreateDirectory(outDir);
 File.WriteAllText(Path.Combine(outDir, "latest.md"), markdown);
