@@ -78,12 +78,11 @@ internal sealed class RecurrentLayer(RecurrentKind kind, int[] batchSizes, bool 
     Tensor?[] FusedBackward(Context ctx, Tensor[] inputs, RecurrentTrace trace, Tensor?[] grads)
     {
         var weight = layout.Read(inputs).WeightHh;
-        var grad = grads.First(g => g is not null)!;
+        var kernels = (IFusedKernels)grads.First(x => x is not null)!.Backend;
         // The gates are saved right after the inputs and the States (see Traced).
         bool overwriteGates = kind == RecurrentKind.Lstm && ctx.MayOverwrite(inputs.Length + 1);
         var states = new RecurrentStateGradients(grads[0], grads[1], grads.Length > 2 ? grads[2] : null);
-        var g = ((IFusedKernels)grad.Backend).RecurrentBackward(kind, trace, states, weight, batchSizes, reverse, layout.HasBiasIh && ctx.NeedsInputGrad[^1],
-            overwriteGates);
+        var g = kernels.RecurrentBackward(kind, trace, states, weight, batchSizes, reverse, layout.HasBiasIh && ctx.NeedsInputGrad[^1], overwriteGates);
         var all = layout.Flatten(g.Input, g.H0, g.C0, g.WeightHh, g.BiasHh, g.BiasIh);
         var result = new Tensor?[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) result[i] = ctx.NeedsInputGrad[i] ? all[i] : null;

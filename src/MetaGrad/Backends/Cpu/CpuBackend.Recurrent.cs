@@ -197,9 +197,9 @@ internal sealed partial class CpuBackend
 
         // dGh is the gradient of the gates' recurrent half; the input half's is the same except
         // for GRU's n, where the reset gate scales the recurrent half only. An LSTM row's gate
-        // gradients depend on that row's gates alone, read before they are written: over a trace no
-        // one will read again they land in lines the row has just brought into cache, where a new
-        // buffer's cost a trip to memory for each line first (and as much memory again).
+        // gradients depend on that row's gates alone, read before they are written: written over a
+        // trace no one reads again, they land in lines the row has just brought into cache, where
+        // each line of a new buffer costs a trip to memory first (and the buffer as much memory).
         var dRecurrent = lstm && overwriteGates ? trace.Gates!.Value : NewUninitialized<T>([rows, width]);
         var dInput = gru ? NewUninitialized<T>([rows, width]) : dRecurrent;
         var dGh = Data<T>(dRecurrent);
