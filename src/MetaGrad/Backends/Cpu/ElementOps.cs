@@ -284,30 +284,78 @@ internal struct SigmoidOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 internal struct AddOp<T> : IMap2<T, T, T> where T : INumber<T>
 {
     public static T Apply(T a, T b) => a + b;
-    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Add(a, b, y); return true; }
-    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) { TensorPrimitives.Add(a, b, y); return true; }
-    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Add(b, a, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Add>(a, b, y)) TensorPrimitives.Add(a, b, y);
+        return true;
+    }
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Add>(a, b, y)) TensorPrimitives.Add(a, b, y);
+        return true;
+    }
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Add>(a, b, y)) TensorPrimitives.Add(b, a, y);
+        return true;
+    }
 }
 internal struct SubOp<T> : IMap2<T, T, T> where T : INumber<T>
 {
     public static T Apply(T a, T b) => a - b;
-    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Subtract(a, b, y); return true; }
-    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) { TensorPrimitives.Subtract(a, b, y); return true; }
-    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Subtract(a, b, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Subtract>(a, b, y)) TensorPrimitives.Subtract(a, b, y);
+        return true;
+    }
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Subtract>(a, b, y)) TensorPrimitives.Subtract(a, b, y);
+        return true;
+    }
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Subtract>(a, b, y)) TensorPrimitives.Subtract(a, b, y);
+        return true;
+    }
 }
 internal struct MulOp<T> : IMap2<T, T, T> where T : INumber<T>
 {
     public static T Apply(T a, T b) => a * b;
-    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Multiply(a, b, y); return true; }
-    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) { TensorPrimitives.Multiply(a, b, y); return true; }
-    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Multiply(b, a, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Multiply>(a, b, y)) TensorPrimitives.Multiply(a, b, y);
+        return true;
+    }
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Multiply>(a, b, y)) TensorPrimitives.Multiply(a, b, y);
+        return true;
+    }
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Multiply>(a, b, y)) TensorPrimitives.Multiply(b, a, y);
+        return true;
+    }
 }
 internal struct DivOp<T> : IMap2<T, T, T> where T : INumber<T>
 {
     public static T Apply(T a, T b) => a / b;
-    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Divide(a, b, y); return true; }
-    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) { TensorPrimitives.Divide(a, b, y); return true; }
-    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) { TensorPrimitives.Divide(a, b, y); return true; }
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Divide>(a, b, y)) TensorPrimitives.Divide(a, b, y);
+        return true;
+    }
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Divide>(a, b, y)) TensorPrimitives.Divide(a, b, y);
+        return true;
+    }
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Divide>(a, b, y)) TensorPrimitives.Divide(a, b, y);
+        return true;
+    }
 }
 // torch.maximum and torch.minimum propagate NaN: a is taken where it wins or is NaN (a != a), else
 // b (NaN too where b is). Vectorised by the same rule; the element loop ran at 7 ns an element.

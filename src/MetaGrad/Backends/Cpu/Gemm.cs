@@ -112,16 +112,7 @@ internal static unsafe partial class Gemm
     /// hyperthread can share, fewer loads per multiply-add set the pace; on AMD's Zen 5 it was no
     /// faster on any product and slower on large ones with A packed (bench/results/TUNING.md).
     /// </summary>
-    internal static readonly bool TwelveRowsByDefault = !IsAmd();
-
-    static bool IsAmd()
-    {
-        if (!X86Base.IsSupported) return false;
-        // CPUID leaf 0 spells the vendor in EBX, EDX, ECX, in that order.
-        var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
-        ReadOnlySpan<int> vendor = [ebx, edx, ecx];
-        return MemoryMarshal.AsBytes(vendor).SequenceEqual("AuthenticAMD"u8);
-    }
+    internal static readonly bool TwelveRowsByDefault = !Processor.IsAmd;
 
     /// <summary>
     /// Whether the whole panel of h rows at row i of a block of mc and the next one, as high, run
