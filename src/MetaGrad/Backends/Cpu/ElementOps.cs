@@ -284,78 +284,30 @@ internal struct SigmoidOp<T> : IMap1<T, T> where T : IFloatingPointIeee754<T>
 internal struct AddOp<T> : IMap2<T, T, T> where T : INumber<T>
 {
     public static T Apply(T a, T b) => a + b;
-    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Add>(a, b, y)) TensorPrimitives.Add(a, b, y);
-        return true;
-    }
-    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Add>(a, b, y)) TensorPrimitives.Add(a, b, y);
-        return true;
-    }
-    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Add>(a, b, y)) TensorPrimitives.Add(b, a, y);
-        return true;
-    }
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Add>(a, b, y);
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Add>(a, b, y);
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Add>(a, b, y);
 }
 internal struct SubOp<T> : IMap2<T, T, T> where T : INumber<T>
 {
     public static T Apply(T a, T b) => a - b;
-    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Subtract>(a, b, y)) TensorPrimitives.Subtract(a, b, y);
-        return true;
-    }
-    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Subtract>(a, b, y)) TensorPrimitives.Subtract(a, b, y);
-        return true;
-    }
-    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Subtract>(a, b, y)) TensorPrimitives.Subtract(a, b, y);
-        return true;
-    }
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Subtract>(a, b, y);
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Subtract>(a, b, y);
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Subtract>(a, b, y);
 }
 internal struct MulOp<T> : IMap2<T, T, T> where T : INumber<T>
 {
     public static T Apply(T a, T b) => a * b;
-    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Multiply>(a, b, y)) TensorPrimitives.Multiply(a, b, y);
-        return true;
-    }
-    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Multiply>(a, b, y)) TensorPrimitives.Multiply(a, b, y);
-        return true;
-    }
-    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Multiply>(a, b, y)) TensorPrimitives.Multiply(b, a, y);
-        return true;
-    }
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Multiply>(a, b, y);
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Multiply>(a, b, y);
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Multiply>(a, b, y);
 }
 internal struct DivOp<T> : IMap2<T, T, T> where T : INumber<T>
 {
     public static T Apply(T a, T b) => a / b;
-    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Divide>(a, b, y)) TensorPrimitives.Divide(a, b, y);
-        return true;
-    }
-    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Divide>(a, b, y)) TensorPrimitives.Divide(a, b, y);
-        return true;
-    }
-    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y)
-    {
-        if (!StreamedArithmetic.TryApply<T, StreamedArithmetic.Divide>(a, b, y)) TensorPrimitives.Divide(a, b, y);
-        return true;
-    }
+    public static bool ApplySpan(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Divide>(a, b, y);
+    public static bool ApplySpan(ReadOnlySpan<T> a, T b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Divide>(a, b, y);
+    public static bool ApplySpan(T a, ReadOnlySpan<T> b, Span<T> y) => StreamedArithmetic.Apply<T, StreamedArithmetic.Divide>(a, b, y);
 }
 // torch.maximum and torch.minimum propagate NaN: a is taken where it wins or is NaN (a != a), else
 // b (NaN too where b is). Vectorised by the same rule; the element loop ran at 7 ns an element.

@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -20,35 +22,71 @@ internal static unsafe class StreamedArithmetic
     /// <summary>Where this path is taken: AMD processors with 256-bit vectors (measured on Zen 5 only).</summary>
     internal static readonly bool Enabled = Processor.IsAmd && Vector256.IsHardwareAccelerated && Sse.IsSupported;
 
-    /// <summary>One arithmetic operation, on a vector and on one value alike.</summary>
+    /// <summary>One arithmetic operation, on a vector and on one value alike, and TensorPrimitives' form of it for every other case.</summary>
     internal interface IOperation
     {
         static abstract Vector256<float> Apply(Vector256<float> a, Vector256<float> b);
         static abstract float Apply(float a, float b);
+        static abstract void Primitive<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T>;
+        static abstract void Primitive<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : INumber<T>;
+        static abstract void Primitive<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T>;
     }
 
     internal struct Add : IOperation
     {
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a + b;
         public static float Apply(float a, float b) => a + b;
+        public static void Primitive<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T> => TensorPrimitives.Add(a, b, y);
+        public static void Primitive<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : INumber<T> => TensorPrimitives.Add(a, b, y);
+        public static void Primitive<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T> => TensorPrimitives.Add(b, a, y);
     }
 
     internal struct Subtract : IOperation
     {
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a - b;
         public static float Apply(float a, float b) => a - b;
+        public static void Primitive<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T> => TensorPrimitives.Subtract(a, b, y);
+        public static void Primitive<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : INumber<T> => TensorPrimitives.Subtract(a, b, y);
+        public static void Primitive<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T> => TensorPrimitives.Subtract(a, b, y);
     }
 
     internal struct Multiply : IOperation
     {
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a * b;
         public static float Apply(float a, float b) => a * b;
+        public static void Primitive<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T> => TensorPrimitives.Multiply(a, b, y);
+        public static void Primitive<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : INumber<T> => TensorPrimitives.Multiply(a, b, y);
+        public static void Primitive<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T> => TensorPrimitives.Multiply(b, a, y);
     }
 
     internal struct Divide : IOperation
     {
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a / b;
         public static float Apply(float a, float b) => a / b;
+        public static void Primitive<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T> => TensorPrimitives.Divide(a, b, y);
+        public static void Primitive<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : INumber<T> => TensorPrimitives.Divide(a, b, y);
+        public static void Primitive<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T> => TensorPrimitives.Divide(a, b, y);
+    }
+
+    /// <summary>y = a op b: streamed where this path is taken (float, large, AMD), else TensorPrimitives'.</summary>
+    public static bool Apply<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T> where TOp : IOperation
+    {
+        if (!TryApply<T, TOp>(a, b, y)) TOp.Primitive(a, b, y);
+        return true;
+    }
+
+    /// <inheritdoc cref="Apply{T, TOp}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/>
+    public static bool Apply<T, TOp>(ReadOnlySpan<T> a, T b, Span<T> y) where T : INumber<T> where TOp : IOperation
+    {
+        if (!TryApply<T, TOp>(a, b, y)) TOp.Primitive(a, b, y);
+        return true;
+    }
+
+    /// <inheritdoc cref="Apply{T, TOp}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/>
+    public static bool Apply<T, TOp>(T a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T> where TOp : IOperation
+    {
+        if (!TryApply<T, TOp>(a, b, y)) TOp.Primitive(a, b, y);
+        return true;
     }
 
     /// <summary>y = a op b for a large y that overlaps neither input but at its start (in place); false where this path is not taken.</summary>
