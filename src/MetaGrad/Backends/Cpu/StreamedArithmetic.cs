@@ -116,7 +116,7 @@ internal static unsafe class StreamedArithmetic
         return true;
     }
 
-    /// <summary>The same for spans of a T that is float (callers test typeof(T) == typeof(float) first, and the JIT drops the rest).</summary>
+    /// <summary>The same for spans of any T: taken only when T is float (a test the JIT folds away in each instantiation).</summary>
     public static bool TryApply<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where TOp : IOperation =>
         typeof(T) == typeof(float) && TryApply<TOp>(FloatMath.AsFloat(a), FloatMath.AsFloat(b), FloatMath.AsFloat(y));
 
