@@ -224,17 +224,6 @@ internal sealed unsafe partial class CpuBackend
         for (int i = 1; i < parts.Length; i++) TensorPrimitives.Add(into, parts[i].AsSpan(0, into.Length), into);
     }
 
-    // Scratch (zeroed unless asked not to) for a kernel's partial sums: from the pool when large (a
-    // 64-channel 3×3 layer's dWᵀ is 147 KB, on the large-object heap once per thread and step
-    // otherwise), given back with ReleaseScratch once the kernel is done with it.
-    static T[] ScratchOf<T>(int length, bool clear = true) where T : unmanaged =>
-        length >= BufferPool<T>.MinLength ? BufferPool<T>.Rent(length, clear) : clear ? new T[length] : GC.AllocateUninitializedArray<T>(length);
-
-    static void ReleaseScratch<T>(T[] scratch) where T : unmanaged
-    {
-        if (scratch.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(scratch);
-    }
-
     // dx = the adjoint of the convolution applied to dy. With stride 1 that is a convolution of dy,
     // padded by d·(k − 1) − p, with the kernel flipped and its channels swapped (W'[c, o, i, j] =
     // W[o, c, kh − 1 − i, kw − 1 − j]): the same implicit GEMM as the forward. Otherwise each

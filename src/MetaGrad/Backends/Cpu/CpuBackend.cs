@@ -32,6 +32,17 @@ internal sealed partial class CpuBackend : IBackend, IFusedKernels
     static RawTensor NewUninitialized<T>(int[] shape) where T : unmanaged =>
         new(CpuStorage<T>.Rent(ShapeMath.Numel(shape), clear: false), Layout.Contiguous(shape));
 
+    // A kernel's scratch (zeroed unless asked not to): from the pool when large (a 64-channel 3×3
+    // layer's dWᵀ is 147 KB, a recurrent step's product 128 KB: on the large-object heap once per
+    // thread and call otherwise), given back with ReleaseScratch once the kernel is done with it.
+    static T[] ScratchOf<T>(int length, bool clear = true) where T : unmanaged =>
+        length >= BufferPool<T>.MinLength ? BufferPool<T>.Rent(length, clear) : clear ? new T[length] : GC.AllocateUninitializedArray<T>(length);
+
+    static void ReleaseScratch<T>(T[] scratch) where T : unmanaged
+    {
+        if (scratch.Length >= BufferPool<T>.MinLength) BufferPool<T>.Return(scratch);
+    }
+
     public RawTensor Empty(int[] shape, DType dtype) => Allocate(shape, dtype, clear: true);
 
     // A tensor of any dtype for an output the kernel writes completely (Cat's, IndexSelect's): no zeroing pass.

@@ -370,13 +370,11 @@ static class Extremum<T> where T : unmanaged, INumber<T>
     }
 }
 // ReLU's backward as one pass: the comparison's all-ones lanes select the gradient by a bitwise and.
-// Past NonTemporalBytes the output is stored around the caches, as TensorPrimitives' additions
+// Past StreamedArithmetic.NonTemporalBytes the output is stored around the caches, as additions
 // are (an 8 MB gradient's lines were otherwise read in before being overwritten: 1.10 against an
 // addition's 0.93 ms on one Intel Xeon core).
 internal unsafe struct ThresholdBackwardOp<T> : IMap2<T, T, T> where T : unmanaged, INumber<T>
 {
-    const int NonTemporalBytes = 256 * 1024;
-
     public static T Apply(T grad, T output) => output > T.Zero ? grad : T.Zero;
 
     public static bool ApplySpan(ReadOnlySpan<T> grad, ReadOnlySpan<T> output, Span<T> y)
@@ -384,9 +382,9 @@ internal unsafe struct ThresholdBackwardOp<T> : IMap2<T, T, T> where T : unmanag
         if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported) return false;
         fixed (T* g = grad, o = output, to = y)
         {
-            int i = Aligned(to, y.Length), length = y.Length, width = Vector256<T>.Count;
+            int i = StreamedArithmetic.Head(to, y.Length), length = y.Length, width = Vector256<T>.Count;
             for (int j = 0; j < i; j++) to[j] = Apply(g[j], o[j]);
-            bool bypass = (long)length * sizeof(T) >= NonTemporalBytes;
+            bool bypass = (long)length * sizeof(T) >= StreamedArithmetic.NonTemporalBytes;
             for (; i + width <= length; i += width)
             {
                 var v = Vector256.GreaterThan(Vector256.Load(o + i), Vector256<T>.Zero) & Vector256.Load(g + i);
@@ -394,7 +392,7 @@ internal unsafe struct ThresholdBackwardOp<T> : IMap2<T, T, T> where T : unmanag
                 else v.StoreAligned(to + i);
             }
             for (; i < length; i++) to[i] = Apply(g[i], o[i]);
-            if (bypass) Fence();
+            if (bypass) StreamedArithmetic.Fence();
         }
         return true;
     }
@@ -405,9 +403,9 @@ internal unsafe struct ThresholdBackwardOp<T> : IMap2<T, T, T> where T : unmanag
         if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported) return false;
         fixed (T* o = output, to = y)
         {
-            int i = Aligned(to, y.Length), length = y.Length, width = Vector256<T>.Count;
+            int i = StreamedArithmetic.Head(to, y.Length), length = y.Length, width = Vector256<T>.Count;
             for (int j = 0; j < i; j++) to[j] = Apply(grad, o[j]);
-            bool bypass = (long)length * sizeof(T) >= NonTemporalBytes;
+            bool bypass = (long)length * sizeof(T) >= StreamedArithmetic.NonTemporalBytes;
             var value = Vector256.Create(grad);
             for (; i + width <= length; i += width)
             {
@@ -416,19 +414,10 @@ internal unsafe struct ThresholdBackwardOp<T> : IMap2<T, T, T> where T : unmanag
                 else v.StoreAligned(to + i);
             }
             for (; i < length; i++) to[i] = Apply(grad, o[i]);
-            if (bypass) Fence();
+            if (bypass) StreamedArithmetic.Fence();
         }
         return true;
     }
-
-    // Non-temporal stores are weakly ordered: fenced before another thread may read them.
-    static void Fence()
-    {
-        if (Sse.IsSupported) Sse.StoreFence();
-    }
-
-    // Elements before the first 32-byte boundary of y (aligned stores from there), at most length.
-    static int Aligned(T* y, int length) => (int)Math.Min(length, ((32 - ((nint)y & 31)) & 31) / sizeof(T));
 }
 internal struct PowFloatOp<T> : IMap2<T, T, T> where T : IFloatingPointIeee754<T>
 {

@@ -16,8 +16,8 @@ namespace MetaGrad.Backends.Cpu;
 /// </summary>
 internal static unsafe class StreamedArithmetic
 {
-    /// <summary>Outputs from this size on (TensorPrimitives' own threshold for storing around the caches).</summary>
-    const int Bytes = 256 * 1024;
+    /// <summary>Outputs from this size on are stored around the caches (TensorPrimitives' own threshold; ReLU's backward uses it too).</summary>
+    internal const int NonTemporalBytes = 256 * 1024;
 
     /// <summary>Where this path is taken: AMD processors with 256-bit vectors (measured on Zen 5 only).</summary>
     internal static readonly bool Enabled = Processor.IsAmd && Vector256.IsHardwareAccelerated && Sse.IsSupported;
@@ -128,7 +128,16 @@ internal static unsafe class StreamedArithmetic
     public static bool TryApply<T, TOp>(T a, ReadOnlySpan<T> b, Span<T> y) where TOp : IOperation =>
         typeof(T) == typeof(float) && TryApply<TOp>(Unsafe.As<T, float>(ref a), FloatMath.AsFloat(b), FloatMath.AsFloat(y));
 
-    static bool Taken(Span<float> y) => Enabled && (long)y.Length * sizeof(float) >= Bytes;
+    static bool Taken(Span<float> y) => Enabled && (long)y.Length * sizeof(float) >= NonTemporalBytes;
+
+    /// <summary>Elements before y's first 32-byte boundary (aligned stores from there), at most length.</summary>
+    internal static int Head<T>(T* y, int length) where T : unmanaged => (int)Math.Min(length, ((32 - ((nint)y & 31)) & 31) / sizeof(T));
+
+    /// <summary>Non-temporal stores are weakly ordered: fenced before another thread may read them.</summary>
+    internal static void Fence()
+    {
+        if (Sse.IsSupported) Sse.StoreFence();
+    }
 
     // Reading x[i] after writing y[i - k] is safe only when the two start together (or never meet).
     static bool Separate(ReadOnlySpan<float> x, Span<float> y) => !x.Overlaps(y, out int offset) || offset == 0;
@@ -173,16 +182,14 @@ internal static unsafe class StreamedArithmetic
     }
 
     // Values one by one up to y's first 32-byte boundary, then aligned vectors stored around the
-    // caches, then the rest one by one; fenced, as those stores are weakly ordered, before another
-    // thread may read y.
+    // caches, then the rest one by one, then the fence.
     static void Run<TOp, TOperands>(in Spans s, float* y, int length) where TOp : IOperation where TOperands : IOperands
     {
-        nint n = length, i = 0;
-        nint head = Math.Min(n, ((32 - ((nint)y & 31)) & 31) / sizeof(float));
+        nint n = length, i = 0, head = Head(y, length);
         for (; i < head; i++) y[i] = TOp.Apply(TOperands.AOne(s, i), TOperands.BOne(s, i));
         for (; i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
             TOp.Apply(TOperands.A(s, i), TOperands.B(s, i)).StoreAlignedNonTemporal(y + i);
         for (; i < n; i++) y[i] = TOp.Apply(TOperands.AOne(s, i), TOperands.BOne(s, i));
-        Sse.StoreFence();
+        Fence();
     }
 }
